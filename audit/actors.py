@@ -1,0 +1,43 @@
+"""Who did it: the pseudonymous actor ids written to the ledger."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .choices import ActorKind
+
+
+@dataclass(frozen=True)
+class Actor:
+    id: str
+    kind: str
+
+
+SYSTEM = Actor(id="system", kind=ActorKind.SYSTEM)
+
+
+def pseudonym_for(user) -> str:
+    """The user's stable pseudonymous id, created on first use."""
+    from .models import ActorPseudonym
+
+    cached = getattr(user, "_tessera_pseudonym", None)
+    if cached:
+        return cached
+    row, _ = ActorPseudonym.objects.get_or_create(user=user)
+    user._tessera_pseudonym = row.pseudonym
+    return row.pseudonym
+
+
+def actor_for(who) -> Actor:
+    """An Actor for a user, an OAuth application, an Actor, or None (the system)."""
+    if who is None:
+        return SYSTEM
+    if isinstance(who, Actor):
+        return who
+    from oauth2_provider.models import get_application_model
+
+    if isinstance(who, get_application_model()):
+        return Actor(id=f"client:{who.client_id}", kind=ActorKind.CLIENT)
+    if getattr(who, "is_authenticated", False):
+        return Actor(id=pseudonym_for(who), kind=ActorKind.USER)
+    return Actor(id="anonymous", kind=ActorKind.USER)

@@ -1,0 +1,46 @@
+from django.db import models
+
+
+class ActorKind(models.TextChoices):
+    USER = "user", "User"
+    CLIENT = "client", "OAuth client"
+    SYSTEM = "system", "System"
+
+
+class EventType(models.TextChoices):
+    """Every kind of event the ledger records, grouped by area (the part before the first dot)."""
+
+    # auth
+    LOGIN = "auth.login", "Login"
+    LOGIN_FAILED = "auth.login_failed", "Failed login"
+    LOGOUT = "auth.logout", "Logout"
+    PERMISSION_GRANTED = "auth.permission_granted", "Permission granted"
+    PERMISSION_REVOKED = "auth.permission_revoked", "Permission revoked"
+    # admin
+    ADMIN_ACTION = "admin.action", "Admin action"
+    # governance
+    ORGANISATION_CREATED = "governance.organisation_created", "Organisation created"
+    ORGANISATION_CHANGED = "governance.organisation_changed", "Organisation changed"
+    STEWARD_ADDED = "governance.steward_added", "Steward added"
+    STEWARD_REMOVED = "governance.steward_removed", "Steward removed"
+    DATASET_CREATED = "governance.dataset_created", "Dataset created"
+    DATASET_CHANGED = "governance.dataset_changed", "Dataset changed"
+    DATASET_PUBLISHED = "governance.dataset_published", "Dataset published"
+    DATASET_RETIRED = "governance.dataset_retired", "Dataset retired"
+    CONSENT_SCOPE_CREATED = "governance.consent_scope_created", "Consent scope created"
+    CONSENT_SCOPE_CHANGED = "governance.consent_scope_changed", "Consent scope changed"
+    LEGAL_BASIS_CREATED = "governance.legal_basis_created", "Legal basis created"
+    LEGAL_BASIS_CHANGED = "governance.legal_basis_changed", "Legal basis changed"
+    COMMITTEE_CREATED = "governance.committee_created", "Committee created"
+    COMMITTEE_CHANGED = "governance.committee_changed", "Committee changed"
+    MEMBERSHIP_ADDED = "governance.membership_added", "Committee member added"
+    MEMBERSHIP_CHANGED = "governance.membership_changed", "Committee member's role changed"
+    MEMBERSHIP_REMOVED = "governance.membership_removed", "Committee member removed"
+    AGREEMENT_CREATED = "governance.agreement_created", "Agreement version drafted"
+    AGREEMENT_CHANGED = "governance.agreement_changed", "Agreement draft changed"
+    AGREEMENT_PUBLISHED = "governance.agreement_published", "Agreement version published"
+    ONTOLOGY_LOADED = "governance.ontology_loaded", "Ontologies loaded"
+    # audit
+    CHECKPOINT_SIGNED = "audit.checkpoint_signed", "Checkpoint signed"
+    LEDGER_EXPORTED = "audit.ledger_exported", "Ledger exported"
+    FIELD_CHANGE = "audit.field_change", "Field-level change (django-auditlog)"

@@ -1,0 +1,192 @@
+"""One typed helper per kind of event. Services call these inside their transaction.
+
+Payloads hold identifiers, codes and changed field names/values of catalogue objects; never a
+person's name, e-mail or username (the ledger is pseudonymous, see README "GDPR").
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .choices import EventType
+from .ledger import append
+
+
+def _target(obj) -> tuple[str, str]:
+    return obj._meta.label_lower, str(getattr(obj, "accession", None) or obj.pk)
+
+
+def _record(event_type: EventType, *, actor, obj=None, payload: dict[str, Any] | None = None):
+    target_type, target_id = _target(obj) if obj is not None else ("", "")
+    return append(
+        event_type=event_type,
+        actor=actor,
+        target_type=target_type,
+        target_id=target_id,
+        payload=payload or {},
+    )
+
+
+# --- auth -------------------------------------------------------------------------------------
+def login(*, user):
+    return _record(EventType.LOGIN, actor=user, obj=user)
+
+
+def login_failed(*, user=None):
+    # The attempted username is personal data and may be a password typed in the wrong box:
+    # it is never written. A known account is named by its pseudonym.
+    return _record(EventType.LOGIN_FAILED, actor=None, obj=user, payload={"known_account": user is not None})
+
+
+def logout(*, user):
+    return _record(EventType.LOGOUT, actor=user, obj=user)
+
+
+def permission_granted(*, actor, group, permission: str, obj):
+    target_type, target_id = _target(obj)
+    return _record(
+        EventType.PERMISSION_GRANTED,
+        actor=actor,
+        obj=group,
+        payload={"permission": permission, "object_type": target_type, "object_id": target_id},
+    )
+
+
+def permission_revoked(*, actor, group, permission: str, obj):
+    target_type, target_id = _target(obj)
+    return _record(
+        EventType.PERMISSION_REVOKED,
+        actor=actor,
+        obj=group,
+        payload={"permission": permission, "object_type": target_type, "object_id": target_id},
+    )
+
+
+def admin_action(*, actor, action: str, obj=None, detail: dict[str, Any] | None = None):
+    return _record(EventType.ADMIN_ACTION, actor=actor, obj=obj, payload={"action": action, **(detail or {})})
+
+
+# --- governance -----------------------------------------------------------------------------
+def organisation_created(*, organisation, actor):
+    return _record(EventType.ORGANISATION_CREATED, actor=actor, obj=organisation)
+
+
+def organisation_changed(*, organisation, actor, changes: dict):
+    return _record(EventType.ORGANISATION_CHANGED, actor=actor, obj=organisation, payload={"changes": changes})
+
+
+def steward_added(*, organisation, user, actor):
+    from .actors import pseudonym_for
+
+    return _record(
+        EventType.STEWARD_ADDED, actor=actor, obj=organisation, payload={"steward": pseudonym_for(user)}
+    )
+
+
+def steward_removed(*, organisation, user, actor):
+    from .actors import pseudonym_for
+
+    return _record(
+        EventType.STEWARD_REMOVED, actor=actor, obj=organisation, payload={"steward": pseudonym_for(user)}
+    )
+
+
+def dataset_created(*, dataset, actor, fields: dict):
+    return _record(EventType.DATASET_CREATED, actor=actor, obj=dataset, payload={"fields": fields})
+
+
+def dataset_changed(*, dataset, actor, changes: dict):
+    return _record(EventType.DATASET_CHANGED, actor=actor, obj=dataset, payload={"changes": changes})
+
+
+def dataset_published(*, dataset, actor):
+    return _record(EventType.DATASET_PUBLISHED, actor=actor, obj=dataset)
+
+
+def dataset_retired(*, dataset, actor, reason: str):
+    return _record(EventType.DATASET_RETIRED, actor=actor, obj=dataset, payload={"reason": reason})
+
+
+def consent_scope_created(*, scope, actor, fields: dict):
+    return _record(EventType.CONSENT_SCOPE_CREATED, actor=actor, obj=scope, payload={"fields": fields})
+
+
+def consent_scope_changed(*, scope, actor, changes: dict):
+    return _record(EventType.CONSENT_SCOPE_CHANGED, actor=actor, obj=scope, payload={"changes": changes})
+
+
+def legal_basis_created(*, legal_basis, actor, fields: dict):
+    return _record(EventType.LEGAL_BASIS_CREATED, actor=actor, obj=legal_basis, payload={"fields": fields})
+
+
+def legal_basis_changed(*, legal_basis, actor, changes: dict):
+    return _record(EventType.LEGAL_BASIS_CHANGED, actor=actor, obj=legal_basis, payload={"changes": changes})
+
+
+def committee_created(*, committee, actor, fields: dict):
+    return _record(EventType.COMMITTEE_CREATED, actor=actor, obj=committee, payload={"fields": fields})
+
+
+def committee_changed(*, committee, actor, changes: dict):
+    return _record(EventType.COMMITTEE_CHANGED, actor=actor, obj=committee, payload={"changes": changes})
+
+
+def membership_added(*, membership, actor):
+    from .actors import pseudonym_for
+
+    return _record(
+        EventType.MEMBERSHIP_ADDED,
+        actor=actor,
+        obj=membership.committee,
+        payload={"member": pseudonym_for(membership.user), "role": membership.role},
+    )
+
+
+def membership_changed(*, membership, actor, old_role: str):
+    from .actors import pseudonym_for
+
+    return _record(
+        EventType.MEMBERSHIP_CHANGED,
+        actor=actor,
+        obj=membership.committee,
+        payload={"member": pseudonym_for(membership.user), "role": membership.role, "old_role": old_role},
+    )
+
+
+def membership_removed(*, committee, user, actor, role: str):
+    from .actors import pseudonym_for
+
+    return _record(
+        EventType.MEMBERSHIP_REMOVED,
+        actor=actor,
+        obj=committee,
+        payload={"member": pseudonym_for(user), "role": role},
+    )
+
+
+def agreement_created(*, agreement, actor):
+    return _record(
+        EventType.AGREEMENT_CREATED, actor=actor, obj=agreement, payload={"version": agreement.version}
+    )
+
+
+def agreement_changed(*, agreement, actor, changes: dict):
+    return _record(EventType.AGREEMENT_CHANGED, actor=actor, obj=agreement, payload={"changes": changes})
+
+
+def agreement_published(*, agreement, actor, text_sha256: str):
+    return _record(
+        EventType.AGREEMENT_PUBLISHED,
+        actor=actor,
+        obj=agreement,
+        payload={
+            "committee": agreement.committee.slug,
+            "dataset": agreement.dataset.accession if agreement.dataset_id else None,
+            "version": agreement.version,
+            "text_sha256": text_sha256,
+        },
+    )
+
+
+def ontology_loaded(*, actor, counts: dict):
+    return _record(EventType.ONTOLOGY_LOADED, actor=actor, payload={"counts": counts})

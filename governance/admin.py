@@ -1,0 +1,473 @@
+"""The stewards' and committees' view of the catalogue. Every save goes through a service (and so
+into the ledger); object permissions decide what each person sees, and anything else is a 404."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import Count
+from django.http import Http404
+
+from audit import events
+
+from . import selectors, services
+from .choices import Ontology
+from .models import (
+    AccessAgreement,
+    CommitteeMembership,
+    ConsentScope,
+    DataAccessCommittee,
+    Dataset,
+    DatasetParty,
+    LegalBasis,
+    LegalBasisArticle,
+    OntologyRelease,
+    OntologyTerm,
+    Organisation,
+)
+
+
+class LedgeredAdminMixin:
+    """Admin actions are ledger events too (on top of the service's own event)."""
+
+    def log_addition(self, request, obj, message):
+        events.admin_action(actor=request.user, action="add", obj=obj)
+        return super().log_addition(request, obj, message)
+
+    def log_change(self, request, obj, message):
+        events.admin_action(actor=request.user, action="change", obj=obj)
+        return super().log_change(request, obj, message)
+
+    def log_deletions(self, request, queryset):
+        for obj in queryset:
+            events.admin_action(actor=request.user, action="delete", obj=obj)
+        return super().log_deletions(request, queryset)
+
+    def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
+        # Missing and forbidden look the same: a 404, never "it exists but is not yours".
+        raise Http404("Not found.")
+
+
+@admin.register(Organisation)
+class OrganisationAdmin(LedgeredAdminMixin, admin.ModelAdmin):
+    list_display = ["name", "country", "ror_id", "dpo_email", "dataset_count"]
+    list_filter = ["country"]
+    search_fields = ["name", "ror_id"]
+    filter_horizontal = ["stewards"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(n_datasets=Count("datasets"))
+
+    @admin.display(description="datasets", ordering="n_datasets")
+    def dataset_count(self, obj):
+        return obj.n_datasets
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            services.organisation_update(organisation=obj, actor=request.user)
+        else:
+            services.organisation_create(organisation=obj, actor=request.user)
+
+    def save_related(self, request, form, formsets, change):
+        organisation = form.instance
+        wanted = set(form.cleaned_data.get("stewards", []))
+        current = set(organisation.stewards.all())
+        for user in wanted - current:
+            services.organisation_steward_add(organisation=organisation, user=user, actor=request.user)
+        for user in current - wanted:
+            services.organisation_steward_remove(organisation=organisation, user=user, actor=request.user)
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+
+@admin.register(OntologyTerm)
+class OntologyTermAdmin(admin.ModelAdmin):
+    list_display = ["curie", "label", "shorthand", "ontology", "duo_kind", "obsolete"]
+    list_filter = ["ontology", "duo_kind", "obsolete"]
+    search_fields = ["curie", "label", "shorthand"]
+    readonly_fields = [f.name for f in OntologyTerm._meta.fields] + ["parent_list"]
+    exclude = ["parents"]
+
+    @admin.display(description="parents")
+    def parent_list(self, obj):
+        return ", ".join(str(p) for p in obj.parents.all())
+
+    def get_search_results(self, request, queryset, search_term):
+        # The consent scope's disease autocomplete offers DOID terms only.
+        if request.GET.get("field_name") == "diseases":
+            queryset = queryset.filter(ontology=Ontology.DOID)
+        return super().get_search_results(request, queryset, search_term)
+
+    def has_add_permission(self, request):
+        return False  # reference data: `manage.py load_ontologies`
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(OntologyRelease)
+class OntologyReleaseAdmin(admin.ModelAdmin):
+    list_display = ["ontology", "term_count", "source_sha256", "loaded_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ConsentScopeForm(forms.ModelForm):
+    region = forms.CharField(
+        required=False,
+        help_text="For GS: ISO country codes or EU / EEA, separated by commas or spaces.",
+    )
+
+    class Meta:
+        model = ConsentScope
+        fields = "__all__"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["region"] = ", ".join(self.instance.region or [])
+
+    def clean_region(self):
+        raw = self.cleaned_data.get("region") or ""
+        return [r.upper() for r in raw.replace(",", " ").split()]
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        scope = self.instance
+        try:
+            services.consent_scope_validate(
+                scope=scope, modifiers=cleaned.get("modifiers") or [], diseases=cleaned.get("diseases") or []
+            )
+        except ValidationError as exc:
+            for field, errs in exc.message_dict.items():
+                self.add_error(field if field in self.fields else None, errs)
+        return cleaned
+
+
+@admin.register(ConsentScope)
+class ConsentScopeAdmin(LedgeredAdminMixin, admin.ModelAdmin):
+    form = ConsentScopeForm
+    list_display = ["name", "permission", "modifier_codes", "disease_count", "dataset_count"]
+    list_filter = ["permission", "modifiers"]
+    search_fields = ["name", "diseases__label", "diseases__curie"]
+    autocomplete_fields = ["diseases"]
+    filter_horizontal = ["modifiers"]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("permission")
+            .prefetch_related("modifiers")
+            .annotate(n_diseases=Count("diseases", distinct=True), n_datasets=Count("datasets", distinct=True))
+        )
+
+    @admin.display(description="modifiers")
+    def modifier_codes(self, obj):
+        return " ".join(sorted(m.shorthand for m in obj.modifiers.all())) or "—"
+
+    @admin.display(description="diseases", ordering="n_diseases")
+    def disease_count(self, obj):
+        return obj.n_diseases
+
+    @admin.display(description="datasets", ordering="n_datasets")
+    def dataset_count(self, obj):
+        return obj.n_datasets
+
+    def save_model(self, request, obj, form, change):
+        terms = {"modifiers": form.cleaned_data["modifiers"], "diseases": form.cleaned_data["diseases"]}
+        if change:
+            services.consent_scope_update(scope=obj, actor=request.user, **terms)
+        else:
+            services.consent_scope_create(scope=obj, actor=request.user, **terms)
+
+    def save_related(self, request, form, formsets, change):
+        # The terms were set by the service together with their validation and ledger event.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+
+@admin.register(LegalBasisArticle)
+class LegalBasisArticleAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "article", "point", "needs_law"]
+    list_filter = ["article", "needs_law"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class LegalBasisForm(forms.ModelForm):
+    class Meta:
+        model = LegalBasis
+        fields = "__all__"
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.errors:
+            try:
+                services.legal_basis_validate(self.instance)
+            except ValidationError as exc:
+                for field, errs in exc.message_dict.items():
+                    self.add_error(field if field in self.fields else None, errs)
+        return cleaned
+
+
+@admin.register(LegalBasis)
+class LegalBasisAdmin(LedgeredAdminMixin, admin.ModelAdmin):
+    form = LegalBasisForm
+    list_display = ["name", "article6", "article9", "law_reference"]
+    list_filter = ["article6", "article9"]
+    search_fields = ["name", "law_reference"]
+    list_select_related = ["article6", "article9"]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            services.legal_basis_update(legal_basis=obj, actor=request.user)
+        else:
+            services.legal_basis_create(legal_basis=obj, actor=request.user)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class MembershipInline(admin.TabularInline):
+    model = CommitteeMembership
+    extra = 0
+    autocomplete_fields = ["user"]
+
+
+@admin.register(DataAccessCommittee)
+class DataAccessCommitteeAdmin(LedgeredAdminMixin, admin.ModelAdmin):
+    list_display = ["name", "slug", "decision_policy", "quorum", "organisation", "member_count", "dataset_count"]
+    list_filter = ["decision_policy", "requires_ethics_approval"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+    inlines = [MembershipInline]
+
+    def get_queryset(self, request):
+        qs = (
+            super()
+            .get_queryset(request)
+            .select_related("organisation")
+            .annotate(n_members=Count("memberships", distinct=True), n_datasets=Count("datasets", distinct=True))
+        )
+        if request.user.is_superuser:
+            return qs
+        return qs.filter(memberships__user=request.user)
+
+    @admin.display(description="members", ordering="n_members")
+    def member_count(self, obj):
+        return obj.n_members
+
+    @admin.display(description="datasets", ordering="n_datasets")
+    def dataset_count(self, obj):
+        return obj.n_datasets
+
+    def has_view_permission(self, request, obj=None):
+        if request.user.is_superuser:
+            return True
+        if obj is None:
+            return request.user.committee_memberships.exists()
+        return obj.memberships.filter(user=request.user).exists()
+
+    def has_module_permission(self, request):
+        return self.has_view_permission(request)
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            services.committee_update(committee=obj, actor=request.user)
+        else:
+            services.committee_create(committee=obj, actor=request.user)
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not CommitteeMembership:
+            return super().save_formset(request, form, formset, change)
+        for obj in formset.deleted_objects:
+            services.membership_remove(membership=obj, actor=request.user)
+        for inline_form in formset.forms:
+            if not inline_form.has_changed() or inline_form in formset.deleted_forms:
+                continue
+            data = inline_form.cleaned_data
+            if inline_form.instance.pk:
+                services.membership_change_role(membership=inline_form.instance, role=data["role"], actor=request.user)
+            else:
+                services.membership_add(committee=form.instance, user=data["user"], role=data["role"], actor=request.user)
+
+
+@admin.register(AccessAgreement)
+class AccessAgreementAdmin(LedgeredAdminMixin, admin.ModelAdmin):
+    list_display = ["title", "committee", "dataset", "version", "status", "published_at"]
+    list_filter = ["status", "committee"]
+    search_fields = ["title", "text"]
+    actions = ["publish"]
+    list_select_related = ["committee", "dataset"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and obj.status != "draft":
+            return ["committee", "dataset", "title", "text", "version", "status", "published_at"]
+        return ["version", "status", "published_at"]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            services.agreement_update(agreement=obj, actor=request.user)
+        else:
+            services.agreement_create(agreement=obj, actor=request.user)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Publish the selected draft versions (they become current and immutable)")
+    def publish(self, request, queryset):
+        for agreement in queryset:
+            try:
+                services.agreement_publish(agreement=agreement, actor=request.user)
+            except ValidationError as exc:
+                self.message_user(request, f"{agreement}: {'; '.join(exc.messages)}", messages.ERROR)
+            else:
+                self.message_user(request, f"Published {agreement}.", messages.SUCCESS)
+
+
+class DatasetPartyInline(admin.TabularInline):
+    model = DatasetParty
+    extra = 0
+
+
+class DatasetForm(forms.ModelForm):
+    class Meta:
+        model = Dataset
+        fields = "__all__"
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.errors:
+            try:
+                services.dataset_validate(self.instance, publishing=self.instance.status == "published")
+            except ValidationError as exc:
+                for field, errs in exc.message_dict.items():
+                    self.add_error(field if field in self.fields else None, errs)
+        return cleaned
+
+
+class RetireForm(forms.Form):
+    reason = forms.CharField(max_length=500)
+
+
+@admin.register(Dataset)
+class DatasetAdmin(LedgeredAdminMixin, admin.ModelAdmin):
+    form = DatasetForm
+    list_display = ["accession", "title", "species", "organ", "status", "committee", "controller", "permission_code", "slide_count"]
+    list_filter = ["status", "species", "committee", "controller", "consent_scope__permission"]
+    search_fields = ["accession", "title", "organ", "description"]
+    readonly_fields = ["accession", "status", "published_at", "retired_at", "created_at", "updated_at"]
+    list_select_related = ["committee", "controller", "consent_scope__permission"]
+    inlines = [DatasetPartyInline]
+    actions = ["publish", "retire"]
+    list_per_page = 50
+    show_full_result_count = False
+
+    def get_queryset(self, request):
+        return selectors.dataset_list_for_user(request.user).select_related(
+            "committee", "controller", "consent_scope__permission"
+        )
+
+    @admin.display(description="DUO", ordering="consent_scope__permission__shorthand")
+    def permission_code(self, obj):
+        return obj.consent_scope.permission.shorthand if obj.consent_scope_id else "—"
+
+    def _stewarded(self, request):
+        return Organisation.objects.filter(stewards=request.user)
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser or self.has_view_permission(request)
+
+    def has_view_permission(self, request, obj=None):
+        user = request.user
+        if user.is_superuser:
+            return True
+        if obj is None:
+            return user.committee_memberships.exists() or self._stewarded(request).exists()
+        return user.has_perm("governance.view_dataset", obj)
+
+    def has_change_permission(self, request, obj=None):
+        user = request.user
+        if user.is_superuser:
+            return True
+        if obj is None:
+            return self._stewarded(request).exists()
+        return user.has_perm("governance.change_dataset", obj)
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser or self._stewarded(request).exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # datasets are retired, never deleted (grants and the ledger refer to them)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "controller" and not request.user.is_superuser:
+            kwargs["queryset"] = self._stewarded(request)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            services.dataset_update(dataset=obj, actor=request.user)
+        else:
+            services.dataset_create(dataset=obj, actor=request.user)
+
+    def _may_publish(self, request, dataset):
+        return request.user.is_superuser or request.user.has_perm("governance.publish_dataset", dataset)
+
+    @admin.action(description="Publish the selected draft datasets")
+    def publish(self, request, queryset):
+        for dataset in queryset:
+            if not self._may_publish(request, dataset):
+                self.message_user(request, f"{dataset.accession}: you may not publish it.", messages.ERROR)
+                continue
+            try:
+                services.dataset_publish(dataset=dataset, actor=request.user)
+            except ValidationError as exc:
+                self.message_user(request, f"{dataset.accession}: {'; '.join(exc.messages)}", messages.ERROR)
+            else:
+                self.message_user(request, f"Published {dataset.accession}.", messages.SUCCESS)
+
+    @admin.action(description="Retire the selected datasets (asks for a reason)")
+    def retire(self, request, queryset):
+        from django.template.response import TemplateResponse
+
+        form = RetireForm(request.POST if "reason" in request.POST else None)
+        if form.is_valid():
+            for dataset in queryset:
+                if not self._may_publish(request, dataset):
+                    self.message_user(request, f"{dataset.accession}: you may not retire it.", messages.ERROR)
+                    continue
+                try:
+                    services.dataset_retire(dataset=dataset, actor=request.user, reason=form.cleaned_data["reason"])
+                except ValidationError as exc:
+                    self.message_user(request, f"{dataset.accession}: {'; '.join(exc.messages)}", messages.ERROR)
+                else:
+                    self.message_user(request, f"Retired {dataset.accession}.", messages.SUCCESS)
+            return None
+        return TemplateResponse(
+            request,
+            "admin/governance/retire_confirm.html",
+            {**self.admin_site.each_context(request), "form": form, "datasets": queryset, "opts": self.model._meta,
+             "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME},
+        )

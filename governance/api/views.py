@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+import django_filters
+from django.db import connection
+from django.http import JsonResponse
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import filters, viewsets
+from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.permissions import AllowAny
+
+from .. import selectors
+from ..choices import Ontology, Species
+from ..models import Dataset
+from .serializers import DatasetSerializer
+
+
+class CataloguePagination(PageNumberPagination):
+    page_size = 25
+    page_size_query_param = "page_size"
+    max_page_size = 100
+
+
+class DatasetFilter(django_filters.FilterSet):
+    species = django_filters.ChoiceFilter(choices=Species.choices)
+    organ = django_filters.CharFilter(field_name="organ", lookup_expr="iexact")
+    committee = django_filters.CharFilter(field_name="committee__slug")
+    duo = django_filters.CharFilter(
+        method="filter_duo", label="DUO term (CURIE or shorthand) used as permission or modifier"
+    )
+    disease = django_filters.CharFilter(
+        method="filter_disease", label="DOID disease term; datasets for it or any descendant"
+    )
+
+    class Meta:
+        model = Dataset
+        fields = ["species", "organ", "committee", "duo", "disease"]
+
+    def filter_duo(self, queryset, name, value):
+        term = selectors.resolve_term(value, ontology=Ontology.DUO)
+        if term is None:
+            raise ValidationError({"duo": f"Unknown DUO term {value!r}: use a CURIE (DUO:0000007) or a shorthand (DS)."})
+        return selectors.filter_by_duo_term(queryset, term)
+
+    def filter_disease(self, queryset, name, value):
+        term = selectors.resolve_term(value, ontology=Ontology.DOID) if ":" in value else None
+        if term is None:
+            raise ValidationError({"disease": f"Unknown disease term {value!r}: use a DOID CURIE such as DOID:162."})
+        return selectors.filter_by_disease(queryset, term)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List published datasets",
+        description="The public catalogue: published datasets with their consent scope, legal basis and committee.",
+    ),
+    retrieve=extend_schema(
+        summary="One published dataset",
+        parameters=[OpenApiParameter("accession", str, OpenApiParameter.PATH, description="e.g. TSR-DS-000001")],
+    ),
+)
+class DatasetViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = DatasetSerializer
+    permission_classes = [AllowAny]
+    lookup_field = "accession"
+    lookup_value_regex = r"TSR-DS-\d{6}"
+    pagination_class = CataloguePagination
+    filterset_class = DatasetFilter
+    filter_backends = [
+        django_filters.rest_framework.DjangoFilterBackend,
+        filters.SearchFilter,
+        filters.OrderingFilter,
+    ]
+    search_fields = ["title", "description", "organ", "accession"]
+    ordering_fields = ["accession", "title", "slide_count", "published_at"]
+    ordering = ["accession"]
+
+    def get_queryset(self):
+        return selectors.dataset_list_public()
+
+    def get_object(self):
+        obj = selectors.dataset_get_public(self.kwargs["accession"])
+        self.check_object_permissions(self.request, obj)
+        return obj
+
+
+def healthz(request):
+    """Liveness: the process answers. Touches no database."""
+    return JsonResponse({"status": "ok"})
+
+
+def readyz(request):
+    """Readiness: the database answers."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except Exception as exc:  # any database failure means "not ready"
+        return JsonResponse({"status": "unavailable", "database": type(exc).__name__}, status=503)
+    return JsonResponse({"status": "ok", "database": "ok"})

@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class GovernanceConfig(AppConfig):
+    name = "governance"
+    verbose_name = "Governance catalogue"
+
+    def ready(self) -> None:
+        from . import auditing  # noqa: F401  (registers models with django-auditlog)

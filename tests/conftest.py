@@ -1,0 +1,92 @@
+"""Personas and shared set-up. The ontologies are loaded once per test database."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+
+from governance import services
+
+from . import factories
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        call_command("load_ontologies", verbosity=0)
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def organisation(db):
+    return factories.organisation("Radboud University Medical Center")
+
+
+@pytest.fixture
+def committee(db, organisation):
+    return factories.committee("radboud-dac", organisation=organisation)
+
+
+@pytest.fixture
+def other_committee(db):
+    return factories.committee("leeds-dac")
+
+
+@pytest.fixture
+def chair(db, committee):
+    person = factories.user("chair", is_staff=True)
+    services.membership_add(committee=committee, user=person, role="chair", actor=None)
+    return person
+
+
+@pytest.fixture
+def member(db, committee):
+    person = factories.user("member", is_staff=True)
+    services.membership_add(committee=committee, user=person, role="member", actor=None)
+    return person
+
+
+@pytest.fixture
+def other_member(db, other_committee):
+    person = factories.user("othermember", is_staff=True)
+    services.membership_add(committee=other_committee, user=person, role="member", actor=None)
+    return person
+
+
+@pytest.fixture
+def steward(db, organisation):
+    person = factories.user("steward", is_staff=True)
+    services.organisation_steward_add(organisation=organisation, user=person, actor=None)
+    return person
+
+
+@pytest.fixture
+def researcher(db):
+    return factories.user("researcher")
+
+
+@pytest.fixture
+def outsider(db):
+    return factories.user("outsider", is_staff=True)
+
+
+@pytest.fixture
+def admin_user(db):
+    return factories.user("root", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def dataset(db, committee, organisation):
+    return factories.dataset(committee=committee, controller=organisation, title="Lung adenocarcinoma H&E")
+
+
+@pytest.fixture
+def other_dataset(db, other_committee):
+    return factories.dataset(
+        committee=other_committee, controller=factories.organisation("Leeds Teaching Hospitals"),
+        title="Colon biopsies", organ="colon",
+    )
