@@ -35,7 +35,9 @@ def login(*, user):
 def login_failed(*, user=None):
     # The attempted username is personal data and may be a password typed in the wrong box:
     # it is never written. A known account is named by its pseudonym.
-    return _record(EventType.LOGIN_FAILED, actor=None, obj=user, payload={"known_account": user is not None})
+    return _record(
+        EventType.LOGIN_FAILED, actor=None, obj=user, payload={"known_account": user is not None}
+    )
 
 
 def logout(*, user):
@@ -63,7 +65,9 @@ def permission_revoked(*, actor, group, permission: str, obj):
 
 
 def admin_action(*, actor, action: str, obj=None, detail: dict[str, Any] | None = None):
-    return _record(EventType.ADMIN_ACTION, actor=actor, obj=obj, payload={"action": action, **(detail or {})})
+    return _record(
+        EventType.ADMIN_ACTION, actor=actor, obj=obj, payload={"action": action, **(detail or {})}
+    )
 
 
 # --- governance -----------------------------------------------------------------------------
@@ -72,14 +76,19 @@ def organisation_created(*, organisation, actor):
 
 
 def organisation_changed(*, organisation, actor, changes: dict):
-    return _record(EventType.ORGANISATION_CHANGED, actor=actor, obj=organisation, payload={"changes": changes})
+    return _record(
+        EventType.ORGANISATION_CHANGED, actor=actor, obj=organisation, payload={"changes": changes}
+    )
 
 
 def steward_added(*, organisation, user, actor):
     from .actors import pseudonym_for
 
     return _record(
-        EventType.STEWARD_ADDED, actor=actor, obj=organisation, payload={"steward": pseudonym_for(user)}
+        EventType.STEWARD_ADDED,
+        actor=actor,
+        obj=organisation,
+        payload={"steward": pseudonym_for(user)},
     )
 
 
@@ -87,7 +96,10 @@ def steward_removed(*, organisation, user, actor):
     from .actors import pseudonym_for
 
     return _record(
-        EventType.STEWARD_REMOVED, actor=actor, obj=organisation, payload={"steward": pseudonym_for(user)}
+        EventType.STEWARD_REMOVED,
+        actor=actor,
+        obj=organisation,
+        payload={"steward": pseudonym_for(user)},
     )
 
 
@@ -96,7 +108,9 @@ def dataset_created(*, dataset, actor, fields: dict):
 
 
 def dataset_changed(*, dataset, actor, changes: dict):
-    return _record(EventType.DATASET_CHANGED, actor=actor, obj=dataset, payload={"changes": changes})
+    return _record(
+        EventType.DATASET_CHANGED, actor=actor, obj=dataset, payload={"changes": changes}
+    )
 
 
 def dataset_published(*, dataset, actor):
@@ -108,27 +122,39 @@ def dataset_retired(*, dataset, actor, reason: str):
 
 
 def consent_scope_created(*, scope, actor, fields: dict):
-    return _record(EventType.CONSENT_SCOPE_CREATED, actor=actor, obj=scope, payload={"fields": fields})
+    return _record(
+        EventType.CONSENT_SCOPE_CREATED, actor=actor, obj=scope, payload={"fields": fields}
+    )
 
 
 def consent_scope_changed(*, scope, actor, changes: dict):
-    return _record(EventType.CONSENT_SCOPE_CHANGED, actor=actor, obj=scope, payload={"changes": changes})
+    return _record(
+        EventType.CONSENT_SCOPE_CHANGED, actor=actor, obj=scope, payload={"changes": changes}
+    )
 
 
 def legal_basis_created(*, legal_basis, actor, fields: dict):
-    return _record(EventType.LEGAL_BASIS_CREATED, actor=actor, obj=legal_basis, payload={"fields": fields})
+    return _record(
+        EventType.LEGAL_BASIS_CREATED, actor=actor, obj=legal_basis, payload={"fields": fields}
+    )
 
 
 def legal_basis_changed(*, legal_basis, actor, changes: dict):
-    return _record(EventType.LEGAL_BASIS_CHANGED, actor=actor, obj=legal_basis, payload={"changes": changes})
+    return _record(
+        EventType.LEGAL_BASIS_CHANGED, actor=actor, obj=legal_basis, payload={"changes": changes}
+    )
 
 
 def committee_created(*, committee, actor, fields: dict):
-    return _record(EventType.COMMITTEE_CREATED, actor=actor, obj=committee, payload={"fields": fields})
+    return _record(
+        EventType.COMMITTEE_CREATED, actor=actor, obj=committee, payload={"fields": fields}
+    )
 
 
 def committee_changed(*, committee, actor, changes: dict):
-    return _record(EventType.COMMITTEE_CHANGED, actor=actor, obj=committee, payload={"changes": changes})
+    return _record(
+        EventType.COMMITTEE_CHANGED, actor=actor, obj=committee, payload={"changes": changes}
+    )
 
 
 def membership_added(*, membership, actor):
@@ -149,7 +175,11 @@ def membership_changed(*, membership, actor, old_role: str):
         EventType.MEMBERSHIP_CHANGED,
         actor=actor,
         obj=membership.committee,
-        payload={"member": pseudonym_for(membership.user), "role": membership.role, "old_role": old_role},
+        payload={
+            "member": pseudonym_for(membership.user),
+            "role": membership.role,
+            "old_role": old_role,
+        },
     )
 
 
@@ -166,12 +196,17 @@ def membership_removed(*, committee, user, actor, role: str):
 
 def agreement_created(*, agreement, actor):
     return _record(
-        EventType.AGREEMENT_CREATED, actor=actor, obj=agreement, payload={"version": agreement.version}
+        EventType.AGREEMENT_CREATED,
+        actor=actor,
+        obj=agreement,
+        payload={"version": agreement.version},
     )
 
 
 def agreement_changed(*, agreement, actor, changes: dict):
-    return _record(EventType.AGREEMENT_CHANGED, actor=actor, obj=agreement, payload={"changes": changes})
+    return _record(
+        EventType.AGREEMENT_CHANGED, actor=actor, obj=agreement, payload={"changes": changes}
+    )
 
 
 def agreement_published(*, agreement, actor, text_sha256: str):

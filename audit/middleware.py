@@ -20,7 +20,9 @@ class RequestContextMiddleware:
         # REMOTE_ADDR only: X-Forwarded-For is client-controlled unless a trusted proxy rewrites
         # it, and the proxy set-up is documented to set REMOTE_ADDR correctly.
         token = context.bind(
-            context.RequestContext(request_id=request_id, client_addr=request.META.get("REMOTE_ADDR", ""))
+            context.RequestContext(
+                request_id=request_id, client_addr=request.META.get("REMOTE_ADDR", "")
+            )
         )
         try:
             response = self.get_response(request)

@@ -74,9 +74,13 @@ class OrganisationAdmin(LedgeredAdminMixin, admin.ModelAdmin):
         wanted = set(form.cleaned_data.get("stewards", []))
         current = set(organisation.stewards.all())
         for user in wanted - current:
-            services.organisation_steward_add(organisation=organisation, user=user, actor=request.user)
+            services.organisation_steward_add(
+                organisation=organisation, user=user, actor=request.user
+            )
         for user in current - wanted:
-            services.organisation_steward_remove(organisation=organisation, user=user, actor=request.user)
+            services.organisation_steward_remove(
+                organisation=organisation, user=user, actor=request.user
+            )
         for formset in formsets:
             self.save_formset(request, form, formset, change=change)
 
@@ -131,7 +135,7 @@ class ConsentScopeForm(forms.ModelForm):
 
     class Meta:
         model = ConsentScope
-        fields = "__all__"
+        exclude: tuple[str, ...] = ()
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -149,7 +153,9 @@ class ConsentScopeForm(forms.ModelForm):
         scope = self.instance
         try:
             services.consent_scope_validate(
-                scope=scope, modifiers=cleaned.get("modifiers") or [], diseases=cleaned.get("diseases") or []
+                scope=scope,
+                modifiers=cleaned.get("modifiers") or [],
+                diseases=cleaned.get("diseases") or [],
             )
         except ValidationError as exc:
             for field, errs in exc.message_dict.items():
@@ -172,7 +178,10 @@ class ConsentScopeAdmin(LedgeredAdminMixin, admin.ModelAdmin):
             .get_queryset(request)
             .select_related("permission")
             .prefetch_related("modifiers")
-            .annotate(n_diseases=Count("diseases", distinct=True), n_datasets=Count("datasets", distinct=True))
+            .annotate(
+                n_diseases=Count("diseases", distinct=True),
+                n_datasets=Count("datasets", distinct=True),
+            )
         )
 
     @admin.display(description="modifiers")
@@ -188,7 +197,10 @@ class ConsentScopeAdmin(LedgeredAdminMixin, admin.ModelAdmin):
         return obj.n_datasets
 
     def save_model(self, request, obj, form, change):
-        terms = {"modifiers": form.cleaned_data["modifiers"], "diseases": form.cleaned_data["diseases"]}
+        terms = {
+            "modifiers": form.cleaned_data["modifiers"],
+            "diseases": form.cleaned_data["diseases"],
+        }
         if change:
             services.consent_scope_update(scope=obj, actor=request.user, **terms)
         else:
@@ -218,7 +230,7 @@ class LegalBasisArticleAdmin(admin.ModelAdmin):
 class LegalBasisForm(forms.ModelForm):
     class Meta:
         model = LegalBasis
-        fields = "__all__"
+        exclude: tuple[str, ...] = ()
 
     def clean(self):
         cleaned = super().clean()
@@ -257,7 +269,15 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(DataAccessCommittee)
 class DataAccessCommitteeAdmin(LedgeredAdminMixin, admin.ModelAdmin):
-    list_display = ["name", "slug", "decision_policy", "quorum", "organisation", "member_count", "dataset_count"]
+    list_display = [
+        "name",
+        "slug",
+        "decision_policy",
+        "quorum",
+        "organisation",
+        "member_count",
+        "dataset_count",
+    ]
     list_filter = ["decision_policy", "requires_ethics_approval"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
@@ -268,7 +288,10 @@ class DataAccessCommitteeAdmin(LedgeredAdminMixin, admin.ModelAdmin):
             super()
             .get_queryset(request)
             .select_related("organisation")
-            .annotate(n_members=Count("memberships", distinct=True), n_datasets=Count("datasets", distinct=True))
+            .annotate(
+                n_members=Count("memberships", distinct=True),
+                n_datasets=Count("datasets", distinct=True),
+            )
         )
         if request.user.is_superuser:
             return qs
@@ -308,9 +331,16 @@ class DataAccessCommitteeAdmin(LedgeredAdminMixin, admin.ModelAdmin):
                 continue
             data = inline_form.cleaned_data
             if inline_form.instance.pk:
-                services.membership_change_role(membership=inline_form.instance, role=data["role"], actor=request.user)
+                services.membership_change_role(
+                    membership=inline_form.instance, role=data["role"], actor=request.user
+                )
             else:
-                services.membership_add(committee=form.instance, user=data["user"], role=data["role"], actor=request.user)
+                services.membership_add(
+                    committee=form.instance,
+                    user=data["user"],
+                    role=data["role"],
+                    actor=request.user,
+                )
 
 
 @admin.register(AccessAgreement)
@@ -335,13 +365,17 @@ class AccessAgreementAdmin(LedgeredAdminMixin, admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.action(description="Publish the selected draft versions (they become current and immutable)")
+    @admin.action(
+        description="Publish the selected draft versions (they become current and immutable)"
+    )
     def publish(self, request, queryset):
         for agreement in queryset:
             try:
                 services.agreement_publish(agreement=agreement, actor=request.user)
             except ValidationError as exc:
-                self.message_user(request, f"{agreement}: {'; '.join(exc.messages)}", messages.ERROR)
+                self.message_user(
+                    request, f"{agreement}: {'; '.join(exc.messages)}", messages.ERROR
+                )
             else:
                 self.message_user(request, f"Published {agreement}.", messages.SUCCESS)
 
@@ -354,13 +388,15 @@ class DatasetPartyInline(admin.TabularInline):
 class DatasetForm(forms.ModelForm):
     class Meta:
         model = Dataset
-        fields = "__all__"
+        exclude: tuple[str, ...] = ()
 
     def clean(self):
         cleaned = super().clean()
         if not self.errors:
             try:
-                services.dataset_validate(self.instance, publishing=self.instance.status == "published")
+                services.dataset_validate(
+                    self.instance, publishing=self.instance.status == "published"
+                )
             except ValidationError as exc:
                 for field, errs in exc.message_dict.items():
                     self.add_error(field if field in self.fields else None, errs)
@@ -374,10 +410,27 @@ class RetireForm(forms.Form):
 @admin.register(Dataset)
 class DatasetAdmin(LedgeredAdminMixin, admin.ModelAdmin):
     form = DatasetForm
-    list_display = ["accession", "title", "species", "organ", "status", "committee", "controller", "permission_code", "slide_count"]
+    list_display = [
+        "accession",
+        "title",
+        "species",
+        "organ",
+        "status",
+        "committee",
+        "controller",
+        "permission_code",
+        "slide_count",
+    ]
     list_filter = ["status", "species", "committee", "controller", "consent_scope__permission"]
     search_fields = ["accession", "title", "organ", "description"]
-    readonly_fields = ["accession", "status", "published_at", "retired_at", "created_at", "updated_at"]
+    readonly_fields = [
+        "accession",
+        "status",
+        "published_at",
+        "retired_at",
+        "created_at",
+        "updated_at",
+    ]
     list_select_related = ["committee", "controller", "consent_scope__permission"]
     inlines = [DatasetPartyInline]
     actions = ["publish", "retire"]
@@ -433,18 +486,24 @@ class DatasetAdmin(LedgeredAdminMixin, admin.ModelAdmin):
             services.dataset_create(dataset=obj, actor=request.user)
 
     def _may_publish(self, request, dataset):
-        return request.user.is_superuser or request.user.has_perm("governance.publish_dataset", dataset)
+        return request.user.is_superuser or request.user.has_perm(
+            "governance.publish_dataset", dataset
+        )
 
     @admin.action(description="Publish the selected draft datasets")
     def publish(self, request, queryset):
         for dataset in queryset:
             if not self._may_publish(request, dataset):
-                self.message_user(request, f"{dataset.accession}: you may not publish it.", messages.ERROR)
+                self.message_user(
+                    request, f"{dataset.accession}: you may not publish it.", messages.ERROR
+                )
                 continue
             try:
                 services.dataset_publish(dataset=dataset, actor=request.user)
             except ValidationError as exc:
-                self.message_user(request, f"{dataset.accession}: {'; '.join(exc.messages)}", messages.ERROR)
+                self.message_user(
+                    request, f"{dataset.accession}: {'; '.join(exc.messages)}", messages.ERROR
+                )
             else:
                 self.message_user(request, f"Published {dataset.accession}.", messages.SUCCESS)
 
@@ -456,18 +515,29 @@ class DatasetAdmin(LedgeredAdminMixin, admin.ModelAdmin):
         if form.is_valid():
             for dataset in queryset:
                 if not self._may_publish(request, dataset):
-                    self.message_user(request, f"{dataset.accession}: you may not retire it.", messages.ERROR)
+                    self.message_user(
+                        request, f"{dataset.accession}: you may not retire it.", messages.ERROR
+                    )
                     continue
                 try:
-                    services.dataset_retire(dataset=dataset, actor=request.user, reason=form.cleaned_data["reason"])
+                    services.dataset_retire(
+                        dataset=dataset, actor=request.user, reason=form.cleaned_data["reason"]
+                    )
                 except ValidationError as exc:
-                    self.message_user(request, f"{dataset.accession}: {'; '.join(exc.messages)}", messages.ERROR)
+                    self.message_user(
+                        request, f"{dataset.accession}: {'; '.join(exc.messages)}", messages.ERROR
+                    )
                 else:
                     self.message_user(request, f"Retired {dataset.accession}.", messages.SUCCESS)
             return None
         return TemplateResponse(
             request,
             "admin/governance/retire_confirm.html",
-            {**self.admin_site.each_context(request), "form": form, "datasets": queryset, "opts": self.model._meta,
-             "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME},
+            {
+                **self.admin_site.each_context(request),
+                "form": form,
+                "datasets": queryset,
+                "opts": self.model._meta,
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            },
         )

@@ -16,6 +16,13 @@ from .models import (
     Organisation,
 )
 
-for model in (Organisation, DataAccessCommittee, CommitteeMembership, LegalBasis, AccessAgreement, Dataset):
+for model in (
+    Organisation,
+    DataAccessCommittee,
+    CommitteeMembership,
+    LegalBasis,
+    AccessAgreement,
+    Dataset,
+):
     auditlog.register(model)
 auditlog.register(ConsentScope, m2m_fields={"modifiers", "diseases"})

@@ -68,7 +68,12 @@ GDPR_ARTICLES: list[tuple[str, str, str, bool]] = [
     ("9", "a", "Explicit consent", False),
     ("9", "b", "Employment, social security and social protection law", False),
     ("9", "c", "Vital interests of a person incapable of giving consent", False),
-    ("9", "d", "Not-for-profit body with a political, philosophical, religious or trade union aim", False),
+    (
+        "9",
+        "d",
+        "Not-for-profit body with a political, philosophical, religious or trade union aim",
+        False,
+    ),
     ("9", "e", "Data manifestly made public by the data subject", False),
     ("9", "f", "Legal claims or judicial acts", False),
     ("9", "g", "Substantial public interest", True),

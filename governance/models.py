@@ -62,9 +62,7 @@ class OntologyTerm(models.Model):
     description = models.TextField(blank=True)
     duo_kind = models.CharField(max_length=16, choices=DuoKind.choices, blank=True)
     obsolete = models.BooleanField(default=False)
-    parents = models.ManyToManyField(
-        "self", symmetrical=False, related_name="children", blank=True
-    )
+    parents = models.ManyToManyField("self", symmetrical=False, related_name="children", blank=True)
 
     class Meta:
         ordering = ["ontology", "curie"]
@@ -92,6 +90,9 @@ class OntologyAncestry(models.Model):
         indexes = [models.Index(fields=["ancestor", "term"])]
         verbose_name_plural = "ontology ancestries"
 
+    def __str__(self) -> str:
+        return f"{self.term_id} ⊑ {self.ancestor_id} ({self.distance})"
+
 
 class ConsentScope(models.Model):
     """What the data subjects (or the law) allow, coded with one DUO permission and modifiers."""
@@ -101,13 +102,21 @@ class ConsentScope(models.Model):
         OntologyTerm,
         on_delete=models.PROTECT,
         related_name="+",
-        limit_choices_to={"ontology": Ontology.DUO, "duo_kind": DuoKind.PERMISSION, "obsolete": False},
+        limit_choices_to={
+            "ontology": Ontology.DUO,
+            "duo_kind": DuoKind.PERMISSION,
+            "obsolete": False,
+        },
     )
     modifiers = models.ManyToManyField(
         OntologyTerm,
         blank=True,
         related_name="+",
-        limit_choices_to={"ontology": Ontology.DUO, "duo_kind": DuoKind.MODIFIER, "obsolete": False},
+        limit_choices_to={
+            "ontology": Ontology.DUO,
+            "duo_kind": DuoKind.MODIFIER,
+            "obsolete": False,
+        },
     )
     diseases = models.ManyToManyField(
         OntologyTerm,
@@ -154,16 +163,20 @@ class LegalBasisArticle(models.Model):
             models.UniqueConstraint(fields=["article", "point"], name="gdpr_article_point_unique")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.code} {self.title}"
+
     @property
     def code(self) -> str:
-        return f"Art. 6(1)({self.point})" if self.article == Article.ART6 else f"Art. 9(2)({self.point})"
+        return (
+            f"Art. 6(1)({self.point})"
+            if self.article == Article.ART6
+            else f"Art. 9(2)({self.point})"
+        )
 
     @property
     def is_consent(self) -> bool:
         return self.point == "a"
-
-    def __str__(self) -> str:
-        return f"{self.code} {self.title}"
 
 
 class LegalBasis(models.Model):
@@ -250,7 +263,9 @@ class CommitteeMembership(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="committee_memberships"
     )
-    role = models.CharField(max_length=16, choices=CommitteeRole.choices, default=CommitteeRole.MEMBER)
+    role = models.CharField(
+        max_length=16, choices=CommitteeRole.choices, default=CommitteeRole.MEMBER
+    )
     joined_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -281,7 +296,10 @@ class AccessAgreement(models.Model):
     title = models.CharField(max_length=200)
     text = models.TextField()
     status = models.CharField(
-        max_length=16, choices=AgreementStatus.choices, default=AgreementStatus.DRAFT, editable=False
+        max_length=16,
+        choices=AgreementStatus.choices,
+        default=AgreementStatus.DRAFT,
+        editable=False,
     )
     published_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -325,12 +343,15 @@ class AccessAgreement(models.Model):
 class Dataset(models.Model):
     """A collection of whole-slide images under one consent scope, legal basis and committee."""
 
-    accession = models.CharField(max_length=16, unique=True, null=True, editable=False)
+    # NULL only between the INSERT and the accession derived from the new primary key.
+    accession = models.CharField(max_length=16, unique=True, null=True, editable=False)  # noqa: DJ001
     title = models.CharField(max_length=300)
     description = models.TextField(blank=True)
     species = models.CharField(max_length=8, choices=Species.choices, db_index=True)
     organ = models.CharField("organ / tissue", max_length=100, db_index=True)
-    stains = models.CharField(max_length=200, blank=True, help_text="Comma-separated, e.g. H&E, Ki-67")
+    stains = models.CharField(
+        max_length=200, blank=True, help_text="Comma-separated, e.g. H&E, Ki-67"
+    )
     scanner = models.CharField(max_length=200, blank=True)
     slide_count = models.PositiveIntegerField(default=0)
     total_bytes = models.PositiveBigIntegerField(default=0)

@@ -18,7 +18,7 @@ MODIFIERS = {
 REGION_GROUPS = {"EU", "EEA"}
 # EU member states (ISO 3166-1 alpha-2) and the EEA's three additions. Greece is "GR" in ISO.
 EU_COUNTRIES = frozenset(
-    "AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE".split()
+    ["AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV", "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE"]
 )
 EEA_COUNTRIES = EU_COUNTRIES | {"IS", "LI", "NO"}
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
@@ -53,11 +53,19 @@ def consent_scope_problems(
             "NPUNCU already implies NPU and NCU (its two children in DUO): use NPUNCU alone "
             "or NPU/NCU alone."
         )
-    elif "NMDS" in mods and permission not in {"DS", "HMB", "GRU", None} and permission in PERMISSIONS:
-        problems["modifiers"] = f"NMDS (no general methods research) does not apply to {permission}."
+    elif (
+        "NMDS" in mods
+        and permission not in {"DS", "HMB", "GRU", None}
+        and permission in PERMISSIONS
+    ):
+        problems["modifiers"] = (
+            f"NMDS (no general methods research) does not apply to {permission}."
+        )
 
     if permission == "DS" and disease_count == 0:
-        problems["diseases"] = "Disease-specific research (DS) needs at least one DOID disease term."
+        problems["diseases"] = (
+            "Disease-specific research (DS) needs at least one DOID disease term."
+        )
     elif permission != "DS" and disease_count > 0:
         problems["diseases"] = (
             "Disease terms belong only to disease-specific research (DS); "
@@ -67,11 +75,17 @@ def consent_scope_problems(
     if "GS" in mods:
         bad = [r for r in region if r not in REGION_GROUPS and not _COUNTRY.match(str(r))]
         if not region:
-            problems["region"] = "Geographical restriction (GS) needs a region: ISO country codes, EU or EEA."
+            problems["region"] = (
+                "Geographical restriction (GS) needs a region: ISO country codes, EU or EEA."
+            )
         elif bad:
-            problems["region"] = f"Not ISO 3166-1 alpha-2 codes or EU/EEA: {', '.join(map(str, bad))}."
+            problems["region"] = (
+                f"Not ISO 3166-1 alpha-2 codes or EU/EEA: {', '.join(map(str, bad))}."
+            )
     elif region:
-        problems["region"] = "A region is only meaningful with the geographical restriction modifier (GS)."
+        problems["region"] = (
+            "A region is only meaningful with the geographical restriction modifier (GS)."
+        )
 
     if "MOR" in mods and moratorium_until is None:
         problems["moratorium_until"] = "Publication moratorium (MOR) needs the date it ends."
@@ -96,8 +110,12 @@ def consent_scope_problems(
 
 
 def legal_basis_problems(
-    *, article6_point: str | None, article9_point: str | None, article6_needs_law: bool,
-    article9_needs_law: bool, law_reference: str,
+    *,
+    article6_point: str | None,
+    article9_point: str | None,
+    article6_needs_law: bool,
+    article9_needs_law: bool,
+    law_reference: str,
 ) -> dict[str, str]:
     """Why a legal basis is incomplete under GDPR Art. 6(3) and Art. 9(2)(g)-(j)."""
     problems: dict[str, str] = {}

@@ -41,7 +41,11 @@ def dataset_list_for_user(user) -> QuerySet[Dataset]:
     if user.is_superuser:
         return Dataset.objects.all()
     return get_objects_for_user(
-        user, "governance.view_dataset", klass=Dataset, accept_global_perms=True, with_superuser=True
+        user,
+        "governance.view_dataset",
+        klass=Dataset,
+        accept_global_perms=True,
+        with_superuser=True,
     )
 
 

@@ -38,7 +38,11 @@ from .models import (
 # What each group may do with a dataset (django-guardian object permissions, granted to groups
 # so that adding a person to a committee or an organisation needs no per-object rows).
 COMMITTEE_DATASET_PERMS = ("governance.view_dataset",)
-STEWARD_DATASET_PERMS = ("governance.view_dataset", "governance.change_dataset", "governance.publish_dataset")
+STEWARD_DATASET_PERMS = (
+    "governance.view_dataset",
+    "governance.change_dataset",
+    "governance.publish_dataset",
+)
 
 
 def _jsonable(value: Any) -> Any:
@@ -69,7 +73,9 @@ def _editable_fields(model) -> list[str]:
     return [
         f.name
         for f in model._meta.concrete_fields
-        if f.editable and not f.primary_key and not getattr(f, "auto_now", False)
+        if f.editable
+        and not f.primary_key
+        and not getattr(f, "auto_now", False)
         and not getattr(f, "auto_now_add", False)
     ]
 
@@ -130,7 +136,9 @@ def committee_create(*, committee: DataAccessCommittee, actor) -> DataAccessComm
     _full_clean(committee)
     committee.save()
     events.committee_created(
-        committee=committee, actor=actor, fields=_field_values(committee, _editable_fields(DataAccessCommittee))
+        committee=committee,
+        actor=actor,
+        fields=_field_values(committee, _editable_fields(DataAccessCommittee)),
     )
     return committee
 
@@ -138,7 +146,9 @@ def committee_create(*, committee: DataAccessCommittee, actor) -> DataAccessComm
 @transaction.atomic
 def committee_update(*, committee: DataAccessCommittee, actor) -> DataAccessCommittee:
     fields = _editable_fields(DataAccessCommittee)
-    before = _field_values(DataAccessCommittee.objects.select_for_update().get(pk=committee.pk), fields)
+    before = _field_values(
+        DataAccessCommittee.objects.select_for_update().get(pk=committee.pk), fields
+    )
     _full_clean(committee)
     committee.save()
     changes = _diff(before, _field_values(committee, fields))
@@ -160,7 +170,9 @@ def membership_add(
 
 
 @transaction.atomic
-def membership_change_role(*, membership: CommitteeMembership, role: str, actor) -> CommitteeMembership:
+def membership_change_role(
+    *, membership: CommitteeMembership, role: str, actor
+) -> CommitteeMembership:
     locked = CommitteeMembership.objects.select_for_update().get(pk=membership.pk)
     old_role = locked.role
     if old_role == role:
@@ -214,7 +226,10 @@ def _scope_snapshot(scope: ConsentScope, modifiers, diseases) -> dict[str, Any]:
 
 @transaction.atomic
 def consent_scope_create(
-    *, scope: ConsentScope, modifiers: Iterable[OntologyTerm] = (), diseases: Iterable[OntologyTerm] = (),
+    *,
+    scope: ConsentScope,
+    modifiers: Iterable[OntologyTerm] = (),
+    diseases: Iterable[OntologyTerm] = (),
     actor,
 ) -> ConsentScope:
     modifiers, diseases = list(modifiers), list(diseases)
@@ -232,7 +247,11 @@ def consent_scope_create(
 
 @transaction.atomic
 def consent_scope_update(
-    *, scope: ConsentScope, modifiers: Iterable[OntologyTerm], diseases: Iterable[OntologyTerm], actor
+    *,
+    scope: ConsentScope,
+    modifiers: Iterable[OntologyTerm],
+    diseases: Iterable[OntologyTerm],
+    actor,
 ) -> ConsentScope:
     modifiers, diseases = list(modifiers), list(diseases)
     old = ConsentScope.objects.select_for_update().get(pk=scope.pk)
@@ -270,7 +289,9 @@ def legal_basis_create(*, legal_basis: LegalBasis, actor) -> LegalBasis:
     legal_basis_validate(legal_basis)
     legal_basis.save()
     events.legal_basis_created(
-        legal_basis=legal_basis, actor=actor, fields=_field_values(legal_basis, _editable_fields(LegalBasis))
+        legal_basis=legal_basis,
+        actor=actor,
+        fields=_field_values(legal_basis, _editable_fields(LegalBasis)),
     )
     return legal_basis
 
@@ -282,16 +303,24 @@ def legal_basis_update(*, legal_basis: LegalBasis, actor) -> LegalBasis:
     _full_clean(legal_basis)
     legal_basis_validate(legal_basis)
     # A published human dataset must keep an Art. 9 condition: refuse a change that drops it.
-    if legal_basis.article9_id is None and legal_basis.datasets.filter(
-        status=DatasetStatus.PUBLISHED, species="human"
-    ).exists():
+    if (
+        legal_basis.article9_id is None
+        and legal_basis.datasets.filter(status=DatasetStatus.PUBLISHED, species="human").exists()
+    ):
         raise ValidationError(
-            {"article9": "Published human datasets rely on this legal basis: it must keep an Art. 9(2) condition."}
+            {
+                "article9": "Published human datasets rely on this legal basis: it must keep an Art. 9(2) condition."
+            }
         )
-    if legal_basis.is_consent_based and legal_basis.datasets.filter(consent_scope__isnull=True).exists():
+    if (
+        legal_basis.is_consent_based
+        and legal_basis.datasets.filter(consent_scope__isnull=True).exists()
+    ):
         raise ValidationError(
-            {"article6": "Datasets without a consent scope rely on this legal basis: a consent-based "
-             "ground (Art. 6(1)(a) / Art. 9(2)(a)) would leave them without recorded consent."}
+            {
+                "article6": "Datasets without a consent scope rely on this legal basis: a consent-based "
+                "ground (Art. 6(1)(a) / Art. 9(2)(a)) would leave them without recorded consent."
+            }
         )
     legal_basis.save()
     changes = _diff(before, _field_values(legal_basis, fields))
@@ -307,7 +336,9 @@ def agreement_create(*, agreement: AccessAgreement, actor) -> AccessAgreement:
         raise ValidationError({"dataset": "The dataset is governed by another committee."})
     # Lock the committee row so that two drafts cannot take the same version number.
     DataAccessCommittee.objects.select_for_update().get(pk=agreement.committee_id)
-    siblings = AccessAgreement.objects.filter(committee_id=agreement.committee_id, dataset_id=agreement.dataset_id)
+    siblings = AccessAgreement.objects.filter(
+        committee_id=agreement.committee_id, dataset_id=agreement.dataset_id
+    )
     agreement.version = (siblings.aggregate(v=Max("version"))["v"] or 0) + 1
     agreement.status = AgreementStatus.DRAFT
     _full_clean(agreement)
@@ -321,14 +352,18 @@ def agreement_update(*, agreement: AccessAgreement, actor) -> AccessAgreement:
     old = AccessAgreement.objects.select_for_update().get(pk=agreement.pk)
     if old.status != AgreementStatus.DRAFT:
         # Applicants accept an exact text: a published version never changes. Draft a new one.
-        raise ValidationError("A published agreement version is immutable; create a new version instead.")
+        raise ValidationError(
+            "A published agreement version is immutable; create a new version instead."
+        )
     fields = ["title", "text"]
     before = _field_values(old, fields)
     _full_clean(agreement)
     agreement.save(update_fields=fields)
     changes = _diff(before, _field_values(agreement, fields))
     if changes:
-        events.agreement_changed(agreement=agreement, actor=actor, changes={k: "changed" for k in changes})
+        events.agreement_changed(
+            agreement=agreement, actor=actor, changes={k: "changed" for k in changes}
+        )
     return agreement
 
 
@@ -338,7 +373,9 @@ def agreement_publish(*, agreement: AccessAgreement, actor) -> AccessAgreement:
     if agreement.status != AgreementStatus.DRAFT:
         raise ValidationError("Only a draft agreement can be published.")
     current = AccessAgreement.objects.select_for_update().filter(
-        committee_id=agreement.committee_id, dataset_id=agreement.dataset_id, status=AgreementStatus.PUBLISHED
+        committee_id=agreement.committee_id,
+        dataset_id=agreement.dataset_id,
+        status=AgreementStatus.PUBLISHED,
     )
     for previous in current:
         previous.status = AgreementStatus.SUPERSEDED
@@ -347,7 +384,9 @@ def agreement_publish(*, agreement: AccessAgreement, actor) -> AccessAgreement:
     agreement.published_at = timezone.now()
     agreement.save(update_fields=["status", "published_at"])
     events.agreement_published(
-        agreement=agreement, actor=actor, text_sha256=hashlib.sha256(agreement.text.encode()).hexdigest()
+        agreement=agreement,
+        actor=actor,
+        text_sha256=hashlib.sha256(agreement.text.encode()).hexdigest(),
     )
     return agreement
 
@@ -369,21 +408,29 @@ def dataset_validate(dataset: Dataset, *, publishing: bool) -> None:
 def _grant_dataset_perms(dataset: Dataset, *, actor) -> None:
     for perm in COMMITTEE_DATASET_PERMS:
         assign_perm(perm, dataset.committee.member_group, dataset)
-        events.permission_granted(actor=actor, group=dataset.committee.member_group, permission=perm, obj=dataset)
+        events.permission_granted(
+            actor=actor, group=dataset.committee.member_group, permission=perm, obj=dataset
+        )
     for perm in STEWARD_DATASET_PERMS:
         assign_perm(perm, dataset.controller.steward_group, dataset)
-        events.permission_granted(actor=actor, group=dataset.controller.steward_group, permission=perm, obj=dataset)
+        events.permission_granted(
+            actor=actor, group=dataset.controller.steward_group, permission=perm, obj=dataset
+        )
 
 
 def _revoke_dataset_perms(dataset: Dataset, *, committee, controller, actor) -> None:
     if committee is not None:
         for perm in COMMITTEE_DATASET_PERMS:
             remove_perm(perm, committee.member_group, dataset)
-            events.permission_revoked(actor=actor, group=committee.member_group, permission=perm, obj=dataset)
+            events.permission_revoked(
+                actor=actor, group=committee.member_group, permission=perm, obj=dataset
+            )
     if controller is not None:
         for perm in STEWARD_DATASET_PERMS:
             remove_perm(perm, controller.steward_group, dataset)
-            events.permission_revoked(actor=actor, group=controller.steward_group, permission=perm, obj=dataset)
+            events.permission_revoked(
+                actor=actor, group=controller.steward_group, permission=perm, obj=dataset
+            )
 
 
 DATASET_FIELDS = _editable_fields(Dataset)
@@ -399,7 +446,9 @@ def dataset_create(*, dataset: Dataset, actor) -> Dataset:
     dataset.accession = f"TSR-DS-{dataset.pk:06d}"
     dataset.save(update_fields=["accession"])
     _grant_dataset_perms(dataset, actor=actor)
-    events.dataset_created(dataset=dataset, actor=actor, fields=_field_values(dataset, DATASET_FIELDS))
+    events.dataset_created(
+        dataset=dataset, actor=actor, fields=_field_values(dataset, DATASET_FIELDS)
+    )
     return dataset
 
 
@@ -429,7 +478,9 @@ def dataset_update(*, dataset: Dataset, actor) -> Dataset:
 def dataset_publish(*, dataset: Dataset, actor) -> Dataset:
     dataset = Dataset.objects.select_for_update().get(pk=dataset.pk)
     if dataset.status != DatasetStatus.DRAFT:
-        raise ValidationError(f"Only a draft dataset can be published; {dataset.accession} is {dataset.status}.")
+        raise ValidationError(
+            f"Only a draft dataset can be published; {dataset.accession} is {dataset.status}."
+        )
     dataset_validate(dataset, publishing=True)
     dataset.status = DatasetStatus.PUBLISHED
     dataset.published_at = timezone.now()

@@ -12,7 +12,9 @@ from .models import DataAccessCommittee, OntologyTerm
 
 
 def home(request):
-    return render(request, "portal/home.html", {"dataset_count": selectors.dataset_list_public().count()})
+    return render(
+        request, "portal/home.html", {"dataset_count": selectors.dataset_list_public().count()}
+    )
 
 
 def catalogue(request):
@@ -23,7 +25,12 @@ def catalogue(request):
     if q:
         from django.db.models import Q
 
-        qs = qs.filter(Q(title__icontains=q) | Q(description__icontains=q) | Q(organ__icontains=q) | Q(accession__iexact=q))
+        qs = qs.filter(
+            Q(title__icontains=q)
+            | Q(description__icontains=q)
+            | Q(organ__icontains=q)
+            | Q(accession__iexact=q)
+        )
     species = params.get("species", "")
     if species in Species.values:
         qs = qs.filter(species=species)
@@ -40,8 +47,12 @@ def catalogue(request):
     disease = params.get("disease", "").strip()
     disease_term = None
     if disease:
-        disease_term = selectors.resolve_term(disease, ontology=Ontology.DOID) if ":" in disease else (
-            OntologyTerm.objects.filter(ontology=Ontology.DOID, label__iexact=disease).first()
+        disease_term = (
+            selectors.resolve_term(disease, ontology=Ontology.DOID)
+            if ":" in disease
+            else (
+                OntologyTerm.objects.filter(ontology=Ontology.DOID, label__iexact=disease).first()
+            )
         )
         if disease_term:
             qs = selectors.filter_by_disease(qs, disease_term)
@@ -53,12 +64,11 @@ def catalogue(request):
     query = params.copy()
     query.pop("page", None)
     organs = (
-        selectors.dataset_list_public()
-        .values_list("organ", flat=True)
-        .order_by("organ")
-        .distinct()
+        selectors.dataset_list_public().values_list("organ", flat=True).order_by("organ").distinct()
     )
-    duo_terms = OntologyTerm.objects.filter(ontology=Ontology.DUO, duo_kind__in=["permission", "modifier"], obsolete=False).order_by("duo_kind", "shorthand")
+    duo_terms = OntologyTerm.objects.filter(
+        ontology=Ontology.DUO, duo_kind__in=["permission", "modifier"], obsolete=False
+    ).order_by("duo_kind", "shorthand")
     return render(
         request,
         "governance/catalogue.html",
@@ -84,7 +94,11 @@ def dataset_detail(request, accession: str):
     return render(
         request,
         "governance/dataset_detail.html",
-        {"dataset": dataset, "agreement": dataset.current_agreement, "parties": dataset.parties.select_related("organisation")},
+        {
+            "dataset": dataset,
+            "agreement": dataset.current_agreement,
+            "parties": dataset.parties.select_related("organisation"),
+        },
     )
 
 
@@ -97,7 +111,9 @@ def committee_detail(request, slug: str):
         {
             "committee": committee,
             "datasets": datasets,
-            "agreement": committee.agreements.filter(dataset__isnull=True, status="published").first(),
+            "agreement": committee.agreements.filter(
+                dataset__isnull=True, status="published"
+            ).first(),
             "member_count": committee.memberships.aggregate(n=Count("id"))["n"],
         },
     )
@@ -108,5 +124,7 @@ def disease_search(request):
     q = request.GET.get("q", "").strip()[:100]
     results = []
     if len(q) >= 2:
-        results = OntologyTerm.objects.filter(ontology=Ontology.DOID, label__icontains=q).order_by("label")[:50]
+        results = OntologyTerm.objects.filter(ontology=Ontology.DOID, label__icontains=q).order_by(
+            "label"
+        )[:50]
     return render(request, "governance/disease_search.html", {"q": q, "results": results})

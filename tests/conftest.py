@@ -81,12 +81,16 @@ def admin_user(db):
 
 @pytest.fixture
 def dataset(db, committee, organisation):
-    return factories.dataset(committee=committee, controller=organisation, title="Lung adenocarcinoma H&E")
+    return factories.dataset(
+        committee=committee, controller=organisation, title="Lung adenocarcinoma H&E"
+    )
 
 
 @pytest.fixture
 def other_dataset(db, other_committee):
     return factories.dataset(
-        committee=other_committee, controller=factories.organisation("Leeds Teaching Hospitals"),
-        title="Colon biopsies", organ="colon",
+        committee=other_committee,
+        controller=factories.organisation("Leeds Teaching Hospitals"),
+        title="Colon biopsies",
+        organ="colon",
     )

@@ -36,21 +36,38 @@ def term(code: str) -> OntologyTerm:
 
 def organisation(name: str | None = None, *, actor=None, **fields) -> Organisation:
     n = next(_n)
-    defaults = {"name": name or f"Organisation {n}", "country": "NL", "dpo_email": f"dpo{n}@example.org"}
-    return services.organisation_create(organisation=Organisation(**{**defaults, **fields}), actor=actor)
+    defaults = {
+        "name": name or f"Organisation {n}",
+        "country": "NL",
+        "dpo_email": f"dpo{n}@example.org",
+    }
+    return services.organisation_create(
+        organisation=Organisation(**{**defaults, **fields}), actor=actor
+    )
 
 
 def committee(slug: str | None = None, *, actor=None, **fields) -> DataAccessCommittee:
     n = next(_n)
     slug = slug or f"dac-{n}"
     defaults = {"name": f"Committee {slug}", "slug": slug, "contact_email": f"{slug}@example.org"}
-    return services.committee_create(committee=DataAccessCommittee(**{**defaults, **fields}), actor=actor)
+    return services.committee_create(
+        committee=DataAccessCommittee(**{**defaults, **fields}), actor=actor
+    )
 
 
-def consent_scope(permission: str = "GRU", *, modifiers=(), diseases=(), actor=None, **fields) -> ConsentScope:
-    scope = ConsentScope(name=fields.pop("name", f"{permission} scope {next(_n)}"), permission=term(permission), **fields)
+def consent_scope(
+    permission: str = "GRU", *, modifiers=(), diseases=(), actor=None, **fields
+) -> ConsentScope:
+    scope = ConsentScope(
+        name=fields.pop("name", f"{permission} scope {next(_n)}"),
+        permission=term(permission),
+        **fields,
+    )
     return services.consent_scope_create(
-        scope=scope, modifiers=[term(m) for m in modifiers], diseases=[term(d) for d in diseases], actor=actor
+        scope=scope,
+        modifiers=[term(m) for m in modifiers],
+        diseases=[term(d) for d in diseases],
+        actor=actor,
     )
 
 
@@ -58,7 +75,9 @@ def article(article: str, point: str) -> LegalBasisArticle:
     return LegalBasisArticle.objects.get(article=article, point=point)
 
 
-def legal_basis(a6: str = "e", a9: str | None = "j", *, law: str = "Dutch UAVG Art. 24", actor=None) -> LegalBasis:
+def legal_basis(
+    a6: str = "e", a9: str | None = "j", *, law: str = "Dutch UAVG Art. 24", actor=None
+) -> LegalBasis:
     lb = LegalBasis(
         name=f"6(1)({a6}) + 9(2)({a9}) {next(_n)}",
         article6=article("6", a6),
@@ -84,7 +103,8 @@ def dataset(*, committee, controller, publish: bool = True, actor=None, **fields
     if "legal_basis" not in fields and fields.get("species", "human") == "human":
         defaults["legal_basis"] = legal_basis()
     ds = services.dataset_create(
-        dataset=Dataset(committee=committee, controller=controller, **{**defaults, **fields}), actor=actor
+        dataset=Dataset(committee=committee, controller=controller, **{**defaults, **fields}),
+        actor=actor,
     )
     if publish:
         ds = services.dataset_publish(dataset=ds, actor=actor)

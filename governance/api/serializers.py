@@ -4,7 +4,14 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from ..models import ConsentScope, DataAccessCommittee, Dataset, LegalBasis, OntologyTerm, Organisation
+from ..models import (
+    ConsentScope,
+    DataAccessCommittee,
+    Dataset,
+    LegalBasis,
+    OntologyTerm,
+    Organisation,
+)
 
 
 class OntologyTermSerializer(serializers.ModelSerializer):

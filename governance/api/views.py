@@ -39,13 +39,19 @@ class DatasetFilter(django_filters.FilterSet):
     def filter_duo(self, queryset, name, value):
         term = selectors.resolve_term(value, ontology=Ontology.DUO)
         if term is None:
-            raise ValidationError({"duo": f"Unknown DUO term {value!r}: use a CURIE (DUO:0000007) or a shorthand (DS)."})
+            raise ValidationError(
+                {
+                    "duo": f"Unknown DUO term {value!r}: use a CURIE (DUO:0000007) or a shorthand (DS)."
+                }
+            )
         return selectors.filter_by_duo_term(queryset, term)
 
     def filter_disease(self, queryset, name, value):
         term = selectors.resolve_term(value, ontology=Ontology.DOID) if ":" in value else None
         if term is None:
-            raise ValidationError({"disease": f"Unknown disease term {value!r}: use a DOID CURIE such as DOID:162."})
+            raise ValidationError(
+                {"disease": f"Unknown disease term {value!r}: use a DOID CURIE such as DOID:162."}
+            )
         return selectors.filter_by_disease(queryset, term)
 
 
@@ -56,7 +62,11 @@ class DatasetFilter(django_filters.FilterSet):
     ),
     retrieve=extend_schema(
         summary="One published dataset",
-        parameters=[OpenApiParameter("accession", str, OpenApiParameter.PATH, description="e.g. TSR-DS-000001")],
+        parameters=[
+            OpenApiParameter(
+                "accession", str, OpenApiParameter.PATH, description="e.g. TSR-DS-000001"
+            )
+        ],
     ),
 )
 class DatasetViewSet(viewsets.ReadOnlyModelViewSet):

@@ -11,7 +11,9 @@ def test_published_dataset_is_listed_with_its_consent_spelled_out(client, datase
     item = body["results"][0]
     assert item["accession"] == dataset.accession
     assert item["consent_scope"]["permission"] == {
-        "curie": "DUO:0000042", "shorthand": "GRU", "label": "general research use"
+        "curie": "DUO:0000042",
+        "shorthand": "GRU",
+        "label": "general research use",
     }
     assert item["legal_basis"]["article9"]["code"] == "Art. 9(2)(j)"
     assert item["committee"]["slug"] == "radboud-dac"
@@ -30,7 +32,9 @@ def test_disease_filter_includes_descendants(client, committee, organisation):
     a = factories.dataset(committee=committee, controller=organisation, consent_scope=lung)
     b = factories.dataset(committee=committee, controller=organisation, consent_scope=colon)
     factories.dataset(committee=committee, controller=organisation, consent_scope=heart)
-    found = {d["accession"] for d in client.get("/api/v1/datasets/?disease=DOID:162").json()["results"]}
+    found = {
+        d["accession"] for d in client.get("/api/v1/datasets/?disease=DOID:162").json()["results"]
+    }
     assert found == {a.accession, b.accession}
 
 

@@ -12,7 +12,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--dir", type=Path, default=settings.TESSERA["ONTOLOGY_DIR"])
-        parser.add_argument("--force", action="store_true", help="Reload even if the files did not change.")
+        parser.add_argument(
+            "--force", action="store_true", help="Reload even if the files did not change."
+        )
 
     def handle(self, *args, dir: Path, force: bool, **options):
         started = time.perf_counter()
