@@ -1,0 +1,370 @@
+"""Access requests, their committee reviews, votes, decisions, grants and the notification outbox.
+
+Writes go through `access.services`; permission-filtered reads through `access.selectors`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
+
+from governance.choices import DatasetStatus, Ontology
+from governance.models import (
+    AccessAgreement,
+    DataAccessCommittee,
+    Dataset,
+    OntologyTerm,
+    country_code,
+)
+
+from .choices import (
+    CommentVisibility,
+    DecisionOutcome,
+    NotificationKind,
+    RequestStatus,
+    ReviewStatus,
+    VoteChoice,
+)
+
+MAX_REQUESTED_MONTHS = 60
+
+
+def ethics_upload_path(instance: AccessRequest, filename: str) -> str:
+    # Random names: the applicant's file name may carry personal data and must not be guessable.
+    suffix = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
+    return f"ethics/{uuid.uuid4().hex}.{suffix}"
+
+
+class AccessRequest(models.Model):
+    """A researcher's application for one or more datasets, for one project and purpose."""
+
+    applicant = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="access_requests"
+    )
+    title = models.CharField("project title", max_length=300)
+    lay_summary = models.TextField(blank=True)
+    scientific_abstract = models.TextField(blank=True)
+    # The structured research purpose (matched against each dataset's DUO consent scope).
+    diseases = models.ManyToManyField(
+        OntologyTerm,
+        blank=True,
+        related_name="+",
+        limit_choices_to={"ontology": Ontology.DOID},
+        help_text="The diseases the research is about (Human Disease Ontology).",
+    )
+    methods_development = models.BooleanField("methods or algorithm development", default=False)
+    population_ancestry = models.BooleanField("population or ancestry research", default=False)
+    commercial = models.BooleanField("commercial use", default=False)
+    for_profit_organisation = models.BooleanField(
+        "carried out by a for-profit organisation", default=False
+    )
+    clinical_care = models.BooleanField("clinical care use", default=False)
+    genetic_study = models.BooleanField(default=False)
+    other_purpose = models.TextField(
+        "other purpose", blank=True, help_text="Anything else; always reviewed by a person."
+    )
+    country = models.CharField(
+        max_length=2,
+        blank=True,
+        validators=[country_code],
+        help_text="Where the data will be used (ISO code).",
+    )
+    requested_months = models.PositiveSmallIntegerField(
+        "requested duration (months)",
+        default=12,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_REQUESTED_MONTHS)],
+    )
+    institution = models.CharField(max_length=300, blank=True)
+    team_members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="team_requests"
+    )
+    datasets = models.ManyToManyField(Dataset, related_name="access_requests")
+    ethics_reference = models.CharField(max_length=200, blank=True)
+    ethics_expiry = models.DateField("ethics approval expires", null=True, blank=True)
+    ethics_document = models.FileField(upload_to=ethics_upload_path, blank=True)
+    status = models.CharField(
+        max_length=16, choices=RequestStatus.choices, default=RequestStatus.DRAFT, db_index=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    last_activity_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["applicant", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.title}"
+
+    @property
+    def reference(self) -> str:
+        return f"TSR-AR-{self.pk:06d}" if self.pk else "TSR-AR-(new)"
+
+    def get_absolute_url(self) -> str:
+        return reverse("access:request-detail", kwargs={"pk": self.pk})
+
+    def people(self) -> list:
+        return [self.applicant, *self.team_members.all()]
+
+
+class Review(models.Model):
+    """One committee's review of a request: the part of the request for that committee's datasets."""
+
+    request = models.ForeignKey(AccessRequest, on_delete=models.CASCADE, related_name="reviews")
+    committee = models.ForeignKey(
+        DataAccessCommittee, on_delete=models.PROTECT, related_name="reviews"
+    )
+    status = models.CharField(
+        max_length=16, choices=ReviewStatus.choices, default=ReviewStatus.SUBMITTED, db_index=True
+    )
+    round = models.PositiveSmallIntegerField(default=1, help_text="Increases at each resubmission.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["request", "committee"], name="one_review_per_committee"
+            )
+        ]
+        indexes = [models.Index(fields=["committee", "status", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.request.reference} / {self.committee.slug}"
+
+    def datasets(self):
+        return self.request.datasets.filter(committee_id=self.committee_id)
+
+
+class ReviewGroupObjectPermission(GroupObjectPermissionBase):
+    """django-guardian object permission on a review, with a real foreign key (fast joins)."""
+
+    content_object = models.ForeignKey(Review, on_delete=models.CASCADE)
+
+
+class ReviewUserObjectPermission(UserObjectPermissionBase):
+    """django-guardian per-user object permission on a review (unused by Tessera's own code)."""
+
+    content_object = models.ForeignKey(Review, on_delete=models.CASCADE)
+
+
+class ConsentMatch(models.Model):
+    """The consent-matching verdict for one requested dataset, stored when the request is submitted."""
+
+    request = models.ForeignKey(AccessRequest, on_delete=models.CASCADE, related_name="matches")
+    dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="+")
+    decision = models.CharField(max_length=8)  # approve / deny / review
+    rules = models.JSONField(default=list)
+    obligations = models.JSONField(default=list)
+    engine_version = models.CharField(max_length=32)
+    ontology_version = models.CharField(max_length=200)
+    evaluated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["request", "dataset"], name="one_match_per_dataset")
+        ]
+        verbose_name_plural = "consent matches"
+
+    def __str__(self) -> str:
+        return f"{self.dataset_id}: {self.decision}"
+
+
+class AgreementAcceptance(models.Model):
+    """A person's acceptance of an exact agreement version for a request."""
+
+    request = models.ForeignKey(AccessRequest, on_delete=models.CASCADE, related_name="acceptances")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    agreement = models.ForeignKey(
+        AccessAgreement, on_delete=models.PROTECT, related_name="acceptances"
+    )
+    accepted_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["request", "user", "agreement"], name="accept_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} accepted {self.agreement}"
+
+
+class Comment(models.Model):
+    """A remark on a request: internal to one committee, or visible to the applicant."""
+
+    request = models.ForeignKey(AccessRequest, on_delete=models.CASCADE, related_name="comments")
+    committee = models.ForeignKey(
+        DataAccessCommittee,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The committee that wrote it; empty for the applicant's own comments.",
+    )
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    body = models.TextField()
+    visibility = models.CharField(max_length=8, choices=CommentVisibility.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return f"Comment by {self.author} on {self.request.reference}"
+
+
+class Vote(models.Model):
+    """A committee member's vote on a review, for its current round."""
+
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="votes")
+    voter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    round = models.PositiveSmallIntegerField()
+    choice = models.CharField(max_length=8, choices=VoteChoice.choices)
+    rationale = models.TextField()
+    cast_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["cast_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["review", "voter", "round"], name="one_vote_per_round")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.voter}: {self.choice}"
+
+
+class Decision(models.Model):
+    """A committee's decision on a review: approve (with an end date), reject, or return."""
+
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="decisions")
+    round = models.PositiveSmallIntegerField()
+    outcome = models.CharField(max_length=8, choices=DecisionOutcome.choices)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Empty when the system decided under the committee's automatic policy.",
+    )
+    decided_at = models.DateTimeField(default=timezone.now)
+    end_date = models.DateField(null=True, blank=True)
+    conditions = models.TextField(blank=True)
+    reason = models.TextField(blank=True)
+    questions = models.TextField(blank=True)
+    approved_datasets = models.ManyToManyField(Dataset, blank=True, related_name="+")
+    agreements = models.ManyToManyField(
+        AccessAgreement,
+        blank=True,
+        related_name="+",
+        help_text="The agreement versions this approval relies on.",
+    )
+
+    class Meta:
+        ordering = ["decided_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_outcome_display()} ({self.review})"
+
+
+class Grant(models.Model):
+    """One person's time-limited right to read one dataset, created by an approval."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="grants"
+    )
+    dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="grants")
+    request = models.ForeignKey(AccessRequest, on_delete=models.PROTECT, related_name="grants")
+    decision = models.ForeignKey(Decision, on_delete=models.PROTECT, related_name="grants")
+    valid_from = models.DateTimeField()
+    valid_until = models.DateTimeField()
+    conditions = models.TextField(blank=True)
+    obligations = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    revoked_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-valid_from"]
+        indexes = [
+            models.Index(fields=["user", "dataset"]),
+            models.Index(fields=["valid_until"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.dataset.accession} until {self.valid_until:%Y-%m-%d}"
+
+    def inactive_reason(self, now: datetime | None = None) -> str | None:
+        """Why the grant is not active right now, or None when it is.
+
+        Expects `dataset`, `decision__review__committee` and `request` to be loaded; the
+        acceptance check costs one query.
+        """
+        now = now or timezone.now()
+        if self.revoked_at is not None:
+            return "The grant was revoked."
+        if now < self.valid_from:
+            return "The grant is not valid yet."
+        if now >= self.valid_until:
+            return "The grant has expired."
+        if not self.user.is_active:
+            return "The account is suspended."
+        if self.dataset.status != DatasetStatus.PUBLISHED:
+            return "The dataset is no longer published."
+        committee = self.decision.review.committee
+        if committee.requires_ethics_approval:
+            expiry = self.request.ethics_expiry
+            if expiry is None or expiry < now.date():
+                return "The ethics approval has expired."
+        required = {a.pk for a in self.decision.agreements.all() if a.committee_id == committee.pk}
+        if required:
+            accepted = set(
+                AgreementAcceptance.objects.filter(
+                    request_id=self.request_id, user_id=self.user_id, agreement_id__in=required
+                ).values_list("agreement_id", flat=True)
+            )
+            if not accepted:
+                return "The access agreement was not accepted."
+        return None
+
+    @property
+    def is_active(self) -> bool:
+        return self.inactive_reason() is None
+
+
+class Notification(models.Model):
+    """An e-mail waiting to go out (the outbox): written with the change, sent after commit,
+    retried until it leaves, so that a broker or mail server outage loses nothing."""
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    kind = models.CharField(max_length=20, choices=NotificationKind.choices)
+    subject = models.CharField(max_length=200)
+    body = models.TextField()
+    dedupe_key = models.CharField(max_length=200, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at"]
+        indexes = [models.Index(fields=["sent_at", "next_attempt_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} → {self.recipient}"

@@ -225,3 +225,171 @@ def agreement_published(*, agreement, actor, text_sha256: str):
 
 def ontology_loaded(*, actor, counts: dict):
     return _record(EventType.ONTOLOGY_LOADED, actor=actor, payload={"counts": counts})
+
+
+# --- access requests --------------------------------------------------------------------------
+# Payloads name requests, reviews, datasets and grants by id and people by pseudonym; free text
+# (summaries, comments, rationales) stays in the access tables and is referenced, not copied,
+# so that the ledger never holds personal data an applicant might write into a text box.
+def _people(users) -> list[str]:
+    from .actors import pseudonym_for
+
+    return [pseudonym_for(u) for u in users]
+
+
+def request_created(*, access_request, actor):
+    return _record(EventType.REQUEST_CREATED, actor=actor, obj=access_request)
+
+
+def request_changed(*, access_request, actor, fields: list[str]):
+    return _record(
+        EventType.REQUEST_CHANGED, actor=actor, obj=access_request, payload={"fields": sorted(fields)}
+    )
+
+
+def request_submitted(*, access_request, actor, reviews):
+    return _record(
+        EventType.REQUEST_SUBMITTED,
+        actor=actor,
+        obj=access_request,
+        payload={
+            "datasets": sorted(d.accession for d in access_request.datasets.all()),
+            "reviews": {r.committee.slug: r.pk for r in reviews},
+        },
+    )
+
+
+def request_withdrawn(*, access_request, actor):
+    return _record(EventType.REQUEST_WITHDRAWN, actor=actor, obj=access_request)
+
+
+def request_resubmitted(*, access_request, review, actor):
+    return _record(
+        EventType.REQUEST_RESUBMITTED,
+        actor=actor,
+        obj=access_request,
+        payload={"review": review.pk, "committee": review.committee.slug, "round": review.round},
+    )
+
+
+def request_closed(*, access_request, actor):
+    return _record(EventType.REQUEST_CLOSED, actor=actor, obj=access_request)
+
+
+def request_expired(*, access_request):
+    return _record(EventType.REQUEST_EXPIRED, actor=None, obj=access_request)
+
+
+def attachment_viewed(*, access_request, actor):
+    return _record(EventType.ATTACHMENT_VIEWED, actor=actor, obj=access_request)
+
+
+def agreement_accepted(*, acceptance, actor):
+    return _record(
+        EventType.AGREEMENT_ACCEPTED,
+        actor=actor,
+        obj=acceptance.request,
+        payload={"agreement": acceptance.agreement_id, "version": acceptance.agreement.version},
+    )
+
+
+def consent_matched(*, access_request, dataset, decision: str, engine_version: str):
+    return _record(
+        EventType.CONSENT_MATCHED,
+        actor=None,
+        obj=access_request,
+        payload={"dataset": dataset.accession, "decision": decision, "engine": engine_version},
+    )
+
+
+def review_started(*, review, actor):
+    return _record(
+        EventType.REVIEW_STARTED, actor=actor, obj=review, payload={"request": review.request_id}
+    )
+
+
+def review_closed(*, review, actor, from_status: str):
+    return _record(
+        EventType.REVIEW_CLOSED,
+        actor=actor,
+        obj=review,
+        payload={"request": review.request_id, "from": from_status},
+    )
+
+
+def comment_added(*, comment, actor):
+    return _record(
+        EventType.COMMENT_ADDED,
+        actor=actor,
+        obj=comment.request,
+        payload={"comment": comment.pk, "visibility": comment.visibility,
+                 "committee": comment.committee.slug if comment.committee_id else None},
+    )
+
+
+def vote_cast(*, vote, actor):
+    return _record(
+        EventType.VOTE_CAST,
+        actor=actor,
+        obj=vote.review,
+        payload={"request": vote.review.request_id, "round": vote.round, "choice": vote.choice},
+    )
+
+
+def decision_recorded(*, decision, actor, automatic: bool = False):
+    return _record(
+        EventType.DECISION_RECORDED,
+        actor=actor,
+        obj=decision.review,
+        payload={
+            "request": decision.review.request_id,
+            "decision": decision.pk,
+            "outcome": decision.outcome,
+            "round": decision.round,
+            "end_date": decision.end_date.isoformat() if decision.end_date else None,
+            "datasets": sorted(d.accession for d in decision.approved_datasets.all()),
+            "automatic": automatic,
+        },
+    )
+
+
+def grant_created(*, grant, actor):
+    return _record(
+        EventType.GRANT_CREATED,
+        actor=actor,
+        obj=grant,
+        payload={
+            "grantee": _people([grant.user])[0],
+            "dataset": grant.dataset.accession,
+            "decision": grant.decision_id,
+            "valid_from": grant.valid_from.isoformat(),
+            "valid_until": grant.valid_until.isoformat(),
+        },
+    )
+
+
+def grant_revoked(*, grant, actor):
+    return _record(
+        EventType.GRANT_REVOKED,
+        actor=actor,
+        obj=grant,
+        payload={"grantee": _people([grant.user])[0], "dataset": grant.dataset.accession},
+    )
+
+
+def grant_expired(*, grant):
+    return _record(
+        EventType.GRANT_EXPIRED,
+        actor=None,
+        obj=grant,
+        payload={"grantee": _people([grant.user])[0], "dataset": grant.dataset.accession},
+    )
+
+
+def notification_queued(*, notification):
+    return _record(
+        EventType.NOTIFICATION_QUEUED,
+        actor=None,
+        obj=notification,
+        payload={"recipient": _people([notification.recipient])[0], "kind": notification.kind},
+    )

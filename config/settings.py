@@ -207,7 +207,11 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+    "notifications-sweep": {"task": "access.tasks.notifications_sweep", "schedule": 60.0},
+    "drafts-expire": {"task": "access.tasks.drafts_expire", "schedule": 3600.0},
+    "grants-expire": {"task": "access.tasks.grants_expire", "schedule": 3600.0},
+}
 
 # --- Caches ---------------------------------------------------------------------------------
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://tessera")}

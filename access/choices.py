@@ -1,0 +1,51 @@
+from django.db import models
+
+
+class RequestStatus(models.TextChoices):
+    """The applicant's side of a request. Committee progress lives on each Review."""
+
+    DRAFT = "draft", "Draft"
+    SUBMITTED = "submitted", "Submitted"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+    CLOSED = "closed", "Closed"
+
+
+class ReviewStatus(models.TextChoices):
+    """One committee's review of a request (a request spanning committees has one per committee)."""
+
+    SUBMITTED = "submitted", "Submitted"
+    UNDER_REVIEW = "under_review", "Under review"
+    RETURNED = "returned", "Returned for changes"
+    RESUBMITTED = "resubmitted", "Resubmitted"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+    CLOSED = "closed", "Closed"
+
+
+class DecisionOutcome(models.TextChoices):
+    APPROVE = "approve", "Approve"
+    REJECT = "reject", "Reject"
+    RETURN = "return", "Return for changes"
+
+
+class VoteChoice(models.TextChoices):
+    APPROVE = "approve", "Approve"
+    REJECT = "reject", "Reject"
+    ABSTAIN = "abstain", "Abstain"
+
+
+class CommentVisibility(models.TextChoices):
+    INTERNAL = "internal", "Internal to the committee"
+    PUBLIC = "public", "Visible to the applicant"
+
+
+class NotificationKind(models.TextChoices):
+    SUBMITTED = "submitted", "Request submitted"
+    RETURNED = "returned", "Request returned for changes"
+    DECIDED = "decided", "Decision taken"
+    REVOKED = "revoked", "Grant revoked"
+    GRANT_EXPIRING = "grant_expiring", "Grant expiring"
+    GRANT_EXPIRED = "grant_expired", "Grant expired"
+    DRAFT_EXPIRING = "draft_expiring", "Draft about to expire"
+    DRAFT_EXPIRED = "draft_expired", "Draft expired"

@@ -1,0 +1,128 @@
+"""The review lifecycle and the committees' decision policies, as data and pure functions.
+
+No ORM here: services pass plain values in, so every transition and refusal is testable
+without a database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from governance.choices import CommitteeRole, DecisionPolicy
+
+from .choices import DecisionOutcome, ReviewStatus, VoteChoice
+
+S = ReviewStatus
+
+# Allowed review transitions: {from: {to, ...}}. A decision may be taken on a submitted or
+# resubmitted review directly; the service then records the implied "under review" step first.
+REVIEW_TRANSITIONS: dict[str, set[str]] = {
+    S.SUBMITTED: {S.UNDER_REVIEW, S.WITHDRAWN, S.CLOSED},
+    S.UNDER_REVIEW: {S.APPROVED, S.REJECTED, S.RETURNED, S.WITHDRAWN, S.CLOSED},
+    S.RETURNED: {S.RESUBMITTED, S.WITHDRAWN, S.CLOSED},
+    S.RESUBMITTED: {S.UNDER_REVIEW, S.WITHDRAWN, S.CLOSED},
+    S.APPROVED: {S.CLOSED},
+    S.REJECTED: {S.CLOSED},
+    S.WITHDRAWN: set(),
+    S.CLOSED: set(),
+}
+OPEN_REVIEW_STATES = frozenset({S.SUBMITTED, S.UNDER_REVIEW, S.RETURNED, S.RESUBMITTED})
+DECIDABLE_STATES = frozenset({S.SUBMITTED, S.UNDER_REVIEW, S.RESUBMITTED})
+OUTCOME_STATUS = {
+    DecisionOutcome.APPROVE: S.APPROVED,
+    DecisionOutcome.REJECT: S.REJECTED,
+    DecisionOutcome.RETURN: S.RETURNED,
+}
+
+
+class TransitionRefused(Exception):
+    """A state change that the lifecycle or the policy does not allow; the message says why."""
+
+
+def check_transition(current: str, target: str) -> None:
+    if target not in REVIEW_TRANSITIONS.get(current, set()):
+        raise TransitionRefused(
+            f"A review that is {S(current).label.lower()} cannot become {S(target).label.lower()}."
+        )
+
+
+@dataclass(frozen=True)
+class Tally:
+    approve: int = 0
+    reject: int = 0
+    abstain: int = 0
+
+    @property
+    def cast(self) -> int:
+        return self.approve + self.reject + self.abstain
+
+    @classmethod
+    def of(cls, votes: Iterable[str]) -> Tally:
+        votes = list(votes)
+        return cls(
+            approve=votes.count(VoteChoice.APPROVE),
+            reject=votes.count(VoteChoice.REJECT),
+            abstain=votes.count(VoteChoice.ABSTAIN),
+        )
+
+
+def decision_refusal(
+    *, policy: str, quorum: int, role: str | None, outcome: str, tally: Tally
+) -> str | None:
+    """Why this person may not take this decision now under the committee's policy, or None.
+
+    Returning a request for changes asks questions; it needs no votes, but it is taken by
+    whoever may decide under the policy.
+    """
+    if role is None:
+        return "Only members of the committee may decide."
+    if role == CommitteeRole.SECRETARY and policy in (
+        DecisionPolicy.SINGLE_DECIDER,
+        DecisionPolicy.CHAIR_DECIDES,
+    ):
+        return "A secretary records decisions only for committees that decide by vote."
+    if policy == DecisionPolicy.CHAIR_DECIDES and role != CommitteeRole.CHAIR:
+        return "This committee's policy is that the chair decides."
+    if policy in (DecisionPolicy.MAJORITY, DecisionPolicy.UNANIMITY):
+        if role not in (CommitteeRole.CHAIR, CommitteeRole.SECRETARY):
+            return "Under a voting policy the chair or the secretary records the decision."
+        if outcome == DecisionOutcome.RETURN:
+            return None
+        if tally.cast < quorum:
+            return f"The quorum is {quorum} votes; {tally.cast} cast so far."
+        wanted = tally.approve if outcome == DecisionOutcome.APPROVE else tally.reject
+        other = tally.reject if outcome == DecisionOutcome.APPROVE else tally.approve
+        verb = "approve" if outcome == DecisionOutcome.APPROVE else "reject"
+        if policy == DecisionPolicy.MAJORITY and wanted <= other:
+            return (
+                f"A majority must vote to {verb}: {tally.approve} approve, {tally.reject} reject."
+            )
+        if policy == DecisionPolicy.UNANIMITY and (other > 0 or wanted == 0):
+            return f"Every vote cast (abstentions aside) must be to {verb}: {tally.approve} approve, {tally.reject} reject."
+    return None
+
+
+def may_vote(role: str | None) -> bool:
+    return role in (CommitteeRole.CHAIR, CommitteeRole.MEMBER)
+
+
+def may_manage(*, policy: str, role: str | None) -> bool:
+    """Revoke grants and close reviews: the chair and secretary; any member under a single-decider policy."""
+    if role in (CommitteeRole.CHAIR, CommitteeRole.SECRETARY):
+        return True
+    return policy == DecisionPolicy.SINGLE_DECIDER and role == CommitteeRole.MEMBER
+
+
+def summary_status(request_status: str, review_statuses: Iterable[str]) -> str:
+    """One word for the applicant's list: the request's own state, or the reviews' common state."""
+    statuses = set(review_statuses)
+    if request_status != "submitted" or not statuses:
+        return request_status
+    if len(statuses) == 1:
+        return statuses.pop()
+    if S.RETURNED in statuses:
+        return S.RETURNED
+    if statuses & {S.SUBMITTED, S.UNDER_REVIEW, S.RESUBMITTED}:
+        return S.UNDER_REVIEW
+    return "decided"
