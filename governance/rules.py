@@ -6,7 +6,6 @@ Each function returns a dict {field: message}; empty means coherent. Messages na
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from datetime import date
 
@@ -18,10 +17,27 @@ MODIFIERS = {
 REGION_GROUPS = {"EU", "EEA"}
 # EU member states (ISO 3166-1 alpha-2) and the EEA's three additions. Greece is "GR" in ISO.
 EU_COUNTRIES = frozenset(
-    ["AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV", "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE"]
+    "AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE".split()  # noqa: SIM905
 )
 EEA_COUNTRIES = EU_COUNTRIES | {"IS", "LI", "NO"}
-_COUNTRY = re.compile(r"^[A-Z]{2}$")
+# ISO 3166-1 alpha-2 officially assigned codes (249). A shape check alone would let "UK" (the
+# code is GB), "EL" (EU shorthand for Greece, GR in ISO) or "ZZ" through, and a GS region that
+# names no country restricts nothing.
+ISO_COUNTRIES = frozenset(
+    """
+    AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI
+    BJ BL BM BN BO BQ BR BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN
+    CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH ER ES ET FI FJ FK
+    FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM
+    HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN
+    KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK
+    ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP
+    NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW
+    SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF
+    TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI
+    VN VU WF WS YE YT ZA ZM ZW
+    """.split()  # noqa: SIM905
+)
 
 
 def consent_scope_problems(
@@ -46,7 +62,13 @@ def consent_scope_problems(
             "A consent scope needs exactly one DUO permission term: NRES, GRU, HMB, DS or POA."
         )
     unknown = sorted(mods - MODIFIERS)
-    if unknown:
+    extra_permissions = sorted(mods & PERMISSIONS)
+    if extra_permissions:
+        problems["modifiers"] = (
+            f"{', '.join(extra_permissions)}: a DUO permission, not a modifier; a consent scope "
+            "has exactly one permission term."
+        )
+    elif unknown:
         problems["modifiers"] = f"Not DUO data use modifiers: {', '.join(unknown)}."
     elif "NPUNCU" in mods and mods & {"NPU", "NCU"}:
         problems["modifiers"] = (
@@ -73,7 +95,7 @@ def consent_scope_problems(
         )
 
     if "GS" in mods:
-        bad = [r for r in region if r not in REGION_GROUPS and not _COUNTRY.match(str(r))]
+        bad = [r for r in region if str(r) not in REGION_GROUPS | ISO_COUNTRIES]
         if not region:
             problems["region"] = (
                 "Geographical restriction (GS) needs a region: ISO country codes, EU or EEA."
@@ -92,8 +114,10 @@ def consent_scope_problems(
     elif "MOR" not in mods and moratorium_until is not None:
         problems["moratorium_until"] = "A moratorium date is only meaningful with MOR."
 
-    if "TS" in mods and not time_limit_months:
-        problems["time_limit_months"] = "Time limit on use (TS) needs a number of months."
+    if "TS" in mods and (time_limit_months is None or time_limit_months < 1):
+        problems["time_limit_months"] = (
+            "Time limit on use (TS) needs a number of months (1 or more)."
+        )
     elif "TS" not in mods and time_limit_months:
         problems["time_limit_months"] = "A time limit is only meaningful with TS."
 
