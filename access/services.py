@@ -317,6 +317,8 @@ def _record_matches(access_request: AccessRequest) -> None:
         from governance import consent, matching
     except ImportError:  # the engine ships with the consent-matching issue
         return
+    if not hasattr(consent, "purpose_from_request"):
+        return
     purpose = consent.purpose_from_request(access_request)
     datasets = list(access_request.datasets.all())
     verdicts = consent.evaluate_datasets(datasets, purpose)

@@ -4,11 +4,14 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from access.api.views import AccessRequestViewSet, GrantViewSet
 from governance.api.views import DatasetViewSet, healthz, readyz
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
 router.register("datasets", DatasetViewSet, basename="dataset")
+router.register("access-requests", AccessRequestViewSet, basename="access-request")
+router.register("grants", GrantViewSet, basename="grant")
 
 api_v1 = [
     path("", include(router.urls)),

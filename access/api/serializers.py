@@ -1,0 +1,215 @@
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from governance.choices import DatasetStatus, Ontology
+from governance.models import Dataset, OntologyTerm
+
+from .. import lifecycle
+from ..choices import CommentVisibility, DecisionOutcome, VoteChoice
+from ..models import MAX_REQUESTED_MONTHS, AccessRequest, Grant, Review
+
+ETHICS_MAX_BYTES = 10 * 1024 * 1024
+
+
+class ReviewSummarySerializer(serializers.ModelSerializer):
+    committee = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+
+    class Meta:
+        model = Review
+        fields = ["id", "committee", "status", "round", "decided_at"]
+
+
+class DatasetStatusSerializer(serializers.Serializer):
+    accession = serializers.CharField()
+    committee = serializers.CharField()
+    status = serializers.CharField(
+        help_text="The review status of the dataset's committee, or the request's own status."
+    )
+
+
+class AccessRequestSerializer(serializers.ModelSerializer):
+    """An access request. Datasets by accession, diseases by DOID CURIE, team members by username."""
+
+    reference = serializers.CharField(read_only=True)
+    applicant = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    datasets = serializers.SlugRelatedField(
+        slug_field="accession",
+        many=True,
+        queryset=Dataset.objects.filter(status=DatasetStatus.PUBLISHED),
+    )
+    diseases = serializers.SlugRelatedField(
+        slug_field="curie",
+        many=True,
+        required=False,
+        queryset=OntologyTerm.objects.filter(ontology=Ontology.DOID),
+    )
+    team_members = serializers.SlugRelatedField(
+        slug_field="username",
+        many=True,
+        required=False,
+        queryset=get_user_model().objects.filter(is_active=True),
+    )
+    requested_months = serializers.IntegerField(
+        min_value=1, max_value=MAX_REQUESTED_MONTHS, required=False
+    )
+    ethics_document = serializers.FileField(required=False, allow_null=True, write_only=True)
+    has_ethics_document = serializers.SerializerMethodField()
+    overall_status = serializers.SerializerMethodField()
+    dataset_statuses = serializers.SerializerMethodField()
+    reviews = ReviewSummarySerializer(many=True, read_only=True)
+
+    class Meta:
+        model = AccessRequest
+        fields = [
+            "id",
+            "reference",
+            "applicant",
+            "title",
+            "lay_summary",
+            "scientific_abstract",
+            "diseases",
+            "methods_development",
+            "population_ancestry",
+            "commercial",
+            "for_profit_organisation",
+            "clinical_care",
+            "genetic_study",
+            "other_purpose",
+            "country",
+            "requested_months",
+            "institution",
+            "team_members",
+            "datasets",
+            "ethics_reference",
+            "ethics_expiry",
+            "ethics_document",
+            "has_ethics_document",
+            "status",
+            "overall_status",
+            "dataset_statuses",
+            "reviews",
+            "created_at",
+            "updated_at",
+            "submitted_at",
+        ]
+        read_only_fields = ["status", "created_at", "updated_at", "submitted_at"]
+
+    def get_has_ethics_document(self, obj) -> bool:
+        return bool(obj.ethics_document)
+
+    def get_overall_status(self, obj) -> str:
+        return lifecycle.summary_status(obj.status, [r.status for r in obj.reviews.all()])
+
+    @extend_schema_field(DatasetStatusSerializer(many=True))
+    def get_dataset_statuses(self, obj):
+        by_committee = {r.committee_id: r.status for r in obj.reviews.all()}
+        return [
+            {
+                "accession": d.accession,
+                "committee": d.committee.slug,
+                "status": by_committee.get(d.committee_id, obj.status),
+            }
+            for d in obj.datasets.all()
+        ]
+
+    def validate_ethics_document(self, value):
+        from ..uploads import check_ethics_document
+
+        if value is not None:
+            check_ethics_document(value)
+        return value
+
+
+class AcceptAgreementSerializer(serializers.Serializer):
+    agreement = serializers.IntegerField(
+        help_text="Id of the agreement version (see the dataset's current agreement)."
+    )
+
+
+class CommentSerializer(serializers.Serializer):
+    body = serializers.CharField(max_length=10000)
+    visibility = serializers.ChoiceField(
+        choices=CommentVisibility.choices, default=CommentVisibility.PUBLIC
+    )
+    committee = serializers.CharField(
+        required=False, allow_blank=True, help_text="Committee slug, for committee members."
+    )
+
+
+class CommitteeTargetSerializer(serializers.Serializer):
+    committee = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text="Committee slug; needed only when you sit on several committees reviewing this request.",
+    )
+
+
+class VoteSerializer(CommitteeTargetSerializer):
+    choice = serializers.ChoiceField(choices=VoteChoice.choices)
+    rationale = serializers.CharField(max_length=10000)
+
+
+class DecideSerializer(CommitteeTargetSerializer):
+    outcome = serializers.ChoiceField(choices=DecisionOutcome.choices)
+    end_date = serializers.DateField(required=False, allow_null=True)
+    conditions = serializers.CharField(required=False, allow_blank=True, max_length=10000)
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=10000)
+    questions = serializers.CharField(required=False, allow_blank=True, max_length=10000)
+    datasets = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="Accessions to approve; default all of the committee's.",
+    )
+
+
+class RevokeSerializer(serializers.Serializer):
+    grant = serializers.IntegerField()
+    reason = serializers.CharField(max_length=5000)
+
+
+class DecisionSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    outcome = serializers.CharField()
+    round = serializers.IntegerField()
+    end_date = serializers.DateField(allow_null=True)
+    decided_at = serializers.DateTimeField()
+
+
+class GrantSerializer(serializers.ModelSerializer):
+    dataset = serializers.SlugRelatedField(slug_field="accession", read_only=True)
+    user = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    committee = serializers.SerializerMethodField()
+    request = serializers.PrimaryKeyRelatedField(read_only=True)
+    active = serializers.SerializerMethodField()
+    inactive_reason = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Grant
+        fields = [
+            "id",
+            "user",
+            "dataset",
+            "committee",
+            "request",
+            "decision",
+            "valid_from",
+            "valid_until",
+            "conditions",
+            "obligations",
+            "revoked_at",
+            "revoked_reason",
+            "active",
+            "inactive_reason",
+        ]
+
+    def get_committee(self, obj) -> str:
+        return obj.decision.review.committee.slug
+
+    def get_active(self, obj) -> bool:
+        return obj.inactive_reason() is None
+
+    def get_inactive_reason(self, obj) -> str | None:
+        return obj.inactive_reason()

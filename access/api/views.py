@@ -1,0 +1,347 @@
+"""REST API for access requests and grants: the same services and permission rules as the
+portal and the admin, for committees' and institutions' own tooling."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db.models import Q
+from django.http import Http404
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import APIException, PermissionDenied, ValidationError
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+
+from governance.models import AccessAgreement, DataAccessCommittee
+
+from .. import selectors, services
+from ..lifecycle import TransitionRefused
+from ..models import AccessRequest, Review
+from .serializers import (
+    AcceptAgreementSerializer,
+    AccessRequestSerializer,
+    CommentSerializer,
+    CommitteeTargetSerializer,
+    DecideSerializer,
+    GrantSerializer,
+    RevokeSerializer,
+    VoteSerializer,
+)
+
+
+class Conflict(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request is not in a state that allows this."
+    default_code = "conflict"
+
+
+def _call(fn, **kwargs):
+    """Run a service; map its refusals to HTTP: 400 bad input, 403 not allowed, 409 wrong state."""
+    try:
+        return fn(**kwargs)
+    except TransitionRefused as exc:
+        raise Conflict(str(exc)) from exc
+    except DjangoPermissionDenied as exc:
+        raise PermissionDenied(str(exc) or None) from exc
+
+
+def _visible_requests(user):
+    reviewed = selectors.review_list_for_user(user).values("request_id")
+    return (
+        AccessRequest.objects.filter(Q(applicant=user) | Q(team_members=user) | Q(pk__in=reviewed))
+        .distinct()
+        .select_related("applicant")
+        .prefetch_related("reviews__committee", "datasets__committee", "diseases", "team_members")
+        .order_by("-created_at")
+    )
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Access requests I applied for, am on the team of, or review",
+        parameters=[
+            OpenApiParameter(
+                "role",
+                str,
+                enum=["applicant", "committee"],
+                description="Only mine / only my committees'.",
+            ),
+        ],
+    ),
+    create=extend_schema(summary="Create a draft access request"),
+    retrieve=extend_schema(summary="One access request"),
+    partial_update=extend_schema(summary="Edit a draft (or a request returned for changes)"),
+)
+class AccessRequestViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = AccessRequestSerializer
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def get_queryset(self):
+        qs = _visible_requests(self.request.user)
+        role = self.request.query_params.get("role")
+        if role == "applicant":
+            qs = qs.filter(Q(applicant=self.request.user) | Q(team_members=self.request.user))
+        elif role == "committee":
+            qs = qs.filter(
+                pk__in=selectors.review_list_for_user(self.request.user).values("request_id")
+            )
+        elif role:
+            raise ValidationError({"role": "Use applicant or committee."})
+        return qs
+
+    def get_object(self):
+        try:
+            return _visible_requests(self.request.user).get(pk=int(self.kwargs["pk"]))
+        except (AccessRequest.DoesNotExist, ValueError):
+            raise Http404 from None
+
+    def _relations(self, data):
+        return {k: data.pop(k) for k in ("datasets", "diseases", "team_members") if k in data}
+
+    def perform_create(self, serializer):
+        data = dict(serializer.validated_data)
+        relations = self._relations(data)
+        serializer.instance = _call(
+            services.request_create, applicant=self.request.user, data=data, **relations
+        )
+
+    def perform_update(self, serializer):
+        data = dict(serializer.validated_data)
+        relations = self._relations(data)
+        serializer.instance = _call(
+            services.request_update,
+            access_request=serializer.instance,
+            actor=self.request.user,
+            data=data,
+            **relations,
+        )
+
+    def _respond(self, access_request, code=status.HTTP_200_OK):
+        fresh = _visible_requests(self.request.user).get(pk=access_request.pk)
+        return Response(self.get_serializer(fresh).data, status=code)
+
+    @extend_schema(request=None, responses=AccessRequestSerializer, summary="Submit a draft")
+    @action(detail=True, methods=["post"])
+    def submit(self, request, pk=None):
+        access_request = _call(
+            services.request_submit, access_request=self.get_object(), actor=request.user
+        )
+        return self._respond(access_request)
+
+    @extend_schema(request=None, responses=AccessRequestSerializer, summary="Withdraw the request")
+    @action(detail=True, methods=["post"])
+    def withdraw(self, request, pk=None):
+        access_request = _call(
+            services.request_withdraw, access_request=self.get_object(), actor=request.user
+        )
+        return self._respond(access_request)
+
+    @extend_schema(
+        request=None,
+        responses=AccessRequestSerializer,
+        summary="Resubmit after answering a committee",
+    )
+    @action(detail=True, methods=["post"])
+    def resubmit(self, request, pk=None):
+        access_request = _call(
+            services.request_resubmit, access_request=self.get_object(), actor=request.user
+        )
+        return self._respond(access_request)
+
+    @extend_schema(
+        request=AcceptAgreementSerializer,
+        responses=AccessRequestSerializer,
+        summary="Accept an agreement version",
+    )
+    @action(detail=True, methods=["post"], url_path="accept-agreement")
+    def accept_agreement(self, request, pk=None):
+        access_request = self.get_object()
+        body = AcceptAgreementSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        agreement = AccessAgreement.objects.filter(pk=body.validated_data["agreement"]).first()
+        if agreement is None:
+            raise ValidationError({"agreement": "No such agreement version."})
+        _call(
+            services.agreement_accept,
+            access_request=access_request,
+            user=request.user,
+            agreement=agreement,
+        )
+        return self._respond(access_request)
+
+    def _review(self, access_request, slug: str | None) -> Review:
+        reviews = selectors.review_list_for_user(self.request.user).filter(request=access_request)
+        if slug:
+            reviews = reviews.filter(committee__slug=slug)
+        found = list(reviews[:2])
+        if not found:
+            raise PermissionDenied("You do not sit on a committee reviewing this request.")
+        if len(found) > 1:
+            raise ValidationError(
+                {"committee": "You sit on several reviewing committees: name one."}
+            )
+        return found[0]
+
+    @extend_schema(
+        request=CommentSerializer,
+        responses=AccessRequestSerializer,
+        summary="Comment (applicant or committee)",
+    )
+    @action(detail=True, methods=["post"])
+    def comment(self, request, pk=None):
+        access_request = self.get_object()
+        body = CommentSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        committee = None
+        if access_request.applicant_id != request.user.pk or body.validated_data.get("committee"):
+            committee = self._review(access_request, body.validated_data.get("committee")).committee
+        _call(
+            services.comment_add,
+            access_request=access_request,
+            actor=request.user,
+            body=body.validated_data["body"],
+            visibility=body.validated_data["visibility"],
+            committee=committee,
+        )
+        return self._respond(access_request, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=VoteSerializer,
+        responses=AccessRequestSerializer,
+        summary="Vote (committee chair or member)",
+    )
+    @action(detail=True, methods=["post"])
+    def vote(self, request, pk=None):
+        access_request = self.get_object()
+        body = VoteSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        review = self._review(access_request, body.validated_data.get("committee"))
+        _call(
+            services.vote_cast,
+            review=review,
+            actor=request.user,
+            choice=body.validated_data["choice"],
+            rationale=body.validated_data["rationale"],
+        )
+        return self._respond(access_request)
+
+    @extend_schema(
+        request=DecideSerializer,
+        responses=AccessRequestSerializer,
+        summary="Decide: approve, reject or return",
+    )
+    @action(detail=True, methods=["post"])
+    def decide(self, request, pk=None):
+        access_request = self.get_object()
+        body = DecideSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        review = self._review(access_request, data.get("committee"))
+        datasets = None
+        if data.get("datasets"):
+            datasets = list(review.datasets().filter(accession__in=data["datasets"]))
+            if len(datasets) != len(set(data["datasets"])):
+                raise ValidationError(
+                    {"datasets": "Name only this committee's requested datasets."}
+                )
+        _call(
+            services.decision_record,
+            review=review,
+            actor=request.user,
+            outcome=data["outcome"],
+            end_date=data.get("end_date"),
+            conditions=data.get("conditions", ""),
+            reason=data.get("reason", ""),
+            questions=data.get("questions", ""),
+            datasets=datasets,
+        )
+        return self._respond(access_request)
+
+    @extend_schema(
+        request=RevokeSerializer,
+        responses=GrantSerializer,
+        summary="Revoke a grant of this request",
+    )
+    @action(detail=True, methods=["post"])
+    def revoke(self, request, pk=None):
+        access_request = self.get_object()
+        body = RevokeSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        grant = (
+            selectors.grant_list_for_committee_user(request.user)
+            .filter(request=access_request, pk=body.validated_data["grant"])
+            .first()
+        )
+        if grant is None:
+            raise Http404
+        grant = _call(
+            services.grant_revoke,
+            grant=grant,
+            actor=request.user,
+            reason=body.validated_data["reason"],
+        )
+        return Response(GrantSerializer(grant).data)
+
+    @extend_schema(
+        request=CommitteeTargetSerializer,
+        responses=AccessRequestSerializer,
+        summary="Close this committee's review",
+    )
+    @action(detail=True, methods=["post"])
+    def close(self, request, pk=None):
+        access_request = self.get_object()
+        body = CommitteeTargetSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        review = self._review(access_request, body.validated_data.get("committee"))
+        _call(services.review_close, review=review, actor=request.user)
+        return self._respond(access_request)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="My grants, or a committee's",
+        parameters=[
+            OpenApiParameter(
+                "committee", str, description="A committee slug you sit on: its grants."
+            )
+        ],
+    ),
+    retrieve=extend_schema(summary="One grant"),
+)
+class GrantViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = GrantSerializer
+
+    def get_queryset(self):
+        slug = self.request.query_params.get("committee")
+        if slug is None:
+            return selectors.grant_list_for_user(self.request.user).order_by("-valid_from", "pk")
+        if not DataAccessCommittee.objects.filter(
+            slug=slug, memberships__user=self.request.user
+        ).exists():
+            raise Http404
+        return (
+            selectors.grant_list_for_committee_user(self.request.user)
+            .filter(decision__review__committee__slug=slug)
+            .order_by("-valid_from", "pk")
+        )
+
+    def get_object(self):
+        try:
+            pk = int(self.kwargs["pk"])
+        except ValueError:
+            raise Http404 from None
+        grant = (
+            selectors.grant_list_for_user(self.request.user).filter(pk=pk).first()
+            or selectors.grant_list_for_committee_user(self.request.user).filter(pk=pk).first()
+        )
+        if grant is None:
+            raise Http404
+        return grant
