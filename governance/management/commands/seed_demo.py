@@ -1,0 +1,791 @@
+"""`python manage.py seed_demo`: a realistic demo world, built through the services.
+
+Organisations, committees, agreements, legal bases, consent scopes and datasets are created by
+`governance.services`, exactly as the admin would create them, so that object permissions and
+ledger events are real. Only the people are created directly (Django's auth has no service of
+ours). Everything is looked up by a natural key first, so a second run creates nothing.
+
+The world is built in steps (`users`, `organisations`, `committees`, `legal_bases`,
+`consent_scopes`, `datasets`); later features add theirs (access requests, grants, the storage
+tier's OAuth client) after these.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from governance import services
+from governance.choices import CommitteeRole, DatasetStatus, DecisionPolicy, Ontology, Species
+from governance.models import (
+    AccessAgreement,
+    CommitteeMembership,
+    ConsentScope,
+    DataAccessCommittee,
+    Dataset,
+    LegalBasis,
+    LegalBasisArticle,
+    OntologyTerm,
+    Organisation,
+)
+
+GB = 10**9
+AUDITORS_GROUP = "auditors"
+
+
+# --- the people -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class DemoUser:
+    username: str
+    first_name: str
+    last_name: str
+    role: str
+    where: str  # "portal" or "admin"
+    is_staff: bool = False
+    is_superuser: bool = False
+    groups: tuple[str, ...] = ()
+
+
+DEMO_USERS = [
+    DemoUser("researcher", "Elena", "Rossi", "researcher (files access requests)", "portal"),
+    DemoUser("researcher2", "Jonas", "Becker", "researcher (team member, co-applicant)", "portal"),
+    DemoUser("chair", "Marieke", "Jansen", "chair, BIGPICTURE Human Pathology DAC", "admin", True),
+    DemoUser("member", "Tomasz", "Nowak", "member, BIGPICTURE Human Pathology DAC", "admin", True),
+    DemoUser(
+        "secretary",
+        "Claire",
+        "Dubois",
+        "secretary, BIGPICTURE Human Pathology DAC",
+        "admin",
+        True,
+    ),
+    DemoUser("chair2", "Erik", "Johansson", "chair, Nordic Pathology DAC", "admin", True),
+    DemoUser("member2", "Aino", "Virtanen", "member, Nordic Pathology DAC", "admin", True),
+    DemoUser(
+        "toxpath",
+        "Katrin",
+        "Hoffmann",
+        "member (single decider), Preclinical Toxicologic Pathology DAC",
+        "admin",
+        True,
+    ),
+    DemoUser(
+        "steward",
+        "Pieter",
+        "van Dijk",
+        "data steward, Radboud University Medical Center",
+        "admin",
+        True,
+    ),
+    DemoUser(
+        "auditor",
+        "Ingrid",
+        "Maes",
+        "auditor / DPO (reads the audit ledger)",
+        "admin",
+        True,
+        groups=(AUDITORS_GROUP,),
+    ),
+    DemoUser("outsider", "Oscar", "Nilsson", "no roles at all", "portal"),
+    DemoUser("admin", "Site", "Administrator", "superuser", "admin", True, True),
+]
+
+
+# --- organisations (BIGPICTURE consortium partners) ------------------------------------------
+ORGANISATIONS: dict[str, dict[str, str]] = {
+    "radboudumc": {
+        "name": "Radboud University Medical Center",
+        "country": "NL",
+        "ror_id": "05wg1m734",
+        "dpo_name": "Privacy Office Radboudumc",
+        "dpo_email": "dpo.radboudumc@example.org",
+    },
+    "leeds": {
+        "name": "Leeds Teaching Hospitals NHS Trust",
+        "country": "GB",
+        "dpo_name": "Information Governance, Leeds Teaching Hospitals",
+        "dpo_email": "dpo.leeds@example.org",
+    },
+    "graz": {
+        "name": "Medical University of Graz",
+        "country": "AT",
+        "dpo_name": "Datenschutzbeauftragte, Med Uni Graz",
+        "dpo_email": "dpo.medunigraz@example.org",
+    },
+    "linkoping": {
+        "name": "Linköping University",
+        "country": "SE",
+        "dpo_name": "Dataskyddsombud, Linköpings universitet",
+        "dpo_email": "dpo.liu@example.org",
+    },
+    "hus": {
+        "name": "Helsinki University Hospital (HUS)",
+        "country": "FI",
+        "dpo_name": "HUS tietosuojavastaava",
+        "dpo_email": "dpo.hus@example.org",
+    },
+    "bayer": {
+        "name": "Bayer AG",
+        "country": "DE",
+        "dpo_name": "Group Data Protection Officer, Bayer",
+        "dpo_email": "dpo.bayer@example.org",
+    },
+    "janssen": {
+        "name": "Janssen Pharmaceutica NV",
+        "country": "BE",
+        "dpo_name": "Data Protection Officer, Janssen",
+        "dpo_email": "dpo.janssen@example.org",
+    },
+    "pasteur": {
+        "name": "Institut Pasteur",
+        "country": "FR",
+        "dpo_name": "Délégué à la protection des données, Institut Pasteur",
+        "dpo_email": "dpo.pasteur@example.org",
+    },
+}
+STEWARDS = {"steward": "radboudumc"}
+
+
+# --- committees -------------------------------------------------------------------------------
+COMMITTEES: dict[str, dict[str, Any]] = {
+    "bigpicture-human-dac": {
+        "name": "BIGPICTURE Human Pathology DAC",
+        "organisation": "radboudumc",
+        "contact_email": "dac-human@example.org",
+        "description": "Decides on access to slides of human patients contributed by "
+        "Radboudumc, Leeds and Graz. The chair decides after the members' review.",
+        "decision_policy": DecisionPolicy.CHAIR_DECIDES,
+        "quorum": 1,
+        "requires_ethics_approval": True,
+        "members": {
+            "chair": CommitteeRole.CHAIR,
+            "member": CommitteeRole.MEMBER,
+            "secretary": CommitteeRole.SECRETARY,
+        },
+    },
+    "nordic-pathology-dac": {
+        "name": "Nordic Pathology DAC",
+        "organisation": "linkoping",
+        "contact_email": "dac-nordic@example.org",
+        "description": "Decides on access to slides contributed by Linköping University and "
+        "Helsinki University Hospital, by majority vote with a quorum of two.",
+        "decision_policy": DecisionPolicy.MAJORITY,
+        "quorum": 2,
+        "requires_ethics_approval": True,
+        "members": {"chair2": CommitteeRole.CHAIR, "member2": CommitteeRole.MEMBER},
+    },
+    "preclinical-tox-dac": {
+        "name": "Preclinical Toxicologic Pathology DAC",
+        "organisation": "bayer",
+        "contact_email": "dac-preclinical@example.org",
+        "description": "Decides on access to laboratory-animal slides from toxicology and "
+        "infection studies. Any one member may decide.",
+        "decision_policy": DecisionPolicy.SINGLE_DECIDER,
+        "quorum": 1,
+        # The animal studies were approved under Directive 2010/63/EU when they were run;
+        # reusing their slides needs no new ethics approval.
+        "requires_ethics_approval": False,
+        "members": {"toxpath": CommitteeRole.MEMBER},
+    },
+}
+
+AGREEMENT_TEXT = """\
+1. Purpose. The Recipient uses the data only for the research purpose approved by the \
+{committee}, and only for the period stated in the approval.
+2. No re-identification. The Recipient makes no attempt to identify any person (or, for \
+animal data, to link it to unpublished study codes) and links the data with no other data \
+unless the approval says so.
+3. Security. The data stays within the Recipient's approved environment; access tokens are \
+personal and are never shared.
+4. Team. Every team member accepts this agreement in this exact version before receiving access.
+5. Publication. Publications acknowledge the BIGPICTURE repository and the contributing \
+institutions, and respect any publication moratorium attached to the data.
+6. Incidents. The Recipient reports any suspected breach to the committee within 24 hours.
+7. End of access. When the approval ends or is revoked, the Recipient deletes all copies and \
+confirms the deletion in writing.
+"""
+
+
+# --- legal bases ------------------------------------------------------------------------------
+LEGAL_BASES: dict[str, dict[str, str | None]] = {
+    "consent": {
+        "name": "Explicit consent for research — Art. 6(1)(a) + Art. 9(2)(a)",
+        "a6": "a",
+        "a9": "a",
+        "law_reference": "",
+        "notes": "Broad consent collected by the biobank; withdrawal must be honoured.",
+    },
+    "nl-research": {
+        "name": "Scientific research, Netherlands — Art. 6(1)(e) + Art. 9(2)(j)",
+        "a6": "e",
+        "a9": "j",
+        "law_reference": "Uitvoeringswet AVG (UAVG), art. 24; Burgerlijk Wetboek art. 7:458 "
+        "(WGBO, research without consent where asking is impracticable)",
+    },
+    "uk-research": {
+        "name": "Health research, United Kingdom — Art. 6(1)(e) + Art. 9(2)(j)",
+        "a6": "e",
+        "a9": "j",
+        "law_reference": "UK GDPR with the Data Protection Act 2018, Schedule 1, Part 1, "
+        "paragraph 4 (archiving, research and statistics)",
+    },
+    "uk-care": {
+        "name": "Diagnostic quality assurance, United Kingdom — Art. 6(1)(e) + Art. 9(2)(h)",
+        "a6": "e",
+        "a9": "h",
+        "law_reference": "Data Protection Act 2018, Schedule 1, Part 1, paragraph 2 "
+        "(health or social care purposes)",
+    },
+    "se-research": {
+        "name": "Approved research, Sweden — Art. 6(1)(e) + Art. 9(2)(j)",
+        "a6": "e",
+        "a9": "j",
+        "law_reference": "Lag (2003:460) om etikprövning av forskning som avser människor; "
+        "Lag (2018:218) med kompletterande bestämmelser till EU:s dataskyddsförordning",
+    },
+    "fi-secondary-use": {
+        "name": "Secondary use of health data, Finland — Art. 6(1)(e) + Art. 9(2)(j)",
+        "a6": "e",
+        "a9": "j",
+        "law_reference": "Act on the Secondary Use of Health and Social Data (552/2019); "
+        "Biobank Act (688/2012)",
+    },
+}
+
+
+# --- consent scopes ---------------------------------------------------------------------------
+CONSENT_SCOPES: dict[str, dict[str, Any]] = {
+    "nres": {"name": "No restriction (NRES)", "permission": "NRES"},
+    "gru-ncu": {
+        "name": "General research use, non-commercial (GRU-NCU)",
+        "permission": "GRU",
+        "modifiers": ["NCU"],
+    },
+    "gru-eu-24m": {
+        "name": "General research use in the EU, 24 months (GRU-GS-TS)",
+        "permission": "GRU",
+        "modifiers": ["GS", "TS"],
+        "region": ["EU"],
+        "time_limit_months": 24,
+    },
+    "gru-col": {
+        "name": "General research use, collaboration required (GRU-COL)",
+        "permission": "GRU",
+        "modifiers": ["COL"],
+    },
+    "hmb-irb-pub": {
+        "name": "Health/medical research, ethics approval and publication (HMB-IRB-PUB)",
+        "permission": "HMB",
+        "modifiers": ["IRB", "PUB"],
+    },
+    "cancer-npu": {
+        "name": "Cancer research, not-for-profit organisations (DS-NPU)",
+        "permission": "DS",
+        "modifiers": ["NPU"],
+        "diseases": ["DOID:162"],
+    },
+    "lung-cancer-col": {
+        "name": "Lung cancer research, collaboration and ethics approval (DS-COL-IRB)",
+        "permission": "DS",
+        "modifiers": ["COL", "IRB"],
+        "diseases": ["DOID:1324"],
+    },
+    "colorectal-eu": {
+        "name": "Colorectal cancer research in the EU (DS-GS)",
+        "permission": "DS",
+        "modifiers": ["GS"],
+        "diseases": ["DOID:9256"],
+        "region": ["EU"],
+    },
+    "breast-cancer-mor": {
+        "name": "Breast cancer research, publication moratorium (DS-MOR-PUB)",
+        "permission": "DS",
+        "modifiers": ["MOR", "PUB"],
+        "diseases": ["DOID:1612"],
+        "moratorium_until": date(2027, 6, 30),
+    },
+    "ibd-nmds": {
+        "name": "Inflammatory bowel disease research, no methods development (DS-NMDS)",
+        "permission": "DS",
+        "modifiers": ["NMDS"],
+        "diseases": ["DOID:0050589"],
+    },
+    "kidney-disease": {
+        "name": "Kidney disease research (DS)",
+        "permission": "DS",
+        "diseases": ["DOID:784", "DOID:2986"],
+    },
+    "poa-irb": {
+        "name": "Population origins or ancestry research, ethics approval (POA-IRB)",
+        "permission": "POA",
+        "modifiers": ["IRB"],
+    },
+}
+
+
+# --- datasets ---------------------------------------------------------------------------------
+def _ds(
+    title: str,
+    *,
+    controller: str,
+    committee: str,
+    organ: str,
+    stains: str,
+    scanner: str,
+    slides: int,
+    gb_per_slide: float,
+    scope: str | None,
+    basis: str | None,
+    species: str = Species.HUMAN,
+    status: str = DatasetStatus.PUBLISHED,
+    retention: date | None = None,
+    description: str = "",
+    bucket: str = "",
+) -> dict[str, Any]:
+    slug = "".join(c if c.isalnum() else "-" for c in title.lower()).strip("-")
+    while "--" in slug:
+        slug = slug.replace("--", "-")
+    return {
+        "title": title,
+        "description": description,
+        "species": species,
+        "organ": organ,
+        "stains": stains,
+        "scanner": scanner,
+        "slide_count": slides,
+        "total_bytes": int(slides * gb_per_slide * GB),
+        "storage_location": f"s3://bigpicture-{bucket or controller}/{slug[:60]}/",
+        "controller": controller,
+        "committee": committee,
+        "scope": scope,
+        "basis": basis,
+        "status": status,
+        "retention_until": retention,
+    }
+
+
+HUMAN, NORDIC, PRECLINICAL = "bigpicture-human-dac", "nordic-pathology-dac", "preclinical-tox-dac"
+NANOZOOMER = "Hamamatsu NanoZoomer S360"
+PANNORAMIC = "3DHISTECH Pannoramic 1000"
+PHILIPS = "Philips IntelliSite Ultra Fast Scanner"
+GT450 = "Leica Aperio GT 450"
+AT2 = "Leica Aperio AT2"
+DP200 = "Roche Ventana DP 200"
+AXIOSCAN = "Zeiss Axioscan 7"
+RETIRED_REASON = "Superseded by the 40x re-scan of the same slides (better focus, fewer artefacts)."
+
+DATASETS: list[dict[str, Any]] = [
+    # Radboudumc
+    _ds(
+        "Lung adenocarcinoma resections, H&E and PD-L1",
+        controller="radboudumc", committee=HUMAN, organ="lung",
+        stains="H&E, IHC PD-L1 (22C3)", scanner=NANOZOOMER, slides=1840, gb_per_slide=2.1,
+        scope="lung-cancer-col", basis="nl-research", retention=date(2040, 12, 31),
+        description="Surgical resections 2012-2020 with tumour proportion scores.",
+    ),
+    _ds(
+        "Prostate core needle biopsies with Gleason grading",
+        controller="radboudumc", committee=HUMAN, organ="prostate", stains="H&E",
+        scanner=PANNORAMIC, slides=5160, gb_per_slide=0.9, scope="cancer-npu",
+        basis="nl-research", retention=date(2038, 12, 31),
+        description="Biopsies graded by expert uropathologists (ISUP grade groups).",
+    ),
+    _ds(
+        "Breast cancer sentinel lymph nodes, H&E and CK8/18",
+        controller="radboudumc", committee=HUMAN, organ="lymph node",
+        stains="H&E, IHC cytokeratin CK8/18", scanner=PANNORAMIC, slides=1399,
+        gb_per_slide=1.7, scope="breast-cancer-mor", basis="consent",
+        retention=date(2036, 6, 30),
+        description="Sentinel nodes with metastasis annotations by two pathologists.",
+    ),
+    _ds(
+        "Kidney transplant biopsies, PAS and Jones silver",
+        controller="radboudumc", committee=HUMAN, organ="kidney",
+        stains="PAS, Jones silver, H&E", scanner=PHILIPS, slides=720, gb_per_slide=1.2,
+        scope="kidney-disease", basis="nl-research", retention=date(2039, 12, 31),
+        description="Protocol and indication biopsies with Banff scores.",
+    ),
+    _ds(
+        "Colorectal polyps, H&E (in preparation)",
+        controller="radboudumc", committee=HUMAN, organ="colon", stains="H&E",
+        scanner=NANOZOOMER, slides=2400, gb_per_slide=1.1, scope="colorectal-eu",
+        basis="nl-research", status=DatasetStatus.DRAFT,
+        description="Screening programme polyps; annotation still under way.",
+    ),
+    # Leeds
+    _ds(
+        "Colorectal cancer resections, H&E, 40x",
+        controller="leeds", committee=HUMAN, organ="colon", stains="H&E", scanner=GT450,
+        slides=3200, gb_per_slide=2.4, scope="colorectal-eu", basis="uk-research",
+        retention=date(2041, 3, 31),
+        description="Stage II-III resections with five-year outcome.",
+    ),
+    _ds(
+        "Colorectal cancer resections, H&E, 20x first scan",
+        controller="leeds", committee=HUMAN, organ="colon", stains="H&E", scanner=AT2,
+        slides=3200, gb_per_slide=0.8, scope="colorectal-eu", basis="uk-research",
+        status=DatasetStatus.RETIRED, retention=date(2041, 3, 31),
+        description="The first, 20x scan of the Leeds colorectal resections.",
+    ),
+    _ds(
+        "Dermatopathology quality-assurance set, H&E",
+        controller="leeds", committee=HUMAN, organ="skin", stains="H&E", scanner=GT450,
+        slides=2500, gb_per_slide=0.7, scope="hmb-irb-pub", basis="uk-care",
+        retention=date(2035, 12, 31),
+        description="External quality-assurance circulations of skin excisions.",
+    ),
+    _ds(
+        "Liver biopsies, H&E and Sirius red",
+        controller="leeds", committee=HUMAN, organ="liver", stains="H&E, Picro-Sirius red",
+        scanner=GT450, slides=900, gb_per_slide=0.9, scope="gru-ncu", basis="uk-research",
+        retention=date(2037, 12, 31),
+        description="Steatotic liver disease biopsies with fibrosis staging.",
+    ),
+    # Graz
+    _ds(
+        "Breast cancer core biopsies, Ki-67 and HER2",
+        controller="graz", committee=HUMAN, organ="breast",
+        stains="H&E, IHC Ki-67, IHC HER2", scanner=DP200, slides=2100, gb_per_slide=1.3,
+        scope="cancer-npu", basis="consent", retention=date(2045, 12, 31),
+        description="Biobank cases with hormone receptor and HER2 status.",
+    ),
+    _ds(
+        "Inflammatory bowel disease mucosal biopsies, H&E",
+        controller="graz", committee=HUMAN, organ="colon", stains="H&E", scanner=PANNORAMIC,
+        slides=1500, gb_per_slide=0.6, scope="ibd-nmds", basis="consent",
+        retention=date(2045, 12, 31),
+        description="Crohn's disease and ulcerative colitis biopsies with activity scores.",
+    ),
+    _ds(
+        "Gastric adenocarcinoma resections (in preparation)",
+        controller="graz", committee=HUMAN, organ="stomach", stains="H&E, IHC HER2",
+        scanner=DP200, slides=640, gb_per_slide=1.9, scope="cancer-npu", basis="consent",
+        status=DatasetStatus.DRAFT,
+    ),
+    # Linköping
+    _ds(
+        "Breast cancer, ER, PR and Ki-67",
+        controller="linkoping", committee=NORDIC, organ="breast",
+        stains="H&E, IHC ER, IHC PR, IHC Ki-67", scanner=NANOZOOMER, slides=4200,
+        gb_per_slide=1.4, scope="gru-eu-24m", basis="se-research",
+        retention=date(2040, 12, 31),
+        description="Consecutive cases from Region Östergötland with receptor status.",
+    ),
+    _ds(
+        "Melanocytic skin lesions, H&E",
+        controller="linkoping", committee=NORDIC, organ="skin", stains="H&E", scanner=GT450,
+        slides=1600, gb_per_slide=0.5, scope="hmb-irb-pub", basis="se-research",
+        retention=date(2040, 12, 31),
+        description="Naevi, dysplastic naevi and melanomas with consensus diagnoses.",
+    ),
+    _ds(
+        "Population-based tissue microarrays, Östergötland biobank",
+        controller="linkoping", committee=NORDIC, organ="multiple organs",
+        stains="H&E, IHC panel", scanner=NANOZOOMER, slides=380, gb_per_slide=3.2,
+        scope="poa-irb", basis="se-research", retention=date(2042, 12, 31),
+        description="Tissue microarrays from a regional population cohort.",
+    ),
+    # HUS
+    _ds(
+        "Radical prostatectomies, H&E",
+        controller="hus", committee=NORDIC, organ="prostate", stains="H&E", scanner=GT450,
+        slides=1100, gb_per_slide=2.6, scope="cancer-npu", basis="fi-secondary-use",
+        retention=date(2039, 12, 31),
+        description="Whole-mount sections with tumour maps.",
+    ),
+    _ds(
+        "Non-small cell lung cancer, H&E and TTF-1",
+        controller="hus", committee=NORDIC, organ="lung", stains="H&E, IHC TTF-1",
+        scanner=PANNORAMIC, slides=900, gb_per_slide=1.8, scope="gru-ncu",
+        basis="fi-secondary-use", retention=date(2039, 12, 31),
+    ),
+    # Laboratory animals: not personal data, so no GDPR legal basis.
+    _ds(
+        "Rat liver, 28-day repeat-dose toxicity studies (Wistar Han)",
+        controller="bayer", committee=PRECLINICAL, species=Species.ANIMAL, organ="liver",
+        stains="H&E", scanner=NANOZOOMER, slides=12000, gb_per_slide=0.8, scope="gru-col",
+        basis=None,
+        description="Control and treated groups with hepatocellular hypertrophy, necrosis "
+        "and vacuolation findings (INHAND terminology).",
+    ),
+    _ds(
+        "Rat kidney, two-year carcinogenicity studies (Sprague Dawley)",
+        controller="bayer", committee=PRECLINICAL, species=Species.ANIMAL, organ="kidney",
+        stains="H&E", scanner=NANOZOOMER, slides=8400, gb_per_slide=0.7, scope="gru-col",
+        basis=None,
+        description="Chronic progressive nephropathy and renal tubule tumours.",
+    ),
+    _ds(
+        "Mouse liver, toxicology studies (CD-1)",
+        controller="janssen", committee=PRECLINICAL, species=Species.ANIMAL, organ="liver",
+        stains="H&E, IHC Ki-67", scanner=GT450, slides=6800, gb_per_slide=0.5,
+        scope="gru-col", basis=None,
+        description="Hepatocellular hypertrophy and proliferation in 13-week studies.",
+    ),
+    _ds(
+        "Beagle dog heart, cardiotoxicity studies",
+        controller="janssen", committee=PRECLINICAL, species=Species.ANIMAL, organ="heart",
+        stains="H&E, Masson's trichrome", scanner=GT450, slides=1900, gb_per_slide=1.1,
+        scope="gru-col", basis=None,
+        description="Myocardial degeneration and fibrosis findings.",
+    ),
+    _ds(
+        "Mouse lung, influenza infection models",
+        controller="pasteur", committee=PRECLINICAL, species=Species.ANIMAL, organ="lung",
+        stains="H&E, IHC influenza A nucleoprotein", scanner=AXIOSCAN, slides=600,
+        gb_per_slide=1.5, scope="nres", basis=None,
+        description="Time courses of infection in C57BL/6 mice.",
+    ),
+    _ds(
+        "Mouse colon, DSS colitis models",
+        controller="pasteur", committee=PRECLINICAL, species=Species.ANIMAL, organ="colon",
+        stains="H&E, IHC Ki-67", scanner=AXIOSCAN, slides=450, gb_per_slide=0.9,
+        scope="nres", basis=None,
+        description="Dextran sulphate sodium colitis with histological damage scores.",
+    ),
+]  # fmt: skip
+
+
+# --- building the world -----------------------------------------------------------------------
+@dataclass
+class World:
+    """What the steps have found or made so far, and what they created in this run."""
+
+    actor: Any = None
+    users: dict[str, Any] = field(default_factory=dict)
+    organisations: dict[str, Organisation] = field(default_factory=dict)
+    committees: dict[str, DataAccessCommittee] = field(default_factory=dict)
+    legal_bases: dict[str, LegalBasis] = field(default_factory=dict)
+    consent_scopes: dict[str, ConsentScope] = field(default_factory=dict)
+    created: Counter = field(default_factory=Counter)
+
+
+def users(world: World) -> None:
+    User = get_user_model()
+    password = settings.TESSERA["DEMO_PASSWORD"]
+    for spec in DEMO_USERS:
+        user = User.objects.filter(username=spec.username).first()
+        if user is None:
+            user = User.objects.create_user(
+                username=spec.username,
+                email=f"{spec.username}@example.org",
+                password=password,
+                first_name=spec.first_name,
+                last_name=spec.last_name,
+                is_staff=spec.is_staff,
+                is_superuser=spec.is_superuser,
+            )
+            world.created["user"] += 1
+        for name in spec.groups:
+            group, made = Group.objects.get_or_create(name=name)
+            if made:
+                world.created["group"] += 1
+            if not user.groups.filter(pk=group.pk).exists():
+                user.groups.add(group)
+                world.created["group membership"] += 1
+        world.users[spec.username] = user
+    # The catalogue is set up by the site administrator, as it would be on a real site.
+    world.actor = world.users["admin"]
+
+
+def organisations(world: World) -> None:
+    for key, fields in ORGANISATIONS.items():
+        org = Organisation.objects.filter(name=fields["name"]).first()
+        if org is None:
+            org = services.organisation_create(
+                organisation=Organisation(**fields), actor=world.actor
+            )
+            world.created["organisation"] += 1
+        world.organisations[key] = org
+    for username, key in STEWARDS.items():
+        org, user = world.organisations[key], world.users[username]
+        if not org.stewards.filter(pk=user.pk).exists():
+            services.organisation_steward_add(organisation=org, user=user, actor=world.actor)
+            world.created["steward"] += 1
+
+
+def committees(world: World) -> None:
+    for slug, spec in COMMITTEES.items():
+        committee = DataAccessCommittee.objects.filter(slug=slug).first()
+        if committee is None:
+            committee = services.committee_create(
+                committee=DataAccessCommittee(
+                    slug=slug,
+                    name=spec["name"],
+                    description=spec["description"],
+                    contact_email=spec["contact_email"],
+                    organisation=world.organisations[spec["organisation"]],
+                    decision_policy=spec["decision_policy"],
+                    quorum=spec["quorum"],
+                    requires_ethics_approval=spec["requires_ethics_approval"],
+                ),
+                actor=world.actor,
+            )
+            world.created["committee"] += 1
+        world.committees[slug] = committee
+        for username, role in spec["members"].items():
+            user = world.users[username]
+            if not CommitteeMembership.objects.filter(committee=committee, user=user).exists():
+                services.membership_add(
+                    committee=committee, user=user, role=role, actor=world.actor
+                )
+                world.created["committee seat"] += 1
+        agreement(world, committee)
+
+
+def agreement(world: World, committee: DataAccessCommittee) -> None:
+    """One published, committee-wide agreement version per committee."""
+    if AccessAgreement.objects.filter(committee=committee, dataset__isnull=True).exists():
+        return
+    draft = services.agreement_create(
+        agreement=AccessAgreement(
+            committee=committee,
+            title=f"{committee.name} data access agreement",
+            text=AGREEMENT_TEXT.format(committee=committee.name),
+        ),
+        actor=world.actor,
+    )
+    services.agreement_publish(agreement=draft, actor=world.actor)
+    world.created["agreement version"] += 1
+
+
+def legal_bases(world: World) -> None:
+    articles = {(a.article, a.point): a for a in LegalBasisArticle.objects.all()}
+    for key, spec in LEGAL_BASES.items():
+        basis = LegalBasis.objects.filter(name=spec["name"]).first()
+        if basis is None:
+            basis = services.legal_basis_create(
+                legal_basis=LegalBasis(
+                    name=spec["name"],
+                    article6=articles[("6", spec["a6"])],
+                    article9=articles[("9", spec["a9"])] if spec["a9"] else None,
+                    law_reference=spec["law_reference"] or "",
+                    notes=spec.get("notes") or "",
+                ),
+                actor=world.actor,
+            )
+            world.created["legal basis"] += 1
+        world.legal_bases[key] = basis
+
+
+def consent_scopes(world: World) -> None:
+    duo = {
+        t.shorthand: t
+        for t in OntologyTerm.objects.filter(ontology=Ontology.DUO, obsolete=False).exclude(
+            shorthand=""
+        )
+    }
+    for key, spec in CONSENT_SCOPES.items():
+        scope = ConsentScope.objects.filter(name=spec["name"]).first()
+        if scope is None:
+            scope = services.consent_scope_create(
+                scope=ConsentScope(
+                    name=spec["name"],
+                    permission=duo[spec["permission"]],
+                    region=spec.get("region", []),
+                    moratorium_until=spec.get("moratorium_until"),
+                    time_limit_months=spec.get("time_limit_months"),
+                ),
+                modifiers=[duo[m] for m in spec.get("modifiers", [])],
+                diseases=[OntologyTerm.objects.get(curie=c) for c in spec.get("diseases", [])],
+                actor=world.actor,
+            )
+            world.created["consent scope"] += 1
+        world.consent_scopes[key] = scope
+
+
+def datasets(world: World) -> None:
+    for spec in DATASETS:
+        controller = world.organisations[spec["controller"]]
+        if Dataset.objects.filter(title=spec["title"], controller=controller).exists():
+            continue
+        fields = {
+            k: v
+            for k, v in spec.items()
+            if k not in {"controller", "committee", "scope", "basis", "status"}
+        }
+        dataset = services.dataset_create(
+            dataset=Dataset(
+                **fields,
+                controller=controller,
+                committee=world.committees[spec["committee"]],
+                consent_scope=world.consent_scopes[spec["scope"]] if spec["scope"] else None,
+                legal_basis=world.legal_bases[spec["basis"]] if spec["basis"] else None,
+            ),
+            actor=world.actor,
+        )
+        # A retired dataset was published first: retirement ends a published life.
+        if spec["status"] in {DatasetStatus.PUBLISHED, DatasetStatus.RETIRED}:
+            dataset = services.dataset_publish(dataset=dataset, actor=world.actor)
+        if spec["status"] == DatasetStatus.RETIRED:
+            services.dataset_retire(dataset=dataset, actor=world.actor, reason=RETIRED_REASON)
+        world.created["dataset"] += 1
+
+
+STEPS = [users, organisations, committees, legal_bases, consent_scopes, datasets]
+
+
+def seed(steps=STEPS) -> World:
+    """Run the steps in one transaction: the world is built completely or not at all."""
+    world = World()
+    with transaction.atomic():
+        for step in steps:
+            step(world)
+    return world
+
+
+class Command(BaseCommand):
+    help = (
+        "Build a realistic demo world (organisations, committees, datasets, users with the "
+        "password 'demo') through the services. Idempotent. Refuses with DEBUG off unless --force."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="Run even with DEBUG off. The demo users have a well-known password: "
+            "never use this on a site that holds real data.",
+        )
+
+    def handle(self, *args, force: bool, **options):
+        if not settings.DEBUG and not force:
+            raise CommandError(
+                "DEBUG is off, so this looks like a production site. seed_demo creates users "
+                "whose password is 'demo'; rerun with --force if this really is a demo site."
+            )
+        if not OntologyTerm.objects.filter(ontology=Ontology.DUO).exists():
+            raise CommandError(
+                "The DUO and DOID ontologies are not loaded: run `python manage.py "
+                "load_ontologies` first."
+            )
+        world = seed()
+        if world.created:
+            made = ", ".join(f"{n} {kind}" for kind, n in world.created.items())
+            self.stdout.write(self.style.SUCCESS(f"Demo world created: {made}."))
+        else:
+            self.stdout.write("Demo world already present: nothing changed.")
+        self.stdout.write(self.logins_table())
+
+    def logins_table(self) -> str:
+        base = settings.TESSERA_BASE_URL
+        where = {"portal": f"{base}/", "admin": f"{base}/admin/"}
+        password = settings.TESSERA["DEMO_PASSWORD"]
+        rows = [("username", "password", "role", "where")]
+        rows += [(u.username, password, u.role, where[u.where]) for u in DEMO_USERS]
+        widths = [max(len(r[i]) for r in rows) for i in range(4)]
+        lines = ["", "Demo logins:"]
+        for n, row in enumerate(rows):
+            cells = (c.ljust(w) for c, w in zip(row, widths, strict=True))
+            lines.append(("  " + "  ".join(cells)).rstrip())
+            if n == 0:
+                lines.append("  " + "  ".join("-" * w for w in widths))
+        return "\n".join(lines)
