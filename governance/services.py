@@ -405,17 +405,21 @@ def dataset_validate(dataset: Dataset, *, publishing: bool) -> None:
     )
 
 
-def _grant_dataset_perms(dataset: Dataset, *, actor) -> None:
-    for perm in COMMITTEE_DATASET_PERMS:
-        assign_perm(perm, dataset.committee.member_group, dataset)
-        events.permission_granted(
-            actor=actor, group=dataset.committee.member_group, permission=perm, obj=dataset
-        )
-    for perm in STEWARD_DATASET_PERMS:
-        assign_perm(perm, dataset.controller.steward_group, dataset)
-        events.permission_granted(
-            actor=actor, group=dataset.controller.steward_group, permission=perm, obj=dataset
-        )
+def _grant_dataset_perms(
+    dataset: Dataset, *, actor, committee: bool = True, controller: bool = True
+) -> None:
+    if committee:
+        for perm in COMMITTEE_DATASET_PERMS:
+            assign_perm(perm, dataset.committee.member_group, dataset)
+            events.permission_granted(
+                actor=actor, group=dataset.committee.member_group, permission=perm, obj=dataset
+            )
+    if controller:
+        for perm in STEWARD_DATASET_PERMS:
+            assign_perm(perm, dataset.controller.steward_group, dataset)
+            events.permission_granted(
+                actor=actor, group=dataset.controller.steward_group, permission=perm, obj=dataset
+            )
 
 
 def _revoke_dataset_perms(dataset: Dataset, *, committee, controller, actor) -> None:
@@ -456,18 +460,26 @@ def dataset_create(*, dataset: Dataset, actor) -> Dataset:
 def dataset_update(*, dataset: Dataset, actor) -> Dataset:
     old = Dataset.objects.select_for_update().get(pk=dataset.pk)
     before = _field_values(old, DATASET_FIELDS)
-    dataset.status = old.status  # status changes only through publish / retire
+    # The accession is stable and the status moves only through publish / retire, whatever the
+    # caller put on the instance.
+    for name in ("accession", "status", "published_at", "retired_at", "created_at"):
+        setattr(dataset, name, getattr(old, name))
     _full_clean(dataset)
     dataset_validate(dataset, publishing=dataset.status == DatasetStatus.PUBLISHED)
     dataset.save()
-    if old.committee_id != dataset.committee_id or old.controller_id != dataset.controller_id:
+    committee_moved = old.committee_id != dataset.committee_id
+    controller_moved = old.controller_id != dataset.controller_id
+    if committee_moved or controller_moved:
+        # Only the side that moved: re-granting the other would write grants nobody made.
         _revoke_dataset_perms(
             dataset,
-            committee=old.committee if old.committee_id != dataset.committee_id else None,
-            controller=old.controller if old.controller_id != dataset.controller_id else None,
+            committee=old.committee if committee_moved else None,
+            controller=old.controller if controller_moved else None,
             actor=actor,
         )
-        _grant_dataset_perms(dataset, actor=actor)
+        _grant_dataset_perms(
+            dataset, actor=actor, committee=committee_moved, controller=controller_moved
+        )
     changes = _diff(before, _field_values(dataset, DATASET_FIELDS))
     if changes:
         events.dataset_changed(dataset=dataset, actor=actor, changes=changes)
