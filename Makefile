@@ -8,7 +8,10 @@ PORT ?= 8000
 .PHONY: run install setup test lint bench clean
 
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+		|| { echo "Tessera needs Python 3.11 or newer; set PYTHON=/path/to/python3.11" >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV) \
+		|| { echo "Could not create $(VENV) (on Debian/Ubuntu: apt install python3-venv)" >&2; exit 1; }
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
@@ -20,7 +23,7 @@ install: $(VENV)/.installed
 setup: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py load_ontologies
-	$(BIN)/python manage.py seed_demo
+	TESSERA_BASE_URL=http://$(HOST):$(PORT) $(BIN)/python manage.py seed_demo
 
 run: setup
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
@@ -30,6 +33,7 @@ test: install
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 bench: install
 	$(BIN)/python bench/run_all.py
