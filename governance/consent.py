@@ -1,0 +1,441 @@
+"""The ORM-facing side of consent matching: from `ConsentScope` rows or JSON to the pure engine's
+inputs (`governance.matching`), and batch evaluation at a constant number of queries.
+
+Terms are accepted as CURIEs (`DUO:0000007`, `DOID:162`), OBO PURLs, or, for DUO, shorthands (`DS`);
+an unknown or obsolete term is a `ConsentInputError` naming it and the field it came from.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import ChainMap
+from collections.abc import Collection, Iterable, Mapping
+from datetime import date
+from typing import Any
+
+from django.db.models import Q, QuerySet, prefetch_related_objects
+
+from . import matching, rules
+from .choices import DuoKind, Ontology
+from .matching import ConsentInput, Outcome, Purpose, RuleResult, Verdict
+from .models import ConsentScope, Dataset, OntologyAncestry, OntologyRelease, OntologyTerm
+
+CONSENT_FIELDS = (
+    "permission",
+    "modifiers",
+    "diseases",
+    "region",
+    "months",
+    "moratorium_until",
+    "named_users",
+    "named_projects",
+    "named_institutions",
+)
+PURPOSE_FLAGS = (
+    "methods_development",
+    "population_ancestry",
+    "commercial",
+    "for_profit_organisation",
+    "clinical_care",
+    "genetic_study",
+    "ethics_approval",
+)
+PURPOSE_FIELDS = ("diseases", *PURPOSE_FLAGS, "months", "country", "other")
+
+_PURL = re.compile(r"^https?://purl\.obolibrary\.org/obo/([A-Za-z]+)_([0-9]+)$")
+_CURIE = re.compile(r"^([A-Za-z]+):([0-9]+)$")
+_COUNTRY_HINTS = {"UK": "the United Kingdom is GB", "EL": "Greece is GR"}
+
+NO_SCOPE_VERDICT = Verdict(
+    decision=Outcome.REVIEW,
+    rules=(
+        RuleResult(
+            matching.DATA_USE_PERMISSION,
+            Outcome.REVIEW,
+            "The dataset has no consent scope, so there is no DUO data use permission to check "
+            "the purpose against: a committee must judge it.",
+        ),
+    ),
+)
+
+
+class ConsentInputError(ValueError):
+    """Consent or purpose input that cannot be evaluated; `errors` maps field -> message
+    (the key "" stands for the object as a whole)."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(f"{k or 'input'}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+# --- versions ----------------------------------------------------------------------------------
+def ontology_version() -> dict[str, str]:
+    """{"DUO": sha256, "DOID": sha256} of the loaded ontology files, in one query; stored with a
+    match next to `matching.ENGINE_VERSION` so that a verdict can be reproduced."""
+    return dict(
+        OntologyRelease.objects.order_by("ontology").values_list("ontology", "source_sha256")
+    )
+
+
+# --- term resolution ---------------------------------------------------------------------------
+def _normalise(code: str) -> str:
+    """A CURIE with its prefix upper-cased, or a DUO shorthand upper-cased."""
+    code = code.strip()
+    m = _PURL.match(code) or _CURIE.match(code)
+    if m:
+        prefix, local = m.group(1).upper(), m.group(2)
+        return f"{prefix}:{int(local):07d}" if prefix == "DUO" else f"{prefix}:{local}"
+    return code.upper()
+
+
+def _terms(codes: Iterable[str]) -> dict[str, OntologyTerm]:
+    """{normalised code: term} for CURIEs and DUO shorthands, in one query."""
+    codes = set(codes)
+    curies = {c for c in codes if ":" in c}
+    shorthands = codes - curies
+    if not codes:
+        return {}
+    found = OntologyTerm.objects.filter(
+        Q(curie__in=curies) | Q(ontology=Ontology.DUO, shorthand__in=shorthands)
+    ).only("curie", "ontology", "label", "shorthand", "duo_kind", "obsolete")
+    out: dict[str, OntologyTerm] = {}
+    for term in found:
+        if term.curie in curies:
+            out[term.curie] = term
+        if term.ontology == Ontology.DUO and term.shorthand in shorthands:
+            out[term.shorthand] = term
+    return out
+
+
+def _describe(term: OntologyTerm) -> str:
+    short = f"{term.shorthand}, " if term.shorthand else ""
+    return f"{term.curie} ({short}{term.label})"
+
+
+def _duo_problem(code: str, term: OntologyTerm | None, kind: str) -> str | None:
+    if term is None or term.ontology != Ontology.DUO:
+        return (
+            f"Unknown DUO term {code!r}: use a CURIE such as DUO:0000007 or a shorthand such as DS."
+        )
+    if term.obsolete:
+        return f"{_describe(term)} is obsolete in DUO and cannot be evaluated."
+    if term.duo_kind != kind or term.curie not in matching.DUO_TERMS:
+        want = "data use permission" if kind == DuoKind.PERMISSION else "data use modifier"
+        return f"{_describe(term)} is not a DUO {want}."
+    return None
+
+
+def _disease_problem(code: str, term: OntologyTerm | None) -> str | None:
+    if term is None or term.ontology != Ontology.DOID:
+        return (
+            f"Unknown disease term {code!r}: use a Human Disease Ontology CURIE such as DOID:162."
+        )
+    if term.obsolete:
+        return f"{_describe(term)} is obsolete in the Human Disease Ontology."
+    return None
+
+
+# --- JSON input --------------------------------------------------------------------------------
+class _Reader:
+    """Typed reads of a JSON object that collect one message per bad field."""
+
+    def __init__(self, data: Any, fields: Collection[str], what: str):
+        self.errors: dict[str, str] = {}
+        if not isinstance(data, Mapping):
+            self.errors[""] = f"Expected a JSON object describing the {what}."
+            data = {}
+        unknown = sorted(set(data) - set(fields))
+        for key in unknown:
+            self.errors[str(key)] = f"Unknown {what} field; the fields are: {', '.join(fields)}."
+        self.data = data
+
+    def strings(self, key: str) -> list[str]:
+        value = self.data.get(key)
+        if value is None:
+            return []
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self.errors[key] = "Expected a list of strings."
+            return []
+        return value
+
+    def flag(self, key: str) -> bool:
+        value = self.data.get(key, False)
+        if not isinstance(value, bool):
+            self.errors[key] = "Expected true or false."
+            return False
+        return value
+
+    def months(self, key: str) -> int | None:
+        value = self.data.get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.errors[key] = "Expected a whole number of months."
+            return None
+        if value < 1:
+            self.errors[key] = "Expected at least 1 month."
+            return None
+        return value
+
+    def text(self, key: str) -> str:
+        value = self.data.get(key)
+        if value is None:
+            return ""
+        if not isinstance(value, str):
+            self.errors[key] = "Expected a string."
+            return ""
+        return value
+
+    def lines(self, key: str) -> tuple[str, ...]:
+        """A list of names, or one string with a name per line (as the admin stores them)."""
+        value = self.data.get(key)
+        if isinstance(value, str):
+            return tuple(s.strip() for s in value.splitlines() if s.strip())
+        return tuple(s.strip() for s in self.strings(key) if s.strip())
+
+    def date(self, key: str) -> date | None:
+        value = self.data.get(key)
+        if value is None:
+            return None
+        try:
+            return date.fromisoformat(value) if isinstance(value, str) else None
+        except ValueError:
+            pass
+        self.errors[key] = "Expected an ISO date (YYYY-MM-DD)."
+        return None
+
+    def raise_if_any(self) -> None:
+        if self.errors:
+            raise ConsentInputError(self.errors)
+
+
+def _country_problem(code: str) -> str | None:
+    if code in rules.ISO_COUNTRIES:
+        return None
+    hint = f" ({_COUNTRY_HINTS[code]})" if code in _COUNTRY_HINTS else ""
+    return f"{code!r} is not an ISO 3166-1 alpha-2 country code{hint}."
+
+
+def consent_input_from_data(data: Any) -> ConsentInput:
+    """A consent scope given as JSON (`permission`, `modifiers`, `diseases`, `region`, `months`,
+    `moratorium_until`, `named_users`/`named_projects`/`named_institutions`), validated as a stored
+    scope would be. Two queries at most; raises `ConsentInputError`."""
+    r = _Reader(data, CONSENT_FIELDS, "consent")
+    permission = r.data.get("permission")
+    if not isinstance(permission, str) or not permission.strip():
+        r.errors["permission"] = "Required: one DUO permission term (NRES, GRU, HMB, DS or POA)."
+        permission = ""
+    modifiers = {_normalise(m): m for m in r.strings("modifiers")}
+    diseases = {_normalise(d): d for d in r.strings("diseases")}
+    region = [s.strip().upper() for s in r.strings("region")]
+    months = r.months("months")
+    moratorium_until = r.date("moratorium_until")
+    named = {k: r.lines(k) for k in ("named_users", "named_projects", "named_institutions")}
+
+    permission = _normalise(permission) if permission else ""
+    terms = _terms([*([permission] if permission else []), *modifiers, *diseases])
+    if permission:
+        problem = _duo_problem(
+            r.data["permission"].strip(), terms.get(permission), DuoKind.PERMISSION
+        )
+        if problem:
+            r.errors["permission"] = problem
+    problems = [
+        p
+        for m, given in modifiers.items()
+        if (p := _duo_problem(given, terms.get(m), DuoKind.MODIFIER))
+    ]
+    if problems:
+        r.errors.setdefault("modifiers", " ".join(problems))
+    problems = [p for d, given in diseases.items() if (p := _disease_problem(given, terms.get(d)))]
+    if problems:
+        r.errors.setdefault("diseases", " ".join(problems))
+    bad = [p for c in region if c not in matching.REGION_GROUPS and (p := _country_problem(c))]
+    if bad:
+        r.errors.setdefault("region", " ".join([*bad, "Use ISO country codes, EU or EEA."]))
+    r.raise_if_any()
+
+    permission_curie = terms[permission].curie
+    modifier_curies = frozenset(terms[m].curie for m in modifiers)
+    # The same coherence rules as a stored scope (DS needs diseases, GS needs a region, ...).
+    coherence = rules.consent_scope_problems(
+        permission=matching.PERMISSIONS[permission_curie][0],
+        modifiers=[matching.MODIFIERS[m][0] for m in modifier_curies],
+        disease_count=len(diseases),
+        region=region,
+        moratorium_until=moratorium_until,
+        time_limit_months=months,
+        **{k: "\n".join(v) for k, v in named.items()},
+    )
+    for key, message in coherence.items():
+        r.errors.setdefault("months" if key == "time_limit_months" else key, message)
+    r.raise_if_any()
+    return ConsentInput(
+        permission=permission_curie,
+        modifiers=modifier_curies,
+        diseases=frozenset(terms[d].curie for d in diseases),
+        region=frozenset(region),
+        months=months,
+        moratorium_until=moratorium_until,
+        **named,
+    )
+
+
+def purpose_from_data(data: Any) -> Purpose:
+    """A research purpose given as JSON (see `PURPOSE_FIELDS`; flags default to false). One query
+    when it names diseases, none otherwise; raises `ConsentInputError`."""
+    r = _Reader(data, PURPOSE_FIELDS, "purpose")
+    diseases = {_normalise(d): d for d in r.strings("diseases")}
+    flags = {k: r.flag(k) for k in PURPOSE_FLAGS}
+    months = r.months("months")
+    country = r.text("country").strip().upper() or None
+    other = r.text("other")
+    if country and (problem := _country_problem(country)):
+        r.errors["country"] = problem
+    terms = _terms(diseases)
+    problems = [p for d, given in diseases.items() if (p := _disease_problem(given, terms.get(d)))]
+    if problems:
+        r.errors.setdefault("diseases", " ".join(problems))
+    r.raise_if_any()
+    return Purpose(
+        diseases=frozenset(terms[d].curie for d in diseases),
+        months=months,
+        country=country,
+        other=other,
+        **flags,
+    )
+
+
+# --- stored scopes -----------------------------------------------------------------------------
+def consent_input_from_scope(scope: ConsentScope) -> ConsentInput:
+    """The engine's view of a stored scope. Queries nothing if `permission` is joined and
+    `modifiers`/`diseases` are prefetched (as `selectors.dataset_list_public` does)."""
+    return ConsentInput(
+        permission=scope.permission.curie,
+        modifiers=frozenset(m.curie for m in scope.modifiers.all()),
+        diseases=frozenset(d.curie for d in scope.diseases.all()),
+        region=frozenset(scope.region or ()),
+        months=scope.time_limit_months,
+        moratorium_until=scope.moratorium_until,
+        named_users=_split_lines(scope.named_users),
+        named_projects=_split_lines(scope.named_projects),
+        named_institutions=_split_lines(scope.named_institutions),
+    )
+
+
+def _split_lines(text: str) -> tuple[str, ...]:
+    return tuple(s.strip() for s in (text or "").splitlines() if s.strip())
+
+
+# --- evaluation --------------------------------------------------------------------------------
+def purpose_ancestry(purpose: Purpose) -> tuple[dict[str, frozenset[str]], dict[str, str]]:
+    """Every ancestor (self included) of the purpose's diseases, and the labels of all of them,
+    from the precomputed closure in one query (none when the purpose names no disease)."""
+    if not purpose.diseases:
+        return {}, {}
+    ancestors: dict[str, set[str]] = {c: {c} for c in purpose.diseases}
+    labels: dict[str, str] = {}
+    rows = OntologyAncestry.objects.filter(term__curie__in=purpose.diseases).values_list(
+        "term__curie", "ancestor__curie", "ancestor__label"
+    )
+    for term, ancestor, label in rows:
+        ancestors[term].add(ancestor)
+        labels[ancestor] = label
+    return {c: frozenset(a) for c, a in ancestors.items()}, labels
+
+
+def _lookup(ancestors: Mapping[str, frozenset[str]]) -> matching.AncestorLookup:
+    return lambda curie: ancestors.get(curie, frozenset({curie}))
+
+
+def evaluate(
+    consent: ConsentInput, purpose: Purpose, *, labels: Mapping[str, str] | None = None
+) -> Verdict:
+    """`matching.evaluate` with the ancestors (and disease labels) read from the loaded ontology:
+    one query for the purpose's diseases, two more for the consent's disease labels if not given."""
+    ancestors, purpose_labels = purpose_ancestry(purpose)
+    if labels is None and consent.diseases:
+        labels = dict(
+            OntologyTerm.objects.filter(curie__in=consent.diseases).values_list("curie", "label")
+        )
+    return matching.evaluate(
+        consent,
+        purpose,
+        ancestors=_lookup(ancestors),
+        labels=ChainMap(dict(labels or {}), purpose_labels),
+    )
+
+
+def _scope_verdicts(scopes: Iterable[ConsentScope], purpose: Purpose) -> dict[int, Verdict]:
+    ancestors, purpose_labels = purpose_ancestry(purpose)
+    lookup = _lookup(ancestors)
+    out: dict[int, Verdict] = {}
+    for scope in scopes:
+        if scope.pk in out:
+            continue
+        diseases = scope.diseases.all()
+        labels = ChainMap({d.curie: d.label for d in diseases}, purpose_labels)
+        try:
+            out[scope.pk] = matching.evaluate(
+                consent_input_from_scope(scope), purpose, ancestors=lookup, labels=labels
+            )
+        except matching.MatchingError as exc:
+            # A stored scope the engine cannot read (e.g. a term made obsolete by an ontology
+            # reload) must not break the catalogue: it goes to a human, saying why.
+            out[scope.pk] = Verdict(
+                decision=Outcome.REVIEW,
+                rules=(RuleResult(exc.term, Outcome.REVIEW, f"{exc} A committee must judge."),),
+            )
+    return out
+
+
+def evaluate_datasets(datasets: Iterable[Dataset], purpose: Purpose) -> dict[str, Verdict]:
+    """{accession: verdict} for many datasets against one purpose. A constant number of queries
+    whatever the count: none for relations already loaded (`selectors.dataset_list_public`), at
+    most four otherwise, plus one for the purpose's ancestors. Datasets sharing a consent scope
+    share its verdict, computed once."""
+    datasets = list(datasets)
+    prefetch_related_objects(
+        datasets,
+        "consent_scope__permission",
+        "consent_scope__modifiers",
+        "consent_scope__diseases",
+    )
+    scoped = [d.consent_scope for d in datasets if d.consent_scope_id is not None]
+    verdicts = _scope_verdicts(scoped, purpose)
+    return {
+        d.accession: verdicts[d.consent_scope_id]
+        if d.consent_scope_id is not None
+        else NO_SCOPE_VERDICT
+        for d in datasets
+    }
+
+
+def evaluate_dataset(dataset: Dataset, purpose: Purpose) -> Verdict:
+    """One dataset's verdict (see `evaluate_datasets`)."""
+    return evaluate_datasets([dataset], purpose)[dataset.accession]
+
+
+def filter_by_match(
+    qs: QuerySet[Dataset], purpose: Purpose, decisions: Collection[str]
+) -> QuerySet[Dataset]:
+    """Only the datasets whose verdict is one of `decisions`, still as a queryset (so it pages in
+    SQL). Evaluates each distinct consent scope once: four queries whatever the number of datasets."""
+    wanted = {Outcome(d) for d in decisions}
+    scopes = (
+        ConsentScope.objects.filter(pk__in=qs.order_by().values("consent_scope_id"))
+        .select_related("permission")
+        .prefetch_related("modifiers", "diseases")
+    )
+    verdicts = _scope_verdicts(scopes, purpose)
+    keep = [pk for pk, v in verdicts.items() if v.decision in wanted]
+    drop = [pk for pk, v in verdicts.items() if v.decision not in wanted]
+    unscoped_wanted = NO_SCOPE_VERDICT.decision in wanted
+    # Whichever list is shorter goes into the SQL, to keep the IN list small.
+    if len(keep) <= len(drop):
+        condition = Q(consent_scope_id__in=keep)
+        if unscoped_wanted:
+            condition |= Q(consent_scope__isnull=True)
+        return qs.filter(condition)
+    qs = qs.exclude(consent_scope_id__in=drop)
+    return qs if unscoped_wanted else qs.filter(consent_scope__isnull=False)
