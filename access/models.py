@@ -104,12 +104,12 @@ class AccessRequest(models.Model):
     def __str__(self) -> str:
         return f"{self.reference} {self.title}"
 
+    def get_absolute_url(self) -> str:
+        return reverse("access:request-detail", kwargs={"pk": self.pk})
+
     @property
     def reference(self) -> str:
         return f"TSR-AR-{self.pk:06d}" if self.pk else "TSR-AR-(new)"
-
-    def get_absolute_url(self) -> str:
-        return reverse("access:request-detail", kwargs={"pk": self.pk})
 
     def people(self) -> list:
         return [self.applicant, *self.team_members.all()]

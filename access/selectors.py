@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import F, Prefetch, Q, QuerySet
 from django.http import Http404
 from guardian.shortcuts import get_objects_for_user
 
 from audit.choices import EventType
-from audit.models import AuditEvent
+from audit.models import ActorPseudonym, AuditEvent
+from governance.choices import AgreementStatus, DatasetStatus
+from governance.models import AccessAgreement, Dataset
 
 from .choices import CommentVisibility
-from .models import AccessRequest, Comment, ConsentMatch, Grant, Review
+from .models import (
+    AccessRequest,
+    AgreementAcceptance,
+    Comment,
+    ConsentMatch,
+    Decision,
+    Grant,
+    Review,
+    Vote,
+)
 
 
 def request_list_for_user(user) -> QuerySet[AccessRequest]:
@@ -46,6 +57,30 @@ def review_get_for_user(user, pk) -> Review:
         return review_list_for_user(user).get(pk=pk)
     except (Review.DoesNotExist, ValueError, TypeError):
         raise Http404("No such review.") from None
+
+
+def review_queue_for_user(user) -> QuerySet[Review]:
+    """The committee's work queue (admin changelist): each row's datasets, consent-match verdicts
+    and current-round votes come from three prefetches, so a page costs the same whatever its size."""
+    return review_list_for_user(user).prefetch_related(
+        Prefetch(
+            "request__datasets",
+            queryset=Dataset.objects.only("pk", "accession", "title", "committee_id").order_by(
+                "accession"
+            ),
+        ),
+        Prefetch(
+            "request__matches",
+            queryset=ConsentMatch.objects.only("pk", "request_id", "dataset_id", "decision"),
+        ),
+        Prefetch(
+            "votes",
+            queryset=Vote.objects.filter(round=F("review__round")).only(
+                "pk", "review_id", "choice", "round"
+            ),
+            to_attr="current_votes",
+        ),
+    )
 
 
 def request_get_for_reviewer(user, pk) -> AccessRequest:
@@ -96,6 +131,41 @@ def comments_for_committee_member(access_request: AccessRequest, user) -> QueryS
     ).select_related("committee", "author")
 
 
+def comments_for_review(review: Review) -> QuerySet[Comment]:
+    """What this review's committee sees: everything public on the request, and its own internal notes."""
+    return review.request.comments.filter(
+        Q(visibility=CommentVisibility.PUBLIC) | Q(committee_id=review.committee_id)
+    ).select_related("committee", "author")
+
+
+def votes_for_review(review: Review) -> QuerySet[Vote]:
+    return review.votes.select_related("voter").order_by("-round", "cast_at")
+
+
+def decisions_for_review(review: Review) -> QuerySet[Decision]:
+    return (
+        review.decisions.select_related("decided_by")
+        .prefetch_related(
+            Prefetch("approved_datasets", queryset=Dataset.objects.order_by("accession")),
+            "agreements",
+        )
+        .order_by("decided_at")
+    )
+
+
+def grants_for_review(review: Review) -> QuerySet[Grant]:
+    return (
+        Grant.objects.filter(decision__review=review)
+        .select_related("user", "dataset", "request", "decision__review__committee", "revoked_by")
+        .prefetch_related("decision__agreements")
+        .order_by("dataset__accession", "user__username")
+    )
+
+
+def acceptances_for_request(access_request: AccessRequest) -> QuerySet[AgreementAcceptance]:
+    return access_request.acceptances.select_related("user", "agreement").order_by("accepted_at")
+
+
 def matches_for_request(access_request: AccessRequest) -> dict[int, ConsentMatch]:
     return {m.dataset_id: m for m in access_request.matches.all()}
 
@@ -134,3 +204,91 @@ def timeline_for_applicant(access_request: AccessRequest) -> list[AuditEvent]:
             and e.payload.get("visibility") != CommentVisibility.PUBLIC
         )
     ]
+
+
+# --- portal reads -------------------------------------------------------------------------------
+def request_get_for_viewer(user, pk) -> AccessRequest:
+    """A request the user may see as applicant, team member or member of a reviewing committee."""
+    try:
+        access_request = AccessRequest.objects.filter(pk=pk).first()
+    except (ValueError, TypeError):
+        access_request = None
+    if access_request is None or not request_may_view(user, access_request):
+        raise Http404("No such access request.")
+    return access_request
+
+
+def current_agreements(datasets) -> dict[int, AccessAgreement]:
+    """The current agreement of each dataset, by dataset id, in one query: the dataset's own
+    published version, else its committee's (the rule of `Dataset.current_agreement`)."""
+    datasets = list(datasets)
+    if not datasets:
+        return {}
+    published = AccessAgreement.objects.filter(
+        Q(dataset__in=datasets)
+        | Q(dataset__isnull=True, committee__in={d.committee_id for d in datasets}),
+        status=AgreementStatus.PUBLISHED,
+    ).select_related("committee")
+    own, by_committee = {}, {}
+    for agreement in published:
+        if agreement.dataset_id:
+            own[agreement.dataset_id] = agreement
+        else:
+            by_committee[agreement.committee_id] = agreement
+    out = {}
+    for dataset in datasets:
+        agreement = own.get(dataset.pk) or by_committee.get(dataset.committee_id)
+        if agreement is not None:
+            out[dataset.pk] = agreement
+    return out
+
+
+def acceptance_map_for_request(access_request: AccessRequest) -> dict[int, set[int]]:
+    """{agreement id: ids of the people who accepted it for this request}."""
+    out: dict[int, set[int]] = {}
+    for agreement_id, user_id in AgreementAcceptance.objects.filter(
+        request=access_request
+    ).values_list("agreement_id", "user_id"):
+        out.setdefault(agreement_id, set()).add(user_id)
+    return out
+
+
+def acceptances_of_user(user, requests) -> set[tuple[int, int]]:
+    """(request id, agreement id) pairs the user accepted, for a page of requests."""
+    return set(
+        AgreementAcceptance.objects.filter(user=user, request__in=list(requests)).values_list(
+            "request_id", "agreement_id"
+        )
+    )
+
+
+def dataset_search_for_cart(text: str, *, exclude=(), limit: int = 20) -> list[Dataset]:
+    """Published datasets whose accession or title contains `text`, for the request form."""
+    text = text.strip()
+    if not text:
+        return []
+    return list(
+        Dataset.objects.filter(status=DatasetStatus.PUBLISHED)
+        .filter(Q(accession__icontains=text) | Q(title__icontains=text) | Q(organ__iexact=text))
+        .exclude(accession__in=list(exclude))
+        .select_related("committee")
+        .order_by("accession")[:limit]
+    )
+
+
+def datasets_by_accession(accessions) -> list[Dataset]:
+    """Datasets named in a cart, published or not (a draft may hold one retired since)."""
+    return list(
+        Dataset.objects.filter(accession__in=list(accessions))
+        .select_related("committee")
+        .order_by("accession")
+    )
+
+
+def people_by_pseudonym(users) -> dict[str, object]:
+    """The ledger names people by pseudonym; map back those of one request (read only: a
+    person who never acted has no pseudonym and appears in no event)."""
+    users = list(users)
+    rows = ActorPseudonym.objects.filter(user__in=users).values_list("user_id", "pseudonym")
+    by_id = {u.pk: u for u in users}
+    return {pseudonym: by_id[user_id] for user_id, pseudonym in rows}

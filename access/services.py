@@ -90,7 +90,9 @@ def _lock_review(review: Review) -> Review:
     # Decisions, votes and closes on one review serialise on its row: the second of two
     # concurrent decisions sees the first one's status and is refused.
     return (
-        Review.objects.select_for_update().select_related("committee", "request").get(pk=review.pk)
+        Review.objects.select_for_update(of=("self",))
+        .select_related("committee", "request")
+        .get(pk=review.pk)
     )
 
 
@@ -106,7 +108,7 @@ def _transition(review: Review, target: str, *, actor) -> None:
 
 
 def _notify(*, recipient, kind: str, subject: str, body: str, key: str) -> Notification | None:
-    """Write an outbox row (once per key) and send it after commit."""
+    """Write an outbox row (once per key) and send it after commit; None if already queued."""
     if not recipient.email:
         return None
     notification, created = Notification.objects.get_or_create(
@@ -119,7 +121,8 @@ def _notify(*, recipient, kind: str, subject: str, body: str, key: str) -> Notif
 
         # robust: a broker outage must not fail the user's action; the outbox sweep sends it later.
         transaction.on_commit(lambda: notification_send.delay(notification.pk), robust=True)
-    return notification
+        return notification
+    return None
 
 
 def _committee_people(committee: DataAccessCommittee):
@@ -454,6 +457,19 @@ def request_resubmit(*, access_request: AccessRequest, actor) -> AccessRequest:
     return access_request
 
 
+# --- attachments ------------------------------------------------------------------------------
+@transaction.atomic
+def attachment_view(*, access_request: AccessRequest, actor) -> None:
+    """Record that someone opened the ethics approval document (before it is sent to them)."""
+    from .selectors import request_may_view
+
+    if not request_may_view(actor, access_request):
+        raise PermissionDenied("Only the people on the request and its committees may see it.")
+    if not access_request.ethics_document:
+        raise ValidationError({"ethics_document": "No ethics approval document is attached."})
+    events.attachment_viewed(access_request=access_request, actor=actor)
+
+
 # --- committee work ---------------------------------------------------------------------------
 def _require_member(review: Review, actor) -> str:
     role = committee_role(actor, review.committee)
@@ -698,7 +714,7 @@ def grant_revoke(*, grant: Grant, actor, reason: str) -> Grant:
     if not (reason or "").strip():
         raise ValidationError({"reason": "Say why the grant is revoked."})
     grant = (
-        Grant.objects.select_for_update()
+        Grant.objects.select_for_update(of=("self",))
         .select_related("decision__review__committee", "dataset", "user")
         .get(pk=grant.pk)
     )
@@ -803,7 +819,7 @@ def drafts_expire(*, now: datetime | None = None) -> dict[str, int]:
     idle_limit = now - timedelta(days=DRAFT_IDLE_DAYS)
     remind_limit = now - timedelta(days=DRAFT_IDLE_DAYS - DRAFT_REMINDER_DAYS)
     for draft in (
-        AccessRequest.objects.select_for_update()
+        AccessRequest.objects.select_for_update(of=("self",))
         .filter(status=RequestStatus.DRAFT, last_activity_at__lt=remind_limit)
         .select_related("applicant")
     ):
@@ -852,7 +868,8 @@ def grants_expire(*, now: datetime | None = None) -> dict[str, int]:
                 counts["expired"] += 1
             continue
         days_left = (grant.valid_until - now).days
-        for threshold in GRANT_REMINDER_DAYS:
+        # The nearest threshold first: at 6 days left the 7-day reminder is due, not the 30-day one.
+        for threshold in sorted(GRANT_REMINDER_DAYS):
             if days_left < threshold:
                 key = f"grant-expiring:{grant.pk}:{threshold}"
                 if not Notification.objects.filter(dedupe_key=key).exists():

@@ -369,10 +369,11 @@ def agreement_update(*, agreement: AccessAgreement, actor) -> AccessAgreement:
 
 @transaction.atomic
 def agreement_publish(*, agreement: AccessAgreement, actor) -> AccessAgreement:
-    agreement = AccessAgreement.objects.select_for_update().get(pk=agreement.pk)
+    # order_by("pk"): the default ordering joins the nullable dataset, which FOR UPDATE refuses.
+    agreement = AccessAgreement.objects.select_for_update().order_by("pk").get(pk=agreement.pk)
     if agreement.status != AgreementStatus.DRAFT:
         raise ValidationError("Only a draft agreement can be published.")
-    current = AccessAgreement.objects.select_for_update().filter(
+    current = AccessAgreement.objects.select_for_update().order_by("pk").filter(
         committee_id=agreement.committee_id,
         dataset_id=agreement.dataset_id,
         status=AgreementStatus.PUBLISHED,

@@ -1,0 +1,1064 @@
+"""The committees' side of access requests, in the Django admin.
+
+A member sees the reviews of their own committees only (django-guardian, through
+`access.selectors`); every other id, in the stock admin URLs and in the custom ones below, is a
+404. The admin never writes a model itself: each form on the review page calls its service, and a
+service's refusal (ValidationError, PermissionDenied, TransitionRefused) comes back as an error
+message on the page, never as a 500.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
+from django.http import FileResponse, Http404, HttpResponseNotAllowed, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import NoReverseMatch, path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+
+from audit import events
+from governance.admin import LedgeredAdminMixin
+from governance.choices import CommitteeRole, DecisionPolicy
+from governance.models import DataAccessCommittee, Dataset
+
+from . import lifecycle, selectors, services
+from .choices import CommentVisibility, DecisionOutcome, ReviewStatus, VoteChoice
+from .models import AccessRequest, ConsentMatch, Grant, Notification, Review
+from .uploads import sniff
+
+SERVICE_ERRORS = (ValidationError, PermissionDenied, lifecycle.TransitionRefused)
+VERDICT_LABELS = {"approve": "approve", "deny": "deny", "review": "needs review"}
+VERDICT_COLOURS = {"approve": "#2e7d32", "deny": "#c62828", "review": "#b26a00"}
+REFERENCE = re.compile(r"(?:TSR-AR-)?0*(\d{1,12})", re.IGNORECASE)
+
+
+def _error_text(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return " ".join(exc.messages)
+    return str(exc) or "Not allowed."
+
+
+def _add_service_error(form: forms.Form, exc: Exception) -> None:
+    """Put a service's refusal on the form: field errors next to their field, the rest on top."""
+    if isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, _error_text(exc))
+
+
+class NotFoundInsteadOfForbiddenMixin(LedgeredAdminMixin):
+    """Whatever a person may not see does not exist for them: the admin's 403s become 404s."""
+
+    def _not_forbidden(self, view: Callable, *args, **kwargs):
+        try:
+            return view(*args, **kwargs)
+        except PermissionDenied:
+            raise Http404("Not found.") from None
+
+    def changelist_view(self, request, extra_context=None):
+        return self._not_forbidden(super().changelist_view, request, extra_context)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        return self._not_forbidden(super().change_view, request, object_id, form_url, extra_context)
+
+    def history_view(self, request, object_id, extra_context=None):
+        return self._not_forbidden(super().history_view, request, object_id, extra_context)
+
+    def add_view(self, request, form_url="", extra_context=None):
+        raise Http404("Not found.")
+
+    def delete_view(self, request, object_id, extra_context=None):
+        raise Http404("Not found.")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def _record_admin_action(self, request, obj, action: str, message: str, **detail) -> None:
+        """One ledger event naming what was done from the admin (the service wrote its own
+        event for the change itself), and the admin's history entry for the object."""
+        events.admin_action(actor=request.user, action=action, obj=obj, detail=detail or None)
+        # The stock LogEntry only: LedgeredAdminMixin.log_change would add a second, vaguer event.
+        admin.ModelAdmin.log_change(self, request, obj, message)
+
+
+class MethodNotAllowed(Exception):
+    """Raised by a custom admin view after its 404 check; answered with a 405."""
+
+
+def _is_committee_member(user) -> bool:
+    return user.is_superuser or user.committee_memberships.exists()
+
+
+# --- the work queue -----------------------------------------------------------------------------
+class CommitteeFilter(admin.SimpleListFilter):
+    title = "committee"
+    parameter_name = "committee"
+
+    def lookups(self, request, model_admin):
+        committees = DataAccessCommittee.objects.order_by("name")
+        if not request.user.is_superuser:
+            committees = committees.filter(memberships__user=request.user)
+        return [(str(c.pk), c.name) for c in committees]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if not value:
+            return queryset
+        if not value.isdigit():
+            return queryset.none()
+        return queryset.filter(committee_id=int(value))
+
+
+class VerdictFilter(admin.SimpleListFilter):
+    title = "consent-match verdict (any dataset)"
+    parameter_name = "verdict"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("approve", "Approve"),
+            ("review", "Needs review"),
+            ("deny", "Deny"),
+            ("none", "Not evaluated yet"),
+        ]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if not value:
+            return queryset
+        # Only the verdicts on this review's own committee's datasets count.
+        matches = ConsentMatch.objects.filter(
+            request_id=OuterRef("request_id"), dataset__committee_id=OuterRef("committee_id")
+        )
+        if value == "none":
+            return queryset.filter(~Exists(matches))
+        if value not in VERDICT_LABELS:
+            return queryset.none()
+        return queryset.filter(Exists(matches.filter(decision=value)))
+
+
+def _committee_datasets(review: Review) -> list[Dataset]:
+    return [d for d in review.request.datasets.all() if d.committee_id == review.committee_id]
+
+
+def _verdict_badge(decision: str | None):
+    if decision is None:
+        return "—"
+    return format_html(
+        '<span style="color:{};font-weight:600">{}</span>',
+        VERDICT_COLOURS.get(decision, "inherit"),
+        VERDICT_LABELS.get(decision, decision),
+    )
+
+
+def _days_since(moment) -> int | None:
+    if moment is None:
+        return None
+    return (timezone.now() - moment).days
+
+
+@admin.register(Review)
+class ReviewAdmin(NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
+    list_display = [
+        "reference",
+        "project_title",
+        "applicant",
+        "committee",
+        "status",
+        "age",
+        "requested_datasets",
+        "verdicts",
+        "votes_so_far",
+    ]
+    list_display_links = ["reference"]
+    list_filter = ["status", CommitteeFilter, VerdictFilter]
+    search_fields = ["request__title"]  # shows the search box; the search itself is below
+    search_help_text = "Reference (TSR-AR-000123 or 123), project title, applicant, accession."
+    list_per_page = 50
+    show_full_result_count = False
+    actions = None
+
+    # --- permissions: the queryset decides; every staff user may look at an (empty) queue --------
+    def has_module_permission(self, request):
+        return _is_committee_member(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        if obj is None:
+            return request.user.is_active and request.user.is_staff
+        return selectors.review_list_for_user(request.user).filter(pk=obj.pk).exists()
+
+    def get_queryset(self, request):
+        return selectors.review_queue_for_user(request.user)
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        accession = Exists(
+            AccessRequest.datasets.through.objects.filter(
+                accessrequest_id=OuterRef("request_id"),
+                dataset__committee_id=OuterRef("committee_id"),
+                dataset__accession__icontains=term,
+            )
+        )
+        condition = (
+            Q(request__title__icontains=term)
+            | Q(request__applicant__username__icontains=term)
+            | Q(accession)
+        )
+        reference = REFERENCE.fullmatch(term)
+        if reference:
+            condition |= Q(request_id=int(reference[1]))
+        return queryset.filter(condition), False
+
+    # --- columns ----------------------------------------------------------------------------------
+    @admin.display(description="reference", ordering="request_id")
+    def reference(self, review):
+        return review.request.reference
+
+    @admin.display(description="project title", ordering="request__title")
+    def project_title(self, review):
+        title = review.request.title
+        return title if len(title) <= 60 else f"{title[:59]}…"
+
+    @admin.display(description="applicant", ordering="request__applicant__username")
+    def applicant(self, review):
+        return review.request.applicant.username
+
+    @admin.display(description="age (days)", ordering="-request__submitted_at")
+    def age(self, review):
+        days = _days_since(review.request.submitted_at)
+        return "—" if days is None else days
+
+    @admin.display(description="datasets")
+    def requested_datasets(self, review):
+        return ", ".join(d.accession for d in _committee_datasets(review)) or "—"
+
+    @admin.display(description="consent match")
+    def verdicts(self, review):
+        matches = {m.dataset_id: m.decision for m in review.request.matches.all()}
+        rows = [
+            (d.accession, _verdict_badge(matches.get(d.pk))) for d in _committee_datasets(review)
+        ]
+        if not rows:
+            return "—"
+        return format_html_join(format_html("<br>"), "{}: {}", rows)
+
+    @admin.display(description="votes (this round)")
+    def votes_so_far(self, review):
+        tally = lifecycle.Tally.of(v.choice for v in review.current_votes)
+        if not tally.cast:
+            return "0"
+        return (
+            f"{tally.cast}: {tally.approve} approve, {tally.reject} reject, {tally.abstain} abstain"
+        )
+
+    # --- the review page and its forms --------------------------------------------------------
+    def get_urls(self):
+        def wrap(view):
+            def answer_405(request, *args, **kwargs):
+                try:
+                    return view(request, *args, **kwargs)
+                except MethodNotAllowed:
+                    allowed = ["GET"] if view == self.ethics_document_view else ["POST"]
+                    return HttpResponseNotAllowed(allowed)
+
+            return self.admin_site.admin_view(answer_405)
+
+        name = f"{self.opts.app_label}_{self.opts.model_name}"
+        custom = [
+            path("<path:object_id>/start/", wrap(self.start_view), name=f"{name}_start"),
+            path("<path:object_id>/comment/", wrap(self.comment_view), name=f"{name}_comment"),
+            path("<path:object_id>/vote/", wrap(self.vote_view), name=f"{name}_vote"),
+            path("<path:object_id>/decide/", wrap(self.decide_view), name=f"{name}_decide"),
+            path("<path:object_id>/close/", wrap(self.close_view), name=f"{name}_close"),
+            path(
+                "<path:object_id>/grants/<int:grant_id>/revoke/",
+                wrap(self.revoke_view),
+                name=f"{name}_revoke",
+            ),
+            path(
+                "<path:object_id>/ethics-document/",
+                wrap(self.ethics_document_view),
+                name=f"{name}_ethics_document",
+            ),
+        ]
+        return custom + super().get_urls()
+
+    def _review_or_404(self, request, object_id) -> Review:
+        return selectors.review_get_for_user(request.user, unquote(str(object_id)))
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        review = self._review_or_404(request, object_id)
+        if request.method not in ("GET", "HEAD"):
+            return HttpResponseNotAllowed(["GET"])
+        return self._render_review(request, review)
+
+    def _refused(self, request, review: Review, form: forms.Form, key: str, exc=None):
+        if exc is not None:
+            _add_service_error(form, exc)
+        problems = " ".join(str(e) for e in form.non_field_errors()) or "See the form below."
+        messages.error(request, f"Not done: {problems}")
+        return self._render_review(request, review, bound={key: form}, status=200)
+
+    def _perform(
+        self,
+        request,
+        review: Review,
+        form: forms.Form,
+        key: str,
+        call: Callable[[], Any],
+        *,
+        action: str,
+        success: str | Callable[[Any], str],
+        **detail,
+    ):
+        """Run the service and the admin's ledger record in one transaction; on success go back
+        to the review page (POST/redirect/GET), on a refusal re-render it with the reason."""
+        try:
+            with transaction.atomic():
+                result = call()
+                self._record_admin_action(request, review, action, action, **detail)
+        except SERVICE_ERRORS as exc:
+            return self._refused(request, review, form, key, exc)
+        messages.success(request, success(result) if callable(success) else success)
+        return HttpResponseRedirect(
+            reverse(
+                "admin:access_review_change", args=[review.pk], current_app=self.admin_site.name
+            )
+        )
+
+    def _posted_review(self, request, object_id) -> Review:
+        # The 404 comes first: a stranger learns nothing, not even which methods a URL takes.
+        review = self._review_or_404(request, object_id)
+        if request.method != "POST":
+            raise MethodNotAllowed
+        return review
+
+    def start_view(self, request, object_id):
+        review = self._posted_review(request, object_id)
+        return self._perform(
+            request,
+            review,
+            forms.Form(request.POST),
+            "start",
+            lambda: services.review_start(review=review, actor=request.user),
+            action="review_start",
+            success="The review has started.",
+        )
+
+    def comment_view(self, request, object_id):
+        review = self._posted_review(request, object_id)
+        form = CommentForm(request.POST, prefix="comment")
+        if not form.is_valid():
+            return self._refused(request, review, form, "comment")
+        data = form.cleaned_data
+        internal = data["visibility"] == CommentVisibility.INTERNAL
+        return self._perform(
+            request,
+            review,
+            form,
+            "comment",
+            lambda: services.comment_add(
+                access_request=review.request,
+                actor=request.user,
+                body=data["body"],
+                visibility=data["visibility"],
+                committee=review.committee,
+            ),
+            action="comment_add",
+            success="Comment added; "
+            + ("only the committee can read it." if internal else "the applicant can read it too."),
+            visibility=data["visibility"],
+        )
+
+    def vote_view(self, request, object_id):
+        review = self._posted_review(request, object_id)
+        form = VoteForm(request.POST, prefix="vote")
+        if not form.is_valid():
+            return self._refused(request, review, form, "vote")
+        data = form.cleaned_data
+        return self._perform(
+            request,
+            review,
+            form,
+            "vote",
+            lambda: services.vote_cast(
+                review=review,
+                actor=request.user,
+                choice=data["choice"],
+                rationale=data["rationale"],
+            ),
+            action="vote_cast",
+            success=lambda vote: f"Your vote ({vote.get_choice_display().lower()}) is recorded.",
+            choice=data["choice"],
+        )
+
+    def decide_view(self, request, object_id):
+        review = self._posted_review(request, object_id)
+        outcome = request.POST.get("outcome")
+        if outcome not in DECISION_FORMS:
+            messages.error(request, "Not done: choose approve, reject or return for changes.")
+            return self._render_review(request, review)
+        form = DECISION_FORMS[outcome](request.POST, prefix=outcome, review=review)
+        if not form.is_valid():
+            return self._refused(request, review, form, outcome)
+        return self._perform(
+            request,
+            review,
+            form,
+            outcome,
+            lambda: services.decision_record(
+                review=review, actor=request.user, outcome=outcome, **form.service_kwargs()
+            ),
+            action="decision_record",
+            success={
+                DecisionOutcome.APPROVE: "Approved; the grants are listed below.",
+                DecisionOutcome.REJECT: "Rejected; the applicant is told the reason.",
+                DecisionOutcome.RETURN: "Returned for changes; the applicant sees your questions.",
+            }[outcome],
+            outcome=outcome,
+        )
+
+    def close_view(self, request, object_id):
+        review = self._posted_review(request, object_id)
+        return self._perform(
+            request,
+            review,
+            forms.Form(request.POST),
+            "close",
+            lambda: services.review_close(review=review, actor=request.user),
+            action="review_close",
+            success="The review is closed.",
+        )
+
+    def revoke_view(self, request, object_id, grant_id):
+        review = self._review_or_404(request, object_id)
+        grant = selectors.grants_for_review(review).filter(pk=grant_id).first()
+        if grant is None:
+            raise Http404("No such grant on this review.")
+        if request.method != "POST":
+            raise MethodNotAllowed
+        key = f"revoke-{grant.pk}"
+        form = RevokeForm(request.POST, prefix=key, grant=grant)
+        if not form.is_valid():
+            return self._refused(request, review, form, key)
+        return self._perform(
+            request,
+            review,
+            form,
+            key,
+            lambda: services.grant_revoke(
+                grant=grant, actor=request.user, reason=form.cleaned_data["reason"]
+            ),
+            action="grant_revoke",
+            success=f"Revoked {grant.user.username}'s access to {grant.dataset.accession}.",
+            grant=grant.pk,
+        )
+
+    def ethics_document_view(self, request, object_id):
+        review = self._review_or_404(request, object_id)
+        if request.method not in ("GET", "HEAD"):
+            raise MethodNotAllowed
+        return ethics_document_response(request, review.request)
+
+    # --- rendering ------------------------------------------------------------------------------
+    def _render_review(self, request, review: Review, *, bound=None, status=200):
+        context = {
+            **self.admin_site.each_context(request),
+            **review_page_context(request, review, bound or {}),
+            "opts": self.opts,
+            "app_label": self.opts.app_label,
+            "title": f"{review.request.reference} · {review.committee.name}",
+            "original": review,
+            "has_view_permission": True,
+        }
+        return TemplateResponse(request, "admin/access/review_page.html", context, status=status)
+
+
+# --- the forms on the review page -------------------------------------------------------------
+class CommentForm(forms.Form):
+    body = forms.CharField(
+        label="Comment",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": "Write a comment."},
+    )
+    visibility = forms.ChoiceField(
+        label="Who may read it",
+        choices=CommentVisibility.choices,
+        initial=CommentVisibility.INTERNAL,
+        widget=forms.RadioSelect,
+    )
+
+
+class VoteForm(forms.Form):
+    choice = forms.ChoiceField(
+        label="Your vote",
+        choices=VoteChoice.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Vote approve, reject or abstain."},
+    )
+    rationale = forms.CharField(
+        label="Rationale",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"required": "Give the rationale for your vote."},
+    )
+
+
+class _DecisionForm(forms.Form):
+    def __init__(self, *args, review: Review, **kwargs):
+        self.review = review
+        super().__init__(*args, **kwargs)
+
+    def service_kwargs(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+
+class ApproveForm(_DecisionForm):
+    end_date = forms.DateField(
+        label="End date",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={"required": "An approval needs an end date."},
+    )
+    conditions = forms.CharField(
+        label="Conditions (optional)",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    datasets = forms.ModelMultipleChoiceField(
+        label="Datasets to approve",
+        queryset=Dataset.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "Approve one or more of this committee's requested datasets."},
+    )
+
+    def __init__(self, *args, review: Review, **kwargs):
+        super().__init__(*args, review=review, **kwargs)
+        datasets = review.datasets().order_by("accession")
+        self.fields["datasets"].queryset = datasets
+        self.fields["datasets"].label_from_instance = lambda d: f"{d.accession} — {d.title}"
+        if not self.is_bound:
+            self.initial.setdefault("end_date", services.latest_end_date(review.request))
+            self.initial.setdefault("datasets", [d.pk for d in datasets])
+
+    def service_kwargs(self):
+        data = self.cleaned_data
+        return {
+            "end_date": data["end_date"],
+            "conditions": data["conditions"],
+            "datasets": list(data["datasets"]),
+        }
+
+
+class RejectForm(_DecisionForm):
+    reason = forms.CharField(
+        label="Reason for rejecting",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"required": "A rejection needs a reason."},
+    )
+
+    def service_kwargs(self):
+        return {"reason": self.cleaned_data["reason"]}
+
+
+class ReturnForm(_DecisionForm):
+    questions = forms.CharField(
+        label="Questions for the applicant",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"required": "Returning a request needs the committee's questions."},
+    )
+
+    def service_kwargs(self):
+        return {"questions": self.cleaned_data["questions"]}
+
+
+DECISION_FORMS: dict[str, type[_DecisionForm]] = {
+    DecisionOutcome.APPROVE: ApproveForm,
+    DecisionOutcome.REJECT: RejectForm,
+    DecisionOutcome.RETURN: ReturnForm,
+}
+
+
+class RevokeForm(forms.Form):
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 1}),
+        error_messages={"required": "Say why the grant is revoked."},
+    )
+
+    def __init__(self, *args, grant: Grant, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields[
+            "reason"
+        ].label = f"Reason for revoking {grant.user.username}'s access to {grant.dataset.accession}"
+
+
+# --- what the review page shows --------------------------------------------------------------
+@dataclass
+class DecisionOption:
+    outcome: str
+    label: str
+    form: forms.Form
+    refusal: str | None
+
+
+@dataclass
+class GrantRow:
+    grant: Grant
+    state: str
+    revoke_form: RevokeForm | None
+
+
+def _ethics_document_url(review: Review) -> str | None:
+    if not review.request.ethics_document:
+        return None
+    try:
+        # The portal's protected download, when it exists, checks the same access rules.
+        return reverse("access:request-ethics-document", kwargs={"pk": review.request_id})
+    except NoReverseMatch:
+        return reverse("admin:access_review_ethics_document", args=[review.pk])
+
+
+def _policy_summary(committee: DataAccessCommittee, tally: lifecycle.Tally) -> str:
+    policy = committee.get_decision_policy_display()
+    if committee.decision_policy in (DecisionPolicy.MAJORITY, DecisionPolicy.UNANIMITY):
+        votes = "vote" if tally.cast == 1 else "votes"
+        return (
+            f"{policy}. Quorum {committee.quorum}: {tally.cast} {votes} cast "
+            f"({tally.approve} approve, {tally.reject} reject, {tally.abstain} abstain)."
+        )
+    return f"{policy}."
+
+
+def review_page_context(request, review: Review, bound: dict[str, forms.Form]) -> dict[str, Any]:
+    """Everything the review page shows, and which of its forms this person may use right now."""
+    user = request.user
+    access_request = review.request
+    committee = review.committee
+    role = services.committee_role(user, committee)
+    datasets = list(review.datasets().select_related("consent_scope__permission"))
+    matches = selectors.matches_for_request(access_request)
+    votes = list(selectors.votes_for_review(review))
+    current_votes = [v for v in votes if v.round == review.round]
+    tally = lifecycle.Tally.of(v.choice for v in current_votes)
+    decidable = review.status in lifecycle.DECIDABLE_STATES
+    may_manage = lifecycle.may_manage(policy=committee.decision_policy, role=role)
+
+    closed_refusal = None
+    if not decidable:
+        closed_refusal = (
+            f"This review is {review.get_status_display().lower()}: "
+            "no decision can be taken on it now."
+        )
+    decision_options = []
+    for outcome, label in DecisionOutcome.choices:
+        form = bound.get(outcome) or DECISION_FORMS[outcome](prefix=outcome, review=review)
+        refusal = closed_refusal or lifecycle.decision_refusal(
+            policy=committee.decision_policy,
+            quorum=committee.quorum,
+            role=role,
+            outcome=outcome,
+            tally=tally,
+        )
+        decision_options.append(DecisionOption(outcome, label, form, refusal))
+
+    grants = []
+    for grant in selectors.grants_for_review(review):
+        state = grant.inactive_reason() or "Active."
+        revoke_form = None
+        if may_manage and grant.revoked_at is None:
+            key = f"revoke-{grant.pk}"
+            revoke_form = bound.get(key) or RevokeForm(prefix=key, grant=grant)
+        grants.append(GrantRow(grant, state, revoke_form))
+
+    people = access_request.people()
+    acceptances = list(selectors.acceptances_for_request(access_request))
+    current_agreements = {d.current_agreement for d in datasets} - {None}
+    accepted = {(a.user_id, a.agreement_id) for a in acceptances}
+    missing_acceptances = [
+        (person, agreement)
+        for agreement in sorted(current_agreements, key=lambda a: a.pk)
+        for person in people
+        if (person.pk, agreement.pk) not in accepted
+    ]
+
+    own_vote = next((v for v in current_votes if v.voter_id == user.pk), None)
+    return {
+        "review": review,
+        "access_request": access_request,
+        "committee": committee,
+        "role": role,
+        "role_label": CommitteeRole(role).label if role else "",
+        "age_days": _days_since(access_request.submitted_at),
+        "diseases": list(access_request.diseases.order_by("curie")),
+        "team": list(access_request.team_members.order_by("username")),
+        "purpose_flags": _purpose_flags(access_request),
+        "ethics_document_url": _ethics_document_url(review),
+        "acceptances": acceptances,
+        "missing_acceptances": missing_acceptances,
+        "dataset_rows": [(d, matches.get(d.pk)) for d in datasets],
+        "other_datasets": [
+            d for d in access_request.datasets.all() if d.committee_id != committee.pk
+        ],
+        "comments": list(selectors.comments_for_review(review)),
+        "current_votes": current_votes,
+        "previous_votes": [v for v in votes if v.round != review.round],
+        "tally": tally,
+        "policy_summary": _policy_summary(committee, tally),
+        "decisions": list(selectors.decisions_for_review(review)),
+        "grants": grants,
+        "may_comment": role is not None,
+        "comment_form": bound.get("comment") or CommentForm(prefix="comment"),
+        "may_vote": lifecycle.may_vote(role) and decidable,
+        "vote_form": bound.get("vote")
+        or VoteForm(
+            prefix="vote",
+            initial={"choice": own_vote.choice, "rationale": own_vote.rationale}
+            if own_vote
+            else None,
+        ),
+        "own_vote": own_vote,
+        "may_decide": role is not None and decidable,
+        "decision_options": decision_options,
+        "may_start": role is not None
+        and review.status in (ReviewStatus.SUBMITTED, ReviewStatus.RESUBMITTED),
+        "may_close": may_manage
+        and ReviewStatus.CLOSED in lifecycle.REVIEW_TRANSITIONS.get(review.status, set()),
+        "may_manage": may_manage,
+        "start_error": _form_errors(bound.get("start")),
+        "close_error": _form_errors(bound.get("close")),
+    }
+
+
+def _form_errors(form: forms.Form | None) -> list[str]:
+    return [str(e) for e in form.non_field_errors()] if form is not None else []
+
+
+def _purpose_flags(access_request: AccessRequest) -> list[tuple[str, bool]]:
+    fields = [
+        "methods_development",
+        "population_ancestry",
+        "commercial",
+        "for_profit_organisation",
+        "clinical_care",
+        "genetic_study",
+    ]
+    opts = AccessRequest._meta
+    return [(str(opts.get_field(f).verbose_name), getattr(access_request, f)) for f in fields]
+
+
+def ethics_document_response(request, access_request: AccessRequest) -> FileResponse:
+    """Stream the ethics approval to someone whose review covers it; the viewing is a ledger event."""
+    if not access_request.ethics_document:
+        raise Http404("No ethics approval was uploaded.")
+    try:
+        services.attachment_view(access_request=access_request, actor=request.user)
+        handle = access_request.ethics_document.open("rb")
+    except (PermissionDenied, ValidationError, FileNotFoundError):
+        raise Http404("Not found.") from None
+    head = handle.read(16)
+    handle.seek(0)
+    # Trust the file's signature, not its name; anything unrecognised is only ever downloaded.
+    extension, content_type = sniff(head) or ("bin", "application/octet-stream")
+    response = FileResponse(
+        handle,
+        content_type=content_type,
+        as_attachment=extension == "bin",
+        filename=f"{access_request.reference}-ethics-approval.{extension}",
+    )
+    # The file came from an applicant: never let it run script in our origin.
+    response["Content-Security-Policy"] = "sandbox"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+# --- grants ----------------------------------------------------------------------------------
+class RevokeActionForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason for revoking",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=2000,
+        error_messages={"required": "Say why the grants are revoked."},
+    )
+
+
+class GrantStateFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("current", "Within its dates, not revoked"),
+            ("revoked", "Revoked"),
+            ("ended", "Ended"),
+        ]
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        if self.value() == "current":
+            return queryset.filter(
+                revoked_at__isnull=True, valid_from__lte=now, valid_until__gt=now
+            )
+        if self.value() == "revoked":
+            return queryset.filter(revoked_at__isnull=False)
+        if self.value() == "ended":
+            return queryset.filter(revoked_at__isnull=True, valid_until__lte=now)
+        return queryset
+
+
+@admin.register(Grant)
+class GrantAdmin(NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
+    list_display = [
+        "user",
+        "dataset_accession",
+        "request_reference",
+        "committee",
+        "valid_from",
+        "valid_until",
+        "state",
+    ]
+    list_filter = [GrantStateFilter]
+    search_fields = ["user__username", "dataset__accession"]
+    list_per_page = 50
+    show_full_result_count = False
+    actions = ["revoke"]
+    fields = [
+        "user",
+        "dataset",
+        "request_link",
+        "decision",
+        "valid_from",
+        "valid_until",
+        "conditions",
+        "obligation_list",
+        "state_now",
+        "created_at",
+        "revoked_at",
+        "revoked_by",
+        "revoked_reason",
+    ]
+    readonly_fields = fields
+
+    def has_module_permission(self, request):
+        return _is_committee_member(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        if obj is None:
+            return request.user.is_active and request.user.is_staff
+        return self.get_queryset(request).filter(pk=obj.pk).exists()
+
+    def get_queryset(self, request):
+        if request.user.is_superuser:
+            return Grant.objects.select_related(
+                "dataset", "decision__review__committee", "request", "user"
+            ).prefetch_related("decision__agreements")
+        return selectors.grant_list_for_committee_user(request.user)
+
+    def get_actions(self, request):
+        # The stock "delete selected" needs a delete permission nobody has; revoke is the only action.
+        actions = super().get_actions(request)
+        return {k: v for k, v in actions.items() if k == "revoke"}
+
+    @admin.display(description="dataset", ordering="dataset__accession")
+    def dataset_accession(self, grant):
+        return grant.dataset.accession
+
+    @admin.display(description="request", ordering="request_id")
+    def request_reference(self, grant):
+        return grant.request.reference
+
+    @admin.display(description="committee")
+    def committee(self, grant):
+        return grant.decision.review.committee
+
+    @admin.display(description="state")
+    def state(self, grant):
+        # Cheap per row (no query): the agreement and account checks are on the grant's page.
+        now = timezone.now()
+        if grant.revoked_at is not None:
+            return "revoked"
+        if grant.valid_until <= now:
+            return "ended"
+        if grant.valid_from > now:
+            return "not yet valid"
+        return "within its dates"
+
+    @admin.display(description="request")
+    def request_link(self, grant):
+        review = grant.decision.review
+        url = reverse("admin:access_review_change", args=[review.pk])
+        return format_html('<a href="{}">{}</a>', url, grant.request.reference)
+
+    @admin.display(description="obligations")
+    def obligation_list(self, grant):
+        items = [(o.get("term", ""), o.get("text", "")) for o in grant.obligations or []]
+        return format_html_join(format_html("<br>"), "{}: {}", items) if items else "—"
+
+    @admin.display(description="active now?")
+    def state_now(self, grant):
+        return grant.inactive_reason() or "Active."
+
+    @admin.action(description="Revoke the selected grants (asks for a reason)")
+    def revoke(self, request, queryset):
+        form = RevokeActionForm(request.POST if "reason" in request.POST else None)
+        if form.is_valid():
+            for grant in queryset:
+                try:
+                    with transaction.atomic():
+                        services.grant_revoke(
+                            grant=grant, actor=request.user, reason=form.cleaned_data["reason"]
+                        )
+                        self._record_admin_action(
+                            request, grant, "grant_revoke", "Revoked.", grant=grant.pk
+                        )
+                except SERVICE_ERRORS as exc:
+                    self.message_user(
+                        request,
+                        f"{grant.user.username} / {grant.dataset.accession}: {_error_text(exc)}",
+                        messages.ERROR,
+                    )
+                else:
+                    self.message_user(
+                        request,
+                        f"Revoked {grant.user.username}'s access to {grant.dataset.accession}.",
+                        messages.SUCCESS,
+                    )
+            return None
+        return TemplateResponse(
+            request,
+            "admin/access/grant_revoke_confirm.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "Revoke grants",
+                "form": form,
+                "grants": queryset,
+                "opts": self.opts,
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            },
+        )
+
+
+# --- superusers only: requests and the notification outbox ------------------------------------
+class SuperuserOnlyMixin:
+    def has_module_permission(self, request):
+        return request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+
+@admin.register(AccessRequest)
+class AccessRequestAdmin(SuperuserOnlyMixin, NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
+    list_display = ["reference", "title", "applicant", "status", "submitted_at", "review_links"]
+    list_filter = ["status"]
+    search_fields = ["title", "applicant__username"]
+    list_select_related = ["applicant"]
+    list_per_page = 50
+    show_full_result_count = False
+    actions = None
+    exclude = ["ethics_document"]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .prefetch_related("reviews__committee")
+            .select_related("applicant")
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        opts = AccessRequest._meta
+        own = [f.name for f in [*opts.fields, *opts.many_to_many] if f.name != "ethics_document"]
+        return [*own, "ethics_document_link", "review_links"]
+
+    @admin.display(description="reference", ordering="pk")
+    def reference(self, access_request):
+        return access_request.reference
+
+    @admin.display(description="reviews")
+    def review_links(self, access_request):
+        rows = [
+            (
+                reverse("admin:access_review_change", args=[r.pk]),
+                r.committee.slug,
+                r.get_status_display(),
+            )
+            for r in access_request.reviews.all()
+        ]
+        return format_html_join(", ", '<a href="{}">{}</a> ({})', rows) if rows else "—"
+
+    @admin.display(description="ethics approval document")
+    def ethics_document_link(self, access_request):
+        review = access_request.reviews.first()
+        if not access_request.ethics_document or review is None:
+            return "—"
+        url = reverse("admin:access_review_ethics_document", args=[review.pk])
+        return format_html('<a href="{}">Open the ethics approval</a>', url)
+
+
+@admin.register(Notification)
+class NotificationAdmin(SuperuserOnlyMixin, NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
+    list_display = [
+        "created_at",
+        "recipient",
+        "kind",
+        "subject",
+        "sent_at",
+        "attempts",
+        "next_attempt_at",
+        "last_error",
+    ]
+    list_filter = ["kind", ("sent_at", admin.EmptyFieldListFilter)]
+    search_fields = ["subject", "recipient__username", "dedupe_key"]
+    list_select_related = ["recipient"]
+    list_per_page = 100
+    show_full_result_count = False
+    actions = ["retry_now"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in Notification._meta.concrete_fields]
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        return {k: v for k, v in actions.items() if k == "retry_now"}
+
+    @admin.action(description="Retry now (send the selected unsent e-mails)")
+    def retry_now(self, request, queryset):
+        sent = failed = already = 0
+        for notification in queryset:
+            if notification.sent_at is not None:
+                already += 1
+                continue
+            ok = services.notification_deliver(notification_id=notification.pk)
+            self._record_admin_action(
+                request, notification, "notification_retry", "Retried.", sent=ok
+            )
+            if ok:
+                sent += 1
+            else:
+                failed += 1
+        if sent:
+            self.message_user(request, f"Sent {sent} e-mail(s).", messages.SUCCESS)
+        if failed:
+            self.message_user(
+                request,
+                f"{failed} e-mail(s) failed again; see their last error. They stay in the outbox.",
+                messages.ERROR,
+            )
+        if already:
+            self.message_user(request, f"{already} had been sent already.", messages.INFO)

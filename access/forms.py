@@ -1,0 +1,305 @@
+"""Portal forms for access requests. They validate and shape input; services do every write."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.forms.utils import ErrorDict
+
+from governance.choices import DatasetStatus, Ontology
+from governance.models import Dataset, OntologyTerm
+
+from . import selectors
+from .models import MAX_REQUESTED_MONTHS, AccessRequest
+from .uploads import MAX_BYTES, check_ethics_document
+
+# The answers a request form edits, in the order of `services.REQUEST_FIELDS`.
+ANSWER_FIELDS = [
+    "title",
+    "lay_summary",
+    "scientific_abstract",
+    "methods_development",
+    "population_ancestry",
+    "commercial",
+    "for_profit_organisation",
+    "clinical_care",
+    "genetic_study",
+    "other_purpose",
+    "country",
+    "requested_months",
+    "institution",
+    "ethics_reference",
+    "ethics_expiry",
+]
+PURPOSE_FLAGS = [
+    "methods_development",
+    "population_ancestry",
+    "commercial",
+    "for_profit_organisation",
+    "clinical_care",
+    "genetic_study",
+]
+USERNAME_SPLIT = re.compile(r"[\s,;]+")
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%Y-%m-%d")
+
+
+class AccessRequestForm(forms.Form):
+    """A draft's answers, its datasets (the cart), its diseases and its team.
+
+    Datasets and diseases are chosen with plain search buttons that post the whole form back
+    (no JavaScript needed); `chosen_*` and the search results are rendered by the template as
+    checkboxes, so nothing typed is lost on the round trip."""
+
+    title = forms.CharField(label="Project title", max_length=300)
+    lay_summary = forms.CharField(
+        label="Lay summary",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="What the project is about, in words a member of the public understands.",
+    )
+    scientific_abstract = forms.CharField(
+        label="Scientific abstract",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 6}),
+    )
+    datasets = forms.ModelMultipleChoiceField(
+        label="Datasets",
+        queryset=Dataset.objects.all(),
+        to_field_name="accession",
+        required=False,
+        error_messages={
+            "invalid_choice": "%(value)s is not in the catalogue.",
+            "invalid_pk_value": "“%(pk)s” is not an accession.",
+        },
+    )
+    dataset_q = forms.CharField(
+        label="Find datasets to add",
+        required=False,
+        max_length=200,
+        help_text="An accession such as TSR-DS-000001, or words from a title.",
+    )
+    diseases = forms.ModelMultipleChoiceField(
+        label="Diseases",
+        queryset=OntologyTerm.objects.filter(ontology=Ontology.DOID),
+        to_field_name="curie",
+        required=False,
+        error_messages={"invalid_choice": "%(value)s is not a Human Disease Ontology term."},
+    )
+    disease_q = forms.CharField(
+        label="Find a disease to add",
+        required=False,
+        max_length=100,
+        help_text="A disease name such as “lung cancer”, or a DOID identifier such as DOID:1324.",
+    )
+    methods_development = forms.BooleanField(
+        label="Methods or algorithm development", required=False
+    )
+    population_ancestry = forms.BooleanField(
+        label="Population or ancestry research", required=False
+    )
+    commercial = forms.BooleanField(label="Commercial use", required=False)
+    for_profit_organisation = forms.BooleanField(
+        label="Carried out by a for-profit organisation", required=False
+    )
+    clinical_care = forms.BooleanField(label="Use in clinical care", required=False)
+    genetic_study = forms.BooleanField(label="Genetic study", required=False)
+    other_purpose = forms.CharField(
+        label="Other purpose (always reviewed by a person)",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Anything the choices above do not cover. A committee member always reads it; "
+        "it cannot be checked automatically.",
+    )
+    country = forms.CharField(
+        label="Country where the data will be used",
+        required=False,
+        max_length=2,
+        help_text="Two-letter ISO code, for example NL, DE or GB.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "size": 4, "class": "input--short"}),
+    )
+    requested_months = forms.IntegerField(
+        label="Requested duration (months)",
+        min_value=1,
+        max_value=MAX_REQUESTED_MONTHS,
+        initial=12,
+        help_text=f"From 1 to {MAX_REQUESTED_MONTHS} months.",
+        error_messages={
+            "min_value": "Ask for at least 1 month.",
+            "max_value": f"Ask for at most {MAX_REQUESTED_MONTHS} months.",
+            "invalid": "Give a whole number of months.",
+            "required": "Give the duration in months.",
+        },
+        widget=forms.NumberInput(attrs={"class": "input--short"}),
+    )
+    team_members = forms.CharField(
+        label="Team members",
+        required=False,
+        max_length=2000,
+        help_text="The usernames of the other people who will use the data, separated by commas "
+        "or spaces. Each of them must accept the access agreement before they get access.",
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    institution = forms.CharField(label="Institution", required=False, max_length=300)
+    ethics_reference = forms.CharField(
+        label="Ethics approval reference", required=False, max_length=200
+    )
+    ethics_expiry = forms.DateField(
+        label="Ethics approval expires on",
+        required=False,
+        widget=DateInput(),
+        input_formats=["%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y"],
+        help_text="For example 2027-03-31.",
+        error_messages={"invalid": "Give the date as year-month-day, for example 2027-03-31."},
+    )
+    ethics_document = forms.FileField(
+        label="Ethics approval document",
+        required=False,
+        help_text=f"PDF, PNG or JPEG, at most {MAX_BYTES // (1024 * 1024)} MB.",
+        widget=forms.ClearableFileInput(
+            attrs={"accept": ".pdf,.png,.jpg,.jpeg,application/pdf,image/png,image/jpeg"}
+        ),
+    )
+
+    def __init__(self, *args, applicant, access_request: AccessRequest | None = None, **kwargs):
+        self.applicant = applicant
+        self.access_request = access_request
+        if access_request is not None and "initial" not in kwargs:
+            kwargs["initial"] = initial_for(access_request)
+        super().__init__(*args, **kwargs)
+        # The widget would list every dataset and disease; the template renders only the
+        # chosen ones and the search results.
+        self.fields["ethics_document"].widget = forms.FileInput(
+            attrs=self.fields["ethics_document"].widget.attrs
+        )
+        if self.datasets_locked:
+            del self.fields["datasets"]
+            del self.fields["dataset_q"]
+
+    @property
+    def datasets_locked(self) -> bool:
+        """A submitted request keeps its datasets (each committee reviews its own part)."""
+        return self.access_request is not None and self.access_request.status != "draft"
+
+    # --- the cart ---------------------------------------------------------------------------
+    def _raw_list(self, name: str) -> list[str]:
+        if self.is_bound:
+            return [v for v in self.data.getlist(name) if v]
+        initial = self.initial.get(name) or []
+        return [getattr(v, "accession", None) or getattr(v, "curie", v) for v in initial]
+
+    def chosen_datasets(self) -> list[Dataset]:
+        if self.datasets_locked:
+            return list(self.access_request.datasets.select_related("committee"))
+        return selectors.datasets_by_accession(self._raw_list("datasets"))
+
+    def chosen_diseases(self) -> list[OntologyTerm]:
+        curies = self._raw_list("diseases")
+        return list(
+            OntologyTerm.objects.filter(ontology=Ontology.DOID, curie__in=curies).order_by(
+                "label"
+            )
+        )
+
+    def suppress_errors(self) -> None:
+        """A search round trip shows the form as typed, without validating it yet."""
+        self._errors = ErrorDict()
+        self.cleaned_data = {}
+
+    # --- validation -------------------------------------------------------------------------
+    def clean_datasets(self):
+        datasets = list(self.cleaned_data["datasets"])
+        gone = [d.accession for d in datasets if d.status != DatasetStatus.PUBLISHED]
+        if gone:
+            raise ValidationError(
+                "No longer in the catalogue: %(list)s. Untick it to continue.",
+                params={"list": ", ".join(gone)},
+            )
+        return datasets
+
+    def clean_country(self) -> str:
+        code = self.cleaned_data["country"].strip().upper()
+        if code and not re.fullmatch(r"[A-Z]{2}", code):
+            raise ValidationError("Use a two-letter ISO country code, for example NL.")
+        return code
+
+    def clean_team_members(self) -> list:
+        names = [n for n in USERNAME_SPLIT.split(self.cleaned_data["team_members"]) if n]
+        names = list(dict.fromkeys(names))
+        if not names:
+            return []
+        User = get_user_model()
+        found = {
+            u.get_username(): u
+            for u in User.objects.filter(**{f"{User.USERNAME_FIELD}__in": names}, is_active=True)
+        }
+        unknown = [n for n in names if n not in found]
+        if unknown:
+            raise ValidationError(
+                "No Tessera account with the username %(names)s. Check the spelling; each "
+                "team member must have signed in to Tessera once.",
+                params={"names": ", ".join(f"“{n}”" for n in unknown)},
+                code="unknown_user",
+            )
+        if any(u.pk == self.applicant.pk for u in found.values()):
+            raise ValidationError(
+                "You are the applicant; list only the other people on your team.",
+                code="applicant_in_team",
+            )
+        return [found[n] for n in names]
+
+    def clean_ethics_document(self):
+        upload = self.cleaned_data.get("ethics_document")
+        if upload:
+            check_ethics_document(upload)
+        return upload
+
+    # --- to the services --------------------------------------------------------------------
+    def service_kwargs(self) -> dict[str, Any]:
+        data = {f: self.cleaned_data[f] for f in ANSWER_FIELDS}
+        if self.cleaned_data.get("ethics_document"):
+            data["ethics_document"] = self.cleaned_data["ethics_document"]
+        kwargs: dict[str, Any] = {
+            "data": data,
+            "diseases": self.cleaned_data["diseases"],
+            "team_members": self.cleaned_data["team_members"],
+        }
+        if not self.datasets_locked:
+            kwargs["datasets"] = self.cleaned_data["datasets"]
+        return kwargs
+
+    def add_service_errors(self, exc: ValidationError) -> None:
+        """Put a service's refusal next to the field it names (or at the top)."""
+        if not hasattr(exc, "error_dict"):
+            self.add_error(None, exc)
+            return
+        for field, errors in exc.message_dict.items():
+            self.add_error(field if field in self.fields else None, errors)
+
+
+def initial_for(access_request: AccessRequest) -> dict[str, Any]:
+    initial = {f: getattr(access_request, f) for f in ANSWER_FIELDS}
+    initial["datasets"] = [d.accession for d in access_request.datasets.all()]
+    initial["diseases"] = [d.curie for d in access_request.diseases.all()]
+    initial["team_members"] = " ".join(u.get_username() for u in access_request.team_members.all())
+    return initial
+
+
+class CommentForm(forms.Form):
+    """The applicant's reply to the committees."""
+
+    body = forms.CharField(
+        label="Your reply to the committee",
+        max_length=10000,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        error_messages={"required": "Write your reply before sending it."},
+    )

@@ -1,0 +1,97 @@
+from datetime import timedelta
+from unittest import mock
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+from kombu.exceptions import OperationalError
+
+from access import services, tasks
+from access.choices import RequestStatus
+from access.models import Grant, Notification
+
+from .conftest import accept_all, make_draft
+
+pytestmark = pytest.mark.django_db
+
+
+def test_submission_notifies_the_committee_after_commit(
+    draft, researcher, chair, django_capture_on_commit_callbacks
+):
+    accept_all(draft, researcher)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.request_submit(access_request=draft, actor=researcher)
+    assert any(chair.email in m.to for m in mail.outbox)
+    assert not Notification.objects.filter(sent_at__isnull=True).exists()
+
+
+def test_nothing_is_lost_when_the_broker_is_down(
+    draft, researcher, chair, django_capture_on_commit_callbacks
+):
+    accept_all(draft, researcher)
+    with mock.patch.object(
+        tasks.notification_send, "delay", side_effect=OperationalError("broker down")
+    ):
+        with django_capture_on_commit_callbacks(execute=True):
+            services.request_submit(access_request=draft, actor=researcher)
+    draft.refresh_from_db()
+    assert draft.status == RequestStatus.SUBMITTED  # the researcher's action succeeded
+    pending = Notification.objects.filter(sent_at__isnull=True)
+    assert pending.filter(recipient=chair).exists()
+    assert mail.outbox == []
+    sent = tasks.notifications_sweep()
+    assert sent == pending.model.objects.filter(sent_at__isnull=False).count() > 0
+    assert any(chair.email in m.to for m in mail.outbox)
+
+
+def test_a_mail_server_outage_backs_off_and_retries(
+    draft, researcher, django_capture_on_commit_callbacks
+):
+    accept_all(draft, researcher)
+    with mock.patch("access.services.send_mail", side_effect=ConnectionRefusedError("smtp down")):
+        with django_capture_on_commit_callbacks(execute=False):
+            services.request_submit(access_request=draft, actor=researcher)
+        note = Notification.objects.filter(sent_at__isnull=True).first()
+        assert services.notification_deliver(notification_id=note.pk) is False
+    note.refresh_from_db()
+    assert note.attempts == 1 and "smtp down" in note.last_error
+    assert note.next_attempt_at > timezone.now()
+    assert note.pk not in services.notifications_due()
+    assert note.pk in services.notifications_due(now=note.next_attempt_at)
+    assert services.notification_deliver(notification_id=note.pk) is True
+    note.refresh_from_db()
+    assert note.sent_at is not None
+
+
+def test_idle_drafts_are_reminded_then_closed(researcher, dataset, agreement):
+    draft = make_draft(researcher, [dataset])
+    now = timezone.now()
+    assert services.drafts_expire(now=now + timedelta(days=84)) == {"reminded": 1, "expired": 0}
+    assert services.drafts_expire(now=now + timedelta(days=84)) == {"reminded": 0, "expired": 0}
+    assert services.drafts_expire(now=now + timedelta(days=91)) == {"reminded": 0, "expired": 1}
+    draft.refresh_from_db()
+    assert draft.status == RequestStatus.CLOSED
+
+
+def test_grant_holders_are_reminded_at_30_and_7_days_and_at_expiry(
+    submitted, chair, dataset, researcher
+):
+    review = submitted.reviews.get(committee=dataset.committee)
+    services.decision_record(
+        review=review,
+        actor=chair,
+        outcome="approve",
+        end_date=timezone.localdate() + timedelta(days=60),
+    )
+    grant = Grant.objects.get(user=researcher, dataset=dataset)
+    end = grant.valid_until
+    assert services.grants_expire(now=end - timedelta(days=40))["reminded"] == 0
+    assert (
+        services.grants_expire(now=end - timedelta(days=29))["reminded"] == 2
+    )  # researcher + teammate
+    assert services.grants_expire(now=end - timedelta(days=28))["reminded"] == 0
+    assert services.grants_expire(now=end - timedelta(days=6))["reminded"] == 2
+    assert services.grants_expire(now=end + timedelta(hours=1))["expired"] == 2
+    assert not grant.is_active or timezone.now() < end
+    kinds = set(Notification.objects.filter(recipient=researcher).values_list("kind", flat=True))
+    assert {"grant_expiring", "grant_expired"} <= kinds
