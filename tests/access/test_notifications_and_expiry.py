@@ -29,11 +29,13 @@ def test_nothing_is_lost_when_the_broker_is_down(
     draft, researcher, chair, django_capture_on_commit_callbacks
 ):
     accept_all(draft, researcher)
-    with mock.patch.object(
-        tasks.notification_send, "delay", side_effect=OperationalError("broker down")
+    with (
+        mock.patch.object(
+            tasks.notification_send, "delay", side_effect=OperationalError("broker down")
+        ),
+        django_capture_on_commit_callbacks(execute=True),
     ):
-        with django_capture_on_commit_callbacks(execute=True):
-            services.request_submit(access_request=draft, actor=researcher)
+        services.request_submit(access_request=draft, actor=researcher)
     draft.refresh_from_db()
     assert draft.status == RequestStatus.SUBMITTED  # the researcher's action succeeded
     pending = Notification.objects.filter(sent_at__isnull=True)
