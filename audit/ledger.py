@@ -1,29 +1,83 @@
-"""Appending to the ledger.
+"""Appending to the ledger: writers queue events, one sequencer at a time chains them.
 
-Appends are serialised so that the chain never forks and `seq` never gaps: on PostgreSQL a
-transaction-level advisory lock, held until the surrounding transaction commits or rolls back;
-on SQLite the database's single write lock (transactions begin IMMEDIATE, see settings).
-An event is appended inside the caller's transaction, so it commits or rolls back with the
-change it records.
+Writing and chaining are separated so that business transactions never wait for each other:
+
+1. `append()` inserts the event into `PendingEvent` inside the caller's transaction, with no
+   global lock. It commits or rolls back with the change it records; if the insert fails, the
+   caller's transaction fails.
+2. `sequence()` takes the ledger lock (PostgreSQL: a transaction-level advisory lock; SQLite:
+   the database's single write lock), reads the newest ledger entry, reads committed pending
+   rows in id order, chains them (seq, prev_hash, hash), inserts them into `AuditEvent` and
+   deletes them from `PendingEvent`, all in one transaction. A crash at any point rolls the whole
+   batch back; the pending rows stay and the next batch picks them up. `UNIQUE(seq)`,
+   `UNIQUE(hash)` and `UNIQUE(pending_id)` turn any bug that would fork the chain or chain an
+   event twice into a failed batch instead.
+
+When `sequence()` runs depends on `settings.AUDIT_SEQUENCING`:
+
+- "inline": at the end of `append()`, in the caller's transaction. The ledger is complete at
+  every commit; writers serialise on the lock until they commit. The default on SQLite (whose
+  write lock serialises writers anyway) and whenever Celery runs eagerly (development, tests).
+- "batched": by the `audit_sequencer` management command (a loop), by the `audit.sequence`
+  Celery beat task as a fallback, and by `flush()`, which every reader that needs a complete
+  ledger (verify, export, checkpoint, the auditor API) calls first. Between its commit and the
+  next batch an event is durable but has no seq yet: that window is the sequencer's poll
+  interval plus one batch (milliseconds with the command running, `AUDIT_SEQUENCE_SECONDS` with
+  only the beat task). The default on PostgreSQL with a real broker.
+
+Order: within one transaction events are chained in the order they were appended; an event
+whose transaction committed before another transaction began gets the lower seq (pending ids
+come from a sequence, and a batch sees every row committed before it started). Events of
+transactions that overlapped may be chained in either order.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
 from . import context
 from .actors import Actor, actor_for
 from .canonical import GENESIS_HASH, entry_hash
-from .models import AuditEvent
+from .choices import EventType
+from .models import AuditEvent, PendingEvent
 
 # Arbitrary but fixed key for pg_advisory_xact_lock: "TSRA" as an int.
 LEDGER_LOCK_KEY = 0x54535241
+BATCH_SIZE = 5000
+INLINE = "inline"
+BATCHED = "batched"
+
+_EVENT_TYPES = frozenset(EventType.values)
+_PENDING = PendingEvent._meta.db_table
+_LEDGER = AuditEvent._meta.db_table
+_COPIED = (
+    "occurred_at",
+    "event_type",
+    "actor_id",
+    "actor_kind",
+    "target_type",
+    "target_id",
+    "payload",
+    "request_id",
+    "client_addr",
+)
 
 
-def _lock_ledger() -> None:
+def mode() -> str:
+    value = getattr(settings, "AUDIT_SEQUENCING", INLINE)
+    if value not in (INLINE, BATCHED):
+        raise ValueError(f"AUDIT_SEQUENCING must be {INLINE!r} or {BATCHED!r}, not {value!r}")
+    return value
+
+
+def lock_ledger() -> None:
+    """Serialise chaining until the current transaction ends (PostgreSQL advisory lock; on
+    SQLite the transaction already holds the database's write lock)."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LEDGER_LOCK_KEY])
@@ -36,26 +90,118 @@ def append(
     target_type: str = "",
     target_id: str | int = "",
     payload: dict[str, Any] | None = None,
-) -> AuditEvent:
-    """Append one event in the current transaction and return it."""
+) -> AuditEvent | PendingEvent:
+    """Append one event in the current transaction.
+
+    Returns the chained `AuditEvent` in "inline" mode, the queued `PendingEvent` in "batched"
+    mode (its seq is assigned by the sequencer after commit).
+    """
+    if str(event_type) not in _EVENT_TYPES:
+        raise ValueError(f"unknown audit event type {event_type!r}: add it to EventType")
     who: Actor = actor_for(actor)
     ctx = context.current()
+    pending = PendingEvent(
+        occurred_at=timezone.now(),
+        event_type=str(event_type),
+        actor_id=who.id,
+        actor_kind=str(who.kind),
+        target_type=target_type,
+        target_id=str(target_id),
+        payload=payload or {},
+        request_id=ctx.request_id,
+        client_addr=ctx.client_addr,
+    )
+    # Fail here, in the caller's transaction, rather than in the sequencer later.
+    json.dumps(pending.payload, allow_nan=False)
     with transaction.atomic():
-        _lock_ledger()
-        last = AuditEvent.objects.order_by("-seq").values("seq", "hash").first()
-        seq = last["seq"] + 1 if last else 0
-        entry = {
-            "seq": seq,
-            "occurred_at": timezone.now(),
-            "event_type": str(event_type),
-            "actor_id": who.id,
-            "actor_kind": str(who.kind),
-            "target_type": target_type,
-            "target_id": str(target_id),
-            "payload": payload or {},
-            "request_id": ctx.request_id,
-            "client_addr": ctx.client_addr,
-            "prev_hash": last["hash"] if last else GENESIS_HASH,
-        }
-        entry["hash"] = entry_hash(entry)
-        return AuditEvent.objects.create(**entry)
+        pending.save(force_insert=True)
+        if mode() == BATCHED:
+            return pending
+        _sequence_locked(limit=None)
+        return AuditEvent.objects.get(pending_id=pending.pk)
+
+
+def sequence(*, limit: int = BATCH_SIZE) -> int:
+    """Chain up to `limit` committed pending events into the ledger; return how many."""
+    with transaction.atomic():
+        return _sequence_locked(limit=limit)
+
+
+def flush() -> int:
+    """Chain every pending event committed so far; return how many were chained.
+
+    Readers that need a complete ledger (verify, export, checkpoints, the auditor API) call this
+    first. Safe to call from anywhere: it waits for a running sequencer, then finishes its work.
+    """
+    total = 0
+    while True:
+        n = sequence()
+        total += n
+        if n < BATCH_SIZE:
+            return total
+
+
+def _sequence_locked(*, limit: int | None) -> int:
+    lock_ledger()
+    rows = PendingEvent.objects.order_by("id").values_list("id", *_COPIED)
+    if limit is not None:
+        rows = rows[:limit]
+    rows = list(rows)
+    if not rows:
+        return 0
+    last = AuditEvent.objects.order_by("-seq").values_list("seq", "hash").first()
+    seq, prev_hash = (last[0] + 1, last[1]) if last else (0, GENESIS_HASH)
+    chained = []  # (pending_id, seq, prev_hash, hash)
+    for row in rows:
+        entry = dict(zip(_COPIED, row[1:], strict=True))
+        entry["seq"] = seq
+        entry["prev_hash"] = prev_hash
+        digest = entry_hash(entry)
+        chained.append((row[0], seq, prev_hash, digest))
+        seq += 1
+        prev_hash = digest
+    _move(chained)
+    return len(chained)
+
+
+def _move(chained: list[tuple[int, int, str, str]]) -> None:
+    """Insert the chained rows into the ledger, copying their content from PendingEvent in SQL
+    (so the stored payload is byte for byte the one that was hashed), then delete them from
+    PendingEvent. The pending table's delete trigger re-checks that each deleted row is in the
+    ledger with the same content."""
+    columns = ", ".join(_COPIED)
+    copied = ", ".join(f"p.{c}" for c in _COPIED)
+    ids = [c[0] for c in chained]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"INSERT INTO {_LEDGER} (seq, prev_hash, hash, pending_id, {columns}) "  # noqa: S608
+                f"SELECT c.seq, c.prev_hash, c.hash, p.id, {copied} "
+                f"FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::text[]) "
+                f"AS c(pending_id, seq, prev_hash, hash) "
+                f"JOIN {_PENDING} p ON p.id = c.pending_id",
+                [ids, [c[1] for c in chained], [c[2] for c in chained], [c[3] for c in chained]],
+            )
+            inserted = cursor.rowcount
+            cursor.execute(f"DELETE FROM {_PENDING} WHERE id = ANY(%s)", [ids])  # noqa: S608
+            deleted = cursor.rowcount
+        else:
+            inserted = 0
+            for pending_id, seq, prev_hash, digest in chained:
+                cursor.execute(
+                    f"INSERT INTO {_LEDGER} (seq, prev_hash, hash, pending_id, {columns}) "  # noqa: S608
+                    f"SELECT %s, %s, %s, p.id, {copied} FROM {_PENDING} p WHERE p.id = %s",
+                    [seq, prev_hash, digest, pending_id],
+                )
+                inserted += cursor.rowcount
+            deleted = 0
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                marks = ", ".join(["%s"] * len(chunk))
+                cursor.execute(f"DELETE FROM {_PENDING} WHERE id IN ({marks})", chunk)  # noqa: S608
+                deleted += cursor.rowcount
+    if inserted != len(chained) or deleted != len(chained):
+        # Only possible if the pending table changed under the lock: refuse the whole batch.
+        raise RuntimeError(
+            f"audit sequencer: chained {len(chained)}, inserted {inserted}, deleted {deleted}"
+        )

@@ -1,4 +1,4 @@
-"""The append-only, hash-chained audit ledger."""
+"""The append-only, hash-chained audit ledger, its pending queue and its signed checkpoints."""
 
 from __future__ import annotations
 
@@ -10,12 +10,38 @@ from django.db import models
 from .choices import ActorKind, EventType
 
 
+class PendingEvent(models.Model):
+    """An event written by a business transaction and not yet chained into the ledger.
+
+    Writers insert here without any global lock; the sequencer (`audit.ledger.sequence`) moves
+    committed rows into `AuditEvent` in id order, deleting them here in the same transaction.
+    Database triggers refuse UPDATE and TRUNCATE, and refuse DELETE of a row that is not already
+    in the ledger with the same content, so an event can leave this table only by being chained.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    occurred_at = models.DateTimeField()
+    event_type = models.CharField(max_length=64)
+    actor_id = models.CharField(max_length=64)
+    actor_kind = models.CharField(max_length=8)
+    target_type = models.CharField(max_length=64, blank=True)
+    target_id = models.CharField(max_length=64, blank=True)
+    payload = models.JSONField(default=dict)
+    request_id = models.CharField(max_length=64, blank=True)
+    client_addr = models.CharField(max_length=45, blank=True)
+
+    def __str__(self) -> str:
+        return f"pending {self.pk} {self.event_type}"
+
+
 class AuditEvent(models.Model):
     """One ledger entry; its hash covers its fields and the previous entry's hash."""
 
     seq = models.BigIntegerField(primary_key=True)
     occurred_at = models.DateTimeField()
-    event_type = models.CharField(max_length=64, choices=EventType.choices, db_index=True)
+    # No `choices=` at the database level: every new kind of event would otherwise need a
+    # migration of this table. `audit.ledger.append` refuses types outside `EventType`.
+    event_type = models.CharField(max_length=64, db_index=True)
     actor_id = models.CharField(max_length=64)
     actor_kind = models.CharField(max_length=8, choices=ActorKind.choices)
     target_type = models.CharField(max_length=64, blank=True)
@@ -25,6 +51,9 @@ class AuditEvent(models.Model):
     client_addr = models.CharField(max_length=45, blank=True)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
+    # Bookkeeping, not hashed: the PendingEvent this entry was chained from. UNIQUE, so a
+    # pending event can never be chained twice.
+    pending_id = models.BigIntegerField(unique=True, null=True, editable=False)
 
     class Meta:
         ordering = ["seq"]
@@ -32,6 +61,36 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.event_type}"
+
+    @property
+    def event_type_label(self) -> str:
+        try:
+            return str(EventType(self.event_type).label)
+        except ValueError:
+            return self.event_type
+
+
+class Checkpoint(models.Model):
+    """A signed statement of the ledger's Merkle tree root over events 0..tree_size-1."""
+
+    tree_size = models.BigIntegerField(unique=True)
+    root_hash = models.CharField(max_length=64)
+    issued_at = models.DateTimeField()
+    key_id = models.CharField(max_length=64)
+    # The exact signed bytes (UTF-8 text) and the Ed25519 signature over them, base64.
+    body = models.TextField()
+    signature = models.CharField(max_length=128)
+    # Not signed, only a shortcut: the roots of the perfect subtrees covering the first
+    # tree_size leaves (hex, `audit.merkle.CompactRange`), so that the next checkpoint hashes
+    # only the entries appended since. `audit_verify` recomputes every root from scratch.
+    compact_nodes = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["tree_size"]
+        get_latest_by = "tree_size"
+
+    def __str__(self) -> str:
+        return f"checkpoint {self.tree_size} {self.root_hash[:12]}"
 
 
 def new_pseudonym() -> str:

@@ -211,6 +211,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "notifications-sweep": {"task": "access.tasks.notifications_sweep", "schedule": 60.0},
     "drafts-expire": {"task": "access.tasks.drafts_expire", "schedule": 3600.0},
     "grants-expire": {"task": "access.tasks.grants_expire", "schedule": 3600.0},
+    # Fallback for the `audit_sequencer` process (see audit/ledger.py); idle when it runs.
+    "audit-sequence": {"task": "audit.tasks.ledger_sequence", "schedule": 5.0},
+    "audit-checkpoint": {
+        "task": "audit.tasks.checkpoint_sign",
+        "schedule": env.int("AUDIT_CHECKPOINT_MINUTES", default=10) * 60.0,
+    },
 }
 
 # --- Caches ---------------------------------------------------------------------------------
@@ -266,3 +272,12 @@ TESSERA = {
     "DEMO_PASSWORD": "demo",
 }
 AUDIT_CHECKPOINT_INTERVAL = timedelta(minutes=env.int("AUDIT_CHECKPOINT_MINUTES", default=10))
+# "inline": chain each event in its own transaction (complete at every commit; writers serialise).
+# "batched": queue events, chained by `manage.py audit_sequencer` (see audit/ledger.py).
+AUDIT_SEQUENCING = env.str(
+    "AUDIT_SEQUENCING",
+    default="batched"
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+    and not CELERY_TASK_ALWAYS_EAGER
+    else "inline",
+)

@@ -8,12 +8,31 @@ from django.core.management import call_command
 from governance import services
 
 from . import factories
+from .audit.attacker import triggers_lifted
 
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         call_command("load_ontologies", verbosity=0)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _flush_past_ledger_triggers():
+    """pytest-django empties every table after a transactional test (TRUNCATE on PostgreSQL,
+    DELETE on SQLite), which the ledger's append-only triggers rightly refuse. Lift them for
+    that flush only, as a superuser would; production never does this."""
+    from django.db.backends.base.operations import BaseDatabaseOperations
+
+    original = BaseDatabaseOperations.execute_sql_flush
+
+    def execute_sql_flush(self, sql_list):
+        with triggers_lifted(self.connection):
+            return original(self, sql_list)
+
+    BaseDatabaseOperations.execute_sql_flush = execute_sql_flush
+    yield
+    BaseDatabaseOperations.execute_sql_flush = original
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandError
+
+from audit.checkpoints import LedgerBroken, checkpoint_sign
+
+
+class Command(BaseCommand):
+    help = "Sign a checkpoint (tree size, Merkle root, time) over the ledger as it is now."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--force", action="store_true", help="sign even an empty ledger (size 0)"
+        )
+
+    def handle(self, *args, force: bool, **options):
+        try:
+            checkpoint = checkpoint_sign(force=force)
+        except LedgerBroken as exc:
+            raise CommandError(f"not signed: ledger broken at {exc}") from exc
+        if checkpoint is None:
+            self.stdout.write("nothing new since the last checkpoint")
+        else:
+            self.stdout.write(
+                f"checkpoint {checkpoint.tree_size} root {checkpoint.root_hash} "
+                f"key {checkpoint.key_id}"
+            )
