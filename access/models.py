@@ -310,8 +310,8 @@ class Grant(models.Model):
     def inactive_reason(self, now: datetime | None = None) -> str | None:
         """Why the grant is not active right now, or None when it is.
 
-        Expects `dataset`, `decision__review__committee` and `request` to be loaded; the
-        acceptance check costs one query.
+        Expects `dataset`, `decision__review__committee` and `request` to be loaded, and
+        `decision__agreements` and `request__acceptances` prefetched for lists.
         """
         now = now or timezone.now()
         if self.revoked_at is not None:
@@ -331,12 +331,11 @@ class Grant(models.Model):
                 return "The ethics approval has expired."
         required = {a.pk for a in self.decision.agreements.all() if a.committee_id == committee.pk}
         if required:
-            accepted = set(
-                AgreementAcceptance.objects.filter(
-                    request_id=self.request_id, user_id=self.user_id, agreement_id__in=required
-                ).values_list("agreement_id", flat=True)
-            )
-            if not accepted:
+            # Uses `request.acceptances` when prefetched (lists), one query otherwise.
+            accepted = {
+                a.agreement_id for a in self.request.acceptances.all() if a.user_id == self.user_id
+            }
+            if not accepted & required:
                 return "The access agreement was not accepted."
         return None
 

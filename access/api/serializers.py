@@ -208,8 +208,12 @@ class GrantSerializer(serializers.ModelSerializer):
     def get_committee(self, obj) -> str:
         return obj.decision.review.committee.slug
 
+    def to_representation(self, instance):
+        instance._inactive_reason = instance.inactive_reason()
+        return super().to_representation(instance)
+
     def get_active(self, obj) -> bool:
-        return obj.inactive_reason() is None
+        return obj._inactive_reason is None
 
     def get_inactive_reason(self, obj) -> str | None:
-        return obj.inactive_reason()
+        return obj._inactive_reason

@@ -13,6 +13,7 @@ from rest_framework.exceptions import APIException, PermissionDenied, Validation
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
+from config.api import StandardPagination
 from governance.models import AccessAgreement, DataAccessCommittee
 
 from .. import selectors, services
@@ -81,6 +82,7 @@ class AccessRequestViewSet(
     viewsets.GenericViewSet,
 ):
     serializer_class = AccessRequestSerializer
+    pagination_class = StandardPagination
     parser_classes = [JSONParser, MultiPartParser, FormParser]
     http_method_names = ["get", "post", "patch", "head", "options"]
 
@@ -318,6 +320,7 @@ class AccessRequestViewSet(
 )
 class GrantViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = GrantSerializer
+    pagination_class = StandardPagination
 
     def get_queryset(self):
         slug = self.request.query_params.get("committee")

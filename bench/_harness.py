@@ -1,0 +1,104 @@
+"""Shared plumbing for the benchmarks: a throw-away database, Django set-up, timing helpers.
+
+Benchmarks print figures and ratios against a baseline measured in the same run; they assert
+nothing about time (that would make the test suite flaky on a shared machine).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def use_database(name: str, *, sqlite: bool = False) -> str:
+    """Point Django at a fresh database (PostgreSQL by default) before django.setup()."""
+    if sqlite:
+        path = Path("/tmp") / f"{name}.sqlite3"
+        for p in path.parent.glob(f"{name}.sqlite3*"):
+            p.unlink()
+        url = f"sqlite:///{path}"
+    else:
+        host = os.environ.get("PGHOST", "127.0.0.1")
+        _psql(host, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        _psql(host, f'CREATE DATABASE "{name}"')
+        url = f"postgres://postgres@{host}:5432/{name}"
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("DEBUG", "true")
+    return url
+
+
+def drop_database(name: str) -> None:
+    if os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        from django.db import connections
+
+        connections.close_all()
+        _psql(os.environ.get("PGHOST", "127.0.0.1"), f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _psql(host: str, sql: str) -> None:
+    # psycopg directly, so that a machine without the psql client works too.
+    import psycopg
+
+    with psycopg.connect(f"host={host} user=postgres dbname=postgres", autocommit=True) as conn:
+        conn.execute(sql)
+
+
+def setup_django(*, migrate: bool = True, ontologies: bool = True) -> None:
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    if migrate:
+        call_command("migrate", verbosity=0)
+    if ontologies:
+        call_command("load_ontologies", verbosity=0)
+
+
+@contextmanager
+def stopwatch():
+    out = {}
+    start = time.perf_counter()
+    yield out
+    out["seconds"] = time.perf_counter() - start
+
+
+def measure(fn, *, runs: int = 15, warmup: int = 2) -> tuple[float, int]:
+    """(median seconds, queries of the last run) for a callable that performs one request."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for _ in range(warmup):
+        fn()
+    times = []
+    queries = 0
+    for _ in range(runs):
+        with CaptureQueriesContext(connection) as ctx:
+            start = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - start)
+        queries = len(ctx.captured_queries)
+    return statistics.median(times), queries
+
+
+def table(rows: list[list[object]], header: list[str]) -> str:
+    cells = [header, *[[str(c) for c in r] for r in rows]]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def git_revision() -> str:
+    try:
+        return subprocess.check_output(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True).strip()  # noqa: S603,S607
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
