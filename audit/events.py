@@ -243,7 +243,10 @@ def request_created(*, access_request, actor):
 
 def request_changed(*, access_request, actor, fields: list[str]):
     return _record(
-        EventType.REQUEST_CHANGED, actor=actor, obj=access_request, payload={"fields": sorted(fields)}
+        EventType.REQUEST_CHANGED,
+        actor=actor,
+        obj=access_request,
+        payload={"fields": sorted(fields)},
     )
 
 
@@ -322,8 +325,11 @@ def comment_added(*, comment, actor):
         EventType.COMMENT_ADDED,
         actor=actor,
         obj=comment.request,
-        payload={"comment": comment.pk, "visibility": comment.visibility,
-                 "committee": comment.committee.slug if comment.committee_id else None},
+        payload={
+            "comment": comment.pk,
+            "visibility": comment.visibility,
+            "committee": comment.committee.slug if comment.committee_id else None,
+        },
     )
 
 
@@ -392,4 +398,24 @@ def notification_queued(*, notification):
         actor=None,
         obj=notification,
         payload={"recipient": _people([notification.recipient])[0], "kind": notification.kind},
+    )
+
+
+# --- audit ------------------------------------------------------------------------------------
+def field_change(*, log_entry, actor, model_label: str, action: str, changes: dict):
+    """A django-auditlog entry, mirrored into the ledger (see audit/capture.py)."""
+    return append(
+        event_type=EventType.FIELD_CHANGE,
+        actor=actor,
+        target_type=model_label,
+        target_id=str(log_entry.object_pk),
+        payload={"log_entry": log_entry.pk, "action": action, "changes": changes},
+    )
+
+
+def ledger_exported(*, actor, events: int, checkpoints: int, sha256: str):
+    return _record(
+        EventType.LEDGER_EXPORTED,
+        actor=actor,
+        payload={"events": events, "checkpoints": checkpoints, "sha256": sha256},
     )
