@@ -250,6 +250,8 @@ if PRODUCTION:
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
+    # Load-balancer and orchestrator probes reach the web nodes directly over plain HTTP.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 
 # --- django-auditlog: field-level change capture beneath our ledger --------------------------
 AUDITLOG_INCLUDE_ALL_MODELS = False
