@@ -135,6 +135,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "var" / "static")
 # Uploads (ethics approvals, later) live outside the web root and are served by views that
 # check permissions, never by the web server directly.

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Case, Count, Exists, OuterRef, Prefetch, Q, QuerySet, Sum, When
+from django.db.models.functions import Length, Lower
 from django.http import Http404
 from guardian.shortcuts import get_objects_for_user
 
-from .choices import DatasetStatus, Ontology
-from .models import ConsentScope, Dataset, OntologyAncestry, OntologyTerm
+from .choices import AgreementStatus, DatasetStatus, DuoKind, Ontology
+from .models import (
+    AccessAgreement,
+    ConsentScope,
+    DataAccessCommittee,
+    Dataset,
+    DatasetParty,
+    OntologyAncestry,
+    OntologyTerm,
+)
 
 
 def _with_catalogue_relations(qs: QuerySet[Dataset]) -> QuerySet[Dataset]:
@@ -75,3 +84,116 @@ def filter_by_duo_term(qs: QuerySet[Dataset], term: OntologyTerm) -> QuerySet[Da
         consentscope_id=OuterRef("consent_scope_id"), ontologyterm_id=term.pk
     )
     return qs.filter(Q(consent_scope__permission=term) | Exists(as_modifier))
+
+
+# --- portal pages -----------------------------------------------------------------------------
+def committee_get_public(slug: str) -> DataAccessCommittee:
+    try:
+        return DataAccessCommittee.objects.select_related("organisation").get(slug=slug)
+    except DataAccessCommittee.DoesNotExist:
+        raise Http404("No committee has that name.") from None
+
+
+def committee_list_public() -> QuerySet[DataAccessCommittee]:
+    """Committees that govern at least one published dataset."""
+    published = Dataset.objects.filter(committee=OuterRef("pk"), status=DatasetStatus.PUBLISHED)
+    return DataAccessCommittee.objects.filter(Exists(published))
+
+
+def committee_agreement_current(committee: DataAccessCommittee) -> AccessAgreement | None:
+    """The committee-wide agreement in force (dataset-specific ones are shown on their dataset)."""
+    return committee.agreements.filter(
+        dataset__isnull=True, status=AgreementStatus.PUBLISHED
+    ).first()
+
+
+def catalogue_organs() -> list[str]:
+    return list(
+        Dataset.objects.filter(status=DatasetStatus.PUBLISHED)
+        .order_by("organ")
+        .values_list("organ", flat=True)
+        .distinct()
+    )
+
+
+def duo_filter_terms() -> QuerySet[OntologyTerm]:
+    """The DUO terms a consent scope can use: permissions first, then modifiers."""
+    return OntologyTerm.objects.filter(
+        ontology=Ontology.DUO,
+        duo_kind__in=[DuoKind.PERMISSION, DuoKind.MODIFIER],
+        obsolete=False,
+    ).order_by("-duo_kind", "shorthand")
+
+
+def disease_resolve(text: str) -> OntologyTerm | None:
+    """A DOID term by CURIE (DOID:162) or by its exact label, ignoring case (cancer)."""
+    text = text.strip()
+    if ":" in text:
+        return resolve_term(text, ontology=Ontology.DOID)
+    return (
+        OntologyTerm.objects.filter(ontology=Ontology.DOID, label__iexact=text)
+        .order_by("obsolete", "curie")
+        .first()
+    )
+
+
+def disease_search(text: str, *, limit: int = 50) -> tuple[list[OntologyTerm], int]:
+    """DOID terms whose label contains `text` (or whose CURIE is `text`), best matches first,
+    with the total number found."""
+    text = text.strip()
+    qs = OntologyTerm.objects.filter(ontology=Ontology.DOID, obsolete=False).filter(
+        Q(label__icontains=text) | Q(curie__iexact=text)
+    )
+    # Exact names first, then names that start with the words typed, then the rest; within
+    # each, shorter (broader) names first: "lung carcinoma" before "adenosquamous lung carcinoma".
+    rank = Case(
+        When(Q(label__iexact=text) | Q(curie__iexact=text), then=0),
+        When(label__istartswith=text, then=1),
+        default=2,
+    )
+    ordered = qs.annotate(rank=rank).order_by("rank", Length("label"), Lower("label"))
+    return list(ordered[:limit]), qs.count()
+
+
+def catalogue_summary() -> dict[str, int]:
+    """How many published datasets, slides and bytes the catalogue holds, in one query."""
+    totals = Dataset.objects.filter(status=DatasetStatus.PUBLISHED).aggregate(
+        datasets=Count("pk"), slides=Sum("slide_count"), bytes=Sum("total_bytes")
+    )
+    return {key: value or 0 for key, value in totals.items()}
+
+
+def dataset_list_filtered(
+    qs: QuerySet[Dataset],
+    *,
+    q: str = "",
+    species: str = "",
+    organ: str = "",
+    duo: OntologyTerm | None = None,
+    disease: OntologyTerm | None = None,
+    committee: DataAccessCommittee | None = None,
+) -> QuerySet[Dataset]:
+    """The catalogue's search and filters applied to an already permission-filtered list."""
+    if q:
+        qs = qs.filter(
+            Q(title__icontains=q)
+            | Q(description__icontains=q)
+            | Q(organ__icontains=q)
+            | Q(stains__icontains=q)
+            | Q(accession__iexact=q)
+        )
+    if species:
+        qs = qs.filter(species=species)
+    if organ:
+        qs = qs.filter(organ__iexact=organ)
+    if duo:
+        qs = filter_by_duo_term(qs, duo)
+    if disease:
+        qs = filter_by_disease(qs, disease)
+    if committee:
+        qs = qs.filter(committee=committee)
+    return qs
+
+
+def dataset_parties(dataset: Dataset) -> QuerySet[DatasetParty]:
+    return dataset.parties.select_related("organisation").order_by("role", "organisation__name")
