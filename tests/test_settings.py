@@ -94,6 +94,30 @@ def test_production_without_secret_key_refuses_to_start():
     assert "ImproperlyConfigured" in result.stderr
 
 
+PROBE = """
+import django
+django.setup()
+from django.test import Client
+client = Client(HTTP_HOST="tessera.example.org")
+for path in ("/healthz", "/api/v1/datasets/"):
+    print(path, client.get(path).status_code)
+"""
+
+
+def test_health_probe_over_plain_http_is_answered_while_the_rest_redirects_to_https():
+    result = subprocess.run(  # noqa: S603 - fixed argv, our own code
+        [sys.executable, "-c", PROBE],
+        cwd=ROOT,
+        env=production_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[:2] == ["/healthz 200", "/api/v1/datasets/ 301"]
+
+
 @pytest.mark.parametrize(
     "asset",
     [
