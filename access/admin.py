@@ -20,11 +20,12 @@ from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
-from django.http import FileResponse, Http404, HttpResponseNotAllowed, HttpResponseRedirect
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from audit import events
 from governance.admin import LedgeredAdminMixin
@@ -34,7 +35,6 @@ from governance.models import DataAccessCommittee, Dataset
 from . import lifecycle, selectors, services
 from .choices import CommentVisibility, DecisionOutcome, ReviewStatus, VoteChoice
 from .models import AccessRequest, ConsentMatch, Grant, Notification, Review
-from .uploads import sniff
 
 SERVICE_ERRORS = (ValidationError, PermissionDenied, lifecycle.TransitionRefused)
 VERDICT_LABELS = {"approve": "approve", "deny": "deny", "review": "needs review"}
@@ -258,7 +258,7 @@ class ReviewAdmin(NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
         ]
         if not rows:
             return "—"
-        return format_html_join(format_html("<br>"), "{}: {}", rows)
+        return format_html_join(mark_safe("<br>"), "{}: {}", rows)
 
     @admin.display(description="votes (this round)")
     def votes_so_far(self, review):
@@ -276,8 +276,7 @@ class ReviewAdmin(NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
                 try:
                     return view(request, *args, **kwargs)
                 except MethodNotAllowed:
-                    allowed = ["GET"] if view == self.ethics_document_view else ["POST"]
-                    return HttpResponseNotAllowed(allowed)
+                    return HttpResponseNotAllowed(["POST"])
 
             return self.admin_site.admin_view(answer_405)
 
@@ -292,11 +291,6 @@ class ReviewAdmin(NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
                 "<path:object_id>/grants/<int:grant_id>/revoke/",
                 wrap(self.revoke_view),
                 name=f"{name}_revoke",
-            ),
-            path(
-                "<path:object_id>/ethics-document/",
-                wrap(self.ethics_document_view),
-                name=f"{name}_ethics_document",
             ),
         ]
         return custom + super().get_urls()
@@ -472,12 +466,6 @@ class ReviewAdmin(NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
             grant=grant.pk,
         )
 
-    def ethics_document_view(self, request, object_id):
-        review = self._review_or_404(request, object_id)
-        if request.method not in ("GET", "HEAD"):
-            raise MethodNotAllowed
-        return ethics_document_response(request, review.request)
-
     # --- rendering ------------------------------------------------------------------------------
     def _render_review(self, request, review: Review, *, bound=None, status=200):
         context = {
@@ -624,14 +612,14 @@ class GrantRow:
     revoke_form: RevokeForm | None
 
 
-def _ethics_document_url(review: Review) -> str | None:
-    if not review.request.ethics_document:
+def _ethics_document_url(access_request: AccessRequest) -> str | None:
+    """The portal's protected download: it admits the request's committees and ledgers each opening."""
+    if not access_request.ethics_document:
         return None
     try:
-        # The portal's protected download, when it exists, checks the same access rules.
-        return reverse("access:request-ethics-document", kwargs={"pk": review.request_id})
+        return reverse("access:ethics-document", kwargs={"pk": access_request.pk})
     except NoReverseMatch:
-        return reverse("admin:access_review_ethics_document", args=[review.pk])
+        return None
 
 
 def _policy_summary(committee: DataAccessCommittee, tally: lifecycle.Tally) -> str:
@@ -705,10 +693,11 @@ def review_page_context(request, review: Review, bound: dict[str, forms.Form]) -
         "role": role,
         "role_label": CommitteeRole(role).label if role else "",
         "age_days": _days_since(access_request.submitted_at),
+        "today": timezone.localdate(),
         "diseases": list(access_request.diseases.order_by("curie")),
         "team": list(access_request.team_members.order_by("username")),
         "purpose_flags": _purpose_flags(access_request),
-        "ethics_document_url": _ethics_document_url(review),
+        "ethics_document_url": _ethics_document_url(access_request),
         "acceptances": acceptances,
         "missing_acceptances": missing_acceptances,
         "dataset_rows": [(d, matches.get(d.pk)) for d in datasets],
@@ -760,31 +749,6 @@ def _purpose_flags(access_request: AccessRequest) -> list[tuple[str, bool]]:
     ]
     opts = AccessRequest._meta
     return [(str(opts.get_field(f).verbose_name), getattr(access_request, f)) for f in fields]
-
-
-def ethics_document_response(request, access_request: AccessRequest) -> FileResponse:
-    """Stream the ethics approval to someone whose review covers it; the viewing is a ledger event."""
-    if not access_request.ethics_document:
-        raise Http404("No ethics approval was uploaded.")
-    try:
-        services.attachment_view(access_request=access_request, actor=request.user)
-        handle = access_request.ethics_document.open("rb")
-    except (PermissionDenied, ValidationError, FileNotFoundError):
-        raise Http404("Not found.") from None
-    head = handle.read(16)
-    handle.seek(0)
-    # Trust the file's signature, not its name; anything unrecognised is only ever downloaded.
-    extension, content_type = sniff(head) or ("bin", "application/octet-stream")
-    response = FileResponse(
-        handle,
-        content_type=content_type,
-        as_attachment=extension == "bin",
-        filename=f"{access_request.reference}-ethics-approval.{extension}",
-    )
-    # The file came from an applicant: never let it run script in our origin.
-    response["Content-Security-Policy"] = "sandbox"
-    response["Cache-Control"] = "private, no-store"
-    return response
 
 
 # --- grants ----------------------------------------------------------------------------------
@@ -907,7 +871,7 @@ class GrantAdmin(NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
     @admin.display(description="obligations")
     def obligation_list(self, grant):
         items = [(o.get("term", ""), o.get("text", "")) for o in grant.obligations or []]
-        return format_html_join(format_html("<br>"), "{}: {}", items) if items else "—"
+        return format_html_join(mark_safe("<br>"), "{}: {}", items) if items else "—"
 
     @admin.display(description="active now?")
     def state_now(self, grant):
@@ -1004,11 +968,10 @@ class AccessRequestAdmin(SuperuserOnlyMixin, NotFoundInsteadOfForbiddenMixin, ad
 
     @admin.display(description="ethics approval document")
     def ethics_document_link(self, access_request):
-        review = access_request.reviews.first()
-        if not access_request.ethics_document or review is None:
+        url = _ethics_document_url(access_request)
+        if url is None:
             return "—"
-        url = reverse("admin:access_review_ethics_document", args=[review.pk])
-        return format_html('<a href="{}">Open the ethics approval</a>', url)
+        return format_html('<a href="{}">Download the ethics approval document</a>', url)
 
 
 @admin.register(Notification)
