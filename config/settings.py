@@ -96,7 +96,10 @@ TEMPLATES = [
 ]
 
 # SQLite in the working tree unless DATABASE_URL says otherwise (postgres://user@host:5432/name).
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+# URLs that may carry a password can be given as files too (DATABASE_URL_FILE, ...).
+DATABASES = {
+    "default": env.db_url_config(secret("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"))
+}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers proceed while one writer holds the lock; IMMEDIATE takes the write lock
     # at BEGIN so that read-then-write transactions serialise instead of failing to upgrade.
@@ -172,6 +175,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One name for the consent-match outcome (approve/review/deny) wherever it appears.
+    "ENUM_NAME_OVERRIDES": {"MatchOutcomeEnum": "governance.matching.OUTCOME_CHOICES"},
 }
 
 # --- OAuth2 clients (storage tier, institutions' tooling) ------------------------------------
@@ -200,7 +205,7 @@ OAUTH2_PROVIDER = {
 }
 
 # --- Celery ---------------------------------------------------------------------------------
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="memory://")
+CELERY_BROKER_URL = secret("CELERY_BROKER_URL", "memory://")
 CELERY_TASK_ALWAYS_EAGER = env.bool(
     "CELERY_TASK_ALWAYS_EAGER", default=CELERY_BROKER_URL == "memory://"
 )
@@ -221,7 +226,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
 }
 
 # --- Caches ---------------------------------------------------------------------------------
-CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://tessera")}
+CACHES = {"default": env.cache_url_config(secret("CACHE_URL", "locmemcache://tessera"))}
 
 # --- E-mail ---------------------------------------------------------------------------------
 EMAIL_BACKEND = env.str(

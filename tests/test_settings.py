@@ -78,6 +78,27 @@ def test_deploy_check_reads_the_secret_key_from_a_file(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_database_url_with_its_password_can_come_from_a_file(tmp_path):
+    url_file = tmp_path / "database_url"
+    url_file.write_text("postgres://tessera:s3cret@db.invalid:5432/tessera\n")
+    env = production_env(DATABASE_URL=None, DATABASE_URL_FILE=str(url_file))
+    code = (
+        "import django; django.setup(); from django.conf import settings; "
+        "db = settings.DATABASES['default']; print(db['NAME'], db['PASSWORD'], db['HOST'])"
+    )
+    result = subprocess.run(  # noqa: S603 - fixed argv, our own code
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "tessera s3cret db.invalid"
+
+
 def test_deploy_check_does_flag_a_weak_secret_key():
     # Proves the clean result above comes from a check that looks at what we set.
     result = manage(
