@@ -175,6 +175,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One name for the consent-match outcome (approve/review/deny) wherever it appears.
+    "ENUM_NAME_OVERRIDES": {"MatchOutcomeEnum": "governance.matching.OUTCOME_CHOICES"},
 }
 
 # --- OAuth2 clients (storage tier, institutions' tooling) ------------------------------------

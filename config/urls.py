@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from access.api.views import AccessRequestViewSet, GrantViewSet
+from governance.api.consent import ConsentEvaluateView
 from governance.api.views import DatasetViewSet, healthz, readyz
 
 router = DefaultRouter(trailing_slash=True)
@@ -16,6 +17,7 @@ router.register("grants", GrantViewSet, basename="grant")
 api_v1 = [
     path("", include(router.urls)),
     path("audit/", include("audit.api.urls")),
+    path("consent/evaluate", ConsentEvaluateView.as_view(), name="consent-evaluate"),
 ]
 
 urlpatterns = [

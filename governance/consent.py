@@ -267,8 +267,23 @@ def consent_input_from_data(data: Any) -> ConsentInput:
         time_limit_months=months,
         **{k: "\n".join(v) for k, v in named.items()},
     )
+    # A parameter without its modifier (the issue's own example sends `region` and `months`
+    # without GS and TS) is inert, not contradictory: the engine reads it only with the modifier.
+    inert = {
+        key
+        for key, short in (
+            ("region", "GS"),
+            ("time_limit_months", "TS"),
+            ("moratorium_until", "MOR"),
+            ("named_users", "US"),
+            ("named_projects", "PS"),
+            ("named_institutions", "IS"),
+        )
+        if matching.CURIE_BY_SHORTHAND[short] not in modifier_curies
+    }
     for key, message in coherence.items():
-        r.errors.setdefault("months" if key == "time_limit_months" else key, message)
+        if key not in inert:
+            r.errors.setdefault("months" if key == "time_limit_months" else key, message)
     r.raise_if_any()
     return ConsentInput(
         permission=permission_curie,

@@ -69,6 +69,14 @@ class Outcome(StrEnum):
     DENY = "deny"
 
 
+# Value and label of each outcome, for forms, serializers and the OpenAPI schema.
+OUTCOME_CHOICES = [
+    (Outcome.APPROVE.value, "Approve"),
+    (Outcome.REVIEW.value, "Needs a committee's review"),
+    (Outcome.DENY.value, "Deny"),
+]
+
+
 class MatchingError(ValueError):
     """The engine was given a term it has no rule for (the ORM side should have caught it)."""
 

@@ -12,6 +12,7 @@ from rest_framework.permissions import AllowAny
 from .. import selectors
 from ..choices import Ontology, Species
 from ..models import Dataset
+from .consent import CATALOGUE_MATCH_PARAMETERS, CatalogueMatchMixin, DatasetMatchSerializer
 from .serializers import DatasetSerializer
 
 
@@ -58,18 +59,23 @@ class DatasetFilter(django_filters.FilterSet):
 @extend_schema_view(
     list=extend_schema(
         summary="List published datasets",
-        description="The public catalogue: published datasets with their consent scope, legal basis and committee.",
+        description="The public catalogue: published datasets with their consent scope, legal basis and committee. "
+        "With `purpose`, each dataset carries a `match` verdict for that purpose (and `match` filters by it).",
+        parameters=CATALOGUE_MATCH_PARAMETERS,
+        responses=DatasetMatchSerializer(many=True),
     ),
     retrieve=extend_schema(
         summary="One published dataset",
         parameters=[
             OpenApiParameter(
                 "accession", str, OpenApiParameter.PATH, description="e.g. TSR-DS-000001"
-            )
+            ),
+            *CATALOGUE_MATCH_PARAMETERS[:1],
         ],
+        responses=DatasetMatchSerializer,
     ),
 )
-class DatasetViewSet(viewsets.ReadOnlyModelViewSet):
+class DatasetViewSet(CatalogueMatchMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = DatasetSerializer
     permission_classes = [AllowAny]
     lookup_field = "accession"
