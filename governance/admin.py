@@ -3,10 +3,13 @@ into the ledger); object permissions decide what each person sees, and anything 
 
 from __future__ import annotations
 
+import copy
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count
+from django.forms.models import construct_instance
 from django.http import Http404
 
 from audit import events
@@ -26,6 +29,21 @@ from .models import (
     OntologyTerm,
     Organisation,
 )
+
+
+def submitted(form: forms.ModelForm):
+    """A copy of the form's instance carrying the submitted values.
+
+    `ModelForm.clean()` runs before Django copies `cleaned_data` onto `form.instance`, so a rule
+    checked against `form.instance` would judge the stored object (or, when adding, an empty
+    one) instead of what the steward typed.
+    """
+    return construct_instance(form, copy.copy(form.instance), form._meta.fields, form._meta.exclude)
+
+
+def add_service_errors(form: forms.ModelForm, exc: ValidationError) -> None:
+    for field, errs in exc.message_dict.items():
+        form.add_error(field if field in form.fields else None, errs)
 
 
 class LedgeredAdminMixin:
@@ -150,16 +168,14 @@ class ConsentScopeForm(forms.ModelForm):
         cleaned = super().clean()
         if self.errors:
             return cleaned
-        scope = self.instance
         try:
             services.consent_scope_validate(
-                scope=scope,
+                scope=submitted(self),
                 modifiers=cleaned.get("modifiers") or [],
                 diseases=cleaned.get("diseases") or [],
             )
         except ValidationError as exc:
-            for field, errs in exc.message_dict.items():
-                self.add_error(field if field in self.fields else None, errs)
+            add_service_errors(self, exc)
         return cleaned
 
 
@@ -236,10 +252,9 @@ class LegalBasisForm(forms.ModelForm):
         cleaned = super().clean()
         if not self.errors:
             try:
-                services.legal_basis_validate(self.instance)
+                services.legal_basis_validate(submitted(self))
             except ValidationError as exc:
-                for field, errs in exc.message_dict.items():
-                    self.add_error(field if field in self.fields else None, errs)
+                add_service_errors(self, exc)
         return cleaned
 
 
@@ -354,7 +369,16 @@ class AccessAgreementAdmin(LedgeredAdminMixin, admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         if obj is not None and obj.status != "draft":
             return ["committee", "dataset", "title", "text", "version", "status", "published_at"]
+        if obj is not None:
+            # The version was numbered within its committee (or dataset): it stays there.
+            return ["committee", "dataset", "version", "status", "published_at"]
         return ["version", "status", "published_at"]
+
+    def has_change_permission(self, request, obj=None):
+        # Applicants accepted the exact text of a published version: nobody edits it.
+        if obj is not None and obj.status != "draft":
+            return False
+        return super().has_change_permission(request, obj)
 
     def save_model(self, request, obj, form, change):
         if change:
@@ -393,13 +417,11 @@ class DatasetForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         if not self.errors:
+            dataset = submitted(self)
             try:
-                services.dataset_validate(
-                    self.instance, publishing=self.instance.status == "published"
-                )
+                services.dataset_validate(dataset, publishing=dataset.status == "published")
             except ValidationError as exc:
-                for field, errs in exc.message_dict.items():
-                    self.add_error(field if field in self.fields else None, errs)
+                add_service_errors(self, exc)
         return cleaned
 
 

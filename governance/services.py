@@ -270,17 +270,34 @@ def consent_scope_update(
 
 # --- legal bases ------------------------------------------------------------------------------
 def legal_basis_validate(legal_basis: LegalBasis) -> None:
+    """The GDPR rules, and for an existing basis the rules of the datasets that rely on it (so
+    that the admin form can show them before the service would refuse the change)."""
     a6 = legal_basis.article6 if legal_basis.article6_id else None
     a9 = legal_basis.article9 if legal_basis.article9_id else None
-    _raise(
-        rules.legal_basis_problems(
-            article6_point=a6.point if a6 else None,
-            article9_point=a9.point if a9 else None,
-            article6_needs_law=bool(a6 and a6.needs_law),
-            article9_needs_law=bool(a9 and a9.needs_law),
-            law_reference=legal_basis.law_reference,
-        )
+    problems = rules.legal_basis_problems(
+        article6_point=a6.point if a6 else None,
+        article9_point=a9.point if a9 else None,
+        article6_needs_law=bool(a6 and a6.needs_law),
+        article9_needs_law=bool(a9 and a9.needs_law),
+        law_reference=legal_basis.law_reference,
     )
+    if legal_basis.pk is not None and a6 is not None:
+        dependents = Dataset.objects.filter(legal_basis_id=legal_basis.pk)
+        # A published human dataset must keep an Art. 9 condition: refuse a change that drops it.
+        if (
+            a9 is None
+            and dependents.filter(status=DatasetStatus.PUBLISHED, species="human").exists()
+        ):
+            problems["article9"] = (
+                "Published human datasets rely on this legal basis: it must keep an Art. 9(2) "
+                "condition."
+            )
+        if legal_basis.is_consent_based and dependents.filter(consent_scope__isnull=True).exists():
+            problems["article6"] = (
+                "Datasets without a consent scope rely on this legal basis: a consent-based "
+                "ground (Art. 6(1)(a) / Art. 9(2)(a)) would leave them without recorded consent."
+            )
+    _raise(problems)
 
 
 @transaction.atomic
@@ -302,26 +319,6 @@ def legal_basis_update(*, legal_basis: LegalBasis, actor) -> LegalBasis:
     before = _field_values(LegalBasis.objects.select_for_update().get(pk=legal_basis.pk), fields)
     _full_clean(legal_basis)
     legal_basis_validate(legal_basis)
-    # A published human dataset must keep an Art. 9 condition: refuse a change that drops it.
-    if (
-        legal_basis.article9_id is None
-        and legal_basis.datasets.filter(status=DatasetStatus.PUBLISHED, species="human").exists()
-    ):
-        raise ValidationError(
-            {
-                "article9": "Published human datasets rely on this legal basis: it must keep an Art. 9(2) condition."
-            }
-        )
-    if (
-        legal_basis.is_consent_based
-        and legal_basis.datasets.filter(consent_scope__isnull=True).exists()
-    ):
-        raise ValidationError(
-            {
-                "article6": "Datasets without a consent scope rely on this legal basis: a consent-based "
-                "ground (Art. 6(1)(a) / Art. 9(2)(a)) would leave them without recorded consent."
-            }
-        )
     legal_basis.save()
     changes = _diff(before, _field_values(legal_basis, fields))
     if changes:
@@ -373,10 +370,14 @@ def agreement_publish(*, agreement: AccessAgreement, actor) -> AccessAgreement:
     agreement = AccessAgreement.objects.select_for_update().order_by("pk").get(pk=agreement.pk)
     if agreement.status != AgreementStatus.DRAFT:
         raise ValidationError("Only a draft agreement can be published.")
-    current = AccessAgreement.objects.select_for_update().order_by("pk").filter(
-        committee_id=agreement.committee_id,
-        dataset_id=agreement.dataset_id,
-        status=AgreementStatus.PUBLISHED,
+    current = (
+        AccessAgreement.objects.select_for_update()
+        .order_by("pk")
+        .filter(
+            committee_id=agreement.committee_id,
+            dataset_id=agreement.dataset_id,
+            status=AgreementStatus.PUBLISHED,
+        )
     )
     for previous in current:
         previous.status = AgreementStatus.SUPERSEDED
