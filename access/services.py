@@ -329,7 +329,7 @@ def _record_matches(access_request: AccessRequest) -> None:
     ConsentMatch.objects.filter(request=access_request).delete()
     for dataset in datasets:
         verdict = verdicts[dataset.accession]
-        payload = verdict.as_dict()
+        payload = verdict.to_dict()
         ConsentMatch.objects.create(
             request=access_request,
             dataset=dataset,
