@@ -17,9 +17,44 @@ from .serializers import DatasetSerializer
 
 
 class CataloguePagination(PageNumberPagination):
+    """Page numbers from 1, up to 100 datasets a page. A malformed `page` or `page_size` is a
+    400 naming it (DRF would answer 404 for the one and silently ignore the other); a page past
+    the end stays a 404."""
+
     page_size = 25
     page_size_query_param = "page_size"
     max_page_size = 100
+
+    @staticmethod
+    def _whole_number(request, name: str) -> int | None:
+        raw = request.query_params.get(name, "").strip()
+        if not raw:
+            return None
+        try:
+            value = int(raw)
+        except ValueError:
+            value = 0
+        if value < 1:
+            raise ValidationError({name: ["Expected a whole number from 1."]})
+        return value
+
+    def get_page_size(self, request):
+        size = self._whole_number(request, self.page_size_query_param)
+        return self.page_size if size is None else min(size, self.max_page_size)
+
+    def get_page_number(self, request, paginator):
+        if request.query_params.get(self.page_query_param) in self.last_page_strings:
+            return paginator.num_pages
+        return self._whole_number(request, self.page_query_param) or 1
+
+
+class CatalogueSearchFilter(filters.SearchFilter):
+    def get_search_terms(self, request):
+        # DRF rejects NUL characters (PostgreSQL cannot store them) with an anonymous error list.
+        try:
+            return super().get_search_terms(request)
+        except ValidationError as exc:
+            raise ValidationError({self.search_param: exc.detail}) from None
 
 
 class DatasetFilter(django_filters.FilterSet):
@@ -84,7 +119,7 @@ class DatasetViewSet(CatalogueMatchMixin, viewsets.ReadOnlyModelViewSet):
     filterset_class = DatasetFilter
     filter_backends = [
         django_filters.rest_framework.DjangoFilterBackend,
-        filters.SearchFilter,
+        CatalogueSearchFilter,
         filters.OrderingFilter,
     ]
     search_fields = ["title", "description", "organ", "accession"]
