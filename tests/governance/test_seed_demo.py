@@ -166,6 +166,21 @@ def test_outsider_sees_no_dataset_in_the_admin(seeded):
     assert not selectors.dataset_list_for_user(outsider).exists()
 
 
+@pytest.mark.parametrize(
+    "username", ["chair", "member", "secretary", "steward", "auditor", "admin"]
+)
+def test_staff_demo_login_signs_in_through_the_admin_login_page(seeded, client, username):
+    response = client.post("/admin/login/?next=/admin/", {"username": username, "password": "demo"})
+    assert response.status_code == 302, response.content[:300]
+    assert client.get("/admin/").status_code == 200
+
+
+def test_researcher_demo_login_signs_in_through_the_portal(seeded, client):
+    response = client.post("/accounts/login/", {"username": "researcher", "password": "demo"})
+    assert response.status_code == 302
+    assert client.get("/").wsgi_request.user.username == "researcher"
+
+
 def test_second_run_changes_nothing_and_says_so(seeded):
     before = counts()
     last_event = AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first()
