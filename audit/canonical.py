@@ -16,7 +16,10 @@ the database keeps). Anything outside this module that reimplements it (docs/aud
 docs/verify_export.py) must agree.
 
 `encode` is the reference. `encode_fast` uses orjson, whose output tests/audit/test_canonical.py
-proves byte-identical for our payloads; callers that use it fall back to `encode` on mismatch.
+proves byte-identical for payloads without floats (strings, integers, booleans, null, lists,
+objects: everything our event helpers write). orjson spells some floats differently
+("0.00001" where the reference writes "1e-05"), so `audit_verify` checks the fast hash first
+and re-encodes with `encode` only when it does not match.
 """
 
 from __future__ import annotations
@@ -63,8 +66,8 @@ def encode(entry: dict[str, Any]) -> bytes:
 
 
 def encode_fast(entry: dict[str, Any]) -> bytes:
-    """The same bytes as `encode`, through orjson (several times faster); `encode` if orjson
-    cannot represent a value (integers beyond 64 bits)."""
+    """The same bytes as `encode` for float-free payloads, through orjson (several times
+    faster); `encode` if orjson cannot represent a value (integers beyond 64 bits)."""
     try:
         return orjson.dumps(_fields(entry), option=orjson.OPT_SORT_KEYS)
     except TypeError:

@@ -35,6 +35,31 @@ def _flush_past_ledger_triggers():
     BaseDatabaseOperations.execute_sql_flush = original
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _audit_signing_key():
+    """Tests run with DEBUG off, where checkpoint signing needs a configured key: give the
+    session a throwaway one unless the environment already names a key."""
+    import base64
+    import os
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from audit import signing
+
+    if os.environ.get(signing.KEY_ENV) or os.environ.get(signing.KEY_FILE_ENV):
+        yield
+        return
+    raw = Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+    )
+    os.environ[signing.KEY_ENV] = base64.b64encode(raw).decode()
+    signing.reset_signing_key_cache()
+    yield
+    os.environ.pop(signing.KEY_ENV, None)
+    signing.reset_signing_key_cache()
+
+
 @pytest.fixture(autouse=True)
 def _fast_passwords(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
