@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from django import forms
@@ -103,6 +104,9 @@ class MethodNotAllowed(Exception):
 
 
 def _is_committee_member(user) -> bool:
+    # The login page lists the apps for an anonymous visitor too.
+    if not (user.is_active and user.is_staff):
+        return False
     return user.is_superuser or user.committee_memberships.exists()
 
 
@@ -179,11 +183,10 @@ class ReviewAdmin(NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
         "reference",
         "project_title",
         "applicant",
-        "committee",
+        "committee_slug",
         "status",
         "age",
-        "requested_datasets",
-        "verdicts",
+        "datasets_and_verdicts",
         "votes_so_far",
     ]
     list_display_links = ["reference"]
@@ -205,6 +208,18 @@ class ReviewAdmin(NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         return selectors.review_queue_for_user(request.user)
+
+    def get_list_display(self, request):
+        # Someone on a single committee needs no committee column: room for the verdicts.
+        if request.user.is_superuser or request.user.committee_memberships.count() > 1:
+            return self.list_display
+        return [c for c in self.list_display if c != "committee_slug"]
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {"title": "Reviews for your committees", **(extra_context or {})}
+        if request.user.is_superuser:
+            extra_context["title"] = "Reviews (all committees)"
+        return super().changelist_view(request, extra_context)
 
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip()
@@ -230,7 +245,7 @@ class ReviewAdmin(NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
     # --- columns ----------------------------------------------------------------------------------
     @admin.display(description="reference", ordering="request_id")
     def reference(self, review):
-        return review.request.reference
+        return format_html('<span style="white-space:nowrap">{}</span>', review.request.reference)
 
     @admin.display(description="project title", ordering="request__title")
     def project_title(self, review):
@@ -241,33 +256,40 @@ class ReviewAdmin(NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
     def applicant(self, review):
         return review.request.applicant.username
 
-    @admin.display(description="age (days)", ordering="-request__submitted_at")
+    @admin.display(description="committee", ordering="committee__slug")
+    def committee_slug(self, review):
+        return review.committee.slug
+
+    @admin.display(description="days", ordering="-request__submitted_at")
     def age(self, review):
         days = _days_since(review.request.submitted_at)
         return "—" if days is None else days
 
-    @admin.display(description="datasets")
-    def requested_datasets(self, review):
-        return ", ".join(d.accession for d in _committee_datasets(review)) or "—"
-
-    @admin.display(description="consent match")
-    def verdicts(self, review):
+    @admin.display(description="datasets · consent match")
+    def datasets_and_verdicts(self, review):
         matches = {m.dataset_id: m.decision for m in review.request.matches.all()}
         rows = [
             (d.accession, _verdict_badge(matches.get(d.pk))) for d in _committee_datasets(review)
         ]
         if not rows:
             return "—"
-        return format_html_join(mark_safe("<br>"), "{}: {}", rows)
+        return format_html_join(
+            mark_safe("<br>"), '<span style="white-space:nowrap">{} {}</span>', rows
+        )
 
-    @admin.display(description="votes (this round)")
+    @admin.display(description="votes")
     def votes_so_far(self, review):
         tally = lifecycle.Tally.of(v.choice for v in review.current_votes)
-        if not tally.cast:
-            return "0"
-        return (
-            f"{tally.cast}: {tally.approve} approve, {tally.reject} reject, {tally.abstain} abstain"
-        )
+        parts = [
+            f"{n} {label}"
+            for n, label in (
+                (tally.approve, "approve"),
+                (tally.reject, "reject"),
+                (tally.abstain, "abstain"),
+            )
+            if n
+        ]
+        return f"{tally.cast}: {', '.join(parts)}" if parts else "0"
 
     # --- the review page and its forms --------------------------------------------------------
     def get_urls(self):
@@ -307,8 +329,8 @@ class ReviewAdmin(NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
     def _refused(self, request, review: Review, form: forms.Form, key: str, exc=None):
         if exc is not None:
             _add_service_error(form, exc)
-        problems = " ".join(str(e) for e in form.non_field_errors()) or "See the form below."
-        messages.error(request, f"Not done: {problems}")
+        problems = " ".join(str(e) for errors in form.errors.values() for e in errors)
+        messages.error(request, f"Not done: {problems or 'see the form below.'}")
         return self._render_review(request, review, bound={key: form}, status=200)
 
     def _perform(
@@ -541,8 +563,13 @@ class ApproveForm(_DecisionForm):
         datasets = review.datasets().order_by("accession")
         self.fields["datasets"].queryset = datasets
         self.fields["datasets"].label_from_instance = lambda d: f"{d.accession} — {d.title}"
+        latest = services.latest_end_date(review.request)
+        # A hint for the browser; the service enforces the same limits.
+        self.fields["end_date"].widget.attrs.update(
+            min=(timezone.localdate() + timedelta(days=1)).isoformat(), max=latest.isoformat()
+        )
         if not self.is_bound:
-            self.initial.setdefault("end_date", services.latest_end_date(review.request))
+            self.initial.setdefault("end_date", latest)
             self.initial.setdefault("datasets", [d.pk for d in datasets])
 
     def service_kwargs(self):
@@ -675,7 +702,12 @@ def review_page_context(request, review: Review, bound: dict[str, forms.Form]) -
         grants.append(GrantRow(grant, state, revoke_form))
 
     people = access_request.people()
-    acceptances = list(selectors.acceptances_for_request(access_request))
+    # Only this committee's agreements: what the applicant signed for others is not its business.
+    acceptances = [
+        a
+        for a in selectors.acceptances_for_request(access_request)
+        if a.agreement.committee_id == committee.pk
+    ]
     current_agreements = {d.current_agreement for d in datasets} - {None}
     accepted = {(a.user_id, a.agreement_id) for a in acceptances}
     missing_acceptances = [
@@ -694,6 +726,7 @@ def review_page_context(request, review: Review, bound: dict[str, forms.Form]) -
         "role_label": CommitteeRole(role).label if role else "",
         "age_days": _days_since(access_request.submitted_at),
         "today": timezone.localdate(),
+        "latest_end_date": services.latest_end_date(access_request),
         "diseases": list(access_request.diseases.order_by("curie")),
         "team": list(access_request.team_members.order_by("username")),
         "purpose_flags": _purpose_flags(access_request),
@@ -840,11 +873,17 @@ class GrantAdmin(NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
 
     @admin.display(description="dataset", ordering="dataset__accession")
     def dataset_accession(self, grant):
-        return grant.dataset.accession
+        return format_html('<span style="white-space:nowrap">{}</span>', grant.dataset.accession)
 
     @admin.display(description="request", ordering="request_id")
     def request_reference(self, grant):
-        return grant.request.reference
+        return format_html('<span style="white-space:nowrap">{}</span>', grant.request.reference)
+
+    def changelist_view(self, request, extra_context=None):
+        title = (
+            "Grants (all committees)" if request.user.is_superuser else "Your committees' grants"
+        )
+        return super().changelist_view(request, {"title": title, **(extra_context or {})})
 
     @admin.display(description="committee")
     def committee(self, grant):
@@ -974,24 +1013,50 @@ class AccessRequestAdmin(SuperuserOnlyMixin, NotFoundInsteadOfForbiddenMixin, ad
         return format_html('<a href="{}">Download the ethics approval document</a>', url)
 
 
+class DeliveryFilter(admin.SimpleListFilter):
+    title = "delivery"
+    parameter_name = "delivery"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("waiting", "Waiting (not sent yet)"),
+            ("failing", "Failed at least once"),
+            ("sent", "Sent"),
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value() == "waiting":
+            return queryset.filter(sent_at__isnull=True)
+        if self.value() == "failing":
+            return queryset.filter(sent_at__isnull=True, attempts__gt=0)
+        if self.value() == "sent":
+            return queryset.filter(sent_at__isnull=False)
+        return queryset
+
+
 @admin.register(Notification)
 class NotificationAdmin(SuperuserOnlyMixin, NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
-    list_display = [
-        "created_at",
-        "recipient",
-        "kind",
-        "subject",
-        "sent_at",
-        "attempts",
-        "next_attempt_at",
-        "last_error",
-    ]
-    list_filter = ["kind", ("sent_at", admin.EmptyFieldListFilter)]
+    list_display = ["created_at", "recipient", "kind", "subject", "delivery"]
+    list_filter = [DeliveryFilter, "kind"]
     search_fields = ["subject", "recipient__username", "dedupe_key"]
     list_select_related = ["recipient"]
     list_per_page = 100
     show_full_result_count = False
+    ordering = ["-created_at"]
     actions = ["retry_now"]
+
+    @admin.display(description="delivery", ordering="sent_at")
+    def delivery(self, notification):
+        if notification.sent_at is not None:
+            return f"sent {notification.sent_at:%Y-%m-%d %H:%M}"
+        if not notification.attempts:
+            return "waiting"
+        return format_html(
+            "waiting: {} attempt(s), next {}<br><small>{}</small>",
+            notification.attempts,
+            f"{notification.next_attempt_at:%Y-%m-%d %H:%M}",
+            notification.last_error,
+        )
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in Notification._meta.concrete_fields]
@@ -999,6 +1064,10 @@ class NotificationAdmin(SuperuserOnlyMixin, NotFoundInsteadOfForbiddenMixin, adm
     def get_actions(self, request):
         actions = super().get_actions(request)
         return {k: v for k, v in actions.items() if k == "retry_now"}
+
+    def changelist_view(self, request, extra_context=None):
+        title = "Notification outbox (e-mails)"
+        return super().changelist_view(request, {"title": title, **(extra_context or {})})
 
     @admin.action(description="Retry now (send the selected unsent e-mails)")
     def retry_now(self, request, queryset):
