@@ -20,15 +20,41 @@ from .models import (
     Decision,
     Grant,
     Review,
+    ReviewGroupObjectPermission,
     Vote,
 )
+
+
+def request_ids_visible_to(user, *, as_applicant: bool = True, as_reviewer: bool = False):
+    """A subquery of request ids: applied for / on the team of, and/or reviewed by the user's
+    committees (django-guardian). A UNION of indexed lookups: an OR across the joins with
+    DISTINCT made PostgreSQL scan and sort every request (0.5 s at 100,000 requests)."""
+    parts = []
+    if as_applicant:
+        parts.append(AccessRequest.objects.filter(applicant=user).values("pk"))
+        parts.append(
+            AccessRequest.team_members.through.objects.filter(user=user).values("accessrequest_id")
+        )
+    if as_reviewer:
+        if user.is_superuser:
+            parts.append(Review.objects.values("request_id"))
+        else:
+            parts.append(
+                ReviewGroupObjectPermission.objects.filter(
+                    group__user=user,
+                    permission__codename="view_review",
+                    permission__content_type__app_label="access",
+                ).values("content_object__request_id")
+            )
+    # No ORDER BY inside the parts of a compound statement (SQLite refuses it).
+    first, *rest = [part.order_by() for part in parts]
+    return first.union(*rest) if rest else first
 
 
 def request_list_for_user(user) -> QuerySet[AccessRequest]:
     """Requests the user applied for or is a team member of."""
     return (
-        AccessRequest.objects.filter(Q(applicant=user) | Q(team_members=user))
-        .distinct()
+        AccessRequest.objects.filter(pk__in=request_ids_visible_to(user))
         .select_related("applicant")
         .prefetch_related(
             Prefetch("reviews", queryset=Review.objects.select_related("committee")),
@@ -105,7 +131,7 @@ def grant_list_for_user(user) -> QuerySet[Grant]:
     return (
         Grant.objects.filter(user=user)
         .select_related("dataset", "decision__review__committee", "request", "user")
-        .prefetch_related("decision__agreements")
+        .prefetch_related("decision__agreements", "request__acceptances")
     )
 
 
@@ -114,7 +140,7 @@ def grant_list_for_committee_user(user) -> QuerySet[Grant]:
     return (
         Grant.objects.filter(decision__review__in=reviews)
         .select_related("dataset", "decision__review__committee", "request", "user")
-        .prefetch_related("decision__agreements")
+        .prefetch_related("decision__agreements", "request__acceptances")
     )
 
 
@@ -157,7 +183,7 @@ def grants_for_review(review: Review) -> QuerySet[Grant]:
     return (
         Grant.objects.filter(decision__review=review)
         .select_related("user", "dataset", "request", "decision__review__committee", "revoked_by")
-        .prefetch_related("decision__agreements")
+        .prefetch_related("decision__agreements", "request__acceptances")
         .order_by("dataset__accession", "user__username")
     )
 

@@ -4,7 +4,6 @@ portal and the admin, for committees' and institutions' own tooling."""
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.db.models import Q
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -47,14 +46,13 @@ def _call(fn, **kwargs):
         raise PermissionDenied(str(exc) or None) from exc
 
 
-def _visible_requests(user):
-    reviewed = selectors.review_list_for_user(user).values("request_id")
+def _visible_requests(user, *, as_applicant: bool = True, as_reviewer: bool = True):
+    ids = selectors.request_ids_visible_to(user, as_applicant=as_applicant, as_reviewer=as_reviewer)
     return (
-        AccessRequest.objects.filter(Q(applicant=user) | Q(team_members=user) | Q(pk__in=reviewed))
-        .distinct()
+        AccessRequest.objects.filter(pk__in=ids)
         .select_related("applicant")
         .prefetch_related("reviews__committee", "datasets__committee", "diseases", "team_members")
-        .order_by("-created_at")
+        .order_by("-created_at", "-pk")
     )
 
 
@@ -87,17 +85,12 @@ class AccessRequestViewSet(
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self):
-        qs = _visible_requests(self.request.user)
         role = self.request.query_params.get("role")
-        if role == "applicant":
-            qs = qs.filter(Q(applicant=self.request.user) | Q(team_members=self.request.user))
-        elif role == "committee":
-            qs = qs.filter(
-                pk__in=selectors.review_list_for_user(self.request.user).values("request_id")
-            )
-        elif role:
+        if role not in (None, "applicant", "committee"):
             raise ValidationError({"role": "Use applicant or committee."})
-        return qs
+        return _visible_requests(
+            self.request.user, as_applicant=role != "committee", as_reviewer=role != "applicant"
+        )
 
     def get_object(self):
         try:
