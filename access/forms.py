@@ -205,9 +205,7 @@ class AccessRequestForm(forms.Form):
     def chosen_diseases(self) -> list[OntologyTerm]:
         curies = self._raw_list("diseases")
         return list(
-            OntologyTerm.objects.filter(ontology=Ontology.DOID, curie__in=curies).order_by(
-                "label"
-            )
+            OntologyTerm.objects.filter(ontology=Ontology.DOID, curie__in=curies).order_by("label")
         )
 
     def suppress_errors(self) -> None:
@@ -245,7 +243,10 @@ class AccessRequestForm(forms.Form):
         unknown = [n for n in names if n not in found]
         if unknown:
             raise ValidationError(
-                "No Tessera account with the username %(names)s. Check the spelling; each "
+                "No Tessera account has the username %(names)s. Check the spelling; each "
+                "team member must have signed in to Tessera once."
+                if len(unknown) == 1
+                else "No Tessera accounts have the usernames %(names)s. Check the spelling; each "
                 "team member must have signed in to Tessera once.",
                 params={"names": ", ".join(f"“{n}”" for n in unknown)},
                 code="unknown_user",

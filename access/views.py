@@ -1,0 +1,741 @@
+"""The researcher's side of the portal: "My requests", the request form, a request's page and
+"My access". Server-rendered, usable without JavaScript.
+
+Reads go through `access.selectors` (404 for anything not the user's); every change goes
+through `access.services`, whose refusals become messages on the page, never a 500.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, date, time, timedelta
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from audit.choices import EventType
+from governance import selectors as catalogue
+from governance.models import AccessAgreement
+
+from . import lifecycle, selectors, services
+from .choices import RequestStatus, ReviewStatus
+from .forms import AccessRequestForm, CommentForm
+from .lifecycle import TransitionRefused
+from .models import AccessRequest
+from .uploads import sniff
+
+log = logging.getLogger(__name__)
+
+REQUESTS_PAGE_SIZE = 25
+SEARCH_RESULTS = 20
+SERVICE_REFUSALS = (ValidationError, PermissionDenied, TransitionRefused)
+
+STATUS_LABELS = {
+    **dict(RequestStatus.choices),
+    **dict(ReviewStatus.choices),
+    "decided": "Decided",
+}
+VERDICT_LABELS = {
+    "approve": "Fits the consent",
+    "review": "Needs a person to check",
+    "deny": "Does not fit the consent",
+}
+FIELD_LABELS = {
+    "title": "project title",
+    "lay_summary": "lay summary",
+    "scientific_abstract": "scientific abstract",
+    "methods_development": "methods development",
+    "population_ancestry": "population or ancestry research",
+    "commercial": "commercial use",
+    "for_profit_organisation": "for-profit organisation",
+    "clinical_care": "clinical care",
+    "genetic_study": "genetic study",
+    "other_purpose": "other purpose",
+    "country": "country",
+    "requested_months": "requested duration",
+    "institution": "institution",
+    "ethics_reference": "ethics approval reference",
+    "ethics_expiry": "ethics approval expiry",
+    "ethics_document": "ethics approval document",
+    "datasets": "datasets",
+    "diseases": "diseases",
+    "team_members": "team",
+}
+
+
+# --- helpers ------------------------------------------------------------------------------------
+def _refusal_messages(exc: Exception) -> list[str]:
+    if isinstance(exc, ValidationError):
+        if hasattr(exc, "error_dict"):
+            return [m for errors in exc.message_dict.values() for m in errors]
+        return list(exc.messages)
+    return [str(exc) or "You may not do this."]
+
+
+def _perform(request: HttpRequest, service, *, success: str, failure: str, **kwargs) -> bool:
+    """Run one service call; flash its outcome. Refusals are expected answers, not crashes."""
+    try:
+        service(**kwargs)
+    except SERVICE_REFUSALS as exc:
+        reasons = _refusal_messages(exc)
+        messages.error(request, f"{failure} {' '.join(reasons)}".strip())
+        return False
+    messages.success(request, success)
+    return True
+
+
+def _person(user, viewer) -> str:
+    if user.pk == viewer.pk:
+        return "you"
+    return user.get_full_name() or user.get_username()
+
+
+def _cap(text: str) -> str:
+    """Capitalise the first letter only ("jonas Becker" must not become "Jonas becker")."""
+    return text[:1].upper() + text[1:]
+
+
+def _status_label(value: str) -> str:
+    return STATUS_LABELS.get(value, value.replace("_", " ").capitalize())
+
+
+def _actions(access_request: AccessRequest, user, reviews) -> dict[str, bool]:
+    """Which buttons to show. The services enforce the same rules; this only hides the
+    buttons that would be refused."""
+    applicant = access_request.applicant_id == user.pk
+    status = access_request.status
+    returned = any(r.status == ReviewStatus.RETURNED for r in reviews)
+    open_reviews = any(r.status in lifecycle.OPEN_REVIEW_STATES for r in reviews)
+    return {
+        "edit": applicant
+        and (status == RequestStatus.DRAFT or (status == "submitted" and returned)),
+        "submit": applicant and status == RequestStatus.DRAFT,
+        "withdraw": applicant
+        and (status == RequestStatus.DRAFT or (status == RequestStatus.SUBMITTED and open_reviews)),
+        "resubmit": applicant and status == RequestStatus.SUBMITTED and returned,
+        "comment": applicant and status == RequestStatus.SUBMITTED,
+        "accept": status in (RequestStatus.DRAFT, RequestStatus.SUBMITTED),
+    }
+
+
+def _next_step(access_request, user, *, reviews, pending: bool, problems=None) -> str:
+    """What this person has to do next, in a few words."""
+    applicant = access_request.applicant_id == user.pk
+    status = access_request.status
+    if status == RequestStatus.DRAFT:
+        if not applicant:
+            if pending:
+                return "Accept the access agreement."
+            return "Nothing for now: the applicant has not submitted the request yet."
+        if problems is not None and not problems:
+            return "Submit the request."
+        if problems is not None and set(problems) == {"agreements"}:
+            return "Accept the access agreement, then submit."
+        return "Complete the draft and submit it."
+    if status == RequestStatus.SUBMITTED:
+        if any(r.status == ReviewStatus.RETURNED for r in reviews):
+            if applicant:
+                return "Answer the committee's questions and resubmit."
+            return "Nothing for now: the applicant is answering the committee's questions."
+        if pending:
+            return "Accept the access agreement."
+        if any(r.status in lifecycle.OPEN_REVIEW_STATES for r in reviews):
+            return "Nothing for now: wait for the committee's decision."
+        if any(r.status == ReviewStatus.APPROVED for r in reviews):
+            return "Use your access (see My access)."
+        return "Nothing: every committee has decided."
+    return f"Nothing: the request is {_status_label(status).lower()}."
+
+
+def _dataset_statuses(access_request, datasets, reviews) -> list[dict]:
+    by_committee = {r.committee_id: r for r in reviews}
+    rows = []
+    for dataset in datasets:
+        review = by_committee.get(dataset.committee_id)
+        rows.append(
+            {
+                "dataset": dataset,
+                "review": review,
+                "status": review.status if review else access_request.status,
+                "status_label": review.get_status_display()
+                if review
+                else access_request.get_status_display(),
+            }
+        )
+    return rows
+
+
+def _pending_agreements(access_request, user, agreements: dict, accepted: set) -> list:
+    """The current agreement versions this person has not accepted for this request."""
+    if access_request.applicant_id != user.pk and user not in access_request.team_members.all():
+        return []
+    return sorted(
+        {a for a in agreements.values() if (access_request.pk, a.pk) not in accepted},
+        key=lambda a: (a.committee.name, a.pk),
+    )
+
+
+# --- My requests --------------------------------------------------------------------------------
+@login_required
+@require_GET
+def request_list(request: HttpRequest) -> HttpResponse:
+    requests_qs = selectors.request_list_for_user(request.user).prefetch_related(
+        "datasets__committee", "team_members"
+    )
+    page = Paginator(requests_qs.order_by("-last_activity_at", "-pk"), REQUESTS_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    items = list(page.object_list)
+    agreements = selectors.current_agreements({d for r in items for d in r.datasets.all()})
+    accepted = selectors.acceptances_of_user(request.user, items)
+    rows = []
+    for access_request in items:
+        reviews = list(access_request.reviews.all())
+        datasets = list(access_request.datasets.all())
+        mine = {d.pk: agreements[d.pk] for d in datasets if d.pk in agreements}
+        pending = bool(_pending_agreements(access_request, request.user, mine, accepted))
+        problems = None
+        if access_request.status == RequestStatus.DRAFT and (
+            access_request.applicant_id == request.user.pk
+        ):
+            problems = services.submission_problems(access_request)
+        summary = lifecycle.summary_status(access_request.status, [r.status for r in reviews])
+        rows.append(
+            {
+                "request": access_request,
+                "is_applicant": access_request.applicant_id == request.user.pk,
+                "summary": summary,
+                "summary_label": _status_label(summary),
+                "datasets": _dataset_statuses(access_request, datasets, reviews),
+                "next_step": _next_step(
+                    access_request,
+                    request.user,
+                    reviews=reviews,
+                    pending=pending,
+                    problems=problems,
+                ),
+            }
+        )
+    return render(request, "access/request_list.html", {"rows": rows, "page": page})
+
+
+# --- the request form ---------------------------------------------------------------------------
+@login_required
+@require_http_methods(["GET", "POST"])
+def request_create(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        return _request_form_post(request, access_request=None)
+    wanted = list(dict.fromkeys(a.strip() for a in request.GET.getlist("dataset") if a.strip()))
+    found = {
+        d.accession: d for d in selectors.datasets_by_accession(wanted) if d.status == "published"
+    }
+    missing = [a for a in wanted if a not in found]
+    if missing:
+        messages.warning(
+            request,
+            f"Not in the catalogue, so not added: {', '.join(missing)}.",
+        )
+    form = AccessRequestForm(
+        applicant=request.user, initial={"datasets": list(found), "requested_months": 12}
+    )
+    return _render_form(request, form, access_request=None)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def request_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    access_request = selectors.request_get_for_user(request.user, pk)
+    reviews = list(access_request.reviews.all())
+    if not _actions(access_request, request.user, reviews)["edit"]:
+        messages.error(
+            request,
+            "This request cannot be edited: only the applicant edits, and only a draft or a "
+            "request returned for changes.",
+        )
+        return redirect(access_request)
+    if request.method == "POST":
+        return _request_form_post(request, access_request=access_request)
+    form = AccessRequestForm(applicant=request.user, access_request=access_request)
+    return _render_form(request, form, access_request=access_request)
+
+
+def _request_form_post(request: HttpRequest, *, access_request) -> HttpResponse:
+    form = AccessRequestForm(
+        request.POST, request.FILES, applicant=request.user, access_request=access_request
+    )
+    action = request.POST.get("action", "save")
+    # Enter in a text box presses the form's first button ("Find datasets"); with only a
+    # disease typed, that search is the one meant.
+    if (
+        action == "find-datasets"
+        and not request.POST.get("dataset_q", "").strip()
+        and request.POST.get("disease_q", "").strip()
+    ):
+        action = "find-diseases"
+    had_file = bool(request.FILES.get("ethics_document"))
+    if action in ("find-datasets", "find-diseases"):
+        form.suppress_errors()
+        messages.info(request, "Nothing is saved yet. Press “Save draft” when you are done.")
+        if had_file:
+            messages.warning(
+                request,
+                "Files are not kept while you search: choose the ethics approval document again.",
+            )
+        return _render_form(request, form, access_request=access_request, action=action)
+    if form.is_valid():
+        try:
+            if access_request is None:
+                saved = services.request_create(applicant=request.user, **form.service_kwargs())
+            else:
+                saved = services.request_update(
+                    access_request=access_request, actor=request.user, **form.service_kwargs()
+                )
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+        except (PermissionDenied, TransitionRefused) as exc:
+            messages.error(request, f"Not saved. {' '.join(_refusal_messages(exc))}")
+            return redirect(access_request) if access_request else redirect("access:request-list")
+        else:
+            messages.success(
+                request,
+                f"Saved {saved.reference}. Check what is still needed below, then submit."
+                if saved.status == RequestStatus.DRAFT
+                else f"Saved your changes to {saved.reference}. Resubmit when you are ready.",
+            )
+            return redirect(saved)
+    if had_file and form.errors and "ethics_document" not in form.errors:
+        messages.warning(
+            request,
+            "Your file was not saved because of the problems below: choose it again.",
+        )
+    return _render_form(request, form, access_request=access_request)
+
+
+def _render_form(
+    request, form: AccessRequestForm, *, access_request, action: str = ""
+) -> HttpResponse:
+    chosen_datasets = form.chosen_datasets()
+    chosen_diseases = form.chosen_diseases()
+    dataset_q = (form.data.get("dataset_q", "") if form.is_bound else "").strip()
+    disease_q = (form.data.get("disease_q", "") if form.is_bound else "").strip()
+    dataset_results = disease_results = None
+    if action == "find-datasets":
+        dataset_results = selectors.dataset_search_for_cart(
+            dataset_q, exclude=[d.accession for d in chosen_datasets], limit=SEARCH_RESULTS
+        )
+    if action == "find-diseases" and len(disease_q) >= 2:
+        chosen = {d.curie for d in chosen_diseases}
+        found, _ = catalogue.disease_search(disease_q, limit=SEARCH_RESULTS + len(chosen))
+        disease_results = [t for t in found if t.curie not in chosen][:SEARCH_RESULTS]
+    elif action == "find-diseases":
+        disease_results = []
+    committees = {d.committee for d in chosen_datasets}
+    return render(
+        request,
+        "access/request_form.html",
+        {
+            "form": form,
+            "access_request": access_request,
+            "action": action,
+            "chosen_datasets": chosen_datasets,
+            "chosen_diseases": chosen_diseases,
+            "dataset_q": dataset_q,
+            "disease_q": disease_q,
+            "dataset_results": dataset_results,
+            "disease_results": disease_results,
+            "committee_count": len(committees),
+            "chosen_dataset_values": {d.accession for d in chosen_datasets},
+        },
+    )
+
+
+@login_required
+@require_GET
+def disease_search_json(request: HttpRequest) -> JsonResponse:
+    """Search-as-you-type for the request form (the form works without it)."""
+    q = request.GET.get("q", "").strip()[:100]
+    if len(q) < 2:
+        return JsonResponse({"results": [], "total": 0})
+    results, total = catalogue.disease_search(q, limit=SEARCH_RESULTS)
+    return JsonResponse(
+        {"results": [{"curie": t.curie, "label": t.label} for t in results], "total": total}
+    )
+
+
+# --- a request's page ---------------------------------------------------------------------------
+def _verdict_dict(verdict) -> dict:
+    to_dict = getattr(verdict, "as_dict", None) or verdict.to_dict
+    return to_dict()
+
+
+def _live_verdicts(access_request, datasets) -> dict[str, dict]:
+    """Consent-match verdicts computed now (before submission), when the engine is installed."""
+    try:
+        from governance import consent
+    except ImportError:
+        return {}
+    purpose_from_request = getattr(consent, "purpose_from_request", None)
+    if purpose_from_request is None or not datasets:
+        return {}
+    try:
+        purpose = purpose_from_request(access_request)
+        verdicts = consent.evaluate_datasets(datasets, purpose)
+    except ValueError as exc:  # the engine refuses a purpose it cannot read; say nothing
+        log.warning("live consent check failed for request %s: %s", access_request.pk, exc)
+        return {}
+    return {accession: _verdict_dict(v) for accession, v in verdicts.items()}
+
+
+def _timeline(access_request, user, reviews, people) -> list[dict]:
+    """The ledger's events in sentences. The selector has already dropped votes and internal
+    comments; committee members are named by their committee, never in person."""
+    events = selectors.timeline_for_applicant(access_request)
+    who = selectors.people_by_pseudonym(people)
+    committee_of_review = {str(r.pk): r.committee for r in reviews}
+    committee_by_slug = {r.committee.slug: r.committee for r in reviews}
+    agreement_ids = {e.payload.get("agreement") for e in events} - {None}
+    agreements = {a.pk: a for a in AccessAgreement.objects.filter(pk__in=agreement_ids)}
+
+    def name(event) -> str:
+        person = who.get(event.actor_id)
+        if person is not None:
+            return _person(person, user)
+        return "the system" if event.actor_kind == "system" else "a committee member"
+
+    def committee_name(event) -> str:
+        committee = committee_of_review.get(event.target_id) or committee_by_slug.get(
+            event.payload.get("committee", "")
+        )
+        return committee.name if committee else "A committee"
+
+    out = []
+    for event in events:
+        p = event.payload
+        kind = event.event_type
+        actor = name(event)
+        if kind == EventType.REQUEST_CREATED:
+            text = f"{_cap(actor)} drafted the request."
+        elif kind == EventType.REQUEST_CHANGED:
+            fields = ", ".join(FIELD_LABELS.get(f, f) for f in p.get("fields", []))
+            text = f"{_cap(actor)} changed the {fields}." if fields else "The request changed."
+        elif kind == EventType.REQUEST_SUBMITTED:
+            names = sorted(
+                committee_by_slug[s].name if s in committee_by_slug else s
+                for s in p.get("reviews", {})
+            )
+            text = f"{_cap(actor)} submitted the request to {', '.join(names) or 'the committees'}."
+        elif kind == EventType.REQUEST_WITHDRAWN:
+            text = f"{_cap(actor)} withdrew the request."
+        elif kind == EventType.REQUEST_RESUBMITTED:
+            text = (
+                f"{_cap(actor)} resubmitted the request to {committee_name(event)}"
+                f" (round {p.get('round', '?')})."
+            )
+        elif kind == EventType.REQUEST_CLOSED:
+            text = "The request was closed."
+        elif kind == EventType.REQUEST_EXPIRED:
+            text = "The draft was closed after 90 days without activity."
+        elif kind == EventType.AGREEMENT_ACCEPTED:
+            agreement = agreements.get(p.get("agreement"))
+            title = f"“{agreement.title}”" if agreement else "the access agreement"
+            text = f"{_cap(actor)} accepted {title}, version {p.get('version', '?')}."
+        elif kind == EventType.CONSENT_MATCHED:
+            verdict = VERDICT_LABELS.get(p.get("decision"), p.get("decision", ""))
+            text = (
+                f"Automatic consent check for {p.get('dataset', 'a dataset')}: {verdict.lower()}."
+            )
+        elif kind == EventType.REVIEW_STARTED:
+            text = f"{committee_name(event)} started its review."
+        elif kind == EventType.REVIEW_CLOSED:
+            text = f"{committee_name(event)} closed its review."
+        elif kind == EventType.COMMENT_ADDED:
+            if p.get("committee"):
+                text = f"{committee_name(event)} wrote a message (see Conversation)."
+            else:
+                text = f"{_cap(actor)} replied to the committees."
+        elif kind == EventType.DECISION_RECORDED:
+            committee = committee_name(event)
+            outcome = p.get("outcome")
+            if outcome == "approve":
+                until = p.get("end_date")
+                until = date.fromisoformat(until).strftime("%-d %B %Y") if until else "?"
+                text = f"{committee} approved access to {', '.join(p.get('datasets', []))} until {until}."
+            elif outcome == "reject":
+                text = f"{committee} rejected the request."
+            else:
+                text = f"{committee} returned the request with questions."
+            if p.get("automatic"):
+                text = text[:-1] + ", automatically under the committee's policy."
+        else:  # a new event type the selector lets through: say what the ledger calls it
+            text = EventType(kind).label if kind in EventType.values else kind
+        out.append({"when": event.occurred_at, "text": text, "seq": event.seq})
+    return out
+
+
+@login_required
+@require_GET
+def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    access_request = selectors.request_get_for_user(request.user, pk)
+    user = request.user
+    reviews = list(access_request.reviews.all())
+    datasets = list(access_request.datasets.select_related("committee"))
+    team = list(access_request.team_members.all())
+    people = [access_request.applicant, *team]
+    is_applicant = access_request.applicant_id == user.pk
+    actions = _actions(access_request, user, reviews)
+
+    agreements_by_dataset = selectors.current_agreements(datasets)
+    acceptance_map = selectors.acceptance_map_for_request(access_request)
+    agreements = []
+    for agreement in sorted(
+        set(agreements_by_dataset.values()), key=lambda a: (a.committee.name, a.pk)
+    ):
+        accepted_ids = acceptance_map.get(agreement.pk, set())
+        agreements.append(
+            {
+                "agreement": agreement,
+                "datasets": [d for d in datasets if agreements_by_dataset.get(d.pk) == agreement],
+                "people": [
+                    {"person": p, "name": _person(p, user), "accepted": p.pk in accepted_ids}
+                    for p in people
+                ],
+                "user_accepted": user.pk in accepted_ids,
+            }
+        )
+
+    stored = selectors.matches_for_request(access_request)
+    live = (
+        _live_verdicts(access_request, datasets)
+        if access_request.status == RequestStatus.DRAFT
+        else {}
+    )
+    rows = _dataset_statuses(access_request, datasets, reviews)
+    for row in rows:
+        dataset = row["dataset"]
+        match = stored.get(dataset.pk)
+        if match is not None:
+            row["verdict"] = {
+                "decision": match.decision,
+                "rules": match.rules,
+                "obligations": match.obligations,
+                "when": match.evaluated_at,
+                "stored": True,
+            }
+        elif dataset.accession in live:
+            row["verdict"] = {**live[dataset.accession], "stored": False}
+        else:
+            row["verdict"] = None
+        if row["verdict"]:
+            row["verdict"]["label"] = VERDICT_LABELS.get(
+                row["verdict"]["decision"], row["verdict"]["decision"]
+            )
+        row["agreement"] = agreements_by_dataset.get(dataset.pk)
+
+    problems = None
+    if is_applicant and (actions["submit"] or actions["resubmit"]):
+        problems = services.submission_problems(access_request)
+    accepted_pairs = {(access_request.pk, a) for a, ids in acceptance_map.items() if user.pk in ids}
+    pending = _pending_agreements(access_request, user, agreements_by_dataset, accepted_pairs)
+    summary = lifecycle.summary_status(access_request.status, [r.status for r in reviews])
+    latest_questions = [r for r in reviews if r.status == ReviewStatus.RETURNED]
+    return render(
+        request,
+        "access/request_detail.html",
+        {
+            "access_request": access_request,
+            "is_applicant": is_applicant,
+            "team": team,
+            "reviews": reviews,
+            "returned_reviews": latest_questions,
+            "rows": rows,
+            "live_verdicts": bool(live),
+            "agreements": agreements,
+            "actions": actions,
+            "problems": problems,
+            "summary": summary,
+            "summary_label": _status_label(summary),
+            "next_step": _next_step(
+                access_request, user, reviews=reviews, pending=bool(pending), problems=problems
+            ),
+            "comments": selectors.comments_for_applicant(access_request),
+            "comment_form": CommentForm(),
+            "timeline": _timeline(access_request, user, reviews, people),
+            "diseases": list(access_request.diseases.order_by("label")),
+            "purposes": [
+                label
+                for field, label in (
+                    ("methods_development", "Methods or algorithm development"),
+                    ("population_ancestry", "Population or ancestry research"),
+                    ("commercial", "Commercial use"),
+                    ("for_profit_organisation", "Carried out by a for-profit organisation"),
+                    ("clinical_care", "Use in clinical care"),
+                    ("genetic_study", "Genetic study"),
+                )
+                if getattr(access_request, field)
+            ],
+        },
+    )
+
+
+# --- state changes (POST, each behind a confirmation page) --------------------------------------
+CONFIRMATIONS = {
+    "submit": {
+        "service": services.request_submit,
+        "title": "Submit request {ref}",
+        "button": "Submit request {ref}",
+        "success": "Submitted {ref}. Each committee reviews its datasets; you will hear from them here and by e-mail.",
+        "failure": "{ref} was not submitted.",
+    },
+    "withdraw": {
+        "service": services.request_withdraw,
+        "title": "Withdraw request {ref}",
+        "button": "Withdraw request {ref}",
+        "success": "Withdrew {ref}. The committees stop reviewing it.",
+        "failure": "{ref} was not withdrawn.",
+    },
+    "resubmit": {
+        "service": services.request_resubmit,
+        "title": "Resubmit request {ref}",
+        "button": "Resubmit request {ref}",
+        "success": "Resubmitted {ref}. The committees that asked questions review it again.",
+        "failure": "{ref} was not resubmitted.",
+    },
+}
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def request_transition(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    if action not in CONFIRMATIONS:
+        raise Http404("No such action.")
+    access_request = selectors.request_get_for_user(request.user, pk)
+    spec = CONFIRMATIONS[action]
+    ref = access_request.reference
+    if request.method == "POST":
+        _perform(
+            request,
+            spec["service"],
+            success=spec["success"].format(ref=ref),
+            failure=spec["failure"].format(ref=ref),
+            access_request=access_request,
+            actor=request.user,
+        )
+        return redirect(access_request)
+    reviews = list(access_request.reviews.all())
+    if not _actions(access_request, request.user, reviews)[action]:
+        messages.error(request, f"You cannot {action} {ref} now.")
+        return redirect(access_request)
+    datasets = list(access_request.datasets.select_related("committee"))
+    problems = (
+        services.submission_problems(access_request) if action in ("submit", "resubmit") else {}
+    )
+    return render(
+        request,
+        "access/confirm.html",
+        {
+            "access_request": access_request,
+            "action": action,
+            "title": spec["title"].format(ref=ref),
+            "button": spec["button"].format(ref=ref),
+            "committees": sorted({d.committee.name for d in datasets}),
+            "returned": [r for r in reviews if r.status == ReviewStatus.RETURNED],
+            "open_reviews": [r for r in reviews if r.status in lifecycle.OPEN_REVIEW_STATES],
+            "problems": problems,
+        },
+    )
+
+
+@login_required
+@require_POST
+def agreement_accept(request: HttpRequest, pk: int, agreement_pk: int) -> HttpResponse:
+    access_request = selectors.request_get_for_user(request.user, pk)
+    agreement = get_object_or_404(AccessAgreement, pk=agreement_pk)
+    _perform(
+        request,
+        services.agreement_accept,
+        success=f"You accepted “{agreement.title}”, version {agreement.version}, for {access_request.reference}.",
+        failure="Not accepted.",
+        access_request=access_request,
+        user=request.user,
+        agreement=agreement,
+    )
+    return redirect(reverse("access:request-detail", kwargs={"pk": pk}) + "#agreements")
+
+
+@login_required
+@require_POST
+def comment_add(request: HttpRequest, pk: int) -> HttpResponse:
+    access_request = selectors.request_get_for_user(request.user, pk)
+    form = CommentForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Not sent. " + " ".join(form.errors.get("body", [])))
+    else:
+        _perform(
+            request,
+            services.comment_add,
+            success="Your reply was sent to the committees.",
+            failure="Not sent.",
+            access_request=access_request,
+            actor=request.user,
+            body=form.cleaned_data["body"],
+            committee=None,
+        )
+    return redirect(reverse("access:request-detail", kwargs={"pk": pk}) + "#conversation")
+
+
+@login_required
+@require_GET
+def ethics_document(request: HttpRequest, pk: int) -> HttpResponse:
+    """The ethics approval, as a download, for the people on the request and its committees."""
+    access_request = selectors.request_get_for_viewer(request.user, pk)
+    if not access_request.ethics_document:
+        raise Http404("No ethics approval document.")
+    try:
+        handle = access_request.ethics_document.open("rb")
+    except FileNotFoundError:
+        log.error("ethics document of request %s is missing from storage", access_request.pk)
+        raise Http404("No ethics approval document.") from None
+    head = handle.read(16)
+    handle.seek(0)
+    kind = sniff(head)
+    suffix, content_type = kind if kind else ("bin", "application/octet-stream")
+    try:
+        services.attachment_view(access_request=access_request, actor=request.user)
+    except SERVICE_REFUSALS:
+        handle.close()
+        raise Http404("No ethics approval document.") from None
+    response = FileResponse(
+        handle,
+        as_attachment=True,
+        filename=f"{access_request.reference}-ethics-approval.{suffix}",
+        content_type=content_type,
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+# --- My access ----------------------------------------------------------------------------------
+@login_required
+@require_GET
+def grant_list(request: HttpRequest) -> HttpResponse:
+    grants = []
+    for grant in selectors.grant_list_for_user(request.user):
+        reason = grant.inactive_reason()
+        # Grants end at midnight UTC after their last day; people think in last days.
+        until = grant.valid_until.astimezone(UTC)
+        last_day = (until - timedelta(days=1)).date() if until.time() == time.min else None
+        grants.append(
+            {"grant": grant, "active": reason is None, "reason": reason, "last_day": last_day}
+        )
+    grants.sort(key=lambda g: (not g["active"], g["grant"].valid_until))
+    return render(
+        request,
+        "access/grant_list.html",
+        {"grants": grants, "active_count": sum(g["active"] for g in grants)},
+    )
