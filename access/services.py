@@ -24,7 +24,7 @@ from audit import events
 from governance.choices import DatasetStatus
 from governance.models import AccessAgreement, DataAccessCommittee, Dataset, OntologyTerm
 
-from . import lifecycle
+from . import lifecycle, matching
 from .choices import (
     CommentVisibility,
     DecisionOutcome,
@@ -38,7 +38,6 @@ from .models import (
     AccessRequest,
     AgreementAcceptance,
     Comment,
-    ConsentMatch,
     Decision,
     Grant,
     Notification,
@@ -314,39 +313,6 @@ def submission_problems(access_request: AccessRequest) -> dict[str, str]:
     return problems
 
 
-def _record_matches(access_request: AccessRequest) -> None:
-    """Store the consent-matching verdict for each requested dataset (see governance.matching)."""
-    try:
-        from governance import consent, matching
-    except ImportError:  # the engine ships with the consent-matching issue
-        return
-    if not hasattr(consent, "purpose_from_request"):
-        return
-    purpose = consent.purpose_from_request(access_request)
-    datasets = list(access_request.datasets.all())
-    verdicts = consent.evaluate_datasets(datasets, purpose)
-    ontology_version = consent.ontology_version()
-    ConsentMatch.objects.filter(request=access_request).delete()
-    for dataset in datasets:
-        verdict = verdicts[dataset.accession]
-        payload = verdict.to_dict()
-        ConsentMatch.objects.create(
-            request=access_request,
-            dataset=dataset,
-            decision=payload["decision"],
-            rules=payload["rules"],
-            obligations=payload["obligations"],
-            engine_version=matching.ENGINE_VERSION,
-            ontology_version=ontology_version,
-        )
-        events.consent_matched(
-            access_request=access_request,
-            dataset=dataset,
-            decision=payload["decision"],
-            engine_version=matching.ENGINE_VERSION,
-        )
-
-
 @transaction.atomic
 def request_submit(*, access_request: AccessRequest, actor) -> AccessRequest:
     access_request = _lock_request(access_request)
@@ -372,7 +338,7 @@ def request_submit(*, access_request: AccessRequest, actor) -> AccessRequest:
         for perm in REVIEW_PERMS:
             assign_perm(perm, committee.member_group, review)
         reviews.append(review)
-    _record_matches(access_request)
+    matching.matches_record(access_request=access_request)
     events.request_submitted(access_request=access_request, actor=actor, reviews=reviews)
     for review in reviews:
         for person in _committee_people(review.committee):
@@ -390,17 +356,8 @@ def request_submit(*, access_request: AccessRequest, actor) -> AccessRequest:
         body=f"“{access_request.title}” went to {len(reviews)} committee(s). You will hear from them here.",
         key=f"submitted:{access_request.pk}:applicant",
     )
-    _apply_automatic_policies(access_request, reviews)
+    matching.automatic_decisions(access_request=access_request, reviews=reviews)
     return access_request
-
-
-def _apply_automatic_policies(access_request: AccessRequest, reviews: list[Review]) -> None:
-    """Hook for committees' automatic decisions on consent-match verdicts (off by default)."""
-    try:
-        from .automatic import apply_automatic_policies
-    except ImportError:
-        return
-    apply_automatic_policies(access_request=access_request, reviews=reviews)
 
 
 @transaction.atomic
@@ -453,7 +410,7 @@ def request_resubmit(*, access_request: AccessRequest, actor) -> AccessRequest:
                 body=f"The applicant answered your questions on “{access_request.title}”.",
                 key=f"resubmitted:{review.pk}:{review.round}:{person.pk}",
             )
-    _record_matches(access_request)
+    matching.matches_record(access_request=access_request)
     return access_request
 
 

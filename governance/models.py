@@ -239,6 +239,16 @@ class DataAccessCommittee(models.Model):
         help_text="Votes needed before a majority or unanimity decision may be taken.",
     )
     requires_ethics_approval = models.BooleanField(default=True)
+    # Automatic decisions on consent-match verdicts; both off by default, and every automatic
+    # decision is a ledger event by the system actor.
+    auto_reject_denied = models.BooleanField(
+        "automatically reject when a dataset's consent match is deny", default=False
+    )
+    auto_approve_matching = models.BooleanField(
+        "automatically approve when every verdict is approve and nothing needs a person",
+        default=False,
+        help_text="Grants then run for the requested duration.",
+    )
     member_group = models.OneToOneField(
         Group, on_delete=models.PROTECT, related_name="committee", editable=False
     )

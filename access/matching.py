@@ -1,0 +1,108 @@
+"""Consent matching for access requests: the request's structured purpose, its verdicts per
+dataset (stored on submit), and the committees' optional automatic decisions."""
+
+from __future__ import annotations
+
+from dateutil.relativedelta import relativedelta
+from django.utils import timezone
+
+from audit import events
+from governance import consent, matching
+from governance.matching import Purpose, Verdict
+
+from .models import AccessRequest, ConsentMatch
+
+
+def purpose_for_request(access_request: AccessRequest) -> Purpose:
+    today = timezone.localdate()
+    ethics = bool(
+        access_request.ethics_reference.strip()
+        and access_request.ethics_expiry
+        and access_request.ethics_expiry >= today
+    )
+    return Purpose(
+        diseases=frozenset(access_request.diseases.values_list("curie", flat=True)),
+        methods_development=access_request.methods_development,
+        population_ancestry=access_request.population_ancestry,
+        commercial=access_request.commercial,
+        for_profit_organisation=access_request.for_profit_organisation,
+        clinical_care=access_request.clinical_care,
+        genetic_study=access_request.genetic_study,
+        ethics_approval=ethics,
+        months=access_request.requested_months,
+        country=access_request.country or None,
+        other=access_request.other_purpose.strip(),
+    )
+
+
+def verdicts_for_request(access_request: AccessRequest) -> dict[str, Verdict]:
+    """Live verdicts for each requested dataset (shown before submitting), by accession."""
+    datasets = list(access_request.datasets.select_related("consent_scope__permission"))
+    return consent.evaluate_datasets(datasets, purpose_for_request(access_request))
+
+
+def _ontology_label() -> str:
+    version = consent.ontology_version()
+    return ", ".join(f"{k} {v[:12]}" for k, v in sorted(version.items()))
+
+
+def matches_record(*, access_request: AccessRequest) -> list[ConsentMatch]:
+    """Store (or refresh on resubmission) the verdict for each requested dataset."""
+    verdicts = verdicts_for_request(access_request)
+    ontology = _ontology_label()
+    by_accession = {d.accession: d for d in access_request.datasets.all()}
+    stored = []
+    for accession, verdict in verdicts.items():
+        data = verdict.to_dict()
+        match, _ = ConsentMatch.objects.update_or_create(
+            request=access_request,
+            dataset=by_accession[accession],
+            defaults={
+                "decision": data["decision"],
+                "rules": data["rules"],
+                "obligations": data["obligations"],
+                "engine_version": matching.ENGINE_VERSION,
+                "ontology_version": ontology,
+                "evaluated_at": timezone.now(),
+            },
+        )
+        events.consent_matched(
+            access_request=access_request,
+            dataset=match.dataset,
+            decision=data["decision"],
+            engine_version=matching.ENGINE_VERSION,
+        )
+        stored.append(match)
+    return stored
+
+
+def automatic_decisions(*, access_request: AccessRequest, reviews) -> None:
+    """Apply committees' automatic policies (both off by default) to fresh reviews."""
+    from .services import decision_record
+
+    matches = {m.dataset_id: m.decision for m in access_request.matches.all()}
+    for review in reviews:
+        committee = review.committee
+        if not (committee.auto_reject_denied or committee.auto_approve_matching):
+            continue
+        verdicts = [matches.get(d.pk) for d in review.datasets()]
+        if committee.auto_reject_denied and "deny" in verdicts:
+            denied = sorted(d.accession for d in review.datasets() if matches.get(d.pk) == "deny")
+            decision_record(
+                review=review,
+                actor=None,
+                outcome="reject",
+                automatic=True,
+                reason="Automatic rejection under the committee's policy: the stated purpose is outside "
+                f"the data subjects' consent for {', '.join(denied)} (see the consent-match reasons).",
+            )
+        elif committee.auto_approve_matching and verdicts and all(v == "approve" for v in verdicts):
+            decision_record(
+                review=review,
+                actor=None,
+                outcome="approve",
+                automatic=True,
+                end_date=timezone.localdate()
+                + relativedelta(months=access_request.requested_months),
+                conditions="Automatic approval under the committee's policy: every dataset's consent matches the purpose.",
+            )
