@@ -44,7 +44,7 @@ def test_each_requested_dataset_gets_a_stored_match_with_versions(
         matches[lung_cancer_dataset].decision == "approve"
     )  # lung cancer purpose, lung cancer consent
     assert matches[heart_dataset].decision == "deny"
-    assert any("DUO:0000007" == r["term"] for r in matches[heart_dataset].rules)
+    assert any(r["term"] == "DUO:0000007" for r in matches[heart_dataset].rules)
     assert (
         matches[heart_dataset].engine_version and "DOID" in matches[heart_dataset].ontology_version
     )
