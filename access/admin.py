@@ -103,11 +103,20 @@ class MethodNotAllowed(Exception):
     """Raised by a custom admin view after its 404 check; answered with a 405."""
 
 
-def _is_committee_member(user) -> bool:
-    # The login page lists the apps for an anonymous visitor too.
-    if not (user.is_active and user.is_staff):
+def _committee_count(request) -> int:
+    """How many committees the person sits on; asked by several hooks per page, counted once."""
+    if not hasattr(request, "_tessera_committee_count"):
+        user = request.user
+        # The login page lists the apps for an anonymous visitor too.
+        active_staff = user.is_active and user.is_staff
+        request._tessera_committee_count = user.committee_memberships.count() if active_staff else 0
+    return request._tessera_committee_count
+
+
+def _is_committee_member(request) -> bool:
+    if not (request.user.is_active and request.user.is_staff):
         return False
-    return user.is_superuser or user.committee_memberships.exists()
+    return request.user.is_superuser or _committee_count(request) > 0
 
 
 # --- the work queue -----------------------------------------------------------------------------
@@ -199,7 +208,7 @@ class ReviewAdmin(NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
 
     # --- permissions: the queryset decides; every staff user may look at an (empty) queue --------
     def has_module_permission(self, request):
-        return _is_committee_member(request.user)
+        return _is_committee_member(request)
 
     def has_view_permission(self, request, obj=None):
         if obj is None:
@@ -211,7 +220,7 @@ class ReviewAdmin(NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
 
     def get_list_display(self, request):
         # Someone on a single committee needs no committee column: room for the verdicts.
-        if request.user.is_superuser or request.user.committee_memberships.count() > 1:
+        if request.user.is_superuser or _committee_count(request) > 1:
             return self.list_display
         return [c for c in self.list_display if c != "committee_slug"]
 
@@ -852,7 +861,7 @@ class GrantAdmin(NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
     readonly_fields = fields
 
     def has_module_permission(self, request):
-        return _is_committee_member(request.user)
+        return _is_committee_member(request)
 
     def has_view_permission(self, request, obj=None):
         if obj is None:
