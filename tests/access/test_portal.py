@@ -534,6 +534,38 @@ def test_stored_consent_verdicts_are_shown_with_reasons_and_obligations(
     assert "IRB-REASON" in page and "Publish the results." in page
 
 
+def test_before_submission_the_page_shows_live_verdicts_from_the_consent_engine(
+    monkeypatch, researcher, committee, organisation, agreement
+):
+    from governance import consent, matching
+
+    def purpose_from_request(access_request):
+        return matching.Purpose(
+            diseases=frozenset(d.curie for d in access_request.diseases.all()),
+            commercial=access_request.commercial,
+        )
+
+    monkeypatch.setattr(consent, "purpose_from_request", purpose_from_request, raising=False)
+    no_commerce = factories.dataset(
+        committee=committee,
+        controller=organisation,
+        consent_scope=factories.consent_scope("GRU", modifiers=["NCU"]),
+    )
+    access_request = make_draft(researcher, [no_commerce], commercial=True)
+    page = text_of(client_for(researcher).get(detail_url(access_request)))
+    assert f"Consent check for {no_commerce.accession}: does not fit the consent" in page
+    assert "Checked now against the dataset's consent" in page
+    assert not ConsentMatch.objects.exists()  # shown, not stored: that happens on submit
+
+
+def test_without_the_engine_the_page_shows_no_verdict(monkeypatch, draft, researcher):
+    from governance import consent
+
+    monkeypatch.delattr(consent, "purpose_from_request", raising=False)
+    page = text_of(client_for(researcher).get(detail_url(draft)))
+    assert "Consent check for" not in page
+
+
 # --- the ethics document -------------------------------------------------------------------------
 def test_people_on_the_request_download_the_ethics_document_and_it_is_logged(
     draft, researcher, teammate
