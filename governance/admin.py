@@ -46,6 +46,12 @@ def add_service_errors(form: forms.ModelForm, exc: ValidationError) -> None:
         form.add_error(field if field in form.fields else None, errs)
 
 
+def _is_staff(request) -> bool:
+    # The admin's login page asks these hooks about the anonymous visitor too.
+    user = request.user
+    return bool(user.is_authenticated and user.is_active and user.is_staff)
+
+
 class LedgeredAdminMixin:
     """Admin actions are ledger events too (on top of the service's own event)."""
 
@@ -324,7 +330,7 @@ class DataAccessCommitteeAdmin(LedgeredAdminMixin, admin.ModelAdmin):
         if request.user.is_superuser:
             return True
         if obj is None:
-            return request.user.committee_memberships.exists()
+            return _is_staff(request) and request.user.committee_memberships.exists()
         return obj.memberships.filter(user=request.user).exists()
 
     def has_module_permission(self, request):
@@ -469,6 +475,8 @@ class DatasetAdmin(LedgeredAdminMixin, admin.ModelAdmin):
         return obj.consent_scope.permission.shorthand if obj.consent_scope_id else "—"
 
     def _stewarded(self, request):
+        if not _is_staff(request):
+            return Organisation.objects.none()
         return Organisation.objects.filter(stewards=request.user)
 
     def has_module_permission(self, request):
@@ -479,7 +487,9 @@ class DatasetAdmin(LedgeredAdminMixin, admin.ModelAdmin):
         if user.is_superuser:
             return True
         if obj is None:
-            return user.committee_memberships.exists() or self._stewarded(request).exists()
+            return _is_staff(request) and (
+                user.committee_memberships.exists() or self._stewarded(request).exists()
+            )
         return user.has_perm("governance.view_dataset", obj)
 
     def has_change_permission(self, request, obj=None):
