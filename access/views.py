@@ -46,6 +46,7 @@ VERDICT_LABELS = {
     "review": "Needs a person to check",
     "deny": "Does not fit the consent",
 }
+RULE_LABELS = {"approve": "fits", "review": "needs a person", "deny": "does not fit"}
 FIELD_LABELS = {
     "title": "project title",
     "lay_summary": "lay summary",
@@ -369,27 +370,19 @@ def disease_search_json(request: HttpRequest) -> JsonResponse:
 
 
 # --- a request's page ---------------------------------------------------------------------------
-def _verdict_dict(verdict) -> dict:
-    to_dict = getattr(verdict, "as_dict", None) or verdict.to_dict
-    return to_dict()
-
-
-def _live_verdicts(access_request, datasets) -> dict[str, dict]:
-    """Consent-match verdicts computed now (before submission), when the engine is installed."""
+def _live_verdicts(access_request) -> dict[str, dict]:
+    """Consent-match verdicts computed now, before submission, with the purpose that submission
+    will store (`access.matching`); nothing when the engine is not installed."""
     try:
-        from governance import consent
+        from .matching import verdicts_for_request
     except ImportError:
         return {}
-    purpose_from_request = getattr(consent, "purpose_from_request", None)
-    if purpose_from_request is None or not datasets:
-        return {}
     try:
-        purpose = purpose_from_request(access_request)
-        verdicts = consent.evaluate_datasets(datasets, purpose)
+        verdicts = verdicts_for_request(access_request)
     except ValueError as exc:  # the engine refuses a purpose it cannot read; say nothing
         log.warning("live consent check failed for request %s: %s", access_request.pk, exc)
         return {}
-    return {accession: _verdict_dict(v) for accession, v in verdicts.items()}
+    return {accession: verdict.to_dict() for accession, verdict in verdicts.items()}
 
 
 def _timeline(access_request, user, reviews, people) -> list[dict]:
@@ -511,8 +504,8 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
     stored = selectors.matches_for_request(access_request)
     live = (
-        _live_verdicts(access_request, datasets)
-        if access_request.status == RequestStatus.DRAFT
+        _live_verdicts(access_request)
+        if access_request.status == RequestStatus.DRAFT and datasets
         else {}
     )
     rows = _dataset_statuses(access_request, datasets, reviews)
@@ -535,6 +528,10 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
             row["verdict"]["label"] = VERDICT_LABELS.get(
                 row["verdict"]["decision"], row["verdict"]["decision"]
             )
+            row["verdict"]["rules"] = [
+                {**rule, "label": RULE_LABELS.get(rule.get("outcome"), rule.get("outcome", ""))}
+                for rule in row["verdict"]["rules"]
+            ]
         row["agreement"] = agreements_by_dataset.get(dataset.pk)
 
     problems = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from datetime import timedelta
 from html import unescape
 
@@ -531,21 +532,13 @@ def test_stored_consent_verdicts_are_shown_with_reasons_and_obligations(
     )
     page = text_of(client_for(researcher).get(detail_url(submitted)))
     assert f"Consent check for {dataset.accession}: needs a person to check" in page
-    assert "IRB-REASON" in page and "Publish the results." in page
+    assert "Needs a person DUO:0000021 : IRB-REASON" in page
+    assert "Publish the results." in page
 
 
 def test_before_submission_the_page_shows_live_verdicts_from_the_consent_engine(
-    monkeypatch, researcher, committee, organisation, agreement
+    researcher, committee, organisation, agreement
 ):
-    from governance import consent, matching
-
-    def purpose_from_request(access_request):
-        return matching.Purpose(
-            diseases=frozenset(d.curie for d in access_request.diseases.all()),
-            commercial=access_request.commercial,
-        )
-
-    monkeypatch.setattr(consent, "purpose_from_request", purpose_from_request, raising=False)
     no_commerce = factories.dataset(
         committee=committee,
         controller=organisation,
@@ -558,12 +551,19 @@ def test_before_submission_the_page_shows_live_verdicts_from_the_consent_engine(
     assert not ConsentMatch.objects.exists()  # shown, not stored: that happens on submit
 
 
-def test_without_the_engine_the_page_shows_no_verdict(monkeypatch, draft, researcher):
-    from governance import consent
+def test_submitting_stores_the_verdicts_and_the_page_shows_the_recorded_ones(draft, researcher):
+    accept_all(draft, researcher)
+    client_for(researcher).post(reverse("access:request-submit", kwargs={"pk": draft.pk}))
+    page = text_of(client_for(researcher).get(detail_url(draft)))
+    assert ConsentMatch.objects.filter(request=draft).count() == 2
+    assert page.count("when the request was submitted. The committee sees the same.") == 2
 
-    monkeypatch.delattr(consent, "purpose_from_request", raising=False)
+
+def test_without_the_engine_the_page_shows_no_verdict(monkeypatch, draft, researcher):
+    monkeypatch.setitem(sys.modules, "access.matching", None)  # import now fails
     page = text_of(client_for(researcher).get(detail_url(draft)))
     assert "Consent check for" not in page
+    assert "Checked when submitted" in page
 
 
 # --- the ethics document -------------------------------------------------------------------------
