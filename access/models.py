@@ -27,9 +27,12 @@ from governance.models import (
 from .choices import (
     CommentVisibility,
     DecisionOutcome,
+    KeyState,
     NotificationKind,
     RequestStatus,
     ReviewStatus,
+    RevocationCause,
+    TokenKind,
     VoteChoice,
 )
 
@@ -367,3 +370,93 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} → {self.recipient}"
+
+
+# --- tokens for the storage tier (access.keys, access.keyring, access.tokens) -------------------
+class SigningKey(models.Model):
+    """A key that signs tokens and visas; only its public half is ever published."""
+
+    kid = models.CharField(max_length=64, unique=True)
+    alg = models.CharField(max_length=8)
+    public_jwk = models.JSONField()
+    # AES-GCM under the key-encryption key (access.keys); erased when the key is dropped.
+    private_key_encrypted = models.TextField(blank=True)
+    state = models.CharField(max_length=8, choices=KeyState.choices, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now, help_text="Published in the JWKS.")
+    activated_at = models.DateTimeField(null=True, blank=True)
+    retired_at = models.DateTimeField(null=True, blank=True)
+    dropped_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["state"], condition=models.Q(state="active"), name="one_active_signing_key"
+            ),
+            models.UniqueConstraint(
+                fields=["state"], condition=models.Q(state="next"), name="one_next_signing_key"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.alg} {self.kid} ({self.state})"
+
+
+class IssuedToken(models.Model):
+    """A token or visa Tessera signed: enough to revoke it and to know when its key may go."""
+
+    jti = models.CharField(max_length=64, unique=True)
+    kind = models.CharField(max_length=8, choices=TokenKind.choices)
+    grant = models.ForeignKey(Grant, on_delete=models.PROTECT, related_name="tokens")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    kid = models.CharField(max_length=64)
+    issued_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-issued_at"]
+        indexes = [
+            models.Index(fields=["grant", "expires_at"]),
+            models.Index(fields=["kid", "expires_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.jti}"
+
+
+class TokenRevocation(models.Model):
+    """One entry of the revocation feed. Cursors are assigned under a lock held to commit, so
+    they become visible in increasing order (see access.tokens)."""
+
+    cursor = models.BigIntegerField(primary_key=True)
+    token = models.OneToOneField(IssuedToken, on_delete=models.PROTECT, related_name="revocation")
+    jti = models.CharField(max_length=64)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField()
+    cause = models.CharField(max_length=16, choices=RevocationCause.choices)
+
+    class Meta:
+        ordering = ["cursor"]
+
+    def __str__(self) -> str:
+        return f"#{self.cursor} {self.jti}"
+
+
+class Suspension(models.Model):
+    """A person's account suspended: by whom, when and why (the ledger refers to it by id)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="suspensions"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    reason = models.TextField()
+    suspended_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-suspended_at"]
+
+    def __str__(self) -> str:
+        return f"{self.user} suspended {self.suspended_at:%Y-%m-%d}"

@@ -64,3 +64,10 @@ class EventType(models.TextChoices):
     CHECKPOINT_SIGNED = "audit.checkpoint_signed", "Checkpoint signed"
     LEDGER_EXPORTED = "audit.ledger_exported", "Ledger exported"
     FIELD_CHANGE = "audit.field_change", "Field-level change (django-auditlog)"
+    # tokens for the storage tier (access.tokens, access.keyring)
+    TOKEN_ISSUED = "tokens.issued", "Access token issued"
+    TOKEN_INTROSPECTED = "tokens.introspected", "Token introspected"
+    TOKEN_REVOKED = "tokens.revoked", "Tokens revoked"
+    VISA_ISSUED = "tokens.visa_issued", "GA4GH visa issued"
+    KEY_ROTATED = "tokens.key_rotated", "Signing keys rotated"
+    USER_SUSPENDED = "auth.user_suspended", "User suspended"

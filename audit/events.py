@@ -419,3 +419,103 @@ def ledger_exported(*, actor, events: int, checkpoints: int, sha256: str):
         actor=actor,
         payload={"events": events, "checkpoints": checkpoints, "sha256": sha256},
     )
+
+
+# --- tokens for the storage tier --------------------------------------------------------------
+# Tokens are named by their jti (never the token itself); an introspected token that could not
+# be read is named by its SHA-256. People appear by pseudonym, as everywhere in the ledger.
+def token_issued(*, grant, actor, jti: str, kid: str, expires_at, dataset: str, holder: str):
+    """`dataset` (accession) and `holder` (pseudonym) come from the caller, which has them
+    already: the hot path adds no query here."""
+    return _record(
+        EventType.TOKEN_ISSUED,
+        actor=actor,
+        obj=grant,
+        payload={
+            "jti": jti,
+            "kid": kid,
+            "dataset": dataset,
+            "holder": holder,
+            "exp": expires_at.isoformat(),
+        },
+    )
+
+
+def visa_issued(*, grant, actor, jti: str, kid: str, expires_at, dataset: str, holder: str):
+    return _record(
+        EventType.VISA_ISSUED,
+        actor=actor,
+        obj=grant,
+        payload={
+            "jti": jti,
+            "kid": kid,
+            "dataset": dataset,
+            "holder": holder,
+            "exp": expires_at.isoformat(),
+        },
+    )
+
+
+def token_introspected(
+    *,
+    client,
+    active: bool,
+    reason: str,
+    jti: str | None = None,
+    token_sha256: str | None = None,
+    grant_id: int | None = None,
+    dataset: str | None = None,
+    sub: str | None = None,
+):
+    """`reason` is why the answer was inactive ("" when active): for auditors only, the
+    caller's answer carries no hint."""
+    payload: dict[str, Any] = {"active": active, "reason": reason}
+    if jti is not None:
+        payload["jti"] = jti
+    if token_sha256 is not None:
+        payload["token_sha256"] = token_sha256
+    if grant_id is not None:
+        payload.update({"grant": grant_id, "dataset": dataset, "sub": sub})
+    return append(
+        event_type=EventType.TOKEN_INTROSPECTED,
+        actor=client,
+        target_type="access.issuedtoken" if jti else "",
+        target_id=jti or "",
+        payload=payload,
+    )
+
+
+def tokens_revoked(*, grant, actor, cause: str, jtis: list[str], dataset: str):
+    return _record(
+        EventType.TOKEN_REVOKED,
+        actor=actor,
+        obj=grant,
+        payload={"cause": cause, "dataset": dataset, "jtis": sorted(jtis)},
+    )
+
+
+def keys_rotated(*, actor, activated: str | None, retired: str | None, published: str | None,
+                 dropped: list[str]):  # fmt: skip
+    return _record(
+        EventType.KEY_ROTATED,
+        actor=actor,
+        payload={
+            "activated": activated,
+            "retired": retired,
+            "published": published,
+            "dropped": sorted(dropped),
+        },
+    )
+
+
+def user_suspended(*, suspension, actor, grants: int, tokens: int):
+    return _record(
+        EventType.USER_SUSPENDED,
+        actor=actor,
+        obj=suspension,
+        payload={
+            "user": _people([suspension.user])[0],
+            "grants": grants,
+            "tokens_revoked": tokens,
+        },
+    )

@@ -290,3 +290,19 @@ AUDIT_SEQUENCING = env.str(
     and not CELERY_TASK_ALWAYS_EAGER
     else "inline",
 )
+
+# --- Tokens for the storage tier (access/keys.py, access/keyring.py, access/tokens.py) -------
+# ES256 (default) or RS256. Changing it takes effect through `manage.py keys_rotate`; tokens of
+# the old algorithm stop introspecting at once (they live an hour at most).
+TESSERA_TOKEN_ALG = env.str("TESSERA_TOKEN_ALG", default="ES256")
+# The storage tier's identifiers; a token carries them all in `aud`, a verifier needs one.
+TESSERA_TOKEN_AUDIENCE = env.list("TESSERA_TOKEN_AUDIENCE", default=["urn:tessera:storage"])
+TESSERA_TOKEN_LIFETIME = timedelta(seconds=env.int("TESSERA_TOKEN_LIFETIME_SECONDS", default=3600))
+TESSERA_VISA_LIFETIME = timedelta(seconds=env.int("TESSERA_VISA_LIFETIME_SECONDS", default=3600))
+# JWKS caching rule: a verifier may cache the key set for TESSERA_JWKS_MAX_AGE, so a new key must
+# be published at least that long before it signs. `keys_rotate` refuses to promote a next key
+# younger than this; rotate every TESSERA_KEY_ROTATION_DAYS (cron / Celery beat).
+TESSERA_JWKS_MAX_AGE = timedelta(seconds=env.int("TESSERA_JWKS_MAX_AGE_SECONDS", default=3600))
+TESSERA_KEY_ROTATION_DAYS = env.int("TESSERA_KEY_ROTATION_DAYS", default=30)
+# Where researchers fetch slides with their tokens (only shown in the portal's curl example).
+TESSERA_STORAGE_URL = env.str("TESSERA_STORAGE_URL", default="https://storage.example.org")

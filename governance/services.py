@@ -514,4 +514,9 @@ def dataset_retire(*, dataset: Dataset, actor, reason: str) -> Dataset:
     dataset.retired_at = timezone.now()
     dataset.save(update_fields=["status", "retired_at", "updated_at"])
     events.dataset_retired(dataset=dataset, actor=actor, reason=reason)
+    # Tokens and visas for a retired dataset stop at once (the access app depends on
+    # governance, not the other way round: imported here, lazily).
+    from access.tokens import tokens_revoke_for_dataset
+
+    tokens_revoke_for_dataset(dataset=dataset, actor=actor)
     return dataset

@@ -1,0 +1,316 @@
+"""The token signing keys in the database: which key signs, which keys are published, and
+their rotation. The cryptography is in `access.keys`; this module stores and selects.
+
+A key's life: NEXT (published in the JWKS, signs nothing) → ACTIVE (signs) → RETIRED (still
+published, signs nothing, until every token and visa it signed has expired) → DROPPED
+(unpublished, private key erased; the row stays for the record).
+
+The JWKS caching rule. Verifiers may cache the JWKS for TESSERA_JWKS_MAX_AGE (the
+Cache-Control max-age we send). A key must therefore be in the JWKS at least that long before
+it signs anything, so that no verifier meets a token whose key it has never fetched:
+`keys_rotate` keeps a NEXT key published ahead of time and refuses to promote one younger than
+TESSERA_JWKS_MAX_AGE. With the defaults (rotation every 30 days, max-age 1 hour) the next key
+has been published for a whole rotation period before it signs.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connection, transaction
+from django.utils import timezone
+
+from audit import events
+
+from . import keys
+from .choices import KeyState
+from .models import IssuedToken, SigningKey
+
+# A process signs with the active key it loaded for up to this long after a rotation; the drop
+# rule below waits for it.
+ACTIVE_KEY_CACHE_SECONDS = 60
+# Public keys never change under a kid, so caching them cannot delay any revocation. Whether a
+# key is still trusted (not dropped) is read fresh with the token's state, in the same query.
+PUBLIC_KEY_CACHE_SECONDS = 300
+# At most one reload per second for kids we do not know: random kids cannot make us query.
+UNKNOWN_KID_RELOAD_SECONDS = 1.0
+PUBLISHED_STATES = (KeyState.NEXT, KeyState.ACTIVE, KeyState.RETIRED)
+# Arbitrary but fixed pg_advisory_xact_lock key for rotations: "TSRK".
+KEYRING_LOCK_KEY = 0x5453524B
+
+
+class RotationRefused(Exception):
+    """A rotation that would make verifiers meet a key they cannot have fetched yet."""
+
+
+@dataclass(frozen=True)
+class Signer:
+    """The active key, decrypted, for this process."""
+
+    kid: str
+    alg: str
+    private_key: Any = field(repr=False)
+
+
+def kek() -> bytes:
+    try:
+        return keys.key_encryption_key(debug=settings.DEBUG, base_dir=settings.BASE_DIR)
+    except keys.KeyConfigurationError as exc:
+        raise ImproperlyConfigured(str(exc)) from None
+
+
+# --- the signer (active key), cached per process ---------------------------------------------
+_lock = threading.Lock()
+_signer: tuple[Signer, float] | None = None
+_public: dict[str, tuple[Any, str]] = {}
+_public_loaded_at = float("-inf")
+_last_reload = float("-inf")
+
+
+def reset_caches() -> None:
+    """Forget the cached signer and public keys (tests, and after a rotation in this process)."""
+    global _signer, _public, _public_loaded_at, _last_reload
+    with _lock:
+        _signer = None
+        _public = {}
+        _public_loaded_at = _last_reload = float("-inf")
+
+
+def signer() -> Signer:
+    """The active signing key. In DEBUG, a first key (and its successor) is made on first use."""
+    with _lock:
+        if _signer is not None and time.monotonic() - _signer[1] < ACTIVE_KEY_CACHE_SECONDS:
+            return _signer[0]
+    row = SigningKey.objects.filter(state=KeyState.ACTIVE).first()
+    if row is None:
+        if not settings.DEBUG:
+            raise ImproperlyConfigured(
+                "No active token signing key: run `python manage.py keys_rotate` once to create "
+                "the first key and its successor."
+            )
+        row = keys_bootstrap(actor=None)
+    configured = keys.check_algorithm(settings.TESSERA_TOKEN_ALG)
+    if row.alg != configured:
+        raise ImproperlyConfigured(
+            f"The active signing key {row.kid} is {row.alg} but TESSERA_TOKEN_ALG is "
+            f"{configured}: run `python manage.py keys_rotate --force` twice to switch."
+        )
+    try:
+        pem = keys.decrypt_private_key(
+            row.private_key_encrypted, kek=kek(), kid=row.kid, alg=row.alg
+        )
+    except keys.KeyConfigurationError as exc:
+        raise ImproperlyConfigured(str(exc)) from None
+    loaded = Signer(kid=row.kid, alg=row.alg, private_key=keys.import_private(pem, row.alg))
+
+    def remember() -> None:
+        global _signer
+        with _lock:
+            _signer = (loaded, time.monotonic())
+
+    # Cached only once committed: a key made (or read) in a transaction that rolls back must
+    # not go on signing tokens that no verifier can check. Outside a transaction: at once.
+    transaction.on_commit(remember)
+    return loaded
+
+
+# --- public keys by kid (verification) --------------------------------------------------------
+def public_key_for(kid: str) -> tuple[Any, str] | None:
+    """(public key, alg) for a published kid, from the process cache; None if unknown."""
+    global _last_reload
+    now = time.monotonic()
+    with _lock:
+        stale = now - _public_loaded_at > PUBLIC_KEY_CACHE_SECONDS
+        found = None if stale else _public.get(kid)
+        may_reload = stale or now - _last_reload >= UNKNOWN_KID_RELOAD_SECONDS
+        if found is not None or not may_reload:
+            return found
+        _last_reload = now
+    _reload_public_keys()
+    with _lock:
+        return _public.get(kid)
+
+
+def _reload_public_keys() -> None:
+    global _public, _public_loaded_at
+    loaded = {
+        row.kid: (keys.import_public(row.public_jwk), row.alg)
+        for row in SigningKey.objects.filter(state__in=PUBLISHED_STATES).only(
+            "kid", "alg", "public_jwk"
+        )
+    }
+    with _lock:
+        _public = loaded
+        _public_loaded_at = time.monotonic()
+
+
+def published_keys() -> list[SigningKey]:
+    order = {KeyState.ACTIVE: 0, KeyState.NEXT: 1, KeyState.RETIRED: 2}
+    rows = list(
+        SigningKey.objects.filter(state__in=PUBLISHED_STATES).defer("private_key_encrypted")
+    )
+    return sorted(rows, key=lambda k: (order[k.state], -k.created_at.timestamp()))
+
+
+def jwks() -> dict[str, list[dict[str, Any]]]:
+    """The JWKS document: active key first, then the next key, then retired keys."""
+    if settings.DEBUG and not SigningKey.objects.filter(state=KeyState.ACTIVE).exists():
+        keys_bootstrap(actor=None)
+    return {"keys": [dict(k.public_jwk) for k in published_keys()]}
+
+
+# --- rotation (a service: locked, ledgered) ---------------------------------------------------
+@dataclass
+class Rotation:
+    activated: str | None = None
+    retired: str | None = None
+    published: str | None = None
+    dropped: list[str] = field(default_factory=list)
+
+
+def _new_key(state: str, now: datetime) -> SigningKey:
+    made = keys.generate(keys.check_algorithm(settings.TESSERA_TOKEN_ALG))
+    return SigningKey.objects.create(
+        kid=made.kid,
+        alg=made.alg,
+        public_jwk=made.public_jwk,
+        private_key_encrypted=keys.encrypt_private_key(
+            made.private_pem, kek=kek(), kid=made.kid, alg=made.alg
+        ),
+        state=state,
+        created_at=now,
+        activated_at=now if state == KeyState.ACTIVE else None,
+    )
+
+
+def _lock_keyring() -> None:
+    # Two rotations at once would both promote the same next key; serialise them (SQLite's
+    # write lock already does).
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [KEYRING_LOCK_KEY])
+
+
+def retired_key_expiry(key: SigningKey) -> datetime:
+    """When a retired key may be dropped: after every process stopped signing with it and the
+    longest-lived token it could have signed has expired."""
+    longest = max(settings.TESSERA_TOKEN_LIFETIME, settings.TESSERA_VISA_LIFETIME)
+    assert key.retired_at is not None
+    return key.retired_at + timedelta(seconds=ACTIVE_KEY_CACHE_SECONDS) + longest
+
+
+@transaction.atomic
+def keys_bootstrap(*, actor, now: datetime | None = None) -> SigningKey:
+    """The active key; on an empty keyring, create it and its published successor first.
+    Nobody can have cached the JWKS of an empty keyring, so the first key may sign at once."""
+    now = now or timezone.now()
+    _lock_keyring()
+    active = SigningKey.objects.filter(state=KeyState.ACTIVE).first()
+    if active is not None:
+        return active
+    if SigningKey.objects.filter(state=KeyState.NEXT).exists():
+        raise ImproperlyConfigured(
+            "There is a next signing key but no active one: run `python manage.py keys_rotate`."
+        )
+    active = _new_key(KeyState.ACTIVE, now)
+    upcoming = _new_key(KeyState.NEXT, now)
+    events.keys_rotated(
+        actor=actor, activated=active.kid, retired=None, published=upcoming.kid, dropped=[]
+    )
+    transaction.on_commit(reset_caches)
+    return active
+
+
+@transaction.atomic
+def keys_rotate(*, actor, force: bool = False, now: datetime | None = None) -> Rotation:
+    """Promote next → active, active → retired, publish a new next key, drop retired keys whose
+    tokens have all expired. On an empty keyring: create the first active key and its next."""
+    now = now or timezone.now()
+    _lock_keyring()
+    active = SigningKey.objects.filter(state=KeyState.ACTIVE).first()
+    upcoming = SigningKey.objects.filter(state=KeyState.NEXT).first()
+    if active is None and upcoming is None:
+        first = keys_bootstrap(actor=actor, now=now)
+        return Rotation(
+            activated=first.kid, published=SigningKey.objects.get(state=KeyState.NEXT).kid
+        )
+    out = Rotation()
+    if upcoming is not None:
+        lead = settings.TESSERA_JWKS_MAX_AGE
+        if not force and now - upcoming.created_at < lead:
+            ready = upcoming.created_at + lead
+            raise RotationRefused(
+                f"The next key {upcoming.kid} was published at "
+                f"{upcoming.created_at:%Y-%m-%d %H:%M:%S} UTC; verifiers may cache the JWKS for "
+                f"{int(lead.total_seconds())} s, so it may sign from {ready:%Y-%m-%d %H:%M:%S} "
+                "UTC. Rotate then, or pass --force (verifiers that cached the JWKS would refuse "
+                "the new key's tokens until they refetch)."
+            )
+        if active is not None:
+            active.state = KeyState.RETIRED
+            active.retired_at = now
+            active.save(update_fields=["state", "retired_at"])
+            out.retired = active.kid
+        upcoming.state = KeyState.ACTIVE
+        upcoming.activated_at = now
+        upcoming.save(update_fields=["state", "activated_at"])
+        out.activated = upcoming.kid
+    # (An active key without a next one only follows a manual edit: publish one now; it may
+    # sign from the next rotation on.)
+    out.published = _new_key(KeyState.NEXT, now).kid
+    out.dropped = _drop_expired(now)
+    events.keys_rotated(
+        actor=actor,
+        activated=out.activated,
+        retired=out.retired,
+        published=out.published,
+        dropped=out.dropped,
+    )
+    transaction.on_commit(reset_caches)
+    return out
+
+
+def rotation_due(now: datetime | None = None) -> bool:
+    """Whether the active key has signed for TESSERA_KEY_ROTATION_DAYS (or there is none)."""
+    now = now or timezone.now()
+    active = SigningKey.objects.filter(state=KeyState.ACTIVE).first()
+    if active is None or active.activated_at is None:
+        return True
+    return now - active.activated_at >= timedelta(days=settings.TESSERA_KEY_ROTATION_DAYS)
+
+
+@transaction.atomic
+def keys_prune(*, actor, now: datetime | None = None) -> list[str]:
+    """Drop retired keys whose tokens have all expired (also done by every rotation)."""
+    now = now or timezone.now()
+    _lock_keyring()
+    dropped = _drop_expired(now)
+    if dropped:
+        events.keys_rotated(
+            actor=actor, activated=None, retired=None, published=None, dropped=dropped
+        )
+        transaction.on_commit(reset_caches)
+    return dropped
+
+
+def _drop_expired(now: datetime) -> list[str]:
+    dropped = []
+    for key in SigningKey.objects.filter(state=KeyState.RETIRED).order_by("retired_at"):
+        if now < retired_key_expiry(key):
+            continue
+        # Tokens are recorded in the transaction that signs them, so this also covers a
+        # lifetime setting that was longer when they were issued.
+        if IssuedToken.objects.filter(kid=key.kid, expires_at__gt=now).exists():
+            continue
+        key.state = KeyState.DROPPED
+        key.dropped_at = now
+        key.private_key_encrypted = ""
+        key.save(update_fields=["state", "dropped_at", "private_key_encrypted"])
+        dropped.append(key.kid)
+    return dropped
