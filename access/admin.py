@@ -35,7 +35,7 @@ from governance.models import DataAccessCommittee, Dataset
 
 from . import lifecycle, selectors, services
 from .choices import CommentVisibility, DecisionOutcome, ReviewStatus, VoteChoice
-from .models import AccessRequest, ConsentMatch, Grant, Notification, Review
+from .models import AccessRequest, ConsentMatch, Grant, Notification, Review, SigningKey
 
 SERVICE_ERRORS = (ValidationError, PermissionDenied, lifecycle.TransitionRefused)
 VERDICT_LABELS = {"approve": "approve", "deny": "deny", "review": "needs review"}
@@ -1103,3 +1103,100 @@ class NotificationAdmin(SuperuserOnlyMixin, NotFoundInsteadOfForbiddenMixin, adm
             )
         if already:
             self.message_user(request, f"{already} had been sent already.", messages.INFO)
+
+
+# --- tokens for the storage tier: suspending accounts, the signing keys ------------------------
+class SuspendActionForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason for suspending",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=2000,
+        error_messages={"required": "Say why the accounts are suspended."},
+    )
+
+
+def _register_user_admin() -> None:
+    """The stock User admin, plus an action that suspends accounts through `user_suspend`
+    (which also revokes every token and visa derived from their grants)."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.admin import UserAdmin
+
+    from . import tokens
+
+    User = get_user_model()
+    base = type(admin.site._registry[User]) if admin.site.is_registered(User) else UserAdmin
+
+    class TesseraUserAdmin(base):
+        actions = [*(base.actions or []), "suspend"]
+
+        @admin.action(
+            description="Suspend the selected accounts and revoke their tokens (asks for a reason)",
+            permissions=["change"],
+        )
+        def suspend(self, request, queryset):
+            form = SuspendActionForm(request.POST if "reason" in request.POST else None)
+            if not form.is_valid():
+                return TemplateResponse(
+                    request,
+                    "admin/auth/user_suspend_confirm.html",
+                    {
+                        **self.admin_site.each_context(request),
+                        "title": "Suspend accounts",
+                        "form": form,
+                        "people": queryset,
+                        "opts": self.opts,
+                        "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+                    },
+                )
+            for person in queryset:
+                try:
+                    with transaction.atomic():
+                        suspension = tokens.user_suspend(
+                            user=person, actor=request.user, reason=form.cleaned_data["reason"]
+                        )
+                        events.admin_action(
+                            actor=request.user,
+                            action="user_suspend",
+                            obj=suspension,
+                            detail={"suspension": suspension.pk},
+                        )
+                        admin.ModelAdmin.log_change(self, request, person, "Suspended.")
+                except SERVICE_ERRORS as exc:
+                    self.message_user(
+                        request, f"{person.get_username()}: {_error_text(exc)}", messages.ERROR
+                    )
+                else:
+                    self.message_user(
+                        request,
+                        f"Suspended {person.get_username()}; their tokens no longer work.",
+                        messages.SUCCESS,
+                    )
+            return None
+
+    if admin.site.is_registered(User):
+        admin.site.unregister(User)
+    admin.site.register(User, TesseraUserAdmin)
+
+
+_register_user_admin()
+
+
+@admin.register(SigningKey)
+class SigningKeyAdmin(SuperuserOnlyMixin, admin.ModelAdmin):
+    """Read-only: keys change through `manage.py keys_rotate`; the private half is never shown."""
+
+    list_display = ["kid", "alg", "state", "created_at", "activated_at", "retired_at", "dropped_at"]
+    list_filter = ["state", "alg"]
+    fields = ["kid", "alg", "state", "public_jwk", "created_at", "activated_at", "retired_at",
+              "dropped_at"]  # fmt: skip
+    readonly_fields = fields
+    actions = None
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

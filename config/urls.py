@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from access.api.tokens import jwks
 from access.api.views import AccessRequestViewSet, GrantViewSet
 from governance.api.consent import ConsentEvaluateView
 from governance.api.views import DatasetViewSet, healthz, readyz
@@ -18,11 +19,13 @@ api_v1 = [
     path("", include(router.urls)),
     path("audit/", include("audit.api.urls")),
     path("consent/evaluate", ConsentEvaluateView.as_view(), name="consent-evaluate"),
+    path("", include("access.api.token_urls")),
 ]
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
+    path(".well-known/jwks.json", jwks, name="jwks"),
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
