@@ -47,6 +47,14 @@ class CataloguePagination(PageNumberPagination):
             return paginator.num_pages
         return self._whole_number(request, self.page_query_param) or 1
 
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            parameter["schema"]["minimum"] = 1
+            if parameter["name"] == self.page_size_query_param:
+                parameter["description"] += f" At most {self.max_page_size}."
+        return parameters
+
 
 class CatalogueSearchFilter(filters.SearchFilter):
     def get_search_terms(self, request):
