@@ -1,7 +1,7 @@
 """Access tokens: issued only for an active grant, never beyond it, recorded, revoked with the
 grant / dataset / account, listed in the revocation feed."""
 
-# ruff: noqa: F811  (the fixtures come from token_support by import, and are then parameters)
+# ruff: noqa: F401, F811  (fixtures are imported from token_support, then used as parameters)
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ from governance import services as gov
 from tests import factories
 
 from .conftest import accept_all
-from .token_support import (  # noqa: F401  (fixtures)
+from .token_support import (
     AUDIENCE,
     BASE_URL,
     FEED,

@@ -75,7 +75,7 @@ def oauth_client(name: str, scopes: list[str]) -> tuple[Application, str]:
     AccessToken.objects.create(
         application=app,
         token=raw,
-        expires=timezone.now() + timedelta(hours=1),
+        expires=timezone.now() + timedelta(days=1),  # outlives the tests that move the clock
         scope=" ".join(scopes),
     )
     return app, raw

@@ -1,0 +1,288 @@
+"""Signing keys: encrypted at rest, published with kid/alg/use, rotated next → active → retired
+→ dropped, the next key published before it signs, retired keys kept until their tokens expire."""
+
+# ruff: noqa: F401, F811  (fixtures are imported from token_support, then used as parameters)
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import logging
+import os
+import stat
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.test import Client
+from django.utils import timezone
+
+from access import keyring, keys, tokens
+from access.choices import KeyState
+from access.models import IssuedToken, SigningKey
+from audit import ledger
+from audit.choices import EventType
+from audit.models import AuditEvent
+
+from .token_support import (
+    JWKS,
+    grant,
+    introspect,
+    last_introspection,
+    published_jwks,
+    storage,
+    token_keys,
+    verify_independently,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def jwks_kids() -> list[str]:
+    return [k["kid"] for k in Client().get(JWKS).json()["keys"]]
+
+
+def age_next_key(by: timedelta) -> None:
+    """Pretend the next key was published `by` ago (as if the rotation schedule had passed)."""
+    SigningKey.objects.filter(state=KeyState.NEXT).update(created_at=timezone.now() - by)
+
+
+def kid_of(token: str) -> str:
+    return keys.unverified_header(token)["kid"]
+
+
+# --- cryptography at rest -----------------------------------------------------------------------
+def test_private_keys_are_encrypted_under_the_kek_bound_to_their_kid():
+    made = keys.generate("ES256")
+    kek, other = os.urandom(32), os.urandom(32)
+    sealed = keys.encrypt_private_key(made.private_pem, kek=kek, kid=made.kid, alg="ES256")
+    assert b"PRIVATE" not in sealed.encode()
+    assert keys.decrypt_private_key(sealed, kek=kek, kid=made.kid, alg="ES256") == made.private_pem
+    with pytest.raises(keys.KeyConfigurationError, match=keys.kek_id(kek)) as wrong_kek:
+        keys.decrypt_private_key(sealed, kek=other, kid=made.kid, alg="ES256")
+    assert base64.b64encode(other).decode() not in str(wrong_kek.value)
+    with pytest.raises(keys.KeyConfigurationError, match="does not decrypt"):
+        keys.decrypt_private_key(sealed, kek=kek, kid="another-kid", alg="ES256")
+    tampered = sealed[:-4] + ("AAAA" if not sealed.endswith("AAAA") else "BBBB")
+    with pytest.raises(keys.KeyConfigurationError):
+        keys.decrypt_private_key(tampered, kek=kek, kid=made.kid, alg="ES256")
+
+
+def test_stored_keys_hold_no_plaintext_private_key():
+    for row in SigningKey.objects.all():
+        assert "PRIVATE KEY" not in row.private_key_encrypted
+        assert row.private_key_encrypted.startswith("tsr-kek1.")
+        assert "d" not in row.public_jwk
+
+
+def test_kek_is_read_from_the_environment_or_a_file(tmp_path, monkeypatch):
+    raw = os.urandom(32)
+    monkeypatch.setenv(keys.KEK_ENV, base64.urlsafe_b64encode(raw).decode().rstrip("="))
+    keys.reset_kek_cache()
+    assert keys.key_encryption_key(debug=False, base_dir=tmp_path) == raw
+    secret_file = tmp_path / "kek"
+    secret_file.write_text(base64.b64encode(raw).decode() + "\n")
+    monkeypatch.delenv(keys.KEK_ENV)
+    monkeypatch.setenv(keys.KEK_FILE_ENV, str(secret_file))
+    keys.reset_kek_cache()
+    assert keys.key_encryption_key(debug=False, base_dir=tmp_path) == raw
+    monkeypatch.setenv(keys.KEK_ENV, "c2hvcnQ=")
+    keys.reset_kek_cache()
+    with pytest.raises(keys.KeyConfigurationError, match="Both"):
+        keys.key_encryption_key(debug=False, base_dir=tmp_path)
+    monkeypatch.delenv(keys.KEK_FILE_ENV)
+    keys.reset_kek_cache()
+    with pytest.raises(keys.KeyConfigurationError, match="not base64 of 32 bytes") as short:
+        keys.key_encryption_key(debug=False, base_dir=tmp_path)
+    assert "c2hvcnQ" not in str(short.value)
+
+
+def test_without_a_kek_production_refuses_and_debug_makes_a_private_one(tmp_path, monkeypatch):
+    monkeypatch.delenv(keys.KEK_ENV)
+    keys.reset_kek_cache()
+    with pytest.raises(keys.KeyConfigurationError, match=keys.KEK_ENV):
+        keys.key_encryption_key(debug=False, base_dir=tmp_path)
+    keys.reset_kek_cache()
+    first = keys.key_encryption_key(debug=True, base_dir=tmp_path)
+    path = tmp_path / keys.DEV_KEK_RELATIVE_PATH
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    keys.reset_kek_cache()
+    assert keys.key_encryption_key(debug=True, base_dir=tmp_path) == first
+
+
+def test_debug_makes_a_development_key_on_first_use(grant, researcher, settings):
+    SigningKey.objects.all().delete()
+    keyring.reset_caches()
+    settings.DEBUG = False
+    with pytest.raises(ImproperlyConfigured, match="keys_rotate"):
+        keyring.signer()
+    settings.DEBUG = True
+    issued = tokens.token_issue(grant=grant, actor=researcher)
+    assert SigningKey.objects.get(state=KeyState.ACTIVE).kid == kid_of(issued.token)
+    assert SigningKey.objects.filter(state=KeyState.NEXT).count() == 1
+
+
+def test_nothing_secret_is_logged(caplog, grant, researcher):
+    caplog.set_level(logging.DEBUG)
+    keyring.keys_rotate(actor=None, force=True)
+    tokens.token_issue(grant=grant, actor=researcher)
+    kek = keys.key_encryption_key(debug=False, base_dir=None)
+    text = caplog.text
+    assert "PRIVATE KEY" not in text
+    assert base64.b64encode(kek).decode() not in text
+    for row in SigningKey.objects.all():
+        assert row.private_key_encrypted.split(".")[-1][:40] not in text
+
+
+# --- publication --------------------------------------------------------------------------------
+def test_jwks_publishes_every_key_with_kid_alg_and_use(settings):
+    response = Client().get(JWKS)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/jwk-set+json"
+    body = response.json()
+    states = dict(SigningKey.objects.values_list("kid", "state"))
+    assert [states[k["kid"]] for k in body["keys"]] == [KeyState.ACTIVE, KeyState.NEXT]
+    for jwk in body["keys"]:
+        assert (jwk["alg"], jwk["use"], jwk["kty"], jwk["crv"]) == ("ES256", "sig", "EC", "P-256")
+        assert not {"d", "p", "q", "dp", "dq", "qi"} & set(jwk)
+        # kid = RFC 7638 thumbprint, computed here by hand
+        canonical = json.dumps(
+            {k: jwk[k] for k in ("crv", "kty", "x", "y")}, separators=(",", ":"), sort_keys=True
+        )
+        digest = hashlib.sha256(canonical.encode()).digest()
+        assert jwk["kid"] == base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def test_jwks_cache_lifetime_is_the_configured_max_age(settings):
+    settings.TESSERA_JWKS_MAX_AGE = timedelta(minutes=15)
+    response = Client().get(JWKS)
+    assert response["Cache-Control"] == "public, max-age=900"
+    again = Client().get(JWKS, HTTP_IF_NONE_MATCH=response["ETag"])
+    assert again.status_code == 304
+    assert again["Cache-Control"] == "public, max-age=900"
+
+
+def test_the_signing_key_was_published_before_it_signed(grant, researcher):
+    before = jwks_kids()
+    next_kid = SigningKey.objects.get(state=KeyState.NEXT).kid
+    assert next_kid in before
+    age_next_key(timedelta(days=30))
+    keyring.keys_rotate(actor=None)
+    issued = tokens.token_issue(grant=grant, actor=researcher)
+    assert kid_of(issued.token) == next_kid
+    assert kid_of(issued.token) in before, "a cached JWKS from before the rotation verifies it"
+
+
+# --- rotation -----------------------------------------------------------------------------------
+def test_rotation_refuses_a_next_key_younger_than_the_jwks_max_age(settings):
+    settings.TESSERA_JWKS_MAX_AGE = timedelta(hours=1)
+    age_next_key(timedelta(minutes=59))
+    with pytest.raises(keyring.RotationRefused, match="may cache the JWKS for 3600 s"):
+        keyring.keys_rotate(actor=None)
+    with pytest.raises(CommandError):
+        call_command("keys_rotate", stdout=io.StringIO())
+    age_next_key(timedelta(minutes=61))
+    assert keyring.keys_rotate(actor=None).activated
+
+
+def test_old_tokens_stay_valid_and_new_ones_use_the_new_key(grant, researcher, storage):
+    old = tokens.token_issue(grant=grant, actor=researcher)
+    old_kid = kid_of(old.token)
+    age_next_key(timedelta(days=30))
+    rotation = keyring.keys_rotate(actor=None)
+    keyring.reset_caches()  # as every process does within ACTIVE_KEY_CACHE_SECONDS
+    assert rotation.retired == old_kid
+    new = tokens.token_issue(grant=grant, actor=researcher)
+    assert kid_of(new.token) == rotation.activated != old_kid
+    assert rotation.published in jwks_kids()
+    for token in (old, new):
+        assert verify_independently(token.token, typ="at+jwt")["jti"] == token.jti
+        assert introspect(storage[1], token.token).json()["active"] is True
+    assert jwks_kids() == [rotation.activated, rotation.published, old_kid]
+
+
+def test_retired_keys_are_dropped_only_after_their_tokens_expire(grant, researcher, storage):
+    old = tokens.token_issue(grant=grant, actor=researcher)
+    old_kid = kid_of(old.token)
+    age_next_key(timedelta(days=30))
+    keyring.keys_rotate(actor=None)
+    retired = SigningKey.objects.get(kid=old_kid)
+    assert keyring.keys_prune(actor=None) == []
+    just_before = keyring.retired_key_expiry(retired) - timedelta(seconds=1)
+    assert keyring.keys_prune(actor=None, now=just_before) == []
+    assert old.expires_at <= keyring.retired_key_expiry(retired)
+    after = keyring.retired_key_expiry(retired) + timedelta(seconds=1)
+    assert keyring.keys_prune(actor=None, now=after) == [old_kid]
+    retired.refresh_from_db()
+    assert retired.state == KeyState.DROPPED
+    assert retired.private_key_encrypted == ""
+    assert old_kid not in jwks_kids()
+    with pytest.raises(KeyError):
+        published_jwks()[old_kid]
+    keyring.reset_caches()  # another process, or this one after PUBLIC_KEY_CACHE_SECONDS
+    introspect(storage[1], old.token)
+    assert last_introspection().payload["reason"] == "kid"
+    ledger.flush()
+    event = AuditEvent.objects.filter(event_type=EventType.KEY_ROTATED).last()
+    assert event.payload["dropped"] == [old_kid]
+
+
+def test_a_retired_key_stays_while_a_longer_lived_token_it_signed_is_valid(
+    grant, researcher, settings
+):
+    issued = tokens.token_issue(grant=grant, actor=researcher)
+    # issued under a longer lifetime setting than today's
+    IssuedToken.objects.filter(jti=issued.jti).update(expires_at=timezone.now() + timedelta(days=2))
+    age_next_key(timedelta(days=30))
+    keyring.keys_rotate(actor=None)
+    retired = SigningKey.objects.get(kid=kid_of(issued.token))
+    later = keyring.retired_key_expiry(retired) + timedelta(hours=1)
+    assert keyring.keys_prune(actor=None, now=later) == []
+    assert keyring.keys_prune(actor=None, now=timezone.now() + timedelta(days=3)) == [retired.kid]
+
+
+def test_rotate_command_prints_kids_only(grant, researcher):
+    out = io.StringIO()
+    call_command("keys_rotate", "--force", stdout=out)
+    text = out.getvalue()
+    active = SigningKey.objects.get(state=KeyState.ACTIVE)
+    upcoming = SigningKey.objects.get(state=KeyState.NEXT)
+    assert active.kid in text and upcoming.kid in text
+    assert "PRIVATE" not in text and "tsr-kek1" not in text
+    out = io.StringIO()
+    call_command("keys_rotate", "--if-due", stdout=out)
+    assert "Dropped" in out.getvalue()
+    assert SigningKey.objects.get(state=KeyState.ACTIVE) == active, "not due: nothing rotated"
+
+
+def test_rs256_as_a_setting(grant, researcher, storage, settings):
+    es256 = tokens.token_issue(grant=grant, actor=researcher)
+    settings.TESSERA_TOKEN_ALG = "RS256"
+    with pytest.raises(ImproperlyConfigured, match="keys_rotate --force"):
+        keyring.signer()
+    keyring.keys_rotate(actor=None, force=True)  # the ES256 next key signs, an RS256 one is next
+    keyring.keys_rotate(actor=None, force=True)  # the RS256 key signs
+    keyring.reset_caches()
+    issued = tokens.token_issue(grant=grant, actor=researcher)
+    assert keys.unverified_header(issued.token)["alg"] == "RS256"
+    claims = verify_independently(issued.token, typ="at+jwt", alg="RS256")
+    assert claims["jti"] == issued.jti
+    assert introspect(storage[1], issued.token).json()["active"] is True
+    # ES256 tokens are not accepted once RS256 is the configured algorithm.
+    introspect(storage[1], es256.token)
+    assert last_introspection().payload["reason"] == "alg"
+
+
+def test_at_most_one_active_and_one_next_key():
+    from django.db import IntegrityError, transaction
+
+    made = keys.generate("ES256")
+    for state in (KeyState.ACTIVE, KeyState.NEXT):
+        with pytest.raises(IntegrityError), transaction.atomic():
+            SigningKey.objects.create(
+                kid=f"{made.kid}-{state}", alg="ES256", public_jwk=made.public_jwk, state=state
+            )
