@@ -69,6 +69,7 @@ MIDDLEWARE = [
     "governance.middleware.ProbeMiddleware",  # /healthz and /readyz before sessions and auth
     "django.middleware.security.SecurityMiddleware",
     "audit.middleware.RequestContextMiddleware",
+    "governance.middleware.NulCharacterMiddleware",  # a 400, not PostgreSQL's DataError 500
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

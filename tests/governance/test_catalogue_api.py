@@ -306,3 +306,54 @@ def test_the_catalogue_needs_no_login_and_writes_are_refused(client, catalogue):
     assert client.post(URL, {"title": "x"}).status_code in (401, 403, 405)
     detail = f"{URL}{catalogue['lung_ds']}/"
     assert client.delete(detail).status_code in (401, 403, 405)
+
+
+# --- NUL characters: PostgreSQL cannot compare them, so they never reach a query -------------
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ({"organ": "lu\x00ng"}, "organ"),
+        ({"disease": "DOID:\x00162"}, "disease"),
+        ({"duo": "D\x00S"}, "duo"),
+        ({"ordering": "ti\x00tle"}, "ordering"),
+        ({"committee": "\x00"}, "committee"),
+    ],
+)
+def test_nul_in_a_catalogue_parameter_is_a_400_naming_it(client, catalogue, query, field):
+    response = client.get(URL, query)
+    assert response.status_code == 400
+    assert field in response.json()
+
+
+def test_nul_in_the_accession_is_a_400_not_a_server_error(client, catalogue):
+    response = client.get("/datasets/TSR-DS-00%001/")
+    assert response.status_code == 400
+
+
+def test_nul_in_a_portal_search_is_a_400_naming_the_parameter(client, catalogue):
+    response = client.get("/datasets/", {"disease": "can\x00cer"})
+    assert response.status_code == 400
+    assert "disease" in response.content.decode()
+
+
+def test_nul_deep_in_a_json_body_is_a_400_naming_its_path(client, researcher):
+    client.force_login(researcher)
+    response = client.post(
+        "/api/v1/consent/evaluate",
+        {
+            "consent": {"permission": "GRU"},
+            "purpose": {"diseases": ["DOID:162", "DOID:\x001324"]},
+        },
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    assert response.json() == {"purpose.diseases[1]": ["Null characters are not allowed."]}
+
+
+def test_an_uploaded_file_may_contain_nul_bytes(client, researcher):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client.force_login(researcher)
+    pdf = SimpleUploadedFile("ethics.pdf", b"%PDF-1.7\x00\x00binary", "application/pdf")
+    response = client.post("/api/v1/consent/evaluate", {"document": pdf})
+    assert "Null characters" not in response.content.decode()
