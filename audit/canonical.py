@@ -74,5 +74,12 @@ def encode_fast(entry: dict[str, Any]) -> bytes:
         return encode(entry)
 
 
+def payload_text(payload: Any) -> str:
+    """A payload's canonical JSON text: how the ledger stores it, byte for byte what is hashed."""
+    return json.dumps(
+        payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
+
+
 def entry_hash(entry: dict[str, Any]) -> str:
     return hashlib.sha256(encode(entry)).hexdigest()

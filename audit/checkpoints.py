@@ -17,7 +17,14 @@ from . import merkle, signing
 from .canonical import GENESIS_HASH
 from .ledger import flush
 from .models import AuditEvent, Checkpoint
-from .verification import Problem, _rows, checkpoint_problem, leaf_for, scan, trusted_public_keys
+from .verification import (
+    Problem,
+    _rows,
+    chain_rows,
+    checkpoint_problem,
+    leaf_for,
+    trusted_public_keys,
+)
 
 # Separate from the ledger lock, so signing never holds up the sequencer.
 CHECKPOINT_LOCK_KEY = 0x54534350  # "TSCP"
@@ -51,18 +58,15 @@ def checkpoint_sign(*, force: bool = False) -> Checkpoint | None:
         if last is None and size == 0 and not force:
             return None
         compact, start, prev_hash = _resume_from(last)
-        reached, problem = scan(
-            _rows(start=start, stop=size),
-            start=start,
-            prev_hash=prev_hash,
-            compact=compact,
-            checkpoints=[],
-            keys={},
+        chain = chain_rows(
+            _rows(start=start, stop=size, with_prev=False), start=start, prev_hash=prev_hash
         )
-        if problem is None and reached != size:
-            problem = Problem(reached, f"event {reached} is missing")
+        problem = chain.problem
+        if problem is None and chain.reached != size:
+            problem = Problem(chain.reached, f"event {chain.reached} is missing")
         if problem is not None:
             raise LedgerBroken(problem)
+        compact.extend(chain.leaves)
         root = compact.root()
         issued_at = timezone.now()
         body = signing.checkpoint_body(size, root, issued_at)
@@ -90,9 +94,7 @@ def _resume_from(last: Checkpoint | None) -> tuple[merkle.CompactRange, int, str
         raise LedgerBroken(Problem(last.tree_size, problem))
     prev = AuditEvent.objects.filter(seq=last.tree_size - 1).values_list("hash", flat=True)
     if not prev:
-        raise LedgerBroken(
-            Problem(last.tree_size - 1, f"event {last.tree_size - 1} is missing")
-        )
+        raise LedgerBroken(Problem(last.tree_size - 1, f"event {last.tree_size - 1} is missing"))
     return compact, last.tree_size, prev[0]
 
 

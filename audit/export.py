@@ -11,7 +11,6 @@ Events come in seq order, then every checkpoint that the exported events cover.
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from typing import IO
 
@@ -23,7 +22,7 @@ from . import signing
 from .canonical import HASHED_FIELDS, format_time
 from .ledger import flush
 from .models import Checkpoint
-from .verification import _rows
+from .verification import _rows, time_reader
 
 FORMAT = "tessera-audit-export/1"
 
@@ -36,10 +35,9 @@ class ExportSummary:
 
 
 def _line(obj: dict) -> bytes:
-    try:
-        return orjson.dumps(obj) + b"\n"
-    except TypeError:  # integers beyond 64 bits
-        return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+    # Payloads go out as the stored canonical text (a Fragment), so orjson never has to
+    # represent a value it cannot (integers beyond 64 bits).
+    return orjson.dumps(obj) + b"\n"
 
 
 def export_ledger(out: IO[bytes]) -> ExportSummary:
@@ -70,6 +68,7 @@ def export_ledger(out: IO[bytes]) -> ExportSummary:
             }
         )
         count = 0
+        to_time = time_reader()
         for batch in _rows(start=0):
             for row in batch:
                 (seq, when, etype, actor_id, actor_kind, ttype, tid, payload, rid, addr, ph, h) = (
@@ -79,13 +78,13 @@ def export_ledger(out: IO[bytes]) -> ExportSummary:
                     {
                         "type": "event",
                         "seq": seq,
-                        "occurred_at": when,
+                        "occurred_at": to_time(when),
                         "event_type": etype,
                         "actor_id": actor_id,
                         "actor_kind": actor_kind,
                         "target_type": ttype,
                         "target_id": tid,
-                        "payload": json.loads(payload) if isinstance(payload, str) else payload,
+                        "payload": orjson.Fragment(payload),
                         "request_id": rid,
                         "client_addr": addr,
                         "prev_hash": ph,

@@ -2,12 +2,37 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 
 from django.conf import settings
 from django.db import models
 
+from .canonical import payload_text
 from .choices import ActorKind, EventType
+
+
+class CanonicalJSONField(models.TextField):
+    """JSON kept as its canonical text (sorted keys, compact, UTF-8; see audit.canonical), so the
+    database holds exactly the bytes that were hashed: verification hashes them as they are,
+    without parsing, and no database-side JSON type can respell a number or reorder a key."""
+
+    def from_db_value(self, value, expression, connection):
+        return None if value is None else json.loads(value)
+
+    def to_python(self, value):
+        if isinstance(value, str):
+            try:
+                return json.loads(value)
+            except ValueError:
+                return value
+        return value
+
+    def get_prep_value(self, value):
+        return None if value is None else payload_text(value)
+
+    def value_to_string(self, obj):
+        return payload_text(self.value_from_object(obj))
 
 
 class PendingEvent(models.Model):
@@ -26,7 +51,7 @@ class PendingEvent(models.Model):
     actor_kind = models.CharField(max_length=8)
     target_type = models.CharField(max_length=64, blank=True)
     target_id = models.CharField(max_length=64, blank=True)
-    payload = models.JSONField(default=dict)
+    payload = CanonicalJSONField(default=dict)
     request_id = models.CharField(max_length=64, blank=True)
     client_addr = models.CharField(max_length=45, blank=True)
 
@@ -46,7 +71,7 @@ class AuditEvent(models.Model):
     actor_kind = models.CharField(max_length=8, choices=ActorKind.choices)
     target_type = models.CharField(max_length=64, blank=True)
     target_id = models.CharField(max_length=64, blank=True)
-    payload = models.JSONField(default=dict)
+    payload = CanonicalJSONField(default=dict)
     request_id = models.CharField(max_length=64, blank=True)
     client_addr = models.CharField(max_length=45, blank=True)
     prev_hash = models.CharField(max_length=64)

@@ -15,6 +15,8 @@ import base64
 import binascii
 import hashlib
 import json
+import multiprocessing as mp
+import os
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -22,7 +24,7 @@ from datetime import UTC, datetime
 
 import orjson
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 
 from . import merkle, signing
 from .canonical import GENESIS_HASH, encode, format_time
@@ -30,12 +32,12 @@ from .ledger import flush
 from .models import AuditEvent, Checkpoint
 
 FETCH = 20_000
+PARALLEL_MIN = 200_000
 _LEDGER = AuditEvent._meta.db_table
 _COLUMNS = (
     "seq, {time}, event_type, actor_id, actor_kind, target_type, target_id, payload, "
-    "request_id, client_addr, prev_hash, hash"
+    "request_id, client_addr, {prev}hash"
 )
-_PG_TIME = "to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
 
 
 @dataclass
@@ -105,131 +107,193 @@ def checkpoint_problem(checkpoint: Checkpoint, keys: dict[str, object]) -> str |
     return None
 
 
-def verify_ledger(*, flush_first: bool = True) -> Report:
-    """Verify the whole ledger and every checkpoint; stops at the first problem."""
+def verify_ledger(*, flush_first: bool = True, workers: int | None = None) -> Report:
+    """Verify the whole ledger and every checkpoint; stops at the first problem.
+
+    On PostgreSQL, a large ledger (PARALLEL_MIN events or more) outside any transaction is
+    hashed by `workers` processes (default: the CPU count, at most 4), each over its own
+    seq range and database connection; the Merkle roots are then checked in this process.
+    """
     started = time.perf_counter()
     if flush_first:
         flush()
     with transaction.atomic():
-        # Checkpoints first: the event cursor opened afterwards sees every event they cover.
+        # Checkpoints first: events read afterwards include every event they cover.
         checkpoints = list(Checkpoint.objects.order_by("tree_size"))
-        keys = trusted_public_keys()
-        result = scan(
-            _rows(start=0),
-            start=0,
-            prev_hash=GENESIS_HASH,
-            compact=merkle.CompactRange(),
-            checkpoints=checkpoints,
-            keys=keys,
-        )
-    events, problem = result
+        last = AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first()
+    size = 0 if last is None else last + 1
+    # The key is only needed when there is a signature to check.
+    keys = trusted_public_keys() if checkpoints else {}
+    workers = workers or min(os.cpu_count() or 1, 4)
+    parallel = (
+        connection.vendor == "postgresql"
+        and not connection.in_atomic_block
+        and workers > 1
+        and size >= PARALLEL_MIN
+    )
+    if parallel:
+        chain = _chain_in_parallel(size, workers)
+    else:
+        with transaction.atomic():
+            chain = chain_rows(_rows(start=0, with_prev=False), start=0, prev_hash=GENESIS_HASH)
+    problem = first_problem(chain, check_checkpoints(chain, checkpoints=checkpoints, keys=keys))
     return Report(
-        events=events,
+        events=chain.reached,
         checkpoints=len(checkpoints),
         seconds=time.perf_counter() - started,
         problem=problem,
     )
 
 
-def _rows(*, start: int, stop: int | None = None) -> Iterator[list[tuple]]:
-    """Batches of ledger rows from `start` (and below `stop`) in seq order; occurred_at is
-    already in the canonical text form."""
+def _chain_in_parallel(size: int, workers: int) -> Chain:
+    step = -(-size // workers)
+    ranges = [(start, min(start + step, size)) for start in range(0, size, step)]
+    # Forked workers must open their own connections.
+    connections.close_all()
+    with mp.get_context("fork").Pool(len(ranges)) as pool:
+        parts = pool.map(_chain_range, ranges)
+    leaves: list[bytes] = []
+    previous_last = GENESIS_HASH
+    for (start, stop), (assumed_prev, blob, part) in zip(ranges, parts, strict=True):
+        if assumed_prev != previous_last:
+            return Chain(start, previous_last, leaves, _mismatch(start, previous_last))
+        leaves.extend(blob[i : i + 32] for i in range(0, len(blob), 32))
+        if part.problem:
+            return Chain(part.reached, part.last_hash, leaves, part.problem)
+        if part.reached != stop:
+            missing = Problem(part.reached, f"event {part.reached} is missing")
+            return Chain(part.reached, part.last_hash, leaves, missing)
+        previous_last = part.last_hash
+    return Chain(size, previous_last, leaves, None)
+
+
+def _chain_range(bounds: tuple[int, int]) -> tuple[str | None, bytes, Chain]:
+    start, stop = bounds
+    try:
+        with transaction.atomic():
+            if start == 0:
+                prev = GENESIS_HASH
+            else:
+                prev = (
+                    AuditEvent.objects.filter(seq=start - 1).values_list("hash", flat=True).first()
+                )
+            chain = chain_rows(
+                _rows(start=start, stop=stop, with_prev=False),
+                start=start,
+                prev_hash=prev or "",
+            )
+    finally:
+        connections.close_all()
+    blob = b"".join(chain.leaves)
+    chain.leaves = []
+    return prev, blob, chain
+
+
+def _rows(*, start: int, stop: int | None = None, with_prev: bool = True) -> Iterator[list[tuple]]:
+    """Batches of raw ledger rows from `start` (and below `stop`) in seq order:
+    (seq, occurred_at, event_type, actor_id, actor_kind, target_type, target_id, payload,
+    request_id, client_addr, [prev_hash,] hash). Pass occurred_at through `time_reader()`."""
     postgres = connection.vendor == "postgresql"
-    columns = _COLUMNS.format(time=_PG_TIME if postgres else "occurred_at")
+    columns = _COLUMNS.format(
+        time="occurred_at::text" if postgres else "occurred_at",
+        prev="prev_hash, " if with_prev else "",
+    )
     where = "seq >= %s" + ("" if stop is None else " AND seq < %s")
     params = [start] if stop is None else [start, stop]
     cursor = connection.chunked_cursor() if postgres else connection.cursor()
     with cursor:
         cursor.execute(f"SELECT {columns} FROM {_LEDGER} WHERE {where} ORDER BY seq", params)  # noqa: S608
         while batch := cursor.fetchmany(FETCH):
-            yield batch if postgres else [_sqlite_row(row) for row in batch]
+            yield batch
 
 
-def _sqlite_row(row: tuple) -> tuple:
-    # Django keeps aware datetimes in SQLite as naive UTC ("YYYY-MM-DD HH:MM:SS[.ffffff]") and
-    # its sqlite3 converter hands them back as naive datetimes.
-    when = row[1]
+def time_reader():
+    """A function from the raw occurred_at column to its canonical text."""
+    return _pg_time if connection.vendor == "postgresql" else _sqlite_time
+
+
+def _pg_time(text: str) -> str:
+    # timestamptz's own text output (much cheaper than to_char on the server) in the session
+    # time zone, which Django sets to UTC: "2026-11-27 10:00:00.1234+00"; trailing zeros of
+    # the fraction are dropped, and the whole fraction when it is zero.
+    if text[-3:] != "+00":
+        raise ValueError(f"ledger times must be read in UTC, got {text!r}")
+    return f"{text[:10]}T{text[11:19]}.{text[20:-3]:0<6}Z"
+
+
+def _sqlite_time(when) -> str:
+    # Django keeps aware datetimes in SQLite as naive UTC text, and its sqlite3 converter
+    # hands them back as naive datetimes.
     if isinstance(when, str):
         when = datetime.fromisoformat(when)
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return (row[0], format_time(when), *row[2:])
+    return format_time(when)
+
+
+def _mismatch(seq: int, expected_prev: str) -> Problem:
+    stored_prev = AuditEvent.objects.filter(seq=seq).values_list("prev_hash", flat=True).first()
+    if stored_prev != expected_prev:
+        return Problem(
+            seq,
+            f"event {seq}: prev_hash does not match the hash of event {seq - 1} "
+            f"(events removed, inserted or reordered)",
+        )
+    return Problem(
+        seq,
+        f"event {seq}: content does not match its hash (changed after it was written: "
+        f"type, actor, target, time, payload, request or address)",
+    )
 
 
 def _reference_hash(entry: dict, payload) -> str:
     if isinstance(payload, str):
-        # orjson reads integers beyond 64 bits as floats; the stdlib keeps them exact.
-        entry = {**entry, "payload": json.loads(payload)}
+        try:
+            entry = {**entry, "payload": json.loads(payload)}
+        except ValueError:
+            return ""
     return hashlib.sha256(encode(entry)).hexdigest()
 
 
-def scan(
-    batches: Iterable[list[tuple]],
-    *,
-    start: int,
-    prev_hash: str,
-    compact: merkle.CompactRange,
-    checkpoints: list[Checkpoint],
-    keys: dict[str, object],
-) -> tuple[int, Problem | None]:
-    """Check rows from seq `start` onward; return (position reached, first problem or None).
+@dataclass
+class Chain:
+    """How far the chain checked out: `reached` events, the last good hash, their leaves."""
 
-    `compact` must hold the tree of events [0, start); checkpoints of size <= start are skipped.
-    """
-    pending = [c for c in checkpoints if c.tree_size > start]
-    bad = {c.tree_size: checkpoint_problem(c, keys) for c in pending}
-    cursor_cp = 0
-    next_cp = pending[0].tree_size if pending else -1
+    reached: int
+    last_hash: str
+    leaves: list[bytes]
+    problem: Problem | None
 
-    def check_checkpoint(position: int, leaves: list[bytes]) -> Problem | None:
-        nonlocal cursor_cp, next_cp
-        compact.extend(leaves)
-        leaves.clear()
-        checkpoint = pending[cursor_cp]
-        cursor_cp += 1
-        next_cp = pending[cursor_cp].tree_size if cursor_cp < len(pending) else -1
-        if bad[checkpoint.tree_size]:
-            return Problem(position, bad[checkpoint.tree_size])
-        if compact.root().hex() != checkpoint.root_hash:
-            return Problem(
-                position,
-                f"checkpoint {checkpoint.tree_size}: signed root does not match events "
-                f"0..{checkpoint.tree_size - 1} (an event before it was changed, inserted, "
-                f"removed or rewritten)",
-            )
-        return None
 
+def chain_rows(batches: Iterable[list[tuple]], *, start: int, prev_hash: str) -> Chain:
+    """Recompute each row's hash and link from seq `start` on; stop at the first problem."""
     expected = start
     prev = prev_hash
     leaves: list[bytes] = []
-    if next_cp == expected and (problem := check_checkpoint(expected, leaves)):
-        return expected, problem
-    loads, dumps, sort_keys = orjson.loads, orjson.dumps, orjson.OPT_SORT_KEYS
-    sha256, fromhex = hashlib.sha256, bytes.fromhex
+    fragment, dumps, sort_keys = orjson.Fragment, orjson.dumps, orjson.OPT_SORT_KEYS
+    sha256, fromhex, to_time = hashlib.sha256, bytes.fromhex, time_reader()
+    append = leaves.append
     for batch in batches:
-        for row in batch:
-            (seq, when, etype, actor_id, actor_kind, ttype, tid, payload, rid, addr, ph, h) = row
+        for seq, when, etype, actor_id, actor_kind, ttype, tid, payload, rid, addr, h in batch:
             if seq != expected:
                 what = (
                     f"event {expected} is missing (the next event has seq {seq})"
                     if seq > expected
                     else f"event {seq} appears again or out of order after {expected - 1}"
                 )
-                return expected, Problem(expected, what)
-            if ph != prev:
-                return expected, Problem(
-                    expected,
-                    f"event {seq}: prev_hash does not match the hash of event {seq - 1} "
-                    f"(events removed, inserted or reordered)",
-                )
+                return Chain(expected, prev, leaves, Problem(expected, what))
+            # The hash is recomputed with the previous entry's hash, not the stored prev_hash
+            # (one column less to read): a broken link shows up as a mismatch, and `_mismatch`
+            # then tells a broken link from changed content.
             entry = {
                 "actor_id": actor_id,
                 "actor_kind": actor_kind,
                 "client_addr": addr,
                 "event_type": etype,
-                "occurred_at": when,
-                "payload": loads(payload) if isinstance(payload, str) else payload,
-                "prev_hash": ph,
+                "occurred_at": to_time(when),
+                # Stored as canonical text (CanonicalJSONField): hashed as it is, unparsed.
+                "payload": fragment(payload),
+                "prev_hash": prev,
                 "request_id": rid,
                 "seq": seq,
                 "target_id": tid,
@@ -239,24 +303,79 @@ def scan(
                 digest = sha256(dumps(entry, option=sort_keys)).hexdigest()
             except TypeError:
                 digest = ""
-            # orjson is proven byte-identical for our payloads; the reference encoder decides
-            # whenever it is not (or the entry really was changed).
+            # orjson is proven byte-identical to the reference encoder for the top-level fields;
+            # the reference decides whenever they differ (a payload text that is not canonical,
+            # or an entry that really was changed).
             if digest != h and _reference_hash(entry, payload) != h:
-                return expected, Problem(
-                    expected,
-                    f"event {seq}: content does not match its hash (changed after it was "
-                    f"written: type, actor, target, time, payload, request or address)",
-                )
-            leaves.append(sha256(b"\x00" + fromhex(h)).digest())
+                return Chain(expected, prev, leaves, _mismatch(seq, prev))
+            append(sha256(b"\x00" + fromhex(h)).digest())
             prev = h
             expected += 1
-            if expected == next_cp and (problem := check_checkpoint(expected, leaves)):
-                return expected, problem
-    compact.extend(leaves)
-    if next_cp != -1:
-        return expected, Problem(
-            expected,
-            f"checkpoint {next_cp} covers events up to {next_cp - 1}, but the ledger ends at "
-            f"{expected - 1} (newest events removed)",
+    return Chain(expected, prev, leaves, None)
+
+
+def _levels(leaves: list[bytes]) -> list[list[bytes]]:
+    """Every level of the RFC 9162 tree's perfect subtrees: levels[k][i] is the root of leaves
+    [i * 2**k, (i + 1) * 2**k). One pass of hashing serves every checkpoint."""
+    sha256 = hashlib.sha256
+    levels = [leaves]
+    while len(levels[-1]) > 1:
+        below = levels[-1]
+        levels.append(
+            [
+                sha256(b"\x01" + below[i] + below[i + 1]).digest()
+                for i in range(0, len(below) - 1, 2)
+            ]
         )
-    return expected, None
+    return levels
+
+
+def _root_of_prefix(levels: list[list[bytes]], size: int) -> bytes:
+    # The perfect subtrees covering leaves [0, size) are one per set bit of size, largest first.
+    nodes, position = [], 0
+    for k in range(size.bit_length() - 1, -1, -1):
+        if size >> k & 1:
+            nodes.append(levels[k][position >> k])
+            position += 1 << k
+    return merkle.CompactRange.from_state(size, nodes).root()
+
+
+def check_checkpoints(
+    chain: Chain,
+    *,
+    checkpoints: list[Checkpoint],
+    keys: dict[str, object],
+    start: int = 0,
+) -> Problem | None:
+    """The first checkpoint (by size) that is forged, or whose root differs from the verified
+    leaves, or that covers events the ledger no longer has. `chain.leaves` start at `start`;
+    checkpoints of size <= start are not checked here."""
+    relevant = [c for c in checkpoints if c.tree_size > start]
+    if not relevant:
+        return None
+    levels = _levels(chain.leaves) if start == 0 else None
+    for checkpoint in relevant:
+        size = checkpoint.tree_size
+        if size > chain.reached:
+            if chain.problem:
+                return None  # the chain problem comes first
+            return Problem(
+                chain.reached,
+                f"checkpoint {size} covers events up to {size - 1}, but the ledger ends at "
+                f"{chain.reached - 1} (newest events removed)",
+            )
+        if why := checkpoint_problem(checkpoint, keys):
+            return Problem(size, why)
+        root = _root_of_prefix(levels, size) if levels is not None else None
+        if root is not None and root.hex() != checkpoint.root_hash:
+            return Problem(
+                size,
+                f"checkpoint {size}: signed root does not match events 0..{size - 1} (an event "
+                f"before it was changed, inserted, removed or rewritten)",
+            )
+    return None
+
+
+def first_problem(chain: Chain, checkpoint: Problem | None) -> Problem | None:
+    found = [p for p in (chain.problem, checkpoint) if p is not None]
+    return min(found, key=lambda p: p.position) if found else None

@@ -47,6 +47,7 @@ class ConsistencyQuerySerializer(serializers.Serializer):
 class AuditEventSerializer(serializers.ModelSerializer):
     # The exact string that was hashed, so that a client can recompute `hash`.
     occurred_at = serializers.SerializerMethodField()
+    payload = serializers.JSONField()
 
     class Meta:
         model = AuditEvent
