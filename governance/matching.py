@@ -231,7 +231,8 @@ class _Evaluation:
         return f"{label} ({curie})" if label else curie
 
     def diseases(self, curies) -> str:
-        return ", ".join(self.disease(c) for c in sorted(curies))
+        names = [self.disease(c) for c in sorted(curies)]
+        return " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
 
     def add(self, curie: str, outcome: Outcome, reason: str) -> None:
         self.rules.append(RuleResult(curie, outcome, reason))
@@ -350,7 +351,7 @@ class _Evaluation:
         if col == _DISEASES:
             fits, misfits = [], []
             for d in sorted(self.purpose.diseases):
-                found = sorted(consented & self.ancestors(d))
+                found = sorted(consented.intersection(self.ancestors(d)))
                 if not found:
                     misfits.append(d)
                 elif d in consented:
@@ -431,7 +432,7 @@ class _Evaluation:
                         curie,
                         Outcome.APPROVE,
                         f"{name}: the methods development is tied to "
-                        f"{self.diseases(p.diseases)}, which the consent does not forbid.",
+                        f"{self.diseases(p.diseases)}, which NMDS allows.",
                     )
                 else:
                     self.add(
@@ -579,7 +580,9 @@ class _Evaluation:
                 "RTN": "Return derived or enriched data to the database or resource.",
             }[short]
         self.add(
-            curie, Outcome.APPROVE, f"{name}: an obligation the applicant takes on, no restriction."
+            curie,
+            Outcome.APPROVE,
+            f"{name}: an obligation for the applicant; it restricts no purpose.",
         )
         self.oblige(curie, text)
 

@@ -623,3 +623,66 @@ def test_ontology_version_names_both_loaded_files():
     version = consent.ontology_version()
     assert set(version) == {"DUO", "DOID"}
     assert all(len(digest) == 64 for digest in version.values())
+
+
+@pytestmark_db
+def test_filter_and_display_read_a_stored_scope_the_same_way():
+    stored = factories.consent_scope(
+        "DS",
+        modifiers=["GS", "US", "IRB"],
+        diseases=[LUNG_CANCER, COLORECTAL_CANCER],
+        region=["EEA"],
+        named_users="Dr A. Jansen\nDr B. Smit",
+    )
+    [(pk, from_columns, labels)] = list(consent._scope_rows([stored.pk]))
+    assert pk == stored.pk
+    assert from_columns == consent.consent_input_from_scope(stored)
+    assert labels == {LUNG_CANCER: "lung cancer", COLORECTAL_CANCER: "colorectal cancer"}
+
+
+@pytestmark_db
+def test_a_stored_term_the_engine_has_no_rule_for_goes_to_a_human(committee, organisation):
+    from governance.models import OntologyTerm
+
+    stored = factories.consent_scope("GRU")
+    newer = OntologyTerm.objects.create(
+        curie="DUO:0000099", ontology="DUO", label="some future modifier", duo_kind="modifier"
+    )
+    stored.modifiers.add(newer)  # as if a newer DUO release had been loaded
+    ds = factories.dataset(committee=committee, controller=organisation, consent_scope=stored)
+    verdict = consent.evaluate_dataset(ds, purpose())
+    assert verdict.decision == R
+    assert verdict.rules[0].term == "DUO:0000099"
+    assert "A committee must judge" in verdict.rules[0].reason
+
+
+@pytestmark_db
+def test_a_purpose_survives_a_round_trip_through_json():
+    stated = purpose(
+        LUNG_ADENOCARCINOMA,
+        COLON_CANCER,
+        methods_development=True,
+        commercial=True,
+        ethics_approval=True,
+        months=18,
+        country="DE",
+        other="pilot",
+    )
+    assert consent.purpose_from_data(stated.to_dict()) == stated
+
+
+@pytestmark_db
+def test_whole_catalogue_verdicts_from_columns_agree_with_loaded_rows(
+    committee, organisation, django_assert_num_queries
+):
+    from governance import selectors
+
+    _datasets(6, committee, organisation)
+    factories.dataset(
+        committee=committee, controller=organisation, species="animal", consent_scope=None
+    )
+    stated = purpose(LUNG_NSCLC, commercial=True)
+    with django_assert_num_queries(5):
+        from_columns = consent.evaluate_catalogue(selectors.dataset_list_public(), stated)
+    assert from_columns == consent.evaluate_datasets(selectors.dataset_list_public(), stated)
+    assert len(from_columns) == 7
