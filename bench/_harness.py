@@ -10,6 +10,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 def use_database(name: str, *, sqlite: bool = False) -> str:
     """Point Django at a fresh database (PostgreSQL by default) before django.setup()."""
     if sqlite:
-        path = Path("/tmp") / f"{name}.sqlite3"
+        path = Path(tempfile.gettempdir()) / f"{name}.sqlite3"
         for p in path.parent.glob(f"{name}.sqlite3*"):
             p.unlink()
         url = f"sqlite:///{path}"
@@ -41,7 +42,9 @@ def drop_database(name: str) -> None:
         from django.db import connections
 
         connections.close_all()
-        _psql(os.environ.get("PGHOST", "127.0.0.1"), f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        _psql(
+            os.environ.get("PGHOST", "127.0.0.1"), f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
+        )
 
 
 def _psql(host: str, sql: str) -> None:
@@ -99,6 +102,8 @@ def table(rows: list[list[object]], header: list[str]) -> str:
 
 def git_revision() -> str:
     try:
-        return subprocess.check_output(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True).strip()  # noqa: S603,S607
+        return subprocess.check_output(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True
+        ).strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"

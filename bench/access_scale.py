@@ -133,7 +133,7 @@ def build(requests: int, committees: int) -> dict:
         # the planner guesses badly for the freshly filled tables.
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
-    member = User.objects.create_user("bench-member", password="bench", is_staff=True)  # noqa: S106
+    member = User.objects.create_user("bench-member", password="bench", is_staff=True)
     gov.membership_add(committee=dacs[0], user=member, role="chair", actor=None)
     return {
         "member": member,
