@@ -35,7 +35,15 @@ from governance.models import DataAccessCommittee, Dataset
 
 from . import lifecycle, selectors, services
 from .choices import CommentVisibility, DecisionOutcome, ReviewStatus, VoteChoice
-from .models import AccessRequest, ConsentMatch, Grant, Notification, Review, SigningKey
+from .models import (
+    AccessRequest,
+    ClientScopes,
+    ConsentMatch,
+    Grant,
+    Notification,
+    Review,
+    SigningKey,
+)
 
 SERVICE_ERRORS = (ValidationError, PermissionDenied, lifecycle.TransitionRefused)
 VERDICT_LABELS = {"approve": "approve", "deny": "deny", "review": "needs review"}
@@ -1200,3 +1208,63 @@ class SigningKeyAdmin(SuperuserOnlyMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class ClientScopesForm(forms.ModelForm):
+    scopes = forms.MultipleChoiceField(
+        choices=[(s, s) for s in ("introspection", "ga4gh_passport")],
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="introspection: check tokens and read the revocation feed; "
+        "ga4gh_passport: read people's GA4GH visas.",
+    )
+
+    class Meta:
+        model = ClientScopes
+        fields = ["client_id", "scopes"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from oauth2_provider.models import get_application_model
+
+        apps = get_application_model().objects.order_by("name")
+        self.fields["client_id"] = forms.ChoiceField(
+            label="OAuth client", choices=[(a.client_id, f"{a.name} ({a.client_id})") for a in apps]
+        )
+        if self.instance.pk:
+            self.fields["client_id"].disabled = True
+            self.initial["scopes"] = self.instance.scopes.split()
+
+
+@admin.register(ClientScopes)
+class ClientScopesAdmin(SuperuserOnlyMixin, admin.ModelAdmin):
+    """Which OAuth clients may obtain the storage tier's scopes; saved through the service."""
+
+    form = ClientScopesForm
+    list_display = ["client_id", "scopes", "updated_at"]
+    actions = None
+
+    def has_add_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def save_model(self, request, obj, form, change):
+        from oauth2_provider.models import get_application_model
+
+        from .oauth import client_scopes_set
+
+        application = get_application_model().objects.get(client_id=form.cleaned_data["client_id"])
+        saved = client_scopes_set(
+            application=application, scopes=form.cleaned_data["scopes"], actor=request.user
+        )
+        obj.pk = saved.pk
+
+    def log_addition(self, request, obj, message):
+        events.admin_action(actor=request.user, action="add", obj=obj)
+        return super().log_addition(request, obj, message)
+
+    def log_change(self, request, obj, message):
+        events.admin_action(actor=request.user, action="change", obj=obj)
+        return super().log_change(request, obj, message)

@@ -460,3 +460,20 @@ class Suspension(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} suspended {self.suspended_at:%Y-%m-%d}"
+
+
+class ClientScopes(models.Model):
+    """The privileged OAuth scopes (introspection, ga4gh_passport) one OAuth client may obtain."""
+
+    # By client_id rather than a foreign key: django-oauth-toolkit's Application is swappable,
+    # and the scopes must follow the client, not a row id.
+    client_id = models.CharField(max_length=100, unique=True)
+    scopes = models.CharField(max_length=200, blank=True, help_text="Space-separated.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "OAuth client scopes"
+        verbose_name_plural = "OAuth client scopes"
+
+    def __str__(self) -> str:
+        return f"{self.client_id}: {self.scopes or '(none)'}"

@@ -71,3 +71,4 @@ class EventType(models.TextChoices):
     VISA_ISSUED = "tokens.visa_issued", "GA4GH visa issued"
     KEY_ROTATED = "tokens.key_rotated", "Signing keys rotated"
     USER_SUSPENDED = "auth.user_suspended", "User suspended"
+    CLIENT_SCOPES_CHANGED = "auth.client_scopes_changed", "OAuth client's scopes changed"

@@ -519,3 +519,13 @@ def user_suspended(*, suspension, actor, grants: int, tokens: int):
             "tokens_revoked": tokens,
         },
     )
+
+
+def client_scopes_changed(*, application, actor, scopes: list[str], previous: list[str]):
+    return append(
+        event_type=EventType.CLIENT_SCOPES_CHANGED,
+        actor=actor,
+        target_type="oauth2_provider.application",
+        target_id=str(application.client_id),
+        payload={"scopes": sorted(scopes), "previous": sorted(previous)},
+    )

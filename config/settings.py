@@ -189,6 +189,8 @@ OAUTH2_PROVIDER = {
         "read": "Read the catalogue",
     },
     "DEFAULT_SCOPES": ["read"],
+    # introspection and ga4gh_passport only for the clients listed in access.ClientScopes.
+    "SCOPES_BACKEND_CLASS": "access.oauth.ClientScopesBackend",
     "ACCESS_TOKEN_EXPIRE_SECONDS": 3600,
     # Client secrets are stored hashed (django-oauth-toolkit >= 2 hashes by default).
     "PKCE_REQUIRED": True,

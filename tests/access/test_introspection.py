@@ -363,6 +363,35 @@ def test_a_client_credentials_token_from_the_token_endpoint_works(issued, settin
     assert introspect(bearer, issued.token).json()["active"] is True
 
 
+def test_only_listed_clients_obtain_the_introspection_scope(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    from oauth2_provider.models import Application
+
+    from access.oauth import client_scopes_set
+
+    app = Application.objects.create(
+        name="some-tool",
+        client_type=Application.CLIENT_CONFIDENTIAL,
+        authorization_grant_type=Application.GRANT_CLIENT_CREDENTIALS,
+        client_secret="some-tool-secret",
+    )
+    basic = "Basic " + base64.b64encode(f"{app.client_id}:some-tool-secret".encode()).decode()
+
+    def ask(scope):
+        return Client().post(
+            "/o/token/",
+            {"grant_type": "client_credentials", "scope": scope},
+            HTTP_AUTHORIZATION=basic,
+        )
+
+    assert ask("introspection").status_code == 400
+    assert ask("ga4gh_passport").status_code == 400
+    assert ask("read").status_code == 200
+    client_scopes_set(application=app, scopes=["introspection"], actor=None)
+    assert ask("introspection").json()["scope"] == "introspection"
+    assert ask("ga4gh_passport").status_code == 400
+
+
 # --- the hot path stays lean --------------------------------------------------------------------
 def test_grant_state_is_one_fresh_query_and_keys_come_from_the_cache(issued, storage):
     _, bearer = storage

@@ -21,6 +21,7 @@ from oauth2_provider.models import AccessToken, Application
 
 from access import keyring, keys, services
 from access.models import Grant
+from access.oauth import PRIVILEGED_SCOPES, client_scopes_set
 from audit import ledger
 from audit.choices import EventType
 from audit.models import AuditEvent
@@ -70,6 +71,9 @@ def oauth_client(name: str, scopes: list[str]) -> tuple[Application, str]:
         client_type=Application.CLIENT_CONFIDENTIAL,
         authorization_grant_type=Application.GRANT_CLIENT_CREDENTIALS,
         client_secret=f"{name}-secret",
+    )
+    client_scopes_set(
+        application=app, scopes=[s for s in scopes if s in PRIVILEGED_SCOPES], actor=None
     )
     raw = secrets.token_urlsafe(24)
     AccessToken.objects.create(
