@@ -733,6 +733,21 @@ def datasets(world: World) -> None:
 STEPS = [users, organisations, committees, legal_bases, consent_scopes, datasets]
 
 
+# --- the storage tier (issue 6): its OAuth client, and a researcher with access ---------------
+def storage_tier(world: World) -> None:
+    """The storage tier's OAuth client and an active grant for `researcher` (access/demo.py).
+    Appended after every other step, so that a grant an earlier step made is reused."""
+    from access import demo
+
+    if demo.storage_client(actor=world.actor):
+        world.created["OAuth client"] += 1
+    if demo.researcher_grant(researcher=world.users["researcher"], decider=world.users["toxpath"]):
+        world.created["grant for researcher"] += 1
+
+
+STEPS.append(storage_tier)
+
+
 def seed(steps=STEPS) -> World:
     """Run the steps in one transaction: the world is built completely or not at all."""
     world = World()
@@ -788,4 +803,7 @@ class Command(BaseCommand):
             lines.append(("  " + "  ".join(cells)).rstrip())
             if n == 0:
                 lines.append("  " + "  ".join("-" * w for w in widths))
+        from access.demo import login_lines
+
+        lines += login_lines()
         return "\n".join(lines)
