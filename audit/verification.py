@@ -19,6 +19,7 @@ import multiprocessing as mp
 import os
 import time
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -203,8 +204,17 @@ def _rows(*, start: int, stop: int | None = None, with_prev: bool = True) -> Ite
     cursor = connection.chunked_cursor() if postgres else connection.cursor()
     with cursor:
         cursor.execute(f"SELECT {columns} FROM {_LEDGER} WHERE {where} ORDER BY seq", params)  # noqa: S608
-        while batch := cursor.fetchmany(FETCH):
-            yield batch
+        if not postgres:
+            while batch := cursor.fetchmany(FETCH):
+                yield batch
+            return
+        # Fetch the next batch while the caller hashes this one: the server produces rows and
+        # Python hashes them at the same time (psycopg waits on the socket without the GIL).
+        with ThreadPoolExecutor(max_workers=1) as prefetch:
+            upcoming = prefetch.submit(cursor.fetchmany, FETCH)
+            while batch := upcoming.result():
+                upcoming = prefetch.submit(cursor.fetchmany, FETCH)
+                yield batch
 
 
 def time_reader():
@@ -270,7 +280,7 @@ def chain_rows(batches: Iterable[list[tuple]], *, start: int, prev_hash: str) ->
     expected = start
     prev = prev_hash
     leaves: list[bytes] = []
-    fragment, dumps, sort_keys = orjson.Fragment, orjson.dumps, orjson.OPT_SORT_KEYS
+    fragment, dumps = orjson.Fragment, orjson.dumps
     sha256, fromhex, to_time = hashlib.sha256, bytes.fromhex, time_reader()
     append = leaves.append
     for batch in batches:
@@ -285,6 +295,8 @@ def chain_rows(batches: Iterable[list[tuple]], *, start: int, prev_hash: str) ->
             # The hash is recomputed with the previous entry's hash, not the stored prev_hash
             # (one column less to read): a broken link shows up as a mismatch, and `_mismatch`
             # then tells a broken link from changed content.
+            # Keys in sorted order already, so orjson needs no OPT_SORT_KEYS (and the payload
+            # is a Fragment of its stored canonical text).
             entry = {
                 "actor_id": actor_id,
                 "actor_kind": actor_kind,
@@ -300,15 +312,19 @@ def chain_rows(batches: Iterable[list[tuple]], *, start: int, prev_hash: str) ->
                 "target_type": ttype,
             }
             try:
-                digest = sha256(dumps(entry, option=sort_keys)).hexdigest()
+                raw = fromhex(h)
+            except ValueError:  # not even hex: a forged row, reported just below
+                raw = b""
+            try:
+                digest = sha256(dumps(entry)).digest()
             except TypeError:
-                digest = ""
+                digest = b""
             # orjson is proven byte-identical to the reference encoder for the top-level fields;
             # the reference decides whenever they differ (a payload text that is not canonical,
             # or an entry that really was changed).
-            if digest != h and _reference_hash(entry, payload) != h:
+            if digest != raw and _reference_hash(entry, payload) != h:
                 return Chain(expected, prev, leaves, _mismatch(seq, prev))
-            append(sha256(b"\x00" + fromhex(h)).digest())
+            append(sha256(b"\x00" + raw).digest())
             prev = h
             expected += 1
     return Chain(expected, prev, leaves, None)

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.core.management import call_command
+from django.db import connection
 from django.utils import timezone
 
 from audit import ledger, signing
@@ -196,3 +197,28 @@ def test_checkpoint_refuses_to_sign_a_broken_chain(ledger_of_ten):
 
     with pytest.raises(LedgerBroken, match=f"position {last.seq}"):
         checkpoint_sign()
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="parallel verification runs on PostgreSQL only",
+)
+@pytest.mark.parametrize("tampered", [None, 3, 17])
+def test_parallel_verification_agrees_with_the_sequential_one(
+    transactional_db, monkeypatch, tampered
+):
+    from audit import verification
+
+    for n in range(25):
+        ledger.append(event_type=EventType.ADMIN_ACTION, payload={"n": n})
+    checkpoint_sign()
+    if tampered is not None:
+        raw("UPDATE audit_auditevent SET payload = '{}' WHERE seq = %s", [tampered])
+    monkeypatch.setattr(verification, "PARALLEL_MIN", 10)
+    sequential = verify_ledger(workers=1)
+    parallel = verify_ledger(workers=3)
+    assert (parallel.events, parallel.ok) == (sequential.events, sequential.ok)
+    if tampered is None:
+        assert parallel.ok and parallel.events == AuditEvent.objects.count()
+    else:
+        assert parallel.problem.position == sequential.problem.position == tampered
