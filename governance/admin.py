@@ -282,8 +282,22 @@ class LegalBasisAdmin(LedgeredAdminMixin, admin.ModelAdmin):
         return False
 
 
+class MembershipForm(forms.ModelForm):
+    class Meta:
+        model = CommitteeMembership
+        fields = ["user", "role"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            # A seat belongs to its person: the services change roles, not occupants (a
+            # changed user here used to be dropped silently). Remove the row and add another.
+            self.fields["user"].disabled = True
+
+
 class MembershipInline(admin.TabularInline):
     model = CommitteeMembership
+    form = MembershipForm
     extra = 0
     autocomplete_fields = ["user"]
 
@@ -345,23 +359,31 @@ class DataAccessCommitteeAdmin(LedgeredAdminMixin, admin.ModelAdmin):
     def save_formset(self, request, form, formset, change):
         if formset.model is not CommitteeMembership:
             return super().save_formset(request, form, formset, change)
-        for obj in formset.deleted_objects:
-            services.membership_remove(membership=obj, actor=request.user)
+        # The services make the changes (formset.save() would bypass them); the admin's change
+        # message reads what formset.save() would have recorded, so record the same lists.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        for inline_form in formset.deleted_forms:
+            if inline_form.instance.pk:
+                services.membership_remove(membership=inline_form.instance, actor=request.user)
+                formset.deleted_objects.append(inline_form.instance)
         for inline_form in formset.forms:
             if not inline_form.has_changed() or inline_form in formset.deleted_forms:
                 continue
             data = inline_form.cleaned_data
             if inline_form.instance.pk:
-                services.membership_change_role(
+                seat = services.membership_change_role(
                     membership=inline_form.instance, role=data["role"], actor=request.user
                 )
+                formset.changed_objects.append((seat, inline_form.changed_data))
             else:
-                services.membership_add(
+                seat = services.membership_add(
                     committee=form.instance,
                     user=data["user"],
                     role=data["role"],
                     actor=request.user,
                 )
+                formset.new_objects.append(seat)
+        return None
 
 
 @admin.register(AccessAgreement)

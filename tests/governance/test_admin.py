@@ -486,3 +486,146 @@ def test_a_draft_agreement_cannot_be_moved_to_another_committee(
     draft.refresh_from_db()
     assert draft.committee == committee
     assert draft.text == "v1 edited"
+
+
+# --- committee memberships --------------------------------------------------------------------
+def membership_formset(committee, rows, *, initial: int) -> dict:
+    data = {
+        "name": committee.name,
+        "slug": committee.slug,
+        "description": "",
+        "contact_email": committee.contact_email,
+        "organisation": committee.organisation_id or "",
+        "decision_policy": committee.decision_policy,
+        "quorum": committee.quorum,
+        "requires_ethics_approval": "on",
+        "_save": "Save",
+        "memberships-TOTAL_FORMS": str(len(rows)),
+        "memberships-INITIAL_FORMS": str(initial),
+        "memberships-MIN_NUM_FORMS": "0",
+        "memberships-MAX_NUM_FORMS": "1000",
+    }
+    for i, row in enumerate(rows):
+        for key, value in row.items():
+            data[f"memberships-{i}-{key}"] = value
+    return data
+
+
+def test_admin_adds_changes_and_removes_members_through_the_services(
+    client, admin_user, committee, member
+):
+    from governance.models import CommitteeMembership
+
+    newcomer = factories.user("newcomer", is_staff=True)
+    seat = CommitteeMembership.objects.get(committee=committee, user=member)
+    client.force_login(admin_user)
+    start = last_seq()
+    response = client.post(
+        f"/admin/governance/dataaccesscommittee/{committee.pk}/change/",
+        membership_formset(
+            committee,
+            [
+                {"id": seat.pk, "committee": committee.pk, "user": member.pk, "role": "chair"},
+                {"committee": committee.pk, "user": newcomer.pk, "role": "secretary"},
+            ],
+            initial=1,
+        ),
+    )
+    assert response.status_code == 302, form_errors(response)
+    assert dict(
+        CommitteeMembership.objects.filter(committee=committee).values_list(
+            "user__username", "role"
+        )
+    ) == {"member": "chair", "newcomer": "secretary"}
+    assert newcomer.groups.filter(pk=committee.member_group_id).exists()
+    recorded = event_types_after(start)
+    assert EventType.MEMBERSHIP_CHANGED in recorded
+    assert EventType.MEMBERSHIP_ADDED in recorded
+
+    start = last_seq()
+    new_seat = CommitteeMembership.objects.get(committee=committee, user=newcomer)
+    response = client.post(
+        f"/admin/governance/dataaccesscommittee/{committee.pk}/change/",
+        membership_formset(
+            committee,
+            [
+                {"id": seat.pk, "committee": committee.pk, "user": member.pk, "role": "chair"},
+                {
+                    "id": new_seat.pk,
+                    "committee": committee.pk,
+                    "user": newcomer.pk,
+                    "role": "secretary",
+                    "DELETE": "on",
+                },
+            ],
+            initial=2,
+        ),
+    )
+    assert response.status_code == 302, form_errors(response)
+    assert not CommitteeMembership.objects.filter(committee=committee, user=newcomer).exists()
+    assert not newcomer.groups.filter(pk=committee.member_group_id).exists()
+    assert EventType.MEMBERSHIP_REMOVED in event_types_after(start)
+
+
+def test_the_person_in_an_existing_seat_cannot_be_swapped(client, admin_user, committee, member):
+    from governance.models import CommitteeMembership
+
+    intruder = factories.user("intruder", is_staff=True)
+    seat = CommitteeMembership.objects.get(committee=committee, user=member)
+    client.force_login(admin_user)
+    url = f"/admin/governance/dataaccesscommittee/{committee.pk}/change/"
+    form = client.get(url).context["inline_admin_formsets"][0].formset.forms[0]
+    assert form.fields["user"].disabled
+    client.post(
+        url,
+        membership_formset(
+            committee,
+            [{"id": seat.pk, "committee": committee.pk, "user": intruder.pk, "role": "member"}],
+            initial=1,
+        ),
+    )
+    assert CommitteeMembership.objects.get(pk=seat.pk).user == member
+    assert not CommitteeMembership.objects.filter(user=intruder).exists()
+
+
+def test_admin_adds_an_organisation_with_a_steward_through_the_services(client, admin_user):
+    from governance.models import Organisation
+
+    person = factories.user("newsteward", is_staff=True)
+    client.force_login(admin_user)
+    start = last_seq()
+    response = client.post(
+        "/admin/governance/organisation/add/",
+        {
+            "name": "Leiden University Medical Center",
+            "country": "NL",
+            "ror_id": "05xvt9f17",
+            "dpo_name": "",
+            "dpo_email": "dpo@lumc.example.org",
+            "stewards": [person.pk],
+            "_save": "Save",
+        },
+    )
+    assert response.status_code == 302, form_errors(response)
+    org = Organisation.objects.get(name="Leiden University Medical Center")
+    assert list(org.stewards.all()) == [person]
+    assert person.groups.filter(pk=org.steward_group_id).exists()
+    assert event_types_after(start) == [
+        EventType.ORGANISATION_CREATED,
+        EventType.STEWARD_ADDED,
+        EventType.ADMIN_ACTION,
+    ]
+
+
+def test_admin_adds_a_committee_with_its_chair(client, admin_user):
+    from governance.models import DataAccessCommittee
+
+    chair = factories.user("newchair", is_staff=True)
+    client.force_login(admin_user)
+    blank = DataAccessCommittee(name="UMCU DAC", slug="umcu-dac", contact_email="dac@umcu.nl")
+    data = membership_formset(blank, [{"user": chair.pk, "role": "chair"}], initial=0)
+    response = client.post("/admin/governance/dataaccesscommittee/add/", data)
+    assert response.status_code == 302, form_errors(response)
+    dac = DataAccessCommittee.objects.get(slug="umcu-dac")
+    assert dac.memberships.get().user == chair
+    assert chair.groups.filter(pk=dac.member_group_id).exists()
