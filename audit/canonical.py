@@ -83,3 +83,32 @@ def payload_text(payload: Any) -> str:
 
 def entry_hash(entry: dict[str, Any]) -> str:
     return hashlib.sha256(encode(entry)).hexdigest()
+
+
+def time_reader(vendor: str | None = None):
+    """A function from the raw occurred_at column (as `audit.verification._rows` and the
+    sequencer read it) to its canonical text, for the given database vendor."""
+    if vendor is None:
+        from django.db import connection
+
+        vendor = connection.vendor
+    return _pg_time if vendor == "postgresql" else _sqlite_time
+
+
+def _pg_time(text: str) -> str:
+    # timestamptz's own text output (much cheaper than to_char on the server) in the session
+    # time zone, which Django sets to UTC: "2026-11-27 10:00:00.1234+00"; trailing zeros of
+    # the fraction are dropped, and the whole fraction when it is zero.
+    if text[-3:] != "+00":
+        raise ValueError(f"ledger times must be read in UTC, got {text!r}")
+    return f"{text[:10]}T{text[11:19]}.{text[20:-3]:0<6}Z"
+
+
+def _sqlite_time(when) -> str:
+    # Django keeps aware datetimes in SQLite as naive UTC text, and its sqlite3 converter
+    # hands them back as naive datetimes.
+    if isinstance(when, str):
+        when = datetime.fromisoformat(when)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return format_time(when)

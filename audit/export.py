@@ -19,10 +19,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from . import signing
-from .canonical import HASHED_FIELDS, format_time
+from .canonical import HASHED_FIELDS, format_time, time_reader
 from .ledger import flush
 from .models import Checkpoint
-from .verification import _rows, time_reader
+from .verification import _rows
 
 FORMAT = "tessera-audit-export/1"
 

@@ -42,7 +42,7 @@ from django.utils import timezone
 
 from . import context
 from .actors import Actor, actor_for
-from .canonical import GENESIS_HASH, entry_hash
+from .canonical import GENESIS_HASH, entry_hash, time_reader
 from .choices import EventType
 from .models import AuditEvent, PendingEvent
 
@@ -113,7 +113,9 @@ def append(
     )
     # Fail here, in the caller's transaction, rather than in the sequencer later.
     json.dumps(pending.payload, allow_nan=False)
-    with transaction.atomic():
+    # No savepoint: it would cost two more round trips per event, and a failed append must fail
+    # the caller's transaction anyway.
+    with transaction.atomic(savepoint=False):
         pending.save(force_insert=True)
         if mode() == BATCHED:
             return pending
@@ -134,6 +136,10 @@ def flush() -> int:
     first. Safe to call from anywhere: it waits for a running sequencer, then finishes its work.
     """
     total = 0
+    # Readers call this on every request: when nothing is queued (always, in "inline" mode)
+    # it costs one indexed read and takes no lock.
+    if not PendingEvent.objects.exists():
+        return 0
     while True:
         n = sequence()
         total += n
@@ -143,25 +149,51 @@ def flush() -> int:
 
 def _sequence_locked(*, limit: int | None) -> int:
     lock_ledger()
-    rows = PendingEvent.objects.order_by("id").values_list("id", *_COPIED)
-    if limit is not None:
-        rows = rows[:limit]
-    rows = list(rows)
+    rows = _pending(limit)
     if not rows:
         return 0
     last = AuditEvent.objects.order_by("-seq").values_list("seq", "hash").first()
     seq, prev_hash = (last[0] + 1, last[1]) if last else (0, GENESIS_HASH)
+    to_time = time_reader(connection.vendor)
     chained = []  # (pending_id, seq, prev_hash, hash)
-    for row in rows:
-        entry = dict(zip(_COPIED, row[1:], strict=True))
+    for pending_id, when, etype, actor_id, actor_kind, ttype, tid, rid, addr, payload in rows:
+        entry = {
+            "occurred_at": to_time(when),
+            "event_type": etype,
+            "actor_id": actor_id,
+            "actor_kind": actor_kind,
+            "target_type": ttype,
+            "target_id": tid,
+            # The reference encoder over the parsed payload: the hash never depends on how
+            # the queued text happens to be spelled.
+            "payload": json.loads(payload),
+            "request_id": rid,
+            "client_addr": addr,
+        }
         entry["seq"] = seq
         entry["prev_hash"] = prev_hash
         digest = entry_hash(entry)
-        chained.append((row[0], seq, prev_hash, digest))
+        chained.append((pending_id, seq, prev_hash, digest))
         seq += 1
         prev_hash = digest
     _move(chained)
     return len(chained)
+
+
+def _pending(limit: int | None) -> list[tuple]:
+    """Committed queued rows in id order: (id, occurred_at, event_type, actor_id, actor_kind,
+    target_type, target_id, request_id, client_addr, payload text)."""
+    when = "occurred_at::text" if connection.vendor == "postgresql" else "occurred_at"
+    sql = (
+        f"SELECT id, {when}, event_type, actor_id, actor_kind, target_type, target_id, "  # noqa: S608
+        f"request_id, client_addr, payload FROM {_PENDING} ORDER BY id"
+    )
+    with connection.cursor() as cursor:
+        if limit is None:
+            cursor.execute(sql)
+        else:
+            cursor.execute(sql + " LIMIT %s", [limit])
+        return cursor.fetchall()
 
 
 def _move(chained: list[tuple[int, int, str, str]]) -> None:

@@ -21,14 +21,13 @@ import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import orjson
 from django.conf import settings
 from django.db import connection, connections, transaction
 
 from . import merkle, signing
-from .canonical import GENESIS_HASH, encode, format_time
+from .canonical import GENESIS_HASH, encode, time_reader
 from .ledger import flush
 from .models import AuditEvent, Checkpoint
 
@@ -215,30 +214,6 @@ def _rows(*, start: int, stop: int | None = None, with_prev: bool = True) -> Ite
             while batch := upcoming.result():
                 upcoming = prefetch.submit(cursor.fetchmany, FETCH)
                 yield batch
-
-
-def time_reader():
-    """A function from the raw occurred_at column to its canonical text."""
-    return _pg_time if connection.vendor == "postgresql" else _sqlite_time
-
-
-def _pg_time(text: str) -> str:
-    # timestamptz's own text output (much cheaper than to_char on the server) in the session
-    # time zone, which Django sets to UTC: "2026-11-27 10:00:00.1234+00"; trailing zeros of
-    # the fraction are dropped, and the whole fraction when it is zero.
-    if text[-3:] != "+00":
-        raise ValueError(f"ledger times must be read in UTC, got {text!r}")
-    return f"{text[:10]}T{text[11:19]}.{text[20:-3]:0<6}Z"
-
-
-def _sqlite_time(when) -> str:
-    # Django keeps aware datetimes in SQLite as naive UTC text, and its sqlite3 converter
-    # hands them back as naive datetimes.
-    if isinstance(when, str):
-        when = datetime.fromisoformat(when)
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return format_time(when)
 
 
 def _mismatch(seq: int, expected_prev: str) -> Problem:

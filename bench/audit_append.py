@@ -151,6 +151,7 @@ def run(mode: str, writers: int, events: int, per_txn: int) -> float:
             [sys.executable, "manage.py", "audit_sequencer", "--idle", "0.005"],
             cwd=ROOT,
             env={**os.environ, "AUDIT_SEQUENCING": "batched"},
+            stdout=subprocess.DEVNULL,
         )
         time.sleep(1.5)  # let it start before the clock does
     start.wait()
@@ -202,9 +203,15 @@ def check_ledger() -> str:
 def main() -> None:
     global PlainEvent
     parser = argparse.ArgumentParser()
-    parser.add_argument("--events", type=int, default=40_000, help="events per measurement")
+    parser.add_argument("--events", type=int, default=16_000, help="events per measurement")
+    parser.add_argument(
+        "--inline-events",
+        type=int,
+        default=2_000,
+        help="events for the inline mode, which serialises commits and is slow to measure",
+    )
     parser.add_argument("--writers", type=int, default=8)
-    parser.add_argument("--per-txn", type=int, nargs="+", default=[1, 4])
+    parser.add_argument("--per-txn", type=int, nargs="+", default=[1, 4, 16])
     args = parser.parse_args()
 
     admin_sql(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)", f"CREATE DATABASE {DB}")
@@ -222,13 +229,13 @@ def main() -> None:
             f"audit append benchmark: {args.writers} writer processes, {args.events} events "
             f"per measurement, PostgreSQL, {os.cpu_count()} CPUs"
         )
-        print(f"{'events/txn':>10} {'mode':>8} {'events/s':>10} {'vs plain':>9}")
+        print(f"{'events/txn':>10} {'mode':>8} {'events':>7} {'events/s':>10} {'vs plain':>9}")
         for per_txn in args.per_txn:
             plain = run("plain", args.writers, args.events, per_txn)
-            print(f"{per_txn:>10} {'plain':>8} {plain:>10,.0f} {1:>9.2f}")
-            for mode in ("inline", "batched"):
-                rate = run(mode, args.writers, args.events, per_txn)
-                print(f"{per_txn:>10} {mode:>8} {rate:>10,.0f} {rate / plain:>9.2f}")
+            print(f"{per_txn:>10} {'plain':>8} {args.events:>7} {plain:>10,.0f} {1:>9.2f}")
+            for mode, events in (("inline", args.inline_events), ("batched", args.events)):
+                rate = run(mode, args.writers, events, per_txn)
+                print(f"{per_txn:>10} {mode:>8} {events:>7} {rate:>10,.0f} {rate / plain:>9.2f}")
         print("ledger check:", check_ledger())
         connections.close_all()
     finally:
