@@ -54,6 +54,12 @@ def run_seed(*args: str) -> str:
     return out.getvalue()
 
 
+@pytest.fixture(autouse=True)
+def _media(settings, tmp_path):
+    # The demo requests upload their ethics approvals; keep them out of the working tree.
+    settings.MEDIA_ROOT = tmp_path / "uploads"
+
+
 @pytest.fixture
 def seeded(db, settings):
     settings.DEBUG = True

@@ -6,8 +6,9 @@ ledger events are real. Only the people are created directly (Django's auth has 
 ours). Everything is looked up by a natural key first, so a second run creates nothing.
 
 The world is built in steps (`users`, `organisations`, `committees`, `legal_bases`,
-`consent_scopes`, `datasets`); later features add theirs (access requests, grants, the storage
-tier's OAuth client) after these.
+`consent_scopes`, `datasets`, `access_requests`); later features add theirs (the storage
+tier's OAuth client) after these. Access requests, reviews, votes, comments, decisions and
+grants come from `access.services` (see `access_requests`).
 """
 
 from __future__ import annotations
@@ -17,12 +18,18 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils import timezone
 
+from access import services as access_services
+from access.models import AccessRequest
+from access.uploads import check_ethics_document
 from governance import services
 from governance.choices import CommitteeRole, DatasetStatus, DecisionPolicy, Ontology, Species
 from governance.models import (
@@ -730,7 +737,466 @@ def datasets(world: World) -> None:
         world.created["dataset"] += 1
 
 
-STEPS = [users, organisations, committees, legal_bases, consent_scopes, datasets]
+# --- access requests (issue 4) ----------------------------------------------------------------
+# Requests in every state, for `researcher` and `researcher2`, across the three committees.
+# Each one is a script of the steps the people took, replayed through `access.services` exactly
+# as the portal and the admin would call them: the ledger, the object permissions, the consent
+# matches, the grants and the outbox e-mails are all real. A request is looked up by its title
+# and applicant; if it exists, its script is not replayed.
+#
+# Steps: ("accept", who) accepts every current agreement of the request; ("submit",),
+# ("resubmit",), ("withdraw",) are the applicant's; ("update", {field: value}) edits the answers;
+# ("reply", text) is the applicant's message to the committees; ("start", who, committee);
+# ("comment", who, committee, "internal" | "public", text); ("vote", who, committee, choice,
+# rationale); ("approve", who, committee, conditions); ("reject", who, committee, reason);
+# ("return", who, committee, questions).
+DemoStep = tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class DemoRequest:
+    """One demo access request: its answers, and the steps its people took."""
+
+    title: str
+    applicant: str
+    datasets: tuple[str, ...]  # dataset titles
+    answers: dict[str, Any]
+    diseases: tuple[str, ...] = ()
+    team: tuple[str, ...] = ()
+    ethics: str = ""  # an ethics approval reference; a generated PDF is uploaded with it
+    steps: tuple[DemoStep, ...] = ()
+
+
+LUNG_TIL_ABSTRACT = (
+    "We quantify tumour-infiltrating lymphocytes (TILs) on H&E whole-slide images with a "
+    "published, externally validated segmentation model and relate TIL density and PD-L1 "
+    "tumour proportion score to response to first-line immunotherapy. No new algorithm is "
+    "trained; the analysis is a retrospective cohort study."
+)
+
+ACCESS_REQUESTS: list[DemoRequest] = [
+    # Approved by two committees: active grants for the applicant and the team member.
+    DemoRequest(
+        "Tumour-infiltrating lymphocytes and immunotherapy response in lung cancer",
+        applicant="researcher",
+        team=("researcher2",),
+        datasets=(
+            "Lung adenocarcinoma resections, H&E and PD-L1",
+            "Non-small cell lung cancer, H&E and TTF-1",
+        ),
+        diseases=("DOID:3908",),
+        ethics="METC 2025-0412",
+        answers={
+            "lay_summary": "Some lung cancers respond well to immunotherapy and others do not. "
+            "We count immune cells in tumour tissue to see whether they predict who benefits.",
+            "scientific_abstract": LUNG_TIL_ABSTRACT,
+            "requested_months": 24,
+            "country": "NL",
+            "institution": "Radboud University Medical Center",
+        },
+        steps=(
+            ("accept", "researcher"),
+            ("accept", "researcher2"),
+            ("submit",),
+            (
+                "comment", "member", HUMAN, "internal",
+                "The lung cohort is consented for collaborative research only (COL): the "
+                "approval should name the collaboration with our thoracic pathologists.",
+            ),
+            (
+                "vote", "member", HUMAN, "approve",
+                "Scientifically sound, ethics approval in place, consent fits (lung cancer, COL).",
+            ),
+            (
+                "approve", "chair", HUMAN,
+                "Carried out in collaboration with the Radboudumc thoracic pathology group; "
+                "publications name the group's members as co-authors where their criteria are met.",
+            ),
+            (
+                "vote", "chair2", NORDIC, "approve",
+                "Non-commercial academic research; fits the consent (GRU-NCU).",
+            ),
+            ("vote", "member2", NORDIC, "approve", "Agree with the chair."),
+            ("approve", "chair2", NORDIC, ""),
+        ),
+    ),
+    # Approved by a single decider; no ethics approval needed for the animal studies.
+    DemoRequest(
+        "Classifier for INHAND liver findings in rodent toxicity studies",
+        applicant="researcher",
+        datasets=(
+            "Rat liver, 28-day repeat-dose toxicity studies (Wistar Han)",
+            "Mouse liver, toxicology studies (CD-1)",
+        ),
+        answers={
+            "lay_summary": "Pathologists look at thousands of liver slides in every drug safety "
+            "study. We build software that points them to the slides with findings first.",
+            "scientific_abstract": "Weakly supervised multiple-instance learning for "
+            "hepatocellular hypertrophy, single-cell necrosis and vacuolation (INHAND), "
+            "trained on rat and tested on mouse studies.",
+            "methods_development": True,
+            "requested_months": 12,
+            "country": "DE",
+            "institution": "Radboud University Medical Center",
+        },
+        steps=(
+            ("accept", "researcher"),
+            ("submit",),
+            (
+                "comment", "toxpath", PRECLINICAL, "public",
+                "Please list the study numbers you use in the methods section of any "
+                "publication; the sponsors ask for it.",
+            ),
+            (
+                "approve", "toxpath", PRECLINICAL,
+                "Study codes stay pseudonymous; no attempt to link them to compounds.",
+            ),
+        ),
+    ),
+    # Submitted: nobody on the committee has opened it yet.
+    DemoRequest(
+        "Gleason grade group prediction from prostate biopsies",
+        applicant="researcher",
+        datasets=("Prostate core needle biopsies with Gleason grading",),
+        diseases=("DOID:10283",),
+        ethics="METC 2026-0031",
+        answers={
+            "lay_summary": "Grading prostate cancer under the microscope is hard and graders "
+            "disagree. We test whether a computer can grade as consistently as experts.",
+            "scientific_abstract": "Validation of an ISUP grade group model against the "
+            "consensus of expert uropathologists on core needle biopsies.",
+            "methods_development": True,
+            "requested_months": 18,
+            "country": "NL",
+            "institution": "Radboud University Medical Center",
+        },
+        steps=(("accept", "researcher"), ("submit",)),
+    ),
+    # Under review: one vote of the two the quorum needs.
+    DemoRequest(
+        "Melanoma or naevus: inter-observer variation and decision support",
+        applicant="researcher2",
+        datasets=("Melanocytic skin lesions, H&E",),
+        diseases=("DOID:8923",),
+        ethics="Ethikkommission Charité EA2/118/25",
+        answers={
+            "lay_summary": "Doctors do not always agree whether a mole is harmless or a "
+            "melanoma. We measure how often they disagree and test a support tool.",
+            "scientific_abstract": "Reader study with 24 dermatopathologists on 300 lesions, "
+            "with and without an AI second opinion.",
+            "requested_months": 12,
+            "country": "DE",
+            "institution": "Charité Universitätsmedizin Berlin",
+        },
+        steps=(
+            ("accept", "researcher2"),
+            ("submit",),
+            ("start", "member2", NORDIC),
+            (
+                "vote", "member2", NORDIC, "approve",
+                "Health research with an ethics approval and a publication plan (HMB-IRB-PUB).",
+            ),
+            (
+                "comment", "chair2", NORDIC, "internal",
+                "I will vote after checking that the Charité approval covers data from abroad.",
+            ),
+        ),
+    ),
+    # Returned with a question, waiting for the applicant's answer.
+    DemoRequest(
+        "Ancestry-associated tissue morphology in a regional cohort",
+        applicant="researcher",
+        datasets=("Population-based tissue microarrays, Östergötland biobank",),
+        ethics="Etikprövningsmyndigheten 2025-04117-01",
+        answers={
+            "lay_summary": "We study whether tissue looks different in people of different "
+            "ancestry, which matters for fair diagnostic software.",
+            "scientific_abstract": "Morphometric features of tissue microarray cores compared "
+            "across genetically inferred ancestry groups.",
+            "population_ancestry": True,
+            "requested_months": 24,
+            "country": "SE",
+            "institution": "Linköping University",
+        },
+        steps=(
+            ("accept", "researcher"),
+            ("submit",),
+            (
+                "return", "chair2", NORDIC,
+                "How will ancestry be inferred: from genotypes held by the biobank, or from "
+                "self-report? Please also confirm that your ethics approval covers the linkage.",
+            ),
+        ),
+    ),
+    # Returned, answered and resubmitted: back with the committee for round 2.
+    DemoRequest(
+        "Fibrosis staging in steatotic liver disease",
+        applicant="researcher2",
+        datasets=("Liver biopsies, H&E and Sirius red",),
+        diseases=("DOID:0080208",),
+        ethics="Leeds East REC 25/YH/0123",
+        answers={
+            "lay_summary": "Scarring of the liver decides how patients with fatty liver "
+            "disease are followed up. We test automatic scoring of the scarring.",
+            "scientific_abstract": "Fibrosis staging on Picro-Sirius red with a deep-learning "
+            "model compared with two hepatopathologists.",
+            "requested_months": 12,
+            "country": "GB",
+            "institution": "University of Leeds",
+        },
+        steps=(
+            ("accept", "researcher2"),
+            ("submit",),
+            (
+                "return", "chair", HUMAN,
+                "Which staging system do the hepatopathologists use (Kleiner or Ishak)? "
+                "Is any company involved in developing the model?",
+            ),
+            (
+                "update",
+                {
+                    "scientific_abstract": "Fibrosis staging (Kleiner, NASH CRN) on Picro-Sirius "
+                    "red with a deep-learning model compared with two hepatopathologists. "
+                    "Academic project; no company is involved.",
+                },
+            ),
+            (
+                "reply",
+                "The pathologists use the Kleiner (NASH CRN) system; I added it to the "
+                "abstract. No company is involved, and none will be.",
+            ),
+            ("resubmit",),
+        ),
+    ),
+    # Rejected by majority vote: a commercial purpose against a not-for-profit consent.
+    DemoRequest(
+        "Validation of a commercial prostate cancer grading product",
+        applicant="researcher2",
+        datasets=("Radical prostatectomies, H&E",),
+        diseases=("DOID:10283",),
+        ethics="Ethikkommission Charité EA1/077/25",
+        answers={
+            "lay_summary": "A company wants to show that its grading software works on "
+            "prostate cancer surgery specimens before selling it.",
+            "scientific_abstract": "Regulatory validation study of a CE-marked grading "
+            "product on whole-mount radical prostatectomy sections.",
+            "commercial": True,
+            "for_profit_organisation": True,
+            "requested_months": 6,
+            "country": "DE",
+            "institution": "Charité Universitätsmedizin Berlin",
+        },
+        steps=(
+            ("accept", "researcher2"),
+            ("submit",),
+            (
+                "vote", "member2", NORDIC, "reject",
+                "The consent is limited to not-for-profit organisations (NPU).",
+            ),
+            ("vote", "chair2", NORDIC, "reject", "Agreed: outside the consent."),
+            (
+                "reject", "chair2", NORDIC,
+                "The data subjects consented to use by not-for-profit organisations only "
+                "(DUO NPU); a commercial validation study is outside that consent.",
+            ),
+        ),
+    ),
+    # Withdrawn by the applicant after submitting.
+    DemoRequest(
+        "Teaching atlas of influenza lung pathology in mice",
+        applicant="researcher",
+        datasets=("Mouse lung, influenza infection models",),
+        answers={
+            "lay_summary": "A free online atlas that teaches students what influenza does "
+            "to the lung, day by day.",
+            "scientific_abstract": "Curated time course of influenza A infection in C57BL/6 "
+            "mice for an open educational resource.",
+            "requested_months": 6,
+            "country": "NL",
+            "institution": "Radboud University Medical Center",
+        },
+        steps=(
+            ("accept", "researcher"),
+            ("submit",),
+            (
+                "reply",
+                "We found suitable images in an open-access collection, so we no longer need "
+                "these. Thank you for your time.",
+            ),
+            ("withdraw",),
+        ),
+    ),
+    # Drafts, one each: the portal's "what is still missing" checklist has work to show.
+    DemoRequest(
+        "Sentinel lymph node metastasis detection across scanners",
+        applicant="researcher",
+        datasets=(
+            "Breast cancer sentinel lymph nodes, H&E and CK8/18",
+            "Breast cancer, ER, PR and Ki-67",
+        ),
+        diseases=("DOID:1612",),
+        answers={
+            "lay_summary": "Checking lymph nodes for cancer cells is slow. We test whether "
+            "software finds them equally well whichever scanner made the image.",
+            "methods_development": True,
+            "requested_months": 24,
+            "institution": "Radboud University Medical Center",
+        },
+    ),
+    DemoRequest(
+        "Banff lesion scoring in kidney transplant biopsies",
+        applicant="researcher2",
+        datasets=("Kidney transplant biopsies, PAS and Jones silver",),
+        answers={"requested_months": 12},
+    ),
+]  # fmt: skip
+
+
+def ethics_approval_pdf(*lines: str) -> bytes:
+    """A one-page PDF letter with a correct cross-reference table, made here so that the demo
+    ships no binary files. Helvetica with WinAnsiEncoding needs no font file and shows the
+    accented letters of Western European names."""
+
+    def shown(line: str) -> bytes:
+        text = line.encode("cp1252", "replace")
+        text = text.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)")
+        return b"(" + text + b") '"
+
+    content = b"BT /F1 12 Tf 16 TL 72 790 Td " + b" ".join(shown(line) for line in lines) + b" ET"
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] "
+        b"/Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
+        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content),
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    return bytes(out)
+
+
+def _ethics_upload(spec: DemoRequest, applicant, expiry: date) -> SimpleUploadedFile:
+    """The ethics letter as an upload, checked like the portal checks one."""
+    upload = SimpleUploadedFile(
+        "ethics-approval.pdf",
+        ethics_approval_pdf(
+            "Research Ethics Committee - approval letter",
+            f"Reference: {spec.ethics}",
+            f"Project: {spec.title}",
+            f"Applicant: {applicant.get_full_name()}, {spec.answers.get('institution', '')}",
+            f"Valid until: {expiry.isoformat()}",
+            "Demo document generated by Tessera's seed_demo; not a real approval.",
+        ),
+        content_type="application/pdf",
+    )
+    check_ethics_document(upload)
+    return upload
+
+
+def access_requests(world: World) -> None:
+    for spec in ACCESS_REQUESTS:
+        applicant = world.users[spec.applicant]
+        if AccessRequest.objects.filter(title=spec.title, applicant=applicant).exists():
+            continue
+        data: dict[str, Any] = {"title": spec.title, **spec.answers}
+        if spec.ethics:
+            expiry = timezone.localdate() + relativedelta(years=2)
+            data |= {
+                "ethics_reference": spec.ethics,
+                "ethics_expiry": expiry,
+                "ethics_document": _ethics_upload(spec, applicant, expiry),
+            }
+        access_request = access_services.request_create(
+            applicant=applicant,
+            data=data,
+            datasets=[Dataset.objects.get(title=title) for title in spec.datasets],
+            diseases=[OntologyTerm.objects.get(curie=curie) for curie in spec.diseases],
+            team_members=[world.users[name] for name in spec.team],
+        )
+        for step in spec.steps:
+            _request_step(world, access_request, step)
+        world.created["access request"] += 1
+
+
+def _request_step(world: World, access_request: AccessRequest, step: DemoStep) -> None:
+    verb, *args = step
+    applicant = access_request.applicant
+    if verb == "accept":
+        person = world.users[args[0]]
+        for agreement in set(access_services.required_agreements(access_request).values()):
+            access_services.agreement_accept(
+                access_request=access_request, user=person, agreement=agreement
+            )
+    elif verb == "submit":
+        access_services.request_submit(access_request=access_request, actor=applicant)
+    elif verb == "resubmit":
+        access_services.request_resubmit(access_request=access_request, actor=applicant)
+    elif verb == "withdraw":
+        access_services.request_withdraw(access_request=access_request, actor=applicant)
+    elif verb == "update":
+        access_services.request_update(access_request=access_request, actor=applicant, data=args[0])
+    elif verb == "reply":
+        access_services.comment_add(access_request=access_request, actor=applicant, body=args[0])
+    else:
+        who, slug, *rest = args
+        actor, committee = world.users[who], world.committees[slug]
+        review = access_request.reviews.get(committee=committee)
+        if verb == "start":
+            access_services.review_start(review=review, actor=actor)
+        elif verb == "comment":
+            visibility, body = rest
+            access_services.comment_add(
+                access_request=access_request,
+                actor=actor,
+                body=body,
+                visibility=visibility,
+                committee=committee,
+            )
+        elif verb == "vote":
+            choice, rationale = rest
+            access_services.vote_cast(
+                review=review, actor=actor, choice=choice, rationale=rationale
+            )
+        elif verb == "approve":
+            access_services.decision_record(
+                review=review,
+                actor=actor,
+                outcome="approve",
+                end_date=access_services.latest_end_date(access_request),
+                conditions=rest[0],
+            )
+        elif verb == "reject":
+            access_services.decision_record(
+                review=review, actor=actor, outcome="reject", reason=rest[0]
+            )
+        elif verb == "return":
+            access_services.decision_record(
+                review=review, actor=actor, outcome="return", questions=rest[0]
+            )
+        else:
+            raise ValueError(f"Unknown demo step {verb!r}")
+
+
+STEPS = [
+    users,
+    organisations,
+    committees,
+    legal_bases,
+    consent_scopes,
+    datasets,
+    access_requests,
+]
 
 
 # --- the storage tier (issue 6): its OAuth client, and a researcher with access ---------------
