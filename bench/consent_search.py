@@ -238,7 +238,7 @@ def main() -> int:
     ):
         median, queries = measure(fn, **runs)
         rows.append(
-            [label, queries, f"{median * 1000:.0f}", f"{n / median:,.0f}", f"{median / base:.2f}x"]
+            [label, queries, f"{median * 1000:.0f}", f"{n / median:,.0f}", f"{median / base:.3f}x"]
         )
     count_base, count_q = measure(plain_count, **runs)
     count_match, count_match_q = measure(match_count, **runs)
@@ -249,7 +249,7 @@ def main() -> int:
             count_match_q,
             f"{count_match * 1000:.0f}",
             f"{n / count_match:,.0f}",
-            f"{count_match / base:.2f}x ({count_match / count_base:.1f}x baseline 2)",
+            f"{count_match / base:.3f}x ({count_match / count_base:.1f}x baseline 2)",
         ]
     )
     print()

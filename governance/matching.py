@@ -167,6 +167,17 @@ class Verdict:
             "obligations": [{"term": o.term, "text": o.text} for o in self.obligations],
         }
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Verdict:
+        """The inverse of `to_dict`, for verdicts stored as JSON."""
+        return cls(
+            decision=Outcome(data["decision"]),
+            rules=tuple(
+                RuleResult(r["term"], Outcome(r["outcome"]), r["reason"]) for r in data["rules"]
+            ),
+            obligations=tuple(Obligation(o["term"], o["text"]) for o in data["obligations"]),
+        )
+
 
 def combine(outcomes: list[Outcome]) -> Outcome:
     """Any deny denies; else any review needs a human; else approve."""

@@ -386,6 +386,14 @@ def test_verdict_serialises_to_the_api_shape():
     }
 
 
+def test_a_stored_verdict_reads_back_equal():
+    verdict = judge(
+        scope("DS", "IRB", "GS", diseases={CANCER}, region={"EU"}),
+        purpose(LUNG_CANCER, ethics_approval=True),
+    )
+    assert matching.Verdict.from_dict(verdict.to_dict()) == verdict
+
+
 def test_engine_refuses_a_term_it_has_no_rule_for():
     with pytest.raises(matching.MatchingError) as caught:
         judge(ConsentInput(permission="DUO:0000005"), purpose())
