@@ -232,3 +232,18 @@ def test_researcher_sees_the_requests_and_grants_in_the_portal(seeded, client):
     access = client.get("/access/").content.decode()
     for grant in Grant.objects.filter(user__username="researcher"):
         assert grant.dataset.accession in access
+
+
+def test_every_seeded_request_and_review_page_opens(seeded, client):
+    for access_request in AccessRequest.objects.select_related("applicant"):
+        client.force_login(access_request.applicant)
+        response = client.get(access_request.get_absolute_url())
+        assert response.status_code == 200, access_request
+        assert access_request.title in response.content.decode()
+    for review in Review.objects.select_related("committee"):
+        # The preclinical committee has no chair: its single decider is a member.
+        seat = review.committee.memberships.order_by("role").first()
+        client.force_login(seat.user)
+        response = client.get(f"/admin/access/review/{review.pk}/change/")
+        assert response.status_code == 200, review
+        assert review.request.reference in response.content.decode()
