@@ -71,11 +71,13 @@ def resolve_term(code: str, *, ontology: str | None = None) -> OntologyTerm | No
 
 def filter_by_disease(qs: QuerySet[Dataset], disease: OntologyTerm) -> QuerySet[Dataset]:
     """Datasets consented for `disease` or any of its descendants."""
-    scoped = ConsentScope.diseases.through.objects.filter(
-        consentscope_id=OuterRef("consent_scope_id"),
-        ontologyterm_id__in=OntologyAncestry.objects.filter(ancestor=disease).values("term_id"),
-    )
-    return qs.filter(Exists(scoped))
+    # The few consent scopes that name such a disease, computed once, then the datasets under
+    # them. (A correlated EXISTS per dataset made SQLite probe every descendant for every row:
+    # 1.8 s for cancer's 2,000 descendants over 18,000 datasets; PostgreSQL plans both alike.)
+    scopes = ConsentScope.diseases.through.objects.filter(
+        ontologyterm_id__in=OntologyAncestry.objects.filter(ancestor=disease).values("term_id")
+    ).values("consentscope_id")
+    return qs.filter(consent_scope_id__in=scopes)
 
 
 def filter_by_duo_term(qs: QuerySet[Dataset], term: OntologyTerm) -> QuerySet[Dataset]:
