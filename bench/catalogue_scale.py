@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import random
 import sys
+from pathlib import Path
 
 from _harness import (
     drop_database,
@@ -231,6 +232,12 @@ def main() -> int:
     finally:
         if not args.keep:
             drop_database(DB)
+            if args.sqlite:
+                from django.db import connections
+
+                connections.close_all()
+                for leftover in Path(url.removeprefix("sqlite:///")).parent.glob(f"{DB}.sqlite3*"):
+                    leftover.unlink()
 
 
 def run(args, url: str, set_up_seconds: float) -> int:
