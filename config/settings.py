@@ -274,7 +274,11 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # Eager Celery logs every task at INFO; keep the development console readable.
+        "celery.app.trace": {"level": "WARNING"},
+    },
 }
 
 # --- Tessera --------------------------------------------------------------------------------
@@ -307,5 +311,8 @@ TESSERA_VISA_LIFETIME = timedelta(seconds=env.int("TESSERA_VISA_LIFETIME_SECONDS
 # younger than this; rotate every TESSERA_KEY_ROTATION_DAYS (cron / Celery beat).
 TESSERA_JWKS_MAX_AGE = timedelta(seconds=env.int("TESSERA_JWKS_MAX_AGE_SECONDS", default=3600))
 TESSERA_KEY_ROTATION_DAYS = env.int("TESSERA_KEY_ROTATION_DAYS", default=30)
+# The token hot paths run their state query as a server-side prepared statement on PostgreSQL;
+# turn off behind a connection pooler that cannot keep prepared statements.
+TESSERA_PREPARED_STATEMENTS = env.bool("TESSERA_PREPARED_STATEMENTS", default=True)
 # Where researchers fetch slides with their tokens (only shown in the portal's curl example).
 TESSERA_STORAGE_URL = env.str("TESSERA_STORAGE_URL", default="https://storage.example.org")

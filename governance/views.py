@@ -7,8 +7,8 @@ from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.urls import reverse
 
-from . import selectors
-from .choices import Species
+from . import consent, selectors
+from .choices import Ontology, Species
 from .models import DataAccessCommittee, OntologyTerm
 
 CATALOGUE_PAGE_SIZE = 20
@@ -127,7 +127,83 @@ def home(request):
     return render(request, "portal/home.html", {"summary": selectors.catalogue_summary()})
 
 
+class PurposeForm(forms.Form):
+    """A research purpose stated once, against which every listed dataset's consent is matched."""
+
+    diseases = forms.CharField(
+        label="Diseases studied",
+        required=False,
+        max_length=500,
+        help_text="DOID identifiers or exact disease names, separated by semicolons "
+        "(e.g. DOID:1324; colorectal cancer).",
+    )
+    methods_development = forms.BooleanField(
+        label="Methods or algorithm development", required=False
+    )
+    population_ancestry = forms.BooleanField(
+        label="Population or ancestry research", required=False
+    )
+    commercial = forms.BooleanField(label="Commercial use", required=False)
+    for_profit_organisation = forms.BooleanField(
+        label="Carried out by a for-profit organisation", required=False
+    )
+    clinical_care = forms.BooleanField(label="Clinical care use", required=False)
+    genetic_study = forms.BooleanField(label="Genetic study", required=False)
+    ethics_approval = forms.BooleanField(label="I hold an ethics approval", required=False)
+    months = forms.IntegerField(
+        label="Duration (months)", required=False, min_value=1, max_value=120
+    )
+    country = forms.CharField(
+        label="Country of use", required=False, max_length=2, help_text="ISO code, e.g. NL."
+    )
+    match = forms.ChoiceField(
+        label="Show",
+        required=False,
+        choices=[
+            ("", "All datasets, with their verdict"),
+            ("approve", "Only datasets that fit"),
+            ("approve,review", "Datasets that fit or need a committee's review"),
+        ],
+    )
+
+    def is_stated(self) -> bool:
+        return any(
+            str(self.data.get(self.add_prefix(name), "")).strip()
+            for name in self.fields
+            if name != "match"
+        )
+
+    def clean_diseases(self):
+        curies = []
+        for raw in self.cleaned_data["diseases"].split(";"):
+            text = raw.strip()
+            if not text:
+                continue
+            term = (
+                selectors.resolve_term(text, ontology=Ontology.DOID)
+                if ":" in text
+                else OntologyTerm.objects.filter(ontology=Ontology.DOID, label__iexact=text).first()
+            )
+            if term is None:
+                raise forms.ValidationError(f"No disease “{text}” in the Human Disease Ontology.")
+            curies.append(term.curie)
+        return curies
+
+    def purpose(self):
+        """The engine's Purpose, or None with the problems added to the form."""
+        data = {k: v for k, v in self.cleaned_data.items() if k != "match" and v not in (None, "")}
+        if "country" in data:
+            data["country"] = data["country"].upper()
+        try:
+            return consent.purpose_from_data(data)
+        except consent.ConsentInputError as exc:
+            for field, message in exc.errors.items():
+                self.add_error(field if field in self.fields else None, message)
+            return None
+
+
 def catalogue(request):
+    purpose_form = PurposeForm(request.GET, prefix="p")
     form = CatalogueFilterForm(
         request.GET,
         organs=selectors.catalogue_organs(),
@@ -142,7 +218,25 @@ def catalogue(request):
         if form.is_valid()
         else datasets.none()
     )
+    purpose = None
+    if purpose_form.is_stated():
+        purpose = purpose_form.purpose() if purpose_form.is_valid() else None
+        if purpose is None:
+            datasets = datasets.none()
+        elif purpose_form.cleaned_data["match"]:
+            datasets = consent.filter_by_match(
+                datasets, purpose, purpose_form.cleaned_data["match"].split(",")
+            )
     page = Paginator(datasets, CATALOGUE_PAGE_SIZE).get_page(request.GET.get("page"))
+    # Only the page on screen is matched: a constant amount of work per page.
+    page.object_list = list(page.object_list)
+    verdicts = (
+        {a: v.to_dict() for a, v in consent.evaluate_datasets(page.object_list, purpose).items()}
+        if purpose is not None
+        else {}
+    )
+    for dataset in page.object_list:
+        dataset.verdict = verdicts.get(dataset.accession)
     # Without JavaScript there is no autocomplete: offer the nearest names instead.
     disease_suggestions = (
         selectors.disease_search(request.GET["disease"][:100], limit=5)[0]
@@ -157,8 +251,10 @@ def catalogue(request):
             "form": form,
             "page": page,
             "page_range": page.paginator.get_elided_page_range(page.number, on_each_side=2),
-            "filtered": filtered,
+            "filtered": filtered or purpose_form.is_stated(),
             "disease_suggestions": disease_suggestions,
+            "purpose_form": purpose_form,
+            "purpose": purpose,
         },
     )
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
+from django.test.utils import override_settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -1248,7 +1249,10 @@ class Command(BaseCommand):
                 "The DUO and DOID ontologies are not loaded: run `python manage.py "
                 "load_ontologies` first."
             )
-        world = seed()
+        # The demo's notifications are real outbox rows, but printing dozens of e-mails on the
+        # console would bury the logins table: keep them in memory while seeding.
+        with override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"):
+            world = seed()
         if world.created:
             made = ", ".join(f"{n} {kind}" for kind, n in world.created.items())
             self.stdout.write(self.style.SUCCESS(f"Demo world created: {made}."))

@@ -1,0 +1,90 @@
+"""The portal catalogue matches a stated research purpose against every listed dataset."""
+
+import pytest
+
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def catalogue_world(committee, organisation):
+    lung = factories.dataset(
+        committee=committee,
+        controller=organisation,
+        title="Lung cancer cohort",
+        consent_scope=factories.consent_scope("DS", diseases=["DOID:1324"]),
+    )
+    heart = factories.dataset(
+        committee=committee,
+        controller=organisation,
+        title="Heart failure cohort",
+        consent_scope=factories.consent_scope("DS", diseases=["DOID:114"]),
+    )
+    noncommercial = factories.dataset(
+        committee=committee,
+        controller=organisation,
+        title="Non-commercial archive",
+        consent_scope=factories.consent_scope("GRU", modifiers=["NCU"]),
+    )
+    return lung, heart, noncommercial
+
+
+def test_each_dataset_shows_whether_it_fits_with_reasons(client, catalogue_world):
+    page = client.get(
+        "/datasets/", {"p-diseases": "DOID:1324", "p-commercial": "on"}
+    ).content.decode()
+    assert "Fits your purpose?" in page
+    assert page.count("Does not fit") == 2  # heart (other disease), non-commercial (NCU)
+    assert page.count(">Fits<") == 1
+    assert "non-commercial" in page.lower()
+
+
+def test_disease_may_be_given_by_exact_name(client, catalogue_world):
+    page = client.get(
+        "/datasets/", {"p-diseases": "lung cancer", "p-match": "approve"}
+    ).content.decode()
+    assert "Lung cancer cohort" in page and "Heart failure cohort" not in page
+
+
+def test_only_fitting_datasets_can_be_listed(client, catalogue_world):
+    page = client.get(
+        "/datasets/", {"p-diseases": "DOID:114", "p-match": "approve"}
+    ).content.decode()
+    assert "Heart failure cohort" in page and "Lung cancer cohort" not in page
+
+
+def test_unknown_disease_is_an_error_next_to_the_field_not_a_500(client, catalogue_world):
+    response = client.get("/datasets/", {"p-diseases": "DOID:99999999"})
+    assert response.status_code == 200
+    assert "No disease “DOID:99999999”" in response.content.decode()
+    assert "Lung cancer cohort" not in response.content.decode()
+
+
+def test_bad_country_is_named(client, catalogue_world):
+    response = client.get("/datasets/", {"p-country": "ZZ", "p-methods_development": "on"})
+    assert response.status_code == 200
+    assert "is not an ISO 3166-1 alpha-2 country code" in response.content.decode()
+
+
+def test_matching_costs_a_constant_number_of_queries(
+    client, committee, organisation, django_assert_max_num_queries
+):
+    for i in range(3):
+        factories.dataset(
+            committee=committee,
+            controller=organisation,
+            title=f"A{i}",
+            consent_scope=factories.consent_scope("DS", diseases=["DOID:1324"]),
+        )
+    with django_assert_max_num_queries(20) as few:
+        client.get("/datasets/", {"p-diseases": "DOID:162"})
+    for i in range(12):
+        factories.dataset(
+            committee=committee,
+            controller=organisation,
+            title=f"B{i}",
+            consent_scope=factories.consent_scope("HMB", modifiers=["NCU"]),
+        )
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        client.get("/datasets/", {"p-diseases": "DOID:162"})
