@@ -50,6 +50,7 @@ from .models import (
     Suspension,
     TokenRevocation,
 )
+from .prepared import prepared
 
 log = logging.getLogger(__name__)
 
@@ -103,25 +104,29 @@ def _state_fields(prefix: str) -> dict[str, Any]:
     }
 
 
+def _grant_state_query(grant_id):
+    return Grant.objects.filter(pk=grant_id).order_by().values(**_state_fields(""))
+
+
+def _token_state_query(jti):
+    key_live = SigningKey.objects.filter(kid=OuterRef("kid")).exclude(state=KeyState.DROPPED)
+    return (
+        IssuedToken.objects.filter(jti=jti)
+        .order_by()
+        .values(
+            "kind", "revoked_at", "grant_id", key_live=Exists(key_live), **_state_fields("grant__")
+        )
+    )
+
+
 def grant_state(grant_id: int) -> dict[str, Any] | None:
     """The grant's state (see `_state_fields`), read now, in one query; None if no such grant."""
-    return Grant.objects.filter(pk=grant_id).values(**_state_fields("")).first()
+    return prepared("grant_state", _grant_state_query, -7_654_321).fetch(int(grant_id))
 
 
 def token_state(jti: str) -> dict[str, Any] | None:
     """A token's state, its grant's and its key's, read now, in one query; None if unknown."""
-    key_live = SigningKey.objects.filter(kid=OuterRef("kid")).exclude(state=KeyState.DROPPED)
-    return (
-        IssuedToken.objects.filter(jti=jti)
-        .values(
-            "kind",
-            "revoked_at",
-            "grant_id",
-            key_live=Exists(key_live),
-            **_state_fields("grant__"),
-        )
-        .first()
-    )
+    return prepared("token_state", _token_state_query, "tessera:jti-sentinel").fetch(jti)
 
 
 def grant_state_reason(state: dict[str, Any], now: datetime) -> str | None:
@@ -169,6 +174,14 @@ def _lock_grants(**filters) -> list[int]:
     )
 
 
+def _lock_grant(grant_id: int) -> None:
+    """`_lock_grants(pk=...)` for the issue hot path, without building a queryset each time."""
+    if connection.features.has_select_for_update:
+        table = connection.ops.quote_name(Grant._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT 1 FROM {table} WHERE id = %s FOR UPDATE", [grant_id])  # noqa: S608
+
+
 # --- access tokens ----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class AccessToken:
@@ -192,7 +205,7 @@ def token_issue(*, grant: Grant, actor) -> AccessToken:
     """Sign an access token for the holder of an active grant; never valid beyond the grant."""
     if actor is None or actor.pk != grant.user_id:
         raise TokenRefused("Only the holder of a grant may get a token for it.")
-    _lock_grants(pk=grant.pk)
+    _lock_grant(grant.pk)
     # Read after the lock: a revocation that committed while we waited is seen here.
     state = grant_state(grant.pk)
     now = timezone.now()

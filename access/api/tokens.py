@@ -11,8 +11,6 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotModif
 from django.views.decorators.http import require_GET
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
-from oauth2_provider.contrib.rest_framework import OAuth2Authentication, TokenHasScope
-from oauth2_provider.models import get_access_token_model
 from rest_framework import serializers, status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import NotAuthenticated, PermissionDenied
@@ -27,6 +25,7 @@ from audit.actors import pseudonym_for
 from audit.models import ActorPseudonym
 
 from .. import keyring, tokens
+from ..oauth import ClientBearerAuthentication, ClientHasScope, ClientToken
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
@@ -132,8 +131,8 @@ class ClientView(APIView):
     """Storage-tier endpoints: an OAuth2 bearer token of a client holding `required_scopes`
     (401 without one, 403 without the scope)."""
 
-    authentication_classes = [OAuth2Authentication]
-    permission_classes = [TokenHasScope]
+    authentication_classes = [ClientBearerAuthentication]
+    permission_classes = [ClientHasScope]
     renderer_classes = [JSONRenderer]
     required_scopes = ["introspection"]
 
@@ -176,7 +175,7 @@ class IntrospectView(ClientView):
     def post(self, request):
         token = request.data.get("token", "")
         answer = tokens.token_introspect(
-            token=token if isinstance(token, str) else "", client=request.auth.application
+            token=token if isinstance(token, str) else "", client=request.auth.actor
         )
         return Response(answer, headers=NO_STORE)
 
@@ -239,7 +238,7 @@ class PassportView(APIView):
     username or pseudonym) or for an OAuth client with the `ga4gh_passport` scope (by
     pseudonym, the `sub` of our tokens)."""
 
-    authentication_classes = [OAuth2Authentication, SessionAuthentication]
+    authentication_classes = [ClientBearerAuthentication, SessionAuthentication]
     permission_classes: list = []
     renderer_classes = [JSONRenderer]
 
@@ -254,12 +253,11 @@ class PassportView(APIView):
         ),
     )
     def get(self, request, user: str):
-        access_token_model = get_access_token_model()
-        if isinstance(request.auth, access_token_model):
+        if isinstance(request.auth, ClientToken):
             if not request.auth.allow_scopes(["ga4gh_passport"]):
                 raise PermissionDenied("This client lacks the ga4gh_passport scope.")
             subject = _user_by_pseudonym(user)
-            actor = request.auth.application
+            actor = request.auth.actor
         elif request.user and request.user.is_authenticated:
             me = request.user
             if user not in (me.get_username(), pseudonym_for(me)):

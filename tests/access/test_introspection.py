@@ -336,6 +336,20 @@ def test_an_expired_client_token_gets_401(issued, storage):
     assert introspect(bearer, issued.token).status_code == 401
 
 
+def test_a_revoked_client_token_is_refused_at_once(issued, storage):
+    """Client tokens are checked fresh on every call, like everything else on this path."""
+    app, bearer = storage
+    assert introspect(bearer, issued.token).status_code == 200
+    AccessToken.objects.get(application=app).revoke()
+    assert introspect(bearer, issued.token).status_code == 401
+
+
+def test_a_client_token_restricted_to_another_resource_server_is_refused(issued, storage):
+    app, bearer = storage
+    AccessToken.objects.filter(application=app).update(resource=["https://elsewhere.example.org"])
+    assert introspect(bearer, issued.token).status_code == 401
+
+
 def test_a_client_without_the_introspection_scope_gets_403(issued):
     _, bearer = oauth_client("visas-only", ["ga4gh_passport"])
     response = introspect(bearer, issued.token)
