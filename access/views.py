@@ -402,9 +402,14 @@ def _timeline(access_request, user, reviews, people) -> list[dict]:
         return "the system" if event.actor_kind == "system" else "a committee member"
 
     def committee_name(event) -> str:
-        committee = committee_of_review.get(event.target_id) or committee_by_slug.get(
-            event.payload.get("committee", "")
+        # target_id is a review's id only for events about a review; a request's id may
+        # collide with an unrelated review's.
+        by_review = (
+            committee_of_review.get(event.target_id)
+            if event.target_type == "access.review"
+            else None
         )
+        committee = by_review or committee_by_slug.get(event.payload.get("committee", ""))
         return committee.name if committee else "A committee"
 
     out = []

@@ -636,3 +636,18 @@ def test_signed_in_people_see_my_requests_and_my_access_in_the_navigation(client
     html = client_for(researcher).get(reverse("access:grant-list")).content.decode()
     assert f'href="{reverse("access:request-list")}">My requests' in html
     assert f'href="{reverse("access:grant-list")}" aria-current="page">My access' in html
+
+
+def test_history_names_the_committee_of_the_event_not_of_a_review_with_the_same_id(
+    client, submitted, other_chair, researcher, other_dataset
+):
+    from access import services as access_services
+
+    review = submitted.reviews.get(committee=other_dataset.committee)
+    access_services.decision_record(
+        review=review, actor=other_chair, outcome="return", questions="Which cohort?"
+    )
+    access_services.request_resubmit(access_request=submitted, actor=researcher)
+    client.force_login(researcher)
+    page = client.get(f"/requests/{submitted.pk}/").content.decode()
+    assert f"resubmitted the request to {other_dataset.committee.name}" in page
