@@ -227,7 +227,8 @@ def main() -> None:
         connections.close_all()
         print(
             f"audit append benchmark: {args.writers} writer processes, {args.events} events "
-            f"per measurement, PostgreSQL, {os.cpu_count()} CPUs"
+            f"per measurement, PostgreSQL, {os.cpu_count()} CPUs, load average "
+            f"{os.getloadavg()[0]:.1f} at start"
         )
         print(f"{'events/txn':>10} {'mode':>8} {'events':>7} {'events/s':>10} {'vs plain':>9}")
         for per_txn in args.per_txn:

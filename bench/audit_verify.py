@@ -175,6 +175,7 @@ def main() -> None:
         )
         command_s = time.perf_counter() - began
 
+        print(f"{os.cpu_count()} CPUs, 1-minute load average {os.getloadavg()[0]:.1f} after timing")
         print(f"{'':>8} {'seconds':>8} {'events/s':>12} {'vs scan':>8}")
         print(f"{'scan':>8} {scan_s:>8.2f} {args.events / scan_s:>12,.0f} {1:>8.2f}")
         print(

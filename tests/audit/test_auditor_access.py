@@ -154,3 +154,12 @@ def test_auditlog_entries_cannot_be_deleted_in_the_admin(
     url = reverse("admin:auditlog_logentry_delete", args=[entry.pk])
     assert client.post(url, {"post": "yes"}).status_code == 403
     assert LogEntry.objects.filter(pk=entry.pk).exists()
+
+
+def test_admin_search_takes_any_text_without_error(client, auditor, many_events):
+    client.force_login(auditor)
+    url = reverse("admin:audit_auditevent_changelist")
+    assert client.get(url, {"q": "not-a-number"}).status_code == 200
+    response = client.get(url, {"q": "3"})
+    assert response.status_code == 200
+    assert response.context["cl"].result_count == 1
