@@ -9,6 +9,7 @@ import json
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotModified
 from django.views.decorators.http import require_GET
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -28,6 +29,31 @@ from .. import keyring, tokens
 from ..oauth import ClientBearerAuthentication, ClientHasScope, ClientToken
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+class StorageClientScheme(OpenApiAuthenticationExtension):
+    """How the OpenAPI schema describes `ClientBearerAuthentication`."""
+
+    target_class = "access.oauth.ClientBearerAuthentication"
+    name = "storageClient"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "oauth2",
+            "description": "An OAuth2 access token from POST /o/token/ (client credentials).",
+            "flows": {
+                "clientCredentials": {
+                    "tokenUrl": "/o/token/",
+                    "scopes": {
+                        "introspection": "Introspect tokens, read the revocation feed",
+                        "ga4gh_passport": "Read people's GA4GH visas",
+                    },
+                }
+            },
+        }
+
+    def get_security_requirement(self, auto_schema):
+        return {self.name: list(getattr(auto_schema.view, "required_scopes", []))}
 
 
 # --- JWKS -------------------------------------------------------------------------------------
@@ -239,7 +265,8 @@ class PassportView(APIView):
     pseudonym, the `sub` of our tokens)."""
 
     authentication_classes = [ClientBearerAuthentication, SessionAuthentication]
-    permission_classes: list = []
+    permission_classes: list = []  # checked in get(): a client's scope, or the person themself
+    required_scopes = ["ga4gh_passport"]  # for clients (and the OpenAPI schema)
     renderer_classes = [JSONRenderer]
 
     @extend_schema(
