@@ -6,6 +6,7 @@ from django.db.models import F, Prefetch, Q, QuerySet
 from django.http import Http404
 from guardian.shortcuts import get_objects_for_user
 
+from audit import ledger
 from audit.choices import EventType
 from audit.models import ActorPseudonym, AuditEvent
 from governance.choices import AgreementStatus, DatasetStatus
@@ -216,6 +217,9 @@ APPLICANT_EVENTS = {
 
 def timeline_for_applicant(access_request: AccessRequest) -> list[AuditEvent]:
     """The request's history from the ledger, filtered to what the applicant may see."""
+    # In batched sequencing the newest events may still wait in the queue: chain them first,
+    # so that the applicant sees what they just did (a no-op when nothing is queued).
+    ledger.flush()
     review_ids = [str(pk) for pk in access_request.reviews.values_list("pk", flat=True)]
     events = AuditEvent.objects.filter(
         Q(target_type="access.accessrequest", target_id=str(access_request.pk))

@@ -4,6 +4,7 @@ a fresh process, because settings are read once at start-up."""
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 import subprocess
@@ -26,6 +27,10 @@ INHERITED = {
     "SECURE_HSTS_SECONDS",
     "SECURE_HSTS_PRELOAD",
     "DJANGO_SETTINGS_MODULE",
+    "AUDIT_SIGNING_KEY",
+    "AUDIT_SIGNING_KEY_FILE",
+    "TESSERA_KEY_ENCRYPTION_KEY",
+    "TESSERA_KEY_ENCRYPTION_KEY_FILE",
 }
 
 
@@ -40,6 +45,9 @@ def production_env(**overrides: str) -> dict[str, str]:
             # Never contacted: `check` without --database does not open a connection.
             "DATABASE_URL": "postgres://tessera@db.invalid:5432/tessera",
             "CELERY_BROKER_URL": "redis://redis.invalid:6379/0",
+            # Throwaway keys, generated per run: never real ones, never in the repo.
+            "AUDIT_SIGNING_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+            "TESSERA_KEY_ENCRYPTION_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
         }
     )
     for key, value in overrides.items():
@@ -153,3 +161,12 @@ def test_swagger_ui_loads_its_assets_from_our_own_static_files(client, asset):
     assert f"/static/{asset}" in html
     assert "cdn.jsdelivr.net" not in html
     assert finders.find(asset), f"{asset} is not among the static files"
+
+
+def test_deploy_check_names_each_missing_production_key():
+    env = production_env(AUDIT_SIGNING_KEY=None, TESSERA_KEY_ENCRYPTION_KEY=None)
+    result = manage("check", "--deploy", env=env)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "tessera.E001" in output and "AUDIT_SIGNING_KEY is not set" in output
+    assert "tessera.E002" in output and "TESSERA_KEY_ENCRYPTION_KEY is not set" in output
