@@ -16,7 +16,9 @@ Locking. Issuing takes the grant's row lock before it reads the grant's state; e
 before it reads their tokens. So a token is either committed before the sweep reads (and is
 revoked by it) or issued after the sweep committed (and refused, its grant being inactive):
 none escapes the feed. Feed cursors are assigned under a lock held until commit, so readers see
-them appear in increasing order, without gaps that a later commit could fill.
+them appear in increasing order, without gaps that a later commit could fill. Grant locks come
+before the transaction's first ledger event: with inline sequencing an event holds the ledger's
+lock until commit, and an issuer holding a grant lock waits for it.
 """
 
 from __future__ import annotations
@@ -447,8 +449,14 @@ def user_suspend(*, user, actor, reason: str) -> Suspension:
         raise PermissionDenied("Only an administrator may suspend an account.")
     if actor is not None and actor.pk == user.pk:
         raise PermissionDenied("You cannot suspend your own account.")
+    # Lock order, the same as a token being issued: the grants first, then the rest. An issuer
+    # holds its grant's lock while its insert takes a key-share lock on the user row and its
+    # ledger event waits for the ledger lock (inline sequencing), which any write here may take.
+    # The user row is locked FOR NO KEY UPDATE: the key does not change, so issuers' foreign-key
+    # checks are not blocked by it.
+    ids = _lock_grants(user=user)
     User = get_user_model()
-    user = User.objects.select_for_update().get(pk=user.pk)
+    user = User.objects.select_for_update(no_key=True).get(pk=user.pk)
     if not user.is_active:
         raise TransitionRefused("This account is already suspended.")
     user.is_active = False
@@ -457,7 +465,6 @@ def user_suspend(*, user, actor, reason: str) -> Suspension:
     suspension = Suspension.objects.create(
         user=user, actor=actor, reason=reason.strip(), suspended_at=now
     )
-    ids = _lock_grants(user=user)
     revoked = _sweep(ids, cause=RevocationCause.USER_SUSPENDED, actor=actor, now=now)
     # OAuth tokens the person holds (authorisation-code clients) end with the account.
     from oauth2_provider.models import get_access_token_model

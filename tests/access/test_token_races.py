@@ -1,0 +1,112 @@
+"""Issue and revocation racing each other: no token escapes the revocation feed (PostgreSQL)."""
+
+# ruff: noqa: F401, F811  (fixtures are imported from token_support, then used as parameters)
+
+from __future__ import annotations
+
+import importlib
+import threading
+import time
+
+import pytest
+from django.apps import apps
+from django.core.management import call_command
+from django.db import connection, transaction
+
+from access import keyring, services, tokens
+from access.models import IssuedToken, TokenRevocation
+from governance import services as gov
+from governance.models import LegalBasisArticle, OntologyTerm
+
+from .token_support import grant, token_keys
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
+
+
+@pytest.fixture(autouse=True)
+def _postgres_only():
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks under real concurrent transactions are tested on PostgreSQL")
+    # A transactional test's flush empties every table, reference data included: put back
+    # what these tests use (GDPR articles from a data migration, the ontologies).
+    if not LegalBasisArticle.objects.exists():
+        importlib.import_module("governance.migrations.0002_gdpr_articles").seed(apps, None)
+    if not OntologyTerm.objects.filter(ontology="DUO").exists():
+        call_command("load_ontologies", verbosity=0)
+
+
+def run(*targets):
+    threads = [threading.Thread(target=t) for t in targets]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert not any(t.is_alive() for t in threads)
+
+
+def test_a_token_asked_for_during_a_revocation_waits_and_is_refused(grant, researcher, chair):
+    revoked_not_committed = threading.Event()
+    outcome: dict[str, object] = {}
+
+    def revoke():
+        try:
+            with transaction.atomic():
+                services.grant_revoke(grant=grant, actor=chair, reason="Breach.")
+                revoked_not_committed.set()
+                time.sleep(1.0)  # the issuer is now waiting for the grant's row lock
+        finally:
+            connection.close()
+
+    def issue():
+        try:
+            assert revoked_not_committed.wait(timeout=10)
+            outcome["token"] = tokens.token_issue(grant=grant, actor=researcher)
+        except tokens.TokenRefused as exc:
+            outcome["refused"] = str(exc)
+        finally:
+            connection.close()
+
+    run(revoke, issue)
+    assert outcome == {"refused": "The grant was revoked."}
+    assert not IssuedToken.objects.exists()
+
+
+@pytest.mark.parametrize("revocation", ["dataset_retired", "user_suspended"])
+def test_a_token_being_issued_during_a_sweep_is_swept_into_the_feed(
+    grant, researcher, admin_user, monkeypatch, revocation
+):
+    locked = threading.Event()
+    signer = keyring.signer
+
+    def slow_signer():
+        # Called by token_issue after it locked the grant and read it as active.
+        locked.set()
+        time.sleep(1.0)  # the retirement's sweep is now waiting for the grant's row lock
+        return signer()
+
+    monkeypatch.setattr(keyring, "signer", slow_signer)
+    issued: dict[str, str] = {}
+
+    def issue():
+        try:
+            issued["jti"] = tokens.token_issue(grant=grant, actor=researcher).jti
+        finally:
+            connection.close()
+
+    def sweep():
+        try:
+            assert locked.wait(timeout=10)
+            if revocation == "dataset_retired":
+                gov.dataset_retire(dataset=grant.dataset, actor=None, reason="Withdrawn.")
+            else:
+                tokens.user_suspend(user=researcher, actor=admin_user, reason="Compromised.")
+        except Exception as exc:  # a deadlock, say: reported by the assertion below
+            issued["sweep_error"] = repr(exc)
+        finally:
+            connection.close()
+
+    run(issue, sweep)
+    assert "sweep_error" not in issued, issued
+    token = IssuedToken.objects.get(jti=issued["jti"])
+    assert token.revoked_at is not None
+    assert TokenRevocation.objects.get(jti=token.jti).cause == revocation
