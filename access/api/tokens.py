@@ -11,7 +11,13 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotModif
 from django.views.decorators.http import require_GET
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import NotAuthenticated, PermissionDenied
@@ -99,6 +105,8 @@ TokenResponse = inline_serializer(
     },
 )
 Refusal = inline_serializer("TokenRefusal", {"detail": serializers.CharField()})
+# {field: [messages]}, e.g. {"dataset": ["Give the accession of a dataset, ..."]}.
+BadTokenRequest = OpenApiResponse(OpenApiTypes.OBJECT, description="Errors by field name.")
 
 
 class TokenCreateView(APIView):
@@ -119,7 +127,7 @@ class TokenCreateView(APIView):
             "retired, agreement not accepted, ethics approval expired, account suspended)."
         ),
         request=TokenRequest,
-        responses={201: TokenResponse, 400: Refusal, 403: Refusal},
+        responses={201: TokenResponse, 400: BadTokenRequest, 403: Refusal},
         examples=[OpenApiExample("Request", value={"dataset": "TSR-DS-000001"}, request_only=True)],
     )
     def post(self, request):

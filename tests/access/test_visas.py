@@ -172,3 +172,8 @@ def test_teammate_visa_waits_for_their_agreement(submitted, chair, dataset, team
     assert tokens.visas_issue(user=teammate, actor=teammate) == []
     accept_all(submitted, teammate)
     assert len(tokens.visas_issue(user=teammate, actor=teammate)) == 1
+
+
+def test_odd_user_ids_are_404_not_errors(grant, storage):
+    for odd in ("%00abc", "a" * 500, "%F0%9F%98%80", "..%2F..%2Fadmin"):
+        assert permissions(odd, bearer=storage[1]).status_code in (400, 404), odd
