@@ -147,6 +147,11 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1)
     parser.add_argument("--no-wrk", action="store_true", help="use the Python load generator")
+    parser.add_argument(
+        "--no-sequencer",
+        action="store_true",
+        help="diagnostic: leave events queued (committed, not chained) during the load",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the database")
     args = parser.parse_args()
     use_wrk = shutil.which("wrk") is not None and not args.no_wrk
@@ -205,7 +210,9 @@ def main() -> int:
         cwd=ROOT, env=env, start_new_session=True,
     )  # fmt: skip
     sequencer = subprocess.Popen(
-        [str(VENV / "python"), "manage.py", "audit_sequencer"],
+        [str(VENV / "python"), "manage.py", "audit_sequencer"]
+        if not args.no_sequencer
+        else ["sleep", "3600"],
         cwd=ROOT,
         env=env,
         start_new_session=True,
@@ -308,7 +315,8 @@ def main() -> int:
     generator = "wrk" if use_wrk else "Python threads + http.client"
     print(
         f"introspection vs healthz: gunicorn {args.workers} sync workers, PostgreSQL, DEBUG off, "
-        f"ledger batched (+ audit_sequencer), {args.connections} connections, {generator}, "
+        f"ledger batched ({'sequencer off: diagnostic' if args.no_sequencer else '+ audit_sequencer'}), "
+        f"{args.connections} connections, {generator}, "
         f"{os.cpu_count()} CPUs, rev {git_revision()}"
     )
     print(table(rows, ["run", "requests", "req/s", "p50 ms", "p99 ms", "non-2xx"]))
