@@ -15,26 +15,12 @@ from governance.models import Dataset, OntologyTerm
 
 from . import selectors
 from .models import MAX_REQUESTED_MONTHS, AccessRequest
+from .services import REQUEST_FIELDS
 from .uploads import MAX_BYTES, check_ethics_document
 
-# The answers a request form edits, in the order of `services.REQUEST_FIELDS`.
-ANSWER_FIELDS = [
-    "title",
-    "lay_summary",
-    "scientific_abstract",
-    "methods_development",
-    "population_ancestry",
-    "commercial",
-    "for_profit_organisation",
-    "clinical_care",
-    "genetic_study",
-    "other_purpose",
-    "country",
-    "requested_months",
-    "institution",
-    "ethics_reference",
-    "ethics_expiry",
-]
+# The answers a request form edits: every field the services accept except the upload, which
+# the form handles separately.
+ANSWER_FIELDS = [f for f in REQUEST_FIELDS if f != "ethics_document"]
 PURPOSE_FLAGS = [
     "methods_development",
     "population_ancestry",
