@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .actors import pseudonym_for
 from .choices import EventType
 from .ledger import append
 
@@ -82,8 +83,6 @@ def organisation_changed(*, organisation, actor, changes: dict):
 
 
 def steward_added(*, organisation, user, actor):
-    from .actors import pseudonym_for
-
     return _record(
         EventType.STEWARD_ADDED,
         actor=actor,
@@ -93,8 +92,6 @@ def steward_added(*, organisation, user, actor):
 
 
 def steward_removed(*, organisation, user, actor):
-    from .actors import pseudonym_for
-
     return _record(
         EventType.STEWARD_REMOVED,
         actor=actor,
@@ -158,8 +155,6 @@ def committee_changed(*, committee, actor, changes: dict):
 
 
 def membership_added(*, membership, actor):
-    from .actors import pseudonym_for
-
     return _record(
         EventType.MEMBERSHIP_ADDED,
         actor=actor,
@@ -169,8 +164,6 @@ def membership_added(*, membership, actor):
 
 
 def membership_changed(*, membership, actor, old_role: str):
-    from .actors import pseudonym_for
-
     return _record(
         EventType.MEMBERSHIP_CHANGED,
         actor=actor,
@@ -184,8 +177,6 @@ def membership_changed(*, membership, actor, old_role: str):
 
 
 def membership_removed(*, committee, user, actor, role: str):
-    from .actors import pseudonym_for
-
     return _record(
         EventType.MEMBERSHIP_REMOVED,
         actor=actor,
@@ -232,8 +223,6 @@ def ontology_loaded(*, actor, counts: dict):
 # (summaries, comments, rationales) stays in the access tables and is referenced, not copied,
 # so that the ledger never holds personal data an applicant might write into a text box.
 def _people(users) -> list[str]:
-    from .actors import pseudonym_for
-
     return [pseudonym_for(u) for u in users]
 
 
