@@ -34,6 +34,7 @@ transactions that overlapped may be chained in either order.
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from typing import Any
 
 from django.conf import settings
@@ -42,7 +43,7 @@ from django.utils import timezone
 
 from . import context
 from .actors import Actor, actor_for
-from .canonical import GENESIS_HASH, entry_hash, time_reader
+from .canonical import GENESIS_HASH, entry_hash, payload_text, time_reader
 from .choices import EventType
 from .models import AuditEvent, PendingEvent
 
@@ -90,37 +91,147 @@ def append(
     target_type: str = "",
     target_id: str | int = "",
     payload: dict[str, Any] | None = None,
-) -> AuditEvent | PendingEvent:
+) -> AuditEvent | PendingEvent | None:
     """Append one event in the current transaction.
 
     Returns the chained `AuditEvent` in "inline" mode, the queued `PendingEvent` in "batched"
-    mode (its seq is assigned by the sequencer after commit).
+    mode (its seq is assigned by the sequencer after commit), None inside `buffered()`.
     """
     if str(event_type) not in _EVENT_TYPES:
         raise ValueError(f"unknown audit event type {event_type!r}: add it to EventType")
     who: Actor = actor_for(actor)
     ctx = context.current()
-    pending = PendingEvent(
-        occurred_at=timezone.now(),
-        event_type=str(event_type),
-        actor_id=who.id,
-        actor_kind=str(who.kind),
-        target_type=target_type,
-        target_id=str(target_id),
-        payload=payload or {},
-        request_id=ctx.request_id,
-        client_addr=ctx.client_addr,
+    # The canonical text, once: what is stored is byte for byte what the sequencer hashes, and
+    # a payload JSON cannot hold (NaN, a set) fails here, in the caller's transaction.
+    text = payload_text(payload or {})
+    values = (
+        connection.ops.adapt_datetimefield_value(timezone.now()),
+        str(event_type),
+        who.id,
+        str(who.kind),
+        target_type,
+        str(target_id),
+        text,
+        ctx.request_id,
+        ctx.client_addr,
     )
-    # Fail here, in the caller's transaction, rather than in the sequencer later.
-    json.dumps(pending.payload, allow_nan=False)
+    rows = getattr(connection, _BUFFER, None)
+    if rows is not None:
+        rows.append(values)
+        return None
     # No savepoint: it would cost two more round trips per event, and a failed append must fail
     # the caller's transaction anyway.
     with transaction.atomic(savepoint=False):
-        pending.save(force_insert=True)
+        pending_id = _insert_pending(values)
         if mode() == BATCHED:
-            return pending
+            return _queued(pending_id, values)
         _sequence_locked(limit=None)
-        return AuditEvent.objects.get(pending_id=pending.pk)
+        return AuditEvent.objects.get(pending_id=pending_id)
+
+
+@contextmanager
+def buffered():
+    """Write every event appended inside the block with one INSERT when the block ends.
+
+    For transactions that append many events (a sweep, a bulk revocation, a load of writers):
+    one round trip to the database instead of one per event. The block is (or joins) a
+    transaction: the events are written inside it, before it commits, and vanish with it if it
+    fails (a nested block rolls back to its savepoint). Inside the block `append()` returns
+    None, and the new events are not yet visible to queries. Nested blocks join the outermost
+    one.
+    """
+    if getattr(connection, _BUFFER, None) is not None:
+        yield
+        return
+    # A savepoint when nested (two round trips for the whole block), so that a failed block
+    # leaves the enclosing transaction usable, like any `atomic()` block.
+    with transaction.atomic():
+        rows: list[tuple] = []
+        setattr(connection, _BUFFER, rows)
+        try:
+            yield
+        finally:
+            setattr(connection, _BUFFER, None)
+        if rows:
+            _insert_many(rows)
+            if mode() == INLINE:
+                _sequence_locked(limit=None)
+
+
+def _queued(pending_id: int, values: tuple) -> PendingEvent:
+    pending = PendingEvent(pk=pending_id, **dict(zip(_COPIED, values, strict=True)))
+    pending.payload = json.loads(values[_PAYLOAD])
+    pending._state.adding = False
+    pending._state.db = connection.alias
+    return pending
+
+
+# The hot path of every business transaction: one INSERT per event, written as SQL rather than
+# through Model.save() (whose query compilation cost more than the insert itself), and on
+# PostgreSQL executed as a prepared statement (parsed and planned once per connection).
+_BUFFER = "_tessera_ledger_buffer"
+_PAYLOAD = _COPIED.index("payload")
+_INSERT_ONE = (
+    f"INSERT INTO {_PENDING} ({', '.join(_COPIED)}) "  # noqa: S608
+    f"VALUES ({', '.join(['%s'] * len(_COPIED))})"
+)
+# PostgreSQL: one statement for any number of rows (arrays, one per column), ids in row order.
+# The arrays travel in binary (%b): psycopg's text format escapes each element with regular
+# expressions, which cost more than the insert.
+_INSERT_ARRAYS = (
+    f"INSERT INTO {_PENDING} ({', '.join(_COPIED)}) "  # noqa: S608
+    f"SELECT {', '.join(_COPIED)} FROM unnest(%b::timestamptz[], "
+    f"{', '.join(['%b::text[]'] * (len(_COPIED) - 1))}) "
+    f"WITH ORDINALITY AS r({', '.join(_COPIED)}, n) ORDER BY n"
+)
+
+
+def _insert_pending(values: tuple) -> int:
+    with _cursor() as cursor:
+        cursor.execute(_INSERT_ONE + " RETURNING id", values)
+        return cursor.fetchone()[0]
+
+
+def _insert_many(rows: list[tuple]) -> None:
+    with _cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(_INSERT_ARRAYS, [list(column) for column in zip(*rows, strict=True)])
+        else:
+            cursor.executemany(_INSERT_ONE, rows)
+        written = cursor.rowcount
+    if written != len(rows):
+        raise RuntimeError(f"audit: wrote {written} of {len(rows)} buffered events")
+
+
+def _cursor():
+    """A cursor on the default connection, wrapped like `connection.cursor()` (query logging,
+    execute wrappers, error translation). On PostgreSQL it binds parameters on the server (so
+    arrays can travel in binary) and runs prepared statements, unless `AUDIT_PREPARED_STATEMENTS`
+    is off (behind a pooler that cannot keep them, such as PgBouncer before 1.21 in transaction
+    mode)."""
+    if connection.vendor != "postgresql":
+        return connection.cursor()
+    connection.ensure_connection()
+    connection.validate_thread_sharing()
+    raw = _ServerBindingCursor(connection.connection)
+    raw.prepare_default = getattr(settings, "AUDIT_PREPARED_STATEMENTS", True)
+    if connection.queries_logged:
+        return connection.make_debug_cursor(raw)
+    return connection.make_cursor(raw)
+
+
+try:
+    import psycopg
+
+    class _ServerBindingCursor(psycopg.Cursor):
+        prepare_default: bool | None = None
+
+        def execute(self, query, params=None, *, prepare=None, binary=None):
+            prepare = self.prepare_default if prepare is None else prepare
+            return super().execute(query, params, prepare=prepare, binary=binary)
+
+except ImportError:  # pragma: no cover - SQLite-only installs
+    _ServerBindingCursor = None
 
 
 def sequence(*, limit: int = BATCH_SIZE) -> int:
@@ -204,18 +315,18 @@ def _move(chained: list[tuple[int, int, str, str]]) -> None:
     columns = ", ".join(_COPIED)
     copied = ", ".join(f"p.{c}" for c in _COPIED)
     ids = [c[0] for c in chained]
-    with connection.cursor() as cursor:
+    with _cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(
                 f"INSERT INTO {_LEDGER} (seq, prev_hash, hash, pending_id, {columns}) "  # noqa: S608
                 f"SELECT c.seq, c.prev_hash, c.hash, p.id, {copied} "
-                f"FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::text[]) "
+                f"FROM unnest(%b::bigint[], %b::bigint[], %b::text[], %b::text[]) "
                 f"AS c(pending_id, seq, prev_hash, hash) "
                 f"JOIN {_PENDING} p ON p.id = c.pending_id",
                 [ids, [c[1] for c in chained], [c[2] for c in chained], [c[3] for c in chained]],
             )
             inserted = cursor.rowcount
-            cursor.execute(f"DELETE FROM {_PENDING} WHERE id = ANY(%s)", [ids])  # noqa: S608
+            cursor.execute(f"DELETE FROM {_PENDING} WHERE id = ANY(%b)", [ids])  # noqa: S608
             deleted = cursor.rowcount
         else:
             inserted = 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.db import transaction
 
@@ -110,3 +112,112 @@ def test_float_payload_round_trips_through_the_database_and_verifies(db):
     ledger.append(event_type=EventType.ADMIN_ACTION, payload={"ratio": 1e-05, "big": 2**70})
     report = verify_ledger()
     assert report.ok, report.summary()
+
+
+# --- buffered(): many events, one INSERT, still inside the caller's transaction ----------------
+
+
+@pytest.fixture(params=[ledger.INLINE, ledger.BATCHED])
+def any_mode(request, settings):
+    settings.AUDIT_SEQUENCING = request.param
+    return request.param
+
+
+def _admin_events() -> list:
+    ledger.flush()
+    return list(AuditEvent.objects.filter(event_type="admin.action").order_by("seq"))
+
+
+def test_buffered_events_are_written_in_order_with_one_insert(db, any_mode):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    ledger.flush()
+    with CaptureQueriesContext(connection) as captured, ledger.buffered():
+        for n in range(25):
+            assert ledger.append(event_type=EventType.ADMIN_ACTION, payload={"n": n}) is None
+    # Django logs an executemany (SQLite) as one query, "25 times: INSERT ...".
+    statements = [re.sub(r"^\d+ times: ", "", q["sql"]) for q in captured.captured_queries]
+    assert len([sql for sql in statements if sql.startswith("INSERT INTO audit_pendingevent")]) == 1
+    events = _admin_events()
+    assert [e.payload["n"] for e in events] == list(range(25))
+    assert chain_is_intact()
+
+
+def test_buffered_events_vanish_with_a_failed_block_and_its_change(
+    db, any_mode, committee, organisation
+):
+    ledger.flush()
+    before = AuditEvent.objects.count()
+    with pytest.raises(RuntimeError), ledger.buffered():
+        factories.dataset(committee=committee, controller=organisation, publish=False)
+        ledger.append(event_type=EventType.ADMIN_ACTION, payload={"lost": True})
+        raise RuntimeError("the block fails after its appends")
+    ledger.flush()
+    assert AuditEvent.objects.count() == before
+    assert not PendingEvent.objects.exists()
+    # The buffer is gone with the block: later appends are written at once again.
+    queued = ledger.append(event_type=EventType.ADMIN_ACTION, payload={"after": True})
+    assert queued is not None
+    assert [e.payload for e in _admin_events()] == [{"after": True}]
+
+
+def test_buffered_events_are_written_before_the_enclosing_transaction_commits(db, any_mode):
+    with transaction.atomic():
+        with ledger.buffered():
+            ledger.append(event_type=EventType.ADMIN_ACTION, payload={"n": 1})
+            assert not PendingEvent.objects.exists()
+            assert not AuditEvent.objects.filter(event_type="admin.action").exists()
+        # Written when the block ends, inside the still-open transaction.
+        in_queue = PendingEvent.objects.count()
+        in_ledger = AuditEvent.objects.filter(event_type="admin.action").count()
+        assert in_queue + in_ledger == 1
+    assert [e.payload for e in _admin_events()] == [{"n": 1}]
+
+
+def test_nested_buffered_blocks_join_the_outermost(db, any_mode):
+    ledger.flush()
+    with ledger.buffered():
+        ledger.append(event_type=EventType.ADMIN_ACTION, payload={"n": 0})
+        with ledger.buffered():
+            ledger.append(event_type=EventType.ADMIN_ACTION, payload={"n": 1})
+        # The inner block wrote nothing: its event waits for the outer block.
+        assert not AuditEvent.objects.filter(event_type="admin.action").exists()
+        assert not PendingEvent.objects.exists()
+        ledger.append(event_type=EventType.ADMIN_ACTION, payload={"n": 2})
+    assert [e.payload["n"] for e in _admin_events()] == [0, 1, 2]
+    assert chain_is_intact()
+
+
+def test_a_bad_payload_fails_inside_a_buffered_block_at_its_append(db):
+    with pytest.raises(ValueError), ledger.buffered():
+        ledger.append(event_type=EventType.ADMIN_ACTION, payload={"ok": 1})
+        ledger.append(event_type=EventType.ADMIN_ACTION, payload={"x": float("nan")})
+    assert not AuditEvent.objects.filter(event_type="admin.action").exists()
+
+
+def test_buffered_rows_keep_unicode_quotes_and_backslashes_byte_for_byte(db, any_mode):
+    from audit.verification import verify_ledger
+
+    odd = {"s": 'quote " backslash \\ comma , brace { NUL-free ünïcödé 🙂', "n": None}
+    with ledger.buffered():
+        ledger.append(
+            event_type=EventType.ADMIN_ACTION, target_type="t,{x}", target_id='a"b', payload=odd
+        )
+        ledger.append(event_type=EventType.ADMIN_ACTION, payload={"second": [1, 2]})
+    events = _admin_events()
+    assert events[0].payload == odd
+    assert (events[0].target_type, events[0].target_id) == ("t,{x}", 'a"b')
+    report = verify_ledger()
+    assert report.ok, report.summary()
+
+
+@pytest.mark.parametrize("prepared", [True, False])
+def test_appends_work_with_and_without_prepared_statements(db, settings, any_mode, prepared):
+    settings.AUDIT_PREPARED_STATEMENTS = prepared
+    for n in range(6):  # past psycopg's own preparation threshold
+        ledger.append(event_type=EventType.ADMIN_ACTION, payload={"n": n})
+    with ledger.buffered():
+        ledger.append(event_type=EventType.ADMIN_ACTION, payload={"n": 6})
+    assert [e.payload["n"] for e in _admin_events()] == list(range(7))
+    assert chain_is_intact()
