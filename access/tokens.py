@@ -36,7 +36,7 @@ from django.db import connection, transaction
 from django.db.models import Exists, F, Max, OuterRef
 from django.utils import timezone
 
-from audit import events
+from audit import events, ledger
 from audit.actors import pseudonym_for
 from governance.choices import DatasetStatus
 
@@ -410,15 +410,16 @@ def _sweep(grant_ids: list[int], *, cause: str, actor, now: datetime) -> int:
     by_grant: dict[int, list[IssuedToken]] = {}
     for token in tokens:
         by_grant.setdefault(token.grant_id, []).append(token)
-    for grant_tokens in by_grant.values():
-        grant = grant_tokens[0].grant
-        events.tokens_revoked(
-            grant=grant,
-            actor=actor,
-            cause=cause,
-            jtis=[t.jti for t in grant_tokens],
-            dataset=grant.dataset.accession,
-        )
+    with ledger.buffered():  # one event per grant, one INSERT for them all
+        for grant_tokens in by_grant.values():
+            grant = grant_tokens[0].grant
+            events.tokens_revoked(
+                grant=grant,
+                actor=actor,
+                cause=cause,
+                jtis=[t.jti for t in grant_tokens],
+                dataset=grant.dataset.accession,
+            )
     return len(tokens)
 
 

@@ -66,60 +66,68 @@ def row(writer: int, k: int) -> dict:
 
 
 def writer(mode: str, writer_id: int, transactions: int, per_txn: int, start) -> None:
+    """One writer process. A transaction of one event is `ledger.append()` in `atomic()`; a
+    transaction of several is `ledger.buffered()`, which writes them with one INSERT. `plain`
+    runs the very same statements against a table without hashes, lock or sequencer."""
     from django.conf import settings
     from django.db import connection, transaction
     from django.utils import timezone
 
     from audit import ledger
     from audit.actors import Actor
+    from audit.canonical import payload_text
 
     settings.AUDIT_SEQUENCING = "inline" if mode == "inline" else "batched"
+    one = ledger._INSERT_ONE.replace(ledger._PENDING, "bench_plain") + " RETURNING id"
+    many = ledger._INSERT_ARRAYS.replace(ledger._PENDING, "bench_plain")
+
+    def plain_values(r: dict) -> tuple:
+        return (
+            timezone.now(),
+            r["event_type"],
+            r["actor_id"],
+            "user",
+            r["target_type"],
+            r["target_id"],
+            payload_text(r["payload"]),
+            "",
+            "",
+        )
+
     connection.ensure_connection()
     start.wait()
     k = 0
     for _ in range(transactions):
-        with transaction.atomic():
-            for _ in range(per_txn):
-                r = row(writer_id, k)
-                k += 1
-                if mode == "plain":
-                    PlainEvent.objects.create(occurred_at=timezone.now(), actor_kind="user", **r)
+        rows = [row(writer_id, k + i) for i in range(per_txn)]
+        k += per_txn
+        if mode == "plain":
+            with transaction.atomic(), ledger._cursor() as cursor:
+                if per_txn == 1:
+                    cursor.execute(one, plain_values(rows[0]))
+                    cursor.fetchone()
                 else:
-                    ledger.append(
-                        event_type=r["event_type"],
-                        actor=Actor(id=r["actor_id"], kind="user"),
-                        target_type=r["target_type"],
-                        target_id=r["target_id"],
-                        payload=r["payload"],
-                    )
+                    values = [plain_values(r) for r in rows]
+                    cursor.execute(many, [list(c) for c in zip(*values, strict=True)])
+            continue
+        block = transaction.atomic() if per_txn == 1 else ledger.buffered()
+        with block:
+            for r in rows:
+                ledger.append(
+                    event_type=r["event_type"],
+                    actor=Actor(id=r["actor_id"], kind="user"),
+                    target_type=r["target_type"],
+                    target_id=r["target_id"],
+                    payload=r["payload"],
+                )
     connection.close()
 
 
-def plain_model():
-    from django.db import models
+def plain_count() -> int:
+    from django.db import connection
 
-    class PlainEvent(models.Model):
-        """The same columns as the queue, no hash, no chain, no lock: the baseline."""
-
-        occurred_at = models.DateTimeField()
-        event_type = models.CharField(max_length=64)
-        actor_id = models.CharField(max_length=64)
-        actor_kind = models.CharField(max_length=8)
-        target_type = models.CharField(max_length=64, blank=True)
-        target_id = models.CharField(max_length=64, blank=True)
-        payload = models.JSONField(default=dict)
-        request_id = models.CharField(max_length=64, blank=True)
-        client_addr = models.CharField(max_length=45, blank=True)
-
-        class Meta:
-            app_label = "audit"
-            db_table = "bench_plain"
-            managed = False
-
-        def __str__(self) -> str:
-            return f"plain {self.pk}"
-
-    return PlainEvent
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM bench_plain")
+        return cursor.fetchone()[0]
 
 
 def ledger_count() -> int:
@@ -135,7 +143,7 @@ def run(mode: str, writers: int, events: int, per_txn: int) -> float:
 
     transactions = events // writers // per_txn
     total = transactions * per_txn * writers
-    before = AuditEvent.objects.count() if mode != "plain" else PlainEvent.objects.count()
+    before = AuditEvent.objects.count() if mode != "plain" else plain_count()
     connections.close_all()
     ctx = mp.get_context("fork")
     start = ctx.Barrier(writers + 1)
@@ -166,7 +174,7 @@ def run(mode: str, writers: int, events: int, per_txn: int) -> float:
     if sequencer is not None:
         sequencer.terminate()
         sequencer.wait(timeout=30)
-    after = AuditEvent.objects.count() if mode != "plain" else PlainEvent.objects.count()
+    after = AuditEvent.objects.count() if mode != "plain" else plain_count()
     assert after - before == total, f"{mode}: {after - before} rows, expected {total}"
     if mode != "plain":
         assert not PendingEvent.objects.exists()
@@ -201,7 +209,6 @@ def check_ledger() -> str:
 
 
 def main() -> None:
-    global PlainEvent
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=16_000, help="events per measurement")
     parser.add_argument(
@@ -223,7 +230,6 @@ def main() -> None:
         call_command("migrate", verbosity=0)
         with connection.cursor() as cursor:
             cursor.execute("CREATE TABLE bench_plain (LIKE audit_pendingevent INCLUDING ALL)")
-        PlainEvent = plain_model()
         connections.close_all()
         print(
             f"audit append benchmark: {args.writers} writer processes, {args.events} events "
@@ -241,9 +247,6 @@ def main() -> None:
         connections.close_all()
     finally:
         admin_sql(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
-
-
-PlainEvent = None
 
 if __name__ == "__main__":
     main()

@@ -20,7 +20,7 @@ from django.db.models import Max
 from django.utils import timezone
 from guardian.shortcuts import assign_perm, remove_perm
 
-from audit import events
+from audit import events, ledger
 
 from . import rules
 from .choices import AgreementStatus, CommitteeRole, DatasetStatus
@@ -410,33 +410,27 @@ def dataset_validate(dataset: Dataset, *, publishing: bool) -> None:
 def _grant_dataset_perms(
     dataset: Dataset, *, actor, committee: bool = True, controller: bool = True
 ) -> None:
+    grants = []
     if committee:
-        for perm in COMMITTEE_DATASET_PERMS:
-            assign_perm(perm, dataset.committee.member_group, dataset)
-            events.permission_granted(
-                actor=actor, group=dataset.committee.member_group, permission=perm, obj=dataset
-            )
+        grants += [(dataset.committee.member_group, p) for p in COMMITTEE_DATASET_PERMS]
     if controller:
-        for perm in STEWARD_DATASET_PERMS:
-            assign_perm(perm, dataset.controller.steward_group, dataset)
-            events.permission_granted(
-                actor=actor, group=dataset.controller.steward_group, permission=perm, obj=dataset
-            )
+        grants += [(dataset.controller.steward_group, p) for p in STEWARD_DATASET_PERMS]
+    with ledger.buffered():  # one event per permission, one INSERT for them all
+        for group, perm in grants:
+            assign_perm(perm, group, dataset)
+            events.permission_granted(actor=actor, group=group, permission=perm, obj=dataset)
 
 
 def _revoke_dataset_perms(dataset: Dataset, *, committee, controller, actor) -> None:
+    revokes = []
     if committee is not None:
-        for perm in COMMITTEE_DATASET_PERMS:
-            remove_perm(perm, committee.member_group, dataset)
-            events.permission_revoked(
-                actor=actor, group=committee.member_group, permission=perm, obj=dataset
-            )
+        revokes += [(committee.member_group, p) for p in COMMITTEE_DATASET_PERMS]
     if controller is not None:
-        for perm in STEWARD_DATASET_PERMS:
-            remove_perm(perm, controller.steward_group, dataset)
-            events.permission_revoked(
-                actor=actor, group=controller.steward_group, permission=perm, obj=dataset
-            )
+        revokes += [(controller.steward_group, p) for p in STEWARD_DATASET_PERMS]
+    with ledger.buffered():  # one event per permission, one INSERT for them all
+        for group, perm in revokes:
+            remove_perm(perm, group, dataset)
+            events.permission_revoked(actor=actor, group=group, permission=perm, obj=dataset)
 
 
 DATASET_FIELDS = _editable_fields(Dataset)
