@@ -3,11 +3,11 @@ statement (see `Prepared`). Used by token issue, introspection and client authen
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
-from django.conf import settings
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
+
+from config.db import server_cursor
 
 
 class Prepared:
@@ -19,59 +19,40 @@ class Prepared:
     PostgreSQL run as a server-side prepared statement (psycopg names and re-prepares it per
     connection; TESSERA_PREPARED_STATEMENTS=false turns this off behind a pooler that cannot
     keep them, such as PgBouncer in transaction mode before 1.21). The SQL and the result
-    converters are Django's own."""
+    converters are Django's own. `config.db.server_cursor` runs it."""
 
-    def __init__(self, make_queryset, sentinel):
+    def __init__(self, make_queryset, sentinel, suffix: str = ""):
         queryset = make_queryset(sentinel)
         query = queryset.query
         self.compiler = query.get_compiler(queryset.db)
         self.sql, params = self.compiler.as_sql()
+        self.sql += suffix
         self.params = list(params)
         self.slot = self.params.index(sentinel)
         self.names = [*query.extra_select, *query.values_select, *query.annotation_select]
-        self.server_prepared = connection.vendor == "postgresql" and getattr(
-            settings, "TESSERA_PREPARED_STATEMENTS", True
-        )
+        # What results_iter() would work out on every call: the converters of each column.
+        fields = [column[0] for column in self.compiler.select[: self.compiler.col_count]]
+        self.converters = self.compiler.get_converters(fields)
 
     def fetch(self, value) -> dict[str, Any] | None:
         params = list(self.params)
         params[self.slot] = value
-        if self.server_prepared:
-            import psycopg
-
-            connection.ensure_connection()
-            raw = connection.connection
-            # Django turns psycopg's prepared statements off for the connection (its own
-            # cursors bind client-side and never use them); allow them for this one query.
-            threshold, raw.prepare_threshold = raw.prepare_threshold, 0
-            start = time.monotonic()
-            try:
-                with connection.wrap_database_errors, psycopg.Cursor(raw) as cur:
-                    cur.execute(self.sql, params, prepare=True)
-                    row = cur.fetchone()
-            finally:
-                raw.prepare_threshold = threshold
-            if connection.queries_logged:
-                # Seen by assertNumQueries and the debug toolbar like any other query.
-                connection.queries_log.append(
-                    {
-                        "sql": f"{self.sql} /* prepared */",
-                        "time": f"{time.monotonic() - start:.3f}",
-                    }
-                )
-        else:
-            with connection.cursor() as cursor:
-                cursor.execute(self.sql, params)
-                row = cursor.fetchone()
+        with server_cursor() as cursor:
+            cursor.execute(self.sql, params)
+            row = cursor.fetchone()
         if row is None:
             return None
-        converted = next(iter(self.compiler.results_iter(results=[[row]])))
-        return dict(zip(self.names, converted, strict=True))
+        if self.converters:
+            row = next(iter(self.compiler.apply_converters([row], self.converters)))
+        return dict(zip(self.names, row, strict=True))
 
 
-def prepared(name: str, make_queryset, sentinel) -> Prepared:
+def prepared(name: str, make_queryset, sentinel, suffix=None) -> Prepared:
+    """The named query for this connection; `suffix()`, if given, is appended to its SQL (a
+    locking clause)."""
     # Per connection wrapper (Django's are per thread): the compiler holds its connection.
-    cache = connection.__dict__.setdefault("_tessera_prepared", {})
-    if name not in cache:
-        cache[name] = Prepared(make_queryset, sentinel)
-    return cache[name]
+    cache = connections[DEFAULT_DB_ALIAS].__dict__.setdefault("_tessera_prepared", {})
+    query = cache.get(name)
+    if query is None:
+        query = cache[name] = Prepared(make_queryset, sentinel, suffix() if suffix else "")
+    return query

@@ -110,6 +110,15 @@ def _grant_state_query(grant_id):
     return Grant.objects.filter(pk=grant_id).order_by().values(**_state_fields(""))
 
 
+def _lock_grant_row() -> str:
+    """The clause that takes `_lock_grants`' row lock on the grant only (Django's
+    select_for_update(of=...) drops OF from values() queries; plain FOR UPDATE would also try
+    to lock the outer-joined rows, which PostgreSQL refuses)."""
+    if not connection.features.has_select_for_update_of:
+        return ""
+    return f" FOR UPDATE OF {connection.ops.quote_name(Grant._meta.db_table)}"
+
+
 def _token_state_query(jti):
     key_live = SigningKey.objects.filter(kid=OuterRef("kid")).exclude(state=KeyState.DROPPED)
     return (
@@ -121,9 +130,17 @@ def _token_state_query(jti):
     )
 
 
-def grant_state(grant_id: int) -> dict[str, Any] | None:
-    """The grant's state (see `_state_fields`), read now, in one query; None if no such grant."""
-    return prepared("grant_state", _grant_state_query, -7_654_321).fetch(int(grant_id))
+def grant_state(grant_id: int, *, lock: bool = False) -> dict[str, Any] | None:
+    """The grant's state (see `_state_fields`), read now, in one query; None if no such grant.
+    With `lock`, the same query also takes the grant's row lock (as `_lock_grants` does) until
+    the transaction ends."""
+    if lock:
+        query = prepared(
+            "grant_state_locked", _grant_state_query, -7_654_321, suffix=_lock_grant_row
+        )
+    else:
+        query = prepared("grant_state", _grant_state_query, -7_654_321)
+    return query.fetch(int(grant_id))
 
 
 def token_state(jti: str) -> dict[str, Any] | None:
@@ -176,14 +193,6 @@ def _lock_grants(**filters) -> list[int]:
     )
 
 
-def _lock_grant(grant_id: int) -> None:
-    """`_lock_grants(pk=...)` for the issue hot path, without building a queryset each time."""
-    if connection.features.has_select_for_update:
-        table = connection.ops.quote_name(Grant._meta.db_table)
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT 1 FROM {table} WHERE id = %s FOR UPDATE", [grant_id])  # noqa: S608
-
-
 # --- access tokens ----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class AccessToken:
@@ -207,9 +216,9 @@ def token_issue(*, grant: Grant, actor) -> AccessToken:
     """Sign an access token for the holder of an active grant; never valid beyond the grant."""
     if actor is None or actor.pk != grant.user_id:
         raise TokenRefused("Only the holder of a grant may get a token for it.")
-    _lock_grant(grant.pk)
-    # Read after the lock: a revocation that committed while we waited is seen here.
-    state = grant_state(grant.pk)
+    # Locked and read in one query: a revocation that committed while we waited for the lock is
+    # seen here, and one that starts now waits for our commit (so it finds our token).
+    state = grant_state(grant.pk, lock=True)
     now = timezone.now()
     if state is None or state["g_user_id"] != actor.pk:
         raise TokenRefused("Only the holder of a grant may get a token for it.")
@@ -250,15 +259,7 @@ def token_issue(*, grant: Grant, actor) -> AccessToken:
     )
     issued_at = datetime.fromtimestamp(issued, tz=UTC)
     expires_at = datetime.fromtimestamp(expires, tz=UTC)
-    IssuedToken.objects.create(
-        jti=jti,
-        kind=TokenKind.ACCESS,
-        grant_id=grant.pk,
-        user_id=grant.user_id,
-        kid=use.kid,
-        issued_at=issued_at,
-        expires_at=expires_at,
-    )
+    # The token's row and its ledger event: one statement, one round trip, then the commit.
     events.token_issued(
         grant=grant,
         actor=actor,
@@ -267,6 +268,15 @@ def token_issue(*, grant: Grant, actor) -> AccessToken:
         expires_at=expires_at,
         dataset=state["d_accession"],
         holder=holder,
+        change=_record_token(
+            jti=jti,
+            kind=TokenKind.ACCESS,
+            grant_id=grant.pk,
+            user_id=grant.user_id,
+            kid=use.kid,
+            issued_at=issued_at,
+            expires_at=expires_at,
+        ),
     )
     return AccessToken(
         token=token,
@@ -277,6 +287,28 @@ def token_issue(*, grant: Grant, actor) -> AccessToken:
         issued_at=issued_at,
         expires_at=expires_at,
     )
+
+
+_RECORD_TOKEN = (
+    f"INSERT INTO {IssuedToken._meta.db_table} "  # noqa: S608
+    "(jti, kind, grant_id, user_id, kid, issued_at, expires_at) "
+    "VALUES (%s, %s, %s, %s, %s, %s, %s)"
+)
+
+
+def _record_token(*, jti, kind, grant_id, user_id, kid, issued_at, expires_at) -> tuple[str, list]:
+    """The INSERT of an `IssuedToken` row for the issue hot path, as (sql, params) for
+    `ledger.append(change=...)`: no ORM compilation per call, nothing read back."""
+    ops = connection.ops
+    return _RECORD_TOKEN, [
+        jti,
+        str(kind),
+        grant_id,
+        user_id,
+        kid,
+        ops.adapt_datetimefield_value(issued_at),
+        ops.adapt_datetimefield_value(expires_at),
+    ]
 
 
 def grant_for_dataset(user, accession: str) -> tuple[Grant | None, str | None]:

@@ -34,10 +34,15 @@ def actor_for(who) -> Actor:
         return SYSTEM
     if isinstance(who, Actor):
         return who
-    from oauth2_provider.models import get_application_model
-
-    if isinstance(who, get_application_model()):
-        return Actor(id=f"client:{who.client_id}", kind=ActorKind.CLIENT)
+    # Users first (the hot path): only users and AnonymousUser have `is_authenticated`.
     if getattr(who, "is_authenticated", False):
         return Actor(id=pseudonym_for(who), kind=ActorKind.USER)
+    if _is_application(who):
+        return Actor(id=f"client:{who.client_id}", kind=ActorKind.CLIENT)
     return Actor(id="anonymous", kind=ActorKind.USER)
+
+
+def _is_application(who) -> bool:
+    from oauth2_provider.models import get_application_model
+
+    return isinstance(who, get_application_model())

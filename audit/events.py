@@ -17,7 +17,14 @@ def _target(obj) -> tuple[str, str]:
     return obj._meta.label_lower, str(getattr(obj, "accession", None) or obj.pk)
 
 
-def _record(event_type: EventType, *, actor, obj=None, payload: dict[str, Any] | None = None):
+def _record(
+    event_type: EventType,
+    *,
+    actor,
+    obj=None,
+    payload: dict[str, Any] | None = None,
+    change: tuple[str, list] | None = None,
+):
     target_type, target_id = _target(obj) if obj is not None else ("", "")
     return append(
         event_type=event_type,
@@ -25,6 +32,7 @@ def _record(event_type: EventType, *, actor, obj=None, payload: dict[str, Any] |
         target_type=target_type,
         target_id=target_id,
         payload=payload or {},
+        change=change,
     )
 
 
@@ -413,13 +421,17 @@ def ledger_exported(*, actor, events: int, checkpoints: int, sha256: str):
 # --- tokens for the storage tier --------------------------------------------------------------
 # Tokens are named by their jti (never the token itself); an introspected token that could not
 # be read is named by its SHA-256. People appear by pseudonym, as everywhere in the ledger.
-def token_issued(*, grant, actor, jti: str, kid: str, expires_at, dataset: str, holder: str):
+def token_issued(
+    *, grant, actor, jti: str, kid: str, expires_at, dataset: str, holder: str, change=None
+):
     """`dataset` (accession) and `holder` (pseudonym) come from the caller, which has them
-    already: the hot path adds no query here."""
+    already: the hot path adds no query here. `change` is the token's own INSERT, written in
+    the same statement (see `audit.ledger.append`)."""
     return _record(
         EventType.TOKEN_ISSUED,
         actor=actor,
         obj=grant,
+        change=change,
         payload={
             "jti": jti,
             "kid": kid,

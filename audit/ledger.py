@@ -38,8 +38,10 @@ from contextlib import contextmanager
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.utils import timezone
+
+from config.db import server_cursor
 
 from . import context
 from .actors import Actor, actor_for
@@ -91,11 +93,18 @@ def append(
     target_type: str = "",
     target_id: str | int = "",
     payload: dict[str, Any] | None = None,
+    change: tuple[str, list] | None = None,
 ) -> AuditEvent | PendingEvent | None:
     """Append one event in the current transaction.
 
     Returns the chained `AuditEvent` in "inline" mode, the queued `PendingEvent` in "batched"
     mode (its seq is assigned by the sequencer after commit), None inside `buffered()`.
+
+    `change`, an (sql, params) pair for the data-modifying statement the event records (an
+    INSERT or UPDATE without RETURNING), runs in the same SQL statement as the event's INSERT
+    on PostgreSQL (`WITH change AS (...) INSERT ...`): one round trip for a hot path's change
+    and its event, which commit or fail together. Elsewhere, and inside `buffered()`, it runs
+    just before the event is appended.
     """
     if str(event_type) not in _EVENT_TYPES:
         raise ValueError(f"unknown audit event type {event_type!r}: add it to EventType")
@@ -104,8 +113,9 @@ def append(
     # The canonical text, once: what is stored is byte for byte what the sequencer hashes, and
     # a payload JSON cannot hold (NaN, a set) fails here, in the caller's transaction.
     text = payload_text(payload or {})
+    conn = connections[DEFAULT_DB_ALIAS]  # one lookup: this runs for every event
     values = (
-        connection.ops.adapt_datetimefield_value(timezone.now()),
+        conn.ops.adapt_datetimefield_value(timezone.now()),
         str(event_type),
         who.id,
         str(who.kind),
@@ -115,14 +125,17 @@ def append(
         ctx.request_id,
         ctx.client_addr,
     )
-    rows = getattr(connection, _BUFFER, None)
+    rows = getattr(conn, _BUFFER, None)
     if rows is not None:
+        if change is not None:
+            with server_cursor() as cursor:
+                cursor.execute(*change)
         rows.append(values)
         return None
     # No savepoint: it would cost two more round trips per event, and a failed append must fail
     # the caller's transaction anyway.
     with transaction.atomic(savepoint=False):
-        pending_id = _insert_pending(values)
+        pending_id = _insert_pending(values, change)
         if mode() == BATCHED:
             return _queued(pending_id, values)
         _sequence_locked(limit=None)
@@ -130,7 +143,7 @@ def append(
 
 
 @contextmanager
-def buffered():
+def buffered(*, savepoint: bool = True):
     """Write every event appended inside the block with one INSERT when the block ends.
 
     For transactions that append many events (a sweep, a bulk revocation, a load of writers):
@@ -143,9 +156,10 @@ def buffered():
     if getattr(connection, _BUFFER, None) is not None:
         yield
         return
-    # A savepoint when nested (two round trips for the whole block), so that a failed block
-    # leaves the enclosing transaction usable, like any `atomic()` block.
-    with transaction.atomic():
+    # A savepoint when nested (two statements for the whole block), so that a failed block
+    # leaves the enclosing transaction usable, like any `atomic()` block; hot paths whose
+    # failure fails their transaction anyway pass savepoint=False, as `append()` does.
+    with transaction.atomic(savepoint=savepoint):
         rows: list[tuple] = []
         setattr(connection, _BUFFER, rows)
         try:
@@ -186,14 +200,22 @@ _INSERT_ARRAYS = (
 )
 
 
-def _insert_pending(values: tuple) -> int:
-    with _cursor() as cursor:
-        cursor.execute(_INSERT_ONE + " RETURNING id", values)
+def _insert_pending(values: tuple, change: tuple[str, list] | None = None) -> int:
+    with server_cursor() as cursor:
+        if change is None:
+            cursor.execute(_INSERT_ONE + " RETURNING id", values)
+        elif connection.vendor == "postgresql":
+            # A data-modifying WITH runs exactly once, referenced or not, in the same snapshot.
+            sql, params = change
+            cursor.execute(f"WITH change AS ({sql}) {_INSERT_ONE} RETURNING id", [*params, *values])
+        else:
+            cursor.execute(*change)
+            cursor.execute(_INSERT_ONE + " RETURNING id", values)
         return cursor.fetchone()[0]
 
 
 def _insert_many(rows: list[tuple]) -> None:
-    with _cursor() as cursor:
+    with server_cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(_INSERT_ARRAYS, [list(column) for column in zip(*rows, strict=True)])
         else:
@@ -201,37 +223,6 @@ def _insert_many(rows: list[tuple]) -> None:
         written = cursor.rowcount
     if written != len(rows):
         raise RuntimeError(f"audit: wrote {written} of {len(rows)} buffered events")
-
-
-def _cursor():
-    """A cursor on the default connection, wrapped like `connection.cursor()` (query logging,
-    execute wrappers, error translation). On PostgreSQL it binds parameters on the server (so
-    arrays can travel in binary) and runs prepared statements, unless `AUDIT_PREPARED_STATEMENTS`
-    is off (behind a pooler that cannot keep them, such as PgBouncer before 1.21 in transaction
-    mode)."""
-    if connection.vendor != "postgresql":
-        return connection.cursor()
-    connection.ensure_connection()
-    connection.validate_thread_sharing()
-    raw = _ServerBindingCursor(connection.connection)
-    raw.prepare_default = getattr(settings, "AUDIT_PREPARED_STATEMENTS", True)
-    if connection.queries_logged:
-        return connection.make_debug_cursor(raw)
-    return connection.make_cursor(raw)
-
-
-try:
-    import psycopg
-
-    class _ServerBindingCursor(psycopg.Cursor):
-        prepare_default: bool | None = None
-
-        def execute(self, query, params=None, *, prepare=None, binary=None):
-            prepare = self.prepare_default if prepare is None else prepare
-            return super().execute(query, params, prepare=prepare, binary=binary)
-
-except ImportError:  # pragma: no cover - SQLite-only installs
-    _ServerBindingCursor = None
 
 
 def sequence(*, limit: int = BATCH_SIZE) -> int:
@@ -315,7 +306,7 @@ def _move(chained: list[tuple[int, int, str, str]]) -> None:
     columns = ", ".join(_COPIED)
     copied = ", ".join(f"p.{c}" for c in _COPIED)
     ids = [c[0] for c in chained]
-    with _cursor() as cursor:
+    with server_cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(
                 f"INSERT INTO {_LEDGER} (seq, prev_hash, hash, pending_id, {columns}) "  # noqa: S608

@@ -76,6 +76,7 @@ def writer(mode: str, writer_id: int, transactions: int, per_txn: int, start) ->
     from audit import ledger
     from audit.actors import Actor
     from audit.canonical import payload_text
+    from config.db import server_cursor
 
     settings.AUDIT_SEQUENCING = "inline" if mode == "inline" else "batched"
     one = ledger._INSERT_ONE.replace(ledger._PENDING, "bench_plain") + " RETURNING id"
@@ -101,7 +102,7 @@ def writer(mode: str, writer_id: int, transactions: int, per_txn: int, start) ->
         rows = [row(writer_id, k + i) for i in range(per_txn)]
         k += per_txn
         if mode == "plain":
-            with transaction.atomic(), ledger._cursor() as cursor:
+            with transaction.atomic(), server_cursor() as cursor:
                 if per_txn == 1:
                     cursor.execute(one, plain_values(rows[0]))
                     cursor.fetchone()
@@ -247,6 +248,7 @@ def main() -> None:
         connections.close_all()
     finally:
         admin_sql(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
+
 
 if __name__ == "__main__":
     main()

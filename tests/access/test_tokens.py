@@ -519,3 +519,33 @@ def test_demo_storage_client_gets_its_scopes_at_the_token_endpoint(grant, resear
     # researcher already has an active grant: the demo reuses it
     assert demo.researcher_grant(researcher=researcher, decider=None) is False
     assert demo.STORAGE_CLIENT_SECRET in "\n".join(demo.login_lines())
+
+
+def test_issuing_takes_the_grant_lock_and_writes_token_and_event_in_two_statements(
+    grant, researcher, settings
+):
+    """The hot path: one query locks and reads the grant, one statement writes the token and
+    its ledger event (PostgreSQL, batched sequencing as in production); then the commit.
+    Nothing else goes to the database."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    settings.AUDIT_SEQUENCING = ledger.BATCHED
+    tokens.token_issue(grant=grant, actor=researcher)  # warm: signer, pseudonym
+    with CaptureQueriesContext(connection) as ctx:
+        issued = tokens.token_issue(grant=grant, actor=researcher)
+    statements = [
+        q["sql"] for q in ctx.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))
+    ]
+    if connection.vendor == "postgresql":
+        assert len(statements) == 2, statements
+        assert statements[0].endswith('FOR UPDATE OF "access_grant"')
+        assert statements[1].startswith("WITH change AS (INSERT INTO access_issuedtoken")
+    token = IssuedToken.objects.get(jti=issued.jti)
+    assert (token.grant_id, token.user_id, token.kind) == (
+        grant.pk,
+        researcher.pk,
+        TokenKind.ACCESS,
+    )
+    assert token.expires_at == issued.expires_at
+    assert events_of(EventType.TOKEN_ISSUED)[-1].payload["jti"] == issued.jti

@@ -214,10 +214,63 @@ def test_buffered_rows_keep_unicode_quotes_and_backslashes_byte_for_byte(db, any
 
 @pytest.mark.parametrize("prepared", [True, False])
 def test_appends_work_with_and_without_prepared_statements(db, settings, any_mode, prepared):
-    settings.AUDIT_PREPARED_STATEMENTS = prepared
+    settings.TESSERA_PREPARED_STATEMENTS = prepared
     for n in range(6):  # past psycopg's own preparation threshold
         ledger.append(event_type=EventType.ADMIN_ACTION, payload={"n": n})
     with ledger.buffered():
         ledger.append(event_type=EventType.ADMIN_ACTION, payload={"n": 6})
     assert [e.payload["n"] for e in _admin_events()] == list(range(7))
     assert chain_is_intact()
+
+
+# --- append(change=...): a hot path's change and its event in one statement --------------------
+_CHANGE = "INSERT INTO django_content_type (app_label, model) VALUES (%s, %s)"
+
+
+def _content_types(app_label: str) -> int:
+    from django.contrib.contenttypes.models import ContentType
+
+    return ContentType.objects.filter(app_label=app_label).count()
+
+
+def test_a_change_and_its_event_are_written_in_one_statement(db, any_mode):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    ledger.flush()
+    with CaptureQueriesContext(connection) as captured, transaction.atomic():
+        ledger.append(
+            event_type=EventType.ADMIN_ACTION,
+            payload={"n": 1},
+            change=(_CHANGE, ["bench_change", "one"]),
+        )
+    writes = [q["sql"] for q in captured.captured_queries if "django_content_type" in q["sql"]]
+    if connection.vendor == "postgresql":
+        assert len(writes) == 1 and writes[0].startswith("WITH change AS (INSERT")
+    assert _content_types("bench_change") == 1
+    assert [e.payload for e in _admin_events()] == [{"n": 1}]
+    assert chain_is_intact()
+
+
+def test_a_failing_change_takes_its_event_and_transaction_with_it(db, any_mode):
+    from django.db import IntegrityError
+
+    ledger.flush()
+    with transaction.atomic():
+        ledger.append(event_type=EventType.ADMIN_ACTION, change=(_CHANGE, ["dup", "x"]))
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ledger.append(
+            event_type=EventType.ADMIN_ACTION,
+            payload={"lost": True},
+            change=(_CHANGE, ["dup", "x"]),  # the same row again: unique violation
+        )
+    assert _content_types("dup") == 1
+    assert [e.payload for e in _admin_events()] == [{}]
+
+
+def test_a_change_inside_a_buffered_block_runs_at_once_and_its_event_at_the_end(db, any_mode):
+    with ledger.buffered():
+        ledger.append(event_type=EventType.ADMIN_ACTION, change=(_CHANGE, ["buf", "a"]))
+        assert _content_types("buf") == 1
+        assert not PendingEvent.objects.exists()
+    assert len(_admin_events()) == 1

@@ -1,0 +1,70 @@
+"""Database helpers for the hot paths (token issue, introspection, ledger appends).
+
+`server_cursor()` is `connection.cursor()` (same query logging, execute wrappers and error
+translation) with parameters bound on the server and, unless TESSERA_PREPARED_STATEMENTS is
+off, every query run as a prepared statement: parsed and planned once per connection. Django's
+own cursors bind client-side and never prepare, so that PgBouncer in transaction mode keeps
+working; turn the setting off behind a pooler that cannot keep prepared statements (PgBouncer
+before 1.21 in transaction mode). Server-side binding also lets arrays travel in binary (`%b`).
+
+On SQLite it is `connection.cursor()`.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.backends.utils import CursorDebugWrapper
+
+try:
+    import psycopg
+except ImportError:  # pragma: no cover - SQLite-only installs
+    psycopg = None
+
+
+ONLY_WHEN_ASKED = 2**31 - 1
+
+
+def prepared_statements(conn=None) -> bool:
+    conn = conn or connections[DEFAULT_DB_ALIAS]
+    return conn.vendor == "postgresql" and getattr(settings, "TESSERA_PREPARED_STATEMENTS", True)
+
+
+def server_cursor():
+    # One lookup of the thread's connection: each attribute read through the `connection`
+    # proxy is a lookup of its own, and this runs several times per token.
+    conn = connections[DEFAULT_DB_ALIAS]
+    if conn.vendor != "postgresql":
+        return conn.cursor()
+    conn.ensure_connection()
+    conn.validate_thread_sharing()
+    pg = conn.connection
+    raw = _ServerBindingCursor(pg)
+    if prepared_statements(conn):
+        raw.prepare_default = True
+        if pg.prepare_threshold is None:
+            # Django sets None, which makes psycopg ignore even prepare=True. Django's own
+            # cursors bind client-side and never prepare whatever the threshold; with this one
+            # only queries run with prepare=True (ours) are prepared.
+            pg.prepare_threshold = ONLY_WHEN_ASKED
+    if conn.queries_logged:
+        return _DebugWrapper(raw, conn)
+    return conn.make_cursor(raw)
+
+
+class _DebugWrapper(CursorDebugWrapper):
+    """Logs the SQL as written: psycopg keeps no text of a query it ran by prepared name."""
+
+    def debug_sql(self, sql=None, params=None, use_last_executed_query=False, many=False):
+        return super().debug_sql(sql, params, use_last_executed_query=False, many=many)
+
+
+if psycopg is not None:
+
+    class _ServerBindingCursor(psycopg.Cursor):
+        # None: psycopg's own rule (Django sets prepare_threshold=None: never prepare).
+        prepare_default: bool | None = None
+
+        def execute(self, query, params=None, *, prepare=None, binary=None):
+            prepare = self.prepare_default if prepare is None else prepare
+            return super().execute(query, params, prepare=prepare, binary=binary)
