@@ -83,7 +83,7 @@ class ClientToken:
         return set(scopes) <= self.scopes
 
 
-def _client_token_query(checksum):
+def client_token_query(checksum):
     from oauth2_provider.models import get_access_token_model
 
     model = get_access_token_model()
@@ -96,22 +96,33 @@ def _client_token_query(checksum):
     )
 
 
+def bearer_checksum(token: str) -> str:
+    """How django-oauth-toolkit finds an access token: the SHA-256 of its text."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def client_for_row(row, now) -> ClientToken | None:
+    """The client of a `client_token_query` row, if its token is valid at `now`. Tokens
+    restricted to other resource servers (RFC 8707) are refused."""
+    if row is None or row["client_id"] is None or row.get("resource"):
+        return None
+    if row["expires"] is None or now >= row["expires"]:
+        return None
+    return ClientToken(client_id=row["client_id"], scopes=frozenset(row["scope"].split()))
+
+
 def client_for_bearer(token: str) -> ClientToken | None:
     """The client holding this OAuth2 access token, if the token is valid now.
 
     django-oauth-toolkit's own check builds a select_related query per request (about half of
     an introspection's CPU); this is the same lookup (SHA-256 checksum, expiry, scopes) as one
-    prepared statement. Nothing is cached: a revoked or expired client token fails at once.
-    Tokens restricted to other resource servers (RFC 8707) are refused."""
+    prepared statement. Nothing is cached: a revoked or expired client token fails at once."""
     if not token or len(token) > 512:
         return None
-    checksum = hashlib.sha256(token.encode("utf-8")).hexdigest()
-    row = prepared("client_token", _client_token_query, "tessera:checksum-sentinel").fetch(checksum)
-    if row is None or row["client_id"] is None or row.get("resource"):
-        return None
-    if row["expires"] is None or timezone.now() >= row["expires"]:
-        return None
-    return ClientToken(client_id=row["client_id"], scopes=frozenset(row["scope"].split()))
+    row = prepared("client_token", client_token_query, "tessera:checksum-sentinel").fetch(
+        bearer_checksum(token)
+    )
+    return client_for_row(row, timezone.now())
 
 
 class ClientBearerAuthentication(BaseAuthentication):

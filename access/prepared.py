@@ -34,17 +34,49 @@ class Prepared:
         fields = [column[0] for column in self.compiler.select[: self.compiler.col_count]]
         self.converters = self.compiler.get_converters(fields)
 
-    def fetch(self, value) -> dict[str, Any] | None:
+    def bound(self, value) -> list:
         params = list(self.params)
         params[self.slot] = value
+        return params
+
+    def fetch(self, value) -> dict[str, Any] | None:
         with server_cursor() as cursor:
-            cursor.execute(self.sql, params)
+            cursor.execute(self.sql, self.bound(value))
             row = cursor.fetchone()
+        return self.convert(row)
+
+    def convert(self, row) -> dict[str, Any] | None:
         if row is None:
             return None
         if self.converters:
             row = next(iter(self.compiler.apply_converters([row], self.converters)))
         return dict(zip(self.names, row, strict=True))
+
+
+class PreparedPair:
+    """Two `Prepared` queries of at most one row each, run as one statement (one round trip):
+    `SELECT a.*, b.* FROM (SELECT 1) LEFT JOIN (first) a LEFT JOIN (second) b`. A side that
+    found no row comes back as None."""
+
+    def __init__(self, first: Prepared, second: Prepared):
+        self.first, self.second = first, second
+        self.sql = (
+            f"SELECT a.*, b.* FROM (SELECT 1) AS one "  # noqa: S608 (compiled SQL, no input)
+            f"LEFT JOIN ({first.sql}) AS a ON TRUE LEFT JOIN ({second.sql}) AS b ON TRUE"
+        )
+        self.split = len(first.names)
+
+    def fetch(self, first_value, second_value) -> tuple[dict | None, dict | None]:
+        with server_cursor() as cursor:
+            cursor.execute(
+                self.sql, [*self.first.bound(first_value), *self.second.bound(second_value)]
+            )
+            row = cursor.fetchone()
+        a, b = row[: self.split], row[self.split :]
+        return (
+            None if all(v is None for v in a) else self.first.convert(a),
+            None if all(v is None for v in b) else self.second.convert(b),
+        )
 
 
 def prepared(name: str, make_queryset, sentinel, suffix=None) -> Prepared:
@@ -56,3 +88,13 @@ def prepared(name: str, make_queryset, sentinel, suffix=None) -> Prepared:
     if query is None:
         query = cache[name] = Prepared(make_queryset, sentinel, suffix() if suffix else "")
     return query
+
+
+def prepared_pair(name: str, first, second) -> PreparedPair:
+    """The named pair of queries for this connection; `first` and `second` are
+    (make_queryset, sentinel) as for `prepared`."""
+    cache = connections[DEFAULT_DB_ALIAS].__dict__.setdefault("_tessera_prepared", {})
+    pair = cache.get(name)
+    if pair is None:
+        pair = cache[name] = PreparedPair(Prepared(*first), Prepared(*second))
+    return pair

@@ -52,7 +52,7 @@ from .models import (
     Suspension,
     TokenRevocation,
 )
-from .prepared import prepared
+from .prepared import prepared, prepared_pair
 
 log = logging.getLogger(__name__)
 
@@ -546,46 +546,98 @@ def revocation_feed(*, since: int, limit: int, now: datetime | None = None) -> F
 
 # --- introspection (RFC 7662) -----------------------------------------------------------------
 def token_introspect(*, token: str, client) -> dict[str, Any]:
-    """The RFC 7662 answer for `token`, asked by the OAuth client `client`.
+    """The RFC 7662 answer for `token`, asked by the OAuth client `client` (authenticated).
 
     The answer is `{"active": false}` for every kind of failure, with no hint of which; the
     ledger records which (for auditors). The ledger event is committed before this returns,
     so no answer leaves without its record."""
     now = timezone.now()
-    jti: str | None = None
-    state: dict[str, Any] | None = None
-    claims: dict[str, Any] = {}
+    claims, reason = _checked_claims(token, now)
+    state = token_state(claims["jti"]) if not reason else None
+    return _introspection_answer(token, client, claims, state, reason, now)
+
+
+def introspect_for_bearer(*, bearer: str, token: str, scope: str = "introspection"):
+    """Authenticate the storage client by its OAuth bearer token and introspect `token`: the
+    hot path of `POST /api/v1/tokens/introspect`.
+
+    The client's token and the introspected token's state are read in one query. Returns
+    (None, None) if the bearer is not a valid client token (401), (client, None) if the client
+    lacks `scope` (403), else (client, the answer of `token_introspect`)."""
+    from .oauth import bearer_checksum, client_for_row, client_token_query
+
+    now = timezone.now()
+    claims, reason = _checked_claims(token, now)
+    pair = prepared_pair(
+        "client_and_token_state",
+        (client_token_query, "tessera:checksum-sentinel"),
+        (_token_state_query, "tessera:jti-sentinel"),
+    )
+    checksum = bearer_checksum(bearer) if bearer and len(bearer) <= 512 else ""
+    client_row, state = pair.fetch(checksum, claims.get("jti", ""))
+    client = client_for_row(client_row, now)
+    if client is None:
+        return None, None
+    if not client.allow_scopes([scope]):
+        return client, None
+    return client, _introspection_answer(token, client.actor, claims, state, reason, now)
+
+
+def _checked_claims(token: str, now: datetime) -> tuple[dict[str, Any], str]:
+    """(claims, "") for a well-signed token whose claims hold now; else ({}, a reason code for
+    the ledger, which then names the token by its SHA-256 rather than a claimed jti)."""
     try:
-        verified = keys.verify(
-            token,
-            alg=settings.TESSERA_TOKEN_ALG,
-            typ=ACCESS_TOKEN_TYP,
-            key_for=keyring.public_key_for,
-        )
-        claims = verified.claims
+        claims = _verified_claims(token)
         keys.check_claims(
             claims,
             now=math.floor(now.timestamp()),
             issuer=settings.TESSERA_BASE_URL,
             audiences=settings.TESSERA_TOKEN_AUDIENCE,
         )
-        jti = claims["jti"]
-        state = token_state(jti)
-        reason = _token_reason(state, claims, now)
     except keys.InvalidToken as exc:
-        reason = exc.code
+        return {}, exc.code
+    return claims, ""
+
+
+# Signature checks by token text. A token's signature under its kid never changes (kids are
+# never reused, keys are immutable), so a verified token stays verified: what can change is
+# whether its key was dropped, its times and its grant, and those are checked on every call
+# (the key's state comes from the same fresh query as the grant's). Bounded: emptied when full.
+_VERIFIED: dict[str, dict[str, Any]] = {}
+
+
+def _verified_claims(token: str) -> dict[str, Any]:
+    claims = _VERIFIED.get(token)
+    if claims is not None:
+        return claims
+    claims = keys.verify(
+        token, alg=settings.TESSERA_TOKEN_ALG, typ=ACCESS_TOKEN_TYP, key_for=keyring.public_key_for
+    ).claims
+    limit = getattr(settings, "TESSERA_VERIFIED_TOKEN_CACHE", 4096)
+    if limit > 0:
+        if len(_VERIFIED) >= limit:
+            _VERIFIED.clear()
+        _VERIFIED[token] = claims
+    return claims
+
+
+def _introspection_answer(token, client, claims, state, reason, now) -> dict[str, Any]:
+    jti = claims.get("jti")
+    if not reason:
+        reason = _token_reason(state, claims, now)
     active = reason == ""
-    with transaction.atomic():
-        events.token_introspected(
-            client=client,
-            active=active,
-            reason=reason,
-            jti=jti,
-            token_sha256=None if jti else keys.token_fingerprint(token),
-            grant_id=state["grant_id"] if state else None,
-            dataset=state["d_accession"] if state else None,
-            sub=claims.get("sub") if state else None,
-        )
+    # Outside a transaction the event's INSERT commits by itself: one round trip, durable
+    # before the answer is returned.
+    events.token_introspected(
+        client=client,
+        active=active,
+        reason=reason,
+        jti=jti,
+        token_sha256=None if jti else keys.token_fingerprint(token),
+        grant_id=state["grant_id"] if state else None,
+        dataset=state["d_accession"] if state else None,
+        sub=claims.get("sub") if state else None,
+    )
     if not active:
         return {"active": False}
     return {

@@ -132,11 +132,16 @@ def append(
                 cursor.execute(*change)
         rows.append(values)
         return None
+    batched = mode() == BATCHED
+    if batched and not conn.in_atomic_block and (change is None or conn.vendor == "postgresql"):
+        # Outside any transaction (introspection's hot path): the INSERT, with its change, is
+        # one statement that commits by itself, durably, in one round trip.
+        return _queued(_insert_pending(values, change), values)
     # No savepoint: it would cost two more round trips per event, and a failed append must fail
     # the caller's transaction anyway.
     with transaction.atomic(savepoint=False):
         pending_id = _insert_pending(values, change)
-        if mode() == BATCHED:
+        if batched:
             return _queued(pending_id, values)
         _sequence_locked(limit=None)
         return AuditEvent.objects.get(pending_id=pending_id)

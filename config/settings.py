@@ -70,6 +70,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "audit.middleware.RequestContextMiddleware",
     "governance.middleware.NulCharacterMiddleware",  # a 400, not PostgreSQL's DataError 500
+    "access.introspection.IntrospectionMiddleware",  # the storage tier's hot path, before sessions
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
