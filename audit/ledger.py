@@ -114,8 +114,9 @@ def append(
     # a payload JSON cannot hold (NaN, a set) fails here, in the caller's transaction.
     text = payload_text(payload or {})
     conn = connections[DEFAULT_DB_ALIAS]  # one lookup: this runs for every event
+    now = timezone.now()
     values = (
-        conn.ops.adapt_datetimefield_value(timezone.now()),
+        conn.ops.adapt_datetimefield_value(now),
         str(event_type),
         who.id,
         str(who.kind),
@@ -136,13 +137,13 @@ def append(
     if batched and not conn.in_atomic_block and (change is None or conn.vendor == "postgresql"):
         # Outside any transaction (introspection's hot path): the INSERT, with its change, is
         # one statement that commits by itself, durably, in one round trip.
-        return _queued(_insert_pending(values, change), values)
+        return _queued(_insert_pending(values, change), values, payload, now)
     # No savepoint: it would cost two more round trips per event, and a failed append must fail
     # the caller's transaction anyway.
     with transaction.atomic(savepoint=False):
         pending_id = _insert_pending(values, change)
         if batched:
-            return _queued(pending_id, values)
+            return _queued(pending_id, values, payload, now)
         _sequence_locked(limit=None)
         return AuditEvent.objects.get(pending_id=pending_id)
 
@@ -177,9 +178,11 @@ def buffered(*, savepoint: bool = True):
                 _sequence_locked(limit=None)
 
 
-def _queued(pending_id: int, values: tuple) -> PendingEvent:
-    pending = PendingEvent(pk=pending_id, **dict(zip(_COPIED, values, strict=True)))
-    pending.payload = json.loads(values[_PAYLOAD])
+def _queued(pending_id: int, values: tuple, payload: dict | None, now) -> PendingEvent:
+    # Positional: Model.__init__'s fast path (the fields' order is id, then _COPIED).
+    pending = PendingEvent(pending_id, *values)
+    pending.occurred_at = now  # values hold it adapted for the database (text on SQLite)
+    pending.payload = payload or {}
     pending._state.adding = False
     pending._state.db = connection.alias
     return pending
@@ -189,7 +192,6 @@ def _queued(pending_id: int, values: tuple) -> PendingEvent:
 # through Model.save() (whose query compilation cost more than the insert itself), and on
 # PostgreSQL executed as a prepared statement (parsed and planned once per connection).
 _BUFFER = "_tessera_ledger_buffer"
-_PAYLOAD = _COPIED.index("payload")
 _INSERT_ONE = (
     f"INSERT INTO {_PENDING} ({', '.join(_COPIED)}) "  # noqa: S608
     f"VALUES ({', '.join(['%s'] * len(_COPIED))})"

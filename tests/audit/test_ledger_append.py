@@ -80,6 +80,9 @@ def test_unknown_event_types_are_refused(db):
 def test_batched_append_queues_until_the_sequencer_runs(db, batched):
     queued = ledger.append(event_type=EventType.ADMIN_ACTION, payload={"n": 1})
     assert isinstance(queued, PendingEvent)
+    stored = PendingEvent.objects.get(pk=queued.pk)
+    for field in ("occurred_at", "event_type", "actor_id", "actor_kind", "payload"):
+        assert getattr(queued, field) == getattr(stored, field), field
     assert not AuditEvent.objects.filter(pending_id=queued.pk).exists()
     assert ledger.flush() == 1
     assert AuditEvent.objects.get(pending_id=queued.pk).payload == {"n": 1}
