@@ -152,6 +152,12 @@ def main() -> int:
         action="store_true",
         help="diagnostic: leave events queued (committed, not chained) during the load",
     )
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="diagnostic: also load POST /bench-floor (bench/_floor_app.py): the fresh read and "
+        "the durable ledger INSERT alone, as one statement, without any application code",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the database")
     args = parser.parse_args()
     use_wrk = shutil.which("wrk") is not None and not args.no_wrk
@@ -204,8 +210,14 @@ def main() -> int:
         "TESSERA_KEY_ENCRYPTION_KEY": kek,
         "LOG_LEVEL": "WARNING",
     }
+    if args.floor:
+        from access.oauth import bearer_checksum
+
+        env.update(BENCH_JTI=issued.jti, BENCH_CLIENT_CHECKSUM=bearer_checksum(bearer))
     server = subprocess.Popen(
-        [str(VENV / "gunicorn"), "config.wsgi:application", "-b", f"127.0.0.1:{port}",
+        [str(VENV / "gunicorn"),
+         "bench._floor_app:application" if args.floor else "config.wsgi:application",
+         "-b", f"127.0.0.1:{port}",
          "-w", str(args.workers), "--backlog", "2048", "--log-level", "warning"],
         cwd=ROOT, env=env, start_new_session=True,
     )  # fmt: skip
@@ -246,9 +258,16 @@ def main() -> int:
                     f'wrk.headers["Authorization"] = "Bearer {bearer}"\n'
                 )
 
+        paths = {
+            "healthz": "/healthz",
+            "introspect": "/api/v1/tokens/introspect",
+            "floor": "/bench-floor",
+        }
+        kinds = ("healthz", "introspect", "floor") if args.floor else ("healthz", "introspect")
+
         def load(kind: str) -> dict:
             if use_wrk:
-                path = "/healthz" if kind == "healthz" else "/api/v1/tokens/introspect"
+                path = paths[kind]
                 return run_wrk(
                     f"http://127.0.0.1:{port}{path}",
                     seconds=args.seconds,
@@ -259,27 +278,27 @@ def main() -> int:
             if kind == "healthz":
                 return run_python(port, method="GET", path="/healthz", body="", headers={},
                                   requests=args.requests, connections=args.connections)  # fmt: skip
-            return run_python(port, method="POST", path="/api/v1/tokens/introspect", body=body,
+            return run_python(port, method="POST", path=paths[kind], body=body,
                               headers=headers, requests=args.requests,
                               connections=args.connections)  # fmt: skip
 
         # Warm-up: every worker connects to the database and loads the public key.
-        for kind in ("healthz", "introspect"):
+        for kind in kinds:
             if use_wrk:
                 run_wrk(
-                    f"http://127.0.0.1:{port}/{'healthz' if kind == 'healthz' else 'api/v1/tokens/introspect'}",
+                    f"http://127.0.0.1:{port}{paths[kind]}",
                     seconds=2, connections=args.connections, threads=2,
                     lua=None if kind == "healthz" else lua,
                 )  # fmt: skip
             else:
                 run_python(port, method="GET" if kind == "healthz" else "POST",
-                           path="/healthz" if kind == "healthz" else "/api/v1/tokens/introspect",
+                           path=paths[kind],
                            body="" if kind == "healthz" else body,
                            headers={} if kind == "healthz" else headers,
                            requests=args.connections * 10, connections=args.connections)  # fmt: skip
-        results: dict[str, list[dict]] = {"healthz": [], "introspect": []}
+        results: dict[str, list[dict]] = {kind: [] for kind in kinds}
         for _ in range(args.runs):
-            for kind in ("healthz", "introspect"):
+            for kind in kinds:
                 results[kind].append(load(kind))
     finally:
         for process in (server, sequencer):
@@ -302,10 +321,15 @@ def main() -> int:
         recorded_active += bool(payload.get("active"))
     answered = sum(r["requests"] for r in results["introspect"])
     rows = []
-    for kind in ("healthz", "introspect"):
+    labels = {
+        "healthz": "GET /healthz",
+        "introspect": "POST /api/v1/tokens/introspect",
+        "floor": "POST /bench-floor (diagnostic)",
+    }
+    for kind in results:
         for n, r in enumerate(results[kind], start=1):
             rows.append([
-                f"{'GET /healthz' if kind == 'healthz' else 'POST /api/v1/tokens/introspect'} #{n}",
+                f"{labels[kind]} #{n}",
                 f"{r['requests']:,}", f"{r['rate']:,.0f}", f"{r['p50']:.1f}", f"{r['p99']:.1f}",
                 r["non2xx"],
             ])  # fmt: skip
@@ -323,6 +347,13 @@ def main() -> int:
     print(f"healthz mean: {health:,.0f} req/s; introspection mean: {intro:,.0f} req/s")
     print(f"ratio introspection / healthz: {intro / health:.2f} (target >= 0.5)")
     print(f"introspection p99 (worst run): {p99:.1f} ms")
+    if args.floor:
+        floor = statistics.mean(r["rate"] for r in results["floor"])
+        print(
+            f"floor (read + durable INSERT in one statement, no application code) / healthz: "
+            f"{floor / health:.2f}; "
+            f"introspection / floor: {intro / floor:.2f}"
+        )
     print(
         f"ledger: {recorded:,} introspection events ({recorded_active:,} active) for "
         f"{answered:,} answers counted by the load generator (+ warm-up and checks); "
