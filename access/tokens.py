@@ -602,22 +602,24 @@ def _checked_claims(token: str, now: datetime) -> tuple[dict[str, Any], str]:
 # Signature checks by token text. A token's signature under its kid never changes (kids are
 # never reused, keys are immutable), so a verified token stays verified: what can change is
 # whether its key was dropped, its times and its grant, and those are checked on every call
-# (the key's state comes from the same fresh query as the grant's). Bounded: emptied when full.
-_VERIFIED: dict[str, dict[str, Any]] = {}
+# (the key's state comes from the same fresh query as the grant's). Keyed by the pinned
+# algorithm too. Bounded: emptied when full.
+_VERIFIED: dict[tuple[str, str], dict[str, Any]] = {}
 
 
 def _verified_claims(token: str) -> dict[str, Any]:
-    claims = _VERIFIED.get(token)
+    alg = settings.TESSERA_TOKEN_ALG
+    claims = _VERIFIED.get((alg, token))
     if claims is not None:
         return claims
     claims = keys.verify(
-        token, alg=settings.TESSERA_TOKEN_ALG, typ=ACCESS_TOKEN_TYP, key_for=keyring.public_key_for
+        token, alg=alg, typ=ACCESS_TOKEN_TYP, key_for=keyring.public_key_for
     ).claims
-    limit = getattr(settings, "TESSERA_VERIFIED_TOKEN_CACHE", 4096)
+    limit = settings.TESSERA_VERIFIED_TOKEN_CACHE
     if limit > 0:
         if len(_VERIFIED) >= limit:
             _VERIFIED.clear()
-        _VERIFIED[token] = claims
+        _VERIFIED[(alg, token)] = claims
     return claims
 
 

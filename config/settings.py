@@ -315,5 +315,8 @@ TESSERA_KEY_ROTATION_DAYS = env.int("TESSERA_KEY_ROTATION_DAYS", default=30)
 # The token hot paths run their state query as a server-side prepared statement on PostgreSQL;
 # turn off behind a connection pooler that cannot keep prepared statements.
 TESSERA_PREPARED_STATEMENTS = env.bool("TESSERA_PREPARED_STATEMENTS", default=True)
+# Token texts whose signature introspection already checked, per process (0 turns it off); see
+# access.tokens._verified_claims for why this cannot delay a revocation.
+TESSERA_VERIFIED_TOKEN_CACHE = env.int("TESSERA_VERIFIED_TOKEN_CACHE", default=4096)
 # Where researchers fetch slides with their tokens (only shown in the portal's curl example).
 TESSERA_STORAGE_URL = env.str("TESSERA_STORAGE_URL", default="https://storage.example.org")

@@ -425,3 +425,58 @@ def test_the_answer_matches_an_independent_decoding(issued, storage):
     decoded = jwt.decode(issued.token, options={"verify_signature": False})
     for claim in ("sub", "aud", "scope", "dataset", "exp", "iat", "jti", "iss", "nbf"):
         assert body[claim] == decoded[claim]
+
+
+# --- the early answer (access.introspection) and its signature cache ----------------------------
+def test_only_form_posts_take_the_early_path_the_rest_get_drf_answers(issued, storage):
+    _, bearer = storage
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {bearer}"}
+    as_json = Client().post(
+        "/api/v1/tokens/introspect",
+        {"token": issued.token},
+        content_type="application/json",
+        **auth,
+    )
+    assert as_json.status_code == 415
+    assert Client().get("/api/v1/tokens/introspect", **auth).status_code == 405
+
+
+def test_the_early_path_checks_the_host_like_every_other_request(issued, storage):
+    response = introspect(storage[1], issued.token, client=Client(HTTP_HOST="evil.example.org"))
+    assert response.status_code == 400
+
+
+def test_the_early_path_sends_no_cookie_and_no_cache(issued, storage):
+    response = introspect(storage[1], issued.token)
+    assert response.json()["active"] is True
+    assert not response.cookies
+    assert response["Cache-Control"] == "no-store"
+    assert response["Content-Type"] == "application/json"
+
+
+def test_the_signature_cache_is_bounded(grant, researcher, storage, settings):
+    settings.TESSERA_VERIFIED_TOKEN_CACHE = 2
+    tokens._VERIFIED.clear()
+    for _ in range(5):
+        token = tokens.token_issue(grant=grant, actor=researcher).token
+        assert introspect(storage[1], token).json()["active"] is True
+        assert 1 <= len(tokens._VERIFIED) <= 2
+
+
+def test_a_cached_signature_never_outlives_a_change_of_the_pinned_algorithm(
+    issued, storage, settings
+):
+    assert introspect(storage[1], issued.token).json()["active"] is True  # now cached
+    settings.TESSERA_TOKEN_ALG = "RS256"
+    assert_inactive(storage[1], issued.token, "alg")
+
+
+def test_with_the_cache_off_every_call_checks_the_signature(issued, storage, settings, monkeypatch):
+    settings.TESSERA_VERIFIED_TOKEN_CACHE = 0
+    tokens._VERIFIED.clear()
+    calls = []
+    real = keys.verify
+    monkeypatch.setattr(keys, "verify", lambda *a, **k: calls.append(1) or real(*a, **k))
+    for _ in range(3):
+        assert introspect(storage[1], issued.token).json()["active"] is True
+    assert len(calls) == 3 and not tokens._VERIFIED
