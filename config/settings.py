@@ -289,6 +289,13 @@ TESSERA = {
     "DEMO_PASSWORD": "demo",
 }
 AUDIT_CHECKPOINT_INTERVAL = timedelta(minutes=env.int("AUDIT_CHECKPOINT_MINUTES", default=10))
+# Public keys of retired checkpoint-signing keys that audit_verify still trusts: base64 of the
+# raw Ed25519 keys, comma-separated (or one per line in AUDIT_PREVIOUS_PUBLIC_KEYS_FILE).
+AUDIT_PREVIOUS_PUBLIC_KEYS = [
+    key.strip()
+    for key in (secret("AUDIT_PREVIOUS_PUBLIC_KEYS") or "").replace("\n", ",").split(",")
+    if key.strip()
+]
 # "inline": chain each event in its own transaction (complete at every commit; writers serialise).
 # "batched": queue events, chained by `manage.py audit_sequencer` (see audit/ledger.py).
 AUDIT_SEQUENCING = env.str(

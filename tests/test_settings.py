@@ -170,3 +170,40 @@ def test_deploy_check_names_each_missing_production_key():
     assert result.returncode != 0
     assert "tessera.E001" in output and "AUDIT_SIGNING_KEY is not set" in output
     assert "tessera.E002" in output and "TESSERA_KEY_ENCRYPTION_KEY is not set" in output
+
+
+@pytest.mark.parametrize("as_file", [False, True])
+def test_retired_checkpoint_keys_come_from_the_environment_and_are_trusted(tmp_path, as_file):
+    import base64
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    retired = [
+        base64.b64encode(
+            Ed25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+        ).decode()
+        for _ in range(2)
+    ]
+    if as_file:
+        keys_file = tmp_path / "previous_keys"
+        keys_file.write_text("\n".join(retired) + "\n")
+        env = production_env(AUDIT_PREVIOUS_PUBLIC_KEYS_FILE=str(keys_file))
+    else:
+        env = production_env(AUDIT_PREVIOUS_PUBLIC_KEYS=" , ".join(retired))
+    code = (
+        "import django; django.setup(); from audit import signing, verification; "
+        "trusted = verification.trusted_public_keys(); "
+        f"print(len(trusted), all(signing.key_id(k) in trusted for k in {retired!r}))"
+    )
+    result = subprocess.run(  # noqa: S603 - fixed argv, our own code
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "3 True"
