@@ -23,10 +23,10 @@ install: $(VENV)/.installed
 setup: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py load_ontologies
-	TESSERA_BASE_URL=http://$(HOST):$(PORT) $(BIN)/python manage.py seed_demo
+	TESSERA_BASE_URL=$${TESSERA_BASE_URL:-http://$(HOST):$(PORT)} $(BIN)/python manage.py seed_demo
 
 run: setup
-	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+	TESSERA_BASE_URL=$${TESSERA_BASE_URL:-http://$(HOST):$(PORT)} $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
