@@ -4,6 +4,7 @@ session or the URL; the page is not cached."""
 
 from __future__ import annotations
 
+import math
 import shlex
 
 from django.conf import settings
@@ -15,6 +16,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from . import selectors, tokens
+from .api.tokens import TokenThrottle
 
 
 @never_cache
@@ -24,6 +26,16 @@ def grant_token(request: HttpRequest, pk: int) -> HttpResponse:
     grant = selectors.grant_list_for_user(request.user).filter(pk=pk).first()
     if grant is None:
         raise Http404("No such grant.")
+    # The same budget per person as `POST /api/v1/tokens/`: one counter, whichever way asked.
+    throttle = TokenThrottle()
+    if not throttle.allow_request(request, None):
+        wait = throttle.wait()
+        messages.error(
+            request,
+            f"Too many tokens asked for in the last minute; try again in {math.ceil(wait or 1)} "
+            "seconds. A token lasts an hour: the one you have can be used again.",
+        )
+        return redirect("access:grant-list")
     try:
         issued = tokens.token_issue(grant=grant, actor=request.user)
     except tokens.TokenRefused as exc:

@@ -550,3 +550,25 @@ def test_issuing_takes_the_grant_lock_and_writes_token_and_event_in_two_statemen
     )
     assert token.expires_at == issued.expires_at
     assert events_of(EventType.TOKEN_ISSUED)[-1].payload["jti"] == issued.jti
+
+
+def test_the_button_shares_the_apis_rate_limit(grant, researcher, monkeypatch):
+    from django.core.cache import cache
+
+    from access.api.tokens import TokenThrottle
+
+    cache.clear()
+    monkeypatch.setattr(TokenThrottle, "rate", "2/min")
+    client = api_client(researcher)
+    url = reverse("access:grant-token", kwargs={"pk": grant.pk})
+    assert client.post(url).status_code == 200
+    assert client.post(url).status_code == 200
+    response = client.post(url, follow=True)
+    assert "Too many tokens asked for in the last minute" in response.content.decode()
+    assert IssuedToken.objects.count() == 2
+    api = client.post(
+        "/api/v1/tokens/", {"dataset": grant.dataset.accession}, content_type="application/json"
+    )
+    assert api.status_code == 429
+    assert IssuedToken.objects.count() == 2
+    cache.clear()
