@@ -69,3 +69,4 @@ class RevocationCause(models.TextChoices):
     GRANT_REVOKED = "grant_revoked", "Grant revoked"
     DATASET_RETIRED = "dataset_retired", "Dataset retired"
     USER_SUSPENDED = "user_suspended", "User suspended"
+    KEY_COMPROMISED = "key_compromised", "Signing key compromised"

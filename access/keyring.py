@@ -299,6 +299,74 @@ def keys_prune(*, actor, now: datetime | None = None) -> list[str]:
     return dropped
 
 
+class UnknownKey(Exception):
+    """No key with that kid, or it is already dropped."""
+
+
+@dataclass(frozen=True)
+class CompromiseResponse:
+    dropped: str
+    activated: str | None
+    published: str | None
+    tokens_revoked: int
+
+
+@transaction.atomic
+def keys_drop_compromised(
+    *, kid: str, actor, reason: str, now: datetime | None = None
+) -> CompromiseResponse:
+    """Take a compromised key out of service at once, whatever its state.
+
+    The key leaves the JWKS and its private key is erased; every unexpired token and visa it
+    signed is revoked and listed in the revocation feed (cause "key_compromised"), and
+    introspection answers inactive for them from this commit on (it reads the key's state
+    fresh). If it was the active key, the next key (already published) signs from now on and
+    a new next key is published: verifiers that cached the JWKS before that key was published
+    refetch on its unknown kid. Other web processes may go on signing with their cached copy
+    of the dropped key for up to ACTIVE_KEY_CACHE_SECONDS; introspection refuses those tokens,
+    and offline verifiers must refetch the JWKS to forget the key (see
+    docs/storage-verification.md)."""
+    from .tokens import tokens_revoke_for_key
+
+    now = now or timezone.now()
+    if not reason.strip():
+        raise ValueError("Say why the key is taken out of service.")
+    _lock_keyring()
+    key = SigningKey.objects.filter(kid=kid).exclude(state=KeyState.DROPPED).first()
+    if key is None:
+        raise UnknownKey(f"No signing key {kid!r} in service (unknown, or already dropped).")
+    was_active = key.state == KeyState.ACTIVE
+    key.state = KeyState.DROPPED
+    key.dropped_at = now
+    key.private_key_encrypted = ""
+    key.save(update_fields=["state", "dropped_at", "private_key_encrypted"])
+    activated = published = None
+    if was_active:
+        upcoming = SigningKey.objects.filter(state=KeyState.NEXT).first()
+        if upcoming is not None:  # published already: most verifiers have it
+            upcoming.state = KeyState.ACTIVE
+            upcoming.activated_at = now
+            upcoming.save(update_fields=["state", "activated_at"])
+        else:
+            upcoming = _new_key(KeyState.ACTIVE, now)
+        activated = upcoming.kid
+    if not SigningKey.objects.filter(state=KeyState.NEXT).exists():
+        published = _new_key(KeyState.NEXT, now).kid
+    revoked = tokens_revoke_for_key(kid=kid, actor=actor, now=now)
+    events.key_compromised(
+        actor=actor,
+        kid=kid,
+        reason=reason.strip(),
+        activated=activated,
+        published=published,
+        tokens_revoked=revoked,
+    )
+    transaction.on_commit(reset_caches)
+    return CompromiseResponse(
+        dropped=kid, activated=activated, published=published, tokens_revoked=revoked
+    )
+
+
 def _drop_expired(now: datetime) -> list[str]:
     dropped = []
     for key in SigningKey.objects.filter(state=KeyState.RETIRED).order_by("retired_at"):

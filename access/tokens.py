@@ -415,10 +415,18 @@ def _sweep(grant_ids: list[int], *, cause: str, actor, now: datetime) -> int:
     """Revoke the unexpired tokens and visas of these (locked) grants; list them in the feed."""
     if not grant_ids:
         return 0
+    return _revoke(IssuedToken.objects.filter(grant_id__in=grant_ids), cause, actor, now)
+
+
+def tokens_revoke_for_key(*, kid: str, actor, now: datetime) -> int:
+    """Revoke every unexpired token and visa a (compromised) key signed; list them in the feed.
+    Called by `keyring.keys_drop_compromised` in its transaction, which holds the keyring lock."""
+    return _revoke(IssuedToken.objects.filter(kid=kid), RevocationCause.KEY_COMPROMISED, actor, now)
+
+
+def _revoke(candidates, cause: str, actor, now: datetime) -> int:
     tokens = list(
-        IssuedToken.objects.filter(
-            grant_id__in=grant_ids, revoked_at__isnull=True, expires_at__gt=now
-        )
+        candidates.filter(revoked_at__isnull=True, expires_at__gt=now)
         .select_related("grant__dataset")
         .order_by("pk")
     )

@@ -509,6 +509,23 @@ def keys_rotated(*, actor, activated: str | None, retired: str | None, published
     )
 
 
+def key_compromised(
+    *, actor, kid: str, reason: str, activated: str | None, published: str | None,
+    tokens_revoked: int,
+):  # fmt: skip
+    return _record(
+        EventType.KEY_COMPROMISED,
+        actor=actor,
+        payload={
+            "kid": kid,
+            "reason": reason,
+            "activated": activated,
+            "published": published,
+            "tokens_revoked": tokens_revoked,
+        },
+    )
+
+
 def user_suspended(*, suspension, actor, grants: int, tokens: int):
     return _record(
         EventType.USER_SUSPENDED,

@@ -286,3 +286,81 @@ def test_at_most_one_active_and_one_next_key():
             SigningKey.objects.create(
                 kid=f"{made.kid}-{state}", alg="ES256", public_jwk=made.public_jwk, state=state
             )
+
+
+# --- emergency: a compromised key ---------------------------------------------------------------
+def _feed(bearer: str) -> list[dict]:
+    from .token_support import FEED
+
+    response = Client().get(f"{FEED}?since=0", HTTP_AUTHORIZATION=f"Bearer {bearer}")
+    assert response.status_code == 200, response.content
+    return response.json()["revoked"]
+
+
+def test_a_compromised_active_key_is_out_of_service_at_once(grant, researcher, storage):
+    from access.models import TokenRevocation
+
+    issued = [tokens.token_issue(grant=grant, actor=researcher) for _ in range(2)]
+    bad = kid_of(issued[0].token)
+    upcoming = SigningKey.objects.get(state=KeyState.NEXT).kid
+    out = keyring.keys_drop_compromised(kid=bad, actor=None, reason="Key file leaked.")
+    keyring.reset_caches()  # as every process does within ACTIVE_KEY_CACHE_SECONDS
+
+    assert (out.dropped, out.activated, out.tokens_revoked) == (bad, upcoming, 2)
+    dropped = SigningKey.objects.get(kid=bad)
+    assert dropped.state == KeyState.DROPPED and dropped.private_key_encrypted == ""
+    assert bad not in jwks_kids()
+    assert jwks_kids()[:2] == [upcoming, out.published]
+    # Its tokens: inactive at introspection, listed in the feed for offline verifiers.
+    for token in issued:
+        assert introspect(storage[1], token.token).json() == {"active": False}
+    listed = {entry["jti"] for entry in _feed(storage[1])}
+    assert listed == {t.jti for t in issued}
+    assert set(TokenRevocation.objects.values_list("cause", flat=True)) == {"key_compromised"}
+    # New tokens come from the promoted key and are active.
+    fresh = tokens.token_issue(grant=grant, actor=researcher)
+    assert kid_of(fresh.token) == upcoming
+    assert introspect(storage[1], fresh.token).json()["active"] is True
+    ledger.flush()
+    event = AuditEvent.objects.filter(event_type=EventType.KEY_COMPROMISED).get()
+    assert event.payload == {
+        "kid": bad,
+        "reason": "Key file leaked.",
+        "activated": upcoming,
+        "published": out.published,
+        "tokens_revoked": 2,
+    }
+
+
+def test_a_compromised_next_key_is_replaced_and_signing_goes_on(grant, researcher):
+    active = keyring.keys_bootstrap(actor=None).kid
+    bad = SigningKey.objects.get(state=KeyState.NEXT).kid
+    out = keyring.keys_drop_compromised(kid=bad, actor=None, reason="Generated on a bad host.")
+    assert (out.activated, out.tokens_revoked) == (None, 0)
+    assert SigningKey.objects.get(state=KeyState.NEXT).kid == out.published != bad
+    assert kid_of(tokens.token_issue(grant=grant, actor=researcher).token) == active
+
+
+def test_dropping_needs_a_known_key_in_service_and_a_reason(grant, researcher):
+    active = keyring.keys_bootstrap(actor=None).kid
+    with pytest.raises(keyring.UnknownKey):
+        keyring.keys_drop_compromised(kid="no-such-kid", actor=None, reason="x")
+    with pytest.raises(ValueError):
+        keyring.keys_drop_compromised(kid=active, actor=None, reason="  ")
+    keyring.keys_drop_compromised(kid=active, actor=None, reason="Leaked.")
+    with pytest.raises(keyring.UnknownKey):
+        keyring.keys_drop_compromised(kid=active, actor=None, reason="Again.")
+
+
+def test_the_command_drops_a_compromised_key_and_prints_kids_only(grant, researcher):
+    token = tokens.token_issue(grant=grant, actor=researcher)
+    bad = kid_of(token.token)
+    with pytest.raises(CommandError, match="--reason"):
+        call_command("keys_rotate", "--compromised", bad)
+    with pytest.raises(CommandError, match="No signing key"):
+        call_command("keys_rotate", "--compromised", "nope", "--reason", "x")
+    out = io.StringIO()
+    call_command("keys_rotate", "--compromised", bad, "--reason", "Leaked.", stdout=out)
+    text = out.getvalue()
+    assert bad in text and "Tokens revoked:          1" in text
+    assert "PRIVATE" not in text and token.token not in text
