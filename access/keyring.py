@@ -65,6 +65,21 @@ def kek() -> bytes:
         raise ImproperlyConfigured(str(exc)) from None
 
 
+def kek_for(ciphertext: str) -> bytes:
+    """The KEK a stored key can be decrypted with: the current one, or a previous one (from
+    TESSERA_PREVIOUS_KEY_ENCRYPTION_KEYS) with the stored KEK id. Otherwise the current one, so
+    that decryption fails naming both ids."""
+    current = kek()
+    wanted = keys.stored_kek_id(ciphertext)
+    if wanted is None or wanted == keys.kek_id(current):
+        return current
+    try:
+        previous = keys.previous_keks()
+    except keys.KeyConfigurationError as exc:
+        raise ImproperlyConfigured(str(exc)) from None
+    return next((old for old in previous if keys.kek_id(old) == wanted), current)
+
+
 # --- the signer (active key), cached per process ---------------------------------------------
 _lock = threading.Lock()
 _signer: tuple[Signer, float] | None = None
@@ -103,7 +118,10 @@ def signer() -> Signer:
         )
     try:
         pem = keys.decrypt_private_key(
-            row.private_key_encrypted, kek=kek(), kid=row.kid, alg=row.alg
+            row.private_key_encrypted,
+            kek=kek_for(row.private_key_encrypted),
+            kid=row.kid,
+            alg=row.alg,
         )
     except keys.KeyConfigurationError as exc:
         raise ImproperlyConfigured(str(exc)) from None
@@ -365,6 +383,41 @@ def keys_drop_compromised(
     return CompromiseResponse(
         dropped=kid, activated=activated, published=published, tokens_revoked=revoked
     )
+
+
+@transaction.atomic
+def keys_reencrypt(*, actor) -> list[str]:
+    """Re-encrypt every stored private key under the current KEK; return their kids.
+
+    Keys under a previous KEK (TESSERA_PREVIOUS_KEY_ENCRYPTION_KEYS) are decrypted with it; a
+    key under a KEK that is neither current nor listed stops the whole run, naming both ids.
+    To replace a KEK without downtime: give every process the new KEK as
+    TESSERA_KEY_ENCRYPTION_KEY and the old one in TESSERA_PREVIOUS_KEY_ENCRYPTION_KEYS, run
+    this, then remove the old one."""
+    _lock_keyring()
+    current = kek()
+    moved = []
+    for key in SigningKey.objects.exclude(private_key_encrypted="").order_by("pk"):
+        if keys.stored_kek_id(key.private_key_encrypted) == keys.kek_id(current):
+            continue
+        try:
+            pem = keys.decrypt_private_key(
+                key.private_key_encrypted,
+                kek=kek_for(key.private_key_encrypted),
+                kid=key.kid,
+                alg=key.alg,
+            )
+        except keys.KeyConfigurationError as exc:
+            raise ImproperlyConfigured(str(exc)) from None
+        key.private_key_encrypted = keys.encrypt_private_key(
+            pem, kek=current, kid=key.kid, alg=key.alg
+        )
+        key.save(update_fields=["private_key_encrypted"])
+        moved.append(key.kid)
+    if moved:
+        events.keys_reencrypted(actor=actor, kids=moved, kek_id=keys.kek_id(current))
+        transaction.on_commit(reset_caches)
+    return moved
 
 
 def _drop_expired(now: datetime) -> list[str]:

@@ -49,6 +49,9 @@ MAX_TOKEN_BYTES = 8192
 
 KEK_ENV = "TESSERA_KEY_ENCRYPTION_KEY"
 KEK_FILE_ENV = "TESSERA_KEY_ENCRYPTION_KEY_FILE"
+# Retired KEKs, still accepted for decryption while `keys_reencrypt` moves keys off them.
+PREVIOUS_KEKS_ENV = "TESSERA_PREVIOUS_KEY_ENCRYPTION_KEYS"
+PREVIOUS_KEKS_FILE_ENV = "TESSERA_PREVIOUS_KEY_ENCRYPTION_KEYS_FILE"
 DEV_KEK_RELATIVE_PATH = Path("var") / "keys" / "token-kek"
 _CIPHERTEXT_PREFIX = "tsr-kek1"
 
@@ -175,6 +178,30 @@ def reset_kek_cache() -> None:
     global _kek
     with _kek_lock:
         _kek = None
+
+
+def previous_keks() -> list[bytes]:
+    """Retired KEKs from the environment: base64, comma-separated in
+    TESSERA_PREVIOUS_KEY_ENCRYPTION_KEYS or one per line in the file its _FILE variant names."""
+    inline = os.environ.get(PREVIOUS_KEKS_ENV, "").strip()
+    path = os.environ.get(PREVIOUS_KEKS_FILE_ENV, "").strip()
+    origin = PREVIOUS_KEKS_ENV
+    if path:
+        try:
+            inline = Path(path).read_text(encoding="ascii")
+        except (OSError, UnicodeDecodeError):
+            raise KeyConfigurationError(
+                f"{PREVIOUS_KEKS_FILE_ENV} names {path}, which cannot be read."
+            ) from None
+        origin = f"{PREVIOUS_KEKS_FILE_ENV} ({path})"
+    texts = [t.strip() for t in inline.replace("\n", ",").split(",") if t.strip()]
+    return [parse_kek(text, f"entry {n} of {origin}") for n, text in enumerate(texts, 1)]
+
+
+def stored_kek_id(ciphertext: str) -> str | None:
+    """The id of the KEK a stored private key was encrypted with (None if not our format)."""
+    parts = ciphertext.split(".", 2)
+    return parts[1] if len(parts) == 3 and parts[0] == _CIPHERTEXT_PREFIX else None
 
 
 def _load_kek(*, debug: bool, base_dir: Path) -> bytes:

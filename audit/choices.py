@@ -71,5 +71,6 @@ class EventType(models.TextChoices):
     VISA_ISSUED = "tokens.visa_issued", "GA4GH visa issued"
     KEY_ROTATED = "tokens.key_rotated", "Signing keys rotated"
     KEY_COMPROMISED = "tokens.key_compromised", "Signing key taken out of service (compromised)"
+    KEYS_REENCRYPTED = "tokens.keys_reencrypted", "Signing keys re-encrypted under a new KEK"
     USER_SUSPENDED = "auth.user_suspended", "User suspended"
     CLIENT_SCOPES_CHANGED = "auth.client_scopes_changed", "OAuth client's scopes changed"

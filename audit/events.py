@@ -526,6 +526,13 @@ def key_compromised(
     )
 
 
+def keys_reencrypted(*, actor, kids: list[str], kek_id: str):
+    """`kek_id` names the key-encryption key (a hash prefix), never reveals it."""
+    return _record(
+        EventType.KEYS_REENCRYPTED, actor=actor, payload={"kids": sorted(kids), "kek_id": kek_id}
+    )
+
+
 def user_suspended(*, suspension, actor, grants: int, tokens: int):
     return _record(
         EventType.USER_SUSPENDED,

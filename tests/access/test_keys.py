@@ -364,3 +364,72 @@ def test_the_command_drops_a_compromised_key_and_prints_kids_only(grant, researc
     text = out.getvalue()
     assert bad in text and "Tokens revoked:          1" in text
     assert "PRIVATE" not in text and token.token not in text
+
+
+# --- replacing the key-encryption key ---------------------------------------------------------
+@pytest.fixture
+def kek_swap(monkeypatch):
+    """Switch TESSERA_KEY_ENCRYPTION_KEY (and the previous-KEK list) within one test."""
+
+    def swap(new: bytes, *, previous: list[bytes] = ()) -> None:
+        monkeypatch.setenv(keys.KEK_ENV, base64.b64encode(new).decode())
+        monkeypatch.delenv(keys.KEK_FILE_ENV, raising=False)
+        if previous:
+            monkeypatch.setenv(
+                keys.PREVIOUS_KEKS_ENV, ",".join(base64.b64encode(p).decode() for p in previous)
+            )
+        else:
+            monkeypatch.delenv(keys.PREVIOUS_KEKS_ENV, raising=False)
+        keys.reset_kek_cache()
+        keyring.reset_caches()
+
+    yield swap
+    keys.reset_kek_cache()
+    keyring.reset_caches()
+
+
+def test_a_new_kek_takes_over_without_downtime(grant, researcher, storage, kek_swap):
+    old, new = keyring.kek(), os.urandom(32)  # the keys so far are under the test's KEK
+    before = tokens.token_issue(grant=grant, actor=researcher)
+    kids = sorted(SigningKey.objects.values_list("kid", flat=True))
+    # Step 1: the new KEK everywhere, the old one still accepted: signing goes on.
+    kek_swap(new, previous=[old])
+    assert tokens.token_issue(grant=grant, actor=researcher).token
+    # Step 2: re-encrypt.
+    out = io.StringIO()
+    call_command("keys_reencrypt", stdout=out)
+    assert keys.kek_id(new) in out.getvalue() and all(k in out.getvalue() for k in kids)
+    for key in SigningKey.objects.all():
+        assert keys.stored_kek_id(key.private_key_encrypted) == keys.kek_id(new)
+        assert old.hex() not in key.private_key_encrypted
+    # Step 3: the old KEK gone, nothing lost: the same keys sign, old tokens still verify.
+    kek_swap(new)
+    after = tokens.token_issue(grant=grant, actor=researcher)
+    assert kid_of(after.token) == kid_of(before.token)
+    assert introspect(storage[1], before.token).json()["active"] is True
+    call_command("keys_reencrypt", stdout=(again := io.StringIO()))
+    assert "already" in again.getvalue()
+    ledger.flush()
+    event = AuditEvent.objects.filter(event_type=EventType.KEYS_REENCRYPTED).get()
+    assert event.payload == {"kids": kids, "kek_id": keys.kek_id(new)}
+
+
+def test_without_the_old_kek_reencryption_stops_and_changes_nothing(grant, researcher, kek_swap):
+    old, new = keyring.kek(), os.urandom(32)
+    tokens.token_issue(grant=grant, actor=researcher)
+    stored = dict(SigningKey.objects.values_list("kid", "private_key_encrypted"))
+    kek_swap(new)  # the old KEK is not listed
+    with pytest.raises(CommandError, match=keys.kek_id(old)):
+        call_command("keys_reencrypt")
+    assert dict(SigningKey.objects.values_list("kid", "private_key_encrypted")) == stored
+    with pytest.raises(ImproperlyConfigured, match=keys.kek_id(old)):
+        tokens.token_issue(grant=grant, actor=researcher)
+
+
+def test_a_malformed_previous_kek_is_named_not_shown(kek_swap, monkeypatch):
+    kek_swap(os.urandom(32))
+    monkeypatch.setenv(keys.PREVIOUS_KEKS_ENV, "c2VjcmV0LXNob3J0")
+    with pytest.raises(keys.KeyConfigurationError) as raised:
+        keys.previous_keks()
+    assert keys.PREVIOUS_KEKS_ENV in str(raised.value)
+    assert "c2VjcmV0" not in str(raised.value)
