@@ -1123,9 +1123,60 @@ class SuspendActionForm(forms.Form):
     )
 
 
+class ReinstateActionForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason for reinstating",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=2000,
+        error_messages={"required": "Say why the accounts are reinstated."},
+    )
+
+
+@dataclass(frozen=True)
+class UserAction:
+    """What an account action on the User admin asks, says and calls."""
+
+    form: type[forms.Form]
+    title: str
+    explanation: str
+    submit: str
+    service: str  # a function of access.tokens: (user, actor, reason) -> Suspension
+    logged: str  # the admin log's change message
+    done: str
+
+
+USER_ACTIONS = {
+    "suspend": UserAction(
+        form=SuspendActionForm,
+        title="Suspend accounts",
+        explanation="Suspending an account signs the person out, stops them signing in, and "
+        "revokes at once every access token and GA4GH visa derived from their grants (storage "
+        "nodes see it through introspection and the revocation feed). The reason is kept with "
+        "the suspension; the audit ledger refers to it.",
+        submit="Suspend the accounts",
+        service="user_suspend",
+        logged="Suspended.",
+        done="Suspended {name}; their tokens no longer work.",
+    ),
+    "reinstate": UserAction(
+        form=ReinstateActionForm,
+        title="Reinstate accounts",
+        explanation="Reinstating an account lifts its suspension: the person may sign in "
+        "again, and their grants that are still within their dates count again. Tokens and "
+        "visas revoked by the suspension stay revoked; the person asks for new ones. The reason "
+        "is kept with the suspension; the audit ledger refers to it.",
+        submit="Reinstate the accounts",
+        service="user_reinstate",
+        logged="Reinstated.",
+        done="Reinstated {name}; they may sign in and ask for new tokens.",
+    ),
+}
+
+
 def _register_user_admin() -> None:
-    """The stock User admin, plus an action that suspends accounts through `user_suspend`
-    (which also revokes every token and visa derived from their grants)."""
+    """The stock User admin, plus actions that suspend and reinstate accounts through
+    `user_suspend` (which also revokes every token and visa derived from their grants) and
+    `user_reinstate`."""
     from django.contrib.auth import get_user_model
     from django.contrib.auth.admin import UserAdmin
 
@@ -1135,21 +1186,35 @@ def _register_user_admin() -> None:
     base = type(admin.site._registry[User]) if admin.site.is_registered(User) else UserAdmin
 
     class TesseraUserAdmin(base):
-        actions = [*(base.actions or []), "suspend"]
+        actions = [*(base.actions or []), "suspend", "reinstate"]
 
         @admin.action(
             description="Suspend the selected accounts and revoke their tokens (asks for a reason)",
             permissions=["change"],
         )
         def suspend(self, request, queryset):
-            form = SuspendActionForm(request.POST if "reason" in request.POST else None)
+            return self._account_action(request, queryset, "suspend")
+
+        @admin.action(
+            description="Reinstate the selected suspended accounts (asks for a reason)",
+            permissions=["change"],
+        )
+        def reinstate(self, request, queryset):
+            return self._account_action(request, queryset, "reinstate")
+
+        def _account_action(self, request, queryset, action: str):
+            what = USER_ACTIONS[action]
+            form = what.form(request.POST if "reason" in request.POST else None)
             if not form.is_valid():
                 return TemplateResponse(
                     request,
-                    "admin/auth/user_suspend_confirm.html",
+                    "admin/auth/user_action_confirm.html",
                     {
                         **self.admin_site.each_context(request),
-                        "title": "Suspend accounts",
+                        "title": what.title,
+                        "explanation": what.explanation,
+                        "submit": what.submit,
+                        "action": action,
                         "form": form,
                         "people": queryset,
                         "opts": self.opts,
@@ -1159,25 +1224,23 @@ def _register_user_admin() -> None:
             for person in queryset:
                 try:
                     with transaction.atomic():
-                        suspension = tokens.user_suspend(
+                        suspension = getattr(tokens, what.service)(
                             user=person, actor=request.user, reason=form.cleaned_data["reason"]
                         )
                         events.admin_action(
                             actor=request.user,
-                            action="user_suspend",
+                            action=what.service,
                             obj=suspension,
                             detail={"suspension": suspension.pk},
                         )
-                        admin.ModelAdmin.log_change(self, request, person, "Suspended.")
+                        admin.ModelAdmin.log_change(self, request, person, what.logged)
                 except SERVICE_ERRORS as exc:
                     self.message_user(
                         request, f"{person.get_username()}: {_error_text(exc)}", messages.ERROR
                     )
                 else:
                     self.message_user(
-                        request,
-                        f"Suspended {person.get_username()}; their tokens no longer work.",
-                        messages.SUCCESS,
+                        request, what.done.format(name=person.get_username()), messages.SUCCESS
                     )
             return None
 

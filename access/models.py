@@ -454,6 +454,12 @@ class Suspension(models.Model):
     )
     reason = models.TextField()
     suspended_at = models.DateTimeField(default=timezone.now)
+    # Set when the account is reinstated (`access.tokens.user_reinstate`).
+    lifted_at = models.DateTimeField(null=True, blank=True)
+    lifted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    lift_reason = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-suspended_at"]

@@ -516,6 +516,39 @@ def user_suspend(*, user, actor, reason: str) -> Suspension:
     return suspension
 
 
+@transaction.atomic
+def user_reinstate(*, user, actor, reason: str) -> Suspension:
+    """Lift a suspension: the person may sign in again, and their grants that are still within
+    their dates count as active again. Tokens and visas revoked by the suspension stay revoked:
+    the person asks for new ones."""
+    if not (reason or "").strip():
+        raise ValidationError({"reason": "Say why the account is reinstated."})
+    if actor is not None and not (actor.is_superuser or actor.has_perm("auth.change_user")):
+        raise PermissionDenied("Only an administrator may reinstate an account.")
+    User = get_user_model()
+    user = User.objects.select_for_update(no_key=True).get(pk=user.pk)
+    if user.is_active:
+        raise TransitionRefused("This account is not suspended.")
+    suspension = (
+        Suspension.objects.select_for_update()
+        .filter(user=user, lifted_at__isnull=True)
+        .order_by("-suspended_at")
+        .first()
+    )
+    if suspension is None:
+        raise TransitionRefused(
+            "This account was deactivated without a suspension; activate it on its own page."
+        )
+    user.is_active = True
+    user.save(update_fields=["is_active"])
+    suspension.lifted_at = timezone.now()
+    suspension.lifted_by = actor
+    suspension.lift_reason = reason.strip()
+    suspension.save(update_fields=["lifted_at", "lifted_by", "lift_reason"])
+    events.user_reinstated(suspension=suspension, actor=actor)
+    return suspension
+
+
 # --- the revocation feed (offline verifiers poll it) ------------------------------------------
 @dataclass(frozen=True)
 class FeedPage:

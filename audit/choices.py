@@ -73,4 +73,5 @@ class EventType(models.TextChoices):
     KEY_COMPROMISED = "tokens.key_compromised", "Signing key taken out of service (compromised)"
     KEYS_REENCRYPTED = "tokens.keys_reencrypted", "Signing keys re-encrypted under a new KEK"
     USER_SUSPENDED = "auth.user_suspended", "User suspended"
+    USER_REINSTATED = "auth.user_reinstated", "User reinstated"
     CLIENT_SCOPES_CHANGED = "auth.client_scopes_changed", "OAuth client's scopes changed"

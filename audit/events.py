@@ -533,6 +533,16 @@ def keys_reencrypted(*, actor, kids: list[str], kek_id: str):
     )
 
 
+def user_reinstated(*, suspension, actor):
+    """The reason stays with the suspension row, like the suspension's own."""
+    return _record(
+        EventType.USER_REINSTATED,
+        actor=actor,
+        obj=suspension,
+        payload={"user": _people([suspension.user])[0]},
+    )
+
+
 def user_suspended(*, suspension, actor, grants: int, tokens: int):
     return _record(
         EventType.USER_SUSPENDED,

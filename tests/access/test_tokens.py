@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.contrib.auth.models import Permission
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.test import Client
 from django.urls import reverse
@@ -372,10 +372,17 @@ def test_suspending_the_user_revokes_every_token_and_signs_them_out(
     assert event.payload == {"user": pseudonym_for(researcher), "grants": 1, "tokens_revoked": 1}
     assert event.target_id == str(suspension.pk)
     assert "Shared their token." not in json.dumps(event.payload)
-    # Reinstating the account does not bring revoked tokens back.
-    researcher.is_active = True
-    researcher.save()
+    # Reinstating the account does not bring revoked tokens back; new ones work.
+    lifted = tokens.user_reinstate(user=researcher, actor=admin_user, reason="Cleared.")
+    assert lifted.pk == suspension.pk and lifted.lifted_by == admin_user
+    researcher.refresh_from_db()
+    assert researcher.is_active
     assert introspect(bearer, issued.token).json() == {"active": False}
+    fresh = tokens.token_issue(grant=grant, actor=researcher)
+    assert introspect(bearer, fresh.token).json()["active"] is True
+    event = events_of(EventType.USER_REINSTATED)[-1]
+    assert event.payload == {"user": pseudonym_for(researcher)}
+    assert event.target_id == str(suspension.pk)
 
 
 def test_only_an_administrator_suspends_and_never_themself(researcher, outsider, admin_user):
@@ -572,3 +579,37 @@ def test_the_button_shares_the_apis_rate_limit(grant, researcher, monkeypatch):
     assert api.status_code == 429
     assert IssuedToken.objects.count() == 2
     cache.clear()
+
+
+def test_reinstating_needs_a_suspension_a_reason_and_an_administrator(
+    researcher, outsider, admin_user
+):
+    with pytest.raises(TransitionRefused, match="not suspended"):
+        tokens.user_reinstate(user=researcher, actor=admin_user, reason="Why not.")
+    tokens.user_suspend(user=researcher, actor=admin_user, reason="Compromised.")
+    with pytest.raises(PermissionDenied):
+        tokens.user_reinstate(user=researcher, actor=outsider, reason="Let me in.")
+    with pytest.raises(ValidationError):
+        tokens.user_reinstate(user=researcher, actor=admin_user, reason=" ")
+    tokens.user_reinstate(user=researcher, actor=admin_user, reason="Password reset.")
+    with pytest.raises(TransitionRefused, match="not suspended"):
+        tokens.user_reinstate(user=researcher, actor=admin_user, reason="Again.")
+    # Deactivated by hand (no suspension): not this action's business.
+    type(outsider).objects.filter(pk=outsider.pk).update(is_active=False)
+    with pytest.raises(TransitionRefused, match="without a suspension"):
+        tokens.user_reinstate(user=outsider, actor=admin_user, reason="x")
+
+
+def test_user_admin_action_reinstates_with_a_reason(grant, researcher, admin_user):
+    tokens.user_suspend(user=researcher, actor=admin_user, reason="Lost laptop.")
+    client = api_client(admin_user)
+    url = reverse("admin:auth_user_changelist")
+    data = {"action": "reinstate", "_selected_action": [researcher.pk]}
+    page = client.post(url, data).content.decode()
+    assert "Reason for reinstating" in page and "Reinstate the accounts" in page
+    response = client.post(url, {**data, "reason": "Laptop found."}, follow=True)
+    assert "Reinstated researcher" in response.content.decode()
+    researcher.refresh_from_db()
+    assert researcher.is_active
+    again = client.post(url, {**data, "reason": "Twice."}, follow=True).content.decode()
+    assert "This account is not suspended." in again
