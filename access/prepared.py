@@ -21,12 +21,11 @@ class Prepared:
     keep them, such as PgBouncer in transaction mode before 1.21). The SQL and the result
     converters are Django's own. `config.db.server_cursor` runs it."""
 
-    def __init__(self, make_queryset, sentinel, suffix: str = ""):
+    def __init__(self, make_queryset, sentinel):
         queryset = make_queryset(sentinel)
         query = queryset.query
         self.compiler = query.get_compiler(queryset.db)
         self.sql, params = self.compiler.as_sql()
-        self.sql += suffix
         self.params = list(params)
         self.slot = self.params.index(sentinel)
         self.names = [*query.extra_select, *query.values_select, *query.annotation_select]
@@ -79,14 +78,13 @@ class PreparedPair:
         )
 
 
-def prepared(name: str, make_queryset, sentinel, suffix=None) -> Prepared:
-    """The named query for this connection; `suffix()`, if given, is appended to its SQL (a
-    locking clause)."""
+def prepared(name: str, make_queryset, sentinel) -> Prepared:
+    """The named query for this connection."""
     # Per connection wrapper (Django's are per thread): the compiler holds its connection.
     cache = connections[DEFAULT_DB_ALIAS].__dict__.setdefault("_tessera_prepared", {})
     query = cache.get(name)
     if query is None:
-        query = cache[name] = Prepared(make_queryset, sentinel, suffix() if suffix else "")
+        query = cache[name] = Prepared(make_queryset, sentinel)
     return query
 
 

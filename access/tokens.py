@@ -38,6 +38,7 @@ from django.utils import timezone
 
 from audit import events, ledger
 from audit.actors import pseudonym_for
+from config import db
 from governance.choices import DatasetStatus
 
 from . import keyring, keys, selectors
@@ -110,15 +111,6 @@ def _grant_state_query(grant_id):
     return Grant.objects.filter(pk=grant_id).order_by().values(**_state_fields(""))
 
 
-def _lock_grant_row() -> str:
-    """The clause that takes `_lock_grants`' row lock on the grant only (Django's
-    select_for_update(of=...) drops OF from values() queries; plain FOR UPDATE would also try
-    to lock the outer-joined rows, which PostgreSQL refuses)."""
-    if not connection.features.has_select_for_update_of:
-        return ""
-    return f" FOR UPDATE OF {connection.ops.quote_name(Grant._meta.db_table)}"
-
-
 def _token_state_query(jti):
     key_live = SigningKey.objects.filter(kid=OuterRef("kid")).exclude(state=KeyState.DROPPED)
     return (
@@ -130,17 +122,9 @@ def _token_state_query(jti):
     )
 
 
-def grant_state(grant_id: int, *, lock: bool = False) -> dict[str, Any] | None:
-    """The grant's state (see `_state_fields`), read now, in one query; None if no such grant.
-    With `lock`, the same query also takes the grant's row lock (as `_lock_grants` does) until
-    the transaction ends."""
-    if lock:
-        query = prepared(
-            "grant_state_locked", _grant_state_query, -7_654_321, suffix=_lock_grant_row
-        )
-    else:
-        query = prepared("grant_state", _grant_state_query, -7_654_321)
-    return query.fetch(int(grant_id))
+def grant_state(grant_id: int) -> dict[str, Any] | None:
+    """The grant's state (see `_state_fields`), read now, in one query; None if no such grant."""
+    return prepared("grant_state", _grant_state_query, -7_654_321).fetch(int(grant_id))
 
 
 def token_state(jti: str) -> dict[str, Any] | None:
@@ -183,6 +167,16 @@ def _audience() -> str | list[str]:
     return audience[0] if len(audience) == 1 else audience
 
 
+_LOCK_GRANT = f"SELECT 1 FROM {Grant._meta.db_table} WHERE id = %s FOR UPDATE"  # noqa: S608
+
+
+def _lock_grant(grant_id: int) -> None:
+    """`_lock_grants(pk=...)` for the issue hot path: one prepared statement."""
+    if connection.features.has_select_for_update:
+        with db.server_cursor() as cursor:
+            cursor.execute(_LOCK_GRANT, [grant_id])
+
+
 def _lock_grants(**filters) -> list[int]:
     # Row locks, in primary-key order (every sweep takes them in the same order: no deadlock).
     return list(
@@ -216,9 +210,13 @@ def token_issue(*, grant: Grant, actor) -> AccessToken:
     """Sign an access token for the holder of an active grant; never valid beyond the grant."""
     if actor is None or actor.pk != grant.user_id:
         raise TokenRefused("Only the holder of a grant may get a token for it.")
-    # Locked and read in one query: a revocation that committed while we waited for the lock is
-    # seen here, and one that starts now waits for our commit (so it finds our token).
-    state = grant_state(grant.pk, lock=True)
+    # Lock, then read in a statement of its own: under READ COMMITTED each statement sees what
+    # committed before it began, so a revocation that committed while we waited for the lock is
+    # seen here (one statement taking the lock and reading the joins would read them as they
+    # were before it waited: tests/access/test_token_races.py), and a revocation that starts
+    # now waits for our commit, so it finds our token.
+    _lock_grant(grant.pk)
+    state = grant_state(grant.pk)
     now = timezone.now()
     if state is None or state["g_user_id"] != actor.pk:
         raise TokenRefused("Only the holder of a grant may get a token for it.")

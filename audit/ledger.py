@@ -149,7 +149,7 @@ def append(
 
 
 @contextmanager
-def buffered(*, savepoint: bool = True):
+def buffered():
     """Write every event appended inside the block with one INSERT when the block ends.
 
     For transactions that append many events (a sweep, a bulk revocation, a load of writers):
@@ -163,9 +163,8 @@ def buffered(*, savepoint: bool = True):
         yield
         return
     # A savepoint when nested (two statements for the whole block), so that a failed block
-    # leaves the enclosing transaction usable, like any `atomic()` block; hot paths whose
-    # failure fails their transaction anyway pass savepoint=False, as `append()` does.
-    with transaction.atomic(savepoint=savepoint):
+    # leaves the enclosing transaction usable, like any `atomic()` block.
+    with transaction.atomic():
         rows: list[tuple] = []
         setattr(connection, _BUFFER, rows)
         try:

@@ -110,3 +110,42 @@ def test_a_token_being_issued_during_a_sweep_is_swept_into_the_feed(
     token = IssuedToken.objects.get(jti=issued["jti"])
     assert token.revoked_at is not None
     assert TokenRevocation.objects.get(jti=token.jti).cause == revocation
+
+
+@pytest.mark.parametrize("revocation", ["dataset_retired", "user_suspended"])
+def test_a_token_asked_for_during_a_sweep_waits_and_is_refused(
+    grant, researcher, admin_user, revocation
+):
+    """The sweep changes the dataset or the account, not the grant row: the issuer, waiting on
+    the grant's lock, must still read the state as it is after the sweep committed."""
+    swept_not_committed = threading.Event()
+    outcome: dict[str, object] = {}
+
+    def sweep():
+        try:
+            with transaction.atomic():
+                if revocation == "dataset_retired":
+                    gov.dataset_retire(dataset=grant.dataset, actor=None, reason="Withdrawn.")
+                else:
+                    tokens.user_suspend(user=researcher, actor=admin_user, reason="Compromised.")
+                swept_not_committed.set()
+                time.sleep(1.0)  # the issuer is now waiting for the grant's row lock
+        finally:
+            connection.close()
+
+    def issue():
+        try:
+            assert swept_not_committed.wait(timeout=10)
+            outcome["token"] = tokens.token_issue(grant=grant, actor=researcher)
+        except tokens.TokenRefused as exc:
+            outcome["refused"] = str(exc)
+        finally:
+            connection.close()
+
+    run(sweep, issue)
+    expected = {
+        "dataset_retired": "The dataset is no longer published.",
+        "user_suspended": "The account is suspended.",
+    }[revocation]
+    assert outcome == {"refused": expected}
+    assert not IssuedToken.objects.exists()

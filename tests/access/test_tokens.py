@@ -528,12 +528,12 @@ def test_demo_storage_client_gets_its_scopes_at_the_token_endpoint(grant, resear
     assert demo.STORAGE_CLIENT_SECRET in "\n".join(demo.login_lines())
 
 
-def test_issuing_takes_the_grant_lock_and_writes_token_and_event_in_two_statements(
+def test_issuing_locks_the_grant_reads_it_and_writes_token_and_event_in_one_statement(
     grant, researcher, settings, django_capture_on_commit_callbacks
 ):
-    """The hot path: one query locks and reads the grant, one statement writes the token and
-    its ledger event (PostgreSQL, batched sequencing as in production); then the commit.
-    Nothing else goes to the database."""
+    """The hot path: the grant's lock, then its state read fresh in a statement of its own (see
+    test_token_races), then one statement for the token and its ledger event (PostgreSQL,
+    batched sequencing as in production); then the commit. Nothing else goes to the database."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -546,9 +546,10 @@ def test_issuing_takes_the_grant_lock_and_writes_token_and_event_in_two_statemen
         q["sql"] for q in ctx.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))
     ]
     if connection.vendor == "postgresql":
-        assert len(statements) == 2, "\n".join(s[:90] for s in statements)
-        assert statements[0].endswith('FOR UPDATE OF "access_grant"')
-        assert statements[1].startswith("WITH change AS (INSERT INTO access_issuedtoken")
+        assert len(statements) == 3, "\n".join(s[:90] for s in statements)
+        assert statements[0] == "SELECT 1 FROM access_grant WHERE id = %s FOR UPDATE"
+        assert statements[1].startswith('SELECT "access_grant"."id" AS "g_id"')
+        assert statements[2].startswith("WITH change AS (INSERT INTO access_issuedtoken")
     token = IssuedToken.objects.get(jti=issued.jti)
     assert (token.grant_id, token.user_id, token.kind) == (
         grant.pk,
