@@ -88,7 +88,9 @@ def concurrent_issue(pairs: list[tuple[int, int]], n: int) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sqlite", action="store_true")
-    parser.add_argument("--tokens", type=int, default=3000)
+    parser.add_argument(
+        "--tokens", type=int, default=12_000, help="per measurement (short runs are noisy)"
+    )
     parser.add_argument("--procs", type=int, default=4, help="concurrent issuers (processes)")
     parser.add_argument("--keep", action="store_true", help="keep the database")
     args = parser.parse_args()
