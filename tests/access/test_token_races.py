@@ -44,36 +44,20 @@ def run(*targets):
     assert not any(t.is_alive() for t in threads)
 
 
-def test_a_token_asked_for_during_a_revocation_waits_and_is_refused(grant, researcher, chair):
-    revoked_not_committed = threading.Event()
-    outcome: dict[str, object] = {}
-
-    def revoke():
-        try:
-            with transaction.atomic():
-                services.grant_revoke(grant=grant, actor=chair, reason="Breach.")
-                revoked_not_committed.set()
-                time.sleep(1.0)  # the issuer is now waiting for the grant's row lock
-        finally:
-            connection.close()
-
-    def issue():
-        try:
-            assert revoked_not_committed.wait(timeout=10)
-            outcome["token"] = tokens.token_issue(grant=grant, actor=researcher)
-        except tokens.TokenRefused as exc:
-            outcome["refused"] = str(exc)
-        finally:
-            connection.close()
-
-    run(revoke, issue)
-    assert outcome == {"refused": "The grant was revoked."}
-    assert not IssuedToken.objects.exists()
+def revoke_by(revocation: str, *, grant, researcher, admin_user, chair) -> None:
+    """One of the ways a grant's tokens are revoked (the committee's decision, or a sweep that
+    changes the dataset or the account, not the grant row)."""
+    if revocation == "grant_revoked":
+        services.grant_revoke(grant=grant, actor=chair, reason="Breach.")
+    elif revocation == "dataset_retired":
+        gov.dataset_retire(dataset=grant.dataset, actor=None, reason="Withdrawn.")
+    else:
+        tokens.user_suspend(user=researcher, actor=admin_user, reason="Compromised.")
 
 
 @pytest.mark.parametrize("revocation", ["dataset_retired", "user_suspended"])
 def test_a_token_being_issued_during_a_sweep_is_swept_into_the_feed(
-    grant, researcher, admin_user, monkeypatch, revocation
+    grant, researcher, admin_user, chair, monkeypatch, revocation
 ):
     locked = threading.Event()
     signer = keyring.signer
@@ -96,10 +80,9 @@ def test_a_token_being_issued_during_a_sweep_is_swept_into_the_feed(
     def sweep():
         try:
             assert locked.wait(timeout=10)
-            if revocation == "dataset_retired":
-                gov.dataset_retire(dataset=grant.dataset, actor=None, reason="Withdrawn.")
-            else:
-                tokens.user_suspend(user=researcher, actor=admin_user, reason="Compromised.")
+            revoke_by(
+                revocation, grant=grant, researcher=researcher, admin_user=admin_user, chair=chair
+            )
         except Exception as exc:  # a deadlock, say: reported by the assertion below
             issued["sweep_error"] = repr(exc)
         finally:
@@ -112,38 +95,40 @@ def test_a_token_being_issued_during_a_sweep_is_swept_into_the_feed(
     assert TokenRevocation.objects.get(jti=token.jti).cause == revocation
 
 
-@pytest.mark.parametrize("revocation", ["dataset_retired", "user_suspended"])
-def test_a_token_asked_for_during_a_sweep_waits_and_is_refused(
-    grant, researcher, admin_user, revocation
+@pytest.mark.parametrize("revocation", ["grant_revoked", "dataset_retired", "user_suspended"])
+def test_a_token_asked_for_during_a_revocation_waits_and_is_refused(
+    grant, researcher, admin_user, chair, revocation
 ):
-    """The sweep changes the dataset or the account, not the grant row: the issuer, waiting on
-    the grant's lock, must still read the state as it is after the sweep committed."""
-    swept_not_committed = threading.Event()
+    """The issuer waits for the grant's lock and must then read the state as it is after the
+    revocation committed, also when only the dataset or the account changed, not the grant
+    row (one statement that locks and reads would see them as before it waited)."""
+    revoked_not_committed = threading.Event()
     outcome: dict[str, object] = {}
 
-    def sweep():
+    def revoke():
         try:
             with transaction.atomic():
-                if revocation == "dataset_retired":
-                    gov.dataset_retire(dataset=grant.dataset, actor=None, reason="Withdrawn.")
-                else:
-                    tokens.user_suspend(user=researcher, actor=admin_user, reason="Compromised.")
-                swept_not_committed.set()
+                revoke_by(
+                    revocation, grant=grant, researcher=researcher, admin_user=admin_user,
+                    chair=chair,
+                )  # fmt: skip
+                revoked_not_committed.set()
                 time.sleep(1.0)  # the issuer is now waiting for the grant's row lock
         finally:
             connection.close()
 
     def issue():
         try:
-            assert swept_not_committed.wait(timeout=10)
+            assert revoked_not_committed.wait(timeout=10)
             outcome["token"] = tokens.token_issue(grant=grant, actor=researcher)
         except tokens.TokenRefused as exc:
             outcome["refused"] = str(exc)
         finally:
             connection.close()
 
-    run(sweep, issue)
+    run(revoke, issue)
     expected = {
+        "grant_revoked": "The grant was revoked.",
         "dataset_retired": "The dataset is no longer published.",
         "user_suspended": "The account is suspended.",
     }[revocation]
