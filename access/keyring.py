@@ -65,6 +65,19 @@ def kek() -> bytes:
         raise ImproperlyConfigured(str(exc)) from None
 
 
+def _decrypt(key: SigningKey) -> bytes:
+    """A stored key's private PEM, under whichever known KEK it was encrypted with."""
+    try:
+        return keys.decrypt_private_key(
+            key.private_key_encrypted,
+            kek=kek_for(key.private_key_encrypted),
+            kid=key.kid,
+            alg=key.alg,
+        )
+    except keys.KeyConfigurationError as exc:
+        raise ImproperlyConfigured(str(exc)) from None
+
+
 def kek_for(ciphertext: str) -> bytes:
     """The KEK a stored key can be decrypted with: the current one, or a previous one (from
     TESSERA_PREVIOUS_KEY_ENCRYPTION_KEYS) with the stored KEK id. Otherwise the current one, so
@@ -116,15 +129,7 @@ def signer() -> Signer:
             f"The active signing key {row.kid} is {row.alg} but TESSERA_TOKEN_ALG is "
             f"{configured}: run `python manage.py keys_rotate --force` twice to switch."
         )
-    try:
-        pem = keys.decrypt_private_key(
-            row.private_key_encrypted,
-            kek=kek_for(row.private_key_encrypted),
-            kid=row.kid,
-            alg=row.alg,
-        )
-    except keys.KeyConfigurationError as exc:
-        raise ImproperlyConfigured(str(exc)) from None
+    pem = _decrypt(row)
     loaded = Signer(kid=row.kid, alg=row.alg, private_key=keys.import_private(pem, row.alg))
 
     def remember() -> None:
@@ -400,17 +405,8 @@ def keys_reencrypt(*, actor) -> list[str]:
     for key in SigningKey.objects.exclude(private_key_encrypted="").order_by("pk"):
         if keys.stored_kek_id(key.private_key_encrypted) == keys.kek_id(current):
             continue
-        try:
-            pem = keys.decrypt_private_key(
-                key.private_key_encrypted,
-                kek=kek_for(key.private_key_encrypted),
-                kid=key.kid,
-                alg=key.alg,
-            )
-        except keys.KeyConfigurationError as exc:
-            raise ImproperlyConfigured(str(exc)) from None
         key.private_key_encrypted = keys.encrypt_private_key(
-            pem, kek=current, kid=key.kid, alg=key.alg
+            _decrypt(key), kek=current, kid=key.kid, alg=key.alg
         )
         key.save(update_fields=["private_key_encrypted"])
         moved.append(key.kid)

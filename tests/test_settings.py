@@ -70,6 +70,19 @@ def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     )
 
 
+def python(code: str, *, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`python -c code` in the project, with only `env` as its environment."""
+    return subprocess.run(  # noqa: S603 - fixed argv, our own code
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
 def test_deploy_check_is_clean_with_the_production_environment():
     result = manage("check", "--deploy", "--fail-level", "WARNING", env=production_env())
     output = result.stdout + result.stderr
@@ -94,15 +107,7 @@ def test_database_url_with_its_password_can_come_from_a_file(tmp_path):
         "import django; django.setup(); from django.conf import settings; "
         "db = settings.DATABASES['default']; print(db['NAME'], db['PASSWORD'], db['HOST'])"
     )
-    result = subprocess.run(  # noqa: S603 - fixed argv, our own code
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = python(code, env=env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "tessera s3cret db.invalid"
 
@@ -196,14 +201,6 @@ def test_retired_checkpoint_keys_come_from_the_environment_and_are_trusted(tmp_p
         "trusted = verification.trusted_public_keys(); "
         f"print(len(trusted), all(signing.key_id(k) in trusted for k in {retired!r}))"
     )
-    result = subprocess.run(  # noqa: S603 - fixed argv, our own code
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = python(code, env=env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "3 True"
