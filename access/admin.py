@@ -801,14 +801,21 @@ def _purpose_flags(access_request: AccessRequest) -> list[tuple[str, bool]]:
     return [(str(opts.get_field(f).verbose_name), getattr(access_request, f)) for f in fields]
 
 
-# --- grants ----------------------------------------------------------------------------------
-class RevokeActionForm(forms.Form):
-    reason = forms.CharField(
-        label="Reason for revoking",
+def reason_form(*, label: str, required: str) -> type[forms.Form]:
+    """The one-field form an admin action asks before it acts: why."""
+    field = forms.CharField(
+        label=label,
         widget=forms.Textarea(attrs={"rows": 2}),
         max_length=2000,
-        error_messages={"required": "Say why the grants are revoked."},
+        error_messages={"required": required},
     )
+    return type("ReasonForm", (forms.Form,), {"reason": field})
+
+
+# --- grants ----------------------------------------------------------------------------------
+RevokeActionForm = reason_form(
+    label="Reason for revoking", required="Say why the grants are revoked."
+)
 
 
 class GrantStateFilter(admin.SimpleListFilter):
@@ -1114,22 +1121,14 @@ class NotificationAdmin(SuperuserOnlyMixin, NotFoundInsteadOfForbiddenMixin, adm
 
 
 # --- tokens for the storage tier: suspending accounts, the signing keys ------------------------
-class SuspendActionForm(forms.Form):
-    reason = forms.CharField(
-        label="Reason for suspending",
-        widget=forms.Textarea(attrs={"rows": 2}),
-        max_length=2000,
-        error_messages={"required": "Say why the accounts are suspended."},
-    )
+SuspendActionForm = reason_form(
+    label="Reason for suspending", required="Say why the accounts are suspended."
+)
 
 
-class ReinstateActionForm(forms.Form):
-    reason = forms.CharField(
-        label="Reason for reinstating",
-        widget=forms.Textarea(attrs={"rows": 2}),
-        max_length=2000,
-        error_messages={"required": "Say why the accounts are reinstated."},
-    )
+ReinstateActionForm = reason_form(
+    label="Reason for reinstating", required="Say why the accounts are reinstated."
+)
 
 
 @dataclass(frozen=True)

@@ -59,27 +59,17 @@ def production_env(**overrides: str) -> dict[str, str]:
 
 
 def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(  # noqa: S603 - fixed argv, our own manage.py
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return _run([sys.executable, "manage.py", *args], env=env)
 
 
 def python(code: str, *, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """`python -c code` in the project, with only `env` as its environment."""
+    return _run([sys.executable, "-c", code], env=env)
+
+
+def _run(argv: list[str], *, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(  # noqa: S603 - fixed argv, our own code
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+        argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
     )
 
 
