@@ -7,8 +7,9 @@ TESSERA_KEY_ROTATION_DAYS and otherwise only drops retired keys whose tokens hav
   active key is retired, a new next key is published, and retired keys whose tokens and visas
   have all expired are dropped from the JWKS (their private keys erased).
 
-Emergency: `keys_rotate --compromised KID --reason "..."` takes a key out of service at once
-(see `access.keyring.keys_drop_compromised`).
+Emergency: `keys_rotate --compromised=KID --reason "..."` takes a key out of service at once
+(see `access.keyring.keys_drop_compromised`). Write `--compromised=KID` with the "=": a kid may
+begin with "-", which argparse would otherwise take for an option.
 
 Prints kids only: never a private key or the key-encryption key.
 """
@@ -39,7 +40,8 @@ class Command(BaseCommand):
             "--compromised",
             metavar="KID",
             help="Emergency: take this key out of service now (whatever its state), revoke "
-            "every token it signed and, if it was signing, promote the next key. Needs --reason.",
+            "every token it signed and, if it was signing, promote the next key. Needs --reason. "
+            "Write --compromised=KID: a kid may begin with '-'.",
         )
         parser.add_argument("--reason", default="", help="Why (recorded in the audit ledger).")
         parser.add_argument(
