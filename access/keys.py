@@ -41,6 +41,8 @@ from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, RSAKey
 
+from config import safejson
+
 ES256 = "ES256"
 RS256 = "RS256"
 ALGORITHMS = (ES256, RS256)
@@ -296,7 +298,7 @@ def unverified_header(token: str) -> dict[str, Any]:
     if len(parts) != 3 or not all(parts):
         raise InvalidToken("malformed")
     try:
-        header = json.loads(_b64url(parts[0]))
+        header = safejson.loads(_b64url(parts[0]))
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise InvalidToken("malformed") from None
     if not isinstance(header, dict):
@@ -331,7 +333,7 @@ def verify(
         raise InvalidToken("alg")
     try:
         obj = jws.deserialize_compact(token, public_key, registry=_registry(alg))
-        claims = json.loads(obj.payload)
+        claims = safejson.loads(obj.payload)
     except (JoseError, ValueError, TypeError):
         raise InvalidToken("signature") from None
     if not isinstance(claims, dict):

@@ -21,7 +21,7 @@ from drf_spectacular.utils import (
 from rest_framework import serializers, status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import NotAuthenticated, PermissionDenied
-from rest_framework.parsers import FormParser, JSONParser
+from rest_framework.parsers import FormParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -30,6 +30,7 @@ from rest_framework.views import APIView
 
 from audit.actors import pseudonym_for
 from audit.models import ActorPseudonym
+from config.parsers import JSONParser
 
 from .. import keyring, tokens
 from ..oauth import ClientBearerAuthentication, ClientHasScope, ClientToken

@@ -25,6 +25,8 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from config import safejson
+
 from .. import consent, matching, selectors
 from .serializers import DatasetSerializer
 
@@ -371,7 +373,9 @@ class CatalogueMatchMixin:
             self._parsed_purpose = None
             if raw is not None:
                 try:
-                    data = json.loads(raw)
+                    data = safejson.loads(raw)
+                except safejson.JSONTooDeep as exc:
+                    raise ValidationError({"purpose": [str(exc.detail)]}) from None
                 except ValueError:
                     raise ValidationError({"purpose": ["Expected URL-encoded JSON."]}) from None
                 try:
