@@ -39,6 +39,7 @@ from .models import (
     AccessRequest,
     ClientScopes,
     ConsentMatch,
+    Decision,
     Grant,
     Notification,
     Review,
@@ -562,6 +563,7 @@ class ApproveForm(_DecisionForm):
         label="End date",
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         error_messages={"required": "An approval needs an end date."},
+        validators=Decision._meta.get_field("end_date").validators,
     )
     conditions = forms.CharField(
         label="Conditions (optional)",

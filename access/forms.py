@@ -146,6 +146,7 @@ class AccessRequestForm(forms.Form):
         input_formats=["%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y"],
         help_text="For example 2027-03-31.",
         error_messages={"invalid": "Give the date as year-month-day, for example 2027-03-31."},
+        validators=AccessRequest._meta.get_field("ethics_expiry").validators,
     )
     ethics_document = forms.FileField(
         label="Ethics approval document",

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
+from config.dates import DateWithinYears
 from governance.choices import DatasetStatus, Ontology
 from governance.models import (
     AccessAgreement,
@@ -35,13 +36,18 @@ from .choices import (
     TokenKind,
     VoteChoice,
 )
+from .uploads import EXTENSIONS as UPLOAD_EXTENSIONS
 
 MAX_REQUESTED_MONTHS = 60
 
 
 def ethics_upload_path(instance: AccessRequest, filename: str) -> str:
     # Random names: the applicant's file name may carry personal data and must not be guessable.
+    # The extension is the sniffed type's (access/uploads.py renames the upload); anything else
+    # is stored as .bin.
     suffix = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
+    if suffix not in UPLOAD_EXTENSIONS:
+        suffix = "bin"
     return f"ethics/{uuid.uuid4().hex}.{suffix}"
 
 
@@ -90,7 +96,9 @@ class AccessRequest(models.Model):
     )
     datasets = models.ManyToManyField(Dataset, related_name="access_requests")
     ethics_reference = models.CharField(max_length=200, blank=True)
-    ethics_expiry = models.DateField("ethics approval expires", null=True, blank=True)
+    ethics_expiry = models.DateField(
+        "ethics approval expires", null=True, blank=True, validators=[DateWithinYears(10)]
+    )
     ethics_document = models.FileField(upload_to=ethics_upload_path, blank=True)
     status = models.CharField(
         max_length=16, choices=RequestStatus.choices, default=RequestStatus.DRAFT, db_index=True
@@ -261,7 +269,7 @@ class Decision(models.Model):
         help_text="Empty when the system decided under the committee's automatic policy.",
     )
     decided_at = models.DateTimeField(default=timezone.now)
-    end_date = models.DateField(null=True, blank=True)
+    end_date = models.DateField(null=True, blank=True, validators=[DateWithinYears(10)])
     conditions = models.TextField(blank=True)
     reason = models.TextField(blank=True)
     questions = models.TextField(blank=True)

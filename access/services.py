@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
@@ -21,6 +21,7 @@ from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
 from audit import events
+from config.dates import end_of_day
 from governance.choices import DatasetStatus
 from governance.models import AccessAgreement, DataAccessCommittee, Dataset, OntologyTerm
 
@@ -522,11 +523,6 @@ def latest_end_date(access_request: AccessRequest, *, today: date | None = None)
     return today + relativedelta(months=access_request.requested_months)
 
 
-def _end_of(day: date) -> datetime:
-    """A grant ending on `day` is valid through that whole day (UTC)."""
-    return datetime.combine(day + timedelta(days=1), time.min, tzinfo=UTC)
-
-
 @transaction.atomic
 def decision_record(
     *,
@@ -647,7 +643,8 @@ def _grants_create(*, decision: Decision, datasets: list[Dataset], actor) -> lis
     access_request = decision.review.request
     matches = {m.dataset_id: m.obligations for m in access_request.matches.all()}
     now = timezone.now()
-    valid_until = _end_of(decision.end_date)
+    # A grant ending on `end_date` is valid through that whole day (UTC).
+    valid_until = end_of_day(decision.end_date)
     grants = []
     for person in access_request.people():
         for dataset in datasets:

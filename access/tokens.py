@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
@@ -39,6 +39,7 @@ from django.utils import timezone
 from audit import events, ledger
 from audit.actors import pseudonym_for
 from config import db
+from config.dates import end_of_day
 from governance.choices import DatasetStatus
 
 from . import keyring, keys, selectors
@@ -157,8 +158,7 @@ def _access_ends(state_until: datetime, *, requires_ethics: bool, ethics_expiry)
     """The last instant a token may be valid: the grant's end, or the end of the ethics
     approval's last day (UTC) when the committee requires one, whichever comes first."""
     if requires_ethics and ethics_expiry is not None:
-        ethics_end = datetime.combine(ethics_expiry + timedelta(days=1), time.min, tzinfo=UTC)
-        return min(state_until, ethics_end)
+        return min(state_until, end_of_day(ethics_expiry))
     return state_until
 
 

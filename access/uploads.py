@@ -1,4 +1,8 @@
-"""Checks on uploaded ethics approvals: size and real content type (by signature, not name)."""
+"""Checks on uploaded ethics approvals: size and real content type (by signature, not name).
+
+A stored upload is named after its sniffed type (`ethics-approval.pdf`), never after the
+client's file name: that may carry personal data, a misleading extension or one too long for
+the column (a 95-character extension once gave a 500, then an HTML 400 from the JSON API)."""
 
 from __future__ import annotations
 
@@ -12,6 +16,9 @@ SIGNATURES = {
 }
 
 
+EXTENSIONS = frozenset(extension for extension, _ in SIGNATURES.values())
+
+
 def sniff(head: bytes) -> tuple[str, str] | None:
     for signature, kind in SIGNATURES.items():
         if head.startswith(signature):
@@ -20,7 +27,8 @@ def sniff(head: bytes) -> tuple[str, str] | None:
 
 
 def check_ethics_document(upload) -> str:
-    """Raise ValidationError unless the upload is a PDF, PNG or JPEG of at most 10 MB; return its type."""
+    """Raise ValidationError unless the upload is a PDF, PNG or JPEG of at most 10 MB; return its
+    type, and rename the upload after it."""
     if upload.size > MAX_BYTES:
         raise ValidationError(
             f"The ethics approval may be at most {MAX_BYTES // (1024 * 1024)} MB."
@@ -32,4 +40,5 @@ def check_ethics_document(upload) -> str:
     kind = sniff(head)
     if kind is None:
         raise ValidationError("The ethics approval must be a PDF, PNG or JPEG file.")
+    upload.name = f"ethics-approval.{kind[0]}"
     return kind[1]

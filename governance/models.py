@@ -14,6 +14,8 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
+from config.dates import DateWithinYears
+
 from .choices import (
     AgreementStatus,
     Article,
@@ -130,7 +132,9 @@ class ConsentScope(models.Model):
         blank=True,
         help_text="For GS: ISO 3166-1 alpha-2 codes, or the groups EU and EEA.",
     )
-    moratorium_until = models.DateField(null=True, blank=True, help_text="For MOR.")
+    moratorium_until = models.DateField(
+        null=True, blank=True, validators=[DateWithinYears(25)], help_text="For MOR."
+    )
     time_limit_months = models.PositiveSmallIntegerField(
         null=True, blank=True, validators=[MinValueValidator(1)], help_text="For TS."
     )
@@ -385,7 +389,10 @@ class Dataset(models.Model):
     legal_basis = models.ForeignKey(
         LegalBasis, on_delete=models.PROTECT, null=True, blank=True, related_name="datasets"
     )
-    retention_until = models.DateField("retention end", null=True, blank=True)
+    # Retention of medical records can run for decades (20 years in the Netherlands, WGBO).
+    retention_until = models.DateField(
+        "retention end", null=True, blank=True, validators=[DateWithinYears(100)]
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     published_at = models.DateTimeField(null=True, blank=True, editable=False)

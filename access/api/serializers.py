@@ -9,7 +9,7 @@ from governance.models import Dataset, OntologyTerm
 
 from .. import lifecycle
 from ..choices import CommentVisibility, DecisionOutcome, VoteChoice
-from ..models import MAX_REQUESTED_MONTHS, AccessRequest, Grant, Review
+from ..models import MAX_REQUESTED_MONTHS, AccessRequest, Decision, Grant, Review
 
 ETHICS_MAX_BYTES = 10 * 1024 * 1024
 
@@ -154,7 +154,11 @@ class VoteSerializer(CommitteeTargetSerializer):
 
 class DecideSerializer(CommitteeTargetSerializer):
     outcome = serializers.ChoiceField(choices=DecisionOutcome.choices)
-    end_date = serializers.DateField(required=False, allow_null=True)
+    end_date = serializers.DateField(
+        required=False,
+        allow_null=True,
+        validators=Decision._meta.get_field("end_date").validators,
+    )
     conditions = serializers.CharField(required=False, allow_blank=True, max_length=10000)
     reason = serializers.CharField(required=False, allow_blank=True, max_length=10000)
     questions = serializers.CharField(required=False, allow_blank=True, max_length=10000)
