@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from datetime import date
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet, prefetch_related_objects
 
 from . import matching, rules
@@ -193,16 +194,22 @@ class _Reader:
             return tuple(s.strip() for s in value.splitlines() if s.strip())
         return tuple(s.strip() for s in self.strings(key) if s.strip())
 
-    def date(self, key: str) -> date | None:
+    def date(self, key: str, validators: Iterable[Callable[[date], None]] = ()) -> date | None:
         value = self.data.get(key)
         if value is None:
             return None
         try:
-            return date.fromisoformat(value) if isinstance(value, str) else None
+            day = date.fromisoformat(value) if isinstance(value, str) else None
         except ValueError:
-            pass
-        self.errors[key] = "Expected an ISO date (YYYY-MM-DD)."
-        return None
+            self.errors[key] = "Expected an ISO date (YYYY-MM-DD)."
+            return None
+        try:
+            for validator in validators if day is not None else ():
+                validator(day)
+        except ValidationError as exc:
+            self.errors[key] = " ".join(exc.messages)
+            return None
+        return day
 
     def raise_if_any(self) -> None:
         if self.errors:
@@ -229,7 +236,9 @@ def consent_input_from_data(data: Any) -> ConsentInput:
     diseases = {_normalise(d): d for d in r.strings("diseases")}
     region = [s.strip().upper() for s in r.strings("region")]
     months = r.months("months")
-    moratorium_until = r.date("moratorium_until")
+    moratorium_until = r.date(
+        "moratorium_until", ConsentScope._meta.get_field("moratorium_until").validators
+    )
     named = {k: r.lines(k) for k in ("named_users", "named_projects", "named_institutions")}
 
     permission = _normalise(permission) if permission else ""

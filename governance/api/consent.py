@@ -28,7 +28,6 @@ from rest_framework.views import APIView
 from config import safejson
 
 from .. import consent, matching, selectors
-from ..models import ConsentScope
 from .serializers import DatasetSerializer
 
 _OUTCOMES = [str(o) for o in matching.Outcome]
@@ -62,10 +61,7 @@ class ConsentSerializer(serializers.Serializer):
         min_value=1, required=False, allow_null=True, help_text="For TS (ignored without it)."
     )
     moratorium_until = serializers.DateField(
-        required=False,
-        allow_null=True,
-        validators=ConsentScope._meta.get_field("moratorium_until").validators,
-        help_text="For MOR (ignored without it).",
+        required=False, allow_null=True, help_text="For MOR (ignored without it)."
     )
     named_users = serializers.ListField(
         child=serializers.CharField(), required=False, help_text="For US."
