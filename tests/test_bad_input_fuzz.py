@@ -1,0 +1,304 @@
+"""Every route in the URLconf, sent the hostile shapes of issue 10 (JSON nested a thousand deep,
+NUL characters in fields, query strings, headers, cookies and Basic credentials, dates in the
+year 9999, a 95-character file extension, JSON values of the wrong type), as an anonymous
+visitor, as a researcher and as a committee member: no answer is a 5xx.
+
+The routes come from Django's URL resolver at test time, so a page or endpoint added later is
+fuzzed without touching this file; path parameters are filled with the ids of real objects of a
+small seeded world (a submitted request, a grant, an agreement, an OAuth client, ledger
+events), so that the views get past their lookups. PostgreSQL only: it is where a NUL character
+becomes a DataError (SQLite stores it), CI runs it there.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from datetime import timedelta
+from itertools import product
+
+import pytest
+from django.contrib.contenttypes.models import ContentType
+from django.core.cache import cache
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection, transaction
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
+from oauth2_provider.models import AccessToken
+
+from access import services
+from access.models import Grant
+from audit import ledger
+from audit.actors import pseudonym_for
+from audit.models import AuditEvent
+from governance import services as gov
+from tests import factories
+from tests.access.conftest import accept_all, make_draft, publish_agreement
+from tests.access.token_support import oauth_client, token_keys  # noqa: F401 (autouse fixture)
+
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+
+NUL = "\x00"
+FAR = "9999-12-31"
+DEEP = "[" * 1000 + "]" * 1000
+DEEP_OBJECT = '{"a":' * 1000 + "1" + "}" * 1000
+PDF = b"%PDF-1.4\n%%EOF\n"
+# Field names Tessera's forms, serializers and OAuth endpoints read: each hostile body sets them all.
+FIELDS = [
+    "title",
+    "lay_summary",
+    "scientific_abstract",
+    "datasets",
+    "diseases",
+    "team_members",
+    "institution",
+    "country",
+    "requested_months",
+    "ethics_reference",
+    "ethics_expiry",
+    "methods_development",
+    "commercial",
+    "outcome",
+    "end_date",
+    "conditions",
+    "reason",
+    "questions",
+    "choice",
+    "rationale",
+    "body",
+    "visibility",
+    "committee",
+    "agreement",
+    "dataset",
+    "token",
+    "purpose",
+    "consent",
+    "permission",
+    "modifiers",
+    "moratorium_until",
+    "months",
+    "region",
+    "retention_until",
+    "page",
+    "page_size",
+    "search",
+    "ordering",
+    "match",
+    "role",
+    "since",
+    "cursor",
+    "first",
+    "second",
+    "grant_type",
+    "client_id",
+    "client_secret",
+    "username",
+    "password",
+    "action",
+    "accession",
+    "q",
+    "disease",
+    "organ",
+    "duo",
+]
+DATE_FIELDS = ("ethics_expiry", "end_date", "moratorium_until", "retention_until", "since")
+WRONG_TYPES = [[], {}, 10**30, -1, 1.5e308, True, None, "", ["x" * 300], {"a": [{}]}]
+
+
+@pytest.fixture(autouse=True)
+def _postgres_only():
+    if connection.vendor != "postgresql":
+        pytest.skip("NUL characters only break PostgreSQL (CI runs this on PostgreSQL)")
+
+
+@pytest.fixture
+def world(db, settings, tmp_path):
+    """A submitted request with a grant, an agreement, an OAuth client and ledger events."""
+    settings.MEDIA_ROOT = tmp_path / "uploads"
+    organisation = factories.organisation("Radboud University Medical Center")
+    committee = factories.committee("radboud-dac", organisation=organisation)
+    chair = factories.user("chair", is_staff=True)
+    gov.membership_add(committee=committee, user=chair, role="chair", actor=None)
+    researcher = factories.user("researcher")
+    dataset = factories.dataset(
+        committee=committee,
+        controller=organisation,
+        consent_scope=factories.consent_scope("DS", diseases=["DOID:1324"], modifiers=["MOR"],
+                                              moratorium_until="2030-01-01"),
+    )  # fmt: skip
+    agreement = publish_agreement(committee)
+    request = make_draft(researcher, [dataset])
+    accept_all(request, researcher)
+    services.request_submit(access_request=request, actor=researcher)
+    review = request.reviews.get()
+    services.decision_record(
+        review=review,
+        actor=chair,
+        outcome="approve",
+        end_date=timezone.localdate() + timedelta(days=90),
+    )
+    draft = make_draft(researcher, [dataset], title="A second draft")
+    application, _ = oauth_client("storage", ["introspection", "ga4gh_passport"])
+    ledger.flush()
+    return {
+        "researcher": researcher,
+        "chair": chair,
+        "committee": committee,
+        "dataset": dataset,
+        "agreement": agreement,
+        "request": request,
+        "draft": draft,
+        "grant": Grant.objects.get(user=researcher),
+        "application": application,
+        "access_token": AccessToken.objects.filter(application=application).first(),
+        "seq": AuditEvent.objects.order_by("seq").values_list("seq", flat=True).first() or 1,
+    }
+
+
+# --- the routes ---------------------------------------------------------------------------------
+def _walk(patterns, prefix=""):
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            yield from _walk(pattern.url_patterns, prefix + str(pattern.pattern))
+        elif isinstance(pattern, URLPattern):
+            yield prefix + str(pattern.pattern), pattern.callback
+
+
+_PARAM = re.compile(r"<(?:\w+:)?(\w+)>|\(\?P<(\w+)>[^)]*\)")
+
+
+def _value(name: str, route: str, callback, world) -> str:
+    model_admin = getattr(callback, "model_admin", None)
+    if name == "object_id" and model_admin is not None:
+        first = model_admin.model._default_manager.order_by("pk").first()
+        return str(first.pk if first else 1)
+    if name == "object_id":
+        return str(world["request"].pk)
+    if name == "content_type_id":
+        return str(ContentType.objects.get_for_model(type(world["request"])).pk)
+    if name == "pk":
+        if route.startswith(("access/", "api/v1/^grants")):
+            return str(world["grant"].pk)
+        if "applications" in route:
+            return str(world["application"].pk)
+        if "authorized_tokens" in route:
+            return str(world["access_token"].pk)
+        return str(world["draft"].pk if "edit" in route else world["request"].pk)
+    return {
+        "agreement_pk": str(world["agreement"].pk),
+        "accession": world["dataset"].accession,
+        "slug": world["committee"].slug,
+        "user": pseudonym_for(world["researcher"]),
+        "seq": str(world["seq"]),
+        "tree_size": "1",
+        "format": "json",
+        "client_id": world["application"].client_id,
+    }.get(name, "x")
+
+
+def _names(route: str) -> list[str]:
+    return [m.group(1) or m.group(2) for m in _PARAM.finditer(route)]
+
+
+def urls(world) -> list[str]:
+    found = []
+    for route, callback in _walk(get_resolver().url_patterns):
+        values = {name: _value(name, route, callback, world) for name in _names(route)}
+        url = _PARAM.sub(lambda m: values[m.group(1) or m.group(2)], route)  # noqa: B023
+        url = url.replace("^", "").replace("$", "").replace("/?", "/").replace("\\.", ".")
+        found.append("/" + url)
+    return sorted(set(found))
+
+
+# --- the shapes ---------------------------------------------------------------------------------
+def _basic(credentials: str) -> str:
+    return "Basic " + base64.b64encode(credentials.encode()).decode()
+
+
+def shapes():
+    """(name, method, keyword arguments for Client.generic/get/post)."""
+    import json
+
+    far = {name: FAR for name in DATE_FIELDS}
+    yield "deep JSON", "post", {"data": DEEP, "content_type": "application/json"}
+    yield "deep JSON object", "patch", {"data": DEEP_OBJECT, "content_type": "application/json"}
+    yield "deep purpose", "get", {"data": {"purpose": DEEP, "match": "approve"}}
+    yield "NUL query", "get", {"data": {name: f"a{NUL}b" for name in FIELDS}}
+    yield "NUL multipart", "post", {"data": {name: f"a{NUL}b" for name in FIELDS}}
+    yield (
+        "NUL JSON",
+        "patch",
+        {
+            "data": json.dumps({name: f"a{NUL}b" for name in FIELDS}),
+            "content_type": "application/json",
+        },
+    )
+    yield "NUL header", "get", {"HTTP_X_FORWARDED_FOR": f"1.2.3.4{NUL}", "HTTP_ACCEPT": NUL}
+    yield "NUL cookie", "get", {"HTTP_COOKIE": f"sessionid=a{NUL}; csrftoken={NUL}"}
+    yield (
+        "NUL Basic",
+        "post",
+        {
+            "data": {"grant_type": "client_credentials", "token": "x"},
+            "HTTP_AUTHORIZATION": _basic(f"client{NUL}:se%00cret"),
+        },
+    )
+    yield (
+        "far dates form",
+        "post",
+        {
+            "data": {
+                **far,
+                "title": "Far",
+                "ethics_document": SimpleUploadedFile("x." + "a" * 95, PDF, "application/pdf"),
+            }
+        },
+    )
+    yield "far dates JSON", "patch", {"data": json.dumps(far), "content_type": "application/json"}
+    yield "far dates query", "get", {"data": far}
+    for index, wrong in enumerate(WRONG_TYPES):
+        body = json.dumps({name: wrong for name in FIELDS})
+        method = "post" if index % 2 else "patch"
+        yield (
+            f"wrong type {wrong!r:.20}",
+            method,
+            {"data": body, "content_type": "application/json"},
+        )
+    for top in ("[]", "1", "null", '"x"', "[{}]"):
+        yield f"JSON {top}", "post", {"data": top, "content_type": "application/json"}
+
+
+def _send(client: Client, method: str, url: str, kwargs: dict):
+    kwargs = dict(kwargs)
+    data = kwargs.pop("data", None)
+    if method == "get":
+        return client.get(url, data or {}, **kwargs)
+    if isinstance(data, dict) and "content_type" not in kwargs and method != "post":
+        return client.generic(method.upper(), url, "", **kwargs)
+    return getattr(client, method)(url, data if data is not None else {}, **kwargs)
+
+
+def test_no_route_answers_hostile_input_with_a_server_error(world):
+    member = world["chair"]
+    clients = {"anonymous": Client(raise_request_exception=False)}
+    for name, user in (("researcher", world["researcher"]), ("committee member", member)):
+        clients[name] = Client(raise_request_exception=False)
+        clients[name].force_login(user)
+    routes = urls(world)
+    assert len(routes) > 100  # the resolver was walked: portal, API, admin, OAuth
+    failures = []
+    for (who, client), url, (shape, method, kwargs) in product(
+        clients.items(), routes, list(shapes())
+    ):
+        cache.clear()  # throttles count in the cache: the fuzzer's burst is not what they are for
+        # Each request in a savepoint rolled back at once: nothing it changes (or a failed
+        # statement) leaks into the next, and the seeded world stays as it was.
+        savepoint = transaction.savepoint()
+        try:
+            response = _send(client, method, url, kwargs)
+        finally:
+            transaction.savepoint_rollback(savepoint)
+        if response.status_code >= 500:
+            failures.append(f"{response.status_code} {who}: {shape} {method.upper()} {url}")
+    assert not failures, f"{len(failures)} server errors:\n" + "\n".join(failures[:40])
