@@ -25,6 +25,7 @@ from .serializers import (
     CommitteeTargetSerializer,
     DecideSerializer,
     GrantSerializer,
+    RecuseSerializer,
     RevokeSerializer,
     VoteSerializer,
 )
@@ -229,6 +230,25 @@ class AccessRequestViewSet(
             rationale=body.validated_data["rationale"],
         )
         return self._respond(access_request)
+
+    @extend_schema(
+        request=RecuseSerializer,
+        responses=AccessRequestSerializer,
+        summary="Declare a conflict of interest on this committee's review (recusal)",
+    )
+    @action(detail=True, methods=["post"])
+    def recuse(self, request, pk=None):
+        access_request = self.get_object()
+        body = RecuseSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        review = self._review(access_request, body.validated_data.get("committee"))
+        _call(
+            services.recusal_declare,
+            review=review,
+            actor=request.user,
+            reason=body.validated_data["reason"],
+        )
+        return self._respond(access_request, status.HTTP_201_CREATED)
 
     @extend_schema(
         request=DecideSerializer,
