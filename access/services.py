@@ -431,14 +431,15 @@ def attachment_view(*, access_request: AccessRequest, actor) -> None:
 
 # --- committee work ---------------------------------------------------------------------------
 def review_panel(review: Review) -> lifecycle.Panel:
-    """Who may act on this review, and who of them is barred by a conflict of interest."""
+    """Who may act on this review, and who of them is barred by a conflict of interest.
+    Reads through `.all()`, so that a list (the API's) prefetches it for a whole page."""
     access_request = review.request
     return lifecycle.Panel.of(
-        memberships=dict(review.committee.memberships.values_list("user_id", "role")),
-        deputies=review.deputies.values_list("user_id", flat=True),
+        memberships={m.user_id: m.role for m in review.committee.memberships.all()},
+        deputies=[d.user_id for d in review.deputies.all()],
         applicant=access_request.applicant_id,
-        team=access_request.team_members.values_list("pk", flat=True),
-        recused=review.recusals.values_list("member_id", flat=True),
+        team=[u.pk for u in access_request.team_members.all()],
+        recused=[r.member_id for r in review.recusals.all()],
     )
 
 

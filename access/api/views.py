@@ -52,7 +52,14 @@ def _visible_requests(user, *, as_applicant: bool = True, as_reviewer: bool = Tr
     return (
         AccessRequest.objects.filter(pk__in=ids)
         .select_related("applicant")
-        .prefetch_related("reviews__committee", "datasets__committee", "diseases", "team_members")
+        .prefetch_related(
+            "reviews__committee__memberships",
+            "reviews__deputies",
+            "reviews__recusals",
+            "datasets__committee",
+            "diseases",
+            "team_members",
+        )
         .order_by("-created_at", "-pk")
     )
 

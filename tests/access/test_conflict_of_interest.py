@@ -10,6 +10,8 @@ from datetime import timedelta
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -440,3 +442,21 @@ def test_deputy_sees_the_review_in_the_queue_and_the_api(client, toxpath, rat_li
         "decider_remains": True,
         "shortfall": None,
     }
+
+
+def test_eligibility_costs_the_same_queries_whatever_the_page_size(dataset, researcher, member):
+    def queries_for_committee_list():
+        with CaptureQueriesContext(connection) as captured:
+            response = api(member).get("/api/v1/access-requests/?role=committee")
+        assert response.status_code == 200
+        return len(captured), len(response.json()["results"])
+
+    submitted_request(researcher, dataset)
+    one = queries_for_committee_list()
+    for _ in range(3):
+        submitted_request(researcher, dataset, team=[factories.user()])
+    services.recusal_declare(review=Review.objects.last(), actor=member, reason="Conflict.")
+    four = queries_for_committee_list()
+
+    assert (one[1], four[1]) == (1, 4)
+    assert one[0] == four[0]
