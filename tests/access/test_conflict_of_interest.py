@@ -460,3 +460,52 @@ def test_eligibility_costs_the_same_queries_whatever_the_page_size(dataset, rese
 
     assert (one[1], four[1]) == (1, 4)
     assert one[0] == four[0]
+
+
+# --- every committee action, for every kind of conflict ------------------------------------------
+ACTIONS = {
+    "start": lambda review, actor, grant: services.review_start(review=review, actor=actor),
+    "comment": lambda review, actor, grant: services.comment_add(
+        access_request=review.request,
+        actor=actor,
+        body="A note.",
+        visibility="internal",
+        committee=review.committee,
+    ),
+    "vote": lambda review, actor, grant: services.vote_cast(
+        review=review, actor=actor, choice="approve", rationale="Fine."
+    ),
+    "decide": lambda review, actor, grant: services.decision_record(
+        review=review, actor=actor, outcome="reject", reason="No."
+    ),
+    "close": lambda review, actor, grant: services.review_close(review=review, actor=actor),
+    "revoke": lambda review, actor, grant: services.grant_revoke(
+        grant=grant, actor=actor, reason="Ended."
+    ),
+}
+CONFLICTS = {"applicant": APPLICANT, "team": TEAM, "recused": RECUSED, None: None}
+
+
+@pytest.mark.parametrize("action", ACTIONS)
+@pytest.mark.parametrize("conflict", CONFLICTS)
+def test_every_committee_action_refuses_a_conflicted_chair(
+    action, conflict, committee, dataset, researcher, chair
+):
+    """A second chair of the committee (who may do all six actions) is the applicant, on the
+    team, recused, or not conflicted at all (the control: then the action goes through)."""
+    cochair = seat(committee, "cochair", "chair")
+    applicant = cochair if conflict == "applicant" else researcher
+    review = submitted_request(applicant, dataset, team=[cochair] if conflict == "team" else [])
+    if conflict == "recused":
+        services.recusal_declare(review=review, actor=cochair, reason="Conflict.")
+    grant = None
+    if action == "revoke":
+        # The eligible chair approves, so that there is a grant to revoke.
+        services.decision_record(review=review, actor=chair, outcome="approve", end_date=end_date())
+        grant = Grant.objects.filter(request=review.request).first()
+
+    if conflict is None:
+        ACTIONS[action](review, cochair, grant)
+        return
+    with pytest.raises(PermissionDenied, match=re.escape(CONFLICTS[conflict])):
+        ACTIONS[action](review, cochair, grant)
