@@ -74,13 +74,6 @@ GRANT_REMINDER_DAYS = (30, 7)
 
 
 # --- helpers ----------------------------------------------------------------------------------
-def committee_role(user, committee: DataAccessCommittee) -> str | None:
-    if not getattr(user, "is_authenticated", False):
-        return None
-    membership = committee.memberships.filter(user_id=user.pk).only("role").first()
-    return membership.role if membership else None
-
-
 def _lock_request(access_request: AccessRequest) -> AccessRequest:
     # Every applicant-side transition re-reads the request under a row lock, so that two
     # tabs (or a tab and the API) cannot both act on the same old state.

@@ -140,6 +140,7 @@ def test_single_decider_is_refused_on_the_admin_review_page_too(client, toxpath,
 
     assert APPLICANT in page.content.decode()
     assert 'id="h-decide"' not in page.content.decode()
+    assert "Appoint deputy decider" not in page.content.decode()
     assert posted.status_code == 200
     assert APPLICANT in posted.content.decode()
     assert not Grant.objects.exists()
@@ -335,12 +336,15 @@ def test_admin_appoints_a_deputy_who_can_then_decide(client, toxpath, rat_livers
     review = submitted_request(toxpath, rat_livers)
     deputy = factories.user("deputy", is_staff=True)
     client.force_login(admin_user)
+    page = client.get(reverse("admin:access_review_change", args=[review.pk])).content.decode()
 
     response = client.post(
         reverse("admin:access_review_deputy", args=[review.pk]),
         {"deputy-user": "deputy", "deputy-reason": "The only member applied."},
     )
 
+    assert "No eligible decider remains" in page
+    assert "Appoint deputy decider" in page
     assert response.status_code == 302, response.content.decode()
     appointment = DeputyDecider.objects.get(review=review, user=deputy)
     assert appointment.appointed_by == admin_user
