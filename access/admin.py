@@ -517,7 +517,7 @@ class ReviewAdmin(NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
 
     def deputy_view(self, request, object_id):
         review = self._posted_review(request, object_id)
-        form = DeputyForm(request.POST, prefix="deputy")
+        form = DeputyForm(request.POST, prefix="deputy", actor=request.user)
         if not form.is_valid():
             return self._refused(request, review, form, "deputy")
         data = form.cleaned_data
@@ -712,11 +712,18 @@ class DeputyForm(forms.Form):
         error_messages={"required": "Say why a deputy decider is needed."},
     )
 
+    def __init__(self, *args, actor, **kwargs):
+        self.actor = actor
+        super().__init__(*args, **kwargs)
+
     def clean_user(self):
         from django.contrib.auth import get_user_model
 
+        # The service refuses anyone but an administrator; refuse before the look-up too, so
+        # that a committee member cannot use this form to learn which usernames exist.
+        if not self.actor.is_superuser:
+            raise ValidationError("Only an administrator may appoint a deputy decider.")
         username = self.cleaned_data["user"].strip()
-        # Only administrators see this form; naming an unknown account tells them nothing new.
         user = get_user_model().objects.filter(username=username).first()
         if user is None:
             raise ValidationError("No account with that username.")
@@ -847,7 +854,7 @@ def review_page_context(request, review: Review, bound: dict[str, forms.Form]) -
         "recusal_form": bound.get("recusal") or RecusalForm(prefix="recusal"),
         "may_appoint_deputy": user.is_superuser
         and review.status not in (ReviewStatus.CLOSED, ReviewStatus.WITHDRAWN),
-        "deputy_form": bound.get("deputy") or DeputyForm(prefix="deputy"),
+        "deputy_form": bound.get("deputy") or DeputyForm(prefix="deputy", actor=user),
         "age_days": _days_since(access_request.submitted_at),
         "today": timezone.localdate(),
         "latest_end_date": services.latest_end_date(access_request),

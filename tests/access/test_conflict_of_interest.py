@@ -376,8 +376,16 @@ def test_non_superuser_cannot_appoint_a_deputy(client, toxpath, rat_livers, prec
         {"deputy-user": "preclinicalchair", "deputy-reason": "Me."},
     )
 
+    unknown = client.post(
+        reverse("admin:access_review_deputy", args=[review.pk]),
+        {"deputy-user": "nobody-by-this-name", "deputy-reason": "Probing."},
+    )
+
     assert response.status_code == 200
     assert "Only an administrator may appoint a deputy decider." in response.content.decode()
+    # The same answer for an unknown username: the form tells a member nothing about accounts.
+    assert "Only an administrator may appoint a deputy decider." in unknown.content.decode()
+    assert "No account with that username" not in unknown.content.decode()
     with pytest.raises(PermissionDenied):
         services.deputy_appoint(review=review, actor=chair, user=chair, reason="Me.")
     assert not DeputyDecider.objects.exists()
