@@ -68,16 +68,16 @@ def feed(bearer: str) -> list[dict]:
 def test_withdrawing_revokes_every_grant_of_the_request_with_the_reason(
     approved_part, researcher, dataset, other_dataset
 ):
-    access_request, grants, _ = approved_part
+    access_request, _, _ = approved_part
     response = api(researcher).post(f"/api/v1/access-requests/{access_request.pk}/withdraw/")
     assert response.status_code == 200, response.content
     access_request.refresh_from_db()
     assert access_request.status == RequestStatus.WITHDRAWN
-    for grant in Grant.objects.filter(request=access_request):
-        assert grant.revoked_at is not None
-        assert grant.revoked_reason == "Request withdrawn by the applicant"
-        assert grant.revoked_by == researcher
-        assert grant.inactive_reason() == "The grant was revoked."
+    for ended in Grant.objects.filter(request=access_request):
+        assert ended.revoked_at is not None
+        assert ended.revoked_reason == "Request withdrawn by the applicant"
+        assert ended.revoked_by == researcher
+        assert ended.inactive_reason() == "The grant was revoked."
     # The approved part keeps its decision on record; the open part stops.
     assert access_request.reviews.get(committee=dataset.committee).status == ReviewStatus.APPROVED
     assert (
@@ -106,7 +106,7 @@ def test_their_tokens_are_refused_by_introspection_and_listed_in_the_feed(
 def test_no_new_token_is_issued_after_withdrawal(approved_part, researcher):
     access_request, grants, _ = approved_part
     services.request_withdraw(access_request=access_request, actor=researcher)
-    with pytest.raises(tokens.TokenRefused, match="The grant was revoked."):
+    with pytest.raises(tokens.TokenRefused, match=r"The grant was revoked\."):
         tokens.token_issue(grant=grants[0], actor=researcher)
 
 
@@ -133,7 +133,7 @@ def test_the_team_is_told_that_their_access_ended(approved_part, researcher, tea
 def test_a_request_every_committee_decided_can_still_be_withdrawn_while_access_lasts(
     approved_part, researcher, other_chair, other_dataset
 ):
-    access_request, grants, _ = approved_part
+    access_request, _, _ = approved_part
     services.decision_record(
         review=access_request.reviews.get(committee=other_dataset.committee),
         actor=other_chair,
@@ -154,8 +154,8 @@ def test_with_no_open_part_and_no_live_grant_there_is_nothing_to_withdraw(
         outcome="reject",
         reason="Out of scope.",
     )
-    for grant in grants:
-        services.grant_revoke(grant=grant, actor=chair, reason="Breach.")
+    for live in grants:
+        services.grant_revoke(grant=live, actor=chair, reason="Breach.")
     with pytest.raises(TransitionRefused, match="nothing is left to withdraw"):
         services.request_withdraw(access_request=access_request, actor=researcher)
 
