@@ -15,7 +15,7 @@ from django.core.management import call_command
 from django.db import connection, transaction
 from django.utils import timezone
 
-from access import keyring, services, tokens
+from access import keyring, lifecycle, services, tokens
 from access.models import Grant, IssuedToken, TokenRevocation
 from governance import services as gov
 from governance.models import LegalBasisArticle, OntologyTerm
@@ -193,3 +193,61 @@ def test_a_withdrawal_racing_an_approval_leaves_no_live_grant_and_no_deadlock(
     grants = Grant.objects.filter(request=access_request)
     assert {g.dataset_id for g in grants} == {grant.dataset_id, other_dataset.pk}
     assert not grants.filter(revoked_at__isnull=True).exists()
+
+
+def test_an_edit_racing_an_approval_waits_for_it_and_is_refused(
+    submitted, researcher, chair, other_chair, dataset, other_dataset, monkeypatch
+):
+    """The applicant edits the purpose (another committee returned the request) while the
+    first committee is approving: the edit waits for the approval's review lock, then sees the
+    approval and is refused, so no grant is made for answers the committee never saw."""
+    services.decision_record(
+        review=submitted.reviews.get(committee=other_dataset.committee),
+        actor=other_chair,
+        outcome="return",
+        questions="Which cohort?",
+    )
+    review = submitted.reviews.get(committee=dataset.committee)
+    deciding = threading.Event()
+    require_member = services._require_member
+
+    def slow_require_member(review, actor):
+        deciding.set()
+        time.sleep(1.0)  # the edit now starts while the approval holds the review
+        return require_member(review, actor)
+
+    monkeypatch.setattr(services, "_require_member", slow_require_member)
+    outcome: dict[str, str] = {}
+
+    def approve():
+        try:
+            services.decision_record(
+                review=review,
+                actor=chair,
+                outcome="approve",
+                end_date=timezone.localdate() + timedelta(days=90),
+            )
+        except Exception as exc:
+            outcome["approve"] = repr(exc)
+        finally:
+            connection.close()
+
+    def edit():
+        try:
+            assert deciding.wait(timeout=10)
+            services.request_update(
+                access_request=submitted, actor=researcher, data={"commercial": True}
+            )
+            outcome["edit"] = "saved"
+        except lifecycle.AnswersLocked as exc:
+            outcome["edit"] = f"refused {exc.fields}"
+        except Exception as exc:
+            outcome["edit"] = repr(exc)
+        finally:
+            connection.close()
+
+    run(approve, edit)
+    assert outcome == {"edit": "refused ['commercial']"}
+    submitted.refresh_from_db()
+    assert submitted.commercial is False
+    assert Grant.objects.filter(request=submitted, revoked_at__isnull=True).exists()
