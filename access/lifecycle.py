@@ -40,6 +40,54 @@ class TransitionRefused(Exception):
     """A state change that the lifecycle or the policy does not allow; the message says why."""
 
 
+# What an approving committee relied on when it decided: the research purpose it checked against
+# the consent, the ethics approval it saw, and the people and place it let use the data. None of
+# these may change while an approval of the request stands (`AnswersLocked`); the project title,
+# summaries and requested duration stay editable (a returned committee's questions are answered
+# there, and a grant's end date is fixed by its decision).
+APPROVAL_FIELDS: tuple[str, ...] = (
+    "methods_development",
+    "population_ancestry",
+    "commercial",
+    "for_profit_organisation",
+    "clinical_care",
+    "genetic_study",
+    "other_purpose",
+    "diseases",
+    "ethics_reference",
+    "ethics_expiry",
+    "ethics_document",
+    "team_members",
+    "institution",
+    "country",
+)
+
+
+class AnswersLocked(TransitionRefused):
+    """An edit to answers an approving committee relied on, refused while its approval stands."""
+
+    def __init__(self, *, fields: Iterable[str], committees: Iterable[str]):
+        self.fields = sorted(fields)
+        self.committees = sorted(committees)
+        names = " and ".join(self.committees)
+        part = "The part" if len(self.committees) == 1 else "The parts"
+        verb = "is" if len(self.committees) == 1 else "are"
+        super().__init__(
+            f"{part} reviewed by {names} {verb} approved; the research purpose, diseases, ethics "
+            "approval, team, institution and country are what the committee relied on, and "
+            "cannot change under its approval. To change them, withdraw this request (the access "
+            "it gave ends) and file a new one, or ask the approving committee to revoke its "
+            "approval first."
+        )
+
+
+def locked_changes(changed: Iterable[str], *, approvals_standing: bool) -> list[str]:
+    """The changed answers an approval forbids changing (none while no approval stands)."""
+    if not approvals_standing:
+        return []
+    return sorted(set(changed) & set(APPROVAL_FIELDS))
+
+
 def check_transition(current: str, target: str) -> None:
     if target not in REVIEW_TRANSITIONS.get(current, set()):
         raise TransitionRefused(

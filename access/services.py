@@ -80,6 +80,19 @@ def _lock_request(access_request: AccessRequest) -> AccessRequest:
     return AccessRequest.objects.select_for_update().get(pk=access_request.pk)
 
 
+def _lock_reviews_of(access_request: AccessRequest) -> list[Review]:
+    # Lock order for an applicant's change: the request's reviews, then the request, then its
+    # grants. Committee actions (decision_record, review_close) lock their review and then write
+    # the request, so taking the request first here could deadlock with them; holding every
+    # review also means no approval lands between our check of the approvals and our write.
+    return list(
+        Review.objects.select_for_update(of=("self",))
+        .filter(request_id=access_request.pk)
+        .select_related("committee")
+        .order_by("pk")
+    )
+
+
 def _lock_review(review: Review) -> Review:
     # Decisions, votes and closes on one review serialise on its row: the second of two
     # concurrent decisions sees the first one's status and is refused.
@@ -195,6 +208,45 @@ def request_create(
     return access_request
 
 
+def approvals_standing(access_request: AccessRequest) -> list[Review]:
+    """The reviews whose approval of this request still stands: at least one of the grants it
+    created is neither revoked nor expired (active, or waiting for an agreement or an ethics
+    approval). While one stands, `lifecycle.APPROVAL_FIELDS` cannot change."""
+    return list(
+        Review.objects.filter(
+            request_id=access_request.pk,
+            decisions__grants__revoked_at__isnull=True,
+            decisions__grants__valid_until__gt=timezone.now(),
+        )
+        .select_related("committee")
+        .distinct()
+        .order_by("pk")
+    )
+
+
+def _relation_changes(
+    access_request: AccessRequest,
+    *,
+    diseases: Iterable[OntologyTerm] | None,
+    team_members: Iterable[Any] | None,
+) -> list[str]:
+    changed = []
+    for name, given in (("diseases", diseases), ("team_members", team_members)):
+        if given is not None and {x.pk for x in given} != set(
+            getattr(access_request, name).values_list("pk", flat=True)
+        ):
+            changed.append(name)
+    return changed
+
+
+def _answer_changed(access_request: AccessRequest, field: str, value: Any) -> bool:
+    current = getattr(access_request, field)
+    if field == "ethics_document":
+        # A new upload always changes it; "no document" changes it only if one is on file.
+        return bool(value) or bool(current)
+    return current != value
+
+
 def _editable(access_request: AccessRequest) -> bool:
     if access_request.status == RequestStatus.DRAFT:
         return True
@@ -215,6 +267,7 @@ def request_update(
     diseases: Iterable[OntologyTerm] | None = None,
     team_members: Iterable[Any] | None = None,
 ) -> AccessRequest:
+    _lock_reviews_of(access_request)
     access_request = _lock_request(access_request)
     _require_applicant(access_request, actor)
     if not _editable(access_request):
@@ -224,7 +277,22 @@ def request_update(
     unknown = set(data) - set(REQUEST_FIELDS)
     if unknown:
         raise ValidationError({f: "Not a field of an access request." for f in unknown})
-    changed = [f for f, v in data.items() if getattr(access_request, f) != v]
+    diseases = None if diseases is None else list(diseases)
+    team_members = None if team_members is None else list(team_members)
+    changed = [f for f, v in data.items() if _answer_changed(access_request, f, v)]
+    if access_request.status != RequestStatus.DRAFT:
+        # Refused before anything is written: a standing approval's grants were made for these
+        # answers, and would otherwise keep giving access to a project no committee approved.
+        standing = approvals_standing(access_request)
+        locked = lifecycle.locked_changes(
+            changed
+            + _relation_changes(access_request, diseases=diseases, team_members=team_members),
+            approvals_standing=bool(standing),
+        )
+        if locked:
+            raise lifecycle.AnswersLocked(
+                fields=locked, committees=[r.committee.name for r in standing]
+            )
     for field, value in data.items():
         setattr(access_request, field, value)
     _clean_request(access_request)
@@ -355,37 +423,56 @@ def request_submit(*, access_request: AccessRequest, actor) -> AccessRequest:
     return access_request
 
 
+WITHDRAWAL_REASON = "Request withdrawn by the applicant"
+
+
 @transaction.atomic
 def request_withdraw(*, access_request: AccessRequest, actor) -> AccessRequest:
+    """Withdraw the request: open reviews stop, and since withdrawal ends the project, every
+    grant it still holds is revoked (tokens swept into the revocation feed)."""
+    reviews = _lock_reviews_of(access_request)
     access_request = _lock_request(access_request)
     _require_applicant(access_request, actor)
     if access_request.status not in (RequestStatus.DRAFT, RequestStatus.SUBMITTED):
         raise TransitionRefused(
             f"A {access_request.get_status_display().lower()} request cannot be withdrawn."
         )
-    open_reviews = list(
-        access_request.reviews.select_for_update().filter(status__in=lifecycle.OPEN_REVIEW_STATES)
+    # Grants last, and before the first ledger event: a token issuer holds a grant's lock while
+    # its own event waits for the ledger's (see access.tokens).
+    grants = list(
+        Grant.objects.select_for_update(of=("self",))
+        .filter(request=access_request, revoked_at__isnull=True, valid_until__gt=timezone.now())
+        .select_related("decision__review__committee", "dataset", "user")
+        .order_by("pk")
     )
-    if access_request.status == RequestStatus.SUBMITTED and not open_reviews:
+    open_reviews = [r for r in reviews if r.status in lifecycle.OPEN_REVIEW_STATES]
+    if access_request.status == RequestStatus.SUBMITTED and not open_reviews and not grants:
         raise TransitionRefused("Every committee has decided already; nothing is left to withdraw.")
     for review in open_reviews:
         _transition(review, ReviewStatus.WITHDRAWN, actor=actor)
     access_request.status = RequestStatus.WITHDRAWN
     access_request.last_activity_at = timezone.now()
     access_request.save(update_fields=["status", "last_activity_at", "updated_at"])
-    events.request_withdrawn(access_request=access_request, actor=actor)
+    events.request_withdrawn(
+        access_request=access_request, actor=actor, grants_ended=[g.pk for g in grants]
+    )
+    for grant in grants:
+        _grant_revoke_locked(
+            grant=grant,
+            actor=actor,
+            reason=WITHDRAWAL_REASON,
+            notice=f"{access_request.reference} “{access_request.title}” was withdrawn, so your "
+            f"access to {grant.dataset.title} has ended.",
+        )
     return access_request
 
 
 @transaction.atomic
 def request_resubmit(*, access_request: AccessRequest, actor) -> AccessRequest:
+    reviews = _lock_reviews_of(access_request)
     access_request = _lock_request(access_request)
     _require_applicant(access_request, actor)
-    returned = list(
-        access_request.reviews.select_for_update()
-        .filter(status=ReviewStatus.RETURNED)
-        .select_related("committee")
-    )
+    returned = [r for r in reviews if r.status == ReviewStatus.RETURNED]
     if not returned:
         raise TransitionRefused("No committee has returned this request for changes.")
     problems = submission_problems(access_request)
@@ -405,7 +492,12 @@ def request_resubmit(*, access_request: AccessRequest, actor) -> AccessRequest:
                 body=f"The applicant answered your questions on “{access_request.title}”.",
                 key=f"resubmitted:{review.pk}:{review.round}:{person.pk}",
             )
-    matching.matches_record(access_request=access_request)
+    # Only the parts going back to a committee are matched again: a decided part keeps the
+    # verdict its committee saw (a later date alone could turn an approved part's match).
+    matching.matches_record(
+        access_request=access_request,
+        datasets=[d for review in returned for d in review.datasets()],
+    )
     return access_request
 
 
@@ -758,6 +850,17 @@ def grant_revoke(*, grant: Grant, actor, reason: str) -> Grant:
         )
     if grant.revoked_at is not None:
         raise TransitionRefused("This grant is already revoked.")
+    return _grant_revoke_locked(
+        grant=grant,
+        actor=actor,
+        reason=reason,
+        notice=f"{committee.name} revoked your access to {grant.dataset.title}: {reason.strip()}",
+    )
+
+
+def _grant_revoke_locked(*, grant: Grant, actor, reason: str, notice: str) -> Grant:
+    """Revoke a live grant whose row the caller holds locked: the change, its ledger event, its
+    tokens revoked into the feed, and the holder told (`notice`)."""
     grant.revoked_at = timezone.now()
     grant.revoked_by = actor
     grant.revoked_reason = reason.strip()
@@ -768,7 +871,7 @@ def grant_revoke(*, grant: Grant, actor, reason: str) -> Grant:
         recipient=grant.user,
         kind=NotificationKind.REVOKED,
         subject=f"Your access to {grant.dataset.accession} was revoked",
-        body=f"{committee.name} revoked your access to {grant.dataset.title}: {grant.revoked_reason}",
+        body=notice,
         key=f"revoked:{grant.pk}",
     )
     return grant

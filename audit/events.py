@@ -259,8 +259,13 @@ def request_submitted(*, access_request, actor, reviews):
     )
 
 
-def request_withdrawn(*, access_request, actor):
-    return _record(EventType.REQUEST_WITHDRAWN, actor=actor, obj=access_request)
+def request_withdrawn(*, access_request, actor, grants_ended: list[int] | None = None):
+    return _record(
+        EventType.REQUEST_WITHDRAWN,
+        actor=actor,
+        obj=access_request,
+        payload={"grants_ended": sorted(grants_ended or [])},
+    )
 
 
 def request_resubmitted(*, access_request, review, actor):

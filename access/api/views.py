@@ -16,7 +16,7 @@ from config.api import StandardPagination
 from governance.models import AccessAgreement, DataAccessCommittee
 
 from .. import selectors, services
-from ..lifecycle import TransitionRefused
+from ..lifecycle import AnswersLocked, TransitionRefused
 from ..models import AccessRequest, Grant, Review
 from .serializers import (
     AcceptAgreementSerializer,
@@ -38,9 +38,12 @@ class Conflict(APIException):
 
 
 def _call(fn, **kwargs):
-    """Run a service; map its refusals to HTTP: 400 bad input, 403 not allowed, 409 wrong state."""
+    """Run a service; map its refusals to HTTP: 400 bad input, 403 not allowed, 409 wrong state
+    (with the locked `fields` when the answers an approval relied on would change)."""
     try:
         return fn(**kwargs)
+    except AnswersLocked as exc:
+        raise Conflict({"detail": str(exc), "fields": exc.fields}) from exc
     except TransitionRefused as exc:
         raise Conflict(str(exc)) from exc
     except DjangoPermissionDenied as exc:
