@@ -289,9 +289,7 @@ class ReviewAdmin(NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
         ]
         if not rows:
             return "—"
-        return format_html_join(
-            mark_safe("<br>"), '<span class="nowrap">{} {}</span>', rows
-        )
+        return format_html_join(mark_safe("<br>"), '<span class="nowrap">{} {}</span>', rows)
 
     @admin.display(description="votes")
     def votes_so_far(self, review):
