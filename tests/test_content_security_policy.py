@@ -90,3 +90,14 @@ def test_request_form_script_is_a_static_file(client, researcher):
     html = client.get("/requests/new/").content.decode()
     assert "/static/request-form.js" in html
     assert all("src=" in attributes for attributes in SCRIPT_TAG.findall(html))
+
+
+@pytest.mark.django_db
+def test_oauth_consent_page_may_redirect_its_form_to_the_client(client, researcher):
+    # Consent posts to /o/authorize/ and is redirected to the client's redirect URI: a
+    # form-action of 'self' would block that redirect. Every other directive stays.
+    client.force_login(researcher)
+    directives = policy(client.get("/o/authorize/?client_id=unknown&response_type=code"))
+    assert "form-action" not in directives
+    assert directives["default-src"] == "'self'"
+    assert directives["frame-ancestors"] == "'none'"
