@@ -38,15 +38,12 @@ class LockoutHandler(AxesDatabaseHandler):
         return scaled
 
 
-def cool_off_minutes() -> int:
-    return settings.TESSERA_LOGIN_COOL_OFF_MINUTES
-
-
 def lockout_response(request, original_response=None, credentials=None):
     """The branded 429 page for a locked-out sign-in (AXES_LOCKOUT_CALLABLE)."""
     return render(
         request,
         "errors/429_login_locked_out.html",
-        {"minutes": cool_off_minutes()},
+        # Every attempt while locked out starts the cool-off again, so it is the whole wait.
+        {"minutes": settings.TESSERA_LOGIN_COOL_OFF_MINUTES},
         status=429,
     )
