@@ -47,7 +47,6 @@ from .models import (
 
 SERVICE_ERRORS = (ValidationError, PermissionDenied, lifecycle.TransitionRefused)
 VERDICT_LABELS = {"approve": "approve", "deny": "deny", "review": "needs review"}
-VERDICT_COLOURS = {"approve": "#2e7d32", "deny": "#c62828", "review": "#b26a00"}
 REFERENCE = re.compile(r"(?:TSR-AR-)?0*(\d{1,12})", re.IGNORECASE)
 
 
@@ -197,8 +196,8 @@ def _verdict_badge(decision: str | None):
     if decision is None:
         return "—"
     return format_html(
-        '<span style="color:{};font-weight:600">{}</span>',
-        VERDICT_COLOURS.get(decision, "inherit"),
+        '<span class="verdict verdict--{}">{}</span>',
+        decision,
         VERDICT_LABELS.get(decision, decision),
     )
 
@@ -277,7 +276,7 @@ class ReviewAdmin(NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
     # --- columns ----------------------------------------------------------------------------------
     @admin.display(description="reference", ordering="request_id")
     def reference(self, review):
-        return format_html('<span style="white-space:nowrap">{}</span>', review.request.reference)
+        return format_html('<span class="nowrap">{}</span>', review.request.reference)
 
     @admin.display(description="project title", ordering="request__title")
     def project_title(self, review):
@@ -305,9 +304,7 @@ class ReviewAdmin(NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
         ]
         if not rows:
             return "—"
-        return format_html_join(
-            mark_safe("<br>"), '<span style="white-space:nowrap">{} {}</span>', rows
-        )
+        return format_html_join(mark_safe("<br>"), '<span class="nowrap">{} {}</span>', rows)
 
     @admin.display(description="votes")
     def votes_so_far(self, review):
@@ -1017,11 +1014,11 @@ class GrantAdmin(NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
 
     @admin.display(description="dataset", ordering="dataset__accession")
     def dataset_accession(self, grant):
-        return format_html('<span style="white-space:nowrap">{}</span>', grant.dataset.accession)
+        return format_html('<span class="nowrap">{}</span>', grant.dataset.accession)
 
     @admin.display(description="request", ordering="request_id")
     def request_reference(self, grant):
-        return format_html('<span style="white-space:nowrap">{}</span>', grant.request.reference)
+        return format_html('<span class="nowrap">{}</span>', grant.request.reference)
 
     def changelist_view(self, request, extra_context=None):
         title = (

@@ -13,6 +13,7 @@ class EventType(models.TextChoices):
     # auth
     LOGIN = "auth.login", "Login"
     LOGIN_FAILED = "auth.login_failed", "Failed login"
+    LOGIN_LOCKED_OUT = "auth.login_locked_out", "Sign-in locked out after repeated failures"
     LOGOUT = "auth.logout", "Logout"
     PERMISSION_GRANTED = "auth.permission_granted", "Permission granted"
     PERMISSION_REVOKED = "auth.permission_revoked", "Permission revoked"
@@ -66,6 +67,7 @@ class EventType(models.TextChoices):
     CHECKPOINT_SIGNED = "audit.checkpoint_signed", "Checkpoint signed"
     LEDGER_EXPORTED = "audit.ledger_exported", "Ledger exported"
     FIELD_CHANGE = "audit.field_change", "Field-level change (django-auditlog)"
+    EVENTS_SUPPRESSED = "audit.events_suppressed", "Further events of a kind not recorded singly"
     # tokens for the storage tier (access.tokens, access.keyring)
     TOKEN_ISSUED = "tokens.issued", "Access token issued"
     TOKEN_INTROSPECTED = "tokens.introspected", "Token introspected"

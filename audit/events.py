@@ -49,6 +49,31 @@ def login_failed(*, user=None):
     )
 
 
+def login_locked_out(*, user=None, cool_off_minutes: int):
+    # As for failed logins, the attempted username is never written; a known account is named
+    # by its pseudonym, the address is the event's client address.
+    return _record(
+        EventType.LOGIN_LOCKED_OUT,
+        actor=None,
+        obj=user,
+        payload={"known_account": user is not None, "cool_off_minutes": cool_off_minutes},
+    )
+
+
+def events_suppressed(*, event_type: EventType, limit: int, window_seconds: int):
+    """From here to the end of the window, events of `event_type` from this client address are
+    not recorded one by one: the ledger must not grow without bound on anonymous input."""
+    return _record(
+        EventType.EVENTS_SUPPRESSED,
+        actor=None,
+        payload={
+            "event_type": str(event_type),
+            "limit": limit,
+            "window_seconds": window_seconds,
+        },
+    )
+
+
 def logout(*, user):
     return _record(EventType.LOGOUT, actor=user, obj=user)
 
