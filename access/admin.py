@@ -29,6 +29,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from audit import events
+from config.scopes import PRIVILEGED_SCOPES
 from governance.admin import LedgeredAdminMixin
 from governance.choices import CommitteeRole, DecisionPolicy
 from governance.models import DataAccessCommittee, Dataset
@@ -1274,27 +1275,20 @@ class SigningKeyAdmin(SuperuserOnlyMixin, admin.ModelAdmin):
 
 class ClientScopesForm(forms.ModelForm):
     scopes = forms.MultipleChoiceField(
-        choices=[(s, s) for s in ("introspection", "ga4gh_passport")],
+        choices=[(s, f"{s}: {text}") for s, text in PRIVILEGED_SCOPES.items()],
         widget=forms.CheckboxSelectMultiple,
         required=False,
-        help_text="introspection: check tokens and read the revocation feed; "
-        "ga4gh_passport: read people's GA4GH visas.",
     )
 
     class Meta:
         model = ClientScopes
-        fields = ["client_id", "scopes"]
+        fields = ["application", "scopes"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        from oauth2_provider.models import get_application_model
-
-        apps = get_application_model().objects.order_by("name")
-        self.fields["client_id"] = forms.ChoiceField(
-            label="OAuth client", choices=[(a.client_id, f"{a.name} ({a.client_id})") for a in apps]
-        )
+        self.fields["application"].label = "OAuth client"
         if self.instance.pk:
-            self.fields["client_id"].disabled = True
+            self.fields["application"].disabled = True
             self.initial["scopes"] = self.instance.scopes.split()
 
 
@@ -1303,7 +1297,8 @@ class ClientScopesAdmin(SuperuserOnlyMixin, admin.ModelAdmin):
     """Which OAuth clients may obtain the storage tier's scopes; saved through the service."""
 
     form = ClientScopesForm
-    list_display = ["client_id", "scopes", "updated_at"]
+    list_display = ["application", "scopes", "updated_at"]
+    list_select_related = ["application"]
     actions = None
 
     def has_add_permission(self, request, obj=None):
@@ -1313,13 +1308,12 @@ class ClientScopesAdmin(SuperuserOnlyMixin, admin.ModelAdmin):
         return request.user.is_superuser
 
     def save_model(self, request, obj, form, change):
-        from oauth2_provider.models import get_application_model
-
         from .oauth import client_scopes_set
 
-        application = get_application_model().objects.get(client_id=form.cleaned_data["client_id"])
         saved = client_scopes_set(
-            application=application, scopes=form.cleaned_data["scopes"], actor=request.user
+            application=form.cleaned_data["application"],
+            scopes=form.cleaned_data["scopes"],
+            actor=request.user,
         )
         obj.pk = saved.pk
 

@@ -32,7 +32,7 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
-    path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
+    path("o/", include("access.oauth_urls", namespace="oauth2_provider")),
     path("", include(("access.urls", "access"), namespace="access")),
     path("", include(("governance.urls", "portal"), namespace="portal")),
 ]

@@ -61,6 +61,16 @@ def _audit_signing_key():
 
 
 @pytest.fixture(autouse=True)
+def _empty_cache():
+    """Throttles count in the cache: a test starts with no requests counted."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _fast_passwords(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 

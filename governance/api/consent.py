@@ -25,6 +25,9 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from config.api_auth import TokenScopes
+from config.scopes import CATALOGUE_READ
+
 from .. import consent, matching, selectors
 from .serializers import DatasetSerializer
 
@@ -233,7 +236,8 @@ _EXAMPLE_DENY = {
 class ConsentEvaluateView(APIView):
     """Evaluate a research purpose against a consent scope, or a published dataset's."""
 
-    permission_classes = [IsAuthenticated]
+    permission_classes = [IsAuthenticated, TokenScopes]
+    required_scopes = [CATALOGUE_READ]
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "consent"
 
