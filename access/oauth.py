@@ -114,7 +114,9 @@ def client_register(
     if grant is None:
         raise ValidationError({"grant_type": f"Use one of: {', '.join(GRANT_TYPES)}."})
     if grant == Application.GRANT_AUTHORIZATION_CODE and not redirect_uris.strip():
-        raise ValidationError({"redirect_uris": "An authorization-code client needs one."})
+        raise ValidationError(
+            {"redirect_uris": "An authorization-code client needs a redirect URI."}
+        )
     if grant == Application.GRANT_CLIENT_CREDENTIALS and not confidential:
         raise ValidationError({"grant_type": "A client-credentials client is confidential."})
     secret = generate_client_secret()
