@@ -27,6 +27,8 @@ from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
+from oauth2_provider.admin import ApplicationAdmin
+from oauth2_provider.models import get_application_model
 
 from audit import events
 from config.scopes import PRIVILEGED_SCOPES
@@ -1324,3 +1326,27 @@ class ClientScopesAdmin(SuperuserOnlyMixin, admin.ModelAdmin):
     def log_change(self, request, obj, message):
         events.admin_action(actor=request.user, action="change", obj=obj)
         return super().log_change(request, obj, message)
+
+
+# --- OAuth applications: registered by superusers only, each registration in the ledger ------
+_Application = get_application_model()
+admin.site.unregister(_Application)
+
+
+@admin.register(_Application)
+class OAuthApplicationAdmin(SuperuserOnlyMixin, ApplicationAdmin):
+    """django-oauth-toolkit's application admin, for superusers only (there is no
+    self-service registration); a registration records `auth.client_registered`."""
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def log_addition(self, request, obj, message):
+        events.client_registered(application=obj, actor=request.user, scopes=[])
+        return super().log_addition(request, obj, message)

@@ -138,3 +138,33 @@ def test_taking_a_privileged_scope_away_stops_outstanding_tokens_at_once():
     assert introspect(bearer, "anything").status_code == 403
     feed = Client().get(FEED, {"since": 0}, HTTP_AUTHORIZATION=f"Bearer {bearer}")
     assert feed.status_code == 403
+
+
+# --- the admin: superusers only -----------------------------------------------------------------
+def test_only_superusers_register_clients_in_the_admin(chair, admin_user, settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    add = "/admin/oauth2_provider/application/add/"
+    staff = Client()
+    staff.force_login(chair)  # is_staff, not a superuser
+    assert staff.get(add).status_code in (403, 404)
+    superuser = Client()
+    superuser.force_login(admin_user)
+    form = superuser.get(add)
+    assert form.status_code == 200
+    response = superuser.post(
+        add,
+        {
+            "client_id": "storage-admin",
+            "client_secret": "a-long-enough-secret",
+            "name": "Storage tier (admin)",
+            "client_type": Application.CLIENT_CONFIDENTIAL,
+            "authorization_grant_type": Application.GRANT_CLIENT_CREDENTIALS,
+            "algorithm": "",
+            "hash_client_secret": "on",
+        },
+    )
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    app = Application.objects.get()
+    ledger.flush()
+    registered = AuditEvent.objects.get(event_type=EventType.CLIENT_REGISTERED)
+    assert registered.target_id == str(app.pk)
