@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from oauth2_provider.contrib.rest_framework import OAuth2Authentication as DOTAuthentication
 from oauth2_provider.models import AbstractAccessToken
 from rest_framework.permissions import BasePermission
@@ -28,6 +29,7 @@ from rest_framework.throttling import AnonRateThrottle, SimpleRateThrottle, User
 
 from audit import context
 from audit.actors import client_actor_id
+from config.scopes import PUBLIC_SCOPES
 
 
 class OAuth2Authentication(DOTAuthentication):
@@ -139,3 +141,39 @@ class ClientThrottle(_LiveRate, SimpleRateThrottle):
             return None
         application = getattr(auth, "application_id", None)
         return self.cache_format % {"scope": self.scope, "ident": application}
+
+
+# --- the OpenAPI schema -----------------------------------------------------------------------
+class OAuth2Scheme(OpenApiAuthenticationExtension):
+    """How the OpenAPI schema describes `OAuth2Authentication`: the scopes each operation
+    declares (an operation that declares none is left without the OAuth requirement)."""
+
+    target_class = "config.api_auth.OAuth2Authentication"
+    name = "oauth2"
+
+    def get_security_requirement(self, auto_schema):
+        view = auto_schema.view
+
+        class _Request:
+            method = auto_schema.method
+
+        required = declared_scopes(view, _Request)
+        if required is None:
+            return None
+        if isinstance(required, OneOf):
+            return [{self.name: [scope]} for scope in required]
+        return {self.name: list(required)}
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "oauth2",
+            "description": "Tokens for clients an administrator registered; see "
+            "docs/oauth-clients.md.",
+            "flows": {
+                "authorizationCode": {
+                    "authorizationUrl": "/o/authorize/",
+                    "tokenUrl": "/o/token/",
+                    "scopes": dict(PUBLIC_SCOPES),
+                }
+            },
+        }
