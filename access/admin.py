@@ -120,7 +120,9 @@ def _committee_count(request) -> int:
         user = request.user
         # The login page lists the apps for an anonymous visitor too.
         active_staff = user.is_active and user.is_staff
-        request._tessera_committee_count = user.committee_memberships.count() if active_staff else 0
+        request._tessera_committee_count = (
+            user.committee_memberships.count() + user.deputy_for.count() if active_staff else 0
+        )
     return request._tessera_committee_count
 
 
@@ -148,6 +150,19 @@ class CommitteeFilter(admin.SimpleListFilter):
         if not value.isdigit():
             return queryset.none()
         return queryset.filter(committee_id=int(value))
+
+
+class WaitingForMeFilter(admin.SimpleListFilter):
+    title = "waiting for me"
+    parameter_name = "waiting"
+
+    def lookups(self, request, model_admin):
+        return [("me", "Open, and I may act on it")]
+
+    def queryset(self, request, queryset):
+        if self.value() != "me":
+            return queryset
+        return selectors.reviews_waiting_for(request.user, queryset)
 
 
 class VerdictFilter(admin.SimpleListFilter):
@@ -210,7 +225,7 @@ class ReviewAdmin(NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
         "votes_so_far",
     ]
     list_display_links = ["reference"]
-    list_filter = ["status", CommitteeFilter, VerdictFilter]
+    list_filter = [WaitingForMeFilter, "status", CommitteeFilter, VerdictFilter]
     search_fields = ["request__title"]  # shows the search box; the search itself is below
     search_help_text = "Reference (TSR-AR-000123 or 123), project title, applicant, accession."
     list_per_page = 50
@@ -329,6 +344,8 @@ class ReviewAdmin(NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
             path("<path:object_id>/vote/", wrap(self.vote_view), name=f"{name}_vote"),
             path("<path:object_id>/decide/", wrap(self.decide_view), name=f"{name}_decide"),
             path("<path:object_id>/close/", wrap(self.close_view), name=f"{name}_close"),
+            path("<path:object_id>/recuse/", wrap(self.recuse_view), name=f"{name}_recuse"),
+            path("<path:object_id>/deputy/", wrap(self.deputy_view), name=f"{name}_deputy"),
             path(
                 "<path:object_id>/grants/<int:grant_id>/revoke/",
                 wrap(self.revoke_view),
@@ -482,6 +499,41 @@ class ReviewAdmin(NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
             lambda: services.review_close(review=review, actor=request.user),
             action="review_close",
             success="The review is closed.",
+        )
+
+    def recuse_view(self, request, object_id):
+        review = self._posted_review(request, object_id)
+        form = RecusalForm(request.POST, prefix="recusal")
+        if not form.is_valid():
+            return self._refused(request, review, form, "recusal")
+        return self._perform(
+            request,
+            review,
+            form,
+            "recusal",
+            lambda: services.recusal_declare(
+                review=review, actor=request.user, reason=form.cleaned_data["reason"]
+            ),
+            action="recusal_declare",
+            success="Your conflict of interest is recorded: you take no further part in this review.",
+        )
+
+    def deputy_view(self, request, object_id):
+        review = self._posted_review(request, object_id)
+        form = DeputyForm(request.POST, prefix="deputy", actor=request.user)
+        if not form.is_valid():
+            return self._refused(request, review, form, "deputy")
+        data = form.cleaned_data
+        return self._perform(
+            request,
+            review,
+            form,
+            "deputy",
+            lambda: services.deputy_appoint(
+                review=review, actor=request.user, user=data["user"], reason=data["reason"]
+            ),
+            action="deputy_appoint",
+            success=f"{data['user'].username} is now a deputy decider for this review.",
         )
 
     def revoke_view(self, request, object_id, grant_id):
@@ -643,6 +695,44 @@ class RevokeForm(forms.Form):
         ].label = f"Reason for revoking {grant.user.username}'s access to {grant.dataset.accession}"
 
 
+class RecusalForm(forms.Form):
+    reason = forms.CharField(
+        label="Your conflict of interest",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"required": "Say what the conflict of interest is."},
+    )
+
+
+class DeputyForm(forms.Form):
+    user = forms.CharField(
+        label="Username of the deputy decider",
+        max_length=150,
+        error_messages={"required": "Name the person to appoint."},
+    )
+    reason = forms.CharField(
+        label="Why a deputy is needed",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"required": "Say why a deputy decider is needed."},
+    )
+
+    def __init__(self, *args, actor, **kwargs):
+        self.actor = actor
+        super().__init__(*args, **kwargs)
+
+    def clean_user(self):
+        from django.contrib.auth import get_user_model
+
+        # The service refuses anyone but an administrator; refuse before the look-up too, so
+        # that a committee member cannot use this form to learn which usernames exist.
+        if not self.actor.is_superuser:
+            raise ValidationError("Only an administrator may appoint a deputy decider.")
+        username = self.cleaned_data["user"].strip()
+        user = get_user_model().objects.filter(username=username).first()
+        if user is None:
+            raise ValidationError("No account with that username.")
+        return user
+
+
 # --- what the review page shows --------------------------------------------------------------
 @dataclass
 class DecisionOption:
@@ -685,12 +775,16 @@ def review_page_context(request, review: Review, bound: dict[str, forms.Form]) -
     user = request.user
     access_request = review.request
     committee = review.committee
-    role = services.committee_role(user, committee)
+    panel = services.review_panel(review)
+    on_panel_role = panel.role_of(user.pk)
+    conflict = lifecycle.conflict_refusal(panel, user.pk) if on_panel_role else None
+    # A conflicted member keeps reading the page, but may do nothing on it.
+    role = None if conflict else on_panel_role
     datasets = list(review.datasets().select_related("consent_scope__permission"))
     matches = selectors.matches_for_request(access_request)
     votes = list(selectors.votes_for_review(review))
     current_votes = [v for v in votes if v.round == review.round]
-    tally = lifecycle.Tally.of(v.choice for v in current_votes)
+    tally = lifecycle.eligible_tally(((v.voter_id, v.choice) for v in current_votes), panel)
     decidable = review.status in lifecycle.DECIDABLE_STATES
     may_manage = lifecycle.may_manage(policy=committee.decision_policy, role=role)
 
@@ -703,12 +797,16 @@ def review_page_context(request, review: Review, bound: dict[str, forms.Form]) -
     decision_options = []
     for outcome, label in DecisionOutcome.choices:
         form = bound.get(outcome) or DECISION_FORMS[outcome](prefix=outcome, review=review)
-        refusal = closed_refusal or lifecycle.decision_refusal(
-            policy=committee.decision_policy,
-            quorum=committee.quorum,
-            role=role,
-            outcome=outcome,
-            tally=tally,
+        refusal = (
+            closed_refusal
+            or conflict
+            or lifecycle.decision_refusal(
+                policy=committee.decision_policy,
+                quorum=committee.quorum,
+                role=role,
+                outcome=outcome,
+                tally=tally,
+            )
         )
         decision_options.append(DecisionOption(outcome, label, form, refusal))
 
@@ -742,8 +840,24 @@ def review_page_context(request, review: Review, bound: dict[str, forms.Form]) -
         "review": review,
         "access_request": access_request,
         "committee": committee,
-        "role": role,
-        "role_label": CommitteeRole(role).label if role else "",
+        "role": on_panel_role,
+        "role_label": _role_label(on_panel_role),
+        "conflict": conflict,
+        "decider_shortfall": lifecycle.decider_shortfall(
+            panel, policy=committee.decision_policy, quorum=committee.quorum
+        )
+        if review.status in lifecycle.OPEN_REVIEW_STATES
+        else None,
+        "recusals": list(review.recusals.select_related("member")),
+        "deputies": list(review.deputies.select_related("user", "appointed_by")),
+        "uncounted_votes": [v for v in current_votes if v.voter_id not in panel.eligible_voters()],
+        "may_recuse": on_panel_role is not None
+        and user.pk not in panel.excluded
+        and review.status not in (ReviewStatus.CLOSED, ReviewStatus.WITHDRAWN),
+        "recusal_form": bound.get("recusal") or RecusalForm(prefix="recusal"),
+        "may_appoint_deputy": user.is_superuser
+        and review.status not in (ReviewStatus.CLOSED, ReviewStatus.WITHDRAWN),
+        "deputy_form": bound.get("deputy") or DeputyForm(prefix="deputy", actor=user),
         "age_days": _days_since(access_request.submitted_at),
         "today": timezone.localdate(),
         "latest_end_date": services.latest_end_date(access_request),
@@ -785,6 +899,12 @@ def review_page_context(request, review: Review, bound: dict[str, forms.Form]) -
         "start_error": _form_errors(bound.get("start")),
         "close_error": _form_errors(bound.get("close")),
     }
+
+
+def _role_label(role: str | None) -> str:
+    if role == lifecycle.DEPUTY:
+        return "Deputy decider"
+    return CommitteeRole(role).label if role else ""
 
 
 def _form_errors(form: forms.Form | None) -> list[str]:

@@ -39,8 +39,10 @@ from .models import (
     AgreementAcceptance,
     Comment,
     Decision,
+    DeputyDecider,
     Grant,
     Notification,
+    Recusal,
     Review,
     Vote,
 )
@@ -72,13 +74,6 @@ GRANT_REMINDER_DAYS = (30, 7)
 
 
 # --- helpers ----------------------------------------------------------------------------------
-def committee_role(user, committee: DataAccessCommittee) -> str | None:
-    if not getattr(user, "is_authenticated", False):
-        return None
-    membership = committee.memberships.filter(user_id=user.pk).only("role").first()
-    return membership.role if membership else None
-
-
 def _lock_request(access_request: AccessRequest) -> AccessRequest:
     # Every applicant-side transition re-reads the request under a row lock, so that two
     # tabs (or a tab and the API) cannot both act on the same old state.
@@ -428,10 +423,29 @@ def attachment_view(*, access_request: AccessRequest, actor) -> None:
 
 
 # --- committee work ---------------------------------------------------------------------------
-def _require_member(review: Review, actor) -> str:
-    role = committee_role(actor, review.committee)
+def review_panel(review: Review) -> lifecycle.Panel:
+    """Who may act on this review, and who of them is barred by a conflict of interest.
+    Reads through `.all()`, so that a list (the API's) prefetches it for a whole page."""
+    access_request = review.request
+    return lifecycle.Panel.of(
+        memberships={m.user_id: m.role for m in review.committee.memberships.all()},
+        deputies=[d.user_id for d in review.deputies.all()],
+        applicant=access_request.applicant_id,
+        team=[u.pk for u in access_request.team_members.all()],
+        recused=[r.member_id for r in review.recusals.all()],
+    )
+
+
+def _require_eligible(review: Review, actor, panel: lifecycle.Panel | None = None) -> str:
+    """The actor's role on the review's panel; refused if they are not on it or are conflicted.
+    Every committee action (start, comment, vote, decide, close, revoke) passes through here."""
+    panel = panel or review_panel(review)
+    role = panel.role_of(getattr(actor, "pk", None))
     if role is None:
         raise PermissionDenied("Only members of this request's committee may do this.")
+    refusal = lifecycle.conflict_refusal(panel, actor.pk)
+    if refusal:
+        raise PermissionDenied(refusal)
     return role
 
 
@@ -444,7 +458,7 @@ def _start_review_if_needed(review: Review, *, actor) -> None:
 @transaction.atomic
 def review_start(*, review: Review, actor) -> Review:
     review = _lock_review(review)
-    _require_member(review, actor)
+    _require_eligible(review, actor)
     if review.status not in (ReviewStatus.SUBMITTED, ReviewStatus.RESUBMITTED):
         raise TransitionRefused(
             f"A review that is {review.get_status_display().lower()} cannot be started."
@@ -478,11 +492,10 @@ def comment_add(
                 {"visibility": "The applicant's comments are visible to the committees."}
             )
     else:
-        if (
-            committee_role(actor, committee) is None
-            or not access_request.reviews.filter(committee=committee).exists()
-        ):
+        review = access_request.reviews.filter(committee=committee).first()
+        if review is None:
             raise PermissionDenied("Only members of this request's committee may comment for it.")
+        _require_eligible(review, actor)
     comment = Comment.objects.create(
         request=access_request, committee=committee, author=actor, body=body, visibility=visibility
     )
@@ -495,7 +508,7 @@ def comment_add(
 @transaction.atomic
 def vote_cast(*, review: Review, actor, choice: str, rationale: str) -> Vote:
     review = _lock_review(review)
-    role = _require_member(review, actor)
+    role = _require_eligible(review, actor)
     if not lifecycle.may_vote(role):
         raise PermissionDenied("Only the chair and members vote; a secretary records decisions.")
     if choice not in VoteChoice.values:
@@ -515,6 +528,67 @@ def vote_cast(*, review: Review, actor, choice: str, rationale: str) -> Vote:
     )
     events.vote_cast(vote=vote, actor=actor)
     return vote
+
+
+@transaction.atomic
+def recusal_declare(*, review: Review, actor, reason: str) -> Recusal:
+    """A member of the review's panel declares a conflict of interest: from now on they take no
+    part in it, and their votes in it no longer count."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Say what the conflict of interest is."})
+    review = _lock_review(review)
+    if review_panel(review).role_of(actor.pk) is None:
+        raise PermissionDenied("Only members of this request's committee may declare a conflict.")
+    if review.recusals.filter(member_id=actor.pk).exists():
+        raise TransitionRefused("You have already declared a conflict on this review.")
+    recusal = Recusal.objects.create(review=review, member=actor, reason=reason)
+    events.recusal_declared(recusal=recusal, actor=actor)
+    return recusal
+
+
+@transaction.atomic
+def deputy_appoint(*, review: Review, actor, user, reason: str) -> DeputyDecider:
+    """An administrator appoints a deputy decider for one review, when conflicts of interest
+    leave its committee without an eligible decider. The deputy acts on that review only, with
+    the chair's powers, and is bound by the same conflict rules."""
+    if not getattr(actor, "is_superuser", False):
+        raise PermissionDenied("Only an administrator may appoint a deputy decider.")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Say why a deputy decider is needed."})
+    if not (user.is_active and user.is_staff):
+        raise ValidationError(
+            {"user": "A deputy decider needs an active staff account to work on the review."}
+        )
+    review = _lock_review(review)
+    if review.status not in lifecycle.OPEN_REVIEW_STATES | {
+        ReviewStatus.APPROVED,
+        ReviewStatus.REJECTED,
+    }:
+        raise TransitionRefused(
+            f"This review is {review.get_status_display().lower()}: it needs no deputy."
+        )
+    panel = review_panel(review)
+    conflict = lifecycle.conflict_refusal(panel, user.pk)
+    if conflict:
+        raise ValidationError(
+            {
+                "user": f"{user.username} {lifecycle.CONFLICT_OF_ANOTHER[conflict]}: "
+                "they may not decide it."
+            }
+        )
+    if review.deputies.filter(user=user).exists():
+        raise TransitionRefused(f"{user.username} is already a deputy decider for this review.")
+    deputy = DeputyDecider.objects.create(
+        review=review, user=user, appointed_by=actor, reason=reason
+    )
+    # The deputy sees and works on this one review through the same object permissions as a
+    # committee, given to them personally.
+    for perm in REVIEW_PERMS:
+        assign_perm(perm, user, review)
+    events.deputy_appointed(deputy=deputy, actor=actor)
+    return deputy
 
 
 def latest_end_date(access_request: AccessRequest, *, today: date | None = None) -> date:
@@ -551,9 +625,10 @@ def decision_record(
     if outcome not in DecisionOutcome.values:
         raise ValidationError({"outcome": "Decide approve, reject or return."})
     if not automatic:
-        role = _require_member(review, actor)
-        tally = lifecycle.Tally.of(
-            review.votes.filter(round=review.round).values_list("choice", flat=True)
+        panel = review_panel(review)
+        role = _require_eligible(review, actor, panel)
+        tally = lifecycle.eligible_tally(
+            review.votes.filter(round=review.round).values_list("voter_id", "choice"), panel
         )
         refusal = lifecycle.decision_refusal(
             policy=committee.decision_policy,
@@ -676,7 +751,7 @@ def grant_revoke(*, grant: Grant, actor, reason: str) -> Grant:
         .get(pk=grant.pk)
     )
     committee = grant.decision.review.committee
-    role = committee_role(actor, committee)
+    role = _require_eligible(grant.decision.review, actor)
     if not lifecycle.may_manage(policy=committee.decision_policy, role=role):
         raise PermissionDenied(
             "Only the chair or the secretary of the deciding committee may revoke."
@@ -711,7 +786,7 @@ def _on_grant_revoked(grant: Grant) -> None:
 @transaction.atomic
 def review_close(*, review: Review, actor) -> Review:
     review = _lock_review(review)
-    role = _require_member(review, actor)
+    role = _require_eligible(review, actor)
     if not lifecycle.may_manage(policy=review.committee.decision_policy, role=role):
         raise PermissionDenied("Only the chair or the secretary may close a review.")
     from_status = review.status

@@ -55,6 +55,8 @@ class EventType(models.TextChoices):
     REVIEW_CLOSED = "access.review_closed", "Review closed"
     COMMENT_ADDED = "access.comment_added", "Comment added"
     VOTE_CAST = "access.vote_cast", "Vote cast"
+    RECUSAL_DECLARED = "access.recusal_declared", "Conflict of interest declared (recusal)"
+    DEPUTY_APPOINTED = "access.deputy_appointed", "Deputy decider appointed"
     DECISION_RECORDED = "access.decision_recorded", "Decision recorded"
     GRANT_CREATED = "access.grant_created", "Grant created"
     GRANT_REVOKED = "access.grant_revoked", "Grant revoked"

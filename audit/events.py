@@ -339,6 +339,32 @@ def vote_cast(*, vote, actor):
     )
 
 
+def recusal_declared(*, recusal, actor):
+    return _record(
+        EventType.RECUSAL_DECLARED,
+        actor=actor,
+        obj=recusal.review,
+        payload={
+            "request": recusal.review.request_id,
+            "recusal": recusal.pk,
+            "member": _people([recusal.member])[0],
+        },
+    )
+
+
+def deputy_appointed(*, deputy, actor):
+    return _record(
+        EventType.DEPUTY_APPOINTED,
+        actor=actor,
+        obj=deputy.review,
+        payload={
+            "request": deputy.review.request_id,
+            "appointment": deputy.pk,
+            "deputy": _people([deputy.user])[0],
+        },
+    )
+
+
 def decision_recorded(*, decision, actor, automatic: bool = False):
     return _record(
         EventType.DECISION_RECORDED,

@@ -27,6 +27,7 @@ from .serializers import (
     CommitteeTargetSerializer,
     DecideSerializer,
     GrantSerializer,
+    RecuseSerializer,
     RevokeSerializer,
     VoteSerializer,
 )
@@ -55,7 +56,14 @@ def _visible_requests(user, *, as_applicant: bool = True, as_reviewer: bool = Tr
     return (
         AccessRequest.objects.filter(pk__in=ids)
         .select_related("applicant")
-        .prefetch_related("reviews__committee", "datasets__committee", "diseases", "team_members")
+        .prefetch_related(
+            "reviews__committee__memberships",
+            "reviews__deputies",
+            "reviews__recusals",
+            "datasets__committee",
+            "diseases",
+            "team_members",
+        )
         .order_by("-created_at", "-pk")
     )
 
@@ -274,6 +282,25 @@ class AccessRequestViewSet(
             rationale=body.validated_data["rationale"],
         )
         return self._respond(access_request)
+
+    @extend_schema(
+        request=RecuseSerializer,
+        responses=AccessRequestSerializer,
+        summary="Declare a conflict of interest on this committee's review (recusal)",
+    )
+    @action(detail=True, methods=["post"])
+    def recuse(self, request, pk=None):
+        access_request = self.get_object()
+        body = RecuseSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        review = self._review(access_request, body.validated_data.get("committee"))
+        _call(
+            services.recusal_declare,
+            review=review,
+            actor=request.user,
+            reason=body.validated_data["reason"],
+        )
+        return self._respond(access_request, status.HTTP_201_CREATED)
 
     @extend_schema(
         request=DecideSerializer,
