@@ -231,6 +231,10 @@ ENDPOINTS = {
         "chair", "post", "/api/v1/access-requests/{pk}/decide/",
         {"outcome": "reject", "reason": "Out of scope."}, {S.COMMITTEE_REVIEW}, "ok",
     ),
+    "declare a conflict": (
+        "chair", "post", "/api/v1/access-requests/{pk}/recuse/",
+        {"reason": "I co-authored with the applicant."}, {S.COMMITTEE_REVIEW}, "ok",
+    ),
     "close the review": (
         "chair", "post", "/api/v1/access-requests/{pk}/close/", {}, {S.COMMITTEE_REVIEW}, "ok",
     ),
