@@ -27,8 +27,11 @@ from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
+from oauth2_provider.admin import ApplicationAdmin
+from oauth2_provider.models import get_application_model
 
 from audit import events
+from config.scopes import PRIVILEGED_SCOPES
 from governance.admin import LedgeredAdminMixin
 from governance.choices import CommitteeRole, DecisionPolicy
 from governance.models import DataAccessCommittee, Dataset
@@ -1391,27 +1394,20 @@ class SigningKeyAdmin(SuperuserOnlyMixin, admin.ModelAdmin):
 
 class ClientScopesForm(forms.ModelForm):
     scopes = forms.MultipleChoiceField(
-        choices=[(s, s) for s in ("introspection", "ga4gh_passport")],
+        choices=[(s, f"{s}: {text}") for s, text in PRIVILEGED_SCOPES.items()],
         widget=forms.CheckboxSelectMultiple,
         required=False,
-        help_text="introspection: check tokens and read the revocation feed; "
-        "ga4gh_passport: read people's GA4GH visas.",
     )
 
     class Meta:
         model = ClientScopes
-        fields = ["client_id", "scopes"]
+        fields = ["application", "scopes"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        from oauth2_provider.models import get_application_model
-
-        apps = get_application_model().objects.order_by("name")
-        self.fields["client_id"] = forms.ChoiceField(
-            label="OAuth client", choices=[(a.client_id, f"{a.name} ({a.client_id})") for a in apps]
-        )
+        self.fields["application"].label = "OAuth client"
         if self.instance.pk:
-            self.fields["client_id"].disabled = True
+            self.fields["application"].disabled = True
             self.initial["scopes"] = self.instance.scopes.split()
 
 
@@ -1420,7 +1416,8 @@ class ClientScopesAdmin(SuperuserOnlyMixin, admin.ModelAdmin):
     """Which OAuth clients may obtain the storage tier's scopes; saved through the service."""
 
     form = ClientScopesForm
-    list_display = ["client_id", "scopes", "updated_at"]
+    list_display = ["application", "scopes", "updated_at"]
+    list_select_related = ["application"]
     actions = None
 
     def has_add_permission(self, request, obj=None):
@@ -1430,13 +1427,12 @@ class ClientScopesAdmin(SuperuserOnlyMixin, admin.ModelAdmin):
         return request.user.is_superuser
 
     def save_model(self, request, obj, form, change):
-        from oauth2_provider.models import get_application_model
-
         from .oauth import client_scopes_set
 
-        application = get_application_model().objects.get(client_id=form.cleaned_data["client_id"])
         saved = client_scopes_set(
-            application=application, scopes=form.cleaned_data["scopes"], actor=request.user
+            application=form.cleaned_data["application"],
+            scopes=form.cleaned_data["scopes"],
+            actor=request.user,
         )
         obj.pk = saved.pk
 
@@ -1447,3 +1443,27 @@ class ClientScopesAdmin(SuperuserOnlyMixin, admin.ModelAdmin):
     def log_change(self, request, obj, message):
         events.admin_action(actor=request.user, action="change", obj=obj)
         return super().log_change(request, obj, message)
+
+
+# --- OAuth applications: registered by superusers only, each registration in the ledger ------
+_Application = get_application_model()
+admin.site.unregister(_Application)
+
+
+@admin.register(_Application)
+class OAuthApplicationAdmin(SuperuserOnlyMixin, ApplicationAdmin):
+    """django-oauth-toolkit's application admin, for superusers only (there is no
+    self-service registration); a registration records `auth.client_registered`."""
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def log_addition(self, request, obj, message):
+        events.client_registered(application=obj, actor=request.user, scopes=[])
+        return super().log_addition(request, obj, message)

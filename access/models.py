@@ -14,6 +14,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
+from oauth2_provider.settings import oauth2_settings
 
 from governance.choices import DatasetStatus, Ontology
 from governance.models import (
@@ -514,9 +515,11 @@ class Suspension(models.Model):
 class ClientScopes(models.Model):
     """The privileged OAuth scopes (introspection, ga4gh_passport) one OAuth client may obtain."""
 
-    # By client_id rather than a foreign key: django-oauth-toolkit's Application is swappable,
-    # and the scopes must follow the client, not a row id.
-    client_id = models.CharField(max_length=100, unique=True)
+    # Bound to the application's primary key, not its client_id: deleting the application
+    # deletes this row, and a new registration reusing the client_id starts with nothing.
+    application = models.OneToOneField(
+        oauth2_settings.APPLICATION_MODEL, on_delete=models.CASCADE, related_name="client_scopes"
+    )
     scopes = models.CharField(max_length=200, blank=True, help_text="Space-separated.")
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -525,4 +528,4 @@ class ClientScopes(models.Model):
         verbose_name_plural = "OAuth client scopes"
 
     def __str__(self) -> str:
-        return f"{self.client_id}: {self.scopes or '(none)'}"
+        return f"{self.application_id}: {self.scopes or '(none)'}"

@@ -79,3 +79,4 @@ class EventType(models.TextChoices):
     USER_SUSPENDED = "auth.user_suspended", "User suspended"
     USER_REINSTATED = "auth.user_reinstated", "User reinstated"
     CLIENT_SCOPES_CHANGED = "auth.client_scopes_changed", "OAuth client's scopes changed"
+    CLIENT_REGISTERED = "auth.client_registered", "OAuth client registered"

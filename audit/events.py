@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .actors import pseudonym_for
+from .actors import client_actor_id, pseudonym_for
 from .choices import EventType
 from .ledger import append
 
@@ -613,10 +613,24 @@ def user_suspended(*, suspension, actor, grants: int, tokens: int):
 
 
 def client_scopes_changed(*, application, actor, scopes: list[str], previous: list[str]):
-    return append(
-        event_type=EventType.CLIENT_SCOPES_CHANGED,
+    return _record(
+        EventType.CLIENT_SCOPES_CHANGED,
         actor=actor,
-        target_type="oauth2_provider.application",
-        target_id=str(application.client_id),
+        obj=application,
         payload={"scopes": sorted(scopes), "previous": sorted(previous)},
+    )
+
+
+def client_registered(*, application, actor, scopes: list[str]):
+    # The application's name is chosen by an administrator and may name a person: not recorded.
+    return _record(
+        EventType.CLIENT_REGISTERED,
+        actor=actor,
+        obj=application,
+        payload={
+            "client": client_actor_id(application.pk),
+            "grant_type": application.authorization_grant_type,
+            "client_type": application.client_type,
+            "scopes": sorted(scopes),
+        },
     )

@@ -15,6 +15,8 @@ from pathlib import Path
 import environ
 from csp import constants as csp_constants
 
+from config import scopes as oauth_scopes
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -161,17 +163,34 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # --- REST API -------------------------------------------------------------------------------
+# OAuth tokens are limited to the scopes each view declares (config/api_auth.py); a view that
+# declares none refuses tokens. Throttles: `anon` per address, `user` per person, `client` per
+# OAuth application (the storage tier polls at machine speed: keep its rate generous).
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "oauth2_provider.contrib.rest_framework.OAuth2Authentication",
+        "config.api_auth.OAuth2Authentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "config.api_auth.TokenScopes",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "config.api_auth.AnonThrottle",
+        "config.api_auth.UserThrottle",
+        "config.api_auth.ClientThrottle",
+    ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 25,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_THROTTLE_RATES": {"anon": "120/min", "user": "600/min", "consent": "120/min"},
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env.str("TESSERA_THROTTLE_ANON", default="120/min"),
+        "user": env.str("TESSERA_THROTTLE_USER", default="600/min"),
+        "client": env.str("TESSERA_THROTTLE_CLIENT", default="6000/min"),
+        "consent": env.str("TESSERA_THROTTLE_CONSENT", default="120/min"),
+        "tokens": env.str("TESSERA_THROTTLE_TOKENS", default="120/min"),
+    },
     "EXCEPTION_HANDLER": "config.api.exception_handler",
     # The browsable API (HTML forms over every endpoint) only while developing.
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
@@ -187,6 +206,8 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and docs pages are public; they ignore OAuth tokens rather than check scopes.
+    "SERVE_AUTHENTICATION": ["rest_framework.authentication.SessionAuthentication"],
     "COMPONENT_SPLIT_REQUEST": True,
     # /api/docs/ must work offline and without a third-party CDN seeing our users.
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -197,14 +218,13 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- OAuth2 clients (storage tier, institutions' tooling) ------------------------------------
+# Clients are registered by administrators only (the admin, `manage.py oauth_client_create`);
+# /o/ serves authorize, token and revoke_token alone (access/oauth_urls.py). The scopes are
+# defined once, in config/scopes.py (documented in docs/oauth-clients.md).
 OAUTH2_PROVIDER = {
-    "SCOPES": {
-        "introspection": "Introspect Tessera access tokens (RFC 7662)",
-        "ga4gh_passport": "Read users' GA4GH Passport visas",
-        "read": "Read the catalogue",
-    },
-    "DEFAULT_SCOPES": ["read"],
-    # introspection and ga4gh_passport only for the clients listed in access.ClientScopes.
+    "SCOPES": dict(oauth_scopes.SCOPES),
+    "DEFAULT_SCOPES": list(oauth_scopes.DEFAULT_SCOPES),
+    # introspection and ga4gh_passport only for the applications listed in access.ClientScopes.
     "SCOPES_BACKEND_CLASS": "access.oauth.ClientScopesBackend",
     "ACCESS_TOKEN_EXPIRE_SECONDS": 3600,
     # Client secrets are stored hashed (django-oauth-toolkit >= 2 hashes by default).

@@ -1,9 +1,7 @@
-from csp.decorators import csp_replace
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
-from oauth2_provider import views as oauth2_views
 from rest_framework.routers import DefaultRouter
 
 from access.api.tokens import jwks
@@ -39,13 +37,7 @@ urlpatterns = [
         SpectacularSwaggerSplitView.as_view(url_name="schema", template_name="api/swagger_ui.html"),
         name="api-docs",
     ),
-    # The OAuth consent form posts to itself, then redirects to the client's redirect URI, which
-    # browsers check against the CSP's form-action: lift that one directive on this one page.
-    path(
-        "o/authorize/",
-        csp_replace({"form-action": None})(oauth2_views.AuthorizationView.as_view()),
-    ),
-    path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
+    path("o/", include("access.oauth_urls", namespace="oauth2_provider")),
     path("", include(("access.urls", "access"), namespace="access")),
     path("", include(("governance.urls", "portal"), namespace="portal")),
 ]

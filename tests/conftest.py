@@ -62,7 +62,7 @@ def _audit_signing_key():
 
 @pytest.fixture(autouse=True)
 def _empty_cache():
-    """Counters kept in the cache (sign-in lockout, bounded ledger events) start at zero in every
+    """Counters kept in the cache (sign-in lockout, bounded ledger events, API throttles) start at zero in every
     test, whatever the tests before it did from the same address."""
     from django.core.cache import cache
 

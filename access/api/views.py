@@ -13,6 +13,8 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from config.api import StandardPagination
+from config.api_auth import OneOf, token_allows
+from config.scopes import COMMITTEE_REVIEW, GRANTS_READ, REQUESTS_READ, REQUESTS_WRITE
 from governance.models import AccessAgreement, DataAccessCommittee
 
 from .. import selectors, services
@@ -51,6 +53,8 @@ def _call(fn, **kwargs):
 
 
 def _visible_requests(user, *, as_applicant: bool = True, as_reviewer: bool = True):
+    if not (as_applicant or as_reviewer):
+        return AccessRequest.objects.none()
     ids = selectors.request_ids_visible_to(user, as_applicant=as_applicant, as_reviewer=as_reviewer)
     return (
         AccessRequest.objects.filter(pk__in=ids)
@@ -94,6 +98,38 @@ class AccessRequestViewSet(
     pagination_class = StandardPagination
     parser_classes = [JSONParser, MultiPartParser, FormParser]
     http_method_names = ["get", "post", "patch", "head", "options"]
+    # What an OAuth token needs, per action (config/api_auth.py); an action missing here
+    # refuses tokens. A token reads the applicant's side with requests:read or :write, and
+    # the committee's side (the review queue) with committee:review only.
+    token_scopes = {
+        "list": OneOf((REQUESTS_READ, REQUESTS_WRITE, COMMITTEE_REVIEW)),
+        "retrieve": OneOf((REQUESTS_READ, REQUESTS_WRITE, COMMITTEE_REVIEW)),
+        "create": [REQUESTS_WRITE],
+        "partial_update": [REQUESTS_WRITE],
+        "submit": [REQUESTS_WRITE],
+        "withdraw": [REQUESTS_WRITE],
+        "resubmit": [REQUESTS_WRITE],
+        "accept_agreement": [REQUESTS_WRITE],
+        "comment": OneOf((REQUESTS_WRITE, COMMITTEE_REVIEW)),  # narrowed in comment()
+        "vote": [COMMITTEE_REVIEW],
+        "decide": [COMMITTEE_REVIEW],
+        "revoke": [COMMITTEE_REVIEW],
+        "close": [COMMITTEE_REVIEW],
+        "recuse": [COMMITTEE_REVIEW],
+    }
+
+    def _reach(self) -> dict[str, bool]:
+        """Which sides of requests the caller reaches: a person's session both, a token those
+        its scopes cover."""
+        request = self.request
+        return {
+            "as_applicant": token_allows(request, REQUESTS_READ)
+            or token_allows(request, REQUESTS_WRITE),
+            "as_reviewer": token_allows(request, COMMITTEE_REVIEW),
+        }
+
+    def _visible(self):
+        return _visible_requests(self.request.user, **self._reach())
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # drf-spectacular building the schema
@@ -101,13 +137,16 @@ class AccessRequestViewSet(
         role = self.request.query_params.get("role")
         if role not in (None, "applicant", "committee"):
             raise ValidationError({"role": "Use applicant or committee."})
+        reach = self._reach()
         return _visible_requests(
-            self.request.user, as_applicant=role != "committee", as_reviewer=role != "applicant"
+            self.request.user,
+            as_applicant=reach["as_applicant"] and role != "committee",
+            as_reviewer=reach["as_reviewer"] and role != "applicant",
         )
 
     def get_object(self):
         try:
-            return _visible_requests(self.request.user).get(pk=int(self.kwargs["pk"]))
+            return self._visible().get(pk=int(self.kwargs["pk"]))
         except (AccessRequest.DoesNotExist, ValueError):
             raise Http404 from None
 
@@ -133,7 +172,7 @@ class AccessRequestViewSet(
         )
 
     def _respond(self, access_request, code=status.HTTP_200_OK):
-        fresh = _visible_requests(self.request.user).get(pk=access_request.pk)
+        fresh = self._visible().get(pk=access_request.pk)
         return Response(self.get_serializer(fresh).data, status=code)
 
     @extend_schema(request=None, responses=AccessRequestSerializer, summary="Submit a draft")
@@ -210,7 +249,13 @@ class AccessRequestViewSet(
         body.is_valid(raise_exception=True)
         committee = None
         if access_request.applicant_id != request.user.pk or body.validated_data.get("committee"):
+            if not token_allows(request, COMMITTEE_REVIEW):
+                raise PermissionDenied(
+                    "Commenting as a committee needs the committee:review scope."
+                )
             committee = self._review(access_request, body.validated_data.get("committee")).committee
+        elif not token_allows(request, REQUESTS_WRITE):
+            raise PermissionDenied("Commenting as the applicant needs the requests:write scope.")
         _call(
             services.comment_add,
             access_request=access_request,
@@ -346,6 +391,7 @@ class AccessRequestViewSet(
 class GrantViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = GrantSerializer
     pagination_class = StandardPagination
+    required_scopes = [GRANTS_READ]
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # drf-spectacular building the schema

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('access', '0005_suspension_lifted'),
+        ('access', '0006_client_scopes'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
