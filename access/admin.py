@@ -27,8 +27,11 @@ from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
+from oauth2_provider.admin import ApplicationAdmin
+from oauth2_provider.models import get_application_model
 
 from audit import events
+from config.scopes import PRIVILEGED_SCOPES
 from governance.admin import LedgeredAdminMixin
 from governance.choices import CommitteeRole, DecisionPolicy
 from governance.models import DataAccessCommittee, Dataset
@@ -48,7 +51,6 @@ from .models import (
 
 SERVICE_ERRORS = (ValidationError, PermissionDenied, lifecycle.TransitionRefused)
 VERDICT_LABELS = {"approve": "approve", "deny": "deny", "review": "needs review"}
-VERDICT_COLOURS = {"approve": "#2e7d32", "deny": "#c62828", "review": "#b26a00"}
 REFERENCE = re.compile(r"(?:TSR-AR-)?0*(\d{1,12})", re.IGNORECASE)
 
 
@@ -118,7 +120,9 @@ def _committee_count(request) -> int:
         user = request.user
         # The login page lists the apps for an anonymous visitor too.
         active_staff = user.is_active and user.is_staff
-        request._tessera_committee_count = user.committee_memberships.count() if active_staff else 0
+        request._tessera_committee_count = (
+            user.committee_memberships.count() + user.deputy_for.count() if active_staff else 0
+        )
     return request._tessera_committee_count
 
 
@@ -146,6 +150,19 @@ class CommitteeFilter(admin.SimpleListFilter):
         if not value.isdigit():
             return queryset.none()
         return queryset.filter(committee_id=int(value))
+
+
+class WaitingForMeFilter(admin.SimpleListFilter):
+    title = "waiting for me"
+    parameter_name = "waiting"
+
+    def lookups(self, request, model_admin):
+        return [("me", "Open, and I may act on it")]
+
+    def queryset(self, request, queryset):
+        if self.value() != "me":
+            return queryset
+        return selectors.reviews_waiting_for(request.user, queryset)
 
 
 class VerdictFilter(admin.SimpleListFilter):
@@ -183,8 +200,8 @@ def _verdict_badge(decision: str | None):
     if decision is None:
         return "—"
     return format_html(
-        '<span style="color:{};font-weight:600">{}</span>',
-        VERDICT_COLOURS.get(decision, "inherit"),
+        '<span class="verdict verdict--{}">{}</span>',
+        decision,
         VERDICT_LABELS.get(decision, decision),
     )
 
@@ -208,7 +225,7 @@ class ReviewAdmin(NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
         "votes_so_far",
     ]
     list_display_links = ["reference"]
-    list_filter = ["status", CommitteeFilter, VerdictFilter]
+    list_filter = [WaitingForMeFilter, "status", CommitteeFilter, VerdictFilter]
     search_fields = ["request__title"]  # shows the search box; the search itself is below
     search_help_text = "Reference (TSR-AR-000123 or 123), project title, applicant, accession."
     list_per_page = 50
@@ -263,7 +280,7 @@ class ReviewAdmin(NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
     # --- columns ----------------------------------------------------------------------------------
     @admin.display(description="reference", ordering="request_id")
     def reference(self, review):
-        return format_html('<span style="white-space:nowrap">{}</span>', review.request.reference)
+        return format_html('<span class="nowrap">{}</span>', review.request.reference)
 
     @admin.display(description="project title", ordering="request__title")
     def project_title(self, review):
@@ -291,9 +308,7 @@ class ReviewAdmin(NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
         ]
         if not rows:
             return "—"
-        return format_html_join(
-            mark_safe("<br>"), '<span style="white-space:nowrap">{} {}</span>', rows
-        )
+        return format_html_join(mark_safe("<br>"), '<span class="nowrap">{} {}</span>', rows)
 
     @admin.display(description="votes")
     def votes_so_far(self, review):
@@ -327,6 +342,8 @@ class ReviewAdmin(NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
             path("<path:object_id>/vote/", wrap(self.vote_view), name=f"{name}_vote"),
             path("<path:object_id>/decide/", wrap(self.decide_view), name=f"{name}_decide"),
             path("<path:object_id>/close/", wrap(self.close_view), name=f"{name}_close"),
+            path("<path:object_id>/recuse/", wrap(self.recuse_view), name=f"{name}_recuse"),
+            path("<path:object_id>/deputy/", wrap(self.deputy_view), name=f"{name}_deputy"),
             path(
                 "<path:object_id>/grants/<int:grant_id>/revoke/",
                 wrap(self.revoke_view),
@@ -480,6 +497,41 @@ class ReviewAdmin(NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
             lambda: services.review_close(review=review, actor=request.user),
             action="review_close",
             success="The review is closed.",
+        )
+
+    def recuse_view(self, request, object_id):
+        review = self._posted_review(request, object_id)
+        form = RecusalForm(request.POST, prefix="recusal")
+        if not form.is_valid():
+            return self._refused(request, review, form, "recusal")
+        return self._perform(
+            request,
+            review,
+            form,
+            "recusal",
+            lambda: services.recusal_declare(
+                review=review, actor=request.user, reason=form.cleaned_data["reason"]
+            ),
+            action="recusal_declare",
+            success="Your conflict of interest is recorded: you take no further part in this review.",
+        )
+
+    def deputy_view(self, request, object_id):
+        review = self._posted_review(request, object_id)
+        form = DeputyForm(request.POST, prefix="deputy", actor=request.user)
+        if not form.is_valid():
+            return self._refused(request, review, form, "deputy")
+        data = form.cleaned_data
+        return self._perform(
+            request,
+            review,
+            form,
+            "deputy",
+            lambda: services.deputy_appoint(
+                review=review, actor=request.user, user=data["user"], reason=data["reason"]
+            ),
+            action="deputy_appoint",
+            success=f"{data['user'].username} is now a deputy decider for this review.",
         )
 
     def revoke_view(self, request, object_id, grant_id):
@@ -642,6 +694,44 @@ class RevokeForm(forms.Form):
         ].label = f"Reason for revoking {grant.user.username}'s access to {grant.dataset.accession}"
 
 
+class RecusalForm(forms.Form):
+    reason = forms.CharField(
+        label="Your conflict of interest",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"required": "Say what the conflict of interest is."},
+    )
+
+
+class DeputyForm(forms.Form):
+    user = forms.CharField(
+        label="Username of the deputy decider",
+        max_length=150,
+        error_messages={"required": "Name the person to appoint."},
+    )
+    reason = forms.CharField(
+        label="Why a deputy is needed",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"required": "Say why a deputy decider is needed."},
+    )
+
+    def __init__(self, *args, actor, **kwargs):
+        self.actor = actor
+        super().__init__(*args, **kwargs)
+
+    def clean_user(self):
+        from django.contrib.auth import get_user_model
+
+        # The service refuses anyone but an administrator; refuse before the look-up too, so
+        # that a committee member cannot use this form to learn which usernames exist.
+        if not self.actor.is_superuser:
+            raise ValidationError("Only an administrator may appoint a deputy decider.")
+        username = self.cleaned_data["user"].strip()
+        user = get_user_model().objects.filter(username=username).first()
+        if user is None:
+            raise ValidationError("No account with that username.")
+        return user
+
+
 # --- what the review page shows --------------------------------------------------------------
 @dataclass
 class DecisionOption:
@@ -684,12 +774,16 @@ def review_page_context(request, review: Review, bound: dict[str, forms.Form]) -
     user = request.user
     access_request = review.request
     committee = review.committee
-    role = services.committee_role(user, committee)
+    panel = services.review_panel(review)
+    on_panel_role = panel.role_of(user.pk)
+    conflict = lifecycle.conflict_refusal(panel, user.pk) if on_panel_role else None
+    # A conflicted member keeps reading the page, but may do nothing on it.
+    role = None if conflict else on_panel_role
     datasets = list(review.datasets().select_related("consent_scope__permission"))
     matches = selectors.matches_for_request(access_request)
     votes = list(selectors.votes_for_review(review))
     current_votes = [v for v in votes if v.round == review.round]
-    tally = lifecycle.Tally.of(v.choice for v in current_votes)
+    tally = lifecycle.eligible_tally(((v.voter_id, v.choice) for v in current_votes), panel)
     decidable = review.status in lifecycle.DECIDABLE_STATES
     may_manage = lifecycle.may_manage(policy=committee.decision_policy, role=role)
 
@@ -702,12 +796,16 @@ def review_page_context(request, review: Review, bound: dict[str, forms.Form]) -
     decision_options = []
     for outcome, label in DecisionOutcome.choices:
         form = bound.get(outcome) or DECISION_FORMS[outcome](prefix=outcome, review=review)
-        refusal = closed_refusal or lifecycle.decision_refusal(
-            policy=committee.decision_policy,
-            quorum=committee.quorum,
-            role=role,
-            outcome=outcome,
-            tally=tally,
+        refusal = (
+            closed_refusal
+            or conflict
+            or lifecycle.decision_refusal(
+                policy=committee.decision_policy,
+                quorum=committee.quorum,
+                role=role,
+                outcome=outcome,
+                tally=tally,
+            )
         )
         decision_options.append(DecisionOption(outcome, label, form, refusal))
 
@@ -741,8 +839,24 @@ def review_page_context(request, review: Review, bound: dict[str, forms.Form]) -
         "review": review,
         "access_request": access_request,
         "committee": committee,
-        "role": role,
-        "role_label": CommitteeRole(role).label if role else "",
+        "role": on_panel_role,
+        "role_label": _role_label(on_panel_role),
+        "conflict": conflict,
+        "decider_shortfall": lifecycle.decider_shortfall(
+            panel, policy=committee.decision_policy, quorum=committee.quorum
+        )
+        if review.status in lifecycle.OPEN_REVIEW_STATES
+        else None,
+        "recusals": list(review.recusals.select_related("member")),
+        "deputies": list(review.deputies.select_related("user", "appointed_by")),
+        "uncounted_votes": [v for v in current_votes if v.voter_id not in panel.eligible_voters()],
+        "may_recuse": on_panel_role is not None
+        and user.pk not in panel.excluded
+        and review.status not in (ReviewStatus.CLOSED, ReviewStatus.WITHDRAWN),
+        "recusal_form": bound.get("recusal") or RecusalForm(prefix="recusal"),
+        "may_appoint_deputy": user.is_superuser
+        and review.status not in (ReviewStatus.CLOSED, ReviewStatus.WITHDRAWN),
+        "deputy_form": bound.get("deputy") or DeputyForm(prefix="deputy", actor=user),
         "age_days": _days_since(access_request.submitted_at),
         "today": timezone.localdate(),
         "latest_end_date": services.latest_end_date(access_request),
@@ -784,6 +898,12 @@ def review_page_context(request, review: Review, bound: dict[str, forms.Form]) -
         "start_error": _form_errors(bound.get("start")),
         "close_error": _form_errors(bound.get("close")),
     }
+
+
+def _role_label(role: str | None) -> str:
+    if role == lifecycle.DEPUTY:
+        return "Deputy decider"
+    return CommitteeRole(role).label if role else ""
 
 
 def _form_errors(form: forms.Form | None) -> list[str]:
@@ -899,11 +1019,11 @@ class GrantAdmin(NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
 
     @admin.display(description="dataset", ordering="dataset__accession")
     def dataset_accession(self, grant):
-        return format_html('<span style="white-space:nowrap">{}</span>', grant.dataset.accession)
+        return format_html('<span class="nowrap">{}</span>', grant.dataset.accession)
 
     @admin.display(description="request", ordering="request_id")
     def request_reference(self, grant):
-        return format_html('<span style="white-space:nowrap">{}</span>', grant.request.reference)
+        return format_html('<span class="nowrap">{}</span>', grant.request.reference)
 
     def changelist_view(self, request, extra_context=None):
         title = (
@@ -1276,27 +1396,20 @@ class SigningKeyAdmin(SuperuserOnlyMixin, admin.ModelAdmin):
 
 class ClientScopesForm(forms.ModelForm):
     scopes = forms.MultipleChoiceField(
-        choices=[(s, s) for s in ("introspection", "ga4gh_passport")],
+        choices=[(s, f"{s}: {text}") for s, text in PRIVILEGED_SCOPES.items()],
         widget=forms.CheckboxSelectMultiple,
         required=False,
-        help_text="introspection: check tokens and read the revocation feed; "
-        "ga4gh_passport: read people's GA4GH visas.",
     )
 
     class Meta:
         model = ClientScopes
-        fields = ["client_id", "scopes"]
+        fields = ["application", "scopes"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        from oauth2_provider.models import get_application_model
-
-        apps = get_application_model().objects.order_by("name")
-        self.fields["client_id"] = forms.ChoiceField(
-            label="OAuth client", choices=[(a.client_id, f"{a.name} ({a.client_id})") for a in apps]
-        )
+        self.fields["application"].label = "OAuth client"
         if self.instance.pk:
-            self.fields["client_id"].disabled = True
+            self.fields["application"].disabled = True
             self.initial["scopes"] = self.instance.scopes.split()
 
 
@@ -1305,7 +1418,8 @@ class ClientScopesAdmin(SuperuserOnlyMixin, admin.ModelAdmin):
     """Which OAuth clients may obtain the storage tier's scopes; saved through the service."""
 
     form = ClientScopesForm
-    list_display = ["client_id", "scopes", "updated_at"]
+    list_display = ["application", "scopes", "updated_at"]
+    list_select_related = ["application"]
     actions = None
 
     def has_add_permission(self, request, obj=None):
@@ -1315,13 +1429,12 @@ class ClientScopesAdmin(SuperuserOnlyMixin, admin.ModelAdmin):
         return request.user.is_superuser
 
     def save_model(self, request, obj, form, change):
-        from oauth2_provider.models import get_application_model
-
         from .oauth import client_scopes_set
 
-        application = get_application_model().objects.get(client_id=form.cleaned_data["client_id"])
         saved = client_scopes_set(
-            application=application, scopes=form.cleaned_data["scopes"], actor=request.user
+            application=form.cleaned_data["application"],
+            scopes=form.cleaned_data["scopes"],
+            actor=request.user,
         )
         obj.pk = saved.pk
 
@@ -1332,3 +1445,27 @@ class ClientScopesAdmin(SuperuserOnlyMixin, admin.ModelAdmin):
     def log_change(self, request, obj, message):
         events.admin_action(actor=request.user, action="change", obj=obj)
         return super().log_change(request, obj, message)
+
+
+# --- OAuth applications: registered by superusers only, each registration in the ledger ------
+_Application = get_application_model()
+admin.site.unregister(_Application)
+
+
+@admin.register(_Application)
+class OAuthApplicationAdmin(SuperuserOnlyMixin, ApplicationAdmin):
+    """django-oauth-toolkit's application admin, for superusers only (there is no
+    self-service registration); a registration records `auth.client_registered`."""
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def log_addition(self, request, obj, message):
+        events.client_registered(application=obj, actor=request.user, scopes=[])
+        return super().log_addition(request, obj, message)

@@ -14,6 +14,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
+from oauth2_provider.settings import oauth2_settings
 
 from config.dates import DateWithinYears
 from governance.choices import DatasetStatus, Ontology
@@ -167,6 +168,49 @@ class ReviewUserObjectPermission(UserObjectPermissionBase):
     """django-guardian per-user object permission on a review (unused by Tessera's own code)."""
 
     content_object = models.ForeignKey(Review, on_delete=models.CASCADE)
+
+
+class Recusal(models.Model):
+    """A committee member's declared conflict of interest on one review: they take no part in it."""
+
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="recusals")
+    member = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="recusals"
+    )
+    reason = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["review", "member"], name="one_recusal_per_member")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member} recused from {self.review}"
+
+
+class DeputyDecider(models.Model):
+    """Someone an administrator appointed to decide one review when conflicts left it without a decider."""
+
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="deputies")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="deputy_for"
+    )
+    appointed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["review", "user"], name="one_deputy_appointment")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} deputy for {self.review}"
 
 
 class ConsentMatch(models.Model):
@@ -479,9 +523,11 @@ class Suspension(models.Model):
 class ClientScopes(models.Model):
     """The privileged OAuth scopes (introspection, ga4gh_passport) one OAuth client may obtain."""
 
-    # By client_id rather than a foreign key: django-oauth-toolkit's Application is swappable,
-    # and the scopes must follow the client, not a row id.
-    client_id = models.CharField(max_length=100, unique=True)
+    # Bound to the application's primary key, not its client_id: deleting the application
+    # deletes this row, and a new registration reusing the client_id starts with nothing.
+    application = models.OneToOneField(
+        oauth2_settings.APPLICATION_MODEL, on_delete=models.CASCADE, related_name="client_scopes"
+    )
     scopes = models.CharField(max_length=200, blank=True, help_text="Space-separated.")
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -490,4 +536,4 @@ class ClientScopes(models.Model):
         verbose_name_plural = "OAuth client scopes"
 
     def __str__(self) -> str:
-        return f"{self.client_id}: {self.scopes or '(none)'}"
+        return f"{self.application_id}: {self.scopes or '(none)'}"

@@ -2,8 +2,10 @@
 
 django-oauth-toolkit's default scopes backend offers every scope to every client, so any
 registered application could ask `/o/token/` for `introspection` and read who accesses what.
-Here the privileged scopes are offered only to the clients listed in `ClientScopes`; the others
-get the public scopes alone.
+Here the privileged scopes (config.scopes.PRIVILEGED_SCOPES) are offered only to the
+applications listed in `ClientScopes`, by primary key; the others get the public scopes alone.
+The storage tier's endpoints check the same row again on every call, so taking a scope away
+(or deleting the application) takes effect at once, whatever tokens are outstanding.
 """
 
 from __future__ import annotations
@@ -21,13 +23,21 @@ from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import BasePermission
 
 from audit import events
-from audit.actors import Actor
+from audit.actors import Actor, client_actor_id
 from audit.choices import ActorKind
+from config.scopes import PRIVILEGED_SCOPES as PRIVILEGED
+from config.scopes import SCOPES
 
 from .models import ClientScopes
 from .prepared import prepared
 
-PRIVILEGED_SCOPES = ("introspection", "ga4gh_passport")
+PRIVILEGED_SCOPES = tuple(PRIVILEGED)
+
+
+def privileged_scopes_of(application) -> set[str]:
+    """The privileged scopes an administrator let this application (by primary key) hold."""
+    row = ClientScopes.objects.filter(application_id=application.pk).first()
+    return set(row.scopes.split()) if row else set()
 
 
 class ClientScopesBackend(SettingsScopes):
@@ -39,8 +49,7 @@ class ClientScopesBackend(SettingsScopes):
         ]
         if application is None:
             return public
-        row = ClientScopes.objects.filter(client_id=application.client_id).first()
-        allowed = set(row.scopes.split()) if row else set()
+        allowed = privileged_scopes_of(application)
         return public + [s for s in PRIVILEGED_SCOPES if s in allowed]
 
     def get_default_scopes(self, application=None, request=None, *args, **kwargs):
@@ -54,7 +63,7 @@ def client_scopes_set(*, application, scopes: list[str], actor) -> ClientScopes:
     unknown = set(scopes) - set(PRIVILEGED_SCOPES)
     if unknown:
         raise ValidationError({"scopes": f"Not a privileged scope: {', '.join(sorted(unknown))}."})
-    row, _ = ClientScopes.objects.select_for_update().get_or_create(client_id=application.client_id)
+    row, _ = ClientScopes.objects.select_for_update().get_or_create(application=application)
     previous = row.scopes.split()
     wanted = [s for s in PRIVILEGED_SCOPES if s in scopes]
     if wanted != previous:
@@ -66,18 +75,81 @@ def client_scopes_set(*, application, scopes: list[str], actor) -> ClientScopes:
     return row
 
 
+@dataclass(frozen=True)
+class RegisteredClient:
+    """A new OAuth application and its client secret, which is shown once and stored hashed."""
+
+    application: object
+    client_secret: str
+
+
+GRANT_TYPES = ("authorization-code", "client-credentials")
+
+
+@transaction.atomic
+def client_register(
+    *,
+    name: str,
+    grant_type: str,
+    scopes: list[str],
+    actor,
+    redirect_uris: str = "",
+    confidential: bool = True,
+) -> RegisteredClient:
+    """Register an OAuth client (administrators only: the admin or `oauth_client_create`).
+
+    Every client may ask for the public scopes (the person authorising it limits it further);
+    the privileged scopes in `scopes` are granted to this application in `ClientScopes`."""
+    from oauth2_provider.generators import generate_client_secret
+    from oauth2_provider.models import get_application_model
+
+    Application = get_application_model()
+    unknown = set(scopes) - set(SCOPES)
+    if unknown:
+        raise ValidationError({"scopes": f"Unknown scope: {', '.join(sorted(unknown))}."})
+    grant = {
+        "authorization-code": Application.GRANT_AUTHORIZATION_CODE,
+        "client-credentials": Application.GRANT_CLIENT_CREDENTIALS,
+    }.get(grant_type)
+    if grant is None:
+        raise ValidationError({"grant_type": f"Use one of: {', '.join(GRANT_TYPES)}."})
+    if grant == Application.GRANT_AUTHORIZATION_CODE and not redirect_uris.strip():
+        raise ValidationError(
+            {"redirect_uris": "An authorization-code client needs a redirect URI."}
+        )
+    if grant == Application.GRANT_CLIENT_CREDENTIALS and not confidential:
+        raise ValidationError({"grant_type": "A client-credentials client is confidential."})
+    secret = generate_client_secret()
+    application = Application(
+        name=name,
+        client_type=Application.CLIENT_CONFIDENTIAL if confidential else Application.CLIENT_PUBLIC,
+        authorization_grant_type=grant,
+        redirect_uris=redirect_uris.strip(),
+        client_secret=secret,  # hashed when saved (django-oauth-toolkit >= 2)
+        hash_client_secret=True,
+    )
+    application.full_clean()
+    application.save()
+    events.client_registered(application=application, actor=actor, scopes=scopes)
+    privileged = [s for s in scopes if s in PRIVILEGED_SCOPES]
+    if privileged:
+        client_scopes_set(application=application, scopes=privileged, actor=actor)
+    return RegisteredClient(application=application, client_secret=secret)
+
+
 # --- authenticating storage clients on the hot path -------------------------------------------
 @dataclass(frozen=True)
 class ClientToken:
-    """A storage client's valid OAuth2 access token: who it is and what it may do."""
+    """A storage client's valid OAuth2 access token: which application, and what it may do."""
 
+    application_id: int
     client_id: str
     scopes: frozenset[str]
 
     @property
     def actor(self) -> Actor:
         # The same id `audit.actors.actor_for(application)` gives the client.
-        return Actor(id=f"client:{self.client_id}", kind=ActorKind.CLIENT)
+        return Actor(id=client_actor_id(self.application_id), kind=ActorKind.CLIENT)
 
     def allow_scopes(self, scopes) -> bool:
         return set(scopes) <= self.scopes
@@ -88,11 +160,17 @@ def client_token_query(checksum):
 
     model = get_access_token_model()
     # RFC 8707 resource restrictions exist from django-oauth-toolkit 3.1 on.
-    fields = ["expires", "scope"] + (["resource"] if hasattr(model, "resource") else [])
+    fields = ["expires", "scope", "application_id"]
+    fields += ["resource"] if hasattr(model, "resource") else []
     return (
         model.objects.filter(token_checksum=checksum)
         .order_by()
-        .values(*fields, client_id=F("application__client_id"))
+        .values(
+            *fields,
+            client_id=F("application__client_id"),
+            # The privileged scopes this application may hold now (a LEFT JOIN by its pk).
+            privileged=F("application__client_scopes__scopes"),
+        )
     )
 
 
@@ -108,7 +186,14 @@ def client_for_row(row, now) -> ClientToken | None:
         return None
     if row["expires"] is None or now >= row["expires"]:
         return None
-    return ClientToken(client_id=row["client_id"], scopes=frozenset(row["scope"].split()))
+    scopes = set(row["scope"].split())
+    # A privileged scope counts only while the application's ClientScopes row still lists it.
+    scopes -= set(PRIVILEGED_SCOPES) - set((row.get("privileged") or "").split())
+    return ClientToken(
+        application_id=row["application_id"],
+        client_id=row["client_id"],
+        scopes=frozenset(scopes),
+    )
 
 
 def client_for_bearer(token: str) -> ClientToken | None:

@@ -28,6 +28,12 @@ def pseudonym_for(user) -> str:
     return row.pseudonym
 
 
+def client_actor_id(application_pk) -> str:
+    """The ledger's id of an OAuth application: its primary key, never its client_id string,
+    which a later registration could reuse."""
+    return f"client:{application_pk}"
+
+
 def actor_for(who) -> Actor:
     """An Actor for a user, an OAuth application, an Actor, or None (the system)."""
     if who is None:
@@ -38,7 +44,7 @@ def actor_for(who) -> Actor:
     if getattr(who, "is_authenticated", False):
         return Actor(id=pseudonym_for(who), kind=ActorKind.USER)
     if _is_application(who):
-        return Actor(id=f"client:{who.client_id}", kind=ActorKind.CLIENT)
+        return Actor(id=client_actor_id(who.pk), kind=ActorKind.CLIENT)
     return Actor(id="anonymous", kind=ActorKind.USER)
 
 

@@ -13,6 +13,7 @@ class EventType(models.TextChoices):
     # auth
     LOGIN = "auth.login", "Login"
     LOGIN_FAILED = "auth.login_failed", "Failed login"
+    LOGIN_LOCKED_OUT = "auth.login_locked_out", "Sign-in locked out after repeated failures"
     LOGOUT = "auth.logout", "Logout"
     PERMISSION_GRANTED = "auth.permission_granted", "Permission granted"
     PERMISSION_REVOKED = "auth.permission_revoked", "Permission revoked"
@@ -55,6 +56,8 @@ class EventType(models.TextChoices):
     REVIEW_CLOSED = "access.review_closed", "Review closed"
     COMMENT_ADDED = "access.comment_added", "Comment added"
     VOTE_CAST = "access.vote_cast", "Vote cast"
+    RECUSAL_DECLARED = "access.recusal_declared", "Conflict of interest declared (recusal)"
+    DEPUTY_APPOINTED = "access.deputy_appointed", "Deputy decider appointed"
     DECISION_RECORDED = "access.decision_recorded", "Decision recorded"
     GRANT_CREATED = "access.grant_created", "Grant created"
     GRANT_REVOKED = "access.grant_revoked", "Grant revoked"
@@ -64,6 +67,7 @@ class EventType(models.TextChoices):
     CHECKPOINT_SIGNED = "audit.checkpoint_signed", "Checkpoint signed"
     LEDGER_EXPORTED = "audit.ledger_exported", "Ledger exported"
     FIELD_CHANGE = "audit.field_change", "Field-level change (django-auditlog)"
+    EVENTS_SUPPRESSED = "audit.events_suppressed", "Further events of a kind not recorded singly"
     # tokens for the storage tier (access.tokens, access.keyring)
     TOKEN_ISSUED = "tokens.issued", "Access token issued"
     TOKEN_INTROSPECTED = "tokens.introspected", "Token introspected"
@@ -75,3 +79,4 @@ class EventType(models.TextChoices):
     USER_SUSPENDED = "auth.user_suspended", "User suspended"
     USER_REINSTATED = "auth.user_reinstated", "User reinstated"
     CLIENT_SCOPES_CHANGED = "auth.client_scopes_changed", "OAuth client's scopes changed"
+    CLIENT_REGISTERED = "auth.client_registered", "OAuth client registered"

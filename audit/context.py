@@ -1,4 +1,4 @@
-"""Per-request context (request id, client address, acting user) for ledger events.
+"""Per-request context (request id, client address, OAuth client) for ledger events.
 
 Set by `audit.middleware.RequestContextMiddleware`; services never pass it explicitly.
 """
@@ -13,6 +13,9 @@ from dataclasses import dataclass
 class RequestContext:
     request_id: str = ""
     client_addr: str = ""
+    # The OAuth application a person acts through ("client:<pk>"), bound by the API's OAuth2
+    # authentication: `audit.ledger.append` names it in every event of the action.
+    oauth_client: str = ""
 
 
 _EMPTY = RequestContext()

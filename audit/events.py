@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .actors import pseudonym_for
+from .actors import client_actor_id, pseudonym_for
 from .choices import EventType
 from .ledger import append
 
@@ -46,6 +46,31 @@ def login_failed(*, user=None):
     # it is never written. A known account is named by its pseudonym.
     return _record(
         EventType.LOGIN_FAILED, actor=None, obj=user, payload={"known_account": user is not None}
+    )
+
+
+def login_locked_out(*, user=None, cool_off_minutes: int):
+    # As for failed logins, the attempted username is never written; a known account is named
+    # by its pseudonym, the address is the event's client address.
+    return _record(
+        EventType.LOGIN_LOCKED_OUT,
+        actor=None,
+        obj=user,
+        payload={"known_account": user is not None, "cool_off_minutes": cool_off_minutes},
+    )
+
+
+def events_suppressed(*, event_type: EventType, limit: int, window_seconds: int):
+    """From here to the end of the window, events of `event_type` from this client address are
+    not recorded one by one: the ledger must not grow without bound on anonymous input."""
+    return _record(
+        EventType.EVENTS_SUPPRESSED,
+        actor=None,
+        payload={
+            "event_type": str(event_type),
+            "limit": limit,
+            "window_seconds": window_seconds,
+        },
     )
 
 
@@ -259,8 +284,13 @@ def request_submitted(*, access_request, actor, reviews):
     )
 
 
-def request_withdrawn(*, access_request, actor):
-    return _record(EventType.REQUEST_WITHDRAWN, actor=actor, obj=access_request)
+def request_withdrawn(*, access_request, actor, grants_ended: list[int] | None = None):
+    return _record(
+        EventType.REQUEST_WITHDRAWN,
+        actor=actor,
+        obj=access_request,
+        payload={"grants_ended": sorted(grants_ended or [])},
+    )
 
 
 def request_resubmitted(*, access_request, review, actor):
@@ -336,6 +366,32 @@ def vote_cast(*, vote, actor):
         actor=actor,
         obj=vote.review,
         payload={"request": vote.review.request_id, "round": vote.round, "choice": vote.choice},
+    )
+
+
+def recusal_declared(*, recusal, actor):
+    return _record(
+        EventType.RECUSAL_DECLARED,
+        actor=actor,
+        obj=recusal.review,
+        payload={
+            "request": recusal.review.request_id,
+            "recusal": recusal.pk,
+            "member": _people([recusal.member])[0],
+        },
+    )
+
+
+def deputy_appointed(*, deputy, actor):
+    return _record(
+        EventType.DEPUTY_APPOINTED,
+        actor=actor,
+        obj=deputy.review,
+        payload={
+            "request": deputy.review.request_id,
+            "appointment": deputy.pk,
+            "deputy": _people([deputy.user])[0],
+        },
     )
 
 
@@ -557,10 +613,24 @@ def user_suspended(*, suspension, actor, grants: int, tokens: int):
 
 
 def client_scopes_changed(*, application, actor, scopes: list[str], previous: list[str]):
-    return append(
-        event_type=EventType.CLIENT_SCOPES_CHANGED,
+    return _record(
+        EventType.CLIENT_SCOPES_CHANGED,
         actor=actor,
-        target_type="oauth2_provider.application",
-        target_id=str(application.client_id),
+        obj=application,
         payload={"scopes": sorted(scopes), "previous": sorted(previous)},
+    )
+
+
+def client_registered(*, application, actor, scopes: list[str]):
+    # The application's name is chosen by an administrator and may name a person: not recorded.
+    return _record(
+        EventType.CLIENT_REGISTERED,
+        actor=actor,
+        obj=application,
+        payload={
+            "client": client_actor_id(application.pk),
+            "grant_type": application.authorization_grant_type,
+            "client_type": application.client_type,
+            "scopes": sorted(scopes),
+        },
     )

@@ -110,6 +110,9 @@ def append(
         raise ValueError(f"unknown audit event type {event_type!r}: add it to EventType")
     who: Actor = actor_for(actor)
     ctx = context.current()
+    if ctx.oauth_client and ctx.oauth_client != who.id:
+        # An action taken with an OAuth token: the client beside the person, in every event.
+        payload = {**(payload or {}), "oauth_client": ctx.oauth_client}
     # The canonical text, once: what is stored is byte for byte what the sequencer hashes, and
     # a payload JSON cannot hold (NaN, a set) fails here, in the caller's transaction.
     text = payload_text(payload or {})

@@ -20,7 +20,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers, status
 from rest_framework.authentication import SessionAuthentication
-from rest_framework.exceptions import NotAuthenticated, PermissionDenied
+from rest_framework.exceptions import NotAuthenticated
 from rest_framework.parsers import FormParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
@@ -30,7 +30,9 @@ from rest_framework.views import APIView
 
 from audit.actors import pseudonym_for
 from audit.models import ActorPseudonym
+from config.api_auth import ClientAddressIdent, TokenScopes
 from config.parsers import JSONParser
+from config.scopes import GA4GH_PASSPORT, INTROSPECTION, PRIVILEGED_SCOPES, TOKENS_ISSUE
 
 from .. import keyring, tokens
 from ..oauth import ClientBearerAuthentication, ClientHasScope, ClientToken
@@ -51,10 +53,7 @@ class StorageClientScheme(OpenApiAuthenticationExtension):
             "flows": {
                 "clientCredentials": {
                     "tokenUrl": "/o/token/",
-                    "scopes": {
-                        "introspection": "Introspect tokens, read the revocation feed",
-                        "ga4gh_passport": "Read people's GA4GH visas",
-                    },
+                    "scopes": dict(PRIVILEGED_SCOPES),
                 }
             },
         }
@@ -84,7 +83,7 @@ def jwks(request: HttpRequest) -> HttpResponse:
 
 
 # --- access tokens (the researcher, logged in) ------------------------------------------------
-class TokenThrottle(UserRateThrottle):
+class TokenThrottle(ClientAddressIdent, UserRateThrottle):
     scope = "tokens"
     rate = "120/min"
 
@@ -111,10 +110,11 @@ BadTokenRequest = OpenApiResponse(OpenApiTypes.OBJECT, description="Errors by fi
 
 
 class TokenCreateView(APIView):
-    """`POST /api/v1/tokens/`: an access token for the caller's active grant on a dataset."""
+    """`POST /api/v1/tokens/`: an access token for the caller's active grant on a dataset,
+    for the person signed in, or for an OAuth token of theirs with `tokens:issue`."""
 
-    authentication_classes = [SessionAuthentication]
-    permission_classes = [IsAuthenticated]
+    permission_classes = [IsAuthenticated, TokenScopes]
+    required_scopes = [TOKENS_ISSUE]
     throttle_classes = [TokenThrottle]
     parser_classes = [JSONParser, FormParser]
     renderer_classes = [JSONRenderer]
@@ -169,7 +169,7 @@ class ClientView(APIView):
     authentication_classes = [ClientBearerAuthentication]
     permission_classes = [ClientHasScope]
     renderer_classes = [JSONRenderer]
-    required_scopes = ["introspection"]
+    required_scopes = [INTROSPECTION]
 
 
 IntrospectionResponse = inline_serializer(
@@ -274,8 +274,9 @@ class PassportView(APIView):
     pseudonym, the `sub` of our tokens)."""
 
     authentication_classes = [ClientBearerAuthentication, SessionAuthentication]
-    permission_classes: list = []  # checked in get(): a client's scope, or the person themself
-    required_scopes = ["ga4gh_passport"]  # for clients (and the OpenAPI schema)
+    # A client needs the scope; a person may read only their own (checked in get()).
+    permission_classes = [TokenScopes]
+    required_scopes = [GA4GH_PASSPORT]
     renderer_classes = [JSONRenderer]
 
     @extend_schema(
@@ -290,8 +291,6 @@ class PassportView(APIView):
     )
     def get(self, request, user: str):
         if isinstance(request.auth, ClientToken):
-            if not request.auth.allow_scopes(["ga4gh_passport"]):
-                raise PermissionDenied("This client lacks the ga4gh_passport scope.")
             subject = _user_by_pseudonym(user)
             actor = request.auth.actor
         elif request.user and request.user.is_authenticated:

@@ -13,11 +13,13 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from config.api import StandardPagination
+from config.api_auth import OneOf, token_allows
 from config.parsers import JSONParser
+from config.scopes import COMMITTEE_REVIEW, GRANTS_READ, REQUESTS_READ, REQUESTS_WRITE
 from governance.models import AccessAgreement, DataAccessCommittee
 
 from .. import selectors, services
-from ..lifecycle import TransitionRefused
+from ..lifecycle import AnswersLocked, TransitionRefused
 from ..models import AccessRequest, Grant, Review
 from .serializers import (
     AcceptAgreementSerializer,
@@ -26,6 +28,7 @@ from .serializers import (
     CommitteeTargetSerializer,
     DecideSerializer,
     GrantSerializer,
+    RecuseSerializer,
     RevokeSerializer,
     VoteSerializer,
 )
@@ -38,9 +41,12 @@ class Conflict(APIException):
 
 
 def _call(fn, **kwargs):
-    """Run a service; map its refusals to HTTP: 400 bad input, 403 not allowed, 409 wrong state."""
+    """Run a service; map its refusals to HTTP: 400 bad input, 403 not allowed, 409 wrong state
+    (with the locked `fields` when the answers an approval relied on would change)."""
     try:
         return fn(**kwargs)
+    except AnswersLocked as exc:
+        raise Conflict({"detail": str(exc), "fields": exc.fields}) from exc
     except TransitionRefused as exc:
         raise Conflict(str(exc)) from exc
     except DjangoPermissionDenied as exc:
@@ -48,11 +54,20 @@ def _call(fn, **kwargs):
 
 
 def _visible_requests(user, *, as_applicant: bool = True, as_reviewer: bool = True):
+    if not (as_applicant or as_reviewer):
+        return AccessRequest.objects.none()
     ids = selectors.request_ids_visible_to(user, as_applicant=as_applicant, as_reviewer=as_reviewer)
     return (
         AccessRequest.objects.filter(pk__in=ids)
         .select_related("applicant")
-        .prefetch_related("reviews__committee", "datasets__committee", "diseases", "team_members")
+        .prefetch_related(
+            "reviews__committee__memberships",
+            "reviews__deputies",
+            "reviews__recusals",
+            "datasets__committee",
+            "diseases",
+            "team_members",
+        )
         .order_by("-created_at", "-pk")
     )
 
@@ -84,6 +99,38 @@ class AccessRequestViewSet(
     pagination_class = StandardPagination
     parser_classes = [JSONParser, MultiPartParser, FormParser]
     http_method_names = ["get", "post", "patch", "head", "options"]
+    # What an OAuth token needs, per action (config/api_auth.py); an action missing here
+    # refuses tokens. A token reads the applicant's side with requests:read or :write, and
+    # the committee's side (the review queue) with committee:review only.
+    token_scopes = {
+        "list": OneOf((REQUESTS_READ, REQUESTS_WRITE, COMMITTEE_REVIEW)),
+        "retrieve": OneOf((REQUESTS_READ, REQUESTS_WRITE, COMMITTEE_REVIEW)),
+        "create": [REQUESTS_WRITE],
+        "partial_update": [REQUESTS_WRITE],
+        "submit": [REQUESTS_WRITE],
+        "withdraw": [REQUESTS_WRITE],
+        "resubmit": [REQUESTS_WRITE],
+        "accept_agreement": [REQUESTS_WRITE],
+        "comment": OneOf((REQUESTS_WRITE, COMMITTEE_REVIEW)),  # narrowed in comment()
+        "vote": [COMMITTEE_REVIEW],
+        "decide": [COMMITTEE_REVIEW],
+        "revoke": [COMMITTEE_REVIEW],
+        "close": [COMMITTEE_REVIEW],
+        "recuse": [COMMITTEE_REVIEW],
+    }
+
+    def _reach(self) -> dict[str, bool]:
+        """Which sides of requests the caller reaches: a person's session both, a token those
+        its scopes cover."""
+        request = self.request
+        return {
+            "as_applicant": token_allows(request, REQUESTS_READ)
+            or token_allows(request, REQUESTS_WRITE),
+            "as_reviewer": token_allows(request, COMMITTEE_REVIEW),
+        }
+
+    def _visible(self):
+        return _visible_requests(self.request.user, **self._reach())
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # drf-spectacular building the schema
@@ -91,13 +138,16 @@ class AccessRequestViewSet(
         role = self.request.query_params.get("role")
         if role not in (None, "applicant", "committee"):
             raise ValidationError({"role": "Use applicant or committee."})
+        reach = self._reach()
         return _visible_requests(
-            self.request.user, as_applicant=role != "committee", as_reviewer=role != "applicant"
+            self.request.user,
+            as_applicant=reach["as_applicant"] and role != "committee",
+            as_reviewer=reach["as_reviewer"] and role != "applicant",
         )
 
     def get_object(self):
         try:
-            return _visible_requests(self.request.user).get(pk=int(self.kwargs["pk"]))
+            return self._visible().get(pk=int(self.kwargs["pk"]))
         except (AccessRequest.DoesNotExist, ValueError):
             raise Http404 from None
 
@@ -123,7 +173,7 @@ class AccessRequestViewSet(
         )
 
     def _respond(self, access_request, code=status.HTTP_200_OK):
-        fresh = _visible_requests(self.request.user).get(pk=access_request.pk)
+        fresh = self._visible().get(pk=access_request.pk)
         return Response(self.get_serializer(fresh).data, status=code)
 
     @extend_schema(request=None, responses=AccessRequestSerializer, summary="Submit a draft")
@@ -200,7 +250,13 @@ class AccessRequestViewSet(
         body.is_valid(raise_exception=True)
         committee = None
         if access_request.applicant_id != request.user.pk or body.validated_data.get("committee"):
+            if not token_allows(request, COMMITTEE_REVIEW):
+                raise PermissionDenied(
+                    "Commenting as a committee needs the committee:review scope."
+                )
             committee = self._review(access_request, body.validated_data.get("committee")).committee
+        elif not token_allows(request, REQUESTS_WRITE):
+            raise PermissionDenied("Commenting as the applicant needs the requests:write scope.")
         _call(
             services.comment_add,
             access_request=access_request,
@@ -230,6 +286,25 @@ class AccessRequestViewSet(
             rationale=body.validated_data["rationale"],
         )
         return self._respond(access_request)
+
+    @extend_schema(
+        request=RecuseSerializer,
+        responses=AccessRequestSerializer,
+        summary="Declare a conflict of interest on this committee's review (recusal)",
+    )
+    @action(detail=True, methods=["post"])
+    def recuse(self, request, pk=None):
+        access_request = self.get_object()
+        body = RecuseSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        review = self._review(access_request, body.validated_data.get("committee"))
+        _call(
+            services.recusal_declare,
+            review=review,
+            actor=request.user,
+            reason=body.validated_data["reason"],
+        )
+        return self._respond(access_request, status.HTTP_201_CREATED)
 
     @extend_schema(
         request=DecideSerializer,
@@ -317,6 +392,7 @@ class AccessRequestViewSet(
 class GrantViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = GrantSerializer
     pagination_class = StandardPagination
+    required_scopes = [GRANTS_READ]
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # drf-spectacular building the schema

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('access', '0005_suspension_lifted'),
+        ('access', '0007_conflicts_of_interest'),
     ]
 
     operations = [

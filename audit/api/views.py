@@ -10,8 +10,10 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
+
+from config.api_auth import TokenScopes
+from config.scopes import AUDIT_READ
 
 from .. import checkpoints, selectors, signing
 from .serializers import (
@@ -36,8 +38,8 @@ class IsAuditor(BasePermission):
 
 
 class PublicView(APIView):
-    permission_classes = [AllowAny]
-    throttle_classes = [AnonRateThrottle, UserRateThrottle]
+    permission_classes = [AllowAny, TokenScopes]
+    required_scopes: list[str] = []  # public: anyone, with any token or none
 
 
 def _query(serializer_class, request):
@@ -47,7 +49,8 @@ def _query(serializer_class, request):
 
 
 class EventListView(APIView):
-    permission_classes = [IsAuthenticated, IsAuditor]
+    permission_classes = [IsAuthenticated, TokenScopes, IsAuditor]
+    required_scopes = [AUDIT_READ]
 
     @extend_schema(
         summary="Ledger events in seq order (auditors only)",
@@ -75,7 +78,8 @@ class EventListView(APIView):
 
 
 class EventProofView(APIView):
-    permission_classes = [IsAuthenticated, IsAuditor]
+    permission_classes = [IsAuthenticated, TokenScopes, IsAuditor]
+    required_scopes = [AUDIT_READ]
 
     @extend_schema(
         summary="RFC 9162 inclusion proof of one event (auditors only)",

@@ -22,10 +22,11 @@ from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from config import safejson
+from config.api_auth import ScopedThrottle, TokenScopes
+from config.scopes import CATALOGUE_READ
 
 from .. import consent, matching, selectors
 from .serializers import DatasetSerializer
@@ -235,8 +236,9 @@ _EXAMPLE_DENY = {
 class ConsentEvaluateView(APIView):
     """Evaluate a research purpose against a consent scope, or a published dataset's."""
 
-    permission_classes = [IsAuthenticated]
-    throttle_classes = [ScopedRateThrottle]
+    permission_classes = [IsAuthenticated, TokenScopes]
+    required_scopes = [CATALOGUE_READ]
+    throttle_classes = [ScopedThrottle]
     throttle_scope = "consent"
 
     @extend_schema(
@@ -390,7 +392,7 @@ class CatalogueMatchMixin:
         throttles = super().get_throttles()
         # Matching the whole catalogue costs more than listing it: same budget as /consent/.
         if "purpose" in self.request.query_params:
-            throttles = [*throttles, ScopedRateThrottle()]
+            throttles = [*throttles, ScopedThrottle()]
         return throttles
 
     def filter_queryset(self, queryset):

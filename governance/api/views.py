@@ -9,6 +9,9 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import AllowAny
 
+from config.api_auth import TokenScopes
+from config.scopes import CATALOGUE_READ
+
 from .. import selectors
 from ..choices import Ontology, Species
 from ..models import Dataset
@@ -120,7 +123,9 @@ class DatasetFilter(django_filters.FilterSet):
 )
 class DatasetViewSet(CatalogueMatchMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = DatasetSerializer
-    permission_classes = [AllowAny]
+    # Public: anyone, and any token holding catalogue:read (the default scope).
+    permission_classes = [AllowAny, TokenScopes]
+    required_scopes = [CATALOGUE_READ]
     lookup_field = "accession"
     lookup_value_regex = r"TSR-DS-\d{6}"
     pagination_class = CataloguePagination

@@ -108,7 +108,7 @@ def test_a_valid_token_is_active_with_its_claims(issued, storage, researcher, gr
     assert body["iat"] == int(issued.issued_at.timestamp())
     assert body["client_id"] == tokens.PORTAL_CLIENT_ID
     event = last_introspection()
-    assert event.actor_id == f"client:{app.client_id}"
+    assert event.actor_id == f"client:{app.pk}"
     assert event.target_id == issued.jti
     assert event.payload == {
         "active": True,
@@ -400,7 +400,7 @@ def test_only_listed_clients_obtain_the_introspection_scope(settings):
 
     assert ask("introspection").status_code == 400
     assert ask("ga4gh_passport").status_code == 400
-    assert ask("read").status_code == 200
+    assert ask("catalogue:read").status_code == 200
     client_scopes_set(application=app, scopes=["introspection"], actor=None)
     assert ask("introspection").json()["scope"] == "introspection"
     assert ask("ga4gh_passport").status_code == 400

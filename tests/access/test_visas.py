@@ -95,7 +95,7 @@ def test_visas_are_recorded_with_ledger_events(two_grants, researcher, storage):
     ledger.flush()
     recorded = AuditEvent.objects.filter(event_type=EventType.VISA_ISSUED)
     assert {e.payload["jti"] for e in recorded} == jtis
-    assert {e.actor_id for e in recorded} == {f"client:{app.client_id}"}
+    assert {e.actor_id for e in recorded} == {f"client:{app.pk}"}
 
 
 def test_visa_never_outlives_the_grant_nor_the_visa_lifetime(grant, researcher, settings):
