@@ -11,6 +11,9 @@ from governance.api.views import DatasetViewSet, healthz, readyz
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
+# No `.json` suffix routes: undocumented, and the custom actions (submit, decide, ...) answered
+# them with a TypeError 500 (found by tests/test_bad_input_fuzz.py).
+router.include_format_suffixes = False
 router.register("datasets", DatasetViewSet, basename="dataset")
 router.register("access-requests", AccessRequestViewSet, basename="access-request")
 router.register("grants", GrantViewSet, basename="grant")

@@ -237,3 +237,10 @@ def researcher_draft(db, dataset):
     draft = AccessRequest.objects.create(applicant=applicant, title="Draft")
     draft.datasets.add(dataset)
     return draft
+
+
+def test_an_action_with_a_format_suffix_is_a_404_not_a_type_error(researcher_draft):
+    client = Client()
+    client.force_login(researcher_draft.applicant)
+    response = client.post(f"/api/v1/access-requests/{researcher_draft.pk}/submit.json/")
+    assert response.status_code == 404
