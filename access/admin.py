@@ -29,6 +29,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from audit import events
+from audit.refusals import access_refused_record
 from governance.admin import LedgeredAdminMixin
 from governance.choices import CommitteeRole, DecisionPolicy
 from governance.models import DataAccessCommittee, Dataset
@@ -105,6 +106,18 @@ class NotFoundInsteadOfForbiddenMixin(LedgeredAdminMixin):
         events.admin_action(actor=request.user, action=action, obj=obj, detail=detail or None)
         # The stock LogEntry only: LedgeredAdminMixin.log_change would add a second, vaguer event.
         admin.ModelAdmin.log_change(self, request, obj, message)
+
+
+def _record_refusal(request, action: str, status: int) -> None:
+    """A refused committee action or review page, in the ledger (bounded, audit/refusals.py):
+    a 404 for a review the person may not see, 403 where a service refused the person."""
+    access_refused_record(
+        who=request.user,
+        action=f"admin.{action}",
+        method=request.method,
+        path=request.path,
+        status=status,
+    )
 
 
 class MethodNotAllowed(Exception):
@@ -310,25 +323,44 @@ class ReviewAdmin(NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
 
     # --- the review page and its forms --------------------------------------------------------
     def get_urls(self):
-        def wrap(view):
+        def wrap(view, action: str):
             def answer_405(request, *args, **kwargs):
                 try:
                     return view(request, *args, **kwargs)
                 except MethodNotAllowed:
                     return HttpResponseNotAllowed(["POST"])
+                except Http404:
+                    _record_refusal(request, action, 404)
+                    raise
 
             return self.admin_site.admin_view(answer_405)
 
         name = f"{self.opts.app_label}_{self.opts.model_name}"
         custom = [
-            path("<path:object_id>/start/", wrap(self.start_view), name=f"{name}_start"),
-            path("<path:object_id>/comment/", wrap(self.comment_view), name=f"{name}_comment"),
-            path("<path:object_id>/vote/", wrap(self.vote_view), name=f"{name}_vote"),
-            path("<path:object_id>/decide/", wrap(self.decide_view), name=f"{name}_decide"),
-            path("<path:object_id>/close/", wrap(self.close_view), name=f"{name}_close"),
+            path(
+                "<path:object_id>/start/",
+                wrap(self.start_view, "review_start"),
+                name=f"{name}_start",
+            ),
+            path(
+                "<path:object_id>/comment/",
+                wrap(self.comment_view, "comment_add"),
+                name=f"{name}_comment",
+            ),
+            path("<path:object_id>/vote/", wrap(self.vote_view, "vote_cast"), name=f"{name}_vote"),
+            path(
+                "<path:object_id>/decide/",
+                wrap(self.decide_view, "decision_record"),
+                name=f"{name}_decide",
+            ),
+            path(
+                "<path:object_id>/close/",
+                wrap(self.close_view, "review_close"),
+                name=f"{name}_close",
+            ),
             path(
                 "<path:object_id>/grants/<int:grant_id>/revoke/",
-                wrap(self.revoke_view),
+                wrap(self.revoke_view, "grant_revoke"),
                 name=f"{name}_revoke",
             ),
         ]
@@ -338,7 +370,11 @@ class ReviewAdmin(NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
         return selectors.review_get_for_user(request.user, unquote(str(object_id)))
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        review = self._review_or_404(request, object_id)
+        try:
+            review = self._review_or_404(request, object_id)
+        except Http404:
+            _record_refusal(request, "review_view", 404)
+            raise
         if request.method not in ("GET", "HEAD"):
             return HttpResponseNotAllowed(["GET"])
         return self._render_review(request, review)
@@ -369,6 +405,8 @@ class ReviewAdmin(NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
                 result = call()
                 self._record_admin_action(request, review, action, action, **detail)
         except SERVICE_ERRORS as exc:
+            if isinstance(exc, PermissionDenied):  # a service's authority check said no
+                _record_refusal(request, action, 403)
             return self._refused(request, review, form, key, exc)
         messages.success(request, success(result) if callable(success) else success)
         return HttpResponseRedirect(

@@ -14,6 +14,7 @@ class Actor:
 
 
 SYSTEM = Actor(id="system", kind=ActorKind.SYSTEM)
+ANONYMOUS = Actor(id="anonymous", kind=ActorKind.USER)
 
 
 def pseudonym_for(user) -> str:
@@ -39,7 +40,7 @@ def actor_for(who) -> Actor:
         return Actor(id=pseudonym_for(who), kind=ActorKind.USER)
     if _is_application(who):
         return Actor(id=f"client:{who.client_id}", kind=ActorKind.CLIENT)
-    return Actor(id="anonymous", kind=ActorKind.USER)
+    return ANONYMOUS
 
 
 def _is_application(who) -> bool:

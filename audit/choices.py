@@ -14,6 +14,7 @@ class EventType(models.TextChoices):
     LOGIN = "auth.login", "Login"
     LOGIN_FAILED = "auth.login_failed", "Failed login"
     LOGOUT = "auth.logout", "Logout"
+    ACCESS_REFUSED = "auth.access_refused", "Access refused"
     PERMISSION_GRANTED = "auth.permission_granted", "Permission granted"
     PERMISSION_REVOKED = "auth.permission_revoked", "Permission revoked"
     # admin
@@ -64,6 +65,7 @@ class EventType(models.TextChoices):
     CHECKPOINT_SIGNED = "audit.checkpoint_signed", "Checkpoint signed"
     LEDGER_EXPORTED = "audit.ledger_exported", "Ledger exported"
     FIELD_CHANGE = "audit.field_change", "Field-level change (django-auditlog)"
+    EVENTS_SUPPRESSED = "audit.events_suppressed", "Repeated events summarised"
     # tokens for the storage tier (access.tokens, access.keyring)
     TOKEN_ISSUED = "tokens.issued", "Access token issued"
     TOKEN_INTROSPECTED = "tokens.introspected", "Token introspected"

@@ -53,6 +53,16 @@ def logout(*, user):
     return _record(EventType.LOGOUT, actor=user, obj=user)
 
 
+def access_refused(*, actor, action: str, method: str, path: str, status: int):
+    """A refused attempt at a committee action or an introspection call (403/404, or 401 for
+    a client without valid credentials). Written through `audit.refusals`, which bounds it."""
+    return _record(
+        EventType.ACCESS_REFUSED,
+        actor=actor,
+        payload={"action": action, "method": method, "path": path[:200], "status": status},
+    )
+
+
 def permission_granted(*, actor, group, permission: str, obj):
     target_type, target_id = _target(obj)
     return _record(
@@ -407,6 +417,24 @@ def field_change(*, log_entry, actor, model_label: str, action: str, changes: di
         target_type=model_label,
         target_id=str(log_entry.object_pk),
         payload={"log_entry": log_entry.pk, "action": action, "changes": changes},
+    )
+
+
+def events_suppressed(
+    *, kind: str, key: str, window_start, window_seconds: int, seen: int, suppressed: int
+):
+    """A closed window of a bounded event (audit/bounded.py): how many were not written."""
+    return _record(
+        EventType.EVENTS_SUPPRESSED,
+        actor=None,
+        payload={
+            "kind": kind,
+            "key": key,
+            "window_start": window_start.isoformat(),
+            "window_seconds": window_seconds,
+            "seen": seen,
+            "suppressed": suppressed,
+        },
     )
 
 

@@ -228,6 +228,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "audit.tasks.checkpoint_sign",
         "schedule": env.int("AUDIT_CHECKPOINT_MINUTES", default=10) * 60.0,
     },
+    # Summaries of bounded events for windows that closed with no later event to flush them.
+    "audit-bounded-flush": {"task": "audit.tasks.bounded_flush", "schedule": 60.0},
 }
 
 # --- Caches ---------------------------------------------------------------------------------
@@ -305,6 +307,11 @@ AUDIT_SEQUENCING = env.str(
     and not CELERY_TASK_ALWAYS_EAGER
     else "inline",
 )
+# Repeatable events a stranger can cause (refused actions, failed logins; audit/bounded.py):
+# at most AUDIT_BOUNDED_LIMIT of one kind per actor and per address in each window of
+# AUDIT_BOUNDED_WINDOW_SECONDS are written one by one, the rest as one summary per window.
+AUDIT_BOUNDED_LIMIT = env.int("AUDIT_BOUNDED_LIMIT", default=10)
+AUDIT_BOUNDED_WINDOW_SECONDS = env.int("AUDIT_BOUNDED_WINDOW_SECONDS", default=900)
 
 # --- Tokens for the storage tier (access/keys.py, access/keyring.py, access/tokens.py) -------
 # ES256 (default) or RS256. Changing it takes effect through `manage.py keys_rotate`; tokens of

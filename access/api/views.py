@@ -83,6 +83,21 @@ class AccessRequestViewSet(
     pagination_class = StandardPagination
     parser_classes = [JSONParser, MultiPartParser, FormParser]
     http_method_names = ["get", "post", "patch", "head", "options"]
+    # A refused action (403/404) is recorded in the ledger, bounded (config/api.py).
+    refusals_recorded = {
+        action: f"access_request.{action}"
+        for action in (
+            "submit",
+            "withdraw",
+            "resubmit",
+            "accept_agreement",
+            "comment",
+            "vote",
+            "decide",
+            "revoke",
+            "close",
+        )
+    }
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # drf-spectacular building the schema
