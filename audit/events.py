@@ -1,13 +1,15 @@
 """One typed helper per kind of event. Services call these inside their transaction.
 
 Payloads hold identifiers, codes and changed field names/values of catalogue objects; never a
-person's name, e-mail or username (the ledger is pseudonymous, see README "GDPR").
+person's name, e-mail or username (the ledger is pseudonymous, see README "GDPR"). Fields that
+name a person (`audit.personal.PERSONAL_FIELDS`) keep a keyed fingerprint instead of the value.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from . import personal
 from .actors import pseudonym_for
 from .choices import EventType
 from .ledger import append
@@ -26,12 +28,19 @@ def _record(
     change: tuple[str, list] | None = None,
 ):
     target_type, target_id = _target(obj) if obj is not None else ("", "")
+    payload = payload or {}
+    if personal.personal_fields(target_type):
+        # Field values and diffs of objects that name people: a fingerprint, never the value.
+        payload = {
+            k: personal.redact(target_type, v) if k in ("fields", "changes") else v
+            for k, v in payload.items()
+        }
     return append(
         event_type=event_type,
         actor=actor,
         target_type=target_type,
         target_id=target_id,
-        payload=payload or {},
+        payload=payload,
         change=change,
     )
 

@@ -312,6 +312,9 @@ AUDIT_SEQUENCING = env.str(
 # AUDIT_BOUNDED_WINDOW_SECONDS are written one by one, the rest as one summary per window.
 AUDIT_BOUNDED_LIMIT = env.int("AUDIT_BOUNDED_LIMIT", default=10)
 AUDIT_BOUNDED_WINDOW_SECONDS = env.int("AUDIT_BOUNDED_WINDOW_SECONDS", default=900)
+# The key of the fingerprints that stand for names and e-mail addresses in the ledger and in
+# auditlog (audit/personal.py); empty: derived from SECRET_KEY.
+AUDIT_PERSONAL_FIELD_KEY = secret("AUDIT_PERSONAL_FIELD_KEY", "") or ""
 
 # --- Tokens for the storage tier (access/keys.py, access/keyring.py, access/tokens.py) -------
 # ES256 (default) or RS256. Changing it takes effect through `manage.py keys_rotate`; tokens of
