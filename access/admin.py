@@ -379,6 +379,13 @@ class ReviewAdmin(NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
             return HttpResponseNotAllowed(["GET"])
         return self._render_review(request, review)
 
+    def history_view(self, request, object_id, extra_context=None):
+        try:
+            return super().history_view(request, object_id, extra_context)
+        except Http404:
+            _record_refusal(request, "review_history", 404)
+            raise
+
     def _refused(self, request, review: Review, form: forms.Form, key: str, exc=None):
         if exc is not None:
             _add_service_error(form, exc)

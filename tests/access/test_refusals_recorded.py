@@ -114,6 +114,18 @@ def test_another_committees_member_opening_a_review_page_is_recorded(submitted, 
     assert event.actor_id == pseudonym_for(other_member)
 
 
+def test_another_committees_member_opening_a_reviews_history_is_recorded(
+    submitted, committee, other_member
+):
+    review = review_of(submitted, committee)
+    response = admin_client(other_member).get(
+        reverse("admin:access_review_history", args=[review.pk])
+    )
+    assert response.status_code == 404
+    (event,) = refusals()
+    assert event.payload["action"] == "admin.review_history"
+
+
 @pytest.mark.parametrize("name", ADMIN_POSTS)
 def test_another_committees_member_posting_a_committee_action_is_recorded(
     name, submitted, committee, other_member
