@@ -191,6 +191,12 @@ def test_introspection_by_a_client_without_the_scope_is_recorded_as_that_client(
     assert event.actor_kind == "client"
 
 
+def test_an_introspection_with_valid_credentials_records_no_refusal(storage):
+    _, bearer = storage
+    assert introspect(bearer, "whatever").status_code == 200
+    assert refusals() == []
+
+
 def test_introspection_through_the_drf_view_is_recorded_the_same_way():
     response = Client(REMOTE_ADDR=ADDRESS).post(INTROSPECT, {"token": "whatever"})  # multipart
     assert response.status_code == 401
