@@ -48,7 +48,6 @@ from .models import (
 
 SERVICE_ERRORS = (ValidationError, PermissionDenied, lifecycle.TransitionRefused)
 VERDICT_LABELS = {"approve": "approve", "deny": "deny", "review": "needs review"}
-VERDICT_COLOURS = {"approve": "#2e7d32", "deny": "#c62828", "review": "#b26a00"}
 REFERENCE = re.compile(r"(?:TSR-AR-)?0*(\d{1,12})", re.IGNORECASE)
 
 
@@ -130,7 +129,9 @@ def _committee_count(request) -> int:
         user = request.user
         # The login page lists the apps for an anonymous visitor too.
         active_staff = user.is_active and user.is_staff
-        request._tessera_committee_count = user.committee_memberships.count() if active_staff else 0
+        request._tessera_committee_count = (
+            user.committee_memberships.count() + user.deputy_for.count() if active_staff else 0
+        )
     return request._tessera_committee_count
 
 
@@ -158,6 +159,19 @@ class CommitteeFilter(admin.SimpleListFilter):
         if not value.isdigit():
             return queryset.none()
         return queryset.filter(committee_id=int(value))
+
+
+class WaitingForMeFilter(admin.SimpleListFilter):
+    title = "waiting for me"
+    parameter_name = "waiting"
+
+    def lookups(self, request, model_admin):
+        return [("me", "Open, and I may act on it")]
+
+    def queryset(self, request, queryset):
+        if self.value() != "me":
+            return queryset
+        return selectors.reviews_waiting_for(request.user, queryset)
 
 
 class VerdictFilter(admin.SimpleListFilter):
@@ -195,8 +209,8 @@ def _verdict_badge(decision: str | None):
     if decision is None:
         return "—"
     return format_html(
-        '<span style="color:{};font-weight:600">{}</span>',
-        VERDICT_COLOURS.get(decision, "inherit"),
+        '<span class="verdict verdict--{}">{}</span>',
+        decision,
         VERDICT_LABELS.get(decision, decision),
     )
 
@@ -220,7 +234,7 @@ class ReviewAdmin(NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
         "votes_so_far",
     ]
     list_display_links = ["reference"]
-    list_filter = ["status", CommitteeFilter, VerdictFilter]
+    list_filter = [WaitingForMeFilter, "status", CommitteeFilter, VerdictFilter]
     search_fields = ["request__title"]  # shows the search box; the search itself is below
     search_help_text = "Reference (TSR-AR-000123 or 123), project title, applicant, accession."
     list_per_page = 50
@@ -275,7 +289,7 @@ class ReviewAdmin(NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
     # --- columns ----------------------------------------------------------------------------------
     @admin.display(description="reference", ordering="request_id")
     def reference(self, review):
-        return format_html('<span style="white-space:nowrap">{}</span>', review.request.reference)
+        return format_html('<span class="nowrap">{}</span>', review.request.reference)
 
     @admin.display(description="project title", ordering="request__title")
     def project_title(self, review):
@@ -303,9 +317,7 @@ class ReviewAdmin(NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
         ]
         if not rows:
             return "—"
-        return format_html_join(
-            mark_safe("<br>"), '<span style="white-space:nowrap">{} {}</span>', rows
-        )
+        return format_html_join(mark_safe("<br>"), '<span class="nowrap">{} {}</span>', rows)
 
     @admin.display(description="votes")
     def votes_so_far(self, review):
@@ -357,6 +369,14 @@ class ReviewAdmin(NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
                 "<path:object_id>/close/",
                 wrap(self.close_view, "review_close"),
                 name=f"{name}_close",
+            ),
+            path(
+                "<path:object_id>/recuse/", wrap(self.recuse_view, "recuse"), name=f"{name}_recuse"
+            ),
+            path(
+                "<path:object_id>/deputy/",
+                wrap(self.deputy_view, "deputy_appoint"),
+                name=f"{name}_deputy",
             ),
             path(
                 "<path:object_id>/grants/<int:grant_id>/revoke/",
@@ -526,6 +546,41 @@ class ReviewAdmin(NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
             success="The review is closed.",
         )
 
+    def recuse_view(self, request, object_id):
+        review = self._posted_review(request, object_id)
+        form = RecusalForm(request.POST, prefix="recusal")
+        if not form.is_valid():
+            return self._refused(request, review, form, "recusal")
+        return self._perform(
+            request,
+            review,
+            form,
+            "recusal",
+            lambda: services.recusal_declare(
+                review=review, actor=request.user, reason=form.cleaned_data["reason"]
+            ),
+            action="recusal_declare",
+            success="Your conflict of interest is recorded: you take no further part in this review.",
+        )
+
+    def deputy_view(self, request, object_id):
+        review = self._posted_review(request, object_id)
+        form = DeputyForm(request.POST, prefix="deputy", actor=request.user)
+        if not form.is_valid():
+            return self._refused(request, review, form, "deputy")
+        data = form.cleaned_data
+        return self._perform(
+            request,
+            review,
+            form,
+            "deputy",
+            lambda: services.deputy_appoint(
+                review=review, actor=request.user, user=data["user"], reason=data["reason"]
+            ),
+            action="deputy_appoint",
+            success=f"{data['user'].username} is now a deputy decider for this review.",
+        )
+
     def revoke_view(self, request, object_id, grant_id):
         review = self._review_or_404(request, object_id)
         grant = selectors.grants_for_review(review).filter(pk=grant_id).first()
@@ -685,6 +740,44 @@ class RevokeForm(forms.Form):
         ].label = f"Reason for revoking {grant.user.username}'s access to {grant.dataset.accession}"
 
 
+class RecusalForm(forms.Form):
+    reason = forms.CharField(
+        label="Your conflict of interest",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"required": "Say what the conflict of interest is."},
+    )
+
+
+class DeputyForm(forms.Form):
+    user = forms.CharField(
+        label="Username of the deputy decider",
+        max_length=150,
+        error_messages={"required": "Name the person to appoint."},
+    )
+    reason = forms.CharField(
+        label="Why a deputy is needed",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"required": "Say why a deputy decider is needed."},
+    )
+
+    def __init__(self, *args, actor, **kwargs):
+        self.actor = actor
+        super().__init__(*args, **kwargs)
+
+    def clean_user(self):
+        from django.contrib.auth import get_user_model
+
+        # The service refuses anyone but an administrator; refuse before the look-up too, so
+        # that a committee member cannot use this form to learn which usernames exist.
+        if not self.actor.is_superuser:
+            raise ValidationError("Only an administrator may appoint a deputy decider.")
+        username = self.cleaned_data["user"].strip()
+        user = get_user_model().objects.filter(username=username).first()
+        if user is None:
+            raise ValidationError("No account with that username.")
+        return user
+
+
 # --- what the review page shows --------------------------------------------------------------
 @dataclass
 class DecisionOption:
@@ -727,12 +820,16 @@ def review_page_context(request, review: Review, bound: dict[str, forms.Form]) -
     user = request.user
     access_request = review.request
     committee = review.committee
-    role = services.committee_role(user, committee)
+    panel = services.review_panel(review)
+    on_panel_role = panel.role_of(user.pk)
+    conflict = lifecycle.conflict_refusal(panel, user.pk) if on_panel_role else None
+    # A conflicted member keeps reading the page, but may do nothing on it.
+    role = None if conflict else on_panel_role
     datasets = list(review.datasets().select_related("consent_scope__permission"))
     matches = selectors.matches_for_request(access_request)
     votes = list(selectors.votes_for_review(review))
     current_votes = [v for v in votes if v.round == review.round]
-    tally = lifecycle.Tally.of(v.choice for v in current_votes)
+    tally = lifecycle.eligible_tally(((v.voter_id, v.choice) for v in current_votes), panel)
     decidable = review.status in lifecycle.DECIDABLE_STATES
     may_manage = lifecycle.may_manage(policy=committee.decision_policy, role=role)
 
@@ -745,12 +842,16 @@ def review_page_context(request, review: Review, bound: dict[str, forms.Form]) -
     decision_options = []
     for outcome, label in DecisionOutcome.choices:
         form = bound.get(outcome) or DECISION_FORMS[outcome](prefix=outcome, review=review)
-        refusal = closed_refusal or lifecycle.decision_refusal(
-            policy=committee.decision_policy,
-            quorum=committee.quorum,
-            role=role,
-            outcome=outcome,
-            tally=tally,
+        refusal = (
+            closed_refusal
+            or conflict
+            or lifecycle.decision_refusal(
+                policy=committee.decision_policy,
+                quorum=committee.quorum,
+                role=role,
+                outcome=outcome,
+                tally=tally,
+            )
         )
         decision_options.append(DecisionOption(outcome, label, form, refusal))
 
@@ -784,8 +885,24 @@ def review_page_context(request, review: Review, bound: dict[str, forms.Form]) -
         "review": review,
         "access_request": access_request,
         "committee": committee,
-        "role": role,
-        "role_label": CommitteeRole(role).label if role else "",
+        "role": on_panel_role,
+        "role_label": _role_label(on_panel_role),
+        "conflict": conflict,
+        "decider_shortfall": lifecycle.decider_shortfall(
+            panel, policy=committee.decision_policy, quorum=committee.quorum
+        )
+        if review.status in lifecycle.OPEN_REVIEW_STATES
+        else None,
+        "recusals": list(review.recusals.select_related("member")),
+        "deputies": list(review.deputies.select_related("user", "appointed_by")),
+        "uncounted_votes": [v for v in current_votes if v.voter_id not in panel.eligible_voters()],
+        "may_recuse": on_panel_role is not None
+        and user.pk not in panel.excluded
+        and review.status not in (ReviewStatus.CLOSED, ReviewStatus.WITHDRAWN),
+        "recusal_form": bound.get("recusal") or RecusalForm(prefix="recusal"),
+        "may_appoint_deputy": user.is_superuser
+        and review.status not in (ReviewStatus.CLOSED, ReviewStatus.WITHDRAWN),
+        "deputy_form": bound.get("deputy") or DeputyForm(prefix="deputy", actor=user),
         "age_days": _days_since(access_request.submitted_at),
         "today": timezone.localdate(),
         "latest_end_date": services.latest_end_date(access_request),
@@ -827,6 +944,12 @@ def review_page_context(request, review: Review, bound: dict[str, forms.Form]) -
         "start_error": _form_errors(bound.get("start")),
         "close_error": _form_errors(bound.get("close")),
     }
+
+
+def _role_label(role: str | None) -> str:
+    if role == lifecycle.DEPUTY:
+        return "Deputy decider"
+    return CommitteeRole(role).label if role else ""
 
 
 def _form_errors(form: forms.Form | None) -> list[str]:
@@ -942,11 +1065,11 @@ class GrantAdmin(NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
 
     @admin.display(description="dataset", ordering="dataset__accession")
     def dataset_accession(self, grant):
-        return format_html('<span style="white-space:nowrap">{}</span>', grant.dataset.accession)
+        return format_html('<span class="nowrap">{}</span>', grant.dataset.accession)
 
     @admin.display(description="request", ordering="request_id")
     def request_reference(self, grant):
-        return format_html('<span style="white-space:nowrap">{}</span>', grant.request.reference)
+        return format_html('<span class="nowrap">{}</span>', grant.request.reference)
 
     def changelist_view(self, request, extra_context=None):
         title = (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from django import forms
@@ -155,7 +156,14 @@ class AccessRequestForm(forms.Form):
         ),
     )
 
-    def __init__(self, *args, applicant, access_request: AccessRequest | None = None, **kwargs):
+    def __init__(
+        self,
+        *args,
+        applicant,
+        access_request: AccessRequest | None = None,
+        locked: Iterable[str] = (),
+        **kwargs,
+    ):
         self.applicant = applicant
         self.access_request = access_request
         if access_request is not None and "initial" not in kwargs:
@@ -171,6 +179,13 @@ class AccessRequestForm(forms.Form):
             del self.fields["dataset_q"]
         else:
             self.fields["datasets"].queryset = selectors.dataset_cart_queryset(access_request)
+        # Answers an approval relied on (`lifecycle.APPROVAL_FIELDS`, passed in while one
+        # stands): shown disabled, never sent to the service, which would refuse them.
+        self.locked = [f for f in self.fields if f in set(locked)]
+        for name in self.locked:
+            self.fields[name].disabled = True
+        if "diseases" in self.locked:
+            del self.fields["disease_q"]
 
     @property
     def datasets_locked(self) -> bool:
@@ -192,6 +207,8 @@ class AccessRequestForm(forms.Form):
         )
 
     def chosen_diseases(self) -> list[OntologyTerm]:
+        if "diseases" in self.locked:
+            return list(self.access_request.diseases.order_by("label"))
         curies = self._raw_list("diseases")
         return list(
             OntologyTerm.objects.filter(ontology=Ontology.DOID, curie__in=curies).order_by("label")
@@ -243,14 +260,13 @@ class AccessRequestForm(forms.Form):
 
     # --- to the services --------------------------------------------------------------------
     def service_kwargs(self) -> dict[str, Any]:
-        data = {f: self.cleaned_data[f] for f in ANSWER_FIELDS}
-        if self.cleaned_data.get("ethics_document"):
+        data = {f: self.cleaned_data[f] for f in ANSWER_FIELDS if f not in self.locked}
+        if self.cleaned_data.get("ethics_document") and "ethics_document" not in self.locked:
             data["ethics_document"] = self.cleaned_data["ethics_document"]
-        kwargs: dict[str, Any] = {
-            "data": data,
-            "diseases": self.cleaned_data["diseases"],
-            "team_members": self.cleaned_data["team_members"],
-        }
+        kwargs: dict[str, Any] = {"data": data}
+        for relation in ("diseases", "team_members"):
+            if relation not in self.locked:
+                kwargs[relation] = self.cleaned_data[relation]
         if not self.datasets_locked:
             kwargs["datasets"] = self.cleaned_data["datasets"]
         return kwargs

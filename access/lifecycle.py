@@ -6,8 +6,8 @@ without a database.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 
 from governance.choices import CommitteeRole, DecisionPolicy
 
@@ -40,6 +40,54 @@ class TransitionRefused(Exception):
     """A state change that the lifecycle or the policy does not allow; the message says why."""
 
 
+# What an approving committee relied on when it decided: the research purpose it checked against
+# the consent, the ethics approval it saw, and the people and place it let use the data. None of
+# these may change while an approval of the request stands (`AnswersLocked`); the project title,
+# summaries and requested duration stay editable (a returned committee's questions are answered
+# there, and a grant's end date is fixed by its decision).
+APPROVAL_FIELDS: tuple[str, ...] = (
+    "methods_development",
+    "population_ancestry",
+    "commercial",
+    "for_profit_organisation",
+    "clinical_care",
+    "genetic_study",
+    "other_purpose",
+    "diseases",
+    "ethics_reference",
+    "ethics_expiry",
+    "ethics_document",
+    "team_members",
+    "institution",
+    "country",
+)
+
+
+class AnswersLocked(TransitionRefused):
+    """An edit to answers an approving committee relied on, refused while its approval stands."""
+
+    def __init__(self, *, fields: Iterable[str], committees: Iterable[str]):
+        self.fields = sorted(fields)
+        self.committees = sorted(committees)
+        names = " and ".join(self.committees)
+        part = "The part" if len(self.committees) == 1 else "The parts"
+        verb = "is" if len(self.committees) == 1 else "are"
+        super().__init__(
+            f"{part} reviewed by {names} {verb} approved; the research purpose, diseases, ethics "
+            "approval, team, institution and country are what the committee relied on, and "
+            "cannot change under its approval. To change them, withdraw this request (the access "
+            "it gave ends) and file a new one, or ask the approving committee to revoke its "
+            "approval first."
+        )
+
+
+def locked_changes(changed: Iterable[str], *, approvals_standing: bool) -> list[str]:
+    """The changed answers an approval forbids changing (none while no approval stands)."""
+    if not approvals_standing:
+        return []
+    return sorted(set(changed) & set(APPROVAL_FIELDS))
+
+
 def check_transition(current: str, target: str) -> None:
     if target not in REVIEW_TRANSITIONS.get(current, set()):
         raise TransitionRefused(
@@ -67,14 +115,18 @@ class Tally:
         )
 
 
-def decision_refusal(
-    *, policy: str, quorum: int, role: str | None, outcome: str, tally: Tally
-) -> str | None:
-    """Why this person may not take this decision now under the committee's policy, or None.
+# A deputy decider, appointed by an administrator for one review when conflicts leave the
+# committee without an eligible decider, acts on that review with the chair's powers.
+DEPUTY = "deputy"
+VOTING_POLICIES = (DecisionPolicy.MAJORITY, DecisionPolicy.UNANIMITY)
 
-    Returning a request for changes asks questions; it needs no votes, but it is taken by
-    whoever may decide under the policy.
-    """
+
+def _chair_like(role: str | None) -> bool:
+    return role in (CommitteeRole.CHAIR, DEPUTY)
+
+
+def role_refusal(*, policy: str, role: str | None) -> str | None:
+    """Why someone with this role may not record decisions under the policy, or None."""
     if role is None:
         return "Only members of the committee may decide."
     if role == CommitteeRole.SECRETARY and policy in (
@@ -82,11 +134,25 @@ def decision_refusal(
         DecisionPolicy.CHAIR_DECIDES,
     ):
         return "A secretary records decisions only for committees that decide by vote."
-    if policy == DecisionPolicy.CHAIR_DECIDES and role != CommitteeRole.CHAIR:
+    if policy == DecisionPolicy.CHAIR_DECIDES and not _chair_like(role):
         return "This committee's policy is that the chair decides."
-    if policy in (DecisionPolicy.MAJORITY, DecisionPolicy.UNANIMITY):
-        if role not in (CommitteeRole.CHAIR, CommitteeRole.SECRETARY):
-            return "Under a voting policy the chair or the secretary records the decision."
+    if policy in VOTING_POLICIES and not (_chair_like(role) or role == CommitteeRole.SECRETARY):
+        return "Under a voting policy the chair or the secretary records the decision."
+    return None
+
+
+def decision_refusal(
+    *, policy: str, quorum: int, role: str | None, outcome: str, tally: Tally
+) -> str | None:
+    """Why this person may not take this decision now under the committee's policy, or None.
+
+    Returning a request for changes asks questions; it needs no votes, but it is taken by
+    whoever may decide under the policy. `tally` holds the eligible members' votes only.
+    """
+    refusal = role_refusal(policy=policy, role=role)
+    if refusal:
+        return refusal
+    if policy in VOTING_POLICIES:
         if outcome == DecisionOutcome.RETURN:
             return None
         if tally.cast < quorum:
@@ -104,14 +170,103 @@ def decision_refusal(
 
 
 def may_vote(role: str | None) -> bool:
-    return role in (CommitteeRole.CHAIR, CommitteeRole.MEMBER)
+    return role in (CommitteeRole.CHAIR, CommitteeRole.MEMBER, DEPUTY)
 
 
 def may_manage(*, policy: str, role: str | None) -> bool:
     """Revoke grants and close reviews: the chair and secretary; any member under a single-decider policy."""
-    if role in (CommitteeRole.CHAIR, CommitteeRole.SECRETARY):
+    if role in (CommitteeRole.CHAIR, CommitteeRole.SECRETARY, DEPUTY):
         return True
     return policy == DecisionPolicy.SINGLE_DECIDER and role == CommitteeRole.MEMBER
+
+
+# --- conflicts of interest ---------------------------------------------------------------------
+# Nobody acts as a request's committee who is its applicant or on its team, or who declared a
+# conflict on the review. The reasons are written to the person concerned.
+APPLICANT_CONFLICT = (
+    "You are the applicant of this request; you may not act on it as its committee."
+)
+TEAM_CONFLICT = "You are on this request's team; you may not act on it as its committee."
+RECUSED_CONFLICT = "You declared a conflict of interest on this review; you may not act on it."
+# The same reasons, said of someone else (to the administrator appointing a deputy).
+CONFLICT_OF_ANOTHER = {
+    APPLICANT_CONFLICT: "is the applicant of this request",
+    TEAM_CONFLICT: "is on this request's team",
+    RECUSED_CONFLICT: "declared a conflict of interest on this review",
+}
+
+
+@dataclass(frozen=True)
+class Panel:
+    """Who may act on one review: members by role (deputies as DEPUTY) and who of them is barred, with why."""
+
+    roles: Mapping[int, str] = field(default_factory=dict)
+    excluded: Mapping[int, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(
+        cls,
+        *,
+        memberships: Mapping[int, str],
+        deputies: Iterable[int] = (),
+        applicant: int | None,
+        team: Iterable[int] = (),
+        recused: Iterable[int] = (),
+    ) -> Panel:
+        roles = {**memberships, **{user_id: DEPUTY for user_id in deputies}}
+        excluded: dict[int, str] = {}
+        for user_id in recused:
+            excluded[user_id] = RECUSED_CONFLICT
+        for user_id in team:
+            excluded[user_id] = TEAM_CONFLICT
+        if applicant is not None:
+            excluded[applicant] = APPLICANT_CONFLICT
+        return cls(roles=roles, excluded=excluded)
+
+    def role_of(self, user_id: int | None) -> str | None:
+        return self.roles.get(user_id) if user_id is not None else None
+
+    def eligible(self) -> dict[int, str]:
+        """The panel members who may act, with their roles."""
+        return {u: r for u, r in self.roles.items() if u not in self.excluded}
+
+    def eligible_voters(self) -> set[int]:
+        return {u for u, r in self.eligible().items() if may_vote(r)}
+
+    def eligible_deciders(self, policy: str) -> set[int]:
+        return {
+            u for u, r in self.eligible().items() if role_refusal(policy=policy, role=r) is None
+        }
+
+
+def conflict_refusal(panel: Panel, user_id: int | None) -> str | None:
+    """Why this person may not act on the review because of a conflict of interest, or None."""
+    if user_id is None:
+        return None
+    return panel.excluded.get(user_id)
+
+
+def eligible_tally(votes: Iterable[tuple[int, str]], panel: Panel) -> Tally:
+    """The tally of (voter id, choice) pairs, counting only the votes of eligible voters: a
+    vote cast before a recusal, or by someone barred since, does not count."""
+    voters = panel.eligible_voters()
+    return Tally.of(choice for voter, choice in votes if voter in voters)
+
+
+def decider_shortfall(panel: Panel, *, policy: str, quorum: int) -> str | None:
+    """Why no decision can be reached on this review by its eligible people, or None."""
+    if not panel.eligible_deciders(policy):
+        return (
+            "No eligible decider remains on this review: every person who may decide is conflicted."
+        )
+    if policy in VOTING_POLICIES:
+        voters = len(panel.eligible_voters())
+        if voters < quorum:
+            return (
+                f"The quorum of {quorum} votes cannot be reached: only {voters} eligible "
+                f"voter{'' if voters == 1 else 's'} remain{'s' if voters == 1 else ''} on this review."
+            )
+    return None
 
 
 def summary_status(request_status: str, review_statuses: Iterable[str]) -> str:

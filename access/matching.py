@@ -3,12 +3,15 @@ dataset (stored on submit), and the committees' optional automatic decisions."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from dateutil.relativedelta import relativedelta
 from django.utils import timezone
 
 from audit import events
 from governance import consent, matching
 from governance.matching import Purpose, Verdict
+from governance.models import Dataset
 
 from .models import AccessRequest, ConsentMatch
 
@@ -35,10 +38,14 @@ def purpose_for_request(access_request: AccessRequest) -> Purpose:
     )
 
 
-def verdicts_for_request(access_request: AccessRequest) -> dict[str, Verdict]:
-    """Live verdicts for each requested dataset (shown before submitting), by accession."""
-    datasets = list(access_request.datasets.select_related("consent_scope__permission"))
-    return consent.evaluate_datasets(datasets, purpose_for_request(access_request))
+def verdicts_for_request(
+    access_request: AccessRequest, *, datasets: Iterable[Dataset] | None = None
+) -> dict[str, Verdict]:
+    """Live verdicts for each requested dataset, or for these of them, by accession."""
+    chosen = access_request.datasets.select_related("consent_scope__permission")
+    if datasets is not None:
+        chosen = chosen.filter(pk__in=[d.pk for d in datasets])
+    return consent.evaluate_datasets(list(chosen), purpose_for_request(access_request))
 
 
 def _ontology_label() -> str:
@@ -46,9 +53,12 @@ def _ontology_label() -> str:
     return ", ".join(f"{k} {v[:12]}" for k, v in sorted(version.items()))
 
 
-def matches_record(*, access_request: AccessRequest) -> list[ConsentMatch]:
-    """Store (or refresh on resubmission) the verdict for each requested dataset."""
-    verdicts = verdicts_for_request(access_request)
+def matches_record(
+    *, access_request: AccessRequest, datasets: Iterable[Dataset] | None = None
+) -> list[ConsentMatch]:
+    """Store the verdict for each requested dataset on submission, or refresh it for the
+    datasets given (a resubmission's returned parts only)."""
+    verdicts = verdicts_for_request(access_request, datasets=datasets)
     ontology = _ontology_label()
     by_accession = {d.accession: d for d in access_request.datasets.all()}
     stored = []

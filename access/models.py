@@ -161,6 +161,49 @@ class ReviewUserObjectPermission(UserObjectPermissionBase):
     content_object = models.ForeignKey(Review, on_delete=models.CASCADE)
 
 
+class Recusal(models.Model):
+    """A committee member's declared conflict of interest on one review: they take no part in it."""
+
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="recusals")
+    member = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="recusals"
+    )
+    reason = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["review", "member"], name="one_recusal_per_member")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member} recused from {self.review}"
+
+
+class DeputyDecider(models.Model):
+    """Someone an administrator appointed to decide one review when conflicts left it without a decider."""
+
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="deputies")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="deputy_for"
+    )
+    appointed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["review", "user"], name="one_deputy_appointment")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} deputy for {self.review}"
+
+
 class ConsentMatch(models.Model):
     """The consent-matching verdict for one requested dataset, stored when the request is submitted."""
 

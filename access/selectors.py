@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
-from django.db.models import F, Prefetch, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 from guardian.shortcuts import get_objects_for_user
 
@@ -11,18 +11,21 @@ from audit import ledger
 from audit.choices import EventType
 from audit.models import ActorPseudonym, AuditEvent
 from governance.choices import AgreementStatus, DatasetStatus
-from governance.models import AccessAgreement, Dataset
+from governance.models import AccessAgreement, CommitteeMembership, Dataset
 
-from .choices import CommentVisibility
+from .choices import CommentVisibility, ReviewStatus
+from .lifecycle import OPEN_REVIEW_STATES
 from .models import (
     AccessRequest,
     AgreementAcceptance,
     Comment,
     ConsentMatch,
     Decision,
+    DeputyDecider,
     Grant,
     Review,
     ReviewGroupObjectPermission,
+    ReviewUserObjectPermission,
     Vote,
 )
 
@@ -44,6 +47,14 @@ def request_ids_visible_to(user, *, as_applicant: bool = True, as_reviewer: bool
             parts.append(
                 ReviewGroupObjectPermission.objects.filter(
                     group__user=user,
+                    permission__codename="view_review",
+                    permission__content_type__app_label="access",
+                ).values("content_object__request_id")
+            )
+            # A deputy decider holds the permission on their one review personally.
+            parts.append(
+                ReviewUserObjectPermission.objects.filter(
+                    user=user,
                     permission__codename="view_review",
                     permission__content_type__app_label="access",
                 ).values("content_object__request_id")
@@ -108,6 +119,21 @@ def review_queue_for_user(user) -> QuerySet[Review]:
             ),
             to_attr="current_votes",
         ),
+    )
+
+
+def reviews_waiting_for(user, reviews: QuerySet[Review]) -> QuerySet[Review]:
+    """Of these reviews, the open ones this person may act on: not those of a request they
+    applied for or are on the team of, nor those they declared a conflict on."""
+    on_panel = Exists(
+        CommitteeMembership.objects.filter(committee_id=OuterRef("committee_id"), user=user)
+    ) | Exists(DeputyDecider.objects.filter(review_id=OuterRef("pk"), user=user))
+    return (
+        reviews.filter(on_panel, status__in=OPEN_REVIEW_STATES)
+        .exclude(status=ReviewStatus.RETURNED)
+        .exclude(request__applicant=user)
+        .exclude(request__team_members=user)
+        .exclude(recusals__member=user)
     )
 
 

@@ -39,8 +39,10 @@ from .models import (
     AgreementAcceptance,
     Comment,
     Decision,
+    DeputyDecider,
     Grant,
     Notification,
+    Recusal,
     Review,
     Vote,
 )
@@ -72,17 +74,23 @@ GRANT_REMINDER_DAYS = (30, 7)
 
 
 # --- helpers ----------------------------------------------------------------------------------
-def committee_role(user, committee: DataAccessCommittee) -> str | None:
-    if not getattr(user, "is_authenticated", False):
-        return None
-    membership = committee.memberships.filter(user_id=user.pk).only("role").first()
-    return membership.role if membership else None
-
-
 def _lock_request(access_request: AccessRequest) -> AccessRequest:
     # Every applicant-side transition re-reads the request under a row lock, so that two
     # tabs (or a tab and the API) cannot both act on the same old state.
     return AccessRequest.objects.select_for_update().get(pk=access_request.pk)
+
+
+def _lock_reviews_of(access_request: AccessRequest) -> list[Review]:
+    # Lock order for an applicant's change: the request's reviews, then the request, then its
+    # grants. Committee actions (decision_record, review_close) lock their review and then write
+    # the request, so taking the request first here could deadlock with them; holding every
+    # review also means no approval lands between our check of the approvals and our write.
+    return list(
+        Review.objects.select_for_update(of=("self",))
+        .filter(request_id=access_request.pk)
+        .select_related("committee")
+        .order_by("pk")
+    )
 
 
 def _lock_review(review: Review) -> Review:
@@ -215,6 +223,45 @@ def request_create(
     return access_request
 
 
+def approvals_standing(access_request: AccessRequest) -> list[Review]:
+    """The reviews whose approval of this request still stands: at least one of the grants it
+    created is neither revoked nor expired (active, or waiting for an agreement or an ethics
+    approval). While one stands, `lifecycle.APPROVAL_FIELDS` cannot change."""
+    return list(
+        Review.objects.filter(
+            request_id=access_request.pk,
+            decisions__grants__revoked_at__isnull=True,
+            decisions__grants__valid_until__gt=timezone.now(),
+        )
+        .select_related("committee")
+        .distinct()
+        .order_by("pk")
+    )
+
+
+def _relation_changes(
+    access_request: AccessRequest,
+    *,
+    diseases: Iterable[OntologyTerm] | None,
+    team_members: Iterable[Any] | None,
+) -> list[str]:
+    changed = []
+    for name, given in (("diseases", diseases), ("team_members", team_members)):
+        if given is not None and {x.pk for x in given} != set(
+            getattr(access_request, name).values_list("pk", flat=True)
+        ):
+            changed.append(name)
+    return changed
+
+
+def _answer_changed(access_request: AccessRequest, field: str, value: Any) -> bool:
+    current = getattr(access_request, field)
+    if field == "ethics_document":
+        # A new upload always changes it; "no document" changes it only if one is on file.
+        return bool(value) or bool(current)
+    return current != value
+
+
 def _editable(access_request: AccessRequest) -> bool:
     if access_request.status == RequestStatus.DRAFT:
         return True
@@ -235,6 +282,7 @@ def request_update(
     diseases: Iterable[OntologyTerm] | None = None,
     team_members: Iterable[Any] | None = None,
 ) -> AccessRequest:
+    _lock_reviews_of(access_request)
     access_request = _lock_request(access_request)
     _require_applicant(access_request, actor)
     if not _editable(access_request):
@@ -244,7 +292,22 @@ def request_update(
     unknown = set(data) - set(REQUEST_FIELDS)
     if unknown:
         raise ValidationError({f: "Not a field of an access request." for f in unknown})
-    changed = [f for f, v in data.items() if getattr(access_request, f) != v]
+    diseases = None if diseases is None else list(diseases)
+    team_members = None if team_members is None else list(team_members)
+    changed = [f for f, v in data.items() if _answer_changed(access_request, f, v)]
+    if access_request.status != RequestStatus.DRAFT:
+        # Refused before anything is written: a standing approval's grants were made for these
+        # answers, and would otherwise keep giving access to a project no committee approved.
+        standing = approvals_standing(access_request)
+        locked = lifecycle.locked_changes(
+            changed
+            + _relation_changes(access_request, diseases=diseases, team_members=team_members),
+            approvals_standing=bool(standing),
+        )
+        if locked:
+            raise lifecycle.AnswersLocked(
+                fields=locked, committees=[r.committee.name for r in standing]
+            )
     for field, value in data.items():
         setattr(access_request, field, value)
     _clean_request(access_request)
@@ -375,37 +438,56 @@ def request_submit(*, access_request: AccessRequest, actor) -> AccessRequest:
     return access_request
 
 
+WITHDRAWAL_REASON = "Request withdrawn by the applicant"
+
+
 @transaction.atomic
 def request_withdraw(*, access_request: AccessRequest, actor) -> AccessRequest:
+    """Withdraw the request: open reviews stop, and since withdrawal ends the project, every
+    grant it still holds is revoked (tokens swept into the revocation feed)."""
+    reviews = _lock_reviews_of(access_request)
     access_request = _lock_request(access_request)
     _require_applicant(access_request, actor)
     if access_request.status not in (RequestStatus.DRAFT, RequestStatus.SUBMITTED):
         raise TransitionRefused(
             f"A {access_request.get_status_display().lower()} request cannot be withdrawn."
         )
-    open_reviews = list(
-        access_request.reviews.select_for_update().filter(status__in=lifecycle.OPEN_REVIEW_STATES)
+    # Grants last, and before the first ledger event: a token issuer holds a grant's lock while
+    # its own event waits for the ledger's (see access.tokens).
+    grants = list(
+        Grant.objects.select_for_update(of=("self",))
+        .filter(request=access_request, revoked_at__isnull=True, valid_until__gt=timezone.now())
+        .select_related("decision__review__committee", "dataset", "user")
+        .order_by("pk")
     )
-    if access_request.status == RequestStatus.SUBMITTED and not open_reviews:
+    open_reviews = [r for r in reviews if r.status in lifecycle.OPEN_REVIEW_STATES]
+    if access_request.status == RequestStatus.SUBMITTED and not open_reviews and not grants:
         raise TransitionRefused("Every committee has decided already; nothing is left to withdraw.")
     for review in open_reviews:
         _transition(review, ReviewStatus.WITHDRAWN, actor=actor)
     access_request.status = RequestStatus.WITHDRAWN
     access_request.last_activity_at = timezone.now()
     access_request.save(update_fields=["status", "last_activity_at", "updated_at"])
-    events.request_withdrawn(access_request=access_request, actor=actor)
+    events.request_withdrawn(
+        access_request=access_request, actor=actor, grants_ended=[g.pk for g in grants]
+    )
+    for grant in grants:
+        _grant_revoke_locked(
+            grant=grant,
+            actor=actor,
+            reason=WITHDRAWAL_REASON,
+            notice=f"{access_request.reference} “{access_request.title}” was withdrawn, so your "
+            f"access to {grant.dataset.title} has ended.",
+        )
     return access_request
 
 
 @transaction.atomic
 def request_resubmit(*, access_request: AccessRequest, actor) -> AccessRequest:
+    reviews = _lock_reviews_of(access_request)
     access_request = _lock_request(access_request)
     _require_applicant(access_request, actor)
-    returned = list(
-        access_request.reviews.select_for_update()
-        .filter(status=ReviewStatus.RETURNED)
-        .select_related("committee")
-    )
+    returned = [r for r in reviews if r.status == ReviewStatus.RETURNED]
     if not returned:
         raise TransitionRefused("No committee has returned this request for changes.")
     problems = submission_problems(access_request)
@@ -425,7 +507,12 @@ def request_resubmit(*, access_request: AccessRequest, actor) -> AccessRequest:
                 body=f"The applicant answered your questions on “{access_request.title}”.",
                 key=f"resubmitted:{review.pk}:{review.round}:{person.pk}",
             )
-    matching.matches_record(access_request=access_request)
+    # Only the parts going back to a committee are matched again: a decided part keeps the
+    # verdict its committee saw (a later date alone could turn an approved part's match).
+    matching.matches_record(
+        access_request=access_request,
+        datasets=[d for review in returned for d in review.datasets()],
+    )
     return access_request
 
 
@@ -443,10 +530,29 @@ def attachment_view(*, access_request: AccessRequest, actor) -> None:
 
 
 # --- committee work ---------------------------------------------------------------------------
-def _require_member(review: Review, actor) -> str:
-    role = committee_role(actor, review.committee)
+def review_panel(review: Review) -> lifecycle.Panel:
+    """Who may act on this review, and who of them is barred by a conflict of interest.
+    Reads through `.all()`, so that a list (the API's) prefetches it for a whole page."""
+    access_request = review.request
+    return lifecycle.Panel.of(
+        memberships={m.user_id: m.role for m in review.committee.memberships.all()},
+        deputies=[d.user_id for d in review.deputies.all()],
+        applicant=access_request.applicant_id,
+        team=[u.pk for u in access_request.team_members.all()],
+        recused=[r.member_id for r in review.recusals.all()],
+    )
+
+
+def _require_eligible(review: Review, actor, panel: lifecycle.Panel | None = None) -> str:
+    """The actor's role on the review's panel; refused if they are not on it or are conflicted.
+    Every committee action (start, comment, vote, decide, close, revoke) passes through here."""
+    panel = panel or review_panel(review)
+    role = panel.role_of(getattr(actor, "pk", None))
     if role is None:
         raise PermissionDenied("Only members of this request's committee may do this.")
+    refusal = lifecycle.conflict_refusal(panel, actor.pk)
+    if refusal:
+        raise PermissionDenied(refusal)
     return role
 
 
@@ -459,7 +565,7 @@ def _start_review_if_needed(review: Review, *, actor) -> None:
 @transaction.atomic
 def review_start(*, review: Review, actor) -> Review:
     review = _lock_review(review)
-    _require_member(review, actor)
+    _require_eligible(review, actor)
     if review.status not in (ReviewStatus.SUBMITTED, ReviewStatus.RESUBMITTED):
         raise TransitionRefused(
             f"A review that is {review.get_status_display().lower()} cannot be started."
@@ -493,11 +599,10 @@ def comment_add(
                 {"visibility": "The applicant's comments are visible to the committees."}
             )
     else:
-        if (
-            committee_role(actor, committee) is None
-            or not access_request.reviews.filter(committee=committee).exists()
-        ):
+        review = access_request.reviews.filter(committee=committee).first()
+        if review is None:
             raise PermissionDenied("Only members of this request's committee may comment for it.")
+        _require_eligible(review, actor)
     comment = Comment.objects.create(
         request=access_request, committee=committee, author=actor, body=body, visibility=visibility
     )
@@ -510,7 +615,7 @@ def comment_add(
 @transaction.atomic
 def vote_cast(*, review: Review, actor, choice: str, rationale: str) -> Vote:
     review = _lock_review(review)
-    role = _require_member(review, actor)
+    role = _require_eligible(review, actor)
     if not lifecycle.may_vote(role):
         raise PermissionDenied("Only the chair and members vote; a secretary records decisions.")
     if choice not in VoteChoice.values:
@@ -530,6 +635,67 @@ def vote_cast(*, review: Review, actor, choice: str, rationale: str) -> Vote:
     )
     events.vote_cast(vote=vote, actor=actor)
     return vote
+
+
+@transaction.atomic
+def recusal_declare(*, review: Review, actor, reason: str) -> Recusal:
+    """A member of the review's panel declares a conflict of interest: from now on they take no
+    part in it, and their votes in it no longer count."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Say what the conflict of interest is."})
+    review = _lock_review(review)
+    if review_panel(review).role_of(actor.pk) is None:
+        raise PermissionDenied("Only members of this request's committee may declare a conflict.")
+    if review.recusals.filter(member_id=actor.pk).exists():
+        raise TransitionRefused("You have already declared a conflict on this review.")
+    recusal = Recusal.objects.create(review=review, member=actor, reason=reason)
+    events.recusal_declared(recusal=recusal, actor=actor)
+    return recusal
+
+
+@transaction.atomic
+def deputy_appoint(*, review: Review, actor, user, reason: str) -> DeputyDecider:
+    """An administrator appoints a deputy decider for one review, when conflicts of interest
+    leave its committee without an eligible decider. The deputy acts on that review only, with
+    the chair's powers, and is bound by the same conflict rules."""
+    if not getattr(actor, "is_superuser", False):
+        raise PermissionDenied("Only an administrator may appoint a deputy decider.")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Say why a deputy decider is needed."})
+    if not (user.is_active and user.is_staff):
+        raise ValidationError(
+            {"user": "A deputy decider needs an active staff account to work on the review."}
+        )
+    review = _lock_review(review)
+    if review.status not in lifecycle.OPEN_REVIEW_STATES | {
+        ReviewStatus.APPROVED,
+        ReviewStatus.REJECTED,
+    }:
+        raise TransitionRefused(
+            f"This review is {review.get_status_display().lower()}: it needs no deputy."
+        )
+    panel = review_panel(review)
+    conflict = lifecycle.conflict_refusal(panel, user.pk)
+    if conflict:
+        raise ValidationError(
+            {
+                "user": f"{user.username} {lifecycle.CONFLICT_OF_ANOTHER[conflict]}: "
+                "they may not decide it."
+            }
+        )
+    if review.deputies.filter(user=user).exists():
+        raise TransitionRefused(f"{user.username} is already a deputy decider for this review.")
+    deputy = DeputyDecider.objects.create(
+        review=review, user=user, appointed_by=actor, reason=reason
+    )
+    # The deputy sees and works on this one review through the same object permissions as a
+    # committee, given to them personally.
+    for perm in REVIEW_PERMS:
+        assign_perm(perm, user, review)
+    events.deputy_appointed(deputy=deputy, actor=actor)
+    return deputy
 
 
 def latest_end_date(access_request: AccessRequest, *, today: date | None = None) -> date:
@@ -566,9 +732,10 @@ def decision_record(
     if outcome not in DecisionOutcome.values:
         raise ValidationError({"outcome": "Decide approve, reject or return."})
     if not automatic:
-        role = _require_member(review, actor)
-        tally = lifecycle.Tally.of(
-            review.votes.filter(round=review.round).values_list("choice", flat=True)
+        panel = review_panel(review)
+        role = _require_eligible(review, actor, panel)
+        tally = lifecycle.eligible_tally(
+            review.votes.filter(round=review.round).values_list("voter_id", "choice"), panel
         )
         refusal = lifecycle.decision_refusal(
             policy=committee.decision_policy,
@@ -691,13 +858,24 @@ def grant_revoke(*, grant: Grant, actor, reason: str) -> Grant:
         .get(pk=grant.pk)
     )
     committee = grant.decision.review.committee
-    role = committee_role(actor, committee)
+    role = _require_eligible(grant.decision.review, actor)
     if not lifecycle.may_manage(policy=committee.decision_policy, role=role):
         raise PermissionDenied(
             "Only the chair or the secretary of the deciding committee may revoke."
         )
     if grant.revoked_at is not None:
         raise TransitionRefused("This grant is already revoked.")
+    return _grant_revoke_locked(
+        grant=grant,
+        actor=actor,
+        reason=reason,
+        notice=f"{committee.name} revoked your access to {grant.dataset.title}: {reason.strip()}",
+    )
+
+
+def _grant_revoke_locked(*, grant: Grant, actor, reason: str, notice: str) -> Grant:
+    """Revoke a live grant whose row the caller holds locked: the change, its ledger event, its
+    tokens revoked into the feed, and the holder told (`notice`)."""
     grant.revoked_at = timezone.now()
     grant.revoked_by = actor
     grant.revoked_reason = reason.strip()
@@ -708,7 +886,7 @@ def grant_revoke(*, grant: Grant, actor, reason: str) -> Grant:
         recipient=grant.user,
         kind=NotificationKind.REVOKED,
         subject=f"Your access to {grant.dataset.accession} was revoked",
-        body=f"{committee.name} revoked your access to {grant.dataset.title}: {grant.revoked_reason}",
+        body=notice,
         key=f"revoked:{grant.pk}",
     )
     return grant
@@ -726,7 +904,7 @@ def _on_grant_revoked(grant: Grant) -> None:
 @transaction.atomic
 def review_close(*, review: Review, actor) -> Review:
     review = _lock_review(review)
-    role = _require_member(review, actor)
+    role = _require_eligible(review, actor)
     if not lifecycle.may_manage(policy=review.committee.decision_policy, role=role):
         raise PermissionDenied("Only the chair or the secretary may close a review.")
     from_status = review.status

@@ -465,7 +465,8 @@ def _revoke(candidates, cause: str, actor, now: datetime) -> int:
 def tokens_revoke_for_grant(
     *, grant: Grant, actor=None, cause: str = RevocationCause.GRANT_REVOKED
 ) -> int:
-    """Called by `grant_revoke` (a committee's revocation), in its transaction."""
+    """Called when a grant is revoked (by its committee, or by the request's withdrawal), in
+    that transaction, which holds the grant's lock already."""
     ids = _lock_grants(pk=grant.pk)
     return _sweep(
         ids, cause=cause, actor=actor or getattr(grant, "revoked_by", None), now=timezone.now()

@@ -118,7 +118,13 @@ def _actions(access_request: AccessRequest, user, reviews) -> dict[str, bool]:
         and (status == RequestStatus.DRAFT or (status == "submitted" and returned)),
         "submit": applicant and status == RequestStatus.DRAFT,
         "withdraw": applicant
-        and (status == RequestStatus.DRAFT or (status == RequestStatus.SUBMITTED and open_reviews)),
+        and (
+            status == RequestStatus.DRAFT
+            or (
+                status == RequestStatus.SUBMITTED
+                and (open_reviews or bool(services.approvals_standing(access_request)))
+            )
+        ),
         "resubmit": applicant and status == RequestStatus.SUBMITTED and returned,
         "comment": applicant and status == RequestStatus.SUBMITTED,
         "accept": status in (RequestStatus.DRAFT, RequestStatus.SUBMITTED),
@@ -260,13 +266,26 @@ def request_edit(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect(access_request)
     if request.method == "POST":
         return _request_form_post(request, access_request=access_request)
-    form = AccessRequestForm(applicant=request.user, access_request=access_request)
+    form = AccessRequestForm(
+        applicant=request.user, access_request=access_request, locked=_locked(access_request)
+    )
     return _render_form(request, form, access_request=access_request)
+
+
+def _locked(access_request) -> tuple[str, ...]:
+    """The answers the form shows disabled: those an approval still standing relied on."""
+    if access_request is None or access_request.status == RequestStatus.DRAFT:
+        return ()
+    return lifecycle.APPROVAL_FIELDS if services.approvals_standing(access_request) else ()
 
 
 def _request_form_post(request: HttpRequest, *, access_request) -> HttpResponse:
     form = AccessRequestForm(
-        request.POST, request.FILES, applicant=request.user, access_request=access_request
+        request.POST,
+        request.FILES,
+        applicant=request.user,
+        access_request=access_request,
+        locked=_locked(access_request),
     )
     action = request.POST.get("action", "save")
     # Enter in a text box presses the form's first button ("Find datasets"); with only a
@@ -335,6 +354,14 @@ def _render_form(
     elif action == "find-diseases":
         disease_results = []
     committees = {d.committee for d in chosen_datasets}
+    locked_message = ""
+    if form.locked:
+        standing = services.approvals_standing(access_request)
+        locked_message = str(
+            lifecycle.AnswersLocked(
+                fields=form.locked, committees=[r.committee.name for r in standing]
+            )
+        )
     return render(
         request,
         "access/request_form.html",
@@ -350,6 +377,8 @@ def _render_form(
             "disease_results": disease_results,
             "committee_count": len(committees),
             "chosen_dataset_values": {d.accession for d in chosen_datasets},
+            "locked_message": locked_message,
+            "locked_labels": [FIELD_LABELS.get(f, f) for f in form.locked],
         },
     )
 
@@ -428,6 +457,8 @@ def _timeline(access_request, user, reviews, people) -> list[dict]:
             text = f"{_cap(actor)} submitted the request to {', '.join(names) or 'the committees'}."
         elif kind == EventType.REQUEST_WITHDRAWN:
             text = f"{_cap(actor)} withdrew the request."
+            if p.get("grants_ended"):
+                text += " The access it gave ended."
         elif kind == EventType.REQUEST_RESUBMITTED:
             text = (
                 f"{_cap(actor)} resubmitted the request to {committee_name(event)}"
@@ -596,7 +627,7 @@ CONFIRMATIONS = {
         "service": services.request_withdraw,
         "title": "Withdraw request {ref}",
         "button": "Withdraw request {ref}",
-        "success": "Withdrew {ref}. The committees stop reviewing it.",
+        "success": "Withdrew {ref}. The committees stop reviewing it, and any access it gave has ended.",
         "failure": "{ref} was not withdrawn.",
     },
     "resubmit": {
@@ -646,6 +677,9 @@ def request_transition(request: HttpRequest, pk: int, action: str) -> HttpRespon
             "committees": sorted({d.committee.name for d in datasets}),
             "returned": [r for r in reviews if r.status == ReviewStatus.RETURNED],
             "open_reviews": [r for r in reviews if r.status in lifecycle.OPEN_REVIEW_STATES],
+            "approved_by": [r.committee.name for r in services.approvals_standing(access_request)]
+            if action == "withdraw"
+            else [],
             "problems": problems,
         },
     )

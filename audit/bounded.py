@@ -21,7 +21,7 @@ web node counts into the same row.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -36,9 +36,8 @@ FLUSH_BATCH = 500
 _KEY_LENGTH = BoundedWindow._meta.get_field("key").max_length
 
 
-def window_start(moment: datetime) -> datetime:
-    """The start of the window that `moment` falls in."""
-    length = settings.AUDIT_BOUNDED_WINDOW_SECONDS
+def window_start(moment: datetime, length: int) -> datetime:
+    """The start of the window of `length` seconds that `moment` falls in."""
     epoch = int(moment.timestamp())
     return datetime.fromtimestamp(epoch - epoch % length, tz=UTC)
 
@@ -55,30 +54,43 @@ def actor_and_address(who=None) -> list[str]:
 
 
 @transaction.atomic
-def bounded_record(*, kind: str, key: str | Iterable[str], write: Callable[[], object]) -> bool:
+def bounded_record(
+    *,
+    kind: str,
+    key: str | Iterable[str],
+    write: Callable[[], object],
+    limit: int | None = None,
+    window_seconds: int | None = None,
+) -> bool:
     """Count one event of `kind` for each key; call `write()` (which appends the event) only
-    while every key is within the limit of its window. True when the event was written.
+    while every key is within `limit` (default `AUDIT_BOUNDED_LIMIT`) in its window of
+    `window_seconds` (default `AUDIT_BOUNDED_WINDOW_SECONDS`). True when the event was written.
 
     The counts and the event commit together: if `write` fails, nothing was counted."""
     keys = sorted({k[:_KEY_LENGTH] for k in ([key] if isinstance(key, str) else key)})
     if not keys:
         raise ValueError("bounded_record needs at least one key")
+    limit = settings.AUDIT_BOUNDED_LIMIT if limit is None else limit
+    length = window_seconds or settings.AUDIT_BOUNDED_WINDOW_SECONDS
     now = timezone.now()
-    start = window_start(now)
+    start = window_start(now, length)
     windows = []
     # Sorted keys give every caller the same lock order, so two callers sharing keys cannot
     # deadlock. The row lock makes read-count-then-decide atomic: of N concurrent callers at the
     # limit, exactly the first `limit` write their event (a bare UPDATE could not tell them so).
     for name in keys:
         window, created = BoundedWindow.objects.select_for_update().get_or_create(
-            kind=kind, key=name, window_start=start
+            kind=kind,
+            key=name,
+            window_start=start,
+            defaults={"window_end": start + timedelta(seconds=length)},
         )
         if created:  # this key's earlier windows are closed: summarise them now
-            _flush(BoundedWindow.objects.filter(kind=kind, key=name, window_start__lt=start))
+            _flush(BoundedWindow.objects.filter(kind=kind, key=name, window_end__lte=now))
         windows.append(window)
     for window in windows:
         window.count += 1
-    written = all(w.count <= settings.AUDIT_BOUNDED_LIMIT for w in windows)
+    written = all(w.count <= limit for w in windows)
     for window in windows:
         if not written:
             window.suppressed += 1
@@ -90,12 +102,12 @@ def bounded_record(*, kind: str, key: str | Iterable[str], write: Callable[[], o
 
 def bounded_flush(*, now: datetime | None = None) -> int:
     """Summarise and drop every closed window; the number of summary events written."""
-    current = window_start(now or timezone.now())
+    now = now or timezone.now()
     total = 0
     while True:
         with transaction.atomic():
             written, seen = _flush(
-                BoundedWindow.objects.filter(window_start__lt=current), limit=FLUSH_BATCH
+                BoundedWindow.objects.filter(window_end__lte=now), limit=FLUSH_BATCH
             )
         total += written
         if seen < FLUSH_BATCH:
@@ -120,7 +132,7 @@ def _flush(windows, *, limit: int | None = None) -> tuple[int, int]:
                 kind=window.kind,
                 key=window.key,
                 window_start=window.window_start,
-                window_seconds=settings.AUDIT_BOUNDED_WINDOW_SECONDS,
+                window_seconds=int((window.window_end - window.window_start).total_seconds()),
                 seen=window.count,
                 suppressed=window.suppressed,
             )

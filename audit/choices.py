@@ -13,6 +13,7 @@ class EventType(models.TextChoices):
     # auth
     LOGIN = "auth.login", "Login"
     LOGIN_FAILED = "auth.login_failed", "Failed login"
+    LOGIN_LOCKED_OUT = "auth.login_locked_out", "Sign-in locked out after repeated failures"
     LOGOUT = "auth.logout", "Logout"
     ACCESS_REFUSED = "auth.access_refused", "Access refused"
     PERMISSION_GRANTED = "auth.permission_granted", "Permission granted"
@@ -56,6 +57,8 @@ class EventType(models.TextChoices):
     REVIEW_CLOSED = "access.review_closed", "Review closed"
     COMMENT_ADDED = "access.comment_added", "Comment added"
     VOTE_CAST = "access.vote_cast", "Vote cast"
+    RECUSAL_DECLARED = "access.recusal_declared", "Conflict of interest declared (recusal)"
+    DEPUTY_APPOINTED = "access.deputy_appointed", "Deputy decider appointed"
     DECISION_RECORDED = "access.decision_recorded", "Decision recorded"
     GRANT_CREATED = "access.grant_created", "Grant created"
     GRANT_REVOKED = "access.grant_revoked", "Grant revoked"
@@ -65,7 +68,7 @@ class EventType(models.TextChoices):
     CHECKPOINT_SIGNED = "audit.checkpoint_signed", "Checkpoint signed"
     LEDGER_EXPORTED = "audit.ledger_exported", "Ledger exported"
     FIELD_CHANGE = "audit.field_change", "Field-level change (django-auditlog)"
-    EVENTS_SUPPRESSED = "audit.events_suppressed", "Repeated events summarised"
+    EVENTS_SUPPRESSED = "audit.events_suppressed", "Further events of a kind not recorded singly"
     # tokens for the storage tier (access.tokens, access.keyring)
     TOKEN_ISSUED = "tokens.issued", "Access token issued"
     TOKEN_INTROSPECTED = "tokens.introspected", "Token introspected"

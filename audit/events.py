@@ -58,6 +58,17 @@ def login_failed(*, user=None):
     )
 
 
+def login_locked_out(*, user=None, cool_off_minutes: int):
+    # As for failed logins, the attempted username is never written; a known account is named
+    # by its pseudonym, the address is the event's client address.
+    return _record(
+        EventType.LOGIN_LOCKED_OUT,
+        actor=None,
+        obj=user,
+        payload={"known_account": user is not None, "cool_off_minutes": cool_off_minutes},
+    )
+
+
 def logout(*, user):
     return _record(EventType.LOGOUT, actor=user, obj=user)
 
@@ -278,8 +289,13 @@ def request_submitted(*, access_request, actor, reviews):
     )
 
 
-def request_withdrawn(*, access_request, actor):
-    return _record(EventType.REQUEST_WITHDRAWN, actor=actor, obj=access_request)
+def request_withdrawn(*, access_request, actor, grants_ended: list[int] | None = None):
+    return _record(
+        EventType.REQUEST_WITHDRAWN,
+        actor=actor,
+        obj=access_request,
+        payload={"grants_ended": sorted(grants_ended or [])},
+    )
 
 
 def request_resubmitted(*, access_request, review, actor):
@@ -355,6 +371,32 @@ def vote_cast(*, vote, actor):
         actor=actor,
         obj=vote.review,
         payload={"request": vote.review.request_id, "round": vote.round, "choice": vote.choice},
+    )
+
+
+def recusal_declared(*, recusal, actor):
+    return _record(
+        EventType.RECUSAL_DECLARED,
+        actor=actor,
+        obj=recusal.review,
+        payload={
+            "request": recusal.review.request_id,
+            "recusal": recusal.pk,
+            "member": _people([recusal.member])[0],
+        },
+    )
+
+
+def deputy_appointed(*, deputy, actor):
+    return _record(
+        EventType.DEPUTY_APPOINTED,
+        actor=actor,
+        obj=deputy.review,
+        payload={
+            "request": deputy.review.request_id,
+            "appointment": deputy.pk,
+            "deputy": _people([deputy.user])[0],
+        },
     )
 
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 import re
 import uuid
 
+from config.client_address import client_address
+
 from . import context
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -17,12 +19,9 @@ class RequestContextMiddleware:
     def __call__(self, request):
         incoming = request.headers.get("X-Request-ID", "")
         request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
-        # REMOTE_ADDR only: X-Forwarded-For is client-controlled unless a trusted proxy rewrites
-        # it, and the proxy set-up is documented to set REMOTE_ADDR correctly.
+        # X-Forwarded-For counts only from TESSERA_TRUSTED_PROXIES (config/client_address.py).
         token = context.bind(
-            context.RequestContext(
-                request_id=request_id, client_addr=request.META.get("REMOTE_ADDR", "")
-            )
+            context.RequestContext(request_id=request_id, client_addr=client_address(request))
         )
         try:
             response = self.get_response(request)

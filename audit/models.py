@@ -145,6 +145,7 @@ class BoundedWindow(models.Model):
     kind = models.CharField(max_length=64)
     key = models.CharField(max_length=128)
     window_start = models.DateTimeField()
+    window_end = models.DateTimeField(db_index=True)
     count = models.PositiveIntegerField(default=0)
     suppressed = models.PositiveIntegerField(default=0)
 
@@ -154,7 +155,6 @@ class BoundedWindow(models.Model):
                 fields=["kind", "key", "window_start"], name="one_bounded_window_per_key"
             )
         ]
-        indexes = [models.Index(fields=["window_start"])]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.key} {self.window_start:%Y-%m-%d %H:%M} ({self.count})"

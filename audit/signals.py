@@ -1,12 +1,19 @@
-"""Logins, logouts and failed logins go to the ledger (the one place signals are right:
-Django's auth emits them and no service of ours performs the login)."""
+"""Logins, logouts, failed logins and lockouts go to the ledger (the one place signals are right:
+Django's auth and django-axes emit them and no service of ours performs the login)."""
 
+import hashlib
+
+from axes.signals import user_locked_out
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.core.cache import cache
 from django.db import transaction
 from django.dispatch import receiver
 
-from . import events
+from . import context, events
+from .bounded import bounded_record
+from .choices import EventType
 
 
 @receiver(user_logged_in, dispatch_uid="audit_login")
@@ -22,10 +29,47 @@ def on_logout(sender, request, user, **kwargs):
             events.logout(user=user)
 
 
+def _account(username):
+    User = get_user_model()
+    return User.objects.filter(**{User.USERNAME_FIELD: username}).first() if username else None
+
+
+def _window_seconds() -> int:
+    return settings.TESSERA_LOGIN_COOL_OFF_MINUTES * 60
+
+
+def _record_bounded(event_type: EventType, record) -> None:
+    """Call `record()` (which appends one event of `event_type`) within the per-address bound:
+    TESSERA_LOGIN_FAILED_EVENTS_PER_ADDRESS per cool-off window, the rest summarised once the
+    window has closed (audit/bounded.py). Anyone can fail a sign-in, so without a bound an
+    attacker decides how fast the append-only ledger grows; django-axes still counts every
+    failure for the lockout."""
+    bounded_record(
+        kind=event_type,
+        key=f"address:{context.current().client_addr or 'unknown'}",
+        write=record,
+        limit=settings.TESSERA_LOGIN_FAILED_EVENTS_PER_ADDRESS,
+        window_seconds=_window_seconds(),
+    )
+
+
 @receiver(user_login_failed, dispatch_uid="audit_login_failed")
 def on_login_failed(sender, credentials, request=None, **kwargs):
     User = get_user_model()
     username = credentials.get(User.USERNAME_FIELD) or credentials.get("username")
-    user = User.objects.filter(**{User.USERNAME_FIELD: username}).first() if username else None
-    with transaction.atomic():
-        events.login_failed(user=user)
+    _record_bounded(EventType.LOGIN_FAILED, lambda: events.login_failed(user=_account(username)))
+
+
+@receiver(user_locked_out, dispatch_uid="audit_login_locked_out")
+def on_locked_out(sender, request, username, ip_address, **kwargs):
+    # Axes signals again for every attempt made while locked out; one event per account and
+    # address per cool-off is the fact worth keeping (the username only as a hash in the cache).
+    digest = hashlib.sha256((username or "").encode()).hexdigest()
+    if not cache.add(f"tessera:audit:locked_out:{ip_address}:{digest}", 1, _window_seconds()):
+        return
+    _record_bounded(
+        EventType.LOGIN_LOCKED_OUT,
+        lambda: events.login_locked_out(
+            user=_account(username), cool_off_minutes=settings.TESSERA_LOGIN_COOL_OFF_MINUTES
+        ),
+    )

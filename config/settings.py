@@ -13,6 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp import constants as csp_constants
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -43,6 +44,10 @@ ALLOWED_HOSTS = env.list(
     "ALLOWED_HOSTS", default=[] if PRODUCTION else ["127.0.0.1", "localhost", "testserver"]
 )
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Proxies (addresses or CIDR ranges) whose X-Forwarded-For is believed: the client address in
+# the ledger, the login lockout and the throttles is the right-most address in that header
+# that is not one of these (config/client_address.py). Empty: REMOTE_ADDR is the client.
+TESSERA_TRUSTED_PROXIES = env.list("TESSERA_TRUSTED_PROXIES", default=[])
 # Public base URL, used in links we hand out (dataset and committee URLs in visas, JWKS).
 TESSERA_BASE_URL = env.str("TESSERA_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
@@ -60,6 +65,8 @@ INSTALLED_APPS = [
     "guardian",
     "oauth2_provider",
     "auditlog",
+    "axes",
+    "csp",
     "audit",
     "governance",
     "access",
@@ -68,6 +75,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "governance.middleware.ProbeMiddleware",  # /healthz and /readyz before sessions and auth
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "audit.middleware.RequestContextMiddleware",
     "governance.middleware.NulCharacterMiddleware",  # a 400, not PostgreSQL's DataError 500
     "access.introspection.IntrospectionMiddleware",  # the storage tier's hot path, before sessions
@@ -78,6 +86,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "auditlog.middleware.AuditlogMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a lockout into the 429 page
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -93,6 +102,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "csp.context_processors.nonce",
             ],
         },
     },
@@ -128,6 +138,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out client before checking
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -162,6 +173,9 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_RATES": {"anon": "120/min", "user": "600/min", "consent": "120/min"},
     "EXCEPTION_HANDLER": "config.api.exception_handler",
+    # The browsable API (HTML forms over every endpoint) only while developing.
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
+    + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 SPECTACULAR_SETTINGS = {
@@ -265,6 +279,52 @@ if PRODUCTION:
     SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
     # Load-balancer and orchestrator probes reach the web nodes directly over plain HTTP.
     SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+
+# --- Sign-in lockout (django-axes) ------------------------------------------------------------
+# Per account and address TESSERA_LOGIN_FAILURES_PER_ACCOUNT failures, per address (any account)
+# TESSERA_LOGIN_FAILURES_PER_ADDRESS, then refusal for TESSERA_LOGIN_COOL_OFF_MINUTES, on the
+# portal's and the admin's sign-in alike (config/lockout.py). A failure while locked out starts
+# the cool-off again.
+TESSERA_LOGIN_FAILURES_PER_ACCOUNT = env.int("TESSERA_LOGIN_FAILURES_PER_ACCOUNT", default=5)
+TESSERA_LOGIN_FAILURES_PER_ADDRESS = env.int("TESSERA_LOGIN_FAILURES_PER_ADDRESS", default=30)
+TESSERA_LOGIN_COOL_OFF_MINUTES = env.int("TESSERA_LOGIN_COOL_OFF_MINUTES", default=15)
+# Failed sign-ins recorded in the ledger per address and cool-off window; the rest are counted
+# and summarised by one `audit.events_suppressed` event when the window closes (audit/bounded.py).
+TESSERA_LOGIN_FAILED_EVENTS_PER_ADDRESS = env.int(
+    "TESSERA_LOGIN_FAILED_EVENTS_PER_ADDRESS", default=10
+)
+AXES_HANDLER = "config.lockout.LockoutHandler"
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_FAILURE_LIMIT = TESSERA_LOGIN_FAILURES_PER_ACCOUNT
+AXES_COOLOFF_TIME = timedelta(minutes=TESSERA_LOGIN_COOL_OFF_MINUTES)
+AXES_CLIENT_IP_CALLABLE = "config.client_address.client_address"
+AXES_LOCKOUT_CALLABLE = "config.lockout.lockout_response"
+# A success does not reset the count: it would let one valid account clear its address's count.
+AXES_RESET_ON_SUCCESS = False
+# The ledger records every sign-in; axes' own success log would keep usernames and addresses.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False
+
+# --- Content-Security-Policy (django-csp) ----------------------------------------------------
+# Strict in every environment, so that the tests and the browser journey see what production
+# sends: no inline script without the request's nonce, no inline style at all (no `style=`
+# attributes either: tests/test_content_security_policy.py scans the templates).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", csp_constants.NONCE],
+        "style-src": ["'self'"],
+        # Swagger UI and the admin draw a few icons from data: URIs in their style sheets.
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
+# --- Error pages ------------------------------------------------------------------------------
+CSRF_FAILURE_VIEW = "config.errors.csrf_failure"
 
 # --- django-auditlog: field-level change capture beneath our ledger --------------------------
 AUDITLOG_INCLUDE_ALL_MODELS = False

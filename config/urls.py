@@ -1,7 +1,9 @@
+from csp.decorators import csp_replace
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from oauth2_provider import views as oauth2_views
 from rest_framework.routers import DefaultRouter
 
 from access.api.tokens import jwks
@@ -31,8 +33,24 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    # The split view serves its start-up script as a file: no inline script for the CSP.
+    path(
+        "api/docs/",
+        SpectacularSwaggerSplitView.as_view(url_name="schema", template_name="api/swagger_ui.html"),
+        name="api-docs",
+    ),
+    # The OAuth consent form posts to itself, then redirects to the client's redirect URI, which
+    # browsers check against the CSP's form-action: lift that one directive on this one page.
+    path(
+        "o/authorize/",
+        csp_replace({"form-action": None})(oauth2_views.AuthorizationView.as_view()),
+    ),
     path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
     path("", include(("access.urls", "access"), namespace="access")),
     path("", include(("governance.urls", "portal"), namespace="portal")),
 ]
+
+handler400 = "config.errors.bad_request"
+handler403 = "config.errors.permission_denied"
+handler404 = "config.errors.page_not_found"
+handler500 = "config.errors.server_error"

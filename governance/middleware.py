@@ -17,8 +17,9 @@ class ProbeMiddleware:
     Further down the stack a request carrying a session cookie costs two queries (auditlog asks
     who the user is): liveness would fail whenever the database does, so a load balancer would
     restart healthy web nodes during a database outage, and readiness would answer 500 instead
-    of its 503. First in the stack the probes also skip the HTTPS redirect and the Host check,
-    which orchestrators probing a node's own address need.
+    of its 503. First in the stack the probes also skip the HTTPS redirect (orchestrators probe
+    a node over plain HTTP), but not the Host check: a probe sends a Host from ALLOWED_HOSTS, as
+    docs/deployment.md says, and any other Host gets the 400 every other path gives.
     """
 
     def __init__(self, get_response):
@@ -27,6 +28,7 @@ class ProbeMiddleware:
     def __call__(self, request):
         probe = PROBES.get(request.path_info)
         if probe is not None and request.method in ("GET", "HEAD"):
+            request.get_host()  # DisallowedHost: Django answers 400
             return probe(request)
         return self.get_response(request)
 

@@ -61,6 +61,14 @@ def test_healthz_stays_200_while_the_database_is_down(client, monkeypatch, djang
     assert client.get("/readyz").status_code == 503
 
 
-def test_healthz_answers_a_probe_on_the_nodes_own_address(client):
-    # Orchestrators probe the pod's IP, which is rarely in ALLOWED_HOSTS.
-    assert client.get("/healthz", HTTP_HOST="10.1.2.3:8000").status_code == 200
+@pytest.mark.parametrize("path", ["/healthz", "/readyz"])
+def test_probe_with_a_host_outside_allowed_hosts_gets_400(client, path):
+    # docs/deployment.md: probes send a Host from ALLOWED_HOSTS; any other Host is refused
+    # here as on every other path (a forged Host must not reach any view).
+    assert client.get(path, HTTP_HOST="evil.example.org").status_code == 400
+
+
+def test_probe_of_a_nodes_own_address_with_an_allowed_host_header_answers(client):
+    # Orchestrators probe the pod's IP and set the Host header (Kubernetes: httpHeaders).
+    response = client.get("/healthz", HTTP_HOST="localhost:8000", REMOTE_ADDR="10.1.2.3")
+    assert response.status_code == 200

@@ -194,3 +194,61 @@ def test_retired_checkpoint_keys_come_from_the_environment_and_are_trusted(tmp_p
     result = python(code, env=env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "3 True"
+
+
+def test_production_api_renders_json_only_not_the_browsable_api():
+    code = (
+        "import django; django.setup(); from rest_framework.settings import api_settings; "
+        "print([c.__name__ for c in api_settings.DEFAULT_RENDERER_CLASSES])"
+    )
+    result = python(code, env=production_env())
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "['JSONRenderer']"
+
+
+def test_development_keeps_the_browsable_api():
+    from rest_framework.settings import api_settings
+
+    # Settings are read with DEBUG on in development (pytest turns DEBUG off only later).
+    names = [c.__name__ for c in api_settings.DEFAULT_RENDERER_CLASSES]
+    assert names == ["JSONRenderer", "BrowsableAPIRenderer"]
+
+
+CSP_PROBE = """
+import django
+django.setup()
+from django.test import Client
+response = Client(HTTP_HOST="tessera.example.org").get("/accounts/login/", secure=True)
+print(response.status_code)
+print(response["Content-Security-Policy"])
+"""
+
+
+def test_production_sends_the_content_security_policy():
+    result = python(CSP_PROBE, env=production_env())
+    assert result.returncode == 0, result.stderr
+    status, header = result.stdout.strip().split("\n")[-2:]
+    assert status == "200"
+    assert "default-src 'self'" in header and "frame-ancestors 'none'" in header
+    assert "style-src 'self'" in header and "unsafe-inline" not in header
+
+
+LOCKOUT_SETTINGS = """
+import django
+django.setup()
+from django.conf import settings
+print(settings.TESSERA_TRUSTED_PROXIES, settings.TESSERA_LOGIN_FAILURES_PER_ACCOUNT,
+      settings.TESSERA_LOGIN_FAILURES_PER_ADDRESS, settings.AXES_COOLOFF_TIME)
+"""
+
+
+def test_trusted_proxies_and_lockout_limits_come_from_the_environment():
+    env = production_env(
+        TESSERA_TRUSTED_PROXIES="127.0.0.1,10.0.0.0/8",
+        TESSERA_LOGIN_FAILURES_PER_ACCOUNT="3",
+        TESSERA_LOGIN_FAILURES_PER_ADDRESS="50",
+        TESSERA_LOGIN_COOL_OFF_MINUTES="30",
+    )
+    result = python(LOCKOUT_SETTINGS, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "['127.0.0.1', '10.0.0.0/8'] 3 50 0:30:00"

@@ -13,12 +13,65 @@ from ..models import MAX_REQUESTED_MONTHS, AccessRequest, Grant, Review
 ETHICS_MAX_BYTES = 10 * 1024 * 1024
 
 
+class EligibilitySerializer(serializers.Serializer):
+    can_act = serializers.BooleanField(help_text="Whether you may act on this review now.")
+    reason = serializers.CharField(
+        allow_null=True, help_text="Why you may not act on it (a conflict of interest), or null."
+    )
+    role = serializers.CharField(
+        allow_null=True, help_text="Your role: chair, secretary, member or deputy; null if none."
+    )
+    decider_remains = serializers.BooleanField(
+        help_text="Whether the eligible people on this review can still reach a decision."
+    )
+    shortfall = serializers.CharField(
+        allow_null=True,
+        help_text="Why they cannot; an administrator can then appoint a deputy decider.",
+    )
+
+
 class ReviewSummarySerializer(serializers.ModelSerializer):
     committee = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    eligibility = serializers.SerializerMethodField()
 
     class Meta:
         model = Review
-        fields = ["id", "committee", "status", "round", "decided_at"]
+        fields = ["id", "committee", "status", "round", "decided_at", "eligibility"]
+
+    def _panel_reviews(self, user) -> tuple[set[int], set[int]]:
+        """The committees the user sits on and the reviews they are deputy for, once per response."""
+        key = "_conflict_scope"
+        if key not in self.context:
+            self.context[key] = (
+                set(user.committee_memberships.values_list("committee_id", flat=True)),
+                set(user.deputy_for.values_list("review_id", flat=True)),
+            )
+        return self.context[key]
+
+    @extend_schema_field(EligibilitySerializer(allow_null=True))
+    def get_eligibility(self, review):
+        """For the people on the review's panel only (the applicant learns nothing of the
+        committee's conflicts): whether they may act, and whether anyone still may decide."""
+        request = self.context.get("request")
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return None
+        committees, deputy_reviews = self._panel_reviews(user)
+        if review.committee_id not in committees and review.pk not in deputy_reviews:
+            return None
+        panel = services.review_panel(review)
+        reason = lifecycle.conflict_refusal(panel, user.pk)
+        committee = review.committee
+        shortfall = lifecycle.decider_shortfall(
+            panel, policy=committee.decision_policy, quorum=committee.quorum
+        )
+        return {
+            "can_act": reason is None,
+            "reason": reason,
+            "role": panel.role_of(user.pk),
+            "decider_remains": shortfall is None,
+            "shortfall": shortfall,
+        }
 
 
 class DatasetStatusSerializer(serializers.Serializer):
@@ -163,6 +216,10 @@ class DecideSerializer(CommitteeTargetSerializer):
         required=False,
         help_text="Accessions to approve; default all of the committee's.",
     )
+
+
+class RecuseSerializer(CommitteeTargetSerializer):
+    reason = serializers.CharField(max_length=10000, help_text="What the conflict of interest is.")
 
 
 class RevokeSerializer(serializers.Serializer):

@@ -16,7 +16,7 @@ from config.api import StandardPagination
 from governance.models import AccessAgreement, DataAccessCommittee
 
 from .. import selectors, services
-from ..lifecycle import TransitionRefused
+from ..lifecycle import AnswersLocked, TransitionRefused
 from ..models import AccessRequest, Grant, Review
 from .serializers import (
     AcceptAgreementSerializer,
@@ -25,6 +25,7 @@ from .serializers import (
     CommitteeTargetSerializer,
     DecideSerializer,
     GrantSerializer,
+    RecuseSerializer,
     RevokeSerializer,
     VoteSerializer,
 )
@@ -37,9 +38,12 @@ class Conflict(APIException):
 
 
 def _call(fn, **kwargs):
-    """Run a service; map its refusals to HTTP: 400 bad input, 403 not allowed, 409 wrong state."""
+    """Run a service; map its refusals to HTTP: 400 bad input, 403 not allowed, 409 wrong state
+    (with the locked `fields` when the answers an approval relied on would change)."""
     try:
         return fn(**kwargs)
+    except AnswersLocked as exc:
+        raise Conflict({"detail": str(exc), "fields": exc.fields}) from exc
     except TransitionRefused as exc:
         raise Conflict(str(exc)) from exc
     except DjangoPermissionDenied as exc:
@@ -51,7 +55,14 @@ def _visible_requests(user, *, as_applicant: bool = True, as_reviewer: bool = Tr
     return (
         AccessRequest.objects.filter(pk__in=ids)
         .select_related("applicant")
-        .prefetch_related("reviews__committee", "datasets__committee", "diseases", "team_members")
+        .prefetch_related(
+            "reviews__committee__memberships",
+            "reviews__deputies",
+            "reviews__recusals",
+            "datasets__committee",
+            "diseases",
+            "team_members",
+        )
         .order_by("-created_at", "-pk")
     )
 
@@ -244,6 +255,25 @@ class AccessRequestViewSet(
             rationale=body.validated_data["rationale"],
         )
         return self._respond(access_request)
+
+    @extend_schema(
+        request=RecuseSerializer,
+        responses=AccessRequestSerializer,
+        summary="Declare a conflict of interest on this committee's review (recusal)",
+    )
+    @action(detail=True, methods=["post"])
+    def recuse(self, request, pk=None):
+        access_request = self.get_object()
+        body = RecuseSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        review = self._review(access_request, body.validated_data.get("committee"))
+        _call(
+            services.recusal_declare,
+            review=review,
+            actor=request.user,
+            reason=body.validated_data["reason"],
+        )
+        return self._respond(access_request, status.HTTP_201_CREATED)
 
     @extend_schema(
         request=DecideSerializer,

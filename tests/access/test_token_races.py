@@ -7,14 +7,16 @@ from __future__ import annotations
 import importlib
 import threading
 import time
+from datetime import timedelta
 
 import pytest
 from django.apps import apps
 from django.core.management import call_command
 from django.db import connection, transaction
+from django.utils import timezone
 
-from access import keyring, services, tokens
-from access.models import IssuedToken, TokenRevocation
+from access import keyring, lifecycle, services, tokens
+from access.models import Grant, IssuedToken, TokenRevocation
 from governance import services as gov
 from governance.models import LegalBasisArticle, OntologyTerm
 
@@ -49,13 +51,15 @@ def revoke_by(revocation: str, *, grant, researcher, admin_user, chair) -> None:
     changes the dataset or the account, not the grant row)."""
     if revocation == "grant_revoked":
         services.grant_revoke(grant=grant, actor=chair, reason="Breach.")
+    elif revocation == "request_withdrawn":
+        services.request_withdraw(access_request=grant.request, actor=researcher)
     elif revocation == "dataset_retired":
         gov.dataset_retire(dataset=grant.dataset, actor=None, reason="Withdrawn.")
     else:
         tokens.user_suspend(user=researcher, actor=admin_user, reason="Compromised.")
 
 
-@pytest.mark.parametrize("revocation", ["dataset_retired", "user_suspended"])
+@pytest.mark.parametrize("revocation", ["dataset_retired", "user_suspended", "request_withdrawn"])
 def test_a_token_being_issued_during_a_sweep_is_swept_into_the_feed(
     grant, researcher, admin_user, chair, monkeypatch, revocation
 ):
@@ -92,10 +96,13 @@ def test_a_token_being_issued_during_a_sweep_is_swept_into_the_feed(
     assert "sweep_error" not in issued, issued
     token = IssuedToken.objects.get(jti=issued["jti"])
     assert token.revoked_at is not None
-    assert TokenRevocation.objects.get(jti=token.jti).cause == revocation
+    cause = {"request_withdrawn": "grant_revoked"}.get(revocation, revocation)
+    assert TokenRevocation.objects.get(jti=token.jti).cause == cause
 
 
-@pytest.mark.parametrize("revocation", ["grant_revoked", "dataset_retired", "user_suspended"])
+@pytest.mark.parametrize(
+    "revocation", ["grant_revoked", "dataset_retired", "user_suspended", "request_withdrawn"]
+)
 def test_a_token_asked_for_during_a_revocation_waits_and_is_refused(
     grant, researcher, admin_user, chair, revocation
 ):
@@ -131,6 +138,116 @@ def test_a_token_asked_for_during_a_revocation_waits_and_is_refused(
         "grant_revoked": "The grant was revoked.",
         "dataset_retired": "The dataset is no longer published.",
         "user_suspended": "The account is suspended.",
+        "request_withdrawn": "The grant was revoked.",
     }[revocation]
     assert outcome == {"refused": expected}
     assert not IssuedToken.objects.exists()
+
+
+def test_a_withdrawal_racing_an_approval_leaves_no_live_grant_and_no_deadlock(
+    grant, researcher, other_chair, other_dataset, monkeypatch
+):
+    """The approval of the other part holds its review's lock, then writes the request; the
+    withdrawal locks the reviews before the request, so it waits for the approval and then
+    revokes its grants too (locking the request first would deadlock the two)."""
+    access_request = grant.request
+    review = access_request.reviews.get(committee=other_dataset.committee)
+    deciding = threading.Event()
+    require_member = services._require_member
+
+    def slow_require_member(review, actor):
+        # Called by decision_record right after it locked the review.
+        deciding.set()
+        time.sleep(1.0)  # the withdrawal now starts and meets the approval's locks
+        return require_member(review, actor)
+
+    monkeypatch.setattr(services, "_require_member", slow_require_member)
+    errors: dict[str, str] = {}
+
+    def approve():
+        try:
+            services.decision_record(
+                review=review,
+                actor=other_chair,
+                outcome="approve",
+                end_date=timezone.localdate() + timedelta(days=90),
+            )
+        except Exception as exc:  # a deadlock, say: reported by the assertion below
+            errors["approve"] = repr(exc)
+        finally:
+            connection.close()
+
+    def withdraw():
+        try:
+            assert deciding.wait(timeout=10)
+            services.request_withdraw(access_request=access_request, actor=researcher)
+        except Exception as exc:
+            errors["withdraw"] = repr(exc)
+        finally:
+            connection.close()
+
+    run(approve, withdraw)
+    assert errors == {}
+    access_request.refresh_from_db()
+    assert access_request.status == "withdrawn"
+    grants = Grant.objects.filter(request=access_request)
+    assert {g.dataset_id for g in grants} == {grant.dataset_id, other_dataset.pk}
+    assert not grants.filter(revoked_at__isnull=True).exists()
+
+
+def test_an_edit_racing_an_approval_waits_for_it_and_is_refused(
+    submitted, researcher, chair, other_chair, dataset, other_dataset, monkeypatch
+):
+    """The applicant edits the purpose (another committee returned the request) while the
+    first committee is approving: the edit waits for the approval's review lock, then sees the
+    approval and is refused, so no grant is made for answers the committee never saw."""
+    services.decision_record(
+        review=submitted.reviews.get(committee=other_dataset.committee),
+        actor=other_chair,
+        outcome="return",
+        questions="Which cohort?",
+    )
+    review = submitted.reviews.get(committee=dataset.committee)
+    deciding = threading.Event()
+    require_member = services._require_member
+
+    def slow_require_member(review, actor):
+        deciding.set()
+        time.sleep(1.0)  # the edit now starts while the approval holds the review
+        return require_member(review, actor)
+
+    monkeypatch.setattr(services, "_require_member", slow_require_member)
+    outcome: dict[str, str] = {}
+
+    def approve():
+        try:
+            services.decision_record(
+                review=review,
+                actor=chair,
+                outcome="approve",
+                end_date=timezone.localdate() + timedelta(days=90),
+            )
+        except Exception as exc:
+            outcome["approve"] = repr(exc)
+        finally:
+            connection.close()
+
+    def edit():
+        try:
+            assert deciding.wait(timeout=10)
+            services.request_update(
+                access_request=submitted, actor=researcher, data={"commercial": True}
+            )
+            outcome["edit"] = "saved"
+        except lifecycle.AnswersLocked as exc:
+            outcome["edit"] = f"refused {exc.fields}"
+        except Exception as exc:
+            outcome["edit"] = repr(exc)
+        finally:
+            connection.close()
+
+    run(approve, edit)
+    assert outcome == {"edit": "refused ['commercial']"}
+    submitted.refresh_from_db()
+    assert submitted.commercial is False
+    assert Grant.objects.filter(request=submitted, revoked_at__isnull=True).exists()

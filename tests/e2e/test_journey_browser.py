@@ -3,7 +3,8 @@
 A researcher applies for two datasets governed by two committees; the first committee's chair
 approves in the admin; the second committee's chair returns the request with a question; the
 researcher edits, replies and resubmits; the second chair approves; the researcher sees both
-grants on "My access". Every step goes through the pages people use, by their accessible names.
+grants on "My access". Every step goes through the pages people use, by their accessible names,
+under the production Content-Security-Policy: no page may trip it (Chromium's console says so).
 
 Needs Debian's `chromium` (`apt-get install chromium`; Playwright's own browser download is not
 used), or another Chromium named by TESSERA_CHROMIUM. Without one the test fails under CI=true
@@ -147,6 +148,14 @@ class Journey:
         self.page = self.context.new_page()
         self.username = username
         self.shots = shots
+        # Chromium reports every Content-Security-Policy refusal on the console ("Refused to
+        # apply inline style because it violates ..."): the policy must cost no feature.
+        self.csp_violations: list[str] = []
+        self.page.on("console", self._console)
+
+    def _console(self, message) -> None:
+        if "Content Security Policy" in message.text or "Content-Security-Policy" in message.text:
+            self.csp_violations.append(f"{self.page.url}: {message.text}")
 
     def shot(self, name: str) -> None:
         if self.shots is not None:
@@ -331,3 +340,11 @@ def test_researcher_applies_two_committees_decide_and_both_grants_appear(world, 
         researcher.expect(card.get_by_text("Active", exact=True))
     researcher.expect_text("2 active grants.")
     researcher.shot("09-my-access")
+
+    # The API documentation (Swagger UI) works under the policy too.
+    researcher.page.goto("/api/docs/")
+    researcher.expect(researcher.role("heading", re.compile(r"^Tessera API")))
+    researcher.expect_text("/api/v1/datasets/")
+
+    for tab in (researcher, chair, chair2):
+        assert tab.csp_violations == [], "\n".join(tab.csp_violations)
