@@ -9,10 +9,13 @@ is written by whichever comes first: the next event of that kind and key (it ope
 or the `audit.tasks.bounded_flush` beat task.
 
     bounded_record(
-        kind=EventType.LOGIN_FAILED,
-        key=actor_and_address(None),
-        write=lambda: events.login_failed(user=None),
+        kind=EventType.ACCESS_REFUSED,
+        key=actor_and_address(user),  # ["actor:<pseudonym>", "address:<client address>"]
+        write=lambda: events.access_refused(actor=user, ...),
     )
+
+A caller may pass its own `limit` and `window_seconds` (failed sign-ins are bounded per
+cool-off window, audit/signals.py).
 
 Windows are fixed, aligned on multiples of the window length since the epoch, so that every
 web node counts into the same row.
@@ -117,11 +120,8 @@ def bounded_flush(*, now: datetime | None = None) -> int:
 def _flush(windows, *, limit: int | None = None) -> tuple[int, int]:
     """Summarise and delete closed windows (inside the caller's transaction). Rows another
     transaction holds are skipped: they are still counting, the next flush takes them."""
-    rows = list(
-        windows.select_for_update(skip_locked=True).order_by("window_start", "pk")[:limit]
-        if limit
-        else windows.select_for_update(skip_locked=True).order_by("window_start", "pk")
-    )
+    query = windows.select_for_update(skip_locked=True).order_by("window_start", "pk")
+    rows = list(query[:limit] if limit else query)
     written = 0
     for window in rows:
         # Deleting is the claim: of two flushers (the beat task, a new window's first event)
