@@ -1,4 +1,5 @@
-"""API-wide conventions: error bodies name the field, Django ValidationErrors become 400s."""
+"""API-wide conventions: error bodies name the field, Django ValidationErrors become 400s, and
+refusals of the actions a view lists in `refusals_recorded` go to the ledger."""
 
 from __future__ import annotations
 
@@ -7,12 +8,36 @@ from rest_framework import exceptions
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from audit import refusals
+
 
 def exception_handler(exc, context):
     if isinstance(exc, DjangoValidationError):
         detail = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
         exc = exceptions.ValidationError(detail=detail)
-    return drf_exception_handler(exc, context)
+    response = drf_exception_handler(exc, context)
+    if response is not None and response.status_code in refusals.REFUSED_STATUSES:
+        _record_refusal(response.status_code, context)
+    return response
+
+
+def _record_refusal(status: int, context) -> None:
+    """A view names the actions whose refusals are recorded: `refusals_recorded` maps the
+    ViewSet action (or, for a plain APIView, the lower-case method) to the ledger's name."""
+    view, request = context.get("view"), context.get("request")
+    recorded = getattr(view, "refusals_recorded", None)
+    if not recorded or request is None:
+        return
+    label = recorded.get(getattr(view, "action", None) or request.method.lower())
+    if label is None:
+        return
+    # `_auth` and `_user`, not `auth` and `user`: those would authenticate again, and the
+    # refusal may be that authentication failed.
+    auth = getattr(request, "_auth", None)
+    who = getattr(auth, "actor", None) or getattr(request, "_user", None)
+    refusals.access_refused_record(
+        who=who, action=label, method=request.method, path=request.path, status=status
+    )
 
 
 class StandardPagination(PageNumberPagination):
