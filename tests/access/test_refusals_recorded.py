@@ -184,10 +184,10 @@ def test_introspection_with_an_invalid_client_token_is_recorded(storage):
 
 
 def test_introspection_by_a_client_without_the_scope_is_recorded_as_that_client(db):
-    app, bearer = oauth_client("catalogue-tool", ["read"])
+    app, bearer = oauth_client("catalogue-tool", ["catalogue:read"])
     assert introspect(bearer, "whatever").status_code == 403
     (event,) = refusals()
-    assert event.actor_id == f"client:{app.client_id}"
+    assert event.actor_id == f"client:{app.pk}"
     assert event.actor_kind == "client"
 
 
