@@ -31,6 +31,7 @@ from oauth2_provider.admin import ApplicationAdmin
 from oauth2_provider.models import get_application_model
 
 from audit import events
+from audit.refusals import access_refused_record
 from config.scopes import PRIVILEGED_SCOPES
 from governance.admin import LedgeredAdminMixin
 from governance.choices import CommitteeRole, DecisionPolicy
@@ -108,6 +109,18 @@ class NotFoundInsteadOfForbiddenMixin(LedgeredAdminMixin):
         events.admin_action(actor=request.user, action=action, obj=obj, detail=detail or None)
         # The stock LogEntry only: LedgeredAdminMixin.log_change would add a second, vaguer event.
         admin.ModelAdmin.log_change(self, request, obj, message)
+
+
+def _record_refusal(request, action: str, status: int) -> None:
+    """A refused committee action or review page, in the ledger (bounded, audit/refusals.py):
+    a 404 for a review the person may not see, 403 where a service refused the person."""
+    access_refused_record(
+        who=request.user,
+        action=f"admin.{action}",
+        method=request.method,
+        path=request.path,
+        status=status,
+    )
 
 
 class MethodNotAllowed(Exception):
@@ -326,27 +339,52 @@ class ReviewAdmin(NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
 
     # --- the review page and its forms --------------------------------------------------------
     def get_urls(self):
-        def wrap(view):
+        def wrap(view, action: str):
             def answer_405(request, *args, **kwargs):
                 try:
                     return view(request, *args, **kwargs)
                 except MethodNotAllowed:
                     return HttpResponseNotAllowed(["POST"])
+                except Http404:
+                    _record_refusal(request, action, 404)
+                    raise
 
             return self.admin_site.admin_view(answer_405)
 
         name = f"{self.opts.app_label}_{self.opts.model_name}"
         custom = [
-            path("<path:object_id>/start/", wrap(self.start_view), name=f"{name}_start"),
-            path("<path:object_id>/comment/", wrap(self.comment_view), name=f"{name}_comment"),
-            path("<path:object_id>/vote/", wrap(self.vote_view), name=f"{name}_vote"),
-            path("<path:object_id>/decide/", wrap(self.decide_view), name=f"{name}_decide"),
-            path("<path:object_id>/close/", wrap(self.close_view), name=f"{name}_close"),
-            path("<path:object_id>/recuse/", wrap(self.recuse_view), name=f"{name}_recuse"),
-            path("<path:object_id>/deputy/", wrap(self.deputy_view), name=f"{name}_deputy"),
+            path(
+                "<path:object_id>/start/",
+                wrap(self.start_view, "review_start"),
+                name=f"{name}_start",
+            ),
+            path(
+                "<path:object_id>/comment/",
+                wrap(self.comment_view, "comment_add"),
+                name=f"{name}_comment",
+            ),
+            path("<path:object_id>/vote/", wrap(self.vote_view, "vote_cast"), name=f"{name}_vote"),
+            path(
+                "<path:object_id>/decide/",
+                wrap(self.decide_view, "decision_record"),
+                name=f"{name}_decide",
+            ),
+            path(
+                "<path:object_id>/close/",
+                wrap(self.close_view, "review_close"),
+                name=f"{name}_close",
+            ),
+            path(
+                "<path:object_id>/recuse/", wrap(self.recuse_view, "recuse"), name=f"{name}_recuse"
+            ),
+            path(
+                "<path:object_id>/deputy/",
+                wrap(self.deputy_view, "deputy_appoint"),
+                name=f"{name}_deputy",
+            ),
             path(
                 "<path:object_id>/grants/<int:grant_id>/revoke/",
-                wrap(self.revoke_view),
+                wrap(self.revoke_view, "grant_revoke"),
                 name=f"{name}_revoke",
             ),
         ]
@@ -356,10 +394,21 @@ class ReviewAdmin(NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
         return selectors.review_get_for_user(request.user, unquote(str(object_id)))
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        review = self._review_or_404(request, object_id)
+        try:
+            review = self._review_or_404(request, object_id)
+        except Http404:
+            _record_refusal(request, "review_view", 404)
+            raise
         if request.method not in ("GET", "HEAD"):
             return HttpResponseNotAllowed(["GET"])
         return self._render_review(request, review)
+
+    def history_view(self, request, object_id, extra_context=None):
+        try:
+            return super().history_view(request, object_id, extra_context)
+        except Http404:
+            _record_refusal(request, "review_history", 404)
+            raise
 
     def _refused(self, request, review: Review, form: forms.Form, key: str, exc=None):
         if exc is not None:
@@ -387,6 +436,8 @@ class ReviewAdmin(NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
                 result = call()
                 self._record_admin_action(request, review, action, action, **detail)
         except SERVICE_ERRORS as exc:
+            if isinstance(exc, PermissionDenied):  # a service's authority check said no
+                _record_refusal(request, action, 403)
             return self._refused(request, review, form, key, exc)
         messages.success(request, success(result) if callable(success) else success)
         return HttpResponseRedirect(

@@ -7,14 +7,13 @@ from collections.abc import Iterable
 from typing import Any
 
 from django import forms
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.forms.utils import ErrorDict
 
 from governance.choices import DatasetStatus, Ontology
 from governance.models import Dataset, OntologyTerm
 
-from . import selectors
+from . import selectors, services
 from .models import MAX_REQUESTED_MONTHS, AccessRequest
 from .services import REQUEST_FIELDS
 from .uploads import MAX_BYTES, check_ethics_document
@@ -61,7 +60,7 @@ class AccessRequestForm(forms.Form):
     )
     datasets = forms.ModelMultipleChoiceField(
         label="Datasets",
-        queryset=Dataset.objects.all(),
+        queryset=Dataset.objects.none(),  # set per form: selectors.dataset_cart_queryset
         to_field_name="accession",
         required=False,
         error_messages={
@@ -179,6 +178,8 @@ class AccessRequestForm(forms.Form):
         if self.datasets_locked:
             del self.fields["datasets"]
             del self.fields["dataset_q"]
+        else:
+            self.fields["datasets"].queryset = selectors.dataset_cart_queryset(access_request)
         # Answers an approval relied on (`lifecycle.APPROVAL_FIELDS`, passed in while one
         # stands): shown disabled, never sent to the service, which would refuse them.
         self.locked = [f for f in self.fields if f in set(locked)]
@@ -202,7 +203,9 @@ class AccessRequestForm(forms.Form):
     def chosen_datasets(self) -> list[Dataset]:
         if self.datasets_locked:
             return list(self.access_request.datasets.select_related("committee"))
-        return selectors.datasets_by_accession(self._raw_list("datasets"))
+        return selectors.datasets_for_cart(
+            self._raw_list("datasets"), access_request=self.access_request
+        )
 
     def chosen_diseases(self) -> list[OntologyTerm]:
         if "diseases" in self.locked:
@@ -239,22 +242,10 @@ class AccessRequestForm(forms.Form):
         names = list(dict.fromkeys(names))
         if not names:
             return []
-        User = get_user_model()
-        found = {
-            u.get_username(): u
-            for u in User.objects.filter(**{f"{User.USERNAME_FIELD}__in": names}, is_active=True)
-        }
+        found = selectors.team_members_by_username(names)
         unknown = [n for n in names if n not in found]
         if unknown:
-            raise ValidationError(
-                "No Tessera account has the username %(names)s. Check the spelling; each "
-                "team member must have signed in to Tessera once."
-                if len(unknown) == 1
-                else "No Tessera accounts have the usernames %(names)s. Check the spelling; each "
-                "team member must have signed in to Tessera once.",
-                params={"names": ", ".join(f"“{n}”" for n in unknown)},
-                code="unknown_user",
-            )
+            raise ValidationError(services.team_member_not_added(unknown), code="not_added")
         if any(u.pk == self.applicant.pk for u in found.values()):
             raise ValidationError(
                 "You are the applicant; list only the other people on your team.",

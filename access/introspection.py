@@ -18,8 +18,10 @@ from __future__ import annotations
 import orjson
 from django.http import HttpResponse
 
+from audit.refusals import access_refused_record
+
 from . import tokens
-from .api.tokens import NO_STORE
+from .api.tokens import INTROSPECT_ACTION, NO_STORE
 
 INTROSPECT_PATH = "/api/v1/tokens/introspect"
 FORM = "application/x-www-form-urlencoded"
@@ -46,14 +48,22 @@ def introspection_response(request) -> HttpResponse:
     scheme, _, bearer = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
     bearer = bearer.strip()
     if scheme.lower() != "bearer" or not bearer:
-        return _error(401, "Authentication credentials were not provided.")
+        return _refused(request, None, 401, "Authentication credentials were not provided.")
     token = request.POST.get("token", "")
     client, answer = tokens.introspect_for_bearer(bearer=bearer, token=token)
     if client is None:
-        return _error(401, "The access token is invalid or expired.")
+        return _refused(request, None, 401, "The access token is invalid or expired.")
     if answer is None:
-        return _error(403, "This client's token lacks the required scope.")
+        return _refused(request, client.actor, 403, "This client's token lacks the required scope.")
     return HttpResponse(orjson.dumps(answer), content_type="application/json", headers=NO_STORE)
+
+
+def _refused(request, who, status: int, detail: str) -> HttpResponse:
+    """The DRF view's exception handler records the same refusals (config/api.py)."""
+    access_refused_record(
+        who=who, action=INTROSPECT_ACTION, method=request.method, path=request.path, status=status
+    )
+    return _error(status, detail)
 
 
 def _error(status: int, detail: str) -> HttpResponse:

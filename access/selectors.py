@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 from guardian.shortcuts import get_objects_for_user
@@ -332,13 +333,39 @@ def dataset_search_for_cart(text: str, *, exclude=(), limit: int = 20) -> list[D
     )
 
 
-def datasets_by_accession(accessions) -> list[Dataset]:
-    """Datasets named in a cart, published or not (a draft may hold one retired since)."""
+def dataset_cart_queryset(access_request=None) -> QuerySet[Dataset]:
+    """The datasets a request form may name: the published catalogue, and those already on this
+    request (one retired since stays, so that the form can say so). A draft or retired dataset
+    that is not on the request answers exactly like an accession that does not exist: accessions
+    are sequential, and a draft's title and committee are not public."""
+    visible = Q(status=DatasetStatus.PUBLISHED)
+    if access_request is not None and access_request.pk:
+        visible |= Q(pk__in=access_request.datasets.values("pk"))
+    return Dataset.objects.filter(visible).select_related("committee")
+
+
+def datasets_for_cart(accessions, *, access_request=None) -> list[Dataset]:
+    """The datasets named in a cart that `dataset_cart_queryset` resolves, by accession."""
     return list(
-        Dataset.objects.filter(accession__in=list(accessions))
-        .select_related("committee")
+        dataset_cart_queryset(access_request)
+        .filter(accession__in=list(accessions))
         .order_by("accession")
     )
+
+
+def team_member_queryset():
+    """The people a request's team may name: active accounts. A suspended or deactivated
+    account answers exactly like a username that does not exist."""
+    return get_user_model().objects.filter(is_active=True)
+
+
+def team_members_by_username(usernames) -> dict[str, object]:
+    """The eligible people among these usernames, by username; the others are simply absent."""
+    field = get_user_model().USERNAME_FIELD
+    return {
+        u.get_username(): u
+        for u in team_member_queryset().filter(**{f"{field}__in": list(usernames)})
+    }
 
 
 def people_by_pseudonym(users) -> dict[str, object]:

@@ -148,6 +148,18 @@ def required_agreements(access_request: AccessRequest) -> dict[int, AccessAgreem
 
 
 # --- drafting ---------------------------------------------------------------------------------
+# One answer for a username that does not exist and for an account that may not be on a team
+# (suspended, deactivated): the team field must not tell anyone which usernames exist.
+TEAM_MEMBER_NOT_ADDED = (
+    "We could not add {names} to the team. Ask them to sign in to Tessera once, and check the "
+    "spelling of their username."
+)
+
+
+def team_member_not_added(names: Iterable[str]) -> str:
+    return TEAM_MEMBER_NOT_ADDED.format(names=", ".join(f"“{n}”" for n in names))
+
+
 def _clean_request(access_request: AccessRequest) -> None:
     access_request.full_clean(exclude=["applicant", "datasets", "team_members", "diseases"])
 
@@ -181,6 +193,9 @@ def _set_relations(
         team_members = list(team_members)
         if any(u.pk == access_request.applicant_id for u in team_members):
             raise ValidationError({"team_members": "The applicant is on the team already."})
+        ineligible = [u.get_username() for u in team_members if not u.is_active]
+        if ineligible:
+            raise ValidationError({"team_members": team_member_not_added(ineligible)})
         if {u.pk for u in team_members} != set(
             access_request.team_members.values_list("pk", flat=True)
         ):

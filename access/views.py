@@ -239,9 +239,7 @@ def request_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         return _request_form_post(request, access_request=None)
     wanted = list(dict.fromkeys(a.strip() for a in request.GET.getlist("dataset") if a.strip()))
-    found = {
-        d.accession: d for d in selectors.datasets_by_accession(wanted) if d.status == "published"
-    }
+    found = {d.accession: d for d in selectors.datasets_for_cart(wanted)}
     missing = [a for a in wanted if a not in found]
     if missing:
         messages.warning(

@@ -14,6 +14,7 @@ class Actor:
 
 
 SYSTEM = Actor(id="system", kind=ActorKind.SYSTEM)
+ANONYMOUS = Actor(id="anonymous", kind=ActorKind.USER)
 
 
 def pseudonym_for(user) -> str:
@@ -45,7 +46,7 @@ def actor_for(who) -> Actor:
         return Actor(id=pseudonym_for(who), kind=ActorKind.USER)
     if _is_application(who):
         return Actor(id=client_actor_id(who.pk), kind=ActorKind.CLIENT)
-    return Actor(id="anonymous", kind=ActorKind.USER)
+    return ANONYMOUS
 
 
 def _is_application(who) -> bool:

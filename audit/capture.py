@@ -9,7 +9,9 @@ services never use it on audited models (governance/services.py says so where it
 
 The ledger stays pseudonymous: the acting user becomes their pseudonym, and changes to the
 user model itself, or to a many-to-many set of users, keep only field names and counts, never
-the values (usernames, e-mail addresses).
+the values (usernames, e-mail addresses). Fields that name a person in other models
+(`audit.personal.PERSONAL_FIELDS`: a DPO's name and address, a committee's contact address) keep
+their keyed fingerprint, never the value.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
-from . import events
+from . import events, personal
 
 _ACTIONS = {0: "create", 1: "update", 2: "delete", 3: "access"}
 
@@ -47,7 +49,9 @@ def _redacted(changes: dict, model) -> dict:
                 "count": len(change.get("objects", [])),
             }
         out[name] = change
-    return out
+    # auditlog masks these already (governance/auditing.py); redacting again costs nothing and
+    # holds for a model registered without the mask.
+    return personal.redact(model._meta.label_lower, out)
 
 
 @receiver(post_save, sender=LogEntry, dispatch_uid="audit_field_change")

@@ -15,6 +15,7 @@ class EventType(models.TextChoices):
     LOGIN_FAILED = "auth.login_failed", "Failed login"
     LOGIN_LOCKED_OUT = "auth.login_locked_out", "Sign-in locked out after repeated failures"
     LOGOUT = "auth.logout", "Logout"
+    ACCESS_REFUSED = "auth.access_refused", "Access refused"
     PERMISSION_GRANTED = "auth.permission_granted", "Permission granted"
     PERMISSION_REVOKED = "auth.permission_revoked", "Permission revoked"
     # admin

@@ -1,13 +1,15 @@
 """One typed helper per kind of event. Services call these inside their transaction.
 
 Payloads hold identifiers, codes and changed field names/values of catalogue objects; never a
-person's name, e-mail or username (the ledger is pseudonymous, see README "GDPR").
+person's name, e-mail or username (the ledger is pseudonymous, see README "GDPR"). Fields that
+name a person (`audit.personal.PERSONAL_FIELDS`) keep a keyed fingerprint instead of the value.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from . import personal
 from .actors import client_actor_id, pseudonym_for
 from .choices import EventType
 from .ledger import append
@@ -26,12 +28,19 @@ def _record(
     change: tuple[str, list] | None = None,
 ):
     target_type, target_id = _target(obj) if obj is not None else ("", "")
+    payload = payload or {}
+    if personal.personal_fields(target_type):
+        # Field values and diffs of objects that name people: a fingerprint, never the value.
+        payload = {
+            k: personal.redact(target_type, v) if k in ("fields", "changes") else v
+            for k, v in payload.items()
+        }
     return append(
         event_type=event_type,
         actor=actor,
         target_type=target_type,
         target_id=target_id,
-        payload=payload or {},
+        payload=payload,
         change=change,
     )
 
@@ -60,22 +69,18 @@ def login_locked_out(*, user=None, cool_off_minutes: int):
     )
 
 
-def events_suppressed(*, event_type: EventType, limit: int, window_seconds: int):
-    """From here to the end of the window, events of `event_type` from this client address are
-    not recorded one by one: the ledger must not grow without bound on anonymous input."""
-    return _record(
-        EventType.EVENTS_SUPPRESSED,
-        actor=None,
-        payload={
-            "event_type": str(event_type),
-            "limit": limit,
-            "window_seconds": window_seconds,
-        },
-    )
-
-
 def logout(*, user):
     return _record(EventType.LOGOUT, actor=user, obj=user)
+
+
+def access_refused(*, actor, action: str, method: str, path: str, status: int):
+    """A refused attempt at a committee action or an introspection call (403/404, or 401 for
+    a client without valid credentials). Written through `audit.refusals`, which bounds it."""
+    return _record(
+        EventType.ACCESS_REFUSED,
+        actor=actor,
+        payload={"action": action, "method": method, "path": path[:200], "status": status},
+    )
 
 
 def permission_granted(*, actor, group, permission: str, obj):
@@ -463,6 +468,24 @@ def field_change(*, log_entry, actor, model_label: str, action: str, changes: di
         target_type=model_label,
         target_id=str(log_entry.object_pk),
         payload={"log_entry": log_entry.pk, "action": action, "changes": changes},
+    )
+
+
+def events_suppressed(
+    *, kind: str, key: str, window_start, window_seconds: int, seen: int, suppressed: int
+):
+    """A closed window of a bounded event (audit/bounded.py): how many were not written."""
+    return _record(
+        EventType.EVENTS_SUPPRESSED,
+        actor=None,
+        payload={
+            "kind": kind,
+            "key": key,
+            "window_start": window_start.isoformat(),
+            "window_seconds": window_seconds,
+            "seen": seen,
+            "suppressed": suppressed,
+        },
     )
 
 

@@ -136,3 +136,25 @@ class ActorPseudonym(models.Model):
 
     def __str__(self) -> str:
         return str(self.pseudonym)
+
+
+class BoundedWindow(models.Model):
+    """How many events of one kind one actor or address caused in one time window, and how
+    many of them were not written to the ledger (`audit.bounded`)."""
+
+    kind = models.CharField(max_length=64)
+    key = models.CharField(max_length=128)
+    window_start = models.DateTimeField()
+    window_end = models.DateTimeField(db_index=True)
+    count = models.PositiveIntegerField(default=0)
+    suppressed = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "key", "window_start"], name="one_bounded_window_per_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.key} {self.window_start:%Y-%m-%d %H:%M} ({self.count})"

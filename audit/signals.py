@@ -10,12 +10,10 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 from django.core.cache import cache
 from django.db import transaction
 from django.dispatch import receiver
-from django.utils import timezone
 
 from . import context, events
+from .bounded import bounded_record
 from .choices import EventType
-
-RECORD, SUMMARISE, DROP = "record", "summarise", "drop"
 
 
 @receiver(user_logged_in, dispatch_uid="audit_login")
@@ -40,43 +38,19 @@ def _window_seconds() -> int:
     return settings.TESSERA_LOGIN_COOL_OFF_MINUTES * 60
 
 
-def admission(event_type: EventType, address: str) -> str:
-    """RECORD the first TESSERA_LOGIN_FAILED_EVENTS_PER_ADDRESS events of `event_type` from
-    `address` in a window, SUMMARISE the next one (one `audit.events_suppressed` event), DROP
-    the rest of the window.
-
-    Anyone can fail a sign-in, so without a bound an attacker decides how fast the append-only
-    ledger grows. django-axes still counts every failure for the lockout.
-    """
-    window = _window_seconds()
-    start = int(timezone.now().timestamp()) // window
-    key = f"tessera:audit:bound:{event_type}:{address}:{start}"
-    cache.add(key, 0, timeout=window)
-    try:
-        seen = cache.incr(key)
-    except ValueError:  # expired between add and incr: a new window
-        cache.add(key, 1, timeout=window)
-        seen = 1
-    limit = settings.TESSERA_LOGIN_FAILED_EVENTS_PER_ADDRESS
-    if seen <= limit:
-        return RECORD
-    return SUMMARISE if seen == limit + 1 else DROP
-
-
 def _record_bounded(event_type: EventType, record) -> None:
-    """Call `record()` (which appends one event of `event_type`) within the per-address bound."""
-    admitted = admission(event_type, context.current().client_addr)
-    if admitted == DROP:
-        return
-    with transaction.atomic():
-        if admitted == SUMMARISE:
-            events.events_suppressed(
-                event_type=event_type,
-                limit=settings.TESSERA_LOGIN_FAILED_EVENTS_PER_ADDRESS,
-                window_seconds=_window_seconds(),
-            )
-        else:
-            record()
+    """Call `record()` (which appends one event of `event_type`) within the per-address bound:
+    TESSERA_LOGIN_FAILED_EVENTS_PER_ADDRESS per cool-off window, the rest summarised once the
+    window has closed (audit/bounded.py). Anyone can fail a sign-in, so without a bound an
+    attacker decides how fast the append-only ledger grows; django-axes still counts every
+    failure for the lockout."""
+    bounded_record(
+        kind=event_type,
+        key=f"address:{context.current().client_addr or 'unknown'}",
+        write=record,
+        limit=settings.TESSERA_LOGIN_FAILED_EVENTS_PER_ADDRESS,
+        window_seconds=_window_seconds(),
+    )
 
 
 @receiver(user_login_failed, dispatch_uid="audit_login_failed")

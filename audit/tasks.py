@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from . import checkpoints, ledger
+from . import bounded, checkpoints, ledger
 
 
 @shared_task(name="audit.tasks.ledger_sequence", ignore_result=True)
@@ -17,3 +17,8 @@ def ledger_sequence() -> int:
 def checkpoint_sign() -> int | None:
     checkpoint = checkpoints.checkpoint_sign()
     return checkpoint.tree_size if checkpoint else None
+
+
+@shared_task(name="audit.tasks.bounded_flush", ignore_result=True)
+def bounded_flush() -> int:
+    return bounded.bounded_flush()

@@ -1,5 +1,6 @@
-"""API-wide conventions: error bodies name the field, Django ValidationErrors become 400s, and
-so does what Django calls a suspicious operation (in JSON, not Django's HTML 400 page)."""
+"""API-wide conventions: error bodies name the field, Django ValidationErrors become 400s, so
+does what Django calls a suspicious operation (in JSON, not Django's HTML 400 page), and refusals
+of the actions a view lists in `refusals_recorded` go to the ledger."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from rest_framework import exceptions
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from audit import refusals
+
 
 def exception_handler(exc, context):
     if isinstance(exc, DjangoValidationError):
@@ -21,7 +24,29 @@ def exception_handler(exc, context):
         # Logged where Django logs them; the message may name storage paths, so it stays there.
         logging.getLogger(f"django.security.{exc.__class__.__name__}").error("%s", exc)
         exc = exceptions.ParseError("The request could not be read.")
-    return drf_exception_handler(exc, context)
+    response = drf_exception_handler(exc, context)
+    if response is not None and response.status_code in refusals.REFUSED_STATUSES:
+        _record_refusal(response.status_code, context)
+    return response
+
+
+def _record_refusal(status: int, context) -> None:
+    """A view names the actions whose refusals are recorded: `refusals_recorded` maps the
+    ViewSet action (or, for a plain APIView, the lower-case method) to the ledger's name."""
+    view, request = context.get("view"), context.get("request")
+    recorded = getattr(view, "refusals_recorded", None)
+    if not recorded or request is None:
+        return
+    label = recorded.get(getattr(view, "action", None) or request.method.lower())
+    if label is None:
+        return
+    # `_auth` and `_user`, not `auth` and `user`: those would authenticate again, and the
+    # refusal may be that authentication failed.
+    auth = getattr(request, "_auth", None)
+    who = getattr(auth, "actor", None) or getattr(request, "_user", None)
+    refusals.access_refused_record(
+        who=who, action=label, method=request.method, path=request.path, status=status
+    )
 
 
 class StandardPagination(PageNumberPagination):

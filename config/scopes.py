@@ -23,9 +23,11 @@ GA4GH_PASSPORT = "ga4gh_passport"
 # they themselves may do.
 PUBLIC_SCOPES: dict[str, str] = {
     CATALOGUE_READ: "Read the public dataset catalogue",
-    REQUESTS_READ: "Read your access requests and those your committees review",
+    REQUESTS_READ: "Read your own access requests (as applicant or team member)",
     REQUESTS_WRITE: "Draft, edit, submit, withdraw and comment on your access requests",
-    COMMITTEE_REVIEW: "Act for your committees: comment, vote, decide, close, revoke grants",
+    COMMITTEE_REVIEW: (
+        "Act for your committees: read their requests, comment, vote, decide, close, revoke grants"
+    ),
     GRANTS_READ: "Read your grants and your committees' grants",
     TOKENS_ISSUE: "Obtain storage access tokens for your active grants",
     AUDIT_READ: "Read the audit ledger (auditors only)",

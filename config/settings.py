@@ -269,6 +269,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "audit.tasks.checkpoint_sign",
         "schedule": env.int("AUDIT_CHECKPOINT_MINUTES", default=10) * 60.0,
     },
+    # Summaries of bounded events for windows that closed with no later event to flush them.
+    "audit-bounded-flush": {"task": "audit.tasks.bounded_flush", "schedule": 60.0},
 }
 
 # --- Caches ---------------------------------------------------------------------------------
@@ -313,8 +315,8 @@ if PRODUCTION:
 TESSERA_LOGIN_FAILURES_PER_ACCOUNT = env.int("TESSERA_LOGIN_FAILURES_PER_ACCOUNT", default=5)
 TESSERA_LOGIN_FAILURES_PER_ADDRESS = env.int("TESSERA_LOGIN_FAILURES_PER_ADDRESS", default=30)
 TESSERA_LOGIN_COOL_OFF_MINUTES = env.int("TESSERA_LOGIN_COOL_OFF_MINUTES", default=15)
-# Failed sign-ins recorded in the ledger per address and cool-off window; the rest of the
-# window is summarised by one `audit.events_suppressed` event (audit/signals.py).
+# Failed sign-ins recorded in the ledger per address and cool-off window; the rest are counted
+# and summarised by one `audit.events_suppressed` event when the window closes (audit/bounded.py).
 TESSERA_LOGIN_FAILED_EVENTS_PER_ADDRESS = env.int(
     "TESSERA_LOGIN_FAILED_EVENTS_PER_ADDRESS", default=10
 )
@@ -392,6 +394,14 @@ AUDIT_SEQUENCING = env.str(
     and not CELERY_TASK_ALWAYS_EAGER
     else "inline",
 )
+# Repeatable events a stranger can cause (refused actions, failed logins; audit/bounded.py):
+# at most AUDIT_BOUNDED_LIMIT of one kind per actor and per address in each window of
+# AUDIT_BOUNDED_WINDOW_SECONDS are written one by one, the rest as one summary per window.
+AUDIT_BOUNDED_LIMIT = env.int("AUDIT_BOUNDED_LIMIT", default=10)
+AUDIT_BOUNDED_WINDOW_SECONDS = env.int("AUDIT_BOUNDED_WINDOW_SECONDS", default=900)
+# The key of the fingerprints that stand for names and e-mail addresses in the ledger and in
+# auditlog (audit/personal.py); empty: derived from SECRET_KEY.
+AUDIT_PERSONAL_FIELD_KEY = secret("AUDIT_PERSONAL_FIELD_KEY", "") or ""
 
 # --- Tokens for the storage tier (access/keys.py, access/keyring.py, access/tokens.py) -------
 # ES256 (default) or RS256. Changing it takes effect through `manage.py keys_rotate`; tokens of

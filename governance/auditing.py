@@ -6,6 +6,8 @@ per-field history that the admin shows on each object.
 
 from auditlog.registry import auditlog
 
+from audit.personal import personal_fields
+
 from .models import (
     AccessAgreement,
     CommitteeMembership,
@@ -24,5 +26,10 @@ for model in (
     AccessAgreement,
     Dataset,
 ):
-    auditlog.register(model)
+    # Names and e-mail addresses: auditlog keeps their fingerprint, never the value.
+    auditlog.register(
+        model,
+        mask_fields=sorted(personal_fields(model._meta.label_lower)),
+        mask_callable="audit.personal.mask",
+    )
 auditlog.register(ConsentScope, m2m_fields={"modifiers", "diseases"})

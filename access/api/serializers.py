@@ -1,13 +1,12 @@
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from governance.choices import DatasetStatus, Ontology
 from governance.models import Dataset, OntologyTerm
 
-from .. import lifecycle, services
+from .. import lifecycle, selectors, services
 from ..choices import CommentVisibility, DecisionOutcome, VoteChoice
 from ..models import MAX_REQUESTED_MONTHS, AccessRequest, Decision, Grant, Review
 
@@ -103,7 +102,8 @@ class AccessRequestSerializer(serializers.ModelSerializer):
         slug_field="username",
         many=True,
         required=False,
-        queryset=get_user_model().objects.filter(is_active=True),
+        queryset=selectors.team_member_queryset(),
+        error_messages={"does_not_exist": services.TEAM_MEMBER_NOT_ADDED.format(names="“{value}”")},
     )
     requested_months = serializers.IntegerField(
         min_value=1, max_value=MAX_REQUESTED_MONTHS, required=False

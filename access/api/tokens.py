@@ -162,6 +162,9 @@ def token_payload(issued: tokens.AccessToken) -> dict:
 
 
 # --- introspection (the storage tier, an OAuth client) ----------------------------------------
+INTROSPECT_ACTION = "tokens.introspect"
+
+
 class ClientView(APIView):
     """Storage-tier endpoints: an OAuth2 bearer token of a client holding `required_scopes`
     (401 without one, 403 without the scope)."""
@@ -196,6 +199,9 @@ class IntrospectView(ClientView):
     """`POST /api/v1/tokens/introspect` (RFC 7662)."""
 
     parser_classes = [FormParser]
+    # A call without valid client credentials (401) or scope (403) is recorded (config/api.py);
+    # the fast path in access/introspection.py records the same.
+    refusals_recorded = {"post": INTROSPECT_ACTION}
 
     @extend_schema(
         summary="Introspect an access token (RFC 7662)",
@@ -217,6 +223,8 @@ class IntrospectView(ClientView):
 
 class RevocationFeedView(ClientView):
     """`GET /api/v1/tokens/revoked?since=<cursor>`: what offline verifiers poll."""
+
+    refusals_recorded = {"get": "tokens.revocation_feed"}
 
     @extend_schema(
         summary="Revoked tokens since a cursor",

@@ -132,6 +132,23 @@ class AccessRequestViewSet(
     def _visible(self):
         return _visible_requests(self.request.user, **self._reach())
 
+    # A refused action (403/404) is recorded in the ledger, bounded (config/api.py).
+    refusals_recorded = {
+        action: f"access_request.{action}"
+        for action in (
+            "submit",
+            "withdraw",
+            "resubmit",
+            "accept_agreement",
+            "comment",
+            "vote",
+            "decide",
+            "revoke",
+            "close",
+            "recuse",
+        )
+    }
+
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # drf-spectacular building the schema
             return AccessRequest.objects.none()

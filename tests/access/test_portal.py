@@ -221,7 +221,7 @@ def test_unknown_team_username_is_a_form_error_and_nothing_is_saved(researcher, 
     response = client_for(researcher).post(reverse("access:request-create"), data)
     assert response.status_code == 200
     page = text_of(response)
-    assert "No Tessera account has the username “nosuchperson”." in page
+    assert "We could not add “nosuchperson” to the team." in page
     assert 'aria-invalid="true"' in response.content.decode()
     assert not AccessRequest.objects.exists()
 
