@@ -153,15 +153,15 @@ def test_a_withdrawal_racing_an_approval_leaves_no_live_grant_and_no_deadlock(
     access_request = grant.request
     review = access_request.reviews.get(committee=other_dataset.committee)
     deciding = threading.Event()
-    require_member = services._require_member
+    require_eligible = services._require_eligible
 
-    def slow_require_member(review, actor):
+    def slow_require_eligible(*args, **kwargs):
         # Called by decision_record right after it locked the review.
         deciding.set()
         time.sleep(1.0)  # the withdrawal now starts and meets the approval's locks
-        return require_member(review, actor)
+        return require_eligible(*args, **kwargs)
 
-    monkeypatch.setattr(services, "_require_member", slow_require_member)
+    monkeypatch.setattr(services, "_require_eligible", slow_require_eligible)
     errors: dict[str, str] = {}
 
     def approve():
@@ -209,14 +209,14 @@ def test_an_edit_racing_an_approval_waits_for_it_and_is_refused(
     )
     review = submitted.reviews.get(committee=dataset.committee)
     deciding = threading.Event()
-    require_member = services._require_member
+    require_eligible = services._require_eligible
 
-    def slow_require_member(review, actor):
+    def slow_require_eligible(*args, **kwargs):
         deciding.set()
         time.sleep(1.0)  # the edit now starts while the approval holds the review
-        return require_member(review, actor)
+        return require_eligible(*args, **kwargs)
 
-    monkeypatch.setattr(services, "_require_member", slow_require_member)
+    monkeypatch.setattr(services, "_require_eligible", slow_require_eligible)
     outcome: dict[str, str] = {}
 
     def approve():
