@@ -137,13 +137,6 @@ def reviews_waiting_for(user, reviews: QuerySet[Review]) -> QuerySet[Review]:
     )
 
 
-def request_get_for_reviewer(user, pk) -> AccessRequest:
-    """A request as seen by a committee member: only if one of their committees reviews it."""
-    if not review_list_for_user(user).filter(request_id=pk).exists():
-        raise Http404("No such access request.")
-    return AccessRequest.objects.get(pk=pk)
-
-
 def request_may_view(user, access_request: AccessRequest) -> bool:
     if not user.is_authenticated:
         return False
@@ -176,13 +169,6 @@ def comments_for_applicant(access_request: AccessRequest) -> QuerySet[Comment]:
     return access_request.comments.filter(visibility=CommentVisibility.PUBLIC).select_related(
         "committee", "author"
     )
-
-
-def comments_for_committee_member(access_request: AccessRequest, user) -> QuerySet[Comment]:
-    committees = review_list_for_user(user).filter(request=access_request).values("committee_id")
-    return access_request.comments.filter(
-        Q(visibility=CommentVisibility.PUBLIC) | Q(committee_id__in=committees)
-    ).select_related("committee", "author")
 
 
 def comments_for_review(review: Review) -> QuerySet[Comment]:

@@ -35,7 +35,6 @@ def secret(name: str, default: str | None = None) -> str | None:
 TESSERA_ENV = env.str("TESSERA_ENV", default="development")
 PRODUCTION = TESSERA_ENV == "production"
 DEBUG = env.bool("DEBUG", default=not PRODUCTION)
-TESTING = env.bool("TESSERA_TESTING", default=False)
 
 _dev_secret = "django-insecure-development-only-never-use-in-production"  # noqa: S105
 SECRET_KEY = secret("SECRET_KEY", None if PRODUCTION else _dev_secret)

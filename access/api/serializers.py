@@ -231,14 +231,6 @@ class RevokeSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=5000)
 
 
-class DecisionSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    outcome = serializers.CharField()
-    round = serializers.IntegerField()
-    end_date = serializers.DateField(allow_null=True)
-    decided_at = serializers.DateTimeField()
-
-
 class GrantSerializer(serializers.ModelSerializer):
     dataset = serializers.SlugRelatedField(slug_field="accession", read_only=True)
     user = serializers.SlugRelatedField(slug_field="username", read_only=True)
