@@ -109,7 +109,7 @@ def _require_applicant(access_request: AccessRequest, actor) -> None:
         raise PermissionDenied("Only the applicant may do this.")
 
 
-def _transition(review: Review, target: str, *, actor) -> None:
+def _transition(review: Review, target: str) -> None:
     lifecycle.check_transition(review.status, target)
     review.status = target
     review.save(update_fields=["status", "updated_at", "round", "decided_at"])
@@ -465,7 +465,7 @@ def request_withdraw(*, access_request: AccessRequest, actor) -> AccessRequest:
     if access_request.status == RequestStatus.SUBMITTED and not open_reviews and not grants:
         raise TransitionRefused("Every committee has decided already; nothing is left to withdraw.")
     for review in open_reviews:
-        _transition(review, ReviewStatus.WITHDRAWN, actor=actor)
+        _transition(review, ReviewStatus.WITHDRAWN)
     access_request.status = RequestStatus.WITHDRAWN
     access_request.last_activity_at = timezone.now()
     access_request.save(update_fields=["status", "last_activity_at", "updated_at"])
@@ -498,7 +498,7 @@ def request_resubmit(*, access_request: AccessRequest, actor) -> AccessRequest:
     access_request.save(update_fields=["last_activity_at", "updated_at"])
     for review in returned:
         review.round += 1
-        _transition(review, ReviewStatus.RESUBMITTED, actor=actor)
+        _transition(review, ReviewStatus.RESUBMITTED)
         events.request_resubmitted(access_request=access_request, review=review, actor=actor)
         for person in _committee_people(review.committee):
             _notify(
@@ -559,7 +559,7 @@ def _require_eligible(review: Review, actor, panel: lifecycle.Panel | None = Non
 
 def _start_review_if_needed(review: Review, *, actor) -> None:
     if review.status in (ReviewStatus.SUBMITTED, ReviewStatus.RESUBMITTED):
-        _transition(review, ReviewStatus.UNDER_REVIEW, actor=actor)
+        _transition(review, ReviewStatus.UNDER_REVIEW)
         events.review_started(review=review, actor=actor)
 
 
@@ -785,7 +785,7 @@ def decision_record(
     target = lifecycle.OUTCOME_STATUS[DecisionOutcome(outcome)]
     if outcome != DecisionOutcome.RETURN:
         review.decided_at = timezone.now()
-    _transition(review, target, actor=actor)
+    _transition(review, target)
     if approved:
         decision.approved_datasets.set(approved)
         agreements = {d.current_agreement for d in approved} - {None}
@@ -891,10 +891,9 @@ def _grant_revoke_locked(*, grant: Grant, actor, reason: str, notice: str) -> Gr
 
 def _on_grant_revoked(grant: Grant) -> None:
     """Hook for the token issue: derived tokens are revoked with the grant."""
-    try:
-        from .tokens import tokens_revoke_for_grant
-    except ImportError:
-        return
+    # Imported here, not at the top: the token subsystem sits above the request services.
+    from .tokens import tokens_revoke_for_grant
+
     tokens_revoke_for_grant(grant=grant)
 
 
@@ -905,7 +904,7 @@ def review_close(*, review: Review, actor) -> Review:
     if not lifecycle.may_manage(policy=review.committee.decision_policy, role=role):
         raise PermissionDenied("Only the chair or the secretary may close a review.")
     from_status = review.status
-    _transition(review, ReviewStatus.CLOSED, actor=actor)
+    _transition(review, ReviewStatus.CLOSED)
     events.review_closed(review=review, actor=actor, from_status=from_status)
     access_request = _lock_request(review.request)
     if not access_request.reviews.exclude(

@@ -23,7 +23,7 @@ from audit.choices import EventType
 from governance import selectors as catalogue
 from governance.models import AccessAgreement
 
-from . import lifecycle, selectors, services
+from . import lifecycle, matching, selectors, services
 from .choices import RequestStatus, ReviewStatus
 from .forms import AccessRequestForm, CommentForm
 from .lifecycle import TransitionRefused
@@ -399,13 +399,9 @@ def disease_search_json(request: HttpRequest) -> JsonResponse:
 # --- a request's page ---------------------------------------------------------------------------
 def _live_verdicts(access_request) -> dict[str, dict]:
     """Consent-match verdicts computed now, before submission, with the purpose that submission
-    will store (`access.matching`); nothing when the engine is not installed."""
+    will store (`access.matching`)."""
     try:
-        from .matching import verdicts_for_request
-    except ImportError:
-        return {}
-    try:
-        verdicts = verdicts_for_request(access_request)
+        verdicts = matching.verdicts_for_request(access_request)
     except ValueError as exc:  # the engine refuses a purpose it cannot read; say nothing
         log.warning("live consent check failed for request %s: %s", access_request.pk, exc)
         return {}

@@ -1,5 +1,5 @@
 """django-auditlog's field-level entries, mirrored into the ledger (generic change capture: the
-one place where a signal is the right tool, STYLE.md).
+one place where a signal is the right tool).
 
 Every LogEntry that auditlog saves (field changes, creations, deletions and many-to-many
 changes alike; `post_log` is not sent for the latter, `post_save` is) appends an

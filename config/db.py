@@ -12,15 +12,10 @@ On SQLite it is `connection.cursor()`.
 
 from __future__ import annotations
 
+import psycopg
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.utils import CursorDebugWrapper
-
-try:
-    import psycopg
-except ImportError:  # pragma: no cover - SQLite-only installs
-    psycopg = None
-
 
 ONLY_WHEN_ASKED = 2**31 - 1
 
@@ -59,12 +54,10 @@ class _DebugWrapper(CursorDebugWrapper):
         return super().debug_sql(sql, params, use_last_executed_query=False, many=many)
 
 
-if psycopg is not None:
+class _ServerBindingCursor(psycopg.Cursor):
+    # None: psycopg's own rule (Django sets prepare_threshold=None: never prepare).
+    prepare_default: bool | None = None
 
-    class _ServerBindingCursor(psycopg.Cursor):
-        # None: psycopg's own rule (Django sets prepare_threshold=None: never prepare).
-        prepare_default: bool | None = None
-
-        def execute(self, query, params=None, *, prepare=None, binary=None):
-            prepare = self.prepare_default if prepare is None else prepare
-            return super().execute(query, params, prepare=prepare, binary=binary)
+    def execute(self, query, params=None, *, prepare=None, binary=None):
+        prepare = self.prepare_default if prepare is None else prepare
+        return super().execute(query, params, prepare=prepare, binary=binary)
