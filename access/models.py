@@ -42,7 +42,7 @@ from .uploads import EXTENSIONS as UPLOAD_EXTENSIONS
 MAX_REQUESTED_MONTHS = 60
 
 
-def ethics_upload_path(instance: AccessRequest, filename: str) -> str:
+def ethics_upload_path(instance: AccessRequest, filename: str) -> str:  # noqa: ARG001 - FileField upload_to signature
     # Random names: the applicant's file name may carry personal data and must not be guessable.
     # The extension is the sniffed type's (access/uploads.py renames the upload); anything else
     # is stored as .bin.

@@ -222,7 +222,7 @@ class ClientBearerAuthentication(BaseAuthentication):
             raise AuthenticationFailed("The access token is invalid or expired.")
         return (None, client)
 
-    def authenticate_header(self, request):
+    def authenticate_header(self, request):  # noqa: ARG002 - DRF authentication hook
         return 'Bearer realm="tessera"'
 
 

@@ -55,7 +55,7 @@ def _redacted(changes: dict, model) -> dict:
 
 
 @receiver(post_save, sender=LogEntry, dispatch_uid="audit_field_change")
-def on_log_entry(sender, instance: LogEntry, created: bool, raw: bool = False, **kwargs):
+def on_log_entry(sender, instance: LogEntry, created: bool, raw: bool = False, **kwargs):  # noqa: ARG001 - signal receiver
     if not created or raw:
         return
     model = instance.content_type.model_class()

@@ -17,7 +17,7 @@ class CanonicalJSONField(models.TextField):
     database holds exactly the bytes that were hashed: verification hashes them as they are,
     without parsing, and no database-side JSON type can respell a number or reorder a key."""
 
-    def from_db_value(self, value, expression, connection):
+    def from_db_value(self, value, expression, connection):  # noqa: ARG002 - Django Field hook
         return None if value is None else json.loads(value)
 
     def to_python(self, value):

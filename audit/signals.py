@@ -17,13 +17,13 @@ from .choices import EventType
 
 
 @receiver(user_logged_in, dispatch_uid="audit_login")
-def on_login(sender, request, user, **kwargs):
+def on_login(sender, request, user, **kwargs):  # noqa: ARG001 - signal receiver
     with transaction.atomic():
         events.login(user=user)
 
 
 @receiver(user_logged_out, dispatch_uid="audit_logout")
-def on_logout(sender, request, user, **kwargs):
+def on_logout(sender, request, user, **kwargs):  # noqa: ARG001 - signal receiver
     if user is not None:
         with transaction.atomic():
             events.logout(user=user)
@@ -54,14 +54,14 @@ def _record_bounded(event_type: EventType, record) -> None:
 
 
 @receiver(user_login_failed, dispatch_uid="audit_login_failed")
-def on_login_failed(sender, credentials, request=None, **kwargs):
+def on_login_failed(sender, credentials, request=None, **kwargs):  # noqa: ARG001 - signal receiver
     User = get_user_model()
     username = credentials.get(User.USERNAME_FIELD) or credentials.get("username")
     _record_bounded(EventType.LOGIN_FAILED, lambda: events.login_failed(user=_account(username)))
 
 
 @receiver(user_locked_out, dispatch_uid="audit_login_locked_out")
-def on_locked_out(sender, request, username, ip_address, **kwargs):
+def on_locked_out(sender, request, username, ip_address, **kwargs):  # noqa: ARG001 - signal receiver
     # Axes signals again for every attempt made while locked out; one event per account and
     # address per cool-off is the fact worth keeping (the username only as a hash in the cache).
     digest = hashlib.sha256((username or "").encode()).hexdigest()

@@ -153,7 +153,7 @@ class ClientThrottle(_LiveRate, SimpleRateThrottle):
 
     scope = "client"
 
-    def get_cache_key(self, request, view):
+    def get_cache_key(self, request, view):  # noqa: ARG002 - DRF throttle hook
         auth = request.auth
         if not _scope_bearing(auth):
             return None
@@ -182,7 +182,7 @@ class OAuth2Scheme(OpenApiAuthenticationExtension):
             return [{self.name: [scope]} for scope in required]
         return {self.name: list(required)}
 
-    def get_security_definition(self, auto_schema):
+    def get_security_definition(self, auto_schema):  # noqa: ARG002 - drf-spectacular's hook
         return {
             "type": "oauth2",
             "description": "Tokens for clients an administrator registered; see "

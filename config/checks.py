@@ -22,7 +22,7 @@ REQUIRED_KEYS = (
 
 
 @register(Tags.security, deploy=True)
-def production_keys(app_configs, **kwargs):
+def production_keys(app_configs, **kwargs):  # noqa: ARG001 - system check signature
     if settings.DEBUG:
         return []  # development keys are generated under var/keys
     return [

@@ -50,7 +50,7 @@ def server_cursor():
 class _DebugWrapper(CursorDebugWrapper):
     """Logs the SQL as written: psycopg keeps no text of a query it ran by prepared name."""
 
-    def debug_sql(self, sql=None, params=None, use_last_executed_query=False, many=False):
+    def debug_sql(self, sql=None, params=None, use_last_executed_query=False, many=False):  # noqa: ARG002 - always False here, see docstring
         return super().debug_sql(sql, params, use_last_executed_query=False, many=many)
 
 

@@ -31,15 +31,15 @@ def _page(request, status: int, template: str, context: dict | None = None):
     return render(request, template, context or {}, status=status)
 
 
-def bad_request(request, exception=None):
+def bad_request(request, exception=None):  # noqa: ARG001 - handler400 signature
     return _page(request, 400, "errors/400.html")
 
 
-def permission_denied(request, exception=None):
+def permission_denied(request, exception=None):  # noqa: ARG001 - handler403 signature
     return _page(request, 403, "errors/403.html")
 
 
-def page_not_found(request, exception=None):
+def page_not_found(request, exception=None):  # noqa: ARG001 - handler404 signature
     return _page(request, 404, "errors/404.html")
 
 

@@ -38,7 +38,7 @@ class LockoutHandler(AxesDatabaseHandler):
         return scaled
 
 
-def lockout_response(request, original_response=None, credentials=None):
+def lockout_response(request, original_response=None, credentials=None):  # noqa: ARG001 - AXES_LOCKOUT_CALLABLE signature
     """The branded 429 page for a locked-out sign-in (AXES_LOCKOUT_CALLABLE)."""
     return render(
         request,

@@ -14,7 +14,7 @@ from . import safejson
 class JSONParser(parsers.JSONParser):
     """DRF's JSONParser, refusing JSON nested deeper than `safejson.MAX_DEPTH` levels."""
 
-    def parse(self, stream, media_type=None, parser_context=None):
+    def parse(self, stream, media_type=None, parser_context=None):  # noqa: ARG002 - DRF parser hook
         encoding = parsers.get_encoding(parser_context or {})  # text codecs only (no bz2_codec)
         try:
             text = codecs.getreader(encoding)(stream).read()

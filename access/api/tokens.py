@@ -46,7 +46,7 @@ class StorageClientScheme(OpenApiAuthenticationExtension):
     target_class = "access.oauth.ClientBearerAuthentication"
     name = "storageClient"
 
-    def get_security_definition(self, auto_schema):
+    def get_security_definition(self, auto_schema):  # noqa: ARG002 - drf-spectacular's hook
         return {
             "type": "oauth2",
             "description": "An OAuth2 access token from POST /o/token/ (client credentials).",

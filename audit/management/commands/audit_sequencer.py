@@ -31,7 +31,7 @@ class Command(BaseCommand):
             return
         stopping = False
 
-        def stop(signum, frame):
+        def stop(signum, frame):  # noqa: ARG001 - signal.signal handler
             nonlocal stopping
             stopping = True
 
