@@ -40,6 +40,7 @@ from audit import events, ledger
 from audit.actors import pseudonym_for
 from config import db
 from config.dates import end_of_day
+from config.scopes import INTROSPECTION
 
 from . import keyring, keys, selectors
 from .choices import KeyState, RevocationCause, TokenKind
@@ -125,11 +126,6 @@ def _token_state_query(jti):
 def grant_state(grant_id: int) -> dict[str, Any] | None:
     """The grant's state (see `_state_fields`), read now, in one query; None if no such grant."""
     return prepared("grant_state", _grant_state_query, -7_654_321).fetch(int(grant_id))
-
-
-def token_state(jti: str) -> dict[str, Any] | None:
-    """A token's state, its grant's and its key's, read now, in one query; None if unknown."""
-    return prepared("token_state", _token_state_query, "tessera:jti-sentinel").fetch(jti)
 
 
 def grant_row_state(row: dict[str, Any]) -> GrantRecord:
@@ -578,25 +574,16 @@ def revocation_feed(*, since: int, limit: int, now: datetime | None = None) -> F
 
 
 # --- introspection (RFC 7662) -----------------------------------------------------------------
-def token_introspect(*, token: str, client) -> dict[str, Any]:
-    """The RFC 7662 answer for `token`, asked by the OAuth client `client` (authenticated).
-
-    The answer is `{"active": false}` for every kind of failure, with no hint of which; the
-    ledger records which (for auditors). The ledger event is committed before this returns,
-    so no answer leaves without its record."""
-    now = timezone.now()
-    claims, reason = _checked_claims(token, now)
-    state = token_state(claims["jti"]) if not reason else None
-    return _introspection_answer(token, client, claims, state, reason, now)
-
-
-def introspect_for_bearer(*, bearer: str, token: str, scope: str = "introspection"):
-    """Authenticate the storage client by its OAuth bearer token and introspect `token`: the
-    hot path of `POST /api/v1/tokens/introspect`.
+def token_introspect(*, bearer: str, token: str, scope: str = INTROSPECTION):
+    """Authenticate the storage client by its OAuth bearer token and introspect `token` (RFC
+    7662): the one implementation of `POST /api/v1/tokens/introspect`, whichever of
+    `access.introspection` and the DRF view answers it.
 
     The client's token and the introspected token's state are read in one query. Returns
     (None, None) if the bearer is not a valid client token (401), (client, None) if the client
-    lacks `scope` (403), else (client, the answer of `token_introspect`)."""
+    lacks `scope` (403), else (client, the answer). The answer is `{"active": false}` for every
+    kind of failure, with no hint of which; the ledger records which (for auditors), and its
+    event is committed before this returns, so no answer leaves without its record."""
     from .oauth import bearer_checksum, client_for_row, client_token_query
 
     now = timezone.now()
