@@ -289,17 +289,34 @@ def summary_status(request_status: str, review_statuses: Iterable[str]) -> str:
 class GrantState(Protocol):
     """The facts that decide whether a grant is active, however they were read: `GrantRecord`
     from the token hot path's one-query row, or the grant model's own view of itself
-    (`Grant.inactive_reason`), which loads the related facts only when the rule reaches them."""
+    (`Grant.state`), which loads the related facts only when the rule reaches them. Read-only."""
 
-    revoked_at: datetime | None
-    valid_from: datetime
-    valid_until: datetime
-    user_active: bool
-    dataset_status: str
-    requires_ethics: bool
-    ethics_expiry: date | None
-    needs_agreement: bool
-    agreement_accepted: bool
+    @property
+    def revoked_at(self) -> datetime | None: ...
+
+    @property
+    def valid_from(self) -> datetime: ...
+
+    @property
+    def valid_until(self) -> datetime: ...
+
+    @property
+    def user_active(self) -> bool: ...
+
+    @property
+    def dataset_status(self) -> str: ...
+
+    @property
+    def requires_ethics(self) -> bool: ...
+
+    @property
+    def ethics_expiry(self) -> date | None: ...
+
+    @property
+    def needs_agreement(self) -> bool: ...
+
+    @property
+    def agreement_accepted(self) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)

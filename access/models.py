@@ -6,7 +6,7 @@ Writes go through `access.services`; permission-filtered reads through `access.s
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -415,7 +415,7 @@ class _GrantFacts:
         return self._grant.decision.review.committee.requires_ethics_approval
 
     @property
-    def ethics_expiry(self):
+    def ethics_expiry(self) -> date | None:
         return self._grant.request.ethics_expiry
 
     def _required_agreements(self) -> set[int]:

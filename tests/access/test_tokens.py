@@ -229,6 +229,13 @@ def test_the_one_query_state_is_the_state_the_model_reads(
         tokens.grant_state(grant.pk)
 
 
+def test_a_revoked_grant_is_judged_without_loading_its_relations(grant, django_assert_num_queries):
+    Grant.objects.filter(pk=grant.pk).update(revoked_at=timezone.now())
+    fresh = Grant.objects.get(pk=grant.pk)
+    with django_assert_num_queries(0):
+        assert fresh.inactive_reason() == "The grant was revoked."
+
+
 # --- the REST API -------------------------------------------------------------------------------
 def test_researcher_gets_a_token_over_the_api_by_accession(grant, researcher):
     response = api_client(researcher).post(
