@@ -74,8 +74,9 @@ class TokenRefused(PermissionDenied):
 
 # --- the grant's state in one query -----------------------------------------------------------
 def _state_fields(prefix: str) -> dict[str, Any]:
-    """Everything `Grant.inactive_reason` looks at, as values() expressions from a query
-    rooted at a grant (prefix "") or at a token (prefix "grant__")."""
+    """A grant's `GrantState` (see `grant_row_state`), its holder's pseudonym and its dataset's
+    accession, as values() expressions from a query rooted at a grant (prefix "") or at a token
+    (prefix "grant__")."""
     agreements = Decision.agreements.through.objects
     required = agreements.filter(
         decision_id=OuterRef(f"{prefix}decision_id"),
