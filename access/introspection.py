@@ -1,12 +1,18 @@
 """The storage tier's hottest call, `POST /api/v1/tokens/introspect`, answered early.
 
-`IntrospectionMiddleware` sits after SecurityMiddleware (HTTPS redirect, HSTS),
-RequestContextMiddleware (request id and client address for the ledger) and
-NulCharacterMiddleware, and before sessions, CSRF, user authentication, messages and
-django-auditlog, none of which this call uses: the storage tier authenticates with an OAuth2
-bearer token, sends no cookie and changes no model. It answers a form-encoded POST to the exact
-path; anything else (another method or content type) goes on to the DRF view, which documents
-the endpoint in the OpenAPI schema and answers those with DRF's own errors.
+`introspection_response` is the endpoint's one implementation over HTTP (the Host check, the
+bearer, 401 and 403 with their recorded refusals, the RFC 7662 answer from
+`tokens.token_introspect`). Two ways lead to it:
+
+- `IntrospectionMiddleware`, for every form-encoded POST to the exact path. It sits after
+  SecurityMiddleware (HTTPS redirect, HSTS), RequestContextMiddleware (request id and client
+  address for the ledger) and NulCharacterMiddleware, and before sessions, CSRF, user
+  authentication, messages and django-auditlog, none of which this call uses: the storage tier
+  authenticates with an OAuth2 bearer token, sends no cookie and changes no model.
+- The DRF view (`access.api.tokens.IntrospectView`), for everything else: it documents the
+  endpoint in the OpenAPI schema and answers other methods and content types with DRF's own
+  errors (401 and 403 first, recorded the same way, then 405 or 415). A form POST reaches it
+  only where the middleware is not installed, and it then hands the request to this function.
 
 Per call: the signature check (CPU only, cached by token text, see `access.tokens`), one query
 reading both the client's OAuth token and the introspected token's state, and the ledger event's
@@ -21,9 +27,11 @@ from django.http import HttpResponse
 from audit.refusals import access_refused_record
 
 from . import tokens
-from .api.tokens import INTROSPECT_ACTION, NO_STORE
 
 INTROSPECT_PATH = "/api/v1/tokens/introspect"
+INTROSPECT_ACTION = "tokens.introspect"  # the ledger's name for a refused call
+# Token answers are never cached (RFC 6749 5.1); the other token endpoints send the same.
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 FORM = "application/x-www-form-urlencoded"
 CHALLENGE = 'Bearer realm="tessera"'
 
@@ -43,14 +51,14 @@ class IntrospectionMiddleware:
 
 
 def introspection_response(request) -> HttpResponse:
-    """RFC 7662 over a form-encoded POST; the same statuses and bodies as the DRF view."""
+    """RFC 7662 over a form-encoded POST (a Django request, or DRF's wrapping one)."""
     request.get_host()  # the Host check CommonMiddleware would make (DisallowedHost: 400)
     scheme, _, bearer = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
     bearer = bearer.strip()
     if scheme.lower() != "bearer" or not bearer:
         return _refused(request, None, 401, "Authentication credentials were not provided.")
     token = request.POST.get("token", "")
-    client, answer = tokens.introspect_for_bearer(bearer=bearer, token=token)
+    client, answer = tokens.token_introspect(bearer=bearer, token=token)
     if client is None:
         return _refused(request, None, 401, "The access token is invalid or expired.")
     if answer is None:
@@ -59,7 +67,7 @@ def introspection_response(request) -> HttpResponse:
 
 
 def _refused(request, who, status: int, detail: str) -> HttpResponse:
-    """The DRF view's exception handler records the same refusals (config/api.py)."""
+    """Recorded as the DRF view's exception handler records refusals (config/api.py)."""
     access_refused_record(
         who=who, action=INTROSPECT_ACTION, method=request.method, path=request.path, status=status
     )

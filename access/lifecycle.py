@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Protocol
 
-from governance.choices import CommitteeRole, DecisionPolicy
+from governance.choices import CommitteeRole, DatasetStatus, DecisionPolicy
 
 from .choices import DecisionOutcome, ReviewStatus, VoteChoice
 
@@ -281,3 +283,77 @@ def summary_status(request_status: str, review_statuses: Iterable[str]) -> str:
     if statuses & {S.SUBMITTED, S.UNDER_REVIEW, S.RESUBMITTED}:
         return S.UNDER_REVIEW
     return "decided"
+
+
+# --- whether a grant is active -------------------------------------------------------------------
+class GrantState(Protocol):
+    """The facts that decide whether a grant is active, however they were read: `GrantRecord`
+    from the token hot path's one-query row, or the grant model's own view of itself
+    (`Grant.state`), which loads the related facts only when the rule reaches them. Read-only."""
+
+    @property
+    def revoked_at(self) -> datetime | None: ...
+
+    @property
+    def valid_from(self) -> datetime: ...
+
+    @property
+    def valid_until(self) -> datetime: ...
+
+    @property
+    def user_active(self) -> bool: ...
+
+    @property
+    def dataset_status(self) -> str: ...
+
+    @property
+    def requires_ethics(self) -> bool: ...
+
+    @property
+    def ethics_expiry(self) -> date | None: ...
+
+    @property
+    def needs_agreement(self) -> bool: ...
+
+    @property
+    def agreement_accepted(self) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class GrantRecord:
+    """A `GrantState` held as plain values."""
+
+    revoked_at: datetime | None
+    valid_from: datetime
+    valid_until: datetime
+    user_active: bool
+    dataset_status: str
+    requires_ethics: bool
+    ethics_expiry: date | None
+    needs_agreement: bool
+    agreement_accepted: bool
+
+
+def grant_inactive_reason(state: GrantState, now: datetime) -> str | None:
+    """Why a grant in `state` is not active at `now`, or None when it is: the one rule.
+
+    The checks run in this order and stop at the first that fails, so the first reason is the
+    one given (and a lazy state reads no more than it needs). The words are shown to the holder
+    and recorded in the ledger."""
+    if state.revoked_at is not None:
+        return "The grant was revoked."
+    if now < state.valid_from:
+        return "The grant is not valid yet."
+    if now >= state.valid_until:
+        return "The grant has expired."
+    if not state.user_active:
+        return "The account is suspended."
+    if state.dataset_status != DatasetStatus.PUBLISHED:
+        return "The dataset is no longer published."
+    if state.requires_ethics:
+        expiry = state.ethics_expiry
+        if expiry is None or expiry < now.date():
+            return "The ethics approval has expired."
+    if state.needs_agreement and not state.agreement_accepted:
+        return "The access agreement was not accepted."
+    return None

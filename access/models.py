@@ -6,7 +6,7 @@ Writes go through `access.services`; permission-filtered reads through `access.s
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -17,7 +17,7 @@ from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 from oauth2_provider.settings import oauth2_settings
 
 from config.dates import DateWithinYears
-from governance.choices import DatasetStatus, Ontology
+from governance.choices import Ontology
 from governance.models import (
     AccessAgreement,
     DataAccessCommittee,
@@ -37,6 +37,7 @@ from .choices import (
     TokenKind,
     VoteChoice,
 )
+from .lifecycle import GrantState, grant_inactive_reason
 from .uploads import EXTENSIONS as UPLOAD_EXTENSIONS
 
 MAX_REQUESTED_MONTHS = 60
@@ -363,40 +364,82 @@ class Grant(models.Model):
         return f"{self.user} → {self.dataset.accession} until {self.valid_until:%Y-%m-%d}"
 
     def inactive_reason(self, now: datetime | None = None) -> str | None:
-        """Why the grant is not active right now, or None when it is.
+        """Why the grant is not active right now, or None when it is (`grant_inactive_reason`).
 
         Expects `dataset`, `decision__review__committee` and `request` to be loaded, and
         `decision__agreements` and `request__acceptances` prefetched for lists.
         """
-        now = now or timezone.now()
-        if self.revoked_at is not None:
-            return "The grant was revoked."
-        if now < self.valid_from:
-            return "The grant is not valid yet."
-        if now >= self.valid_until:
-            return "The grant has expired."
-        if not self.user.is_active:
-            return "The account is suspended."
-        if self.dataset.status != DatasetStatus.PUBLISHED:
-            return "The dataset is no longer published."
-        committee = self.decision.review.committee
-        if committee.requires_ethics_approval:
-            expiry = self.request.ethics_expiry
-            if expiry is None or expiry < now.date():
-                return "The ethics approval has expired."
-        required = {a.pk for a in self.decision.agreements.all() if a.committee_id == committee.pk}
-        if required:
-            # Uses `request.acceptances` when prefetched (lists), one query otherwise.
-            accepted = {
-                a.agreement_id for a in self.request.acceptances.all() if a.user_id == self.user_id
-            }
-            if not accepted & required:
-                return "The access agreement was not accepted."
-        return None
+        return grant_inactive_reason(self.state(), now or timezone.now())
+
+    def state(self) -> GrantState:
+        """The grant's `GrantState`, each fact read from the model when first asked for."""
+        return _GrantFacts(self)
 
     @property
     def is_active(self) -> bool:
         return self.inactive_reason() is None
+
+
+class _GrantFacts:
+    """A grant's `GrantState`, read from the model and its relations only when the rule asks
+    (a revoked grant loads nothing more)."""
+
+    __slots__ = ("_grant", "_required")
+
+    def __init__(self, grant: Grant):
+        self._grant = grant
+        self._required: set[int] | None = None
+
+    @property
+    def revoked_at(self) -> datetime | None:
+        return self._grant.revoked_at
+
+    @property
+    def valid_from(self) -> datetime:
+        return self._grant.valid_from
+
+    @property
+    def valid_until(self) -> datetime:
+        return self._grant.valid_until
+
+    @property
+    def user_active(self) -> bool:
+        return self._grant.user.is_active
+
+    @property
+    def dataset_status(self) -> str:
+        return self._grant.dataset.status
+
+    @property
+    def requires_ethics(self) -> bool:
+        return self._grant.decision.review.committee.requires_ethics_approval
+
+    @property
+    def ethics_expiry(self) -> date | None:
+        return self._grant.request.ethics_expiry
+
+    def _required_agreements(self) -> set[int]:
+        # The agreement versions of the grant's own committee that its decision relies on.
+        if self._required is None:
+            grant = self._grant
+            committee_id = grant.decision.review.committee_id
+            self._required = {
+                a.pk for a in grant.decision.agreements.all() if a.committee_id == committee_id
+            }
+        return self._required
+
+    @property
+    def needs_agreement(self) -> bool:
+        return bool(self._required_agreements())
+
+    @property
+    def agreement_accepted(self) -> bool:
+        grant = self._grant
+        # Uses `request.acceptances` when prefetched (lists), one query otherwise.
+        accepted = {
+            a.agreement_id for a in grant.request.acceptances.all() if a.user_id == grant.user_id
+        }
+        return bool(accepted & self._required_agreements())
 
 
 class Notification(models.Model):

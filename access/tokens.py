@@ -1,10 +1,10 @@
 """Tokens for the storage tier: access tokens (RFC 9068), GA4GH visas, their revocation, the
 revocation feed and introspection (RFC 7662).
 
-Whether a grant is active has one definition, `Grant.inactive_reason`. Issuing visas uses it
-directly; the two hot paths (issuing an access token, introspecting one) use
-`grant_state_reason`, the same rules over one query's row, kept equal to it by
-tests/access/test_tokens.py::test_single_query_state_agrees_with_grant_inactive_reason.
+Whether a grant is active has one rule, `access.lifecycle.grant_inactive_reason`, over a
+`GrantState`. Issuing visas feeds it from the model (`Grant.inactive_reason`); the two hot paths
+(issuing an access token, introspecting one) feed it the state read in one query
+(`grant_row_state`): the same rule, only the reading differs.
 
 Revocation never waits for a token to expire. Introspection reads the token's and its grant's
 state fresh, in one query, on every call: nothing that can change when access is taken away
@@ -40,11 +40,11 @@ from audit import events, ledger
 from audit.actors import pseudonym_for
 from config import db
 from config.dates import end_of_day
-from governance.choices import DatasetStatus
+from config.scopes import INTROSPECTION
 
 from . import keyring, keys, selectors
 from .choices import KeyState, RevocationCause, TokenKind
-from .lifecycle import TransitionRefused
+from .lifecycle import GrantRecord, TransitionRefused, grant_inactive_reason
 from .models import (
     AgreementAcceptance,
     Decision,
@@ -74,8 +74,9 @@ class TokenRefused(PermissionDenied):
 
 # --- the grant's state in one query -----------------------------------------------------------
 def _state_fields(prefix: str) -> dict[str, Any]:
-    """Everything `Grant.inactive_reason` looks at, as values() expressions from a query
-    rooted at a grant (prefix "") or at a token (prefix "grant__")."""
+    """A grant's `GrantState` (see `grant_row_state`), its holder's pseudonym and its dataset's
+    accession, as values() expressions from a query rooted at a grant (prefix "") or at a token
+    (prefix "grant__")."""
     agreements = Decision.agreements.through.objects
     required = agreements.filter(
         decision_id=OuterRef(f"{prefix}decision_id"),
@@ -128,30 +129,19 @@ def grant_state(grant_id: int) -> dict[str, Any] | None:
     return prepared("grant_state", _grant_state_query, -7_654_321).fetch(int(grant_id))
 
 
-def token_state(jti: str) -> dict[str, Any] | None:
-    """A token's state, its grant's and its key's, read now, in one query; None if unknown."""
-    return prepared("token_state", _token_state_query, "tessera:jti-sentinel").fetch(jti)
-
-
-def grant_state_reason(state: dict[str, Any], now: datetime) -> str | None:
-    """`Grant.inactive_reason` over a `_state_fields` row: same rules, same order, same words."""
-    if state["g_revoked_at"] is not None:
-        return "The grant was revoked."
-    if now < state["g_valid_from"]:
-        return "The grant is not valid yet."
-    if now >= state["g_valid_until"]:
-        return "The grant has expired."
-    if not state["u_active"]:
-        return "The account is suspended."
-    if state["d_status"] != DatasetStatus.PUBLISHED:
-        return "The dataset is no longer published."
-    if state["c_requires_ethics"]:
-        expiry = state["r_ethics_expiry"]
-        if expiry is None or expiry < now.date():
-            return "The ethics approval has expired."
-    if state["needs_agreement"] and not state["agreement_accepted"]:
-        return "The access agreement was not accepted."
-    return None
+def grant_row_state(row: dict[str, Any]) -> GrantRecord:
+    """The `GrantState` held in a `_state_fields` row, for `grant_inactive_reason`."""
+    return GrantRecord(
+        revoked_at=row["g_revoked_at"],
+        valid_from=row["g_valid_from"],
+        valid_until=row["g_valid_until"],
+        user_active=row["u_active"],
+        dataset_status=row["d_status"],
+        requires_ethics=row["c_requires_ethics"],
+        ethics_expiry=row["r_ethics_expiry"],
+        needs_agreement=row["needs_agreement"],
+        agreement_accepted=row["agreement_accepted"],
+    )
 
 
 def _access_ends(state_until: datetime, *, requires_ethics: bool, ethics_expiry) -> datetime:
@@ -220,7 +210,7 @@ def token_issue(*, grant: Grant, actor) -> AccessToken:
     now = timezone.now()
     if state is None or state["g_user_id"] != actor.pk:
         raise TokenRefused("Only the holder of a grant may get a token for it.")
-    reason = grant_state_reason(state, now)
+    reason = grant_inactive_reason(grant_row_state(state), now)
     if reason:
         raise TokenRefused(reason)
     issued = math.floor(now.timestamp())
@@ -585,25 +575,16 @@ def revocation_feed(*, since: int, limit: int, now: datetime | None = None) -> F
 
 
 # --- introspection (RFC 7662) -----------------------------------------------------------------
-def token_introspect(*, token: str, client) -> dict[str, Any]:
-    """The RFC 7662 answer for `token`, asked by the OAuth client `client` (authenticated).
-
-    The answer is `{"active": false}` for every kind of failure, with no hint of which; the
-    ledger records which (for auditors). The ledger event is committed before this returns,
-    so no answer leaves without its record."""
-    now = timezone.now()
-    claims, reason = _checked_claims(token, now)
-    state = token_state(claims["jti"]) if not reason else None
-    return _introspection_answer(token, client, claims, state, reason, now)
-
-
-def introspect_for_bearer(*, bearer: str, token: str, scope: str = "introspection"):
-    """Authenticate the storage client by its OAuth bearer token and introspect `token`: the
-    hot path of `POST /api/v1/tokens/introspect`.
+def token_introspect(*, bearer: str, token: str, scope: str = INTROSPECTION):
+    """Authenticate the storage client by its OAuth bearer token and introspect `token` (RFC
+    7662): the one implementation of `POST /api/v1/tokens/introspect`, whichever of
+    `access.introspection` and the DRF view answers it.
 
     The client's token and the introspected token's state are read in one query. Returns
     (None, None) if the bearer is not a valid client token (401), (client, None) if the client
-    lacks `scope` (403), else (client, the answer of `token_introspect`)."""
+    lacks `scope` (403), else (client, the answer). The answer is `{"active": false}` for every
+    kind of failure, with no hint of which; the ledger records which (for auditors), and its
+    event is committed before this returns, so no answer leaves without its record."""
     from .oauth import bearer_checksum, client_for_row, client_token_query
 
     now = timezone.now()
@@ -711,7 +692,7 @@ def _token_reason(state: dict[str, Any] | None, claims: dict[str, Any], now: dat
         return "revoked"
     if claims.get("grant") != state["grant_id"] or claims.get("sub") != state["u_pseudonym"]:
         return "claims"
-    grant_reason = grant_state_reason(state, now)
+    grant_reason = grant_inactive_reason(grant_row_state(state), now)
     if grant_reason:
         return f"grant_inactive: {grant_reason}"
     return ""

@@ -35,9 +35,8 @@ from config.parsers import JSONParser
 from config.scopes import GA4GH_PASSPORT, INTROSPECTION, PRIVILEGED_SCOPES, TOKENS_ISSUE
 
 from .. import keyring, tokens
+from ..introspection import INTROSPECT_ACTION, NO_STORE, introspection_response
 from ..oauth import ClientBearerAuthentication, ClientHasScope, ClientToken
-
-NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
 class StorageClientScheme(OpenApiAuthenticationExtension):
@@ -162,9 +161,6 @@ def token_payload(issued: tokens.AccessToken) -> dict:
 
 
 # --- introspection (the storage tier, an OAuth client) ----------------------------------------
-INTROSPECT_ACTION = "tokens.introspect"
-
-
 class ClientView(APIView):
     """Storage-tier endpoints: an OAuth2 bearer token of a client holding `required_scopes`
     (401 without one, 403 without the scope)."""
@@ -196,11 +192,13 @@ IntrospectionResponse = inline_serializer(
 
 
 class IntrospectView(ClientView):
-    """`POST /api/v1/tokens/introspect` (RFC 7662)."""
+    """`POST /api/v1/tokens/introspect` (RFC 7662): its schema, and DRF's answers to the calls
+    `access.introspection.IntrospectionMiddleware` leaves to it (other methods and content
+    types). A form POST is answered by `introspection_response`, the one implementation."""
 
     parser_classes = [FormParser]
-    # A call without valid client credentials (401) or scope (403) is recorded (config/api.py);
-    # the fast path in access/introspection.py records the same.
+    # A call without valid client credentials (401) or scope (403) is recorded (config/api.py),
+    # as `introspection_response` records its own.
     refusals_recorded = {"post": INTROSPECT_ACTION}
 
     @extend_schema(
@@ -214,11 +212,9 @@ class IntrospectView(ClientView):
         responses={200: IntrospectionResponse},
     )
     def post(self, request):
-        token = request.data.get("token", "")
-        answer = tokens.token_introspect(
-            token=token if isinstance(token, str) else "", client=request.auth.actor
-        )
-        return Response(answer, headers=NO_STORE)
+        # Reached with a form only where the middleware is not installed: the client is
+        # authenticated again there, in the query that reads the token's state.
+        return introspection_response(request)
 
 
 class RevocationFeedView(ClientView):

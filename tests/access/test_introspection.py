@@ -23,8 +23,9 @@ from oauth2_provider.models import AccessToken
 from access import keyring, keys, services, tokens
 from access.choices import KeyState
 from access.models import Grant, IssuedToken, SigningKey
-from audit import events
+from audit import events, ledger
 from audit.actors import pseudonym_for
+from audit.models import AuditEvent
 
 from .token_support import (
     AUDIENCE,
@@ -439,6 +440,48 @@ def test_only_form_posts_take_the_early_path_the_rest_get_drf_answers(issued, st
     )
     assert as_json.status_code == 415
     assert Client().get("/api/v1/tokens/introspect", **auth).status_code == 405
+
+
+def test_without_the_early_path_the_view_answers_the_same(issued, storage, settings):
+    """One implementation: where the middleware is not installed, the DRF view hands form
+    POSTs to the same function, with the same statuses, bodies, headers and ledger events."""
+    _, no_scope = oauth_client("visas-only", ["ga4gh_passport"])
+    calls = [
+        (storage[1], issued.token),
+        (storage[1], "a.b.c"),
+        (None, issued.token),
+        ("not-a-token", issued.token),
+        (no_scope, issued.token),
+    ]
+
+    def answers():
+        seen = []
+        for bearer, token in calls:
+            before = AuditEvent.objects.count()
+            response = introspect(bearer, token)
+            ledger.flush()
+            events_written = [
+                (e.event_type, e.actor_id, e.payload)
+                for e in AuditEvent.objects.order_by("seq")[before:]
+            ]
+            seen.append(
+                (
+                    response.status_code,
+                    response.json(),
+                    response.get("WWW-Authenticate"),
+                    response.get("Cache-Control"),
+                    events_written,
+                )
+            )
+        return seen
+
+    early = answers()
+    settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if "IntrospectionMiddleware" not in m]
+    through_the_view = answers()
+    assert [a[0] for a in early] == [200, 200, 401, 401, 403]
+    assert early[0][1]["active"] is True and early[1][1] == {"active": False}
+    assert all(a[4] for a in early), "every call leaves its event"
+    assert through_the_view == early
 
 
 def test_the_early_path_checks_the_host_like_every_other_request(issued, storage):

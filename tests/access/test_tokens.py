@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from access import selectors, services, tokens
 from access.choices import RevocationCause, TokenKind
-from access.lifecycle import TransitionRefused
+from access.lifecycle import GrantRecord, TransitionRefused, grant_inactive_reason
 from access.models import Grant, IssuedToken, TokenRevocation
 from audit import ledger
 from audit.actors import pseudonym_for
@@ -199,11 +199,11 @@ def test_only_the_holder_gets_a_token_for_a_grant(grant, outsider, chair):
             tokens.token_issue(grant=grant, actor=someone)
 
 
-def test_single_query_state_agrees_with_grant_inactive_reason(
+def test_the_one_query_state_is_the_state_the_model_reads(
     grant, submitted, chair, admin_user, dataset, django_assert_num_queries
 ):
-    """The hot paths read a grant's state in one query; it must say what
-    `Grant.inactive_reason` says, in every state a grant can be in."""
+    """The hot paths read a grant's state in one query; the one rule must get from it the facts
+    that the model gives it (`Grant.state`), in every state a grant can be in."""
     # The teammate's grant: approved, but the teammate has not accepted the agreement.
     grant_ids = list(
         Grant.objects.filter(request=submitted, dataset=dataset).values_list("pk", flat=True)
@@ -216,14 +216,24 @@ def test_single_query_state_agrees_with_grant_inactive_reason(
             now = timezone.now()
             for pk in grant_ids:
                 holder = Grant.objects.get(pk=pk).user
-                expected = selectors.grant_list_for_user(holder).get(pk=pk).inactive_reason(now)
-                single = tokens.grant_state_reason(tokens.grant_state(pk), now)
-                assert single == expected, (make_inactive, pk)
+                model = selectors.grant_list_for_user(holder).get(pk=pk)
+                row = tokens.grant_row_state(tokens.grant_state(pk))
+                for fact in GrantRecord.__dataclass_fields__:
+                    assert getattr(row, fact) == getattr(model.state(), fact), (make_inactive, fact)
+                expected = model.inactive_reason(now)
+                assert grant_inactive_reason(row, now) == expected, (make_inactive, pk)
                 seen.add(expected)
             transaction.set_rollback(True)
     assert seen == {None, "The access agreement was not accepted.", *(r for _, r in REFUSALS)}
     with django_assert_num_queries(1):
         tokens.grant_state(grant.pk)
+
+
+def test_a_revoked_grant_is_judged_without_loading_its_relations(grant, django_assert_num_queries):
+    Grant.objects.filter(pk=grant.pk).update(revoked_at=timezone.now())
+    fresh = Grant.objects.get(pk=grant.pk)
+    with django_assert_num_queries(0):
+        assert fresh.inactive_reason() == "The grant was revoked."
 
 
 # --- the REST API -------------------------------------------------------------------------------
