@@ -6,8 +6,6 @@ deploy time with a message that says which variable to set.
 
 from __future__ import annotations
 
-import os
-
 from django.conf import settings
 from django.core.checks import Error, Tags, register
 
@@ -32,5 +30,6 @@ def production_keys(app_configs, **kwargs):  # noqa: ARG001 - system check signa
             id=check_id,
         )
         for name, what, check_id in REQUIRED_KEYS
-        if not (os.environ.get(name, "").strip() or os.environ.get(f"{name}_FILE", "").strip())
+        # Read from NAME or NAME_FILE by core.secrets when the settings were loaded.
+        if not getattr(settings, name, None)
     ]
