@@ -188,9 +188,7 @@ def reset_kek_cache() -> None:
 def previous_keks() -> list[bytes]:
     """Retired KEKs from settings.TESSERA_PREVIOUS_KEY_ENCRYPTION_KEYS: base64, comma-separated
     (or one per line in the file TESSERA_PREVIOUS_KEY_ENCRYPTION_KEYS_FILE names)."""
-    configured = as_secret(
-        getattr(settings, "TESSERA_PREVIOUS_KEY_ENCRYPTION_KEYS", None), PREVIOUS_KEKS_ENV
-    )
+    configured = as_secret(settings.TESSERA_PREVIOUS_KEY_ENCRYPTION_KEYS, PREVIOUS_KEKS_ENV)
     if configured is None:
         return []
     texts = [t.strip() for t in configured.value.replace("\n", ",").split(",") if t.strip()]
@@ -206,7 +204,7 @@ def stored_kek_id(ciphertext: str) -> str | None:
 def _load_kek(*, debug: bool, base_dir: Path) -> bytes:
     # settings.TESSERA_KEY_ENCRYPTION_KEY is read from the variable or its _FILE variant by
     # core.secrets (which refuses both, and a file it cannot read).
-    configured = as_secret(getattr(settings, "TESSERA_KEY_ENCRYPTION_KEY", None), KEK_ENV)
+    configured = as_secret(settings.TESSERA_KEY_ENCRYPTION_KEY, KEK_ENV)
     if configured is not None:
         return parse_kek(configured.value, configured.origin)
     if debug:

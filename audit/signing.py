@@ -240,7 +240,7 @@ def reset_signing_key_cache() -> None:
 def _load_signing_key() -> SigningKey:
     # settings.AUDIT_SIGNING_KEY is read from AUDIT_SIGNING_KEY or AUDIT_SIGNING_KEY_FILE by
     # core.secrets (which refuses both, and a file it cannot read).
-    configured = as_secret(getattr(settings, "AUDIT_SIGNING_KEY", None), KEY_ENV)
+    configured = as_secret(settings.AUDIT_SIGNING_KEY, KEY_ENV)
     if configured is not None:
         data = configured.value.encode("ascii", "replace")
         return SigningKey(_parse_private_key(data, configured.origin), configured.variable)

@@ -9,6 +9,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.checks import Error, Tags, register
 
+from core.secrets import as_secret
+
 REQUIRED_KEYS = (
     ("AUDIT_SIGNING_KEY", "the Ed25519 key that signs audit-ledger checkpoints", "tessera.E001"),
     (
@@ -31,5 +33,5 @@ def production_keys(app_configs, **kwargs):  # noqa: ARG001 - system check signa
         )
         for name, what, check_id in REQUIRED_KEYS
         # Read from NAME or NAME_FILE by core.secrets when the settings were loaded.
-        if not getattr(settings, name, None)
+        if as_secret(getattr(settings, name), name) is None
     ]
