@@ -7,9 +7,9 @@ modules (audit.signing, access.keys) read `settings`, never the environment.
 - NAME_FILE set: the file's text (UTF-8), surrounding whitespace stripped (so the trailing
   newline an editor or `echo` leaves is not part of the secret).
 - Both set: refused. Which one wins would be a guess the operator should not have to make.
-- NAME_FILE names a file that cannot be read (missing, unreadable, not UTF-8): refused, naming
-  the variable and the path.
-- Neither set (a blank value or a blank file counts as unset): the caller's default.
+- NAME_FILE names a file that cannot be read (missing, unreadable, not UTF-8) or is blank:
+  refused, naming the variable and the path.
+- Neither set (a blank variable counts as unset): the caller's default.
 
 A secret is a `Secret`, which remembers where it came from, so that a key module can say
 "AUDIT_SIGNING_KEY_FILE (/run/secrets/audit) is not a PEM private key" without seeing the
@@ -66,7 +66,11 @@ def read_secret(name: str, *, environ: Mapping[str, str] | None = None) -> Secre
             f"{file_variable} names {path}, which cannot be read (it is not UTF-8 text)."
         ) from None
     text = text.strip()
-    return Secret(text, file_variable, path) if text else None
+    if not text:
+        # Naming a file is deliberate; an empty one is a mount gone wrong, and falling back to
+        # the default (SQLite for DATABASE_URL) would hide it.
+        raise ImproperlyConfigured(f"{file_variable} names {path}, which is empty.")
+    return Secret(text, file_variable, path)
 
 
 def secret_text(

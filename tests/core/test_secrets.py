@@ -55,13 +55,19 @@ def test_a_secret_file_that_is_not_text_is_refused_without_its_bytes(tmp_path):
     assert "binary" not in str(refused.value)
 
 
-def test_a_blank_variable_or_blank_file_counts_as_unset(tmp_path):
-    path = tmp_path / "api_token"
-    path.write_text("\n")
+def test_a_blank_variable_counts_as_unset():
     assert read_secret("API_TOKEN", environ={}) is None
     assert read_secret("API_TOKEN", environ={"API_TOKEN": "  ", "API_TOKEN_FILE": ""}) is None
-    assert read_secret("API_TOKEN", environ={"API_TOKEN_FILE": str(path)}) is None
     assert secret_text("API_TOKEN", "fallback", environ={"API_TOKEN": " "}) == "fallback"
+
+
+def test_a_blank_secret_file_is_refused_rather_than_falling_back_to_the_default(tmp_path):
+    path = tmp_path / "database_url"
+    path.write_text("\n")
+    with pytest.raises(ImproperlyConfigured, match=r"DATABASE_URL_FILE names .* which is empty"):
+        secret_text(
+            "DATABASE_URL", "sqlite:///db.sqlite3", environ={"DATABASE_URL_FILE": str(path)}
+        )
 
 
 def test_secret_text_is_the_value_wherever_it_came_from(tmp_path):
