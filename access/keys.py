@@ -8,7 +8,9 @@ RS/ES swaps never reach a signature check.
 
 Private keys are stored encrypted with a key-encryption key (KEK), AES-256-GCM, the key's
 kid and algorithm bound in as associated data (a ciphertext copied onto another key's row
-does not decrypt). The KEK comes from the environment, never from the repository:
+does not decrypt). The KEK comes from the environment, never from the repository, through
+`settings.TESSERA_KEY_ENCRYPTION_KEY` (read by core.secrets; this module never reads the
+environment):
 
 - TESSERA_KEY_ENCRYPTION_KEY: base64 (standard or URL-safe) of 32 random bytes
   (`python -c "import os, base64; print(base64.b64encode(os.urandom(32)).decode())"`);
@@ -37,11 +39,13 @@ from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from django.conf import settings
 from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, RSAKey
 
 from config import safejson
+from core.secrets import as_secret
 
 ES256 = "ES256"
 RS256 = "RS256"
@@ -53,7 +57,6 @@ KEK_ENV = "TESSERA_KEY_ENCRYPTION_KEY"
 KEK_FILE_ENV = "TESSERA_KEY_ENCRYPTION_KEY_FILE"
 # Retired KEKs, still accepted for decryption while `keys_reencrypt` moves keys off them.
 PREVIOUS_KEKS_ENV = "TESSERA_PREVIOUS_KEY_ENCRYPTION_KEYS"
-PREVIOUS_KEKS_FILE_ENV = "TESSERA_PREVIOUS_KEY_ENCRYPTION_KEYS_FILE"
 DEV_KEK_RELATIVE_PATH = Path("var") / "keys" / "token-kek"
 _CIPHERTEXT_PREFIX = "tsr-kek1"
 
@@ -168,7 +171,7 @@ _kek: bytes | None = None
 
 
 def key_encryption_key(*, debug: bool, base_dir: Path) -> bytes:
-    """The KEK from the environment (or the development KEK with DEBUG), loaded once."""
+    """The KEK from settings (or the development KEK with DEBUG), loaded once."""
     global _kek
     with _kek_lock:
         if _kek is None:
@@ -183,21 +186,13 @@ def reset_kek_cache() -> None:
 
 
 def previous_keks() -> list[bytes]:
-    """Retired KEKs from the environment: base64, comma-separated in
-    TESSERA_PREVIOUS_KEY_ENCRYPTION_KEYS or one per line in the file its _FILE variant names."""
-    inline = os.environ.get(PREVIOUS_KEKS_ENV, "").strip()
-    path = os.environ.get(PREVIOUS_KEKS_FILE_ENV, "").strip()
-    origin = PREVIOUS_KEKS_ENV
-    if path:
-        try:
-            inline = Path(path).read_text(encoding="ascii")
-        except (OSError, UnicodeDecodeError):
-            raise KeyConfigurationError(
-                f"{PREVIOUS_KEKS_FILE_ENV} names {path}, which cannot be read."
-            ) from None
-        origin = f"{PREVIOUS_KEKS_FILE_ENV} ({path})"
-    texts = [t.strip() for t in inline.replace("\n", ",").split(",") if t.strip()]
-    return [parse_kek(text, f"entry {n} of {origin}") for n, text in enumerate(texts, 1)]
+    """Retired KEKs from settings.TESSERA_PREVIOUS_KEY_ENCRYPTION_KEYS: base64, comma-separated
+    (or one per line in the file TESSERA_PREVIOUS_KEY_ENCRYPTION_KEYS_FILE names)."""
+    configured = as_secret(settings.TESSERA_PREVIOUS_KEY_ENCRYPTION_KEYS, PREVIOUS_KEKS_ENV)
+    if configured is None:
+        return []
+    texts = [t.strip() for t in configured.value.replace("\n", ",").split(",") if t.strip()]
+    return [parse_kek(text, f"entry {n} of {configured.origin}") for n, text in enumerate(texts, 1)]
 
 
 def stored_kek_id(ciphertext: str) -> str | None:
@@ -207,20 +202,11 @@ def stored_kek_id(ciphertext: str) -> str | None:
 
 
 def _load_kek(*, debug: bool, base_dir: Path) -> bytes:
-    inline = os.environ.get(KEK_ENV, "").strip()
-    path = os.environ.get(KEK_FILE_ENV, "").strip()
-    if inline and path:
-        raise KeyConfigurationError(f"Both {KEK_ENV} and {KEK_FILE_ENV} are set; set only one.")
-    if inline:
-        return parse_kek(inline, KEK_ENV)
-    if path:
-        try:
-            text = Path(path).read_text(encoding="ascii").strip()
-        except (OSError, UnicodeDecodeError):
-            raise KeyConfigurationError(
-                f"{KEK_FILE_ENV} names {path}, which cannot be read."
-            ) from None
-        return parse_kek(text, f"{KEK_FILE_ENV} ({path})")
+    # settings.TESSERA_KEY_ENCRYPTION_KEY is read from the variable or its _FILE variant by
+    # core.secrets (which refuses both, and a file it cannot read).
+    configured = as_secret(settings.TESSERA_KEY_ENCRYPTION_KEY, KEK_ENV)
+    if configured is not None:
+        return parse_kek(configured.value, configured.origin)
     if debug:
         dev = base_dir / DEV_KEK_RELATIVE_PATH
         if not dev.exists():

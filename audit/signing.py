@@ -13,7 +13,8 @@ exactly six fractional digits and a "Z". Each value has exactly one encoding, so
 back to one (size, root, time) and a witness can rebuild it byte for byte. The signature is
 plain Ed25519 (RFC 8032) over these bytes: 64 bytes.
 
-The private key comes from the environment, never from the repository:
+The private key comes from the environment, never from the repository, through
+`settings.AUDIT_SIGNING_KEY` (read by core.secrets; this module never reads the environment):
 
 - AUDIT_SIGNING_KEY: a PKCS#8 PEM ("\\n" escapes allowed, for one-line variables) or the
   base64 of the raw 32-byte private key;
@@ -44,6 +45,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+
+from core.secrets import as_secret
 
 logger = logging.getLogger(__name__)
 
@@ -228,30 +231,19 @@ def signing_key() -> SigningKey:
 
 
 def reset_signing_key_cache() -> None:
-    """Forget the loaded key, so that a changed environment (tests, rotation) is read again."""
+    """Forget the loaded key, so that changed settings (tests, rotation) are read again."""
     global _cached
     with _cache_lock:
         _cached = None
 
 
 def _load_signing_key() -> SigningKey:
-    inline = os.environ.get(KEY_ENV, "").strip()
-    path = os.environ.get(KEY_FILE_ENV, "").strip()
-    if inline and path:
-        raise ImproperlyConfigured(
-            f"Both {KEY_ENV} and {KEY_FILE_ENV} are set; set only one, so it is clear "
-            "which key signs the audit checkpoints."
-        )
-    if inline:
-        return SigningKey(_parse_private_key(inline.encode("ascii", "replace"), KEY_ENV), KEY_ENV)
-    if path:
-        try:
-            data = Path(path).read_bytes()
-        except OSError as exc:
-            raise ImproperlyConfigured(
-                f"{KEY_FILE_ENV} names {path}, which cannot be read ({exc.strerror})."
-            ) from None
-        return SigningKey(_parse_private_key(data, f"{KEY_FILE_ENV} ({path})"), KEY_FILE_ENV)
+    # settings.AUDIT_SIGNING_KEY is read from AUDIT_SIGNING_KEY or AUDIT_SIGNING_KEY_FILE by
+    # core.secrets (which refuses both, and a file it cannot read).
+    configured = as_secret(settings.AUDIT_SIGNING_KEY, KEY_ENV)
+    if configured is not None:
+        data = configured.value.encode("ascii", "replace")
+        return SigningKey(_parse_private_key(data, configured.origin), configured.variable)
     if settings.DEBUG:
         return _development_key(Path(settings.BASE_DIR) / DEV_KEY_RELATIVE_PATH)
     raise ImproperlyConfigured(

@@ -6,10 +6,10 @@ deploy time with a message that says which variable to set.
 
 from __future__ import annotations
 
-import os
-
 from django.conf import settings
 from django.core.checks import Error, Tags, register
+
+from core.secrets import as_secret
 
 REQUIRED_KEYS = (
     ("AUDIT_SIGNING_KEY", "the Ed25519 key that signs audit-ledger checkpoints", "tessera.E001"),
@@ -32,5 +32,6 @@ def production_keys(app_configs, **kwargs):  # noqa: ARG001 - system check signa
             id=check_id,
         )
         for name, what, check_id in REQUIRED_KEYS
-        if not (os.environ.get(name, "").strip() or os.environ.get(f"{name}_FILE", "").strip())
+        # Read from NAME or NAME_FILE by core.secrets when the settings were loaded.
+        if as_secret(getattr(settings, name), name) is None
     ]

@@ -3,12 +3,13 @@
 With nothing set, Tessera runs on SQLite in the working tree, Celery tasks run eagerly and
 DEBUG is on. Production sets TESSERA_ENV=production (DEBUG off, secure cookies, HSTS) and
 provides SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL and CELERY_BROKER_URL. Every secret may
-instead be given as a file: SECRET_KEY_FILE=/run/secrets/secret_key, and so on.
+instead be given as a file: SECRET_KEY_FILE=/run/secrets/secret_key, and so on. Secrets are
+read here and only here, by core.secrets (one rule: NAME or NAME_FILE, never both); the key
+modules (audit.signing, access.keys) read these settings, not the environment.
 """
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import environ
 from csp import constants as csp_constants
 
 from config import scopes as oauth_scopes
+from core.secrets import read_secret, secret_text
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -24,20 +26,12 @@ if (BASE_DIR / ".env").exists():
     env.read_env(str(BASE_DIR / ".env"))
 
 
-def secret(name: str, default: str | None = None) -> str | None:
-    """Read a secret from NAME, or from the file named by NAME_FILE (Docker/Kubernetes secrets)."""
-    path = os.environ.get(f"{name}_FILE")
-    if path:
-        return Path(path).read_text(encoding="utf-8").strip()
-    return env.str(name, default=default)
-
-
 TESSERA_ENV = env.str("TESSERA_ENV", default="development")
 PRODUCTION = TESSERA_ENV == "production"
 DEBUG = env.bool("DEBUG", default=not PRODUCTION)
 
 _dev_secret = "django-insecure-development-only-never-use-in-production"  # noqa: S105
-SECRET_KEY = secret("SECRET_KEY", None if PRODUCTION else _dev_secret)
+SECRET_KEY = secret_text("SECRET_KEY", None if PRODUCTION else _dev_secret)
 if not SECRET_KEY:
     raise environ.ImproperlyConfigured("SECRET_KEY (or SECRET_KEY_FILE) must be set in production")
 
@@ -113,7 +107,9 @@ TEMPLATES = [
 # SQLite in the working tree unless DATABASE_URL says otherwise (postgres://user@host:5432/name).
 # URLs that may carry a password can be given as files too (DATABASE_URL_FILE, ...).
 DATABASES = {
-    "default": env.db_url_config(secret("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"))
+    "default": env.db_url_config(
+        secret_text("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
+    )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers proceed while one writer holds the lock; IMMEDIATE takes the write lock
@@ -250,7 +246,7 @@ OAUTH2_PROVIDER = {
 }
 
 # --- Celery ---------------------------------------------------------------------------------
-CELERY_BROKER_URL = secret("CELERY_BROKER_URL", "memory://")
+CELERY_BROKER_URL = secret_text("CELERY_BROKER_URL", "memory://")
 CELERY_TASK_ALWAYS_EAGER = env.bool(
     "CELERY_TASK_ALWAYS_EAGER", default=CELERY_BROKER_URL == "memory://"
 )
@@ -273,7 +269,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
 }
 
 # --- Caches ---------------------------------------------------------------------------------
-CACHES = {"default": env.cache_url_config(secret("CACHE_URL", "locmemcache://tessera"))}
+CACHES = {"default": env.cache_url_config(secret_text("CACHE_URL", "locmemcache://tessera"))}
 
 # --- E-mail ---------------------------------------------------------------------------------
 EMAIL_BACKEND = env.str(
@@ -285,7 +281,7 @@ EMAIL_BACKEND = env.str(
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
-EMAIL_HOST_PASSWORD = secret("EMAIL_HOST_PASSWORD", "") or ""
+EMAIL_HOST_PASSWORD = secret_text("EMAIL_HOST_PASSWORD", "") or ""
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="tessera@localhost")
 
@@ -377,11 +373,14 @@ TESSERA = {
     "DEMO_PASSWORD": "demo",
 }
 AUDIT_CHECKPOINT_INTERVAL = timedelta(minutes=env.int("AUDIT_CHECKPOINT_MINUTES", default=10))
+# The Ed25519 key that signs checkpoints (audit/signing.py parses it): a core.secrets.Secret, or
+# None (then DEBUG generates a development key, production refuses to sign).
+AUDIT_SIGNING_KEY = read_secret("AUDIT_SIGNING_KEY")
 # Public keys of retired checkpoint-signing keys that audit_verify still trusts: base64 of the
 # raw Ed25519 keys, comma-separated (or one per line in AUDIT_PREVIOUS_PUBLIC_KEYS_FILE).
 AUDIT_PREVIOUS_PUBLIC_KEYS = [
     key.strip()
-    for key in (secret("AUDIT_PREVIOUS_PUBLIC_KEYS") or "").replace("\n", ",").split(",")
+    for key in (secret_text("AUDIT_PREVIOUS_PUBLIC_KEYS") or "").replace("\n", ",").split(",")
     if key.strip()
 ]
 # "inline": chain each event in its own transaction (complete at every commit; writers serialise).
@@ -400,12 +399,17 @@ AUDIT_BOUNDED_LIMIT = env.int("AUDIT_BOUNDED_LIMIT", default=10)
 AUDIT_BOUNDED_WINDOW_SECONDS = env.int("AUDIT_BOUNDED_WINDOW_SECONDS", default=900)
 # The key of the fingerprints that stand for names and e-mail addresses in the ledger and in
 # auditlog (audit/personal.py); empty: derived from SECRET_KEY.
-AUDIT_PERSONAL_FIELD_KEY = secret("AUDIT_PERSONAL_FIELD_KEY", "") or ""
+AUDIT_PERSONAL_FIELD_KEY = secret_text("AUDIT_PERSONAL_FIELD_KEY", "") or ""
 
 # --- Tokens for the storage tier (access/keys.py, access/keyring.py, access/tokens.py) -------
 # ES256 (default) or RS256. Changing it takes effect through `manage.py keys_rotate`; tokens of
 # the old algorithm stop introspecting at once (they live an hour at most).
 TESSERA_TOKEN_ALG = env.str("TESSERA_TOKEN_ALG", default="ES256")
+# The key-encryption key of the signing keys at rest, and retired ones still accepted for
+# decryption (comma-separated, or one per line in the file): core.secrets.Secret or None,
+# parsed by access/keys.py, which names their origin (never their value) when they are wrong.
+TESSERA_KEY_ENCRYPTION_KEY = read_secret("TESSERA_KEY_ENCRYPTION_KEY")
+TESSERA_PREVIOUS_KEY_ENCRYPTION_KEYS = read_secret("TESSERA_PREVIOUS_KEY_ENCRYPTION_KEYS")
 # The storage tier's identifiers; a token carries them all in `aud`, a verifier needs one.
 TESSERA_TOKEN_AUDIENCE = env.list("TESSERA_TOKEN_AUDIENCE", default=["urn:tessera:storage"])
 TESSERA_TOKEN_LIFETIME = timedelta(seconds=env.int("TESSERA_TOKEN_LIFETIME_SECONDS", default=3600))

@@ -40,23 +40,23 @@ def _audit_signing_key():
     """Tests run with DEBUG off, where checkpoint signing needs a configured key: give the
     session a throwaway one unless the environment already names a key."""
     import base64
-    import os
 
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from django.conf import settings
+    from django.test import override_settings
 
     from audit import signing
 
-    if os.environ.get(signing.KEY_ENV) or os.environ.get(signing.KEY_FILE_ENV):
+    if settings.AUDIT_SIGNING_KEY is not None:
         yield
         return
     raw = Ed25519PrivateKey.generate().private_bytes(
         serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
     )
-    os.environ[signing.KEY_ENV] = base64.b64encode(raw).decode()
-    signing.reset_signing_key_cache()
-    yield
-    os.environ.pop(signing.KEY_ENV, None)
+    with override_settings(AUDIT_SIGNING_KEY=base64.b64encode(raw).decode()):
+        signing.reset_signing_key_cache()
+        yield
     signing.reset_signing_key_cache()
 
 

@@ -19,7 +19,9 @@ ROOT = Path(__file__).resolve().parent.parent
 INHERITED = {
     "DEBUG",
     "DATABASE_URL",
+    "DATABASE_URL_FILE",
     "CELERY_BROKER_URL",
+    "CELERY_BROKER_URL_FILE",
     "SECRET_KEY",
     "SECRET_KEY_FILE",
     "ALLOWED_HOSTS",
@@ -31,6 +33,8 @@ INHERITED = {
     "AUDIT_SIGNING_KEY_FILE",
     "TESSERA_KEY_ENCRYPTION_KEY",
     "TESSERA_KEY_ENCRYPTION_KEY_FILE",
+    "TESSERA_PREVIOUS_KEY_ENCRYPTION_KEYS",
+    "TESSERA_PREVIOUS_KEY_ENCRYPTION_KEYS_FILE",
 }
 
 
@@ -100,6 +104,63 @@ def test_database_url_with_its_password_can_come_from_a_file(tmp_path):
     result = python(code, env=env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "tessera s3cret db.invalid"
+
+
+KEYS_IN_USE = (
+    "import base64, django; django.setup(); from access import keyring; from audit import signing; "
+    "print(base64.b64encode(keyring.kek()).decode()); print(signing.signing_key().source); "
+    "print(signing.public_key_raw_b64())"
+)
+
+
+def test_production_keys_can_come_from_files(tmp_path):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    kek = base64.b64encode(secrets.token_bytes(32)).decode()
+    audit_key = Ed25519PrivateKey.generate()
+    (tmp_path / "kek").write_text(kek + "\n")
+    (tmp_path / "audit.pem").write_bytes(
+        audit_key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    env = production_env(
+        AUDIT_SIGNING_KEY=None,
+        AUDIT_SIGNING_KEY_FILE=str(tmp_path / "audit.pem"),
+        TESSERA_KEY_ENCRYPTION_KEY=None,
+        TESSERA_KEY_ENCRYPTION_KEY_FILE=str(tmp_path / "kek"),
+    )
+    assert manage("check", "--deploy", "--fail-level", "WARNING", env=env).returncode == 0
+    result = python(KEYS_IN_USE, env=env)
+    assert result.returncode == 0, result.stderr
+    public = audit_key.public_key().public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw
+    )
+    assert result.stdout.split() == [
+        kek,
+        "AUDIT_SIGNING_KEY_FILE",
+        base64.b64encode(public).decode(),
+    ]
+
+
+def test_production_refuses_to_start_with_a_secret_given_both_ways(tmp_path):
+    key_file = tmp_path / "secret_key"
+    key_file.write_text(secrets.token_urlsafe(64) + "\n")
+    result = manage("check", env=production_env(SECRET_KEY_FILE=str(key_file)))
+    assert result.returncode != 0
+    assert "Both SECRET_KEY and SECRET_KEY_FILE are set" in result.stderr
+
+
+def test_production_refuses_to_start_with_a_key_file_it_cannot_read(tmp_path):
+    missing = tmp_path / "audit.pem"
+    env = production_env(AUDIT_SIGNING_KEY=None, AUDIT_SIGNING_KEY_FILE=str(missing))
+    result = manage("check", env=env)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert f"AUDIT_SIGNING_KEY_FILE names {missing}, which cannot be read" in result.stderr
 
 
 def test_deploy_check_does_flag_a_weak_secret_key():

@@ -27,6 +27,7 @@ from access.models import IssuedToken, SigningKey
 from audit import ledger
 from audit.choices import EventType
 from audit.models import AuditEvent
+from core.secrets import read_secret
 
 from .token_support import (
     JWKS,
@@ -79,30 +80,32 @@ def test_stored_keys_hold_no_plaintext_private_key():
         assert "d" not in row.public_jwk
 
 
-def test_kek_is_read_from_the_environment_or_a_file(tmp_path, monkeypatch):
+def test_kek_is_read_from_the_environment_or_a_file(tmp_path, settings):
     raw = os.urandom(32)
-    monkeypatch.setenv(keys.KEK_ENV, base64.urlsafe_b64encode(raw).decode().rstrip("="))
+    urlsafe = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    settings.TESSERA_KEY_ENCRYPTION_KEY = read_secret(keys.KEK_ENV, environ={keys.KEK_ENV: urlsafe})
     keys.reset_kek_cache()
     assert keys.key_encryption_key(debug=False, base_dir=tmp_path) == raw
     secret_file = tmp_path / "kek"
     secret_file.write_text(base64.b64encode(raw).decode() + "\n")
-    monkeypatch.delenv(keys.KEK_ENV)
-    monkeypatch.setenv(keys.KEK_FILE_ENV, str(secret_file))
+    settings.TESSERA_KEY_ENCRYPTION_KEY = read_secret(
+        keys.KEK_ENV, environ={keys.KEK_FILE_ENV: str(secret_file)}
+    )
     keys.reset_kek_cache()
     assert keys.key_encryption_key(debug=False, base_dir=tmp_path) == raw
-    monkeypatch.setenv(keys.KEK_ENV, "c2hvcnQ=")
-    keys.reset_kek_cache()
-    with pytest.raises(keys.KeyConfigurationError, match="Both"):
-        keys.key_encryption_key(debug=False, base_dir=tmp_path)
-    monkeypatch.delenv(keys.KEK_FILE_ENV)
+    secret_file.write_text("c2hvcnQ=\n")
+    settings.TESSERA_KEY_ENCRYPTION_KEY = read_secret(
+        keys.KEK_ENV, environ={keys.KEK_FILE_ENV: str(secret_file)}
+    )
     keys.reset_kek_cache()
     with pytest.raises(keys.KeyConfigurationError, match="not base64 of 32 bytes") as short:
         keys.key_encryption_key(debug=False, base_dir=tmp_path)
+    assert f"{keys.KEK_FILE_ENV} ({secret_file})" in str(short.value)
     assert "c2hvcnQ" not in str(short.value)
 
 
-def test_without_a_kek_production_refuses_and_debug_makes_a_private_one(tmp_path, monkeypatch):
-    monkeypatch.delenv(keys.KEK_ENV)
+def test_without_a_kek_production_refuses_and_debug_makes_a_private_one(tmp_path, settings):
+    settings.TESSERA_KEY_ENCRYPTION_KEY = None
     keys.reset_kek_cache()
     with pytest.raises(keys.KeyConfigurationError, match=keys.KEK_ENV):
         keys.key_encryption_key(debug=False, base_dir=tmp_path)
@@ -371,18 +374,14 @@ def test_the_command_drops_a_compromised_key_and_prints_kids_only(grant, researc
 
 # --- replacing the key-encryption key ---------------------------------------------------------
 @pytest.fixture
-def kek_swap(monkeypatch):
+def kek_swap(settings):
     """Switch TESSERA_KEY_ENCRYPTION_KEY (and the previous-KEK list) within one test."""
 
     def swap(new: bytes, *, previous: list[bytes] = ()) -> None:
-        monkeypatch.setenv(keys.KEK_ENV, base64.b64encode(new).decode())
-        monkeypatch.delenv(keys.KEK_FILE_ENV, raising=False)
-        if previous:
-            monkeypatch.setenv(
-                keys.PREVIOUS_KEKS_ENV, ",".join(base64.b64encode(p).decode() for p in previous)
-            )
-        else:
-            monkeypatch.delenv(keys.PREVIOUS_KEKS_ENV, raising=False)
+        settings.TESSERA_KEY_ENCRYPTION_KEY = base64.b64encode(new).decode()
+        settings.TESSERA_PREVIOUS_KEY_ENCRYPTION_KEYS = (
+            ",".join(base64.b64encode(p).decode() for p in previous) or None
+        )
         keys.reset_kek_cache()
         keyring.reset_caches()
 
@@ -429,9 +428,9 @@ def test_without_the_old_kek_reencryption_stops_and_changes_nothing(grant, resea
         tokens.token_issue(grant=grant, actor=researcher)
 
 
-def test_a_malformed_previous_kek_is_named_not_shown(kek_swap, monkeypatch):
+def test_a_malformed_previous_kek_is_named_not_shown(kek_swap, settings):
     kek_swap(os.urandom(32))
-    monkeypatch.setenv(keys.PREVIOUS_KEKS_ENV, "c2VjcmV0LXNob3J0")
+    settings.TESSERA_PREVIOUS_KEY_ENCRYPTION_KEYS = "c2VjcmV0LXNob3J0"
     with pytest.raises(keys.KeyConfigurationError) as raised:
         keys.previous_keks()
     assert keys.PREVIOUS_KEKS_ENV in str(raised.value)

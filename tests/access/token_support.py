@@ -34,10 +34,10 @@ JWKS = "/.well-known/jwks.json"
 
 
 @pytest.fixture(autouse=True)
-def token_keys(db, monkeypatch, settings):
-    """A random KEK in the environment, empty caches, and a bootstrapped keyring."""
-    monkeypatch.setenv(keys.KEK_ENV, base64.b64encode(os.urandom(32)).decode())
-    monkeypatch.delenv(keys.KEK_FILE_ENV, raising=False)
+def token_keys(db, settings):
+    """A random KEK in the settings, empty caches, and a bootstrapped keyring."""
+    settings.TESSERA_KEY_ENCRYPTION_KEY = base64.b64encode(os.urandom(32)).decode()
+    settings.TESSERA_PREVIOUS_KEY_ENCRYPTION_KEYS = None
     settings.TESSERA_BASE_URL = BASE_URL
     settings.TESSERA_TOKEN_AUDIENCE = [AUDIENCE]
     settings.TESSERA_TOKEN_ALG = "ES256"

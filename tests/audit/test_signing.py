@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.core.exceptions import ImproperlyConfigured
 
 from audit import signing
+from core.secrets import read_secret
 
 ROOT = hashlib.sha256(b"some tree").digest()
 WHEN = datetime(2026, 11, 27, 10, 0, 0, 123456, tzinfo=UTC)
@@ -38,10 +39,9 @@ def public_raw(key: Ed25519PrivateKey) -> bytes:
 
 
 @pytest.fixture(autouse=True)
-def clean_key_environment(monkeypatch, settings, tmp_path):
+def clean_key_settings(settings, tmp_path):
     """No key from the developer's shell, no development key written into the working tree."""
-    monkeypatch.delenv(signing.KEY_ENV, raising=False)
-    monkeypatch.delenv(signing.KEY_FILE_ENV, raising=False)
+    settings.AUDIT_SIGNING_KEY = None
     settings.BASE_DIR = tmp_path
     settings.DEBUG = False
     signing.reset_signing_key_cache()
@@ -50,9 +50,11 @@ def clean_key_environment(monkeypatch, settings, tmp_path):
 
 
 @pytest.fixture
-def configured_key(monkeypatch) -> Ed25519PrivateKey:
+def configured_key(settings) -> Ed25519PrivateKey:
     key = Ed25519PrivateKey.generate()
-    monkeypatch.setenv(signing.KEY_ENV, raw_b64(key))
+    settings.AUDIT_SIGNING_KEY = read_secret(
+        "AUDIT_SIGNING_KEY", environ={"AUDIT_SIGNING_KEY": raw_b64(key)}
+    )
     return key
 
 
@@ -243,33 +245,33 @@ def test_key_is_read_from_base64_in_the_environment(configured_key):
 
 
 @pytest.mark.parametrize("one_line", [False, True])
-def test_key_is_read_from_a_pem_in_the_environment(monkeypatch, one_line):
+def test_key_is_read_from_a_pem_in_the_environment(settings, one_line):
     key = Ed25519PrivateKey.generate()
     pem = private_pem(key)
-    monkeypatch.setenv(signing.KEY_ENV, pem.replace("\n", "\\n") if one_line else pem)
+    settings.AUDIT_SIGNING_KEY = pem.replace("\n", "\\n") if one_line else pem
     assert base64.b64decode(signing.public_key_raw_b64()) == public_raw(key)
 
 
 @pytest.mark.parametrize("form", ["pem", "base64"])
-def test_key_is_read_from_the_file_named_in_the_environment(monkeypatch, tmp_path, form):
+def test_key_is_read_from_the_file_named_in_the_environment(settings, tmp_path, form):
     key = Ed25519PrivateKey.generate()
     path = tmp_path / "secrets" / "audit-key"
     path.parent.mkdir()
     path.write_text(private_pem(key) if form == "pem" else raw_b64(key) + "\n")
-    monkeypatch.setenv(signing.KEY_FILE_ENV, str(path))
+    settings.AUDIT_SIGNING_KEY = read_secret(
+        "AUDIT_SIGNING_KEY", environ={"AUDIT_SIGNING_KEY_FILE": str(path)}
+    )
     assert signing.signing_key().source == "AUDIT_SIGNING_KEY_FILE"
     assert base64.b64decode(signing.public_key_raw_b64()) == public_raw(key)
 
 
-def test_missing_key_file_is_a_configuration_error(monkeypatch, tmp_path):
-    monkeypatch.setenv(signing.KEY_FILE_ENV, str(tmp_path / "nowhere.pem"))
-    with pytest.raises(ImproperlyConfigured, match=r"nowhere\.pem"):
-        signing.signing_key()
-
-
-def test_setting_both_the_key_and_a_key_file_is_refused(monkeypatch, tmp_path, configured_key):
-    monkeypatch.setenv(signing.KEY_FILE_ENV, str(tmp_path / "key.pem"))
-    with pytest.raises(ImproperlyConfigured, match="only one"):
+def test_a_malformed_key_file_is_named_by_its_variable_and_path(settings, tmp_path):
+    path = tmp_path / "key.pem"
+    path.write_text("not a key\n")
+    settings.AUDIT_SIGNING_KEY = read_secret(
+        "AUDIT_SIGNING_KEY", environ={"AUDIT_SIGNING_KEY_FILE": str(path)}
+    )
+    with pytest.raises(ImproperlyConfigured, match=r"AUDIT_SIGNING_KEY_FILE \(.*key\.pem\)"):
         signing.signing_key()
 
 
@@ -282,16 +284,16 @@ def test_setting_both_the_key_and_a_key_file_is_refused(monkeypatch, tmp_path, c
         "-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n",
     ],
 )
-def test_malformed_key_is_refused_without_echoing_it(monkeypatch, value):
-    monkeypatch.setenv(signing.KEY_ENV, value)
+def test_malformed_key_is_refused_without_echoing_it(settings, value):
+    settings.AUDIT_SIGNING_KEY = value
     with pytest.raises(ImproperlyConfigured) as failure:
         signing.signing_key()
     assert value.strip() not in str(failure.value)
     assert "AUDIT_SIGNING_KEY" in str(failure.value)
 
 
-def test_key_of_another_algorithm_is_refused(monkeypatch):
-    monkeypatch.setenv(signing.KEY_ENV, private_pem(ec.generate_private_key(ec.SECP256R1())))
+def test_key_of_another_algorithm_is_refused(settings):
+    settings.AUDIT_SIGNING_KEY = private_pem(ec.generate_private_key(ec.SECP256R1()))
     with pytest.raises(ImproperlyConfigured, match="not Ed25519"):
         signing.signing_key()
 
@@ -340,9 +342,9 @@ def test_a_second_process_never_replaces_an_existing_development_key(settings, t
     assert sorted(p.name for p in path.parent.iterdir()) == ["audit-ed25519.pem"]
 
 
-def test_loaded_key_is_kept_until_the_cache_is_reset(monkeypatch, configured_key):
+def test_loaded_key_is_kept_until_the_cache_is_reset(settings, configured_key):
     first = signing.key_id()
-    monkeypatch.setenv(signing.KEY_ENV, raw_b64(Ed25519PrivateKey.generate()))
+    settings.AUDIT_SIGNING_KEY = raw_b64(Ed25519PrivateKey.generate())
     assert signing.key_id() == first
     signing.reset_signing_key_cache()
     assert signing.key_id() != first
