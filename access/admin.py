@@ -38,6 +38,7 @@ from governance.choices import CommitteeRole, DecisionPolicy
 from governance.models import DataAccessCommittee, Dataset
 
 from . import lifecycle, selectors, services
+from .answers import PURPOSE_FLAGS
 from .choices import CommentVisibility, DecisionOutcome, ReviewStatus, VoteChoice
 from .models import (
     AccessRequest,
@@ -962,16 +963,10 @@ def _form_errors(form: forms.Form | None) -> list[str]:
 
 
 def _purpose_flags(access_request: AccessRequest) -> list[tuple[str, bool]]:
-    fields = [
-        "methods_development",
-        "population_ancestry",
-        "commercial",
-        "for_profit_organisation",
-        "clinical_care",
-        "genetic_study",
-    ]
     opts = AccessRequest._meta
-    return [(str(opts.get_field(f).verbose_name), getattr(access_request, f)) for f in fields]
+    return [
+        (str(opts.get_field(f).verbose_name), getattr(access_request, f)) for f in PURPOSE_FLAGS
+    ]
 
 
 def reason_form(*, label: str, required: str) -> type[forms.Form]:

@@ -14,21 +14,13 @@ from governance.choices import DatasetStatus, Ontology
 from governance.models import Dataset, OntologyTerm
 
 from . import selectors, services
+from .answers import PURPOSE_FLAGS, REQUEST_FIELDS
 from .models import MAX_REQUESTED_MONTHS, AccessRequest
-from .services import REQUEST_FIELDS
 from .uploads import MAX_BYTES, check_ethics_document
 
 # The answers a request form edits: every field the services accept except the upload, which
 # the form handles separately.
 ANSWER_FIELDS = [f for f in REQUEST_FIELDS if f != "ethics_document"]
-PURPOSE_FLAGS = [
-    "methods_development",
-    "population_ancestry",
-    "commercial",
-    "for_profit_organisation",
-    "clinical_care",
-    "genetic_study",
-]
 USERNAME_SPLIT = re.compile(r"[\s,;]+")
 
 
@@ -39,7 +31,15 @@ class DateInput(forms.DateInput):
         super().__init__(attrs, format="%Y-%m-%d")
 
 
-class AccessRequestForm(forms.Form):
+# One checkbox for each purpose flag, labelled by the model (`verbose_name`).
+PurposeFlagsForm = type(
+    "PurposeFlagsForm",
+    (forms.Form,),
+    forms.fields_for_model(AccessRequest, fields=PURPOSE_FLAGS),
+)
+
+
+class AccessRequestForm(PurposeFlagsForm):
     """A draft's answers, its datasets (the cart), its diseases and its team.
 
     Datasets and diseases are chosen with plain search buttons that post the whole form back
@@ -87,18 +87,6 @@ class AccessRequestForm(forms.Form):
         max_length=100,
         help_text="A disease name such as “lung cancer”, or a DOID identifier such as DOID:1324.",
     )
-    methods_development = forms.BooleanField(
-        label="Methods or algorithm development", required=False
-    )
-    population_ancestry = forms.BooleanField(
-        label="Population or ancestry research", required=False
-    )
-    commercial = forms.BooleanField(label="Commercial use", required=False)
-    for_profit_organisation = forms.BooleanField(
-        label="Carried out by a for-profit organisation", required=False
-    )
-    clinical_care = forms.BooleanField(label="Use in clinical care", required=False)
-    genetic_study = forms.BooleanField(label="Genetic study", required=False)
     other_purpose = forms.CharField(
         label="Other purpose (always reviewed by a person)",
         required=False,
@@ -187,6 +175,10 @@ class AccessRequestForm(forms.Form):
             self.fields[name].disabled = True
         if "diseases" in self.locked:
             del self.fields["disease_q"]
+
+    def purpose_flags(self) -> list[forms.BoundField]:
+        """The purpose flags' checkboxes, in `answers.PURPOSE_FLAGS` order."""
+        return [self[name] for name in PURPOSE_FLAGS]
 
     @property
     def datasets_locked(self) -> bool:

@@ -13,6 +13,7 @@ from typing import Protocol
 
 from governance.choices import CommitteeRole, DatasetStatus, DecisionPolicy
 
+from .answers import ETHICS_ANSWERS, PURPOSE_ANSWERS
 from .choices import DecisionOutcome, ReviewStatus, VoteChoice
 
 S = ReviewStatus
@@ -48,17 +49,9 @@ class TransitionRefused(Exception):
 # summaries and requested duration stay editable (a returned committee's questions are answered
 # there, and a grant's end date is fixed by its decision).
 APPROVAL_FIELDS: tuple[str, ...] = (
-    "methods_development",
-    "population_ancestry",
-    "commercial",
-    "for_profit_organisation",
-    "clinical_care",
-    "genetic_study",
-    "other_purpose",
+    *PURPOSE_ANSWERS,
     "diseases",
-    "ethics_reference",
-    "ethics_expiry",
-    "ethics_document",
+    *ETHICS_ANSWERS,
     "team_members",
     "institution",
     "country",

@@ -13,6 +13,7 @@ from governance import consent, matching
 from governance.matching import Purpose, Verdict
 from governance.models import Dataset
 
+from .answers import ETHICS_FLAG, PURPOSE_FLAGS
 from .models import AccessRequest, ConsentMatch
 
 
@@ -25,13 +26,8 @@ def purpose_for_request(access_request: AccessRequest) -> Purpose:
     )
     return Purpose(
         diseases=frozenset(access_request.diseases.values_list("curie", flat=True)),
-        methods_development=access_request.methods_development,
-        population_ancestry=access_request.population_ancestry,
-        commercial=access_request.commercial,
-        for_profit_organisation=access_request.for_profit_organisation,
-        clinical_care=access_request.clinical_care,
-        genetic_study=access_request.genetic_study,
-        ethics_approval=ethics,
+        **{name: getattr(access_request, name) for name in PURPOSE_FLAGS},
+        **{ETHICS_FLAG: ethics},
         months=access_request.requested_months,
         country=access_request.country or None,
         other=access_request.other_purpose.strip(),

@@ -26,6 +26,7 @@ from governance.choices import DatasetStatus
 from governance.models import AccessAgreement, DataAccessCommittee, Dataset, OntologyTerm
 
 from . import lifecycle, matching
+from .answers import REQUEST_FIELDS
 from .choices import (
     CommentVisibility,
     DecisionOutcome,
@@ -51,24 +52,6 @@ from .models import (
 log = logging.getLogger(__name__)
 
 REVIEW_PERMS = ("access.view_review", "access.change_review")
-REQUEST_FIELDS = [
-    "title",
-    "lay_summary",
-    "scientific_abstract",
-    "methods_development",
-    "population_ancestry",
-    "commercial",
-    "for_profit_organisation",
-    "clinical_care",
-    "genetic_study",
-    "other_purpose",
-    "country",
-    "requested_months",
-    "institution",
-    "ethics_reference",
-    "ethics_expiry",
-    "ethics_document",
-]
 DRAFT_IDLE_DAYS = 90
 DRAFT_REMINDER_DAYS = 7
 GRANT_REMINDER_DAYS = (30, 7)

@@ -17,6 +17,7 @@ from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.text import capfirst
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from audit.choices import EventType
@@ -24,6 +25,7 @@ from governance import selectors as catalogue
 from governance.models import AccessAgreement
 
 from . import lifecycle, matching, selectors, services
+from .answers import PURPOSE_FLAGS
 from .choices import RequestStatus, ReviewStatus
 from .forms import AccessRequestForm, CommentForm
 from .lifecycle import TransitionRefused
@@ -47,26 +49,10 @@ VERDICT_LABELS = {
     "deny": "Does not fit the consent",
 }
 RULE_LABELS = {"approve": "fits", "review": "needs a person", "deny": "does not fit"}
+# A request's answers by the labels of their model fields (the admin shows the same).
 FIELD_LABELS = {
-    "title": "project title",
-    "lay_summary": "lay summary",
-    "scientific_abstract": "scientific abstract",
-    "methods_development": "methods development",
-    "population_ancestry": "population or ancestry research",
-    "commercial": "commercial use",
-    "for_profit_organisation": "for-profit organisation",
-    "clinical_care": "clinical care",
-    "genetic_study": "genetic study",
-    "other_purpose": "other purpose",
-    "country": "country",
-    "requested_months": "requested duration",
-    "institution": "institution",
-    "ethics_reference": "ethics approval reference",
-    "ethics_expiry": "ethics approval expiry",
-    "ethics_document": "ethics approval document",
-    "datasets": "datasets",
-    "diseases": "diseases",
-    "team_members": "team",
+    f.name: str(f.verbose_name)
+    for f in [*AccessRequest._meta.fields, *AccessRequest._meta.many_to_many]
 }
 
 
@@ -444,7 +430,11 @@ def _timeline(access_request, user, reviews, people) -> list[dict]:
             text = f"{_cap(actor)} drafted the request."
         elif kind == EventType.REQUEST_CHANGED:
             fields = ", ".join(FIELD_LABELS.get(f, f) for f in p.get("fields", []))
-            text = f"{_cap(actor)} changed the {fields}." if fields else "The request changed."
+            text = (
+                f"{_cap(actor)} changed these answers: {fields}."
+                if fields
+                else "The request changed."
+            )
         elif kind == EventType.REQUEST_SUBMITTED:
             names = sorted(
                 committee_by_slug[s].name if s in committee_by_slug else s
@@ -595,16 +585,9 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "timeline": _timeline(access_request, user, reviews, people),
             "diseases": list(access_request.diseases.order_by("label")),
             "purposes": [
-                label
-                for field, label in (
-                    ("methods_development", "Methods or algorithm development"),
-                    ("population_ancestry", "Population or ancestry research"),
-                    ("commercial", "Commercial use"),
-                    ("for_profit_organisation", "Carried out by a for-profit organisation"),
-                    ("clinical_care", "Use in clinical care"),
-                    ("genetic_study", "Genetic study"),
-                )
-                if getattr(access_request, field)
+                capfirst(FIELD_LABELS[name])
+                for name in PURPOSE_FLAGS
+                if getattr(access_request, name)
             ],
         },
     )

@@ -32,16 +32,7 @@ CONSENT_FIELDS = (
     "named_projects",
     "named_institutions",
 )
-PURPOSE_FLAGS = (
-    "methods_development",
-    "population_ancestry",
-    "commercial",
-    "for_profit_organisation",
-    "clinical_care",
-    "genetic_study",
-    "ethics_approval",
-)
-PURPOSE_FIELDS = ("diseases", *PURPOSE_FLAGS, "months", "country", "other")
+PURPOSE_FIELDS = ("diseases", *matching.PURPOSE_FLAGS, "months", "country", "other")
 
 _PURL = re.compile(r"^https?://purl\.obolibrary\.org/obo/([A-Za-z]+)_([0-9]+)$")
 _CURIE = re.compile(r"^([A-Za-z]+):([0-9]+)$")
@@ -310,7 +301,7 @@ def purpose_from_data(data: Any) -> Purpose:
     when it names diseases, none otherwise; raises `ConsentInputError`."""
     r = _Reader(data, PURPOSE_FIELDS, "purpose")
     diseases = {_normalise(d): d for d in r.strings("diseases")}
-    flags = {k: r.flag(k) for k in PURPOSE_FLAGS}
+    flags = {k: r.flag(k) for k in matching.PURPOSE_FLAGS}
     months = r.months("months")
     country = r.text("country").strip().upper() or None
     other = r.text("other")

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from datetime import date
 from enum import StrEnum
 from typing import Any
@@ -100,18 +100,27 @@ class ConsentInput:
     named_institutions: tuple[str, ...] = ()
 
 
+def _flag(label: str) -> Any:
+    """A yes/no fact about a purpose, false unless stated; `label` is how forms ask for it."""
+    return field(default=False, metadata={"label": label})
+
+
 @dataclass(frozen=True)
 class Purpose:
-    """What a researcher wants to do, as structured fields (diseases as DOID CURIEs)."""
+    """What a researcher wants to do, as structured fields (diseases as DOID CURIEs).
+
+    The yes/no facts are declared with `_flag` and listed in `PURPOSE_FLAGS`, from which the
+    JSON reader, the API, the catalogue's purpose form and the access request's answers
+    derive theirs."""
 
     diseases: frozenset[str] = frozenset()
-    methods_development: bool = False
-    population_ancestry: bool = False
-    commercial: bool = False
-    for_profit_organisation: bool = False
-    clinical_care: bool = False
-    genetic_study: bool = False
-    ethics_approval: bool = False
+    methods_development: bool = _flag("methods or algorithm development")
+    population_ancestry: bool = _flag("population or ancestry research")
+    commercial: bool = _flag("commercial use")
+    for_profit_organisation: bool = _flag("carried out by a for-profit organisation")
+    clinical_care: bool = _flag("clinical care use")
+    genetic_study: bool = _flag("genetic study")
+    ethics_approval: bool = _flag("I hold an ethics approval")
     months: int | None = None
     country: str | None = None
     other: str = ""
@@ -120,17 +129,17 @@ class Purpose:
         """JSON-ready, the shape `governance.consent.purpose_from_data` reads back."""
         return {
             "diseases": sorted(self.diseases),
-            "methods_development": self.methods_development,
-            "population_ancestry": self.population_ancestry,
-            "commercial": self.commercial,
-            "for_profit_organisation": self.for_profit_organisation,
-            "clinical_care": self.clinical_care,
-            "genetic_study": self.genetic_study,
-            "ethics_approval": self.ethics_approval,
+            **{name: getattr(self, name) for name in PURPOSE_FLAGS},
             "months": self.months,
             "country": self.country,
             "other": self.other,
         }
+
+
+# The purpose's yes/no facts, in declaration order: field name -> label.
+PURPOSE_FLAGS: dict[str, str] = {
+    f.name: f.metadata["label"] for f in fields(Purpose) if "label" in f.metadata
+}
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,9 @@ from django import forms
 from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.text import capfirst
 
-from . import consent, selectors
+from . import consent, matching, selectors
 from .choices import Ontology, Species
 from .models import DataAccessCommittee, OntologyTerm
 
@@ -127,8 +128,21 @@ def home(request):
     return render(request, "portal/home.html", {"summary": selectors.catalogue_summary()})
 
 
-class PurposeForm(forms.Form):
+# One checkbox for each of the engine's yes/no facts, labelled as the engine labels it.
+PurposeFlagsForm = type(
+    "PurposeFlagsForm",
+    (forms.Form,),
+    {
+        name: forms.BooleanField(label=capfirst(label), required=False)
+        for name, label in matching.PURPOSE_FLAGS.items()
+    },
+)
+
+
+class PurposeForm(PurposeFlagsForm):
     """A research purpose stated once, against which every listed dataset's consent is matched."""
+
+    field_order = ["diseases", *matching.PURPOSE_FLAGS, "months", "country", "match"]
 
     diseases = forms.CharField(
         label="Diseases studied",
@@ -137,19 +151,6 @@ class PurposeForm(forms.Form):
         help_text="DOID identifiers or exact disease names, separated by semicolons "
         "(e.g. DOID:1324; colorectal cancer).",
     )
-    methods_development = forms.BooleanField(
-        label="Methods or algorithm development", required=False
-    )
-    population_ancestry = forms.BooleanField(
-        label="Population or ancestry research", required=False
-    )
-    commercial = forms.BooleanField(label="Commercial use", required=False)
-    for_profit_organisation = forms.BooleanField(
-        label="Carried out by a for-profit organisation", required=False
-    )
-    clinical_care = forms.BooleanField(label="Clinical care use", required=False)
-    genetic_study = forms.BooleanField(label="Genetic study", required=False)
-    ethics_approval = forms.BooleanField(label="I hold an ethics approval", required=False)
     months = forms.IntegerField(
         label="Duration (months)", required=False, min_value=1, max_value=120
     )

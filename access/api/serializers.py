@@ -7,6 +7,7 @@ from governance.choices import DatasetStatus, Ontology
 from governance.models import Dataset, OntologyTerm
 
 from .. import lifecycle, selectors, services
+from ..answers import ETHICS_ANSWERS, PURPOSE_ANSWERS
 from ..choices import CommentVisibility, DecisionOutcome, VoteChoice
 from ..models import MAX_REQUESTED_MONTHS, AccessRequest, Decision, Grant, Review
 
@@ -124,21 +125,13 @@ class AccessRequestSerializer(serializers.ModelSerializer):
             "lay_summary",
             "scientific_abstract",
             "diseases",
-            "methods_development",
-            "population_ancestry",
-            "commercial",
-            "for_profit_organisation",
-            "clinical_care",
-            "genetic_study",
-            "other_purpose",
+            *PURPOSE_ANSWERS,
             "country",
             "requested_months",
             "institution",
             "team_members",
             "datasets",
-            "ethics_reference",
-            "ethics_expiry",
-            "ethics_document",
+            *ETHICS_ANSWERS,
             "has_ethics_document",
             "status",
             "overall_status",

@@ -75,32 +75,36 @@ class ConsentSerializer(serializers.Serializer):
     )
 
 
-class PurposeSerializer(serializers.Serializer):
-    """A structured research purpose; the flags default to false."""
-
-    diseases = serializers.ListField(
-        child=serializers.CharField(), required=False, help_text="DOID CURIEs studied."
-    )
-    methods_development = serializers.BooleanField(required=False, default=False)
-    population_ancestry = serializers.BooleanField(required=False, default=False)
-    commercial = serializers.BooleanField(required=False, default=False)
-    for_profit_organisation = serializers.BooleanField(required=False, default=False)
-    clinical_care = serializers.BooleanField(required=False, default=False)
-    genetic_study = serializers.BooleanField(required=False, default=False)
-    ethics_approval = serializers.BooleanField(required=False, default=False)
-    months = serializers.IntegerField(
-        min_value=1, required=False, allow_null=True, help_text="Requested duration."
-    )
-    country = serializers.CharField(
-        required=False,
-        allow_null=True,
-        help_text="Where the data will be used: ISO 3166-1 alpha-2.",
-    )
-    other = serializers.CharField(
-        required=False,
-        allow_blank=True,
-        help_text="Anything the fields do not cover; non-empty text needs a committee's review.",
-    )
+# A structured research purpose; the flags (`matching.PURPOSE_FLAGS`) default to false. Built
+# with type() so that the flags sit between the diseases and the duration, as in the engine.
+PurposeSerializer = type(
+    "PurposeSerializer",
+    (serializers.Serializer,),
+    {
+        "__doc__": "A structured research purpose; the flags default to false.",
+        "__module__": __name__,
+        "diseases": serializers.ListField(
+            child=serializers.CharField(), required=False, help_text="DOID CURIEs studied."
+        ),
+        **{
+            name: serializers.BooleanField(required=False, default=False)
+            for name in matching.PURPOSE_FLAGS
+        },
+        "months": serializers.IntegerField(
+            min_value=1, required=False, allow_null=True, help_text="Requested duration."
+        ),
+        "country": serializers.CharField(
+            required=False,
+            allow_null=True,
+            help_text="Where the data will be used: ISO 3166-1 alpha-2.",
+        ),
+        "other": serializers.CharField(
+            required=False,
+            allow_blank=True,
+            help_text="Anything the fields do not cover; non-empty text needs a committee's review.",
+        ),
+    },
+)
 
 
 class RuleResultSerializer(serializers.Serializer):
