@@ -35,6 +35,7 @@ from audit.refusals import access_refused_record
 from config.scopes import PRIVILEGED_SCOPES
 from governance.admin import LedgeredAdminMixin
 from governance.choices import CommitteeRole, DecisionPolicy
+from governance.matching import Outcome
 from governance.models import DataAccessCommittee, Dataset
 
 from . import lifecycle, selectors, services
@@ -52,7 +53,7 @@ from .models import (
 )
 
 SERVICE_ERRORS = (ValidationError, PermissionDenied, lifecycle.TransitionRefused)
-VERDICT_LABELS = {"approve": "approve", "deny": "deny", "review": "needs review"}
+VERDICT_LABELS = {Outcome.APPROVE: "approve", Outcome.DENY: "deny", Outcome.REVIEW: "needs review"}
 REFERENCE = re.compile(r"(?:TSR-AR-)?0*(\d{1,12})", re.IGNORECASE)
 
 
@@ -185,9 +186,9 @@ class VerdictFilter(admin.SimpleListFilter):
 
     def lookups(self, request, model_admin):
         return [
-            ("approve", "Approve"),
-            ("review", "Needs review"),
-            ("deny", "Deny"),
+            (Outcome.APPROVE, "Approve"),
+            (Outcome.REVIEW, "Needs review"),
+            (Outcome.DENY, "Deny"),
             ("none", "Not evaluated yet"),
         ]
 

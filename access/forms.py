@@ -15,6 +15,7 @@ from governance.models import Dataset, OntologyTerm
 
 from . import selectors, services
 from .answers import PURPOSE_FLAGS, REQUEST_FIELDS
+from .choices import RequestStatus
 from .models import MAX_REQUESTED_MONTHS, AccessRequest
 from .uploads import MAX_BYTES, check_ethics_document
 
@@ -183,7 +184,7 @@ class AccessRequestForm(PurposeFlagsForm):
     @property
     def datasets_locked(self) -> bool:
         """A submitted request keeps its datasets (each committee reviews its own part)."""
-        return self.access_request is not None and self.access_request.status != "draft"
+        return self.access_request is not None and self.access_request.status != RequestStatus.DRAFT
 
     # --- the cart ---------------------------------------------------------------------------
     def _raw_list(self, name: str) -> list[str]:

@@ -14,7 +14,7 @@ from typing import Protocol
 from governance.choices import CommitteeRole, DatasetStatus, DecisionPolicy
 
 from .answers import ETHICS_ANSWERS, PURPOSE_ANSWERS
-from .choices import DecisionOutcome, ReviewStatus, VoteChoice
+from .choices import DecisionOutcome, RequestStatus, ReviewStatus, VoteChoice
 
 S = ReviewStatus
 
@@ -267,7 +267,7 @@ def decider_shortfall(panel: Panel, *, policy: str, quorum: int) -> str | None:
 def summary_status(request_status: str, review_statuses: Iterable[str]) -> str:
     """One word for the applicant's list: the request's own state, or the reviews' common state."""
     statuses = set(review_statuses)
-    if request_status != "submitted" or not statuses:
+    if request_status != RequestStatus.SUBMITTED or not statuses:
         return request_status
     if len(statuses) == 1:
         return statuses.pop()

@@ -10,10 +10,11 @@ from django.utils import timezone
 
 from audit import events
 from governance import consent, matching
-from governance.matching import Purpose, Verdict
+from governance.matching import Outcome, Purpose, Verdict
 from governance.models import Dataset
 
 from .answers import ETHICS_FLAG, PURPOSE_FLAGS
+from .choices import DecisionOutcome
 from .models import AccessRequest, ConsentMatch
 
 
@@ -92,21 +93,27 @@ def automatic_decisions(*, access_request: AccessRequest, reviews) -> None:
         if not (committee.auto_reject_denied or committee.auto_approve_matching):
             continue
         verdicts = [matches.get(d.pk) for d in review.datasets()]
-        if committee.auto_reject_denied and "deny" in verdicts:
-            denied = sorted(d.accession for d in review.datasets() if matches.get(d.pk) == "deny")
+        if committee.auto_reject_denied and Outcome.DENY in verdicts:
+            denied = sorted(
+                d.accession for d in review.datasets() if matches.get(d.pk) == Outcome.DENY
+            )
             decision_record(
                 review=review,
                 actor=None,
-                outcome="reject",
+                outcome=DecisionOutcome.REJECT,
                 automatic=True,
                 reason="Automatic rejection under the committee's policy: the stated purpose is outside "
                 f"the data subjects' consent for {', '.join(denied)} (see the consent-match reasons).",
             )
-        elif committee.auto_approve_matching and verdicts and all(v == "approve" for v in verdicts):
+        elif (
+            committee.auto_approve_matching
+            and verdicts
+            and all(v == Outcome.APPROVE for v in verdicts)
+        ):
             decision_record(
                 review=review,
                 actor=None,
-                outcome="approve",
+                outcome=DecisionOutcome.APPROVE,
                 automatic=True,
                 end_date=timezone.localdate()
                 + relativedelta(months=access_request.requested_months),

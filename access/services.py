@@ -793,7 +793,11 @@ def decision_record(
     kind = (
         NotificationKind.RETURNED if outcome == DecisionOutcome.RETURN else NotificationKind.DECIDED
     )
-    verb = {"approve": "approved", "reject": "rejected", "return": "returned for changes"}[outcome]
+    verb = {
+        DecisionOutcome.APPROVE: "approved",
+        DecisionOutcome.REJECT: "rejected",
+        DecisionOutcome.RETURN: "returned for changes",
+    }[outcome]
     _notify(
         recipient=access_request.applicant,
         kind=kind,

@@ -22,11 +22,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from audit.choices import EventType
 from governance import selectors as catalogue
+from governance.matching import Outcome
 from governance.models import AccessAgreement
 
 from . import lifecycle, matching, selectors, services
 from .answers import PURPOSE_FLAGS
-from .choices import RequestStatus, ReviewStatus
+from .choices import DecisionOutcome, RequestStatus, ReviewStatus
 from .forms import AccessRequestForm, CommentForm
 from .lifecycle import TransitionRefused
 from .models import AccessRequest
@@ -44,11 +45,15 @@ STATUS_LABELS = {
     "decided": "Decided",
 }
 VERDICT_LABELS = {
-    "approve": "Fits the consent",
-    "review": "Needs a person to check",
-    "deny": "Does not fit the consent",
+    Outcome.APPROVE: "Fits the consent",
+    Outcome.REVIEW: "Needs a person to check",
+    Outcome.DENY: "Does not fit the consent",
 }
-RULE_LABELS = {"approve": "fits", "review": "needs a person", "deny": "does not fit"}
+RULE_LABELS = {
+    Outcome.APPROVE: "fits",
+    Outcome.REVIEW: "needs a person",
+    Outcome.DENY: "does not fit",
+}
 # A request's answers by the labels of their model fields (the admin shows the same).
 FIELD_LABELS = {
     f.name: str(f.verbose_name)
@@ -101,7 +106,7 @@ def _actions(access_request: AccessRequest, user, reviews) -> dict[str, bool]:
     open_reviews = any(r.status in lifecycle.OPEN_REVIEW_STATES for r in reviews)
     return {
         "edit": applicant
-        and (status == RequestStatus.DRAFT or (status == "submitted" and returned)),
+        and (status == RequestStatus.DRAFT or (status == RequestStatus.SUBMITTED and returned)),
         "submit": applicant and status == RequestStatus.DRAFT,
         "withdraw": applicant
         and (
@@ -475,11 +480,11 @@ def _timeline(access_request, user, reviews, people) -> list[dict]:
         elif kind == EventType.DECISION_RECORDED:
             committee = committee_name(event)
             outcome = p.get("outcome")
-            if outcome == "approve":
+            if outcome == DecisionOutcome.APPROVE:
                 until = p.get("end_date")
                 until = date.fromisoformat(until).strftime("%-d %B %Y") if until else "?"
                 text = f"{committee} approved access to {', '.join(p.get('datasets', []))} until {until}."
-            elif outcome == "reject":
+            elif outcome == DecisionOutcome.REJECT:
                 text = f"{committee} rejected the request."
             else:
                 text = f"{committee} returned the request with questions."

@@ -10,6 +10,7 @@ from django.utils.text import capfirst
 
 from . import consent, matching, selectors
 from .choices import Ontology, Species
+from .matching import Outcome
 from .models import DataAccessCommittee, OntologyTerm
 
 CATALOGUE_PAGE_SIZE = 20
@@ -162,8 +163,11 @@ class PurposeForm(PurposeFlagsForm):
         required=False,
         choices=[
             ("", "All datasets, with their verdict"),
-            ("approve", "Only datasets that fit"),
-            ("approve,review", "Datasets that fit or need a committee's review"),
+            (Outcome.APPROVE, "Only datasets that fit"),
+            (
+                f"{Outcome.APPROVE},{Outcome.REVIEW}",
+                "Datasets that fit or need a committee's review",
+            ),
         ],
     )
 
