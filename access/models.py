@@ -18,6 +18,7 @@ from oauth2_provider.settings import oauth2_settings
 
 from config.dates import DateWithinYears
 from governance.choices import Ontology
+from governance.matching import PURPOSE_FLAGS
 from governance.models import (
     AccessAgreement,
     DataAccessCommittee,
@@ -70,14 +71,16 @@ class AccessRequest(models.Model):
         limit_choices_to={"ontology": Ontology.DOID},
         help_text="The diseases the research is about (Human Disease Ontology).",
     )
-    methods_development = models.BooleanField("methods or algorithm development", default=False)
-    population_ancestry = models.BooleanField("population or ancestry research", default=False)
-    commercial = models.BooleanField("commercial use", default=False)
+    # The labels are the consent engine's (governance.matching.PURPOSE_FLAGS): one wording of each
+    # purpose question across the catalogue's purpose search, the request form and the admin.
+    methods_development = models.BooleanField(PURPOSE_FLAGS["methods_development"], default=False)
+    population_ancestry = models.BooleanField(PURPOSE_FLAGS["population_ancestry"], default=False)
+    commercial = models.BooleanField(PURPOSE_FLAGS["commercial"], default=False)
     for_profit_organisation = models.BooleanField(
-        "carried out by a for-profit organisation", default=False
+        PURPOSE_FLAGS["for_profit_organisation"], default=False
     )
-    clinical_care = models.BooleanField("clinical care use", default=False)
-    genetic_study = models.BooleanField(default=False)
+    clinical_care = models.BooleanField(PURPOSE_FLAGS["clinical_care"], default=False)
+    genetic_study = models.BooleanField(PURPOSE_FLAGS["genetic_study"], default=False)
     other_purpose = models.TextField(
         "other purpose", blank=True, help_text="Anything else; always reviewed by a person."
     )
