@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from django import forms
 from django.contrib import admin, messages
@@ -21,7 +22,7 @@ from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
-from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
@@ -129,16 +130,22 @@ class MethodNotAllowed(Exception):
     """Raised by a custom admin view after its 404 check; answered with a 405."""
 
 
+# Several admin hooks ask, on one page, how many committees the person sits on, and Django
+# hands them nothing but the request: the count is kept here, against the request object, and
+# goes with it (a weak reference), so that it is counted once per request.
+_committee_counts: WeakKeyDictionary[HttpRequest, int] = WeakKeyDictionary()
+
+
 def _committee_count(request) -> int:
-    """How many committees the person sits on; asked by several hooks per page, counted once."""
-    if not hasattr(request, "_tessera_committee_count"):
+    """How many committees the person sits on (as a member or a deputy); counted once."""
+    count = _committee_counts.get(request)
+    if count is None:
         user = request.user
         # The login page lists the apps for an anonymous visitor too.
         active_staff = user.is_active and user.is_staff
-        request._tessera_committee_count = (
-            user.committee_memberships.count() + user.deputy_for.count() if active_staff else 0
-        )
-    return request._tessera_committee_count
+        count = user.committee_memberships.count() + user.deputy_for.count() if active_staff else 0
+        _committee_counts[request] = count
+    return count
 
 
 def _is_committee_member(request) -> bool:

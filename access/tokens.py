@@ -37,7 +37,7 @@ from django.db.models import Exists, F, Max, OuterRef
 from django.utils import timezone
 
 from audit import events, ledger
-from audit.actors import pseudonym_for
+from audit.actors import pseudonym_for, user_actor
 from config import db
 from config.dates import end_of_day
 from config.scopes import INTROSPECTION
@@ -224,8 +224,6 @@ def token_issue(*, grant: Grant, actor) -> AccessToken:
     if expires <= issued:
         raise TokenRefused("The grant has expired.")
     holder = state["u_pseudonym"] or pseudonym_for(actor)
-    # The actor is the holder: the ledger names them without another query.
-    actor._tessera_pseudonym = holder
     use = keyring.signer()
     jti = keys.new_jti()
     scope = f"dataset:{state['d_accession']}:read"
@@ -250,7 +248,7 @@ def token_issue(*, grant: Grant, actor) -> AccessToken:
     # The token's row and its ledger event: one statement, one round trip, then the commit.
     events.token_issued(
         grant=grant,
-        actor=actor,
+        actor=user_actor(holder),  # the actor is the holder: named without another query
         jti=jti,
         kid=use.kid,
         expires_at=expires_at,

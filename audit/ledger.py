@@ -33,6 +33,7 @@ transactions that overlapped may be chained in either order.
 
 from __future__ import annotations
 
+import contextvars
 import json
 from contextlib import contextmanager
 from typing import Any
@@ -58,6 +59,10 @@ BATCHED = "batched"
 _EVENT_TYPES = frozenset(EventType.values)
 _PENDING = PendingEvent._meta.db_table
 _LEDGER = AuditEvent._meta.db_table
+# The rows of the `buffered()` block open in this thread (or task), if any.
+_buffer: contextvars.ContextVar[list[tuple] | None] = contextvars.ContextVar(
+    "tessera_ledger_buffer", default=None
+)
 _COPIED = (
     "occurred_at",
     "event_type",
@@ -129,7 +134,7 @@ def append(
         ctx.request_id,
         ctx.client_addr,
     )
-    rows = getattr(conn, _BUFFER, None)
+    rows = _buffer.get()
     if rows is not None:
         if change is not None:
             with server_cursor() as cursor:
@@ -162,18 +167,18 @@ def buffered():
     None, and the new events are not yet visible to queries. Nested blocks join the outermost
     one.
     """
-    if getattr(connection, _BUFFER, None) is not None:
+    if _buffer.get() is not None:
         yield
         return
     # A savepoint when nested (two statements for the whole block), so that a failed block
     # leaves the enclosing transaction usable, like any `atomic()` block.
     with transaction.atomic():
         rows: list[tuple] = []
-        setattr(connection, _BUFFER, rows)
+        token = _buffer.set(rows)
         try:
             yield
         finally:
-            setattr(connection, _BUFFER, None)
+            _buffer.reset(token)
         if rows:
             _insert_many(rows)
             if mode() == INLINE:
@@ -193,7 +198,6 @@ def _queued(pending_id: int, values: tuple, payload: dict | None, now) -> Pendin
 # The hot path of every business transaction: one INSERT per event, written as SQL rather than
 # through Model.save() (whose query compilation cost more than the insert itself), and on
 # PostgreSQL executed as a prepared statement (parsed and planned once per connection).
-_BUFFER = "_tessera_ledger_buffer"
 _INSERT_ONE = (
     f"INSERT INTO {_PENDING} ({', '.join(_COPIED)}) "  # noqa: S608
     f"VALUES ({', '.join(['%s'] * len(_COPIED))})"

@@ -234,14 +234,13 @@ def catalogue(request):
             )
     page = Paginator(datasets, CATALOGUE_PAGE_SIZE).get_page(request.GET.get("page"))
     # Only the page on screen is matched: a constant amount of work per page.
-    page.object_list = list(page.object_list)
+    on_page = list(page.object_list)
     verdicts = (
-        {a: v.to_dict() for a, v in consent.evaluate_datasets(page.object_list, purpose).items()}
+        {a: v.to_dict() for a, v in consent.evaluate_datasets(on_page, purpose).items()}
         if purpose is not None
         else {}
     )
-    for dataset in page.object_list:
-        dataset.verdict = verdicts.get(dataset.accession)
+    rows = [(dataset, verdicts.get(dataset.accession)) for dataset in on_page]
     # Without JavaScript there is no autocomplete: offer the nearest names instead.
     disease_suggestions = (
         selectors.disease_search(request.GET["disease"][:100], limit=5)[0]
@@ -255,6 +254,7 @@ def catalogue(request):
         {
             "form": form,
             "page": page,
+            "rows": rows,  # (dataset, its verdict against the purpose, or None)
             "page_range": page.paginator.get_elided_page_range(page.number, on_each_side=2),
             "filtered": filtered or purpose_form.is_stated(),
             "disease_suggestions": disease_suggestions,

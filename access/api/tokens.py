@@ -309,9 +309,9 @@ class PassportView(APIView):
 
 
 def _user_by_pseudonym(pseudonym: str):
+    # select_related: the user comes with its `pseudonym` relation filled, so the visas and
+    # their ledger events name the subject without reading the row again.
     row = ActorPseudonym.objects.filter(pseudonym=pseudonym).select_related("user").first()
     if row is None:
         raise Http404
-    user = row.user
-    user._tessera_pseudonym = row.pseudonym
-    return user
+    return row.user

@@ -270,6 +270,47 @@ def test_changelist_query_count_does_not_grow_with_the_page(client, chair, commi
     assert few == many
 
 
+def _counts_committees(sql: str) -> bool:
+    return "COUNT(" in sql and ('"governance_committeemembership"' in sql or "deputy" in sql)
+
+
+def test_the_queue_page_counts_the_persons_committees_once(client, chair, other_committee):
+    gov.membership_add(committee=other_committee, user=chair, role="member", actor=None)
+    client.force_login(chair)
+    changelist(client)  # warm caches (content types, session)
+    with CaptureQueriesContext(connection) as queries:
+        response = changelist(client)
+    # Two committees: the committee column is shown, by the count the menu's hooks asked for.
+    assert "committee_slug" in response.context["cl"].list_display
+    counted = [q["sql"] for q in queries.captured_queries if _counts_committees(q["sql"])]
+    assert len(counted) == 2, counted  # memberships, deputies: once each for the whole page
+
+
+def test_a_person_put_on_a_committee_gets_the_queue_from_their_next_request(rf, committee):
+    person = factories.user("newcomer", is_staff=True)
+    review_admin = admin.site._registry[Review]
+
+    def request_of(user):
+        request = rf.get("/admin/")
+        request.user = user
+        return request
+
+    before = request_of(person)
+    assert review_admin.has_module_permission(before) is False
+    gov.membership_add(committee=committee, user=person, role="member", actor=None)
+    assert review_admin.has_module_permission(request_of(person)) is True
+    assert review_admin.has_module_permission(before) is False  # counted once per request
+
+
+def test_asking_whether_someone_sits_on_a_committee_adds_no_attribute_to_the_request(rf, chair):
+    request = rf.get("/admin/")
+    request.user = chair
+    before = set(vars(request))
+    for model in (Review, Grant):
+        assert admin.site._registry[model].has_module_permission(request) is True
+    assert set(vars(request)) == before
+
+
 # --- the review page ----------------------------------------------------------------------
 def test_review_page_shows_the_applicants_answers(client, chair, review, teammate, dataset):
     client.force_login(chair)

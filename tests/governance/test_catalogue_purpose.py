@@ -40,6 +40,20 @@ def test_each_dataset_shows_whether_it_fits_with_reasons(client, catalogue_world
     assert "non-commercial" in page.lower()
 
 
+def test_each_verdict_stands_in_its_own_datasets_row(client, catalogue_world):
+    lung, heart, noncommercial = catalogue_world
+    page = client.get(
+        "/datasets/", {"p-diseases": "DOID:1324", "p-commercial": "on"}
+    ).content.decode()
+    rows = {
+        dataset: next(row for row in page.split("<tr>") if f">{dataset.accession}<" in row)
+        for dataset in (lung, heart, noncommercial)
+    }
+    assert ">Fits<" in rows[lung] and "Does not fit" not in rows[lung]
+    assert "Does not fit" in rows[heart] and ">Fits<" not in rows[heart]
+    assert "Does not fit" in rows[noncommercial]
+
+
 def test_disease_may_be_given_by_exact_name(client, catalogue_world):
     page = client.get(
         "/datasets/", {"p-diseases": "lung cancer", "p-match": "approve"}
