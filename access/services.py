@@ -583,7 +583,11 @@ def comment_add(
                 {"visibility": "The applicant's comments are visible to the committees."}
             )
     else:
-        review = access_request.reviews.filter(committee=committee).first()
+        review = (
+            access_request.reviews.select_related("request", "committee")
+            .filter(committee=committee)
+            .first()
+        )
         if review is None:
             raise PermissionDenied("Only members of this request's committee may comment for it.")
         _require_eligible(review, actor)

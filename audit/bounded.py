@@ -31,7 +31,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from . import context, events
-from .actors import actor_for
+from .actors import ANONYMOUS, actor_for
 from .choices import ActorKind
 from .models import BoundedWindow
 
@@ -50,7 +50,7 @@ def actor_and_address(who=None) -> list[str]:
     client address of the current request."""
     keys = []
     actor = actor_for(who)
-    if actor.kind != ActorKind.SYSTEM and actor.id != "anonymous":
+    if actor.kind != ActorKind.SYSTEM and actor != ANONYMOUS:
         keys.append(f"actor:{actor.id}")
     keys.append(f"address:{context.current().client_addr or 'unknown'}")
     return keys
