@@ -33,7 +33,7 @@ from oauth2_provider.models import get_application_model
 
 from audit import events
 from audit.refusals import access_refused_record
-from config.scopes import PRIVILEGED_SCOPES
+from core.scopes import PRIVILEGED_SCOPES
 from governance.admin import LedgeredAdminMixin
 from governance.choices import CommitteeRole, DecisionPolicy
 from governance.matching import Outcome

@@ -44,7 +44,7 @@ from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, RSAKey
 
-from config import safejson
+from core import safejson
 from core.secrets import as_secret
 
 ES256 = "ES256"

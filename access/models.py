@@ -16,7 +16,7 @@ from django.utils import timezone
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 from oauth2_provider.settings import oauth2_settings
 
-from config.dates import DateWithinYears
+from core.dates import DateWithinYears
 from governance.choices import Ontology
 from governance.matching import PURPOSE_FLAGS
 from governance.models import (

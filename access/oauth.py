@@ -2,7 +2,7 @@
 
 django-oauth-toolkit's default scopes backend offers every scope to every client, so any
 registered application could ask `/o/token/` for `introspection` and read who accesses what.
-Here the privileged scopes (config.scopes.PRIVILEGED_SCOPES) are offered only to the
+Here the privileged scopes (core.scopes.PRIVILEGED_SCOPES) are offered only to the
 applications listed in `ClientScopes`, by primary key; the others get the public scopes alone.
 The storage tier's endpoints check the same row again on every call, so taking a scope away
 (or deleting the application) takes effect at once, whatever tokens are outstanding.
@@ -25,8 +25,8 @@ from rest_framework.permissions import BasePermission
 from audit import events
 from audit.actors import Actor, client_actor_id
 from audit.choices import ActorKind
-from config.scopes import PRIVILEGED_SCOPES as PRIVILEGED
-from config.scopes import SCOPES
+from core.scopes import PRIVILEGED_SCOPES as PRIVILEGED
+from core.scopes import SCOPES
 
 from .models import ClientScopes
 from .prepared import prepared

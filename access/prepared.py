@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections
 
-from config.db import server_cursor
+from core.db import server_cursor
 
 
 class Prepared:
@@ -19,7 +19,7 @@ class Prepared:
     PostgreSQL run as a server-side prepared statement (psycopg names and re-prepares it per
     connection; TESSERA_PREPARED_STATEMENTS=false turns this off behind a pooler that cannot
     keep them, such as PgBouncer in transaction mode before 1.21). The SQL and the result
-    converters are Django's own. `config.db.server_cursor` runs it."""
+    converters are Django's own. `core.db.server_cursor` runs it."""
 
     def __init__(self, make_queryset, sentinel):
         queryset = make_queryset(sentinel)

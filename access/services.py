@@ -21,7 +21,7 @@ from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
 from audit import events
-from config.dates import end_of_day
+from core.dates import end_of_day
 from governance.choices import DatasetStatus
 from governance.models import AccessAgreement, DataAccessCommittee, Dataset, OntologyTerm
 

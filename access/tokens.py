@@ -38,9 +38,9 @@ from django.utils import timezone
 
 from audit import events, ledger
 from audit.actors import pseudonym_for, user_actor
-from config import db
-from config.dates import end_of_day
-from config.scopes import INTROSPECTION
+from core import db
+from core.dates import end_of_day
+from core.scopes import INTROSPECTION
 
 from . import keyring, keys, selectors
 from .choices import KeyState, RevocationCause, TokenKind

@@ -6,6 +6,4 @@ class AuditConfig(AppConfig):
     verbose_name = "Audit ledger"
 
     def ready(self) -> None:
-        from config import checks  # noqa: F401  (deployment checks for the production keys)
-
         from . import capture, signals  # noqa: F401  (auditlog capture; login events)

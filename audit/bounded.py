@@ -30,7 +30,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from . import context, events
+from core import context
+
+from . import events
 from .actors import ANONYMOUS, actor_for
 from .choices import ActorKind
 from .models import BoundedWindow

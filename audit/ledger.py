@@ -42,10 +42,10 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.utils import timezone
 
-from config.db import server_cursor
+from core import context
+from core.db import server_cursor
 
-from . import context
-from .actors import Actor, actor_for
+from .actors import Actor, actor_for, client_actor_id
 from .canonical import GENESIS_HASH, entry_hash, payload_text, time_reader
 from .choices import EventType
 from .models import AuditEvent, PendingEvent
@@ -115,9 +115,12 @@ def append(
         raise ValueError(f"unknown audit event type {event_type!r}: add it to EventType")
     who: Actor = actor_for(actor)
     ctx = context.current()
-    if ctx.oauth_client and ctx.oauth_client != who.id:
+    oauth_client = (
+        client_actor_id(ctx.oauth_application_id) if ctx.oauth_application_id is not None else ""
+    )
+    if oauth_client and oauth_client != who.id:
         # An action taken with an OAuth token: the client beside the person, in every event.
-        payload = {**(payload or {}), "oauth_client": ctx.oauth_client}
+        payload = {**(payload or {}), "oauth_client": oauth_client}
     # The canonical text, once: what is stored is byte for byte what the sequencer hashes, and
     # a payload JSON cannot hold (NaN, a set) fails here, in the caller's transaction.
     text = payload_text(payload or {})

@@ -3,9 +3,8 @@ from __future__ import annotations
 import re
 import uuid
 
-from config.client_address import client_address
-
-from . import context
+from core import context
+from core.client_address import client_address
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 

@@ -14,10 +14,6 @@ from .actors import ANONYMOUS
 from .bounded import actor_and_address, bounded_record
 from .choices import EventType
 
-# What counts as a refusal: 401 only where credentials are the point (a client without valid
-# ones at introspection), 403 and 404 for a person or client without the right.
-REFUSED_STATUSES = frozenset({401, 403, 404})
-
 
 def access_refused_record(*, who, action: str, method: str, path: str, status: int) -> bool:
     """Record that `who` (a user, an AnonymousUser, an OAuth client's Actor, or None) was refused

@@ -1,5 +1,6 @@
-"""Logins, logouts, failed logins and lockouts go to the ledger (the one place signals are right:
-Django's auth and django-axes emit them and no service of ours performs the login)."""
+"""Logins, logouts, failed logins and lockouts go to the ledger (Django's auth and django-axes
+emit them and no service of ours performs the login), and so do the API's refusals that
+`core.api` announces (core sits below audit and cannot call it)."""
 
 import hashlib
 
@@ -11,9 +12,18 @@ from django.core.cache import cache
 from django.db import transaction
 from django.dispatch import receiver
 
-from . import context, events
+from core import context
+from core.signals import api_refused
+
+from . import events
 from .bounded import bounded_record
 from .choices import EventType
+from .refusals import access_refused_record
+
+
+@receiver(api_refused, dispatch_uid="audit_api_refused")
+def on_api_refused(sender, *, who, action, method, path, status, **kwargs):  # noqa: ARG001
+    access_refused_record(who=who, action=action, method=method, path=path, status=status)
 
 
 @receiver(user_logged_in, dispatch_uid="audit_login")

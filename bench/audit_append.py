@@ -76,7 +76,7 @@ def writer(mode: str, writer_id: int, transactions: int, per_txn: int, start) ->
     from audit import ledger
     from audit.actors import Actor
     from audit.canonical import payload_text
-    from config.db import server_cursor
+    from core.db import server_cursor
 
     settings.AUDIT_SEQUENCING = "inline" if mode == "inline" else "batched"
     one = ledger._INSERT_ONE.replace(ledger._PENDING, "bench_plain") + " RETURNING id"

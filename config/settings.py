@@ -16,7 +16,7 @@ from pathlib import Path
 import environ
 from csp import constants as csp_constants
 
-from config import scopes as oauth_scopes
+from core import scopes as oauth_scopes
 from core.secrets import read_secret, secret_text
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -62,18 +62,19 @@ INSTALLED_APPS = [
     "auditlog",
     "axes",
     "csp",
+    "core",
     "audit",
     "governance",
     "access",
 ]
 
 MIDDLEWARE = [
-    "governance.middleware.ProbeMiddleware",  # /healthz and /readyz before sessions and auth
+    "core.middleware.ProbeMiddleware",  # /healthz and /readyz before sessions and auth
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "audit.middleware.RequestContextMiddleware",
-    "governance.middleware.NulCharacterMiddleware",  # a 400, not PostgreSQL's DataError 500
-    "governance.middleware.BadInputMiddleware",  # RecursionError, SuspiciousOperation: a 400
+    "core.middleware.NulCharacterMiddleware",  # a 400, not PostgreSQL's DataError 500
+    "core.middleware.BadInputMiddleware",  # RecursionError, SuspiciousOperation: a 400
     "access.introspection.IntrospectionMiddleware",  # the storage tier's hot path, before sessions
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -165,20 +166,20 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "config.api_auth.OAuth2Authentication",
+        "core.api_auth.OAuth2Authentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": [
         "rest_framework.permissions.IsAuthenticated",
-        "config.api_auth.TokenScopes",
+        "core.api_auth.TokenScopes",
     ],
     "DEFAULT_THROTTLE_CLASSES": [
-        "config.api_auth.AnonThrottle",
-        "config.api_auth.UserThrottle",
-        "config.api_auth.ClientThrottle",
+        "core.api_auth.AnonThrottle",
+        "core.api_auth.UserThrottle",
+        "core.api_auth.ClientThrottle",
     ],
     # DRF's parsers, with a nesting limit on JSON (config/safejson.py): a 400, not a 500.
     "DEFAULT_PARSER_CLASSES": [
-        "config.parsers.JSONParser",
+        "core.parsers.JSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
@@ -193,7 +194,7 @@ REST_FRAMEWORK = {
         "consent": env.str("TESSERA_THROTTLE_CONSENT", default="120/min"),
         "tokens": env.str("TESSERA_THROTTLE_TOKENS", default="120/min"),
     },
-    "EXCEPTION_HANDLER": "config.api.exception_handler",
+    "EXCEPTION_HANDLER": "core.api.exception_handler",
     # The browsable API (HTML forms over every endpoint) only while developing.
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
@@ -315,12 +316,12 @@ TESSERA_LOGIN_COOL_OFF_MINUTES = env.int("TESSERA_LOGIN_COOL_OFF_MINUTES", defau
 TESSERA_LOGIN_FAILED_EVENTS_PER_ADDRESS = env.int(
     "TESSERA_LOGIN_FAILED_EVENTS_PER_ADDRESS", default=10
 )
-AXES_HANDLER = "config.lockout.LockoutHandler"
+AXES_HANDLER = "core.lockout.LockoutHandler"
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
 AXES_FAILURE_LIMIT = TESSERA_LOGIN_FAILURES_PER_ACCOUNT
 AXES_COOLOFF_TIME = timedelta(minutes=TESSERA_LOGIN_COOL_OFF_MINUTES)
-AXES_CLIENT_IP_CALLABLE = "config.client_address.client_address"
-AXES_LOCKOUT_CALLABLE = "config.lockout.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "core.client_address.client_address"
+AXES_LOCKOUT_CALLABLE = "core.lockout.lockout_response"
 # A success does not reset the count: it would let one valid account clear its address's count.
 AXES_RESET_ON_SUCCESS = False
 # The ledger records every sign-in; axes' own success log would keep usernames and addresses.
@@ -346,7 +347,7 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # --- Error pages ------------------------------------------------------------------------------
-CSRF_FAILURE_VIEW = "config.errors.csrf_failure"
+CSRF_FAILURE_VIEW = "core.errors.csrf_failure"
 
 # --- django-auditlog: field-level change capture beneath our ledger --------------------------
 AUDITLOG_INCLUDE_ALL_MODELS = False

@@ -6,8 +6,9 @@ from rest_framework.routers import DefaultRouter
 
 from access.api.tokens import jwks
 from access.api.views import AccessRequestViewSet, GrantViewSet
+from core.health import healthz, readyz
 from governance.api.consent import ConsentEvaluateView
-from governance.api.views import DatasetViewSet, healthz, readyz
+from governance.api.views import DatasetViewSet
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -45,7 +46,7 @@ urlpatterns = [
     path("", include(("governance.urls", "portal"), namespace="portal")),
 ]
 
-handler400 = "config.errors.bad_request"
-handler403 = "config.errors.permission_denied"
-handler404 = "config.errors.page_not_found"
-handler500 = "config.errors.server_error"
+handler400 = "core.errors.bad_request"
+handler403 = "core.errors.permission_denied"
+handler404 = "core.errors.page_not_found"
+handler500 = "core.errors.server_error"

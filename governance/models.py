@@ -14,7 +14,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
-from config.dates import DateWithinYears
+from core.dates import DateWithinYears
 
 from .choices import (
     AgreementStatus,

@@ -17,8 +17,8 @@ from rest_framework.test import APIRequestFactory, force_authenticate
 from rest_framework.views import APIView
 
 from access.oauth import ClientHasScope
-from config.api_auth import OneOf, TokenScopes, declared_scopes
-from config.scopes import SCOPES
+from core.api_auth import OneOf, TokenScopes, declared_scopes
+from core.scopes import SCOPES
 from tests import factories
 
 

@@ -9,7 +9,7 @@ from django.test import RequestFactory
 
 from audit.choices import EventType
 from audit.models import AuditEvent
-from config.client_address import client_address
+from core.client_address import client_address
 from tests import factories
 
 PROXY = "127.0.0.1"

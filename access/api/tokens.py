@@ -30,9 +30,9 @@ from rest_framework.views import APIView
 
 from audit.actors import pseudonym_for
 from audit.models import ActorPseudonym
-from config.api_auth import ClientAddressIdent, TokenScopes
-from config.parsers import JSONParser
-from config.scopes import GA4GH_PASSPORT, INTROSPECTION, PRIVILEGED_SCOPES, TOKENS_ISSUE
+from core.api_auth import ClientAddressIdent, TokenScopes
+from core.parsers import JSONParser
+from core.scopes import GA4GH_PASSPORT, INTROSPECTION, PRIVILEGED_SCOPES, TOKENS_ISSUE
 
 from .. import keyring, tokens
 from ..introspection import INTROSPECT_ACTION, NO_STORE, introspection_response

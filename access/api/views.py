@@ -12,10 +12,10 @@ from rest_framework.exceptions import APIException, PermissionDenied, Validation
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
-from config.api import StandardPagination
-from config.api_auth import OneOf, token_allows
-from config.parsers import JSONParser
-from config.scopes import COMMITTEE_REVIEW, GRANTS_READ, REQUESTS_READ, REQUESTS_WRITE
+from core.api import StandardPagination
+from core.api_auth import OneOf, token_allows
+from core.parsers import JSONParser
+from core.scopes import COMMITTEE_REVIEW, GRANTS_READ, REQUESTS_READ, REQUESTS_WRITE
 from governance.models import AccessAgreement, DataAccessCommittee
 
 from .. import selectors, services

@@ -12,8 +12,8 @@ from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api_auth import TokenScopes
-from config.scopes import AUDIT_READ
+from core.api_auth import TokenScopes
+from core.scopes import AUDIT_READ
 
 from .. import checkpoints, selectors, signing
 from .serializers import (

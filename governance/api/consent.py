@@ -24,9 +24,9 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config import safejson
-from config.api_auth import ScopedThrottle, TokenScopes
-from config.scopes import CATALOGUE_READ
+from core import safejson
+from core.api_auth import ScopedThrottle, TokenScopes
+from core.scopes import CATALOGUE_READ
 
 from .. import consent, matching, selectors
 from .serializers import DatasetSerializer

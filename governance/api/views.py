@@ -1,16 +1,14 @@
 from __future__ import annotations
 
 import django_filters
-from django.db import connection
-from django.http import JsonResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import filters, viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import AllowAny
 
-from config.api_auth import TokenScopes
-from config.scopes import CATALOGUE_READ
+from core.api_auth import TokenScopes
+from core.scopes import CATALOGUE_READ
 
 from .. import selectors
 from ..choices import Ontology, Species
@@ -146,19 +144,3 @@ class DatasetViewSet(CatalogueMatchMixin, viewsets.ReadOnlyModelViewSet):
         obj = selectors.dataset_get_public(self.kwargs["accession"])
         self.check_object_permissions(self.request, obj)
         return obj
-
-
-def healthz(request):  # noqa: ARG001 - Django view signature
-    """Liveness: the process answers. Touches no database."""
-    return JsonResponse({"status": "ok"})
-
-
-def readyz(request):  # noqa: ARG001 - Django view signature
-    """Readiness: the database answers."""
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-            cursor.fetchone()
-    except Exception as exc:  # any database failure means "not ready"
-        return JsonResponse({"status": "unavailable", "database": type(exc).__name__}, status=503)
-    return JsonResponse({"status": "ok", "database": "ok"})

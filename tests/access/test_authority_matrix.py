@@ -22,7 +22,7 @@ from access.oauth import client_register
 from audit.actors import pseudonym_for
 from audit.choices import EventType
 from audit.models import AuditEvent
-from config import scopes as S
+from core import scopes as S
 from governance import services as gov
 from governance.choices import DecisionPolicy
 from tests import factories

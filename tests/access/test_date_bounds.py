@@ -21,7 +21,7 @@ from django.utils import timezone
 from access.models import AccessRequest, IssuedToken
 from access.tokens import token_issue
 from audit.actors import pseudonym_for
-from config.dates import DateWithinYears, end_of_day
+from core.dates import DateWithinYears, end_of_day
 
 from .conftest import make_draft
 from .test_portal import form_data, pdf_upload

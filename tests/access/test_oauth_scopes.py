@@ -28,7 +28,7 @@ from audit import ledger
 from audit.actors import pseudonym_for
 from audit.choices import EventType
 from audit.models import AuditEvent
-from config import scopes as S
+from core import scopes as S
 
 pytestmark = pytest.mark.django_db
 

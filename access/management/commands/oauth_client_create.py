@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from access.oauth import GRANT_TYPES, client_register
-from config.scopes import SCOPES
+from core.scopes import SCOPES
 
 
 class Command(BaseCommand):

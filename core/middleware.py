@@ -12,9 +12,9 @@ from django.core.exceptions import SuspiciousOperation
 from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse, QueryDict
 from django.http.multipartparser import MultiPartParserError
 
-from config import safejson
+from core import safejson
 
-from .api.views import healthz, readyz
+from .health import healthz, readyz
 
 PROBES = {"/healthz": healthz, "/readyz": readyz}
 

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 class RequestContext:
     request_id: str = ""
     client_addr: str = ""
-    # The OAuth application a person acts through ("client:<pk>"), bound by the API's OAuth2
-    # authentication: `audit.ledger.append` names it in every event of the action.
-    oauth_client: str = ""
+    # The primary key of the OAuth application a person acts through, bound by the API's OAuth2
+    # authentication: `audit.ledger.append` names it ("client:<pk>") in every event of the action.
+    oauth_application_id: int | None = None
 
 
 _EMPTY = RequestContext()

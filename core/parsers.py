@@ -1,4 +1,4 @@
-"""The API's JSON parser: DRF's, with the nesting limit of config.safejson (a 400, not a 500)."""
+"""The API's JSON parser: DRF's, with the nesting limit of core.safejson (a 400, not a 500)."""
 
 from __future__ import annotations
 

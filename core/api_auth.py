@@ -32,10 +32,9 @@ from rest_framework.throttling import (
     UserRateThrottle,
 )
 
-from audit import context
-from audit.actors import client_actor_id
-from config.client_address import client_address
-from config.scopes import PUBLIC_SCOPES
+from core import context
+from core.client_address import client_address
+from core.scopes import PUBLIC_SCOPES
 
 
 class OAuth2Authentication(DOTAuthentication):
@@ -48,9 +47,7 @@ class OAuth2Authentication(DOTAuthentication):
         result = super().authenticate(request)
         if result is not None:
             _, token = result
-            context.bind(
-                replace(context.current(), oauth_client=client_actor_id(token.application_id))
-            )
+            context.bind(replace(context.current(), oauth_application_id=token.application_id))
         return result
 
 
@@ -118,7 +115,7 @@ class _LiveRate:
 
 
 class ClientAddressIdent:
-    """Count anonymous callers by `config.client_address`: DRF's own `get_ident` believes any
+    """Count anonymous callers by `core.client_address`: DRF's own `get_ident` believes any
     X-Forwarded-For, so a caller naming a fresh address per request would never be throttled."""
 
     def get_ident(self, request):
@@ -166,7 +163,7 @@ class OAuth2Scheme(OpenApiAuthenticationExtension):
     """How the OpenAPI schema describes `OAuth2Authentication`: the scopes each operation
     declares (an operation that declares none is left without the OAuth requirement)."""
 
-    target_class = "config.api_auth.OAuth2Authentication"
+    target_class = "core.api_auth.OAuth2Authentication"
     name = "oauth2"
 
     def get_security_requirement(self, auto_schema):

@@ -1,6 +1,7 @@
 """API-wide conventions: error bodies name the field, Django ValidationErrors become 400s, so
 does what Django calls a suspicious operation (in JSON, not Django's HTML 400 page), and refusals
-of the actions a view lists in `refusals_recorded` go to the ledger."""
+of the actions a view lists in `refusals_recorded` are announced (`core.signals.api_refused`),
+which the audit app records in the ledger."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from rest_framework import exceptions
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from audit import refusals
+from .signals import REFUSED_STATUSES, api_refused
 
 
 def exception_handler(exc, context):
@@ -25,7 +26,7 @@ def exception_handler(exc, context):
         logging.getLogger(f"django.security.{exc.__class__.__name__}").error("%s", exc)
         exc = exceptions.ParseError("The request could not be read.")
     response = drf_exception_handler(exc, context)
-    if response is not None and response.status_code in refusals.REFUSED_STATUSES:
+    if response is not None and response.status_code in REFUSED_STATUSES:
         _record_refusal(response.status_code, context)
     return response
 
@@ -44,8 +45,13 @@ def _record_refusal(status: int, context) -> None:
     # refusal may be that authentication failed.
     auth = getattr(request, "_auth", None)
     who = getattr(auth, "actor", None) or getattr(request, "_user", None)
-    refusals.access_refused_record(
-        who=who, action=label, method=request.method, path=request.path, status=status
+    api_refused.send(
+        sender=type(view),
+        who=who,
+        action=label,
+        method=request.method,
+        path=request.path,
+        status=status,
     )
 
 
