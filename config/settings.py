@@ -66,6 +66,9 @@ INSTALLED_APPS = [
     "audit",
     "governance",
     "access",
+    "tokens",
+    "accounts",
+    "demo",
 ]
 
 MIDDLEWARE = [
