@@ -32,9 +32,9 @@ from oauth2_provider.admin import ApplicationAdmin
 from oauth2_provider.models import get_application_model
 
 from audit import events
+from audit.admin_mixins import NotFoundInsteadOfForbiddenMixin, SuperuserOnlyMixin
 from audit.refusals import access_refused_record
 from core.scopes import PRIVILEGED_SCOPES
-from governance.admin import LedgeredAdminMixin
 from governance.choices import CommitteeRole, DecisionPolicy
 from governance.matching import Outcome
 from governance.models import DataAccessCommittee, Dataset
@@ -71,47 +71,6 @@ def _add_service_error(form: forms.Form, exc: Exception) -> None:
             form.add_error(field if field in form.fields else None, errors)
     else:
         form.add_error(None, _error_text(exc))
-
-
-class NotFoundInsteadOfForbiddenMixin(LedgeredAdminMixin):
-    """Whatever a person may not see does not exist for them: the admin's 403s become 404s."""
-
-    def _not_forbidden(self, view: Callable, *args, **kwargs):
-        try:
-            return view(*args, **kwargs)
-        except PermissionDenied:
-            raise Http404("Not found.") from None
-
-    def changelist_view(self, request, extra_context=None):
-        return self._not_forbidden(super().changelist_view, request, extra_context)
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        return self._not_forbidden(super().change_view, request, object_id, form_url, extra_context)
-
-    def history_view(self, request, object_id, extra_context=None):
-        return self._not_forbidden(super().history_view, request, object_id, extra_context)
-
-    def add_view(self, request, form_url="", extra_context=None):
-        raise Http404("Not found.")
-
-    def delete_view(self, request, object_id, extra_context=None):
-        raise Http404("Not found.")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def _record_admin_action(self, request, obj, action: str, message: str, **detail) -> None:
-        """One ledger event naming what was done from the admin (the service wrote its own
-        event for the change itself), and the admin's history entry for the object."""
-        events.admin_action(actor=request.user, action=action, obj=obj, detail=detail or None)
-        # The stock LogEntry only: LedgeredAdminMixin.log_change would add a second, vaguer event.
-        admin.ModelAdmin.log_change(self, request, obj, message)
 
 
 def _record_refusal(request, action: str, status: int) -> None:
@@ -1157,14 +1116,6 @@ class GrantAdmin(NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
 
 
 # --- superusers only: requests and the notification outbox ------------------------------------
-class SuperuserOnlyMixin:
-    def has_module_permission(self, request):
-        return request.user.is_superuser
-
-    def has_view_permission(self, request, obj=None):
-        return request.user.is_superuser
-
-
 @admin.register(AccessRequest)
 class AccessRequestAdmin(SuperuserOnlyMixin, NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
     list_display = ["reference", "title", "applicant", "status", "submitted_at", "review_links"]

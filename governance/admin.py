@@ -10,9 +10,8 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.forms.models import construct_instance
-from django.http import Http404
 
-from audit import events
+from audit.admin_mixins import LedgeredAdminMixin
 
 from . import selectors, services
 from .choices import Ontology
@@ -50,27 +49,6 @@ def _is_staff(request) -> bool:
     # The admin's login page asks these hooks about the anonymous visitor too.
     user = request.user
     return bool(user.is_authenticated and user.is_active and user.is_staff)
-
-
-class LedgeredAdminMixin:
-    """Admin actions are ledger events too (on top of the service's own event)."""
-
-    def log_addition(self, request, obj, message):
-        events.admin_action(actor=request.user, action="add", obj=obj)
-        return super().log_addition(request, obj, message)
-
-    def log_change(self, request, obj, message):
-        events.admin_action(actor=request.user, action="change", obj=obj)
-        return super().log_change(request, obj, message)
-
-    def log_deletions(self, request, queryset):
-        for obj in queryset:
-            events.admin_action(actor=request.user, action="delete", obj=obj)
-        return super().log_deletions(request, queryset)
-
-    def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
-        # Missing and forbidden look the same: a 404, never "it exists but is not yours".
-        raise Http404("Not found.")
 
 
 @admin.register(Organisation)
