@@ -1,8 +1,9 @@
 """The demo world as data: the people, organisations, committees, legal bases, consent scopes,
 datasets and access requests that `manage.py seed_demo` builds (see `demo.world`).
 
-A pure data module: literals only, no code that runs and no database. It is long because the
-world is large, and it is the one module of the demo allowed to be (the code stays short).
+A pure data module: literals and the record types that hold them; no logic, no database, no
+Django. It is long (over 600 lines) because the world is large; the code that builds it stays
+short in `demo.world`, `demo.logins` and the command.
 """
 
 from __future__ import annotations
