@@ -79,7 +79,7 @@ class World:
 
     def made(self, kind: str, thing=None):
         """Count one `kind` as created in this run; returns `thing`, so that a step can write
-        `found.first() or world.made(kind, create(...))` (a model instance is always true)."""
+        `found or world.made(kind, create(...))` (a model instance is always true)."""
         self.created[kind] += 1
         return thing
 
@@ -89,7 +89,8 @@ def users(world: World) -> None:
     User = get_user_model()
     password = settings.TESSERA["DEMO_PASSWORD"]
     for spec in DEMO_USERS:
-        user = User.objects.filter(username=spec.username).first() or world.made(
+        found = User.objects.filter(username=spec.username).first()
+        user = found or world.made(
             "user",
             User.objects.create_user(
                 username=spec.username,
@@ -115,9 +116,8 @@ def users(world: World) -> None:
 
 def organisations(world: World) -> None:
     for key, fields in ORGANISATIONS.items():
-        world.organisations[key] = Organisation.objects.filter(
-            name=fields["name"]
-        ).first() or world.made(
+        found = Organisation.objects.filter(name=fields["name"]).first()
+        world.organisations[key] = found or world.made(
             "organisation",
             services.organisation_create(organisation=Organisation(**fields), actor=world.actor),
         )
@@ -131,7 +131,8 @@ def organisations(world: World) -> None:
 def committees(world: World) -> None:
     for slug, spec in COMMITTEES.items():
         fields = {k: v for k, v in spec.items() if k not in {"organisation", "members"}}
-        committee = DataAccessCommittee.objects.filter(slug=slug).first() or world.made(
+        found = DataAccessCommittee.objects.filter(slug=slug).first()
+        committee = found or world.made(
             "committee",
             services.committee_create(
                 committee=DataAccessCommittee(
@@ -170,7 +171,8 @@ def agreement(world: World, committee: DataAccessCommittee) -> None:
 def legal_bases(world: World) -> None:
     articles = {(a.article, a.point): a for a in LegalBasisArticle.objects.all()}
     for key, spec in LEGAL_BASES.items():
-        world.legal_bases[key] = LegalBasis.objects.filter(name=spec["name"]).first() or world.made(
+        found = LegalBasis.objects.filter(name=spec["name"]).first()
+        world.legal_bases[key] = found or world.made(
             "legal basis",
             services.legal_basis_create(
                 legal_basis=LegalBasis(
@@ -193,9 +195,8 @@ def consent_scopes(world: World) -> None:
         )
     }
     for key, spec in CONSENT_SCOPES.items():
-        world.consent_scopes[key] = ConsentScope.objects.filter(
-            name=spec["name"]
-        ).first() or world.made(
+        found = ConsentScope.objects.filter(name=spec["name"]).first()
+        world.consent_scopes[key] = found or world.made(
             "consent scope",
             services.consent_scope_create(
                 scope=ConsentScope(
