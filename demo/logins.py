@@ -1,6 +1,7 @@
-"""The storage tier's part of `manage.py seed_demo`: its OAuth client, and an active grant for
-`researcher` so that the token button on "My access" and docs/verify_token_example.py work on
-a fresh demo. Everything goes through the services; a second run changes nothing.
+"""What the demo's people and clients log in with, printed by `manage.py seed_demo`: the demo
+users' table, and the storage tier's OAuth client with an active grant for `researcher`, so
+that the token button on "My access" and docs/verify_token_example.py work on a fresh demo.
+Everything is made through the services; a second run changes nothing.
 """
 
 from __future__ import annotations
@@ -12,21 +13,21 @@ from django.db import transaction
 from django.utils import timezone
 from oauth2_provider.models import get_application_model
 
+from access import services
+from access.models import AccessRequest, Grant
+from access.oauth import client_scopes_set
+from access.selectors import grant_list_for_user
 from governance.models import Dataset
 
-from . import services
-from .models import AccessRequest, Grant
-from .oauth import client_scopes_set
-
-STORAGE_CLIENT_ID = "storage-demo"
-# Demo only, printed with the demo logins; seed_demo refuses to run on a production site.
-STORAGE_CLIENT_SECRET = "storage-demo-secret"  # noqa: S105
-STORAGE_SCOPES = ["introspection", "ga4gh_passport"]
-
-# Used only when no other demo step gave `researcher` an active grant: an animal dataset whose
-# committee decides alone and needs no ethics approval.
-FALLBACK_DATASET = "Rat kidney, two-year carcinogenicity studies (Sprague Dawley)"
-FALLBACK_TITLE = "Grading chronic progressive nephropathy in rat carcinogenicity studies"
+from .data import (
+    DEMO_USERS,
+    FALLBACK_CONDITIONS,
+    FALLBACK_REQUEST,
+    STORAGE_CLIENT_ID,
+    STORAGE_CLIENT_SECRET,
+    STORAGE_SCOPES,
+    DemoUser,
+)
 
 
 @transaction.atomic
@@ -49,8 +50,6 @@ def storage_client(*, actor) -> bool:
 
 
 def _active_grant(user) -> Grant | None:
-    from .selectors import grant_list_for_user
-
     now = timezone.now()
     return next((g for g in grant_list_for_user(user) if g.inactive_reason(now) is None), None)
 
@@ -60,25 +59,12 @@ def researcher_grant(*, researcher, decider) -> bool:
     """An approved, active grant for `researcher`; reuses any they have. True if made now."""
     if _active_grant(researcher) is not None:
         return False
-    dataset = Dataset.objects.get(title=FALLBACK_DATASET)
-    access_request = AccessRequest.objects.filter(
-        title=FALLBACK_TITLE, applicant=researcher
-    ).first()
+    spec = FALLBACK_REQUEST
+    dataset = Dataset.objects.get(title=spec.datasets[0])
+    access_request = AccessRequest.objects.filter(title=spec.title, applicant=researcher).first()
     if access_request is None:
         access_request = services.request_create(
-            applicant=researcher,
-            data={
-                "title": FALLBACK_TITLE,
-                "lay_summary": "Old rats' kidneys scar slowly. We teach software to grade the "
-                "scarring the way toxicologic pathologists do, to speed up safety studies.",
-                "scientific_abstract": "Ordinal regression of chronic progressive nephropathy "
-                "grade on H&E whole-slide images from two-year carcinogenicity studies.",
-                "methods_development": True,
-                "requested_months": 12,
-                "country": "NL",
-                "institution": "Radboud University Medical Center",
-            },
-            datasets=[dataset],
+            applicant=researcher, data={"title": spec.title, **spec.answers}, datasets=[dataset]
         )
         for agreement in set(services.required_agreements(access_request).values()):
             services.agreement_accept(
@@ -92,9 +78,26 @@ def researcher_grant(*, researcher, decider) -> bool:
             actor=decider,
             outcome="approve",
             end_date=timezone.localdate() + timedelta(days=180),
-            conditions="Study codes stay pseudonymous.",
+            conditions=FALLBACK_CONDITIONS,
         )
     return _active_grant(researcher) is not None
+
+
+def logins_table(people: list[DemoUser] = DEMO_USERS) -> str:
+    """Who logs in where with the demo password, then the storage client's credentials."""
+    base = settings.TESSERA_BASE_URL
+    where = {"portal": f"{base}/", "admin": f"{base}/admin/"}
+    password = settings.TESSERA["DEMO_PASSWORD"]
+    rows = [("username", "password", "role", "where")]
+    rows += [(u.username, password, u.role, where[u.where]) for u in people]
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    lines = ["", "Demo logins:"]
+    for n, row in enumerate(rows):
+        cells = (c.ljust(w) for c, w in zip(row, widths, strict=True))
+        lines.append(("  " + "  ".join(cells)).rstrip())
+        if n == 0:
+            lines.append("  " + "  ".join("-" * w for w in widths))
+    return "\n".join(lines + login_lines())
 
 
 def login_lines() -> list[str]:

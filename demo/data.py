@@ -1,51 +1,20 @@
-"""`python manage.py seed_demo`: a realistic demo world, built through the services.
+"""The demo world as data: the people, organisations, committees, legal bases, consent scopes,
+datasets and access requests that `manage.py seed_demo` builds (see `demo.world`).
 
-Organisations, committees, agreements, legal bases, consent scopes and datasets are created by
-`governance.services`, exactly as the admin would create them, so that object permissions and
-ledger events are real. Only the people are created directly (Django's auth has no service of
-ours). Everything is looked up by a natural key first, so a second run creates nothing.
-
-The world is built in steps (`users`, `organisations`, `committees`, `legal_bases`,
-`consent_scopes`, `datasets`, `access_requests`); later features add theirs (the storage
-tier's OAuth client) after these. Access requests, reviews, votes, comments, decisions and
-grants come from `access.services` (see `access_requests`).
+A pure data module: literals and the record types that hold them; no logic, no database, no
+Django. It is long (over 600 lines) because the world is large; the code that builds it stays
+short in `demo.world`, `demo.logins` and the command.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
-from dateutil.relativedelta import relativedelta
-from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
-from django.core.files.uploadedfile import SimpleUploadedFile
-from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
-from django.test.utils import override_settings
-from django.utils import timezone
+from governance.choices import CommitteeRole, DecisionPolicy, Species
+from governance.choices import DatasetStatus as Status
 
-from access import services as access_services
-from access.models import AccessRequest
-from access.uploads import check_ethics_document
-from governance import services
-from governance.choices import CommitteeRole, DatasetStatus, DecisionPolicy, Ontology, Species
-from governance.models import (
-    AccessAgreement,
-    CommitteeMembership,
-    ConsentScope,
-    DataAccessCommittee,
-    Dataset,
-    LegalBasis,
-    LegalBasisArticle,
-    OntologyTerm,
-    Organisation,
-)
-
-GB = 10**9
 AUDITORS_GROUP = "auditors"
 
 
@@ -340,46 +309,6 @@ CONSENT_SCOPES: dict[str, dict[str, Any]] = {
 
 
 # --- datasets ---------------------------------------------------------------------------------
-def _ds(
-    title: str,
-    *,
-    controller: str,
-    committee: str,
-    organ: str,
-    stains: str,
-    scanner: str,
-    slides: int,
-    gb_per_slide: float,
-    scope: str | None,
-    basis: str | None,
-    species: str = Species.HUMAN,
-    status: str = DatasetStatus.PUBLISHED,
-    retention: date | None = None,
-    description: str = "",
-    bucket: str = "",
-) -> dict[str, Any]:
-    slug = "".join(c if c.isalnum() else "-" for c in title.lower()).strip("-")
-    while "--" in slug:
-        slug = slug.replace("--", "-")
-    return {
-        "title": title,
-        "description": description,
-        "species": species,
-        "organ": organ,
-        "stains": stains,
-        "scanner": scanner,
-        "slide_count": slides,
-        "total_bytes": int(slides * gb_per_slide * GB),
-        "storage_location": f"s3://bigpicture-{bucket or controller}/{slug[:60]}/",
-        "controller": controller,
-        "committee": committee,
-        "scope": scope,
-        "basis": basis,
-        "status": status,
-        "retention_until": retention,
-    }
-
-
 HUMAN, NORDIC, PRECLINICAL = "bigpicture-human-dac", "nordic-pathology-dac", "preclinical-tox-dac"
 NANOZOOMER = "Hamamatsu NanoZoomer S360"
 PANNORAMIC = "3DHISTECH Pannoramic 1000"
@@ -389,353 +318,157 @@ AT2 = "Leica Aperio AT2"
 DP200 = "Roche Ventana DP 200"
 AXIOSCAN = "Zeiss Axioscan 7"
 RETIRED_REASON = "Superseded by the 40x re-scan of the same slides (better focus, fewer artefacts)."
+ANIMAL = Species.ANIMAL
+DRAFT, RETIRED = Status.DRAFT, Status.RETIRED
 
-DATASETS: list[dict[str, Any]] = [
+
+class DemoDataset(NamedTuple):
+    """One dataset: `demo.world.datasets` makes its storage location from its title and
+    controller, and its size from its slides; a retired one is published first."""
+
+    title: str
+    controller: str  # a key of ORGANISATIONS
+    committee: str  # a key of COMMITTEES
+    organ: str
+    stains: str
+    scanner: str
+    slides: int
+    gb_per_slide: float
+    scope: str | None  # a key of CONSENT_SCOPES
+    basis: str | None  # a key of LEGAL_BASES; None for animals (not personal data)
+    retention: date | None
+    status: str = Status.PUBLISHED
+    species: str = Species.HUMAN
+    description: str = ""
+
+
+# Rows: title, controller, committee, organ, stains, scanner, slides, GB a slide, consent scope,
+# legal basis, retained until; then status, species and description where they apply.
+DATASETS: list[DemoDataset] = [
     # Radboudumc
-    _ds(
-        "Lung adenocarcinoma resections, H&E and PD-L1",
-        controller="radboudumc", committee=HUMAN, organ="lung",
-        stains="H&E, IHC PD-L1 (22C3)", scanner=NANOZOOMER, slides=1840, gb_per_slide=2.1,
-        scope="lung-cancer-col", basis="nl-research", retention=date(2040, 12, 31),
+    DemoDataset(
+        "Lung adenocarcinoma resections, H&E and PD-L1", "radboudumc", HUMAN, "lung",
+        "H&E, IHC PD-L1 (22C3)", NANOZOOMER, 1840, 2.1, "lung-cancer-col", "nl-research",
+        date(2040, 12, 31),
         description="Surgical resections 2012-2020 with tumour proportion scores.",
     ),
-    _ds(
-        "Prostate core needle biopsies with Gleason grading",
-        controller="radboudumc", committee=HUMAN, organ="prostate", stains="H&E",
-        scanner=PANNORAMIC, slides=5160, gb_per_slide=0.9, scope="cancer-npu",
-        basis="nl-research", retention=date(2038, 12, 31),
+    DemoDataset(
+        "Prostate core needle biopsies with Gleason grading", "radboudumc", HUMAN, "prostate",
+        "H&E", PANNORAMIC, 5160, 0.9, "cancer-npu", "nl-research", date(2038, 12, 31),
         description="Biopsies graded by expert uropathologists (ISUP grade groups).",
     ),
-    _ds(
-        "Breast cancer sentinel lymph nodes, H&E and CK8/18",
-        controller="radboudumc", committee=HUMAN, organ="lymph node",
-        stains="H&E, IHC cytokeratin CK8/18", scanner=PANNORAMIC, slides=1399,
-        gb_per_slide=1.7, scope="breast-cancer-mor", basis="consent",
-        retention=date(2036, 6, 30),
+    DemoDataset(
+        "Breast cancer sentinel lymph nodes, H&E and CK8/18", "radboudumc", HUMAN, "lymph node",
+        "H&E, IHC cytokeratin CK8/18", PANNORAMIC, 1399, 1.7, "breast-cancer-mor", "consent",
+        date(2036, 6, 30),
         description="Sentinel nodes with metastasis annotations by two pathologists.",
     ),
-    _ds(
-        "Kidney transplant biopsies, PAS and Jones silver",
-        controller="radboudumc", committee=HUMAN, organ="kidney",
-        stains="PAS, Jones silver, H&E", scanner=PHILIPS, slides=720, gb_per_slide=1.2,
-        scope="kidney-disease", basis="nl-research", retention=date(2039, 12, 31),
-        description="Protocol and indication biopsies with Banff scores.",
+    DemoDataset(
+        "Kidney transplant biopsies, PAS and Jones silver", "radboudumc", HUMAN, "kidney",
+        "PAS, Jones silver, H&E", PHILIPS, 720, 1.2, "kidney-disease", "nl-research",
+        date(2039, 12, 31), description="Protocol and indication biopsies with Banff scores.",
     ),
-    _ds(
-        "Colorectal polyps, H&E (in preparation)",
-        controller="radboudumc", committee=HUMAN, organ="colon", stains="H&E",
-        scanner=NANOZOOMER, slides=2400, gb_per_slide=1.1, scope="colorectal-eu",
-        basis="nl-research", status=DatasetStatus.DRAFT,
+    DemoDataset(
+        "Colorectal polyps, H&E (in preparation)", "radboudumc", HUMAN, "colon", "H&E", NANOZOOMER,
+        2400, 1.1, "colorectal-eu", "nl-research", None, status=DRAFT,
         description="Screening programme polyps; annotation still under way.",
     ),
     # Leeds
-    _ds(
-        "Colorectal cancer resections, H&E, 40x",
-        controller="leeds", committee=HUMAN, organ="colon", stains="H&E", scanner=GT450,
-        slides=3200, gb_per_slide=2.4, scope="colorectal-eu", basis="uk-research",
-        retention=date(2041, 3, 31),
+    DemoDataset(
+        "Colorectal cancer resections, H&E, 40x", "leeds", HUMAN, "colon", "H&E", GT450, 3200, 2.4,
+        "colorectal-eu", "uk-research", date(2041, 3, 31),
         description="Stage II-III resections with five-year outcome.",
     ),
-    _ds(
-        "Colorectal cancer resections, H&E, 20x first scan",
-        controller="leeds", committee=HUMAN, organ="colon", stains="H&E", scanner=AT2,
-        slides=3200, gb_per_slide=0.8, scope="colorectal-eu", basis="uk-research",
-        status=DatasetStatus.RETIRED, retention=date(2041, 3, 31),
+    DemoDataset(
+        "Colorectal cancer resections, H&E, 20x first scan", "leeds", HUMAN, "colon", "H&E", AT2,
+        3200, 0.8, "colorectal-eu", "uk-research", date(2041, 3, 31), status=RETIRED,
         description="The first, 20x scan of the Leeds colorectal resections.",
     ),
-    _ds(
-        "Dermatopathology quality-assurance set, H&E",
-        controller="leeds", committee=HUMAN, organ="skin", stains="H&E", scanner=GT450,
-        slides=2500, gb_per_slide=0.7, scope="hmb-irb-pub", basis="uk-care",
-        retention=date(2035, 12, 31),
+    DemoDataset(
+        "Dermatopathology quality-assurance set, H&E", "leeds", HUMAN, "skin", "H&E", GT450, 2500,
+        0.7, "hmb-irb-pub", "uk-care", date(2035, 12, 31),
         description="External quality-assurance circulations of skin excisions.",
     ),
-    _ds(
-        "Liver biopsies, H&E and Sirius red",
-        controller="leeds", committee=HUMAN, organ="liver", stains="H&E, Picro-Sirius red",
-        scanner=GT450, slides=900, gb_per_slide=0.9, scope="gru-ncu", basis="uk-research",
-        retention=date(2037, 12, 31),
+    DemoDataset(
+        "Liver biopsies, H&E and Sirius red", "leeds", HUMAN, "liver", "H&E, Picro-Sirius red",
+        GT450, 900, 0.9, "gru-ncu", "uk-research", date(2037, 12, 31),
         description="Steatotic liver disease biopsies with fibrosis staging.",
     ),
     # Graz
-    _ds(
-        "Breast cancer core biopsies, Ki-67 and HER2",
-        controller="graz", committee=HUMAN, organ="breast",
-        stains="H&E, IHC Ki-67, IHC HER2", scanner=DP200, slides=2100, gb_per_slide=1.3,
-        scope="cancer-npu", basis="consent", retention=date(2045, 12, 31),
+    DemoDataset(
+        "Breast cancer core biopsies, Ki-67 and HER2", "graz", HUMAN, "breast",
+        "H&E, IHC Ki-67, IHC HER2", DP200, 2100, 1.3, "cancer-npu", "consent", date(2045, 12, 31),
         description="Biobank cases with hormone receptor and HER2 status.",
     ),
-    _ds(
-        "Inflammatory bowel disease mucosal biopsies, H&E",
-        controller="graz", committee=HUMAN, organ="colon", stains="H&E", scanner=PANNORAMIC,
-        slides=1500, gb_per_slide=0.6, scope="ibd-nmds", basis="consent",
-        retention=date(2045, 12, 31),
+    DemoDataset(
+        "Inflammatory bowel disease mucosal biopsies, H&E", "graz", HUMAN, "colon", "H&E",
+        PANNORAMIC, 1500, 0.6, "ibd-nmds", "consent", date(2045, 12, 31),
         description="Crohn's disease and ulcerative colitis biopsies with activity scores.",
     ),
-    _ds(
-        "Gastric adenocarcinoma resections (in preparation)",
-        controller="graz", committee=HUMAN, organ="stomach", stains="H&E, IHC HER2",
-        scanner=DP200, slides=640, gb_per_slide=1.9, scope="cancer-npu", basis="consent",
-        status=DatasetStatus.DRAFT,
+    DemoDataset(
+        "Gastric adenocarcinoma resections (in preparation)", "graz", HUMAN, "stomach",
+        "H&E, IHC HER2", DP200, 640, 1.9, "cancer-npu", "consent", None, status=DRAFT,
     ),
     # Linköping
-    _ds(
-        "Breast cancer, ER, PR and Ki-67",
-        controller="linkoping", committee=NORDIC, organ="breast",
-        stains="H&E, IHC ER, IHC PR, IHC Ki-67", scanner=NANOZOOMER, slides=4200,
-        gb_per_slide=1.4, scope="gru-eu-24m", basis="se-research",
-        retention=date(2040, 12, 31),
+    DemoDataset(
+        "Breast cancer, ER, PR and Ki-67", "linkoping", NORDIC, "breast",
+        "H&E, IHC ER, IHC PR, IHC Ki-67", NANOZOOMER, 4200, 1.4, "gru-eu-24m", "se-research",
+        date(2040, 12, 31),
         description="Consecutive cases from Region Östergötland with receptor status.",
     ),
-    _ds(
-        "Melanocytic skin lesions, H&E",
-        controller="linkoping", committee=NORDIC, organ="skin", stains="H&E", scanner=GT450,
-        slides=1600, gb_per_slide=0.5, scope="hmb-irb-pub", basis="se-research",
-        retention=date(2040, 12, 31),
+    DemoDataset(
+        "Melanocytic skin lesions, H&E", "linkoping", NORDIC, "skin", "H&E", GT450, 1600, 0.5,
+        "hmb-irb-pub", "se-research", date(2040, 12, 31),
         description="Naevi, dysplastic naevi and melanomas with consensus diagnoses.",
     ),
-    _ds(
-        "Population-based tissue microarrays, Östergötland biobank",
-        controller="linkoping", committee=NORDIC, organ="multiple organs",
-        stains="H&E, IHC panel", scanner=NANOZOOMER, slides=380, gb_per_slide=3.2,
-        scope="poa-irb", basis="se-research", retention=date(2042, 12, 31),
-        description="Tissue microarrays from a regional population cohort.",
+    DemoDataset(
+        "Population-based tissue microarrays, Östergötland biobank", "linkoping", NORDIC,
+        "multiple organs", "H&E, IHC panel", NANOZOOMER, 380, 3.2, "poa-irb", "se-research",
+        date(2042, 12, 31), description="Tissue microarrays from a regional population cohort.",
     ),
     # HUS
-    _ds(
-        "Radical prostatectomies, H&E",
-        controller="hus", committee=NORDIC, organ="prostate", stains="H&E", scanner=GT450,
-        slides=1100, gb_per_slide=2.6, scope="cancer-npu", basis="fi-secondary-use",
-        retention=date(2039, 12, 31),
+    DemoDataset(
+        "Radical prostatectomies, H&E", "hus", NORDIC, "prostate", "H&E", GT450, 1100, 2.6,
+        "cancer-npu", "fi-secondary-use", date(2039, 12, 31),
         description="Whole-mount sections with tumour maps.",
     ),
-    _ds(
-        "Non-small cell lung cancer, H&E and TTF-1",
-        controller="hus", committee=NORDIC, organ="lung", stains="H&E, IHC TTF-1",
-        scanner=PANNORAMIC, slides=900, gb_per_slide=1.8, scope="gru-ncu",
-        basis="fi-secondary-use", retention=date(2039, 12, 31),
+    DemoDataset(
+        "Non-small cell lung cancer, H&E and TTF-1", "hus", NORDIC, "lung", "H&E, IHC TTF-1",
+        PANNORAMIC, 900, 1.8, "gru-ncu", "fi-secondary-use", date(2039, 12, 31),
     ),
     # Laboratory animals: not personal data, so no GDPR legal basis.
-    _ds(
-        "Rat liver, 28-day repeat-dose toxicity studies (Wistar Han)",
-        controller="bayer", committee=PRECLINICAL, species=Species.ANIMAL, organ="liver",
-        stains="H&E", scanner=NANOZOOMER, slides=12000, gb_per_slide=0.8, scope="gru-col",
-        basis=None,
+    DemoDataset(
+        "Rat liver, 28-day repeat-dose toxicity studies (Wistar Han)", "bayer", PRECLINICAL,
+        "liver", "H&E", NANOZOOMER, 12000, 0.8, "gru-col", None, None, species=ANIMAL,
         description="Control and treated groups with hepatocellular hypertrophy, necrosis "
         "and vacuolation findings (INHAND terminology).",
     ),
-    _ds(
-        "Rat kidney, two-year carcinogenicity studies (Sprague Dawley)",
-        controller="bayer", committee=PRECLINICAL, species=Species.ANIMAL, organ="kidney",
-        stains="H&E", scanner=NANOZOOMER, slides=8400, gb_per_slide=0.7, scope="gru-col",
-        basis=None,
+    DemoDataset(
+        "Rat kidney, two-year carcinogenicity studies (Sprague Dawley)", "bayer", PRECLINICAL,
+        "kidney", "H&E", NANOZOOMER, 8400, 0.7, "gru-col", None, None, species=ANIMAL,
         description="Chronic progressive nephropathy and renal tubule tumours.",
     ),
-    _ds(
-        "Mouse liver, toxicology studies (CD-1)",
-        controller="janssen", committee=PRECLINICAL, species=Species.ANIMAL, organ="liver",
-        stains="H&E, IHC Ki-67", scanner=GT450, slides=6800, gb_per_slide=0.5,
-        scope="gru-col", basis=None,
+    DemoDataset(
+        "Mouse liver, toxicology studies (CD-1)", "janssen", PRECLINICAL, "liver", "H&E, IHC Ki-67",
+        GT450, 6800, 0.5, "gru-col", None, None, species=ANIMAL,
         description="Hepatocellular hypertrophy and proliferation in 13-week studies.",
     ),
-    _ds(
-        "Beagle dog heart, cardiotoxicity studies",
-        controller="janssen", committee=PRECLINICAL, species=Species.ANIMAL, organ="heart",
-        stains="H&E, Masson's trichrome", scanner=GT450, slides=1900, gb_per_slide=1.1,
-        scope="gru-col", basis=None,
+    DemoDataset(
+        "Beagle dog heart, cardiotoxicity studies", "janssen", PRECLINICAL, "heart",
+        "H&E, Masson's trichrome", GT450, 1900, 1.1, "gru-col", None, None, species=ANIMAL,
         description="Myocardial degeneration and fibrosis findings.",
     ),
-    _ds(
-        "Mouse lung, influenza infection models",
-        controller="pasteur", committee=PRECLINICAL, species=Species.ANIMAL, organ="lung",
-        stains="H&E, IHC influenza A nucleoprotein", scanner=AXIOSCAN, slides=600,
-        gb_per_slide=1.5, scope="nres", basis=None,
-        description="Time courses of infection in C57BL/6 mice.",
+    DemoDataset(
+        "Mouse lung, influenza infection models", "pasteur", PRECLINICAL, "lung",
+        "H&E, IHC influenza A nucleoprotein", AXIOSCAN, 600, 1.5, "nres", None, None,
+        species=ANIMAL, description="Time courses of infection in C57BL/6 mice.",
     ),
-    _ds(
-        "Mouse colon, DSS colitis models",
-        controller="pasteur", committee=PRECLINICAL, species=Species.ANIMAL, organ="colon",
-        stains="H&E, IHC Ki-67", scanner=AXIOSCAN, slides=450, gb_per_slide=0.9,
-        scope="nres", basis=None,
+    DemoDataset(
+        "Mouse colon, DSS colitis models", "pasteur", PRECLINICAL, "colon", "H&E, IHC Ki-67",
+        AXIOSCAN, 450, 0.9, "nres", None, None, species=ANIMAL,
         description="Dextran sulphate sodium colitis with histological damage scores.",
     ),
 ]  # fmt: skip
-
-
-# --- building the world -----------------------------------------------------------------------
-@dataclass
-class World:
-    """What the steps have found or made so far, and what they created in this run."""
-
-    actor: Any = None
-    users: dict[str, Any] = field(default_factory=dict)
-    organisations: dict[str, Organisation] = field(default_factory=dict)
-    committees: dict[str, DataAccessCommittee] = field(default_factory=dict)
-    legal_bases: dict[str, LegalBasis] = field(default_factory=dict)
-    consent_scopes: dict[str, ConsentScope] = field(default_factory=dict)
-    created: Counter = field(default_factory=Counter)
-
-
-def users(world: World) -> None:
-    User = get_user_model()
-    password = settings.TESSERA["DEMO_PASSWORD"]
-    for spec in DEMO_USERS:
-        user = User.objects.filter(username=spec.username).first()
-        if user is None:
-            user = User.objects.create_user(
-                username=spec.username,
-                email=f"{spec.username}@example.org",
-                password=password,
-                first_name=spec.first_name,
-                last_name=spec.last_name,
-                is_staff=spec.is_staff,
-                is_superuser=spec.is_superuser,
-            )
-            world.created["user"] += 1
-        for name in spec.groups:
-            group, made = Group.objects.get_or_create(name=name)
-            if made:
-                world.created["group"] += 1
-            if not user.groups.filter(pk=group.pk).exists():
-                user.groups.add(group)
-                world.created["group membership"] += 1
-        world.users[spec.username] = user
-    # The catalogue is set up by the site administrator, as it would be on a real site.
-    world.actor = world.users["admin"]
-
-
-def organisations(world: World) -> None:
-    for key, fields in ORGANISATIONS.items():
-        org = Organisation.objects.filter(name=fields["name"]).first()
-        if org is None:
-            org = services.organisation_create(
-                organisation=Organisation(**fields), actor=world.actor
-            )
-            world.created["organisation"] += 1
-        world.organisations[key] = org
-    for username, key in STEWARDS.items():
-        org, user = world.organisations[key], world.users[username]
-        if not org.stewards.filter(pk=user.pk).exists():
-            services.organisation_steward_add(organisation=org, user=user, actor=world.actor)
-            world.created["steward"] += 1
-
-
-def committees(world: World) -> None:
-    for slug, spec in COMMITTEES.items():
-        committee = DataAccessCommittee.objects.filter(slug=slug).first()
-        if committee is None:
-            committee = services.committee_create(
-                committee=DataAccessCommittee(
-                    slug=slug,
-                    name=spec["name"],
-                    description=spec["description"],
-                    contact_email=spec["contact_email"],
-                    organisation=world.organisations[spec["organisation"]],
-                    decision_policy=spec["decision_policy"],
-                    quorum=spec["quorum"],
-                    requires_ethics_approval=spec["requires_ethics_approval"],
-                ),
-                actor=world.actor,
-            )
-            world.created["committee"] += 1
-        world.committees[slug] = committee
-        for username, role in spec["members"].items():
-            user = world.users[username]
-            if not CommitteeMembership.objects.filter(committee=committee, user=user).exists():
-                services.membership_add(
-                    committee=committee, user=user, role=role, actor=world.actor
-                )
-                world.created["committee seat"] += 1
-        agreement(world, committee)
-
-
-def agreement(world: World, committee: DataAccessCommittee) -> None:
-    """One published, committee-wide agreement version per committee."""
-    if AccessAgreement.objects.filter(committee=committee, dataset__isnull=True).exists():
-        return
-    draft = services.agreement_create(
-        agreement=AccessAgreement(
-            committee=committee,
-            title=f"{committee.name} data access agreement",
-            text=AGREEMENT_TEXT.format(committee=committee.name),
-        ),
-        actor=world.actor,
-    )
-    services.agreement_publish(agreement=draft, actor=world.actor)
-    world.created["agreement version"] += 1
-
-
-def legal_bases(world: World) -> None:
-    articles = {(a.article, a.point): a for a in LegalBasisArticle.objects.all()}
-    for key, spec in LEGAL_BASES.items():
-        basis = LegalBasis.objects.filter(name=spec["name"]).first()
-        if basis is None:
-            basis = services.legal_basis_create(
-                legal_basis=LegalBasis(
-                    name=spec["name"],
-                    article6=articles[("6", spec["a6"])],
-                    article9=articles[("9", spec["a9"])] if spec["a9"] else None,
-                    law_reference=spec["law_reference"] or "",
-                    notes=spec.get("notes") or "",
-                ),
-                actor=world.actor,
-            )
-            world.created["legal basis"] += 1
-        world.legal_bases[key] = basis
-
-
-def consent_scopes(world: World) -> None:
-    duo = {
-        t.shorthand: t
-        for t in OntologyTerm.objects.filter(ontology=Ontology.DUO, obsolete=False).exclude(
-            shorthand=""
-        )
-    }
-    for key, spec in CONSENT_SCOPES.items():
-        scope = ConsentScope.objects.filter(name=spec["name"]).first()
-        if scope is None:
-            scope = services.consent_scope_create(
-                scope=ConsentScope(
-                    name=spec["name"],
-                    permission=duo[spec["permission"]],
-                    region=spec.get("region", []),
-                    moratorium_until=spec.get("moratorium_until"),
-                    time_limit_months=spec.get("time_limit_months"),
-                ),
-                modifiers=[duo[m] for m in spec.get("modifiers", [])],
-                diseases=[OntologyTerm.objects.get(curie=c) for c in spec.get("diseases", [])],
-                actor=world.actor,
-            )
-            world.created["consent scope"] += 1
-        world.consent_scopes[key] = scope
-
-
-def datasets(world: World) -> None:
-    for spec in DATASETS:
-        controller = world.organisations[spec["controller"]]
-        if Dataset.objects.filter(title=spec["title"], controller=controller).exists():
-            continue
-        fields = {
-            k: v
-            for k, v in spec.items()
-            if k not in {"controller", "committee", "scope", "basis", "status"}
-        }
-        dataset = services.dataset_create(
-            dataset=Dataset(
-                **fields,
-                controller=controller,
-                committee=world.committees[spec["committee"]],
-                consent_scope=world.consent_scopes[spec["scope"]] if spec["scope"] else None,
-                legal_basis=world.legal_bases[spec["basis"]] if spec["basis"] else None,
-            ),
-            actor=world.actor,
-        )
-        # A retired dataset was published first: retirement ends a published life.
-        if spec["status"] in {DatasetStatus.PUBLISHED, DatasetStatus.RETIRED}:
-            dataset = services.dataset_publish(dataset=dataset, actor=world.actor)
-        if spec["status"] == DatasetStatus.RETIRED:
-            services.dataset_retire(dataset=dataset, actor=world.actor, reason=RETIRED_REASON)
-        world.created["dataset"] += 1
 
 
 # --- access requests (issue 4) ----------------------------------------------------------------
@@ -1053,227 +786,28 @@ ACCESS_REQUESTS: list[DemoRequest] = [
 ]  # fmt: skip
 
 
-def ethics_approval_pdf(*lines: str) -> bytes:
-    """A one-page PDF letter with a correct cross-reference table, made here so that the demo
-    ships no binary files. Helvetica with WinAnsiEncoding needs no font file and shows the
-    accented letters of Western European names."""
-
-    def shown(line: str) -> bytes:
-        text = line.encode("cp1252", "replace")
-        text = text.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)")
-        return b"(" + text + b") '"
-
-    content = b"BT /F1 12 Tf 16 TL 72 790 Td " + b" ".join(shown(line) for line in lines) + b" ET"
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] "
-        b"/Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
-        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content),
-    ]
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        xref,
-    )
-    return bytes(out)
-
-
-def _ethics_upload(spec: DemoRequest, applicant, expiry: date) -> SimpleUploadedFile:
-    """The ethics letter as an upload, checked like the portal checks one."""
-    upload = SimpleUploadedFile(
-        "ethics-approval.pdf",
-        ethics_approval_pdf(
-            "Research Ethics Committee - approval letter",
-            f"Reference: {spec.ethics}",
-            f"Project: {spec.title}",
-            f"Applicant: {applicant.get_full_name()}, {spec.answers.get('institution', '')}",
-            f"Valid until: {expiry.isoformat()}",
-            "Demo document generated by Tessera's seed_demo; not a real approval.",
-        ),
-        content_type="application/pdf",
-    )
-    check_ethics_document(upload)
-    return upload
-
-
-def access_requests(world: World) -> None:
-    for spec in ACCESS_REQUESTS:
-        applicant = world.users[spec.applicant]
-        if AccessRequest.objects.filter(title=spec.title, applicant=applicant).exists():
-            continue
-        data: dict[str, Any] = {"title": spec.title, **spec.answers}
-        if spec.ethics:
-            expiry = timezone.localdate() + relativedelta(years=2)
-            data |= {
-                "ethics_reference": spec.ethics,
-                "ethics_expiry": expiry,
-                "ethics_document": _ethics_upload(spec, applicant, expiry),
-            }
-        access_request = access_services.request_create(
-            applicant=applicant,
-            data=data,
-            datasets=[Dataset.objects.get(title=title) for title in spec.datasets],
-            diseases=[OntologyTerm.objects.get(curie=curie) for curie in spec.diseases],
-            team_members=[world.users[name] for name in spec.team],
-        )
-        for step in spec.steps:
-            _request_step(world, access_request, step)
-        world.created["access request"] += 1
-
-
-def _request_step(world: World, access_request: AccessRequest, step: DemoStep) -> None:
-    verb, *args = step
-    applicant = access_request.applicant
-    if verb == "accept":
-        person = world.users[args[0]]
-        for agreement in set(access_services.required_agreements(access_request).values()):
-            access_services.agreement_accept(
-                access_request=access_request, user=person, agreement=agreement
-            )
-    elif verb == "submit":
-        access_services.request_submit(access_request=access_request, actor=applicant)
-    elif verb == "resubmit":
-        access_services.request_resubmit(access_request=access_request, actor=applicant)
-    elif verb == "withdraw":
-        access_services.request_withdraw(access_request=access_request, actor=applicant)
-    elif verb == "update":
-        access_services.request_update(access_request=access_request, actor=applicant, data=args[0])
-    elif verb == "reply":
-        access_services.comment_add(access_request=access_request, actor=applicant, body=args[0])
-    else:
-        who, slug, *rest = args
-        actor, committee = world.users[who], world.committees[slug]
-        review = access_request.reviews.get(committee=committee)
-        if verb == "start":
-            access_services.review_start(review=review, actor=actor)
-        elif verb == "comment":
-            visibility, body = rest
-            access_services.comment_add(
-                access_request=access_request,
-                actor=actor,
-                body=body,
-                visibility=visibility,
-                committee=committee,
-            )
-        elif verb == "vote":
-            choice, rationale = rest
-            access_services.vote_cast(
-                review=review, actor=actor, choice=choice, rationale=rationale
-            )
-        elif verb == "approve":
-            access_services.decision_record(
-                review=review,
-                actor=actor,
-                outcome="approve",
-                end_date=access_services.latest_end_date(access_request),
-                conditions=rest[0],
-            )
-        elif verb == "reject":
-            access_services.decision_record(
-                review=review, actor=actor, outcome="reject", reason=rest[0]
-            )
-        elif verb == "return":
-            access_services.decision_record(
-                review=review, actor=actor, outcome="return", questions=rest[0]
-            )
-        else:
-            raise ValueError(f"Unknown demo step {verb!r}")
-
-
-STEPS = [
-    users,
-    organisations,
-    committees,
-    legal_bases,
-    consent_scopes,
-    datasets,
-    access_requests,
-]
-
-
 # --- the storage tier (issue 6): its OAuth client, and a researcher with access ---------------
-def storage_tier(world: World) -> None:
-    """The storage tier's OAuth client and an active grant for `researcher` (access/demo.py).
-    Appended after every other step, so that a grant an earlier step made is reused."""
-    from access import demo
+STORAGE_CLIENT_ID = "storage-demo"
+# Demo only, printed with the demo logins; seed_demo refuses to run on a production site.
+STORAGE_CLIENT_SECRET = "storage-demo-secret"  # noqa: S105
+STORAGE_SCOPES = ["introspection", "ga4gh_passport"]
 
-    if demo.storage_client(actor=world.actor):
-        world.created["OAuth client"] += 1
-    if demo.researcher_grant(researcher=world.users["researcher"], decider=world.users["toxpath"]):
-        world.created["grant for researcher"] += 1
-
-
-STEPS.append(storage_tier)
-
-
-def seed(steps=STEPS) -> World:
-    """Run the steps in one transaction: the world is built completely or not at all."""
-    world = World()
-    with transaction.atomic():
-        for step in steps:
-            step(world)
-    return world
-
-
-class Command(BaseCommand):
-    help = (
-        "Build a realistic demo world (organisations, committees, datasets, users with the "
-        "password 'demo') through the services. Idempotent. Refuses with DEBUG off unless --force."
-    )
-
-    def add_arguments(self, parser):
-        parser.add_argument(
-            "--force",
-            action="store_true",
-            help="Run even with DEBUG off. The demo users have a well-known password: "
-            "never use this on a site that holds real data.",
-        )
-
-    def handle(self, *args, force: bool, **options):
-        if not settings.DEBUG and not force:
-            raise CommandError(
-                "DEBUG is off, so this looks like a production site. seed_demo creates users "
-                "whose password is 'demo'; rerun with --force if this really is a demo site."
-            )
-        if not OntologyTerm.objects.filter(ontology=Ontology.DUO).exists():
-            raise CommandError(
-                "The DUO and DOID ontologies are not loaded: run `python manage.py "
-                "load_ontologies` first."
-            )
-        # The demo's notifications are real outbox rows, but printing dozens of e-mails on the
-        # console would bury the logins table: keep them in memory while seeding.
-        with override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"):
-            world = seed()
-        if world.created:
-            made = ", ".join(f"{n} {kind}" for kind, n in world.created.items())
-            self.stdout.write(self.style.SUCCESS(f"Demo world created: {made}."))
-        else:
-            self.stdout.write("Demo world already present: nothing changed.")
-        self.stdout.write(self.logins_table())
-
-    def logins_table(self) -> str:
-        base = settings.TESSERA_BASE_URL
-        where = {"portal": f"{base}/", "admin": f"{base}/admin/"}
-        password = settings.TESSERA["DEMO_PASSWORD"]
-        rows = [("username", "password", "role", "where")]
-        rows += [(u.username, password, u.role, where[u.where]) for u in DEMO_USERS]
-        widths = [max(len(r[i]) for r in rows) for i in range(4)]
-        lines = ["", "Demo logins:"]
-        for n, row in enumerate(rows):
-            cells = (c.ljust(w) for c, w in zip(row, widths, strict=True))
-            lines.append(("  " + "  ".join(cells)).rstrip())
-            if n == 0:
-                lines.append("  " + "  ".join("-" * w for w in widths))
-        from access.demo import login_lines
-
-        lines += login_lines()
-        return "\n".join(lines)
+# Used only when no other demo step gave `researcher` an active grant: an animal dataset whose
+# committee decides alone and needs no ethics approval.
+FALLBACK_REQUEST = DemoRequest(
+    "Grading chronic progressive nephropathy in rat carcinogenicity studies",
+    applicant="researcher",
+    datasets=("Rat kidney, two-year carcinogenicity studies (Sprague Dawley)",),
+    answers={
+        "lay_summary": "Old rats' kidneys scar slowly. We teach software to grade the "
+        "scarring the way toxicologic pathologists do, to speed up safety studies.",
+        "scientific_abstract": "Ordinal regression of chronic progressive nephropathy "
+        "grade on H&E whole-slide images from two-year carcinogenicity studies.",
+        "methods_development": True,
+        "requested_months": 12,
+        "country": "NL",
+        "institution": "Radboud University Medical Center",
+    },
+)
+FALLBACK_DECIDER = "toxpath"
+FALLBACK_CONDITIONS = "Study codes stay pseudonymous."

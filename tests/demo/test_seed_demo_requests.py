@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.db import transaction
 from django.test import override_settings
 
-from access import demo, lifecycle, selectors
+from access import lifecycle, selectors
 from access.models import (
     AccessRequest,
     AgreementAcceptance,
@@ -25,7 +25,8 @@ from access.models import (
 )
 from access.uploads import sniff
 from audit.models import AuditEvent
-from governance.management.commands.seed_demo import ethics_approval_pdf
+from demo.data import FALLBACK_REQUEST
+from demo.ethics_letter import ethics_approval_pdf
 from governance.models import DataAccessCommittee
 
 ACCESS_MODELS = [
@@ -113,7 +114,7 @@ def test_researcher_holds_active_grants_and_so_does_the_team_member(seeded):
     assert all(g.is_active for g in teammate_grants)
     assert all(g.request.applicant == researcher for g in teammate_grants)
     # The storage tier's demo step reuses these instead of approving a request of its own.
-    assert not AccessRequest.objects.filter(title=demo.FALLBACK_TITLE).exists()
+    assert not AccessRequest.objects.filter(title=FALLBACK_REQUEST.title).exists()
 
 
 def test_every_decision_was_allowed_by_the_committees_policy_when_it_was_taken(seeded):
