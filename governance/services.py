@@ -97,8 +97,8 @@ def _raise(problems: dict[str, str]) -> None:
 
 # --- who may ----------------------------------------------------------------------------------
 # The admin's rules, for every caller: reference data (organisations, committees and their seats,
-# consent scopes, legal bases) takes the model's Django permission, which superusers hold; a
-# dataset takes its object permission (django-guardian, granted to its organisation's stewards)
+# consent scopes, legal bases) takes the model's Django permission, which superusers hold (an
+# organisation's own details its stewards may change too, not who its stewards are); a dataset takes its object permission (django-guardian, granted to its organisation's stewards)
 # or, to create one, stewardship of its controller; an agreement takes its committee's chair or
 # the model permission.
 def _require(actor, allowed, message: str) -> None:
@@ -146,7 +146,11 @@ def organisation_create(*, organisation: Organisation, actor) -> Organisation:
 
 @transaction.atomic
 def organisation_update(*, organisation: Organisation, actor) -> Organisation:
-    _require(actor, _may("governance.change_organisation"), "You may not change organisations.")
+    _require(
+        actor,
+        _either(_stewards(organisation.pk), _may("governance.change_organisation")),
+        "Only the organisation's stewards may change it.",
+    )
     fields = _editable_fields(Organisation)
     before = _field_values(Organisation.objects.select_for_update().get(pk=organisation.pk), fields)
     _full_clean(organisation)

@@ -650,7 +650,7 @@ REFUSED_CALLS = {
         organisation=w["organisation"], actor=w["actor"]
     ),
     "organisation_steward_add": lambda w: services.organisation_steward_add(
-        organisation=w["organisation"], user=w["actor"], actor=w["actor"]
+        organisation=w["organisation"], user=w["chair"], actor=w["actor"]
     ),
     "organisation_steward_remove": lambda w: services.organisation_steward_remove(
         organisation=w["organisation"], user=w["steward"], actor=w["actor"]
@@ -751,9 +751,24 @@ def test_a_person_without_the_right_is_refused_by_every_writing_service(
 
 
 def test_a_steward_may_not_change_reference_data_outside_their_datasets(world, steward):
-    for service in ("organisation_create", "committee_update", "consent_scope_update"):
+    for service in (
+        "organisation_create",
+        "organisation_steward_add",
+        "committee_update",
+        "consent_scope_update",
+    ):
         with pytest.raises(Forbidden):
             REFUSED_CALLS[service]({**world, "actor": steward})
+
+
+def test_a_steward_may_change_their_organisations_details_but_not_anothers(world, steward):
+    organisation = world["organisation"]
+    organisation.dpo_name = "A. Person"
+    services.organisation_update(organisation=organisation, actor=steward)
+    with pytest.raises(Forbidden):
+        services.organisation_update(
+            organisation=factories.organisation("Somewhere else"), actor=steward
+        )
 
 
 def test_the_chair_of_another_committee_may_not_publish_this_ones_agreement(world, other_committee):
