@@ -32,8 +32,13 @@ from oauth2_provider.admin import ApplicationAdmin
 from oauth2_provider.models import get_application_model
 
 from audit import events
-from audit.admin_mixins import NotFoundInsteadOfForbiddenMixin, SuperuserOnlyMixin
+from audit.admin_mixins import (
+    NotFoundInsteadOfForbiddenMixin,
+    SuperuserOnlyMixin,
+    add_form_errors,
+)
 from audit.refusals import access_refused_record
+from core.exceptions import REFUSALS, refusal_text
 from core.scopes import PRIVILEGED_SCOPES
 from governance.choices import CommitteeRole, DecisionPolicy
 from governance.matching import Outcome
@@ -53,24 +58,18 @@ from .models import (
     SigningKey,
 )
 
-SERVICE_ERRORS = (ValidationError, PermissionDenied, lifecycle.TransitionRefused)
+SERVICE_ERRORS = REFUSALS  # core/exceptions.py: the hierarchy, ValidationError, PermissionDenied
 VERDICT_LABELS = {Outcome.APPROVE: "approve", Outcome.DENY: "deny", Outcome.REVIEW: "needs review"}
 REFERENCE = re.compile(r"(?:TSR-AR-)?0*(\d{1,12})", re.IGNORECASE)
 
 
 def _error_text(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        return " ".join(exc.messages)
-    return str(exc) or "Not allowed."
+    return refusal_text(exc)
 
 
 def _add_service_error(form: forms.Form, exc: Exception) -> None:
     """Put a service's refusal on the form: field errors next to their field, the rest on top."""
-    if isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, _error_text(exc))
+    add_form_errors(form, exc)
 
 
 def _record_refusal(request, action: str, status: int) -> None:

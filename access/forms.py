@@ -10,6 +10,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.forms.utils import ErrorDict
 
+from core.exceptions import add_form_errors
 from governance.choices import DatasetStatus, Ontology
 from governance.models import Dataset, OntologyTerm
 
@@ -267,11 +268,7 @@ class AccessRequestForm(PurposeFlagsForm):
 
     def add_service_errors(self, exc: ValidationError) -> None:
         """Put a service's refusal next to the field it names (or at the top)."""
-        if not hasattr(exc, "error_dict"):
-            self.add_error(None, exc)
-            return
-        for field, errors in exc.message_dict.items():
-            self.add_error(field if field in self.fields else None, errors)
+        add_form_errors(self, exc)
 
 
 def initial_for(access_request: AccessRequest) -> dict[str, Any]:

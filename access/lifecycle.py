@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Protocol
 
+from core.exceptions import Conflict
 from governance.choices import CommitteeRole, DatasetStatus, DecisionPolicy
 
 from .answers import ETHICS_ANSWERS, PURPOSE_ANSWERS
@@ -39,8 +40,9 @@ OUTCOME_STATUS = {
 }
 
 
-class TransitionRefused(Exception):
-    """A state change that the lifecycle or the policy does not allow; the message says why."""
+class TransitionRefused(Conflict):
+    """A state change that the lifecycle or the policy does not allow; the message says why
+    (a 409 where it is answered, core/exceptions.py)."""
 
 
 # What an approving committee relied on when it decided: the research purpose it checked against
@@ -59,7 +61,8 @@ APPROVAL_FIELDS: tuple[str, ...] = (
 
 
 class AnswersLocked(TransitionRefused):
-    """An edit to answers an approving committee relied on, refused while its approval stands."""
+    """An edit to answers an approving committee relied on, refused while its approval stands;
+    the API's 409 names the locked `fields`."""
 
     def __init__(self, *, fields: Iterable[str], committees: Iterable[str]):
         self.fields = sorted(fields)
@@ -72,7 +75,8 @@ class AnswersLocked(TransitionRefused):
             "approval, team, institution and country are what the committee relied on, and "
             "cannot change under its approval. To change them, withdraw this request (the access "
             "it gave ends) and file a new one, or ask the approving committee to revoke its "
-            "approval first."
+            "approval first.",
+            extra={"fields": self.fields},
         )
 
 

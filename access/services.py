@@ -14,7 +14,6 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
@@ -22,6 +21,7 @@ from guardian.shortcuts import assign_perm
 
 from audit import events
 from core.dates import end_of_day
+from core.exceptions import Forbidden, Invalid
 from governance.choices import DatasetStatus
 from governance.models import AccessAgreement, DataAccessCommittee, Dataset, OntologyTerm
 
@@ -89,7 +89,7 @@ def _lock_review(review: Review) -> Review:
 
 def _require_applicant(access_request: AccessRequest, actor) -> None:
     if access_request.applicant_id != actor.pk:
-        raise PermissionDenied("Only the applicant may do this.")
+        raise Forbidden("Only the applicant may do this.")
 
 
 def _transition(review: Review, target: str) -> None:
@@ -159,26 +159,24 @@ def _set_relations(
         datasets = list(datasets)
         unpublished = [d.accession for d in datasets if d.status != DatasetStatus.PUBLISHED]
         if unpublished:
-            raise ValidationError({"datasets": f"Not in the catalogue: {', '.join(unpublished)}."})
+            raise Invalid({"datasets": f"Not in the catalogue: {', '.join(unpublished)}."})
         if {d.pk for d in datasets} != set(access_request.datasets.values_list("pk", flat=True)):
             access_request.datasets.set(datasets)
             changed.append("datasets")
     if diseases is not None:
         diseases = list(diseases)
         if any(d.ontology != "DOID" for d in diseases):
-            raise ValidationError(
-                {"diseases": "Diseases must be Human Disease Ontology (DOID) terms."}
-            )
+            raise Invalid({"diseases": "Diseases must be Human Disease Ontology (DOID) terms."})
         if {d.pk for d in diseases} != set(access_request.diseases.values_list("pk", flat=True)):
             access_request.diseases.set(diseases)
             changed.append("diseases")
     if team_members is not None:
         team_members = list(team_members)
         if any(u.pk == access_request.applicant_id for u in team_members):
-            raise ValidationError({"team_members": "The applicant is on the team already."})
+            raise Invalid({"team_members": "The applicant is on the team already."})
         ineligible = [u.get_username() for u in team_members if not u.is_active]
         if ineligible:
-            raise ValidationError({"team_members": team_member_not_added(ineligible)})
+            raise Invalid({"team_members": team_member_not_added(ineligible)})
         if {u.pk for u in team_members} != set(
             access_request.team_members.values_list("pk", flat=True)
         ):
@@ -196,9 +194,11 @@ def request_create(
     diseases: Iterable[OntologyTerm] = (),
     team_members: Iterable[Any] = (),
 ) -> AccessRequest:
+    """A draft filed by `applicant` for themselves: the caller passes the person asking (the
+    signed-in user, a token's user), never someone else, so there is no one else to check."""
     unknown = set(data) - set(REQUEST_FIELDS)
     if unknown:
-        raise ValidationError({f: "Not a field of an access request." for f in unknown})
+        raise Invalid({f: "Not a field of an access request." for f in unknown})
     access_request = AccessRequest(applicant=applicant, **data)
     _clean_request(access_request)
     access_request.save()
@@ -272,10 +272,10 @@ def request_update(
     if not _editable(access_request):
         raise TransitionRefused("Only a draft, or a request returned for changes, can be edited.")
     if datasets is not None and access_request.status != RequestStatus.DRAFT:
-        raise ValidationError({"datasets": "The datasets of a submitted request cannot change."})
+        raise Invalid({"datasets": "The datasets of a submitted request cannot change."})
     unknown = set(data) - set(REQUEST_FIELDS)
     if unknown:
-        raise ValidationError({f: "Not a field of an access request." for f in unknown})
+        raise Invalid({f: "Not a field of an access request." for f in unknown})
     diseases = None if diseases is None else list(diseases)
     team_members = None if team_members is None else list(team_members)
     changed = [f for f, v in data.items() if _answer_changed(access_request, f, v)]
@@ -314,11 +314,9 @@ def agreement_accept(
         user.pk != access_request.applicant_id
         and not access_request.team_members.filter(pk=user.pk).exists()
     ):
-        raise PermissionDenied("Only the applicant and the team members accept the agreement.")
+        raise Forbidden("Only the applicant and the team members accept the agreement.")
     if agreement.pk not in {a.pk for a in required_agreements(access_request).values()}:
-        raise ValidationError(
-            {"agreement": "That is not the current agreement for any requested dataset."}
-        )
+        raise Invalid({"agreement": "That is not the current agreement for any requested dataset."})
     acceptance, created = AgreementAcceptance.objects.get_or_create(
         request=access_request, user=user, agreement=agreement
     )
@@ -385,7 +383,7 @@ def request_submit(*, access_request: AccessRequest, actor) -> AccessRequest:
         )
     problems = submission_problems(access_request)
     if problems:
-        raise ValidationError(problems)
+        raise Invalid(problems)
     now = timezone.now()
     access_request.status = RequestStatus.SUBMITTED
     access_request.submitted_at = now
@@ -476,7 +474,7 @@ def request_resubmit(*, access_request: AccessRequest, actor) -> AccessRequest:
         raise TransitionRefused("No committee has returned this request for changes.")
     problems = submission_problems(access_request)
     if problems:
-        raise ValidationError(problems)
+        raise Invalid(problems)
     access_request.last_activity_at = timezone.now()
     access_request.save(update_fields=["last_activity_at", "updated_at"])
     for review in returned:
@@ -507,9 +505,9 @@ def attachment_view(*, access_request: AccessRequest, actor) -> None:
     from .selectors import request_may_view
 
     if not request_may_view(actor, access_request):
-        raise PermissionDenied("Only the people on the request and its committees may see it.")
+        raise Forbidden("Only the people on the request and its committees may see it.")
     if not access_request.ethics_document:
-        raise ValidationError({"ethics_document": "No ethics approval document is attached."})
+        raise Invalid({"ethics_document": "No ethics approval document is attached."})
     events.attachment_viewed(access_request=access_request, actor=actor)
 
 
@@ -533,10 +531,10 @@ def _require_eligible(review: Review, actor, panel: lifecycle.Panel | None = Non
     panel = panel or review_panel(review)
     role = panel.role_of(getattr(actor, "pk", None))
     if role is None:
-        raise PermissionDenied("Only members of this request's committee may do this.")
+        raise Forbidden("Only members of this request's committee may do this.")
     refusal = lifecycle.conflict_refusal(panel, actor.pk)
     if refusal:
-        raise PermissionDenied(refusal)
+        raise Forbidden(refusal)
     return role
 
 
@@ -569,19 +567,17 @@ def comment_add(
 ) -> Comment:
     body = (body or "").strip()
     if not body:
-        raise ValidationError({"body": "Write a comment."})
+        raise Invalid({"body": "Write a comment."})
     if visibility not in CommentVisibility.values:
-        raise ValidationError({"visibility": "Choose internal or public."})
+        raise Invalid({"visibility": "Choose internal or public."})
     access_request = _lock_request(access_request)
     if access_request.status == RequestStatus.DRAFT:
         raise TransitionRefused("Comments open once the request is submitted.")
     if committee is None:
         if actor.pk != access_request.applicant_id:
-            raise PermissionDenied("Say which committee you comment for.")
+            raise Forbidden("Say which committee you comment for.")
         if visibility != CommentVisibility.PUBLIC:
-            raise ValidationError(
-                {"visibility": "The applicant's comments are visible to the committees."}
-            )
+            raise Invalid({"visibility": "The applicant's comments are visible to the committees."})
     else:
         review = (
             access_request.reviews.select_related("request", "committee")
@@ -589,7 +585,7 @@ def comment_add(
             .first()
         )
         if review is None:
-            raise PermissionDenied("Only members of this request's committee may comment for it.")
+            raise Forbidden("Only members of this request's committee may comment for it.")
         _require_eligible(review, actor)
     comment = Comment.objects.create(
         request=access_request, committee=committee, author=actor, body=body, visibility=visibility
@@ -605,11 +601,11 @@ def vote_cast(*, review: Review, actor, choice: str, rationale: str) -> Vote:
     review = _lock_review(review)
     role = _require_eligible(review, actor)
     if not lifecycle.may_vote(role):
-        raise PermissionDenied("Only the chair and members vote; a secretary records decisions.")
+        raise Forbidden("Only the chair and members vote; a secretary records decisions.")
     if choice not in VoteChoice.values:
-        raise ValidationError({"choice": "Vote approve, reject or abstain."})
+        raise Invalid({"choice": "Vote approve, reject or abstain."})
     if not (rationale or "").strip():
-        raise ValidationError({"rationale": "Give the rationale for your vote."})
+        raise Invalid({"rationale": "Give the rationale for your vote."})
     if review.status not in lifecycle.DECIDABLE_STATES:
         raise TransitionRefused(
             f"Votes are closed: the review is {review.get_status_display().lower()}."
@@ -631,10 +627,10 @@ def recusal_declare(*, review: Review, actor, reason: str) -> Recusal:
     part in it, and their votes in it no longer count."""
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationError({"reason": "Say what the conflict of interest is."})
+        raise Invalid({"reason": "Say what the conflict of interest is."})
     review = _lock_review(review)
     if review_panel(review).role_of(actor.pk) is None:
-        raise PermissionDenied("Only members of this request's committee may declare a conflict.")
+        raise Forbidden("Only members of this request's committee may declare a conflict.")
     if review.recusals.filter(member_id=actor.pk).exists():
         raise TransitionRefused("You have already declared a conflict on this review.")
     recusal = Recusal.objects.create(review=review, member=actor, reason=reason)
@@ -648,12 +644,12 @@ def deputy_appoint(*, review: Review, actor, user, reason: str) -> DeputyDecider
     leave its committee without an eligible decider. The deputy acts on that review only, with
     the chair's powers, and is bound by the same conflict rules."""
     if not getattr(actor, "is_superuser", False):
-        raise PermissionDenied("Only an administrator may appoint a deputy decider.")
+        raise Forbidden("Only an administrator may appoint a deputy decider.")
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationError({"reason": "Say why a deputy decider is needed."})
+        raise Invalid({"reason": "Say why a deputy decider is needed."})
     if not (user.is_active and user.is_staff):
-        raise ValidationError(
+        raise Invalid(
             {"user": "A deputy decider needs an active staff account to work on the review."}
         )
     review = _lock_review(review)
@@ -667,7 +663,7 @@ def deputy_appoint(*, review: Review, actor, user, reason: str) -> DeputyDecider
     panel = review_panel(review)
     conflict = lifecycle.conflict_refusal(panel, user.pk)
     if conflict:
-        raise ValidationError(
+        raise Invalid(
             {
                 "user": f"{user.username} {lifecycle.CONFLICT_OF_ANOTHER[conflict]}: "
                 "they may not decide it."
@@ -713,7 +709,7 @@ def decision_record(
             f"This review is {review.get_status_display().lower()}: no decision can be taken on it now."
         )
     if outcome not in DecisionOutcome.values:
-        raise ValidationError({"outcome": "Decide approve, reject or return."})
+        raise Invalid({"outcome": "Decide approve, reject or return."})
     if not automatic:
         panel = review_panel(review)
         role = _require_eligible(review, actor, panel)
@@ -728,18 +724,18 @@ def decision_record(
             tally=tally,
         )
         if refusal:
-            raise PermissionDenied(refusal)
+            raise Forbidden(refusal)
     review_datasets = list(review.datasets())
     approved: list[Dataset] = []
     if outcome == DecisionOutcome.APPROVE:
         if end_date is None:
-            raise ValidationError({"end_date": "An approval needs an end date."})
+            raise Invalid({"end_date": "An approval needs an end date."})
         today = timezone.localdate()
         limit = latest_end_date(access_request, today=today)
         if end_date <= today:
-            raise ValidationError({"end_date": "The end date must be in the future."})
+            raise Invalid({"end_date": "The end date must be in the future."})
         if end_date > limit:
-            raise ValidationError(
+            raise Invalid(
                 {
                     "end_date": f"The end date may not be later than the requested duration allows ({limit.isoformat()})."
                 }
@@ -747,16 +743,16 @@ def decision_record(
         approved = review_datasets if datasets is None else list(datasets)
         outside = [d.accession for d in approved if d.pk not in {x.pk for x in review_datasets}]
         if outside or not approved:
-            raise ValidationError(
+            raise Invalid(
                 {"datasets": "Approve one or more of this committee's requested datasets."}
             )
         retired = [d.accession for d in approved if d.status != DatasetStatus.PUBLISHED]
         if retired:
-            raise ValidationError({"datasets": f"No longer published: {', '.join(retired)}."})
+            raise Invalid({"datasets": f"No longer published: {', '.join(retired)}."})
     elif outcome == DecisionOutcome.REJECT and not reason.strip():
-        raise ValidationError({"reason": "A rejection needs a reason."})
+        raise Invalid({"reason": "A rejection needs a reason."})
     elif outcome == DecisionOutcome.RETURN and not questions.strip():
-        raise ValidationError({"questions": "Returning a request needs the committee's questions."})
+        raise Invalid({"questions": "Returning a request needs the committee's questions."})
 
     _start_review_if_needed(review, actor=actor)
     decision = Decision.objects.create(
@@ -839,7 +835,7 @@ def _grants_create(*, decision: Decision, datasets: list[Dataset], actor) -> lis
 @transaction.atomic
 def grant_revoke(*, grant: Grant, actor, reason: str) -> Grant:
     if not (reason or "").strip():
-        raise ValidationError({"reason": "Say why the grant is revoked."})
+        raise Invalid({"reason": "Say why the grant is revoked."})
     grant = (
         Grant.objects.select_for_update(of=("self",))
         .select_related("decision__review__committee", "dataset", "user")
@@ -848,9 +844,7 @@ def grant_revoke(*, grant: Grant, actor, reason: str) -> Grant:
     committee = grant.decision.review.committee
     role = _require_eligible(grant.decision.review, actor)
     if not lifecycle.may_manage(policy=committee.decision_policy, role=role):
-        raise PermissionDenied(
-            "Only the chair or the secretary of the deciding committee may revoke."
-        )
+        raise Forbidden("Only the chair or the secretary of the deciding committee may revoke.")
     if grant.revoked_at is not None:
         raise TransitionRefused("This grant is already revoked.")
     return _grant_revoke_locked(
@@ -893,7 +887,7 @@ def review_close(*, review: Review, actor) -> Review:
     review = _lock_review(review)
     role = _require_eligible(review, actor)
     if not lifecycle.may_manage(policy=review.committee.decision_policy, role=role):
-        raise PermissionDenied("Only the chair or the secretary may close a review.")
+        raise Forbidden("Only the chair or the secretary may close a review.")
     from_status = review.status
     _transition(review, ReviewStatus.CLOSED)
     events.review_closed(review=review, actor=actor, from_status=from_status)
@@ -910,7 +904,8 @@ def review_close(*, review: Review, actor) -> Review:
 # --- housekeeping (Celery beat) ---------------------------------------------------------------
 @transaction.atomic
 def notification_deliver(*, notification_id: int) -> bool:
-    """Send one outbox e-mail; True when it left (or had left already)."""
+    """Send one outbox e-mail; True when it left (or had left already). Trusted caller: the
+    system (the outbox task), no actor."""
     notification = (
         Notification.objects.select_for_update(skip_locked=True).filter(pk=notification_id).first()
     )
@@ -950,7 +945,8 @@ def notifications_due(now: datetime | None = None) -> list[int]:
 
 @transaction.atomic
 def drafts_expire(*, now: datetime | None = None) -> dict[str, int]:
-    """Remind owners of drafts idle for 83 days; close drafts idle for 90 days."""
+    """Remind owners of drafts idle for 83 days; close drafts idle for 90 days. Trusted caller:
+    the system (Celery beat), no actor."""
     now = now or timezone.now()
     reminded = expired = 0
     idle_limit = now - timedelta(days=DRAFT_IDLE_DAYS)
@@ -985,7 +981,8 @@ def drafts_expire(*, now: datetime | None = None) -> dict[str, int]:
 
 @transaction.atomic
 def grants_expire(*, now: datetime | None = None) -> dict[str, int]:
-    """Notify grant holders 30 and 7 days before the end, and when a grant has expired."""
+    """Notify grant holders 30 and 7 days before the end, and when a grant has expired. Trusted
+    caller: the system (Celery beat), no actor."""
     now = now or timezone.now()
     counts = {"reminded": 0, "expired": 0}
     horizon = now + timedelta(days=max(GRANT_REMINDER_DAYS))

@@ -2,7 +2,8 @@
 "My access". Server-rendered, usable without JavaScript.
 
 Reads go through `access.selectors` (404 for anything not the user's); every change goes
-through `access.services`, whose refusals become messages on the page, never a 500.
+through `access.services`, whose refusals (core/exceptions.py) become messages on the page or
+errors on the form, in the words `core.exceptions` gives them; never a 500.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from datetime import UTC, date, time, timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -21,6 +22,7 @@ from django.utils.text import capfirst
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from audit.choices import EventType
+from core.exceptions import REFUSALS, refusal_text
 from governance import selectors as catalogue
 from governance.matching import Outcome
 from governance.models import AccessAgreement
@@ -29,7 +31,6 @@ from . import lifecycle, matching, selectors, services
 from .answers import PURPOSE_FLAGS
 from .choices import DecisionOutcome, RequestStatus, ReviewStatus
 from .forms import AccessRequestForm, CommentForm
-from .lifecycle import TransitionRefused
 from .models import AccessRequest
 from .uploads import sniff
 
@@ -37,7 +38,6 @@ log = logging.getLogger(__name__)
 
 REQUESTS_PAGE_SIZE = 25
 SEARCH_RESULTS = 20
-SERVICE_REFUSALS = (ValidationError, PermissionDenied, TransitionRefused)
 
 STATUS_LABELS = {
     **dict(RequestStatus.choices),
@@ -62,21 +62,12 @@ FIELD_LABELS = {
 
 
 # --- helpers ------------------------------------------------------------------------------------
-def _refusal_messages(exc: Exception) -> list[str]:
-    if isinstance(exc, ValidationError):
-        if hasattr(exc, "error_dict"):
-            return [m for errors in exc.message_dict.values() for m in errors]
-        return list(exc.messages)
-    return [str(exc) or "You may not do this."]
-
-
 def _perform(request: HttpRequest, service, *, success: str, failure: str, **kwargs) -> bool:
     """Run one service call; flash its outcome. Refusals are expected answers, not crashes."""
     try:
         service(**kwargs)
-    except SERVICE_REFUSALS as exc:
-        reasons = _refusal_messages(exc)
-        messages.error(request, f"{failure} {' '.join(reasons)}".strip())
+    except REFUSALS as exc:
+        messages.error(request, f"{failure} {refusal_text(exc)}".strip())
         return False
     messages.success(request, success)
     return True
@@ -305,10 +296,10 @@ def _request_form_post(request: HttpRequest, *, access_request) -> HttpResponse:
                 saved = services.request_update(
                     access_request=access_request, actor=request.user, **form.service_kwargs()
                 )
-        except ValidationError as exc:
+        except ValidationError as exc:  # bad input: next to the fields it names
             form.add_service_errors(exc)
-        except (PermissionDenied, TransitionRefused) as exc:
-            messages.error(request, f"Not saved. {' '.join(_refusal_messages(exc))}")
+        except REFUSALS as exc:
+            messages.error(request, f"Not saved. {refusal_text(exc)}")
             return redirect(access_request) if access_request else redirect("access:request-list")
         else:
             messages.success(
@@ -725,7 +716,7 @@ def ethics_document(request: HttpRequest, pk: int) -> HttpResponse:
     suffix, content_type = kind if kind else ("bin", "application/octet-stream")
     try:
         services.attachment_view(access_request=access_request, actor=request.user)
-    except SERVICE_REFUSALS:
+    except REFUSALS:
         handle.close()
         raise Http404("No ethics approval document.") from None
     response = FileResponse(

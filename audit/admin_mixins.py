@@ -1,15 +1,35 @@
 """Admin mixins every app's ModelAdmins share: admin actions go to the ledger, what a person may
-not see is a 404, superuser-only screens."""
+not see is a 404, superuser-only screens; and the admin's one way of saying a service refused
+(`refusal_message`, `add_form_errors`: core/exceptions.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
+from core.exceptions import add_form_errors, refusal_text
+
 from . import events
+
+__all__ = [
+    "LedgeredAdminMixin",
+    "NotFoundInsteadOfForbiddenMixin",
+    "SuperuserOnlyMixin",
+    "add_form_errors",
+    "refusal_message",
+]
+
+
+def refusal_message(request, exc: BaseException, *, about: str = "") -> None:
+    """A service's refusal as an error message on the admin page, `about` what (an object's
+    name) when an action went through several. A refusal on a form goes next to its fields
+    instead: `add_form_errors(form, exc)`. A refusal no admin code catches becomes the branded
+    page for its status (core.middleware.RefusalMiddleware)."""
+    text = refusal_text(exc)
+    messages.error(request, f"{about}: {text}" if about else text)
 
 
 class LedgeredAdminMixin:

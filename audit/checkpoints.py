@@ -13,6 +13,8 @@ import base64
 from django.db import connection, transaction
 from django.utils import timezone
 
+from core.exceptions import Conflict
+
 from . import merkle, signing
 from .canonical import GENESIS_HASH
 from .ledger import flush
@@ -30,8 +32,9 @@ from .verification import (
 CHECKPOINT_LOCK_KEY = 0x54534350  # "TSCP"
 
 
-class LedgerBroken(Exception):
-    """The ledger failed verification; nothing is signed over it."""
+class LedgerBroken(Conflict):
+    """The ledger failed verification; nothing is signed over it. A refusal because of the
+    ledger's state (a 409, core/exceptions.py); the command and the task report it."""
 
     def __init__(self, problem: Problem):
         super().__init__(str(problem))

@@ -1,31 +1,38 @@
-"""API-wide conventions: error bodies name the field, Django ValidationErrors become 400s, so
-does what Django calls a suspicious operation (in JSON, not Django's HTML 400 page), and refusals
-of the actions a view lists in `refusals_recorded` are announced (`core.signals.api_refused`),
-which the audit app records in the ledger."""
+"""API-wide conventions: error bodies name the field; a service's refusal (core/exceptions.py:
+Invalid, Forbidden, NotFound, Conflict, and Django's ValidationError and PermissionDenied) is
+answered here and nowhere else, with its status and its body; what Django calls a suspicious
+operation is a 400 (in JSON, not Django's HTML 400 page); and refusals of the actions a view
+lists in `refusals_recorded` are announced (`core.signals.api_refused`), which the audit app
+records in the ledger."""
 
 from __future__ import annotations
 
 import logging
 
 from django.core.exceptions import SuspiciousOperation
-from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
 from django.http.multipartparser import MultiPartParserError
 from rest_framework import exceptions
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
 
+from .exceptions import refusal
 from .signals import REFUSED_STATUSES, api_refused
 
 
 def exception_handler(exc, context):
-    if isinstance(exc, DjangoValidationError):
-        detail = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
-        exc = exceptions.ValidationError(detail=detail)
-    elif isinstance(exc, SuspiciousOperation | MultiPartParserError):
-        # Logged where Django logs them; the message may name storage paths, so it stays there.
-        logging.getLogger(f"django.security.{exc.__class__.__name__}").error("%s", exc)
-        exc = exceptions.ParseError("The request could not be read.")
-    response = drf_exception_handler(exc, context)
+    found = None if isinstance(exc, Http404) else refusal(exc)  # DRF words its own 404s
+    if found is not None:
+        set_rollback()  # what DRF does for its own exceptions: ATOMIC_REQUESTS rolls back
+        response = Response(found.body(), status=found.status)
+    else:
+        if isinstance(exc, SuspiciousOperation | MultiPartParserError):
+            # Logged where Django logs them; the message may name storage paths, so it stays.
+            logging.getLogger(f"django.security.{exc.__class__.__name__}").error("%s", exc)
+            exc = exceptions.ParseError("The request could not be read.")
+        response = drf_exception_handler(exc, context)
     if response is not None and response.status_code in REFUSED_STATUSES:
         _record_refusal(response.status_code, context)
     return response

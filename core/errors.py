@@ -1,6 +1,8 @@
 """Error pages: branded HTML with a way back for people, JSON for the API.
 
-Django calls these when DEBUG is off (handler400/403/404/500 in config.urls, CSRF_FAILURE_VIEW).
+Django calls these when DEBUG is off (handler400/403/404/500 in config.urls, CSRF_FAILURE_VIEW);
+`refused` answers a service's refusal that a portal or admin view let through
+(`core.middleware.RefusalMiddleware`), with its status and its reason, whatever DEBUG says.
 The 500 page renders without the request's context: the database may be what failed, and the
 context processors would ask it who the user is.
 """
@@ -11,12 +13,15 @@ from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template import loader
 
+from .exceptions import ServiceError
+
 API_PREFIX = "/api/"
 
 MESSAGES = {
     400: "Bad request.",
     403: "You do not have permission to perform this action.",
     404: "Not found.",
+    409: "The request is not in a state that allows this.",
     500: "Server error.",
 }
 
@@ -29,6 +34,23 @@ def _page(request, status: int, template: str, context: dict | None = None):
     if _is_api(request):
         return JsonResponse({"detail": MESSAGES[status]}, status=status)
     return render(request, template, context or {}, status=status)
+
+
+PAGES = {
+    400: "errors/400.html",
+    403: "errors/403.html",
+    404: "errors/404.html",
+    409: "errors/409.html",
+}
+
+
+def refused(request, error: ServiceError):
+    """A refusal as the branded page for its status, saying why (the reason is written for the
+    person who asked); under the API, JSON with the API's body."""
+    if _is_api(request):
+        return JsonResponse(error.body(), status=error.status)
+    template = PAGES.get(error.status, "errors/400.html")
+    return render(request, template, {"reason": " ".join(error.messages)}, status=error.status)
 
 
 def bad_request(request, exception=None):  # noqa: ARG001 - handler400 signature

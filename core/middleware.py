@@ -1,5 +1,6 @@
 """Edge middleware: health probes before everything else; NUL characters, nesting too deep
-and unreadable bodies refused with a 400."""
+and unreadable bodies refused with a 400; a service's refusal that a view let through answered
+with its status (`RefusalMiddleware`)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,14 @@ import binascii
 import logging
 from urllib.parse import unquote_plus
 
-from django.core.exceptions import SuspiciousOperation
+from django.core.exceptions import SuspiciousOperation, ValidationError
 from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse, QueryDict
 from django.http.multipartparser import MultiPartParserError
 
 from core import safejson
 
+from . import errors
+from .exceptions import ServiceError, refusal
 from .health import healthz, readyz
 
 PROBES = {"/healthz": healthz, "/readyz": readyz}
@@ -215,3 +218,27 @@ class BadInputMiddleware:
             )
             return bad_request(request, {"detail": [MALFORMED_MESSAGE]})
         return None
+
+
+class RefusalMiddleware:
+    """A service's refusal (core/exceptions.py) that a portal or admin view did not answer on
+    its own page becomes the branded error page for its status, saying why: 400 bad input,
+    403 not allowed, 404 not found, 409 wrong state; JSON for the API and the OAuth endpoints
+    (DRF views answer their own in `core.api.exception_handler` first). Django's own
+    PermissionDenied and Http404 are left to its handlers (the same pages, core/errors.py); a
+    Django ValidationError that escaped a view is bad input too, not a 500.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not isinstance(exception, ServiceError | ValidationError):
+            return None
+        found = refusal(exception)
+        if wants_json(request):
+            return JsonResponse(found.body(), status=found.status)
+        return errors.refused(request, found)

@@ -1,5 +1,7 @@
 """The stewards' and committees' view of the catalogue. Every save goes through a service (and so
-into the ledger); object permissions decide what each person sees, and anything else is a 404."""
+into the ledger); object permissions decide what each person sees, and anything else is a 404.
+A service's refusal is shown the admin's one way (`audit.admin_mixins`): next to the form's
+fields, or as a message naming the object an action refused."""
 
 from __future__ import annotations
 
@@ -11,7 +13,8 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.forms.models import construct_instance
 
-from audit.admin_mixins import LedgeredAdminMixin
+from audit.admin_mixins import LedgeredAdminMixin, add_form_errors, refusal_message
+from core.exceptions import REFUSALS
 
 from . import selectors, services
 from .choices import Ontology
@@ -38,11 +41,6 @@ def submitted(form: forms.ModelForm):
     one) instead of what the steward typed.
     """
     return construct_instance(form, copy.copy(form.instance), form._meta.fields, form._meta.exclude)
-
-
-def add_service_errors(form: forms.ModelForm, exc: ValidationError) -> None:
-    for field, errs in exc.message_dict.items():
-        form.add_error(field if field in form.fields else None, errs)
 
 
 def _is_staff(request) -> bool:
@@ -159,7 +157,7 @@ class ConsentScopeForm(forms.ModelForm):
                 diseases=cleaned.get("diseases") or [],
             )
         except ValidationError as exc:
-            add_service_errors(self, exc)
+            add_form_errors(self, exc)
         return cleaned
 
 
@@ -238,7 +236,7 @@ class LegalBasisForm(forms.ModelForm):
             try:
                 services.legal_basis_validate(submitted(self))
             except ValidationError as exc:
-                add_service_errors(self, exc)
+                add_form_errors(self, exc)
         return cleaned
 
 
@@ -402,10 +400,8 @@ class AccessAgreementAdmin(LedgeredAdminMixin, admin.ModelAdmin):
         for agreement in queryset:
             try:
                 services.agreement_publish(agreement=agreement, actor=request.user)
-            except ValidationError as exc:
-                self.message_user(
-                    request, f"{agreement}: {'; '.join(exc.messages)}", messages.ERROR
-                )
+            except REFUSALS as exc:
+                refusal_message(request, exc, about=str(agreement))
             else:
                 self.message_user(request, f"Published {agreement}.", messages.SUCCESS)
 
@@ -427,7 +423,7 @@ class DatasetForm(forms.ModelForm):
             try:
                 services.dataset_validate(dataset, publishing=dataset.status == "published")
             except ValidationError as exc:
-                add_service_errors(self, exc)
+                add_form_errors(self, exc)
         return cleaned
 
 
@@ -532,10 +528,8 @@ class DatasetAdmin(LedgeredAdminMixin, admin.ModelAdmin):
                 continue
             try:
                 services.dataset_publish(dataset=dataset, actor=request.user)
-            except ValidationError as exc:
-                self.message_user(
-                    request, f"{dataset.accession}: {'; '.join(exc.messages)}", messages.ERROR
-                )
+            except REFUSALS as exc:
+                refusal_message(request, exc, about=dataset.accession)
             else:
                 self.message_user(request, f"Published {dataset.accession}.", messages.SUCCESS)
 
@@ -555,10 +549,8 @@ class DatasetAdmin(LedgeredAdminMixin, admin.ModelAdmin):
                     services.dataset_retire(
                         dataset=dataset, actor=request.user, reason=form.cleaned_data["reason"]
                     )
-                except ValidationError as exc:
-                    self.message_user(
-                        request, f"{dataset.accession}: {'; '.join(exc.messages)}", messages.ERROR
-                    )
+                except REFUSALS as exc:
+                    refusal_message(request, exc, about=dataset.accession)
                 else:
                     self.message_user(request, f"Retired {dataset.accession}.", messages.SUCCESS)
             return None

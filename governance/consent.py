@@ -13,8 +13,10 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from datetime import date
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db.models import Q, QuerySet, prefetch_related_objects
+
+from core.exceptions import Invalid
 
 from . import matching, rules
 from .choices import DuoKind, Ontology
@@ -51,13 +53,17 @@ NO_SCOPE_VERDICT = Verdict(
 )
 
 
-class ConsentInputError(ValueError):
+class ConsentInputError(Invalid, ValueError):
     """Consent or purpose input that cannot be evaluated; `errors` maps field -> message
-    (the key "" stands for the object as a whole)."""
+    (the key "" stands for the object as a whole). Bad input by field (core/exceptions.py),
+    and still a ValueError."""
 
     def __init__(self, errors: dict[str, str]):
-        super().__init__("; ".join(f"{k or 'input'}: {v}" for k, v in errors.items()))
+        super().__init__({k or NON_FIELD_ERRORS: v for k, v in errors.items()})
         self.errors = errors
+
+    def __str__(self) -> str:
+        return "; ".join(f"{k or 'input'}: {v}" for k, v in self.errors.items())
 
 
 # --- versions ----------------------------------------------------------------------------------

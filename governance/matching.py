@@ -20,6 +20,8 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
+from core.exceptions import Invalid
+
 from .rules import EEA_COUNTRIES, EU_COUNTRIES
 
 # Bump when a rule's outcome can change for the same inputs (stored matches record it).
@@ -77,8 +79,9 @@ OUTCOME_CHOICES = [
 ]
 
 
-class MatchingError(ValueError):
-    """The engine was given a term it has no rule for (the ORM side should have caught it)."""
+class MatchingError(Invalid, ValueError):
+    """The engine was given a term it has no rule for (the ORM side should have caught it); bad
+    input, a 400 where it is answered (core/exceptions.py), and still a ValueError."""
 
     def __init__(self, term: str, message: str):
         super().__init__(message)

@@ -3,6 +3,12 @@ permissions in step, and appends its ledger event in the same transaction.
 
 Rule: services never use `QuerySet.update()` / `bulk_update()` on audited models: those bypass
 django-auditlog's field-level capture and our own events. Save instances one by one.
+
+Who may: every service that writes checks its `actor` first, by the rules the admin applies
+(below, `_may_*`), and refuses anyone else with `core.exceptions.Forbidden`. `actor=None` is the
+system, trusted by its caller: a management command (seed_demo, load_ontologies), a job, a data
+migration; a person's request always passes the person. The `*_validate` functions write
+nothing and check no one.
 """
 
 from __future__ import annotations
@@ -14,13 +20,13 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import Group
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 from guardian.shortcuts import assign_perm, remove_perm
 
 from audit import events, ledger
+from core.exceptions import Forbidden, Invalid
 
 from . import rules
 from .choices import AgreementStatus, CommitteeRole, DatasetStatus
@@ -86,12 +92,51 @@ def _full_clean(instance, *, exclude: Iterable[str] = ()) -> None:
 
 def _raise(problems: dict[str, str]) -> None:
     if problems:
-        raise ValidationError(problems)
+        raise Invalid(problems)
+
+
+# --- who may ----------------------------------------------------------------------------------
+# The admin's rules, for every caller: reference data (organisations, committees and their seats,
+# consent scopes, legal bases) takes the model's Django permission, which superusers hold (an
+# organisation's own details its stewards may change too, not who its stewards are); a dataset takes its object permission (django-guardian, granted to its organisation's stewards)
+# or, to create one, stewardship of its controller; an agreement takes its committee's chair or
+# the model permission.
+def _require(actor, allowed, message: str) -> None:
+    """Refuse `actor` unless `allowed(actor)`; `actor=None` is the system (module docstring)."""
+    if actor is None:
+        return
+    if not (getattr(actor, "is_active", False) and allowed(actor)):
+        raise Forbidden(message)
+
+
+def _may(permission: str, obj=None):
+    return lambda actor: (
+        actor.has_perm(permission, obj) if obj is not None else actor.has_perm(permission)
+    )
+
+
+def _stewards(organisation_id) -> Any:
+    return lambda actor: Organisation.objects.filter(pk=organisation_id, stewards=actor).exists()
+
+
+def _chairs(committee_id) -> Any:
+    return lambda actor: CommitteeMembership.objects.filter(
+        committee_id=committee_id, user=actor, role=CommitteeRole.CHAIR
+    ).exists()
+
+
+def _either(*rules):
+    return lambda actor: any(rule(actor) for rule in rules)
+
+
+SEATS_REFUSED = "You may not change who sits on committees."
+AGREEMENTS_REFUSED = "Only the committee's chair may draft, change or publish its agreements."
 
 
 # --- organisations ----------------------------------------------------------------------------
 @transaction.atomic
 def organisation_create(*, organisation: Organisation, actor) -> Organisation:
+    _require(actor, _may("governance.add_organisation"), "You may not add organisations.")
     organisation.steward_group = Group.objects.create(name=f"stewards:{organisation.name}"[:150])
     _full_clean(organisation)
     organisation.save()
@@ -101,6 +146,11 @@ def organisation_create(*, organisation: Organisation, actor) -> Organisation:
 
 @transaction.atomic
 def organisation_update(*, organisation: Organisation, actor) -> Organisation:
+    _require(
+        actor,
+        _either(_stewards(organisation.pk), _may("governance.change_organisation")),
+        "Only the organisation's stewards may change it.",
+    )
     fields = _editable_fields(Organisation)
     before = _field_values(Organisation.objects.select_for_update().get(pk=organisation.pk), fields)
     _full_clean(organisation)
@@ -113,6 +163,7 @@ def organisation_update(*, organisation: Organisation, actor) -> Organisation:
 
 @transaction.atomic
 def organisation_steward_add(*, organisation: Organisation, user, actor) -> None:
+    _require(actor, _may("governance.change_organisation"), "You may not change stewards.")
     if organisation.stewards.filter(pk=user.pk).exists():
         return
     organisation.stewards.add(user)
@@ -122,6 +173,7 @@ def organisation_steward_add(*, organisation: Organisation, user, actor) -> None
 
 @transaction.atomic
 def organisation_steward_remove(*, organisation: Organisation, user, actor) -> None:
+    _require(actor, _may("governance.change_organisation"), "You may not change stewards.")
     if not organisation.stewards.filter(pk=user.pk).exists():
         return
     organisation.stewards.remove(user)
@@ -132,6 +184,7 @@ def organisation_steward_remove(*, organisation: Organisation, user, actor) -> N
 # --- committees -------------------------------------------------------------------------------
 @transaction.atomic
 def committee_create(*, committee: DataAccessCommittee, actor) -> DataAccessCommittee:
+    _require(actor, _may("governance.add_dataaccesscommittee"), "You may not add committees.")
     committee.member_group = Group.objects.create(name=f"dac:{committee.slug}"[:150])
     _full_clean(committee)
     committee.save()
@@ -145,6 +198,7 @@ def committee_create(*, committee: DataAccessCommittee, actor) -> DataAccessComm
 
 @transaction.atomic
 def committee_update(*, committee: DataAccessCommittee, actor) -> DataAccessCommittee:
+    _require(actor, _may("governance.change_dataaccesscommittee"), "You may not change committees.")
     fields = _editable_fields(DataAccessCommittee)
     before = _field_values(
         DataAccessCommittee.objects.select_for_update().get(pk=committee.pk), fields
@@ -161,6 +215,7 @@ def committee_update(*, committee: DataAccessCommittee, actor) -> DataAccessComm
 def membership_add(
     *, committee: DataAccessCommittee, user, role: str = CommitteeRole.MEMBER, actor
 ) -> CommitteeMembership:
+    _require(actor, _may("governance.change_dataaccesscommittee"), SEATS_REFUSED)
     membership = CommitteeMembership(committee=committee, user=user, role=role)
     _full_clean(membership)
     membership.save()
@@ -173,6 +228,7 @@ def membership_add(
 def membership_change_role(
     *, membership: CommitteeMembership, role: str, actor
 ) -> CommitteeMembership:
+    _require(actor, _may("governance.change_dataaccesscommittee"), SEATS_REFUSED)
     locked = CommitteeMembership.objects.select_for_update().get(pk=membership.pk)
     old_role = locked.role
     if old_role == role:
@@ -186,6 +242,7 @@ def membership_change_role(
 
 @transaction.atomic
 def membership_remove(*, membership: CommitteeMembership, actor) -> None:
+    _require(actor, _may("governance.change_dataaccesscommittee"), SEATS_REFUSED)
     committee, user, role = membership.committee, membership.user, membership.role
     membership.delete()
     user.groups.remove(committee.member_group)
@@ -232,6 +289,7 @@ def consent_scope_create(
     diseases: Iterable[OntologyTerm] = (),
     actor,
 ) -> ConsentScope:
+    _require(actor, _may("governance.add_consentscope"), "You may not add consent scopes.")
     modifiers, diseases = list(modifiers), list(diseases)
     scope.region = sorted({str(r).upper() for r in scope.region or []})
     _full_clean(scope)
@@ -253,6 +311,7 @@ def consent_scope_update(
     diseases: Iterable[OntologyTerm],
     actor,
 ) -> ConsentScope:
+    _require(actor, _may("governance.change_consentscope"), "You may not change consent scopes.")
     modifiers, diseases = list(modifiers), list(diseases)
     old = ConsentScope.objects.select_for_update().get(pk=scope.pk)
     before = _scope_snapshot(old, old.modifiers.all(), old.diseases.all())
@@ -302,6 +361,7 @@ def legal_basis_validate(legal_basis: LegalBasis) -> None:
 
 @transaction.atomic
 def legal_basis_create(*, legal_basis: LegalBasis, actor) -> LegalBasis:
+    _require(actor, _may("governance.add_legalbasis"), "You may not add legal bases.")
     _full_clean(legal_basis)
     legal_basis_validate(legal_basis)
     legal_basis.save()
@@ -315,6 +375,7 @@ def legal_basis_create(*, legal_basis: LegalBasis, actor) -> LegalBasis:
 
 @transaction.atomic
 def legal_basis_update(*, legal_basis: LegalBasis, actor) -> LegalBasis:
+    _require(actor, _may("governance.change_legalbasis"), "You may not change legal bases.")
     fields = _editable_fields(LegalBasis)
     before = _field_values(LegalBasis.objects.select_for_update().get(pk=legal_basis.pk), fields)
     _full_clean(legal_basis)
@@ -329,8 +390,13 @@ def legal_basis_update(*, legal_basis: LegalBasis, actor) -> LegalBasis:
 # --- agreements -------------------------------------------------------------------------------
 @transaction.atomic
 def agreement_create(*, agreement: AccessAgreement, actor) -> AccessAgreement:
+    _require(
+        actor,
+        _either(_chairs(agreement.committee_id), _may("governance.add_accessagreement")),
+        AGREEMENTS_REFUSED,
+    )
     if agreement.dataset_id and agreement.dataset.committee_id != agreement.committee_id:
-        raise ValidationError({"dataset": "The dataset is governed by another committee."})
+        raise Invalid({"dataset": "The dataset is governed by another committee."})
     # Lock the committee row so that two drafts cannot take the same version number.
     DataAccessCommittee.objects.select_for_update().get(pk=agreement.committee_id)
     siblings = AccessAgreement.objects.filter(
@@ -346,12 +412,15 @@ def agreement_create(*, agreement: AccessAgreement, actor) -> AccessAgreement:
 
 @transaction.atomic
 def agreement_update(*, agreement: AccessAgreement, actor) -> AccessAgreement:
+    _require(
+        actor,
+        _either(_chairs(agreement.committee_id), _may("governance.change_accessagreement")),
+        AGREEMENTS_REFUSED,
+    )
     old = AccessAgreement.objects.select_for_update().get(pk=agreement.pk)
     if old.status != AgreementStatus.DRAFT:
         # Applicants accept an exact text: a published version never changes. Draft a new one.
-        raise ValidationError(
-            "A published agreement version is immutable; create a new version instead."
-        )
+        raise Invalid("A published agreement version is immutable; create a new version instead.")
     fields = ["title", "text"]
     before = _field_values(old, fields)
     _full_clean(agreement)
@@ -366,10 +435,15 @@ def agreement_update(*, agreement: AccessAgreement, actor) -> AccessAgreement:
 
 @transaction.atomic
 def agreement_publish(*, agreement: AccessAgreement, actor) -> AccessAgreement:
+    _require(
+        actor,
+        _either(_chairs(agreement.committee_id), _may("governance.change_accessagreement")),
+        AGREEMENTS_REFUSED,
+    )
     # order_by("pk"): the default ordering joins the nullable dataset, which FOR UPDATE refuses.
     agreement = AccessAgreement.objects.select_for_update().order_by("pk").get(pk=agreement.pk)
     if agreement.status != AgreementStatus.DRAFT:
-        raise ValidationError("Only a draft agreement can be published.")
+        raise Invalid("Only a draft agreement can be published.")
     current = (
         AccessAgreement.objects.select_for_update()
         .order_by("pk")
@@ -438,6 +512,11 @@ DATASET_FIELDS = _editable_fields(Dataset)
 
 @transaction.atomic
 def dataset_create(*, dataset: Dataset, actor) -> Dataset:
+    _require(
+        actor,
+        _either(_stewards(dataset.controller_id), _may("governance.add_dataset")),
+        "Only the stewards of the dataset's organisation may add it.",
+    )
     dataset.status = DatasetStatus.DRAFT
     _full_clean(dataset, exclude=["accession"])
     dataset_validate(dataset, publishing=False)
@@ -455,6 +534,13 @@ def dataset_create(*, dataset: Dataset, actor) -> Dataset:
 @transaction.atomic
 def dataset_update(*, dataset: Dataset, actor) -> Dataset:
     old = Dataset.objects.select_for_update().get(pk=dataset.pk)
+    _require(actor, _may("governance.change_dataset", old), f"You may not change {old.accession}.")
+    if old.controller_id != dataset.controller_id:
+        _require(
+            actor,
+            _either(_stewards(dataset.controller_id), _may("governance.add_dataset")),
+            "Only a steward of the new controller may move a dataset to it.",
+        )
     before = _field_values(old, DATASET_FIELDS)
     # The accession is stable and the status moves only through publish / retire, whatever the
     # caller put on the instance.
@@ -484,9 +570,14 @@ def dataset_update(*, dataset: Dataset, actor) -> Dataset:
 
 @transaction.atomic
 def dataset_publish(*, dataset: Dataset, actor) -> Dataset:
+    _require(
+        actor,
+        _may("governance.publish_dataset", dataset),
+        f"You may not publish {dataset.accession}.",
+    )
     dataset = Dataset.objects.select_for_update().get(pk=dataset.pk)
     if dataset.status != DatasetStatus.DRAFT:
-        raise ValidationError(
+        raise Invalid(
             f"Only a draft dataset can be published; {dataset.accession} is {dataset.status}."
         )
     dataset_validate(dataset, publishing=True)
@@ -499,11 +590,16 @@ def dataset_publish(*, dataset: Dataset, actor) -> Dataset:
 
 @transaction.atomic
 def dataset_retire(*, dataset: Dataset, actor, reason: str) -> Dataset:
+    _require(
+        actor,
+        _may("governance.publish_dataset", dataset),
+        f"You may not retire {dataset.accession}.",
+    )
     if not reason.strip():
-        raise ValidationError({"reason": "Say why the dataset is retired."})
+        raise Invalid({"reason": "Say why the dataset is retired."})
     dataset = Dataset.objects.select_for_update().get(pk=dataset.pk)
     if dataset.status == DatasetStatus.RETIRED:
-        raise ValidationError(f"{dataset.accession} is already retired.")
+        raise Invalid(f"{dataset.accession} is already retired.")
     # Tokens and visas for a retired dataset stop at once (the access app depends on
     # governance, not the other way round: imported here, lazily). First, before any write
     # appends to the ledger: the sweep takes the grants' row locks, and a token being issued

@@ -8,6 +8,8 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.text import capfirst
 
+from core.exceptions import add_form_errors
+
 from . import consent, matching, selectors
 from .choices import Ontology, Species
 from .matching import Outcome
@@ -202,8 +204,7 @@ class PurposeForm(PurposeFlagsForm):
         try:
             return consent.purpose_from_data(data)
         except consent.ConsentInputError as exc:
-            for field, message in exc.errors.items():
-                self.add_error(field if field in self.fields else None, message)
+            add_form_errors(self, exc)
             return None
 
 

@@ -4,6 +4,7 @@ from django.core.exceptions import PermissionDenied
 from django.urls import path
 
 from config import urls
+from core.exceptions import Conflict, Forbidden, Invalid
 
 
 def boom(request):
@@ -14,7 +15,23 @@ def forbidden(request):
     raise PermissionDenied
 
 
+def conflict(request):
+    raise Conflict("This grant is already revoked.")
+
+
+def invalid(request):
+    raise Invalid({"reason": "Say why the grant is revoked."})
+
+
+def refused(request):
+    raise Forbidden("Only the chair or the secretary may close a review.")
+
+
 urlpatterns = [
+    path("conflict/", conflict),
+    path("invalid/", invalid),
+    path("refused/", refused),
+    path("api/v1/conflict/", conflict),
     path("boom/", boom),
     path("api/v1/boom/", boom),
     path("forbidden/", forbidden),

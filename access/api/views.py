@@ -1,14 +1,15 @@
 """REST API for access requests and grants: the same services and permission rules as the
-portal and the admin, for committees' and institutions' own tooling."""
+portal and the admin, for committees' and institutions' own tooling. A service's refusal is
+answered by `core.api.exception_handler` (400 bad input, 403 not allowed, 409 wrong state, with
+the locked `fields` when the answers an approval relied on would change)."""
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, PermissionDenied, ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
@@ -19,7 +20,6 @@ from core.scopes import COMMITTEE_REVIEW, GRANTS_READ, REQUESTS_READ, REQUESTS_W
 from governance.models import AccessAgreement, DataAccessCommittee
 
 from .. import selectors, services
-from ..lifecycle import AnswersLocked, TransitionRefused
 from ..models import AccessRequest, Grant, Review
 from .serializers import (
     AcceptAgreementSerializer,
@@ -32,25 +32,6 @@ from .serializers import (
     RevokeSerializer,
     VoteSerializer,
 )
-
-
-class Conflict(APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "The request is not in a state that allows this."
-    default_code = "conflict"
-
-
-def _call(fn, **kwargs):
-    """Run a service; map its refusals to HTTP: 400 bad input, 403 not allowed, 409 wrong state
-    (with the locked `fields` when the answers an approval relied on would change)."""
-    try:
-        return fn(**kwargs)
-    except AnswersLocked as exc:
-        raise Conflict({"detail": str(exc), "fields": exc.fields}) from exc
-    except TransitionRefused as exc:
-        raise Conflict(str(exc)) from exc
-    except DjangoPermissionDenied as exc:
-        raise PermissionDenied(str(exc) or None) from exc
 
 
 def _visible_requests(user, *, as_applicant: bool = True, as_reviewer: bool = True):
@@ -174,15 +155,14 @@ class AccessRequestViewSet(
     def perform_create(self, serializer):
         data = dict(serializer.validated_data)
         relations = self._relations(data)
-        serializer.instance = _call(
-            services.request_create, applicant=self.request.user, data=data, **relations
+        serializer.instance = services.request_create(
+            applicant=self.request.user, data=data, **relations
         )
 
     def perform_update(self, serializer):
         data = dict(serializer.validated_data)
         relations = self._relations(data)
-        serializer.instance = _call(
-            services.request_update,
+        serializer.instance = services.request_update(
             access_request=serializer.instance,
             actor=self.request.user,
             data=data,
@@ -196,16 +176,16 @@ class AccessRequestViewSet(
     @extend_schema(request=None, responses=AccessRequestSerializer, summary="Submit a draft")
     @action(detail=True, methods=["post"])
     def submit(self, request, pk=None):
-        access_request = _call(
-            services.request_submit, access_request=self.get_object(), actor=request.user
+        access_request = services.request_submit(
+            access_request=self.get_object(), actor=request.user
         )
         return self._respond(access_request)
 
     @extend_schema(request=None, responses=AccessRequestSerializer, summary="Withdraw the request")
     @action(detail=True, methods=["post"])
     def withdraw(self, request, pk=None):
-        access_request = _call(
-            services.request_withdraw, access_request=self.get_object(), actor=request.user
+        access_request = services.request_withdraw(
+            access_request=self.get_object(), actor=request.user
         )
         return self._respond(access_request)
 
@@ -216,8 +196,8 @@ class AccessRequestViewSet(
     )
     @action(detail=True, methods=["post"])
     def resubmit(self, request, pk=None):
-        access_request = _call(
-            services.request_resubmit, access_request=self.get_object(), actor=request.user
+        access_request = services.request_resubmit(
+            access_request=self.get_object(), actor=request.user
         )
         return self._respond(access_request)
 
@@ -234,8 +214,7 @@ class AccessRequestViewSet(
         agreement = AccessAgreement.objects.filter(pk=body.validated_data["agreement"]).first()
         if agreement is None:
             raise ValidationError({"agreement": "No such agreement version."})
-        _call(
-            services.agreement_accept,
+        services.agreement_accept(
             access_request=access_request,
             user=request.user,
             agreement=agreement,
@@ -274,8 +253,7 @@ class AccessRequestViewSet(
             committee = self._review(access_request, body.validated_data.get("committee")).committee
         elif not token_allows(request, REQUESTS_WRITE):
             raise PermissionDenied("Commenting as the applicant needs the requests:write scope.")
-        _call(
-            services.comment_add,
+        services.comment_add(
             access_request=access_request,
             actor=request.user,
             body=body.validated_data["body"],
@@ -295,8 +273,7 @@ class AccessRequestViewSet(
         body = VoteSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         review = self._review(access_request, body.validated_data.get("committee"))
-        _call(
-            services.vote_cast,
+        services.vote_cast(
             review=review,
             actor=request.user,
             choice=body.validated_data["choice"],
@@ -315,8 +292,7 @@ class AccessRequestViewSet(
         body = RecuseSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         review = self._review(access_request, body.validated_data.get("committee"))
-        _call(
-            services.recusal_declare,
+        services.recusal_declare(
             review=review,
             actor=request.user,
             reason=body.validated_data["reason"],
@@ -342,8 +318,7 @@ class AccessRequestViewSet(
                 raise ValidationError(
                     {"datasets": "Name only this committee's requested datasets."}
                 )
-        _call(
-            services.decision_record,
+        services.decision_record(
             review=review,
             actor=request.user,
             outcome=data["outcome"],
@@ -372,8 +347,7 @@ class AccessRequestViewSet(
         )
         if grant is None:
             raise Http404
-        grant = _call(
-            services.grant_revoke,
+        grant = services.grant_revoke(
             grant=grant,
             actor=request.user,
             reason=body.validated_data["reason"],
@@ -391,7 +365,7 @@ class AccessRequestViewSet(
         body = CommitteeTargetSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         review = self._review(access_request, body.validated_data.get("committee"))
-        _call(services.review_close, review=review, actor=request.user)
+        services.review_close(review=review, actor=request.user)
         return self._respond(access_request)
 
 
