@@ -39,7 +39,7 @@ from governance.choices import CommitteeRole, DecisionPolicy
 from governance.matching import Outcome
 from governance.models import DataAccessCommittee, Dataset
 
-from . import lifecycle, selectors, services
+from . import lifecycle, selectors
 from .answers import PURPOSE_FLAGS
 from .choices import CommentVisibility, DecisionOutcome, ReviewStatus, VoteChoice
 from .models import (
@@ -52,6 +52,10 @@ from .models import (
     Review,
     SigningKey,
 )
+from .services import decisions as decision_services
+from .services import grants as grant_services
+from .services import notifications as notification_services
+from .services import reviews as review_services
 
 SERVICE_ERRORS = (ValidationError, PermissionDenied, lifecycle.TransitionRefused)
 VERDICT_LABELS = {Outcome.APPROVE: "approve", Outcome.DENY: "deny", Outcome.REVIEW: "needs review"}
@@ -428,7 +432,7 @@ class ReviewAdmin(NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
             review,
             forms.Form(request.POST),
             "start",
-            lambda: services.review_start(review=review, actor=request.user),
+            lambda: review_services.review_start(review=review, actor=request.user),
             action="review_start",
             success="The review has started.",
         )
@@ -445,7 +449,7 @@ class ReviewAdmin(NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
             review,
             form,
             "comment",
-            lambda: services.comment_add(
+            lambda: review_services.comment_add(
                 access_request=review.request,
                 actor=request.user,
                 body=data["body"],
@@ -469,7 +473,7 @@ class ReviewAdmin(NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
             review,
             form,
             "vote",
-            lambda: services.vote_cast(
+            lambda: review_services.vote_cast(
                 review=review,
                 actor=request.user,
                 choice=data["choice"],
@@ -494,7 +498,7 @@ class ReviewAdmin(NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
             review,
             form,
             outcome,
-            lambda: services.decision_record(
+            lambda: decision_services.decision_record(
                 review=review, actor=request.user, outcome=outcome, **form.service_kwargs()
             ),
             action="decision_record",
@@ -513,7 +517,7 @@ class ReviewAdmin(NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
             review,
             forms.Form(request.POST),
             "close",
-            lambda: services.review_close(review=review, actor=request.user),
+            lambda: review_services.review_close(review=review, actor=request.user),
             action="review_close",
             success="The review is closed.",
         )
@@ -528,7 +532,7 @@ class ReviewAdmin(NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
             review,
             form,
             "recusal",
-            lambda: services.recusal_declare(
+            lambda: review_services.recusal_declare(
                 review=review, actor=request.user, reason=form.cleaned_data["reason"]
             ),
             action="recusal_declare",
@@ -546,7 +550,7 @@ class ReviewAdmin(NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
             review,
             form,
             "deputy",
-            lambda: services.deputy_appoint(
+            lambda: review_services.deputy_appoint(
                 review=review, actor=request.user, user=data["user"], reason=data["reason"]
             ),
             action="deputy_appoint",
@@ -569,7 +573,7 @@ class ReviewAdmin(NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
             review,
             form,
             key,
-            lambda: services.grant_revoke(
+            lambda: grant_services.grant_revoke(
                 grant=grant, actor=request.user, reason=form.cleaned_data["reason"]
             ),
             action="grant_revoke",
@@ -653,7 +657,7 @@ class ApproveForm(_DecisionForm):
         datasets = review.datasets().order_by("accession")
         self.fields["datasets"].queryset = datasets
         self.fields["datasets"].label_from_instance = lambda d: f"{d.accession} — {d.title}"
-        latest = services.latest_end_date(review.request)
+        latest = decision_services.latest_end_date(review.request)
         # A hint for the browser; the service enforces the same limits.
         self.fields["end_date"].widget.attrs.update(
             min=(timezone.localdate() + timedelta(days=1)).isoformat(), max=latest.isoformat()
@@ -793,7 +797,7 @@ def review_page_context(request, review: Review, bound: dict[str, forms.Form]) -
     user = request.user
     access_request = review.request
     committee = review.committee
-    panel = services.review_panel(review)
+    panel = review_services.review_panel(review)
     on_panel_role = panel.role_of(user.pk)
     conflict = lifecycle.conflict_refusal(panel, user.pk) if on_panel_role else None
     # A conflicted member keeps reading the page, but may do nothing on it.
@@ -878,7 +882,7 @@ def review_page_context(request, review: Review, bound: dict[str, forms.Form]) -
         "deputy_form": bound.get("deputy") or DeputyForm(prefix="deputy", actor=user),
         "age_days": _days_since(access_request.submitted_at),
         "today": timezone.localdate(),
-        "latest_end_date": services.latest_end_date(access_request),
+        "latest_end_date": decision_services.latest_end_date(access_request),
         "diseases": list(access_request.diseases.order_by("curie")),
         "team": list(access_request.team_members.order_by("username")),
         "purpose_flags": _purpose_flags(access_request),
@@ -1082,7 +1086,7 @@ class GrantAdmin(NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
             for grant in queryset:
                 try:
                     with transaction.atomic():
-                        services.grant_revoke(
+                        grant_services.grant_revoke(
                             grant=grant, actor=request.user, reason=form.cleaned_data["reason"]
                         )
                         self._record_admin_action(
@@ -1227,7 +1231,7 @@ class NotificationAdmin(SuperuserOnlyMixin, NotFoundInsteadOfForbiddenMixin, adm
             if notification.sent_at is not None:
                 already += 1
                 continue
-            ok = services.notification_deliver(notification_id=notification.pk)
+            ok = notification_services.notification_deliver(notification_id=notification.pk)
             self._record_admin_action(
                 request, notification, "notification_retry", "Retried.", sent=ok
             )

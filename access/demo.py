@@ -14,9 +14,11 @@ from oauth2_provider.models import get_application_model
 
 from governance.models import Dataset
 
-from . import services
 from .models import AccessRequest, Grant
 from .oauth import client_scopes_set
+from .selectors import grant_list_for_user
+from .services import decisions as decision_services
+from .services import requests as request_services
 
 STORAGE_CLIENT_ID = "storage-demo"
 # Demo only, printed with the demo logins; seed_demo refuses to run on a production site.
@@ -49,8 +51,6 @@ def storage_client(*, actor) -> bool:
 
 
 def _active_grant(user) -> Grant | None:
-    from .selectors import grant_list_for_user
-
     now = timezone.now()
     return next((g for g in grant_list_for_user(user) if g.inactive_reason(now) is None), None)
 
@@ -65,7 +65,7 @@ def researcher_grant(*, researcher, decider) -> bool:
         title=FALLBACK_TITLE, applicant=researcher
     ).first()
     if access_request is None:
-        access_request = services.request_create(
+        access_request = request_services.request_create(
             applicant=researcher,
             data={
                 "title": FALLBACK_TITLE,
@@ -80,14 +80,14 @@ def researcher_grant(*, researcher, decider) -> bool:
             },
             datasets=[dataset],
         )
-        for agreement in set(services.required_agreements(access_request).values()):
-            services.agreement_accept(
+        for agreement in set(request_services.required_agreements(access_request).values()):
+            request_services.agreement_accept(
                 access_request=access_request, user=researcher, agreement=agreement
             )
-        services.request_submit(access_request=access_request, actor=researcher)
+        request_services.request_submit(access_request=access_request, actor=researcher)
     review = access_request.reviews.get(committee=dataset.committee)
     if review.status != "approved":
-        services.decision_record(
+        decision_services.decision_record(
             review=review,
             actor=decider,
             outcome="approve",

@@ -25,12 +25,14 @@ from governance import selectors as catalogue
 from governance.matching import Outcome
 from governance.models import AccessAgreement
 
-from . import lifecycle, matching, selectors, services
+from . import lifecycle, matching, selectors
 from .answers import PURPOSE_FLAGS
 from .choices import DecisionOutcome, RequestStatus, ReviewStatus
 from .forms import AccessRequestForm, CommentForm
 from .lifecycle import TransitionRefused
 from .models import AccessRequest
+from .services import requests as request_services
+from .services import reviews as review_services
 from .uploads import sniff
 
 log = logging.getLogger(__name__)
@@ -113,7 +115,7 @@ def _actions(access_request: AccessRequest, user, reviews) -> dict[str, bool]:
             status == RequestStatus.DRAFT
             or (
                 status == RequestStatus.SUBMITTED
-                and (open_reviews or bool(services.approvals_standing(access_request)))
+                and (open_reviews or bool(request_services.approvals_standing(access_request)))
             )
         ),
         "resubmit": applicant and status == RequestStatus.SUBMITTED and returned,
@@ -202,7 +204,7 @@ def request_list(request: HttpRequest) -> HttpResponse:
         if access_request.status == RequestStatus.DRAFT and (
             access_request.applicant_id == request.user.pk
         ):
-            problems = services.submission_problems(access_request)
+            problems = request_services.submission_problems(access_request)
         summary = lifecycle.summary_status(access_request.status, [r.status for r in reviews])
         rows.append(
             {
@@ -267,7 +269,7 @@ def _locked(access_request) -> tuple[str, ...]:
     """The answers the form shows disabled: those an approval still standing relied on."""
     if access_request is None or access_request.status == RequestStatus.DRAFT:
         return ()
-    return lifecycle.APPROVAL_FIELDS if services.approvals_standing(access_request) else ()
+    return lifecycle.APPROVAL_FIELDS if request_services.approvals_standing(access_request) else ()
 
 
 def _request_form_post(request: HttpRequest, *, access_request) -> HttpResponse:
@@ -300,9 +302,11 @@ def _request_form_post(request: HttpRequest, *, access_request) -> HttpResponse:
     if form.is_valid():
         try:
             if access_request is None:
-                saved = services.request_create(applicant=request.user, **form.service_kwargs())
+                saved = request_services.request_create(
+                    applicant=request.user, **form.service_kwargs()
+                )
             else:
-                saved = services.request_update(
+                saved = request_services.request_update(
                     access_request=access_request, actor=request.user, **form.service_kwargs()
                 )
         except ValidationError as exc:
@@ -347,7 +351,7 @@ def _render_form(
     committees = {d.committee for d in chosen_datasets}
     locked_message = ""
     if form.locked:
-        standing = services.approvals_standing(access_request)
+        standing = request_services.approvals_standing(access_request)
         locked_message = str(
             lifecycle.AnswersLocked(
                 fields=form.locked, committees=[r.committee.name for r in standing]
@@ -561,7 +565,7 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
     problems = None
     if is_applicant and (actions["submit"] or actions["resubmit"]):
-        problems = services.submission_problems(access_request)
+        problems = request_services.submission_problems(access_request)
     accepted_pairs = {(access_request.pk, a) for a, ids in acceptance_map.items() if user.pk in ids}
     pending = _pending_agreements(access_request, user, agreements_by_dataset, accepted_pairs)
     summary = lifecycle.summary_status(access_request.status, [r.status for r in reviews])
@@ -601,21 +605,21 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
 # --- state changes (POST, each behind a confirmation page) --------------------------------------
 CONFIRMATIONS = {
     "submit": {
-        "service": services.request_submit,
+        "service": request_services.request_submit,
         "title": "Submit request {ref}",
         "button": "Submit request {ref}",
         "success": "Submitted {ref}. Each committee reviews its datasets; you will hear from them here and by e-mail.",
         "failure": "{ref} was not submitted.",
     },
     "withdraw": {
-        "service": services.request_withdraw,
+        "service": request_services.request_withdraw,
         "title": "Withdraw request {ref}",
         "button": "Withdraw request {ref}",
         "success": "Withdrew {ref}. The committees stop reviewing it, and any access it gave has ended.",
         "failure": "{ref} was not withdrawn.",
     },
     "resubmit": {
-        "service": services.request_resubmit,
+        "service": request_services.request_resubmit,
         "title": "Resubmit request {ref}",
         "button": "Resubmit request {ref}",
         "success": "Resubmitted {ref}. The committees that asked questions review it again.",
@@ -648,7 +652,9 @@ def request_transition(request: HttpRequest, pk: int, action: str) -> HttpRespon
         return redirect(access_request)
     datasets = list(access_request.datasets.select_related("committee"))
     problems = (
-        services.submission_problems(access_request) if action in ("submit", "resubmit") else {}
+        request_services.submission_problems(access_request)
+        if action in ("submit", "resubmit")
+        else {}
     )
     return render(
         request,
@@ -661,7 +667,9 @@ def request_transition(request: HttpRequest, pk: int, action: str) -> HttpRespon
             "committees": sorted({d.committee.name for d in datasets}),
             "returned": [r for r in reviews if r.status == ReviewStatus.RETURNED],
             "open_reviews": [r for r in reviews if r.status in lifecycle.OPEN_REVIEW_STATES],
-            "approved_by": [r.committee.name for r in services.approvals_standing(access_request)]
+            "approved_by": [
+                r.committee.name for r in request_services.approvals_standing(access_request)
+            ]
             if action == "withdraw"
             else [],
             "problems": problems,
@@ -676,7 +684,7 @@ def agreement_accept(request: HttpRequest, pk: int, agreement_pk: int) -> HttpRe
     agreement = get_object_or_404(AccessAgreement, pk=agreement_pk)
     _perform(
         request,
-        services.agreement_accept,
+        request_services.agreement_accept,
         success=f"You accepted “{agreement.title}”, version {agreement.version}, for {access_request.reference}.",
         failure="Not accepted.",
         access_request=access_request,
@@ -696,7 +704,7 @@ def comment_add(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         _perform(
             request,
-            services.comment_add,
+            review_services.comment_add,
             success="Your reply was sent to the committees.",
             failure="Not sent.",
             access_request=access_request,
@@ -724,7 +732,7 @@ def ethics_document(request: HttpRequest, pk: int) -> HttpResponse:
     kind = sniff(head)
     suffix, content_type = kind if kind else ("bin", "application/octet-stream")
     try:
-        services.attachment_view(access_request=access_request, actor=request.user)
+        request_services.attachment_view(access_request=access_request, actor=request.user)
     except SERVICE_REFUSALS:
         handle.close()
         raise Http404("No ethics approval document.") from None

@@ -18,9 +18,13 @@ from core.parsers import JSONParser
 from core.scopes import COMMITTEE_REVIEW, GRANTS_READ, REQUESTS_READ, REQUESTS_WRITE
 from governance.models import AccessAgreement, DataAccessCommittee
 
-from .. import selectors, services
+from .. import selectors
 from ..lifecycle import AnswersLocked, TransitionRefused
 from ..models import AccessRequest, Grant, Review
+from ..services import decisions as decision_services
+from ..services import grants as grant_services
+from ..services import requests as request_services
+from ..services import reviews as review_services
 from .serializers import (
     AcceptAgreementSerializer,
     AccessRequestSerializer,
@@ -175,14 +179,14 @@ class AccessRequestViewSet(
         data = dict(serializer.validated_data)
         relations = self._relations(data)
         serializer.instance = _call(
-            services.request_create, applicant=self.request.user, data=data, **relations
+            request_services.request_create, applicant=self.request.user, data=data, **relations
         )
 
     def perform_update(self, serializer):
         data = dict(serializer.validated_data)
         relations = self._relations(data)
         serializer.instance = _call(
-            services.request_update,
+            request_services.request_update,
             access_request=serializer.instance,
             actor=self.request.user,
             data=data,
@@ -197,7 +201,7 @@ class AccessRequestViewSet(
     @action(detail=True, methods=["post"])
     def submit(self, request, pk=None):
         access_request = _call(
-            services.request_submit, access_request=self.get_object(), actor=request.user
+            request_services.request_submit, access_request=self.get_object(), actor=request.user
         )
         return self._respond(access_request)
 
@@ -205,7 +209,7 @@ class AccessRequestViewSet(
     @action(detail=True, methods=["post"])
     def withdraw(self, request, pk=None):
         access_request = _call(
-            services.request_withdraw, access_request=self.get_object(), actor=request.user
+            request_services.request_withdraw, access_request=self.get_object(), actor=request.user
         )
         return self._respond(access_request)
 
@@ -217,7 +221,7 @@ class AccessRequestViewSet(
     @action(detail=True, methods=["post"])
     def resubmit(self, request, pk=None):
         access_request = _call(
-            services.request_resubmit, access_request=self.get_object(), actor=request.user
+            request_services.request_resubmit, access_request=self.get_object(), actor=request.user
         )
         return self._respond(access_request)
 
@@ -235,7 +239,7 @@ class AccessRequestViewSet(
         if agreement is None:
             raise ValidationError({"agreement": "No such agreement version."})
         _call(
-            services.agreement_accept,
+            request_services.agreement_accept,
             access_request=access_request,
             user=request.user,
             agreement=agreement,
@@ -275,7 +279,7 @@ class AccessRequestViewSet(
         elif not token_allows(request, REQUESTS_WRITE):
             raise PermissionDenied("Commenting as the applicant needs the requests:write scope.")
         _call(
-            services.comment_add,
+            review_services.comment_add,
             access_request=access_request,
             actor=request.user,
             body=body.validated_data["body"],
@@ -296,7 +300,7 @@ class AccessRequestViewSet(
         body.is_valid(raise_exception=True)
         review = self._review(access_request, body.validated_data.get("committee"))
         _call(
-            services.vote_cast,
+            review_services.vote_cast,
             review=review,
             actor=request.user,
             choice=body.validated_data["choice"],
@@ -316,7 +320,7 @@ class AccessRequestViewSet(
         body.is_valid(raise_exception=True)
         review = self._review(access_request, body.validated_data.get("committee"))
         _call(
-            services.recusal_declare,
+            review_services.recusal_declare,
             review=review,
             actor=request.user,
             reason=body.validated_data["reason"],
@@ -343,7 +347,7 @@ class AccessRequestViewSet(
                     {"datasets": "Name only this committee's requested datasets."}
                 )
         _call(
-            services.decision_record,
+            decision_services.decision_record,
             review=review,
             actor=request.user,
             outcome=data["outcome"],
@@ -373,7 +377,7 @@ class AccessRequestViewSet(
         if grant is None:
             raise Http404
         grant = _call(
-            services.grant_revoke,
+            grant_services.grant_revoke,
             grant=grant,
             actor=request.user,
             reason=body.validated_data["reason"],
@@ -391,7 +395,7 @@ class AccessRequestViewSet(
         body = CommitteeTargetSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         review = self._review(access_request, body.validated_data.get("committee"))
-        _call(services.review_close, review=review, actor=request.user)
+        _call(review_services.review_close, review=review, actor=request.user)
         return self._respond(access_request)
 
 
