@@ -6,10 +6,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 
 from .. import lifecycle
-from ..models import (
-    AccessRequest,
-    Review,
-)
+from ..models import AccessRequest, Review
 
 REVIEW_PERMS = ("access.view_review", "access.change_review")
 

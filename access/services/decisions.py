@@ -17,18 +17,9 @@ from governance.choices import DatasetStatus
 from governance.models import Dataset
 
 from .. import lifecycle
-from ..choices import (
-    CommentVisibility,
-    DecisionOutcome,
-    NotificationKind,
-)
+from ..choices import CommentVisibility, DecisionOutcome, NotificationKind
 from ..lifecycle import TransitionRefused
-from ..models import (
-    AccessRequest,
-    Comment,
-    Decision,
-    Review,
-)
+from ..models import AccessRequest, Comment, Decision, Review
 from . import common
 from . import grants as grant_services
 from . import notifications as notification_services

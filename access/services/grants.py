@@ -14,15 +14,9 @@ from core.dates import end_of_day
 from governance.models import Dataset
 
 from .. import lifecycle
-from ..choices import (
-    NotificationKind,
-)
+from ..choices import NotificationKind
 from ..lifecycle import TransitionRefused
-from ..models import (
-    Decision,
-    Grant,
-    Notification,
-)
+from ..models import Decision, Grant, Notification
 from . import notifications as notification_services
 from . import reviews as review_services
 

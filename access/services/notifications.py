@@ -15,9 +15,7 @@ from django.utils import timezone
 
 from audit import events
 
-from ..models import (
-    Notification,
-)
+from ..models import Notification
 
 log = logging.getLogger(__name__)
 

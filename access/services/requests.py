@@ -20,18 +20,9 @@ from governance.models import AccessAgreement, DataAccessCommittee, Dataset, Ont
 
 from .. import lifecycle, matching
 from ..answers import REQUEST_FIELDS
-from ..choices import (
-    NotificationKind,
-    RequestStatus,
-    ReviewStatus,
-)
+from ..choices import NotificationKind, RequestStatus, ReviewStatus
 from ..lifecycle import TransitionRefused
-from ..models import (
-    AccessRequest,
-    AgreementAcceptance,
-    Grant,
-    Review,
-)
+from ..models import AccessRequest, AgreementAcceptance, Grant, Review
 from ..selectors import request_may_view
 from . import common
 from . import decisions as decision_services
@@ -344,6 +335,7 @@ def request_submit(*, access_request: AccessRequest, actor) -> AccessRequest:
         body=f"“{access_request.title}” went to {len(reviews)} committee(s). You will hear from them here.",
         key=f"submitted:{access_request.pk}:applicant",
     )
+    # Matching says what the committees' automatic policies decide; they are recorded here.
     for automatic in matching.automatic_decisions(access_request=access_request, reviews=reviews):
         decision_services.decision_record(
             review=automatic.review,
@@ -446,6 +438,7 @@ def attachment_view(*, access_request: AccessRequest, actor) -> None:
     events.attachment_viewed(access_request=access_request, actor=actor)
 
 
+# --- housekeeping (Celery beat) ---------------------------------------------------------------
 @transaction.atomic
 def drafts_expire(*, now: datetime | None = None) -> dict[str, int]:
     """Remind owners of drafts idle for 83 days; close drafts idle for 90 days."""

@@ -13,25 +13,12 @@ from audit import events
 from governance.models import DataAccessCommittee
 
 from .. import lifecycle
-from ..choices import (
-    CommentVisibility,
-    RequestStatus,
-    ReviewStatus,
-    VoteChoice,
-)
+from ..choices import CommentVisibility, RequestStatus, ReviewStatus, VoteChoice
 from ..lifecycle import TransitionRefused
-from ..models import (
-    AccessRequest,
-    Comment,
-    DeputyDecider,
-    Recusal,
-    Review,
-    Vote,
-)
+from ..models import AccessRequest, Comment, DeputyDecider, Recusal, Review, Vote
 from . import common
 
 
-# --- committee work ---------------------------------------------------------------------------
 def review_panel(review: Review) -> lifecycle.Panel:
     """Who may act on this review, and who of them is barred by a conflict of interest.
     Reads through `.all()`, so that a list (the API's) prefetches it for a whole page."""
