@@ -44,7 +44,7 @@ from governance.choices import CommitteeRole, DecisionPolicy
 from governance.matching import Outcome
 from governance.models import DataAccessCommittee, Dataset
 
-from . import lifecycle, selectors, services
+from . import lifecycle, selectors
 from .answers import PURPOSE_FLAGS
 from .choices import CommentVisibility, DecisionOutcome, ReviewStatus, VoteChoice
 from .models import (
@@ -57,6 +57,10 @@ from .models import (
     Review,
     SigningKey,
 )
+from .services import decisions as decision_services
+from .services import grants as grant_services
+from .services import notifications as notification_services
+from .services import reviews as review_services
 
 SERVICE_ERRORS = REFUSALS  # core/exceptions.py: the hierarchy, ValidationError, PermissionDenied
 VERDICT_LABELS = {Outcome.APPROVE: "approve", Outcome.DENY: "deny", Outcome.REVIEW: "needs review"}
@@ -427,7 +431,7 @@ class ReviewAdmin(NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
             review,
             forms.Form(request.POST),
             "start",
-            lambda: services.review_start(review=review, actor=request.user),
+            lambda: review_services.review_start(review=review, actor=request.user),
             action="review_start",
             success="The review has started.",
         )
@@ -444,7 +448,7 @@ class ReviewAdmin(NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
             review,
             form,
             "comment",
-            lambda: services.comment_add(
+            lambda: review_services.comment_add(
                 access_request=review.request,
                 actor=request.user,
                 body=data["body"],
@@ -468,7 +472,7 @@ class ReviewAdmin(NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
             review,
             form,
             "vote",
-            lambda: services.vote_cast(
+            lambda: review_services.vote_cast(
                 review=review,
                 actor=request.user,
                 choice=data["choice"],
@@ -493,7 +497,7 @@ class ReviewAdmin(NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
             review,
             form,
             outcome,
-            lambda: services.decision_record(
+            lambda: decision_services.decision_record(
                 review=review, actor=request.user, outcome=outcome, **form.service_kwargs()
             ),
             action="decision_record",
@@ -512,7 +516,7 @@ class ReviewAdmin(NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
             review,
             forms.Form(request.POST),
             "close",
-            lambda: services.review_close(review=review, actor=request.user),
+            lambda: review_services.review_close(review=review, actor=request.user),
             action="review_close",
             success="The review is closed.",
         )
@@ -527,7 +531,7 @@ class ReviewAdmin(NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
             review,
             form,
             "recusal",
-            lambda: services.recusal_declare(
+            lambda: review_services.recusal_declare(
                 review=review, actor=request.user, reason=form.cleaned_data["reason"]
             ),
             action="recusal_declare",
@@ -545,7 +549,7 @@ class ReviewAdmin(NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
             review,
             form,
             "deputy",
-            lambda: services.deputy_appoint(
+            lambda: review_services.deputy_appoint(
                 review=review, actor=request.user, user=data["user"], reason=data["reason"]
             ),
             action="deputy_appoint",
@@ -568,7 +572,7 @@ class ReviewAdmin(NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
             review,
             form,
             key,
-            lambda: services.grant_revoke(
+            lambda: grant_services.grant_revoke(
                 grant=grant, actor=request.user, reason=form.cleaned_data["reason"]
             ),
             action="grant_revoke",
@@ -652,7 +656,7 @@ class ApproveForm(_DecisionForm):
         datasets = review.datasets().order_by("accession")
         self.fields["datasets"].queryset = datasets
         self.fields["datasets"].label_from_instance = lambda d: f"{d.accession} — {d.title}"
-        latest = services.latest_end_date(review.request)
+        latest = decision_services.latest_end_date(review.request)
         # A hint for the browser; the service enforces the same limits.
         self.fields["end_date"].widget.attrs.update(
             min=(timezone.localdate() + timedelta(days=1)).isoformat(), max=latest.isoformat()
@@ -792,7 +796,7 @@ def review_page_context(request, review: Review, bound: dict[str, forms.Form]) -
     user = request.user
     access_request = review.request
     committee = review.committee
-    panel = services.review_panel(review)
+    panel = review_services.review_panel(review)
     on_panel_role = panel.role_of(user.pk)
     conflict = lifecycle.conflict_refusal(panel, user.pk) if on_panel_role else None
     # A conflicted member keeps reading the page, but may do nothing on it.
@@ -877,7 +881,7 @@ def review_page_context(request, review: Review, bound: dict[str, forms.Form]) -
         "deputy_form": bound.get("deputy") or DeputyForm(prefix="deputy", actor=user),
         "age_days": _days_since(access_request.submitted_at),
         "today": timezone.localdate(),
-        "latest_end_date": services.latest_end_date(access_request),
+        "latest_end_date": decision_services.latest_end_date(access_request),
         "diseases": list(access_request.diseases.order_by("curie")),
         "team": list(access_request.team_members.order_by("username")),
         "purpose_flags": _purpose_flags(access_request),
@@ -1081,7 +1085,7 @@ class GrantAdmin(NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
             for grant in queryset:
                 try:
                     with transaction.atomic():
-                        services.grant_revoke(
+                        grant_services.grant_revoke(
                             grant=grant, actor=request.user, reason=form.cleaned_data["reason"]
                         )
                         self._record_admin_action(
@@ -1226,7 +1230,7 @@ class NotificationAdmin(SuperuserOnlyMixin, NotFoundInsteadOfForbiddenMixin, adm
             if notification.sent_at is not None:
                 already += 1
                 continue
-            ok = services.notification_deliver(notification_id=notification.pk)
+            ok = notification_services.notification_deliver(notification_id=notification.pk)
             self._record_admin_action(
                 request, notification, "notification_retry", "Retried.", sent=ok
             )

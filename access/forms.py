@@ -14,10 +14,11 @@ from core.exceptions import add_form_errors
 from governance.choices import DatasetStatus, Ontology
 from governance.models import Dataset, OntologyTerm
 
-from . import selectors, services
+from . import selectors
 from .answers import PURPOSE_FLAGS, REQUEST_FIELDS
 from .choices import RequestStatus
 from .models import MAX_REQUESTED_MONTHS, AccessRequest
+from .services import requests as request_services
 from .uploads import MAX_BYTES, check_ethics_document
 
 # The answers a request form edits: every field the services accept except the upload, which
@@ -239,7 +240,7 @@ class AccessRequestForm(PurposeFlagsForm):
         found = selectors.team_members_by_username(names)
         unknown = [n for n in names if n not in found]
         if unknown:
-            raise ValidationError(services.team_member_not_added(unknown), code="not_added")
+            raise ValidationError(request_services.team_member_not_added(unknown), code="not_added")
         if any(u.pk == self.applicant.pk for u in found.values()):
             raise ValidationError(
                 "You are the applicant; list only the other people on your team.",

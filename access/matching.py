@@ -1,9 +1,12 @@
 """Consent matching for access requests: the request's structured purpose, its verdicts per
-dataset (stored on submit), and the committees' optional automatic decisions."""
+dataset (stored on submit), and what the committees' optional automatic policies decide (the
+submission service records those decisions: this module imports no service)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
 
 from dateutil.relativedelta import relativedelta
 from django.utils import timezone
@@ -15,7 +18,7 @@ from governance.models import Dataset
 
 from .answers import ETHICS_FLAG, PURPOSE_FLAGS
 from .choices import DecisionOutcome
-from .models import AccessRequest, ConsentMatch
+from .models import AccessRequest, ConsentMatch, Review
 
 
 def purpose_for_request(access_request: AccessRequest) -> Purpose:
@@ -83,11 +86,22 @@ def matches_record(
     return stored
 
 
-def automatic_decisions(*, access_request: AccessRequest, reviews) -> None:
-    """Apply committees' automatic policies (both off by default) to fresh reviews."""
-    from .services import decision_record
+@dataclass(frozen=True)
+class AutomaticDecision:
+    """A decision a committee's automatic policy takes on a fresh review; the submission service
+    records it (`decision_record(..., automatic=True)`)."""
 
+    review: Review
+    outcome: str
+    reason: str = ""
+    conditions: str = ""
+    end_date: date | None = None
+
+
+def automatic_decisions(*, access_request: AccessRequest, reviews) -> list[AutomaticDecision]:
+    """What committees' automatic policies (both off by default) decide on fresh reviews."""
     matches = {m.dataset_id: m.decision for m in access_request.matches.all()}
+    decided = []
     for review in reviews:
         committee = review.committee
         if not (committee.auto_reject_denied or committee.auto_approve_matching):
@@ -97,25 +111,26 @@ def automatic_decisions(*, access_request: AccessRequest, reviews) -> None:
             denied = sorted(
                 d.accession for d in review.datasets() if matches.get(d.pk) == Outcome.DENY
             )
-            decision_record(
-                review=review,
-                actor=None,
-                outcome=DecisionOutcome.REJECT,
-                automatic=True,
-                reason="Automatic rejection under the committee's policy: the stated purpose is outside "
-                f"the data subjects' consent for {', '.join(denied)} (see the consent-match reasons).",
+            decided.append(
+                AutomaticDecision(
+                    review=review,
+                    outcome=DecisionOutcome.REJECT,
+                    reason="Automatic rejection under the committee's policy: the stated purpose is outside "
+                    f"the data subjects' consent for {', '.join(denied)} (see the consent-match reasons).",
+                )
             )
         elif (
             committee.auto_approve_matching
             and verdicts
             and all(v == Outcome.APPROVE for v in verdicts)
         ):
-            decision_record(
-                review=review,
-                actor=None,
-                outcome=DecisionOutcome.APPROVE,
-                automatic=True,
-                end_date=timezone.localdate()
-                + relativedelta(months=access_request.requested_months),
-                conditions="Automatic approval under the committee's policy: every dataset's consent matches the purpose.",
+            decided.append(
+                AutomaticDecision(
+                    review=review,
+                    outcome=DecisionOutcome.APPROVE,
+                    end_date=timezone.localdate()
+                    + relativedelta(months=access_request.requested_months),
+                    conditions="Automatic approval under the committee's policy: every dataset's consent matches the purpose.",
+                )
             )
+    return decided

@@ -1,35 +1,46 @@
-"""Celery tasks: thin wrappers that load by id and call a service. Retries live here."""
+"""Celery tasks: thin wrappers that load by id and call a service. Retries live here.
+
+The services sit below this module: they never import it. A notification they queue is handed
+to `notification_send` by `notification_enqueue`, the receiver of their `notification_ready`
+signal (connected in `AccessConfig.ready`)."""
 
 from __future__ import annotations
 
 from celery import shared_task
 
-from . import services
+from .services import grants as grant_services
+from .services import notifications as notification_services
+from .services import requests as request_services
 
 
 @shared_task(bind=True, max_retries=8, default_retry_delay=30, retry_backoff=True, acks_late=True)
 def notification_send(self, notification_id: int) -> bool:
-    sent = services.notification_deliver(notification_id=notification_id)
+    sent = notification_services.notification_deliver(notification_id=notification_id)
     if not sent:
         # The outbox row keeps the failure; retry with backoff, and the sweep is the safety net.
         raise self.retry(countdown=min(30 * 2**self.request.retries, 3600))
     return sent
 
 
+def notification_enqueue(sender, *, notification_id: int, **kwargs) -> None:  # noqa: ARG001 - signal receiver
+    """Receiver of `notification_ready` (sent after the commit that queued the notification)."""
+    notification_send.delay(notification_id)
+
+
 @shared_task
 def notifications_sweep() -> int:
     """Send whatever the outbox still holds (after a broker or mail-server outage)."""
     sent = 0
-    for pk in services.notifications_due():
-        sent += bool(services.notification_deliver(notification_id=pk))
+    for pk in notification_services.notifications_due():
+        sent += bool(notification_services.notification_deliver(notification_id=pk))
     return sent
 
 
 @shared_task
 def drafts_expire() -> dict:
-    return services.drafts_expire()
+    return request_services.drafts_expire()
 
 
 @shared_task
 def grants_expire() -> dict:
-    return services.grants_expire()
+    return grant_services.grants_expire()

@@ -27,11 +27,13 @@ from governance import selectors as catalogue
 from governance.matching import Outcome
 from governance.models import AccessAgreement
 
-from . import lifecycle, matching, selectors, services
+from . import lifecycle, matching, selectors
 from .answers import PURPOSE_FLAGS
 from .choices import DecisionOutcome, RequestStatus, ReviewStatus
 from .forms import AccessRequestForm, CommentForm
 from .models import AccessRequest
+from .services import requests as request_services
+from .services import reviews as review_services
 from .uploads import sniff
 
 log = logging.getLogger(__name__)
@@ -104,7 +106,7 @@ def _actions(access_request: AccessRequest, user, reviews) -> dict[str, bool]:
             status == RequestStatus.DRAFT
             or (
                 status == RequestStatus.SUBMITTED
-                and (open_reviews or bool(services.approvals_standing(access_request)))
+                and (open_reviews or bool(request_services.approvals_standing(access_request)))
             )
         ),
         "resubmit": applicant and status == RequestStatus.SUBMITTED and returned,
@@ -193,7 +195,7 @@ def request_list(request: HttpRequest) -> HttpResponse:
         if access_request.status == RequestStatus.DRAFT and (
             access_request.applicant_id == request.user.pk
         ):
-            problems = services.submission_problems(access_request)
+            problems = request_services.submission_problems(access_request)
         summary = lifecycle.summary_status(access_request.status, [r.status for r in reviews])
         rows.append(
             {
@@ -258,7 +260,7 @@ def _locked(access_request) -> tuple[str, ...]:
     """The answers the form shows disabled: those an approval still standing relied on."""
     if access_request is None or access_request.status == RequestStatus.DRAFT:
         return ()
-    return lifecycle.APPROVAL_FIELDS if services.approvals_standing(access_request) else ()
+    return lifecycle.APPROVAL_FIELDS if request_services.approvals_standing(access_request) else ()
 
 
 def _request_form_post(request: HttpRequest, *, access_request) -> HttpResponse:
@@ -291,9 +293,11 @@ def _request_form_post(request: HttpRequest, *, access_request) -> HttpResponse:
     if form.is_valid():
         try:
             if access_request is None:
-                saved = services.request_create(applicant=request.user, **form.service_kwargs())
+                saved = request_services.request_create(
+                    applicant=request.user, **form.service_kwargs()
+                )
             else:
-                saved = services.request_update(
+                saved = request_services.request_update(
                     access_request=access_request, actor=request.user, **form.service_kwargs()
                 )
         except ValidationError as exc:  # bad input: next to the fields it names
@@ -338,7 +342,7 @@ def _render_form(
     committees = {d.committee for d in chosen_datasets}
     locked_message = ""
     if form.locked:
-        standing = services.approvals_standing(access_request)
+        standing = request_services.approvals_standing(access_request)
         locked_message = str(
             lifecycle.AnswersLocked(
                 fields=form.locked, committees=[r.committee.name for r in standing]
@@ -552,7 +556,7 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
     problems = None
     if is_applicant and (actions["submit"] or actions["resubmit"]):
-        problems = services.submission_problems(access_request)
+        problems = request_services.submission_problems(access_request)
     accepted_pairs = {(access_request.pk, a) for a, ids in acceptance_map.items() if user.pk in ids}
     pending = _pending_agreements(access_request, user, agreements_by_dataset, accepted_pairs)
     summary = lifecycle.summary_status(access_request.status, [r.status for r in reviews])
@@ -592,21 +596,21 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
 # --- state changes (POST, each behind a confirmation page) --------------------------------------
 CONFIRMATIONS = {
     "submit": {
-        "service": services.request_submit,
+        "service": request_services.request_submit,
         "title": "Submit request {ref}",
         "button": "Submit request {ref}",
         "success": "Submitted {ref}. Each committee reviews its datasets; you will hear from them here and by e-mail.",
         "failure": "{ref} was not submitted.",
     },
     "withdraw": {
-        "service": services.request_withdraw,
+        "service": request_services.request_withdraw,
         "title": "Withdraw request {ref}",
         "button": "Withdraw request {ref}",
         "success": "Withdrew {ref}. The committees stop reviewing it, and any access it gave has ended.",
         "failure": "{ref} was not withdrawn.",
     },
     "resubmit": {
-        "service": services.request_resubmit,
+        "service": request_services.request_resubmit,
         "title": "Resubmit request {ref}",
         "button": "Resubmit request {ref}",
         "success": "Resubmitted {ref}. The committees that asked questions review it again.",
@@ -639,7 +643,9 @@ def request_transition(request: HttpRequest, pk: int, action: str) -> HttpRespon
         return redirect(access_request)
     datasets = list(access_request.datasets.select_related("committee"))
     problems = (
-        services.submission_problems(access_request) if action in ("submit", "resubmit") else {}
+        request_services.submission_problems(access_request)
+        if action in ("submit", "resubmit")
+        else {}
     )
     return render(
         request,
@@ -652,7 +658,9 @@ def request_transition(request: HttpRequest, pk: int, action: str) -> HttpRespon
             "committees": sorted({d.committee.name for d in datasets}),
             "returned": [r for r in reviews if r.status == ReviewStatus.RETURNED],
             "open_reviews": [r for r in reviews if r.status in lifecycle.OPEN_REVIEW_STATES],
-            "approved_by": [r.committee.name for r in services.approvals_standing(access_request)]
+            "approved_by": [
+                r.committee.name for r in request_services.approvals_standing(access_request)
+            ]
             if action == "withdraw"
             else [],
             "problems": problems,
@@ -667,7 +675,7 @@ def agreement_accept(request: HttpRequest, pk: int, agreement_pk: int) -> HttpRe
     agreement = get_object_or_404(AccessAgreement, pk=agreement_pk)
     _perform(
         request,
-        services.agreement_accept,
+        request_services.agreement_accept,
         success=f"You accepted “{agreement.title}”, version {agreement.version}, for {access_request.reference}.",
         failure="Not accepted.",
         access_request=access_request,
@@ -687,7 +695,7 @@ def comment_add(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         _perform(
             request,
-            services.comment_add,
+            review_services.comment_add,
             success="Your reply was sent to the committees.",
             failure="Not sent.",
             access_request=access_request,
@@ -715,7 +723,7 @@ def ethics_document(request: HttpRequest, pk: int) -> HttpResponse:
     kind = sniff(head)
     suffix, content_type = kind if kind else ("bin", "application/octet-stream")
     try:
-        services.attachment_view(access_request=access_request, actor=request.user)
+        request_services.attachment_view(access_request=access_request, actor=request.user)
     except REFUSALS:
         handle.close()
         raise Http404("No ethics approval document.") from None

@@ -13,10 +13,11 @@ from django.db import transaction
 from django.utils import timezone
 from oauth2_provider.models import get_application_model
 
-from access import services
 from access.models import AccessRequest, Grant
 from access.oauth import client_scopes_set
 from access.selectors import grant_list_for_user
+from access.services import decisions as decision_services
+from access.services import requests as request_services
 from governance.models import Dataset
 
 from .data import (
@@ -63,17 +64,17 @@ def researcher_grant(*, researcher, decider) -> bool:
     dataset = Dataset.objects.get(title=spec.datasets[0])
     access_request = AccessRequest.objects.filter(title=spec.title, applicant=researcher).first()
     if access_request is None:
-        access_request = services.request_create(
+        access_request = request_services.request_create(
             applicant=researcher, data={"title": spec.title, **spec.answers}, datasets=[dataset]
         )
-        for agreement in set(services.required_agreements(access_request).values()):
-            services.agreement_accept(
+        for agreement in set(request_services.required_agreements(access_request).values()):
+            request_services.agreement_accept(
                 access_request=access_request, user=researcher, agreement=agreement
             )
-        services.request_submit(access_request=access_request, actor=researcher)
+        request_services.request_submit(access_request=access_request, actor=researcher)
     review = access_request.reviews.get(committee=dataset.committee)
     if review.status != "approved":
-        services.decision_record(
+        decision_services.decision_record(
             review=review,
             actor=decider,
             outcome="approve",

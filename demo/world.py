@@ -26,8 +26,10 @@ from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from access import services as access_services
 from access.models import AccessRequest
+from access.services import decisions as decision_services
+from access.services import requests as request_services
+from access.services import reviews as review_services
 from access.uploads import check_ethics_document
 from governance import services
 from governance.choices import DatasetStatus, Ontology
@@ -285,7 +287,7 @@ def access_requests(world: World) -> None:
                 "ethics_expiry": expiry,
                 "ethics_document": _ethics_upload(spec, applicant, expiry),
             }
-        access_request = access_services.request_create(
+        access_request = request_services.request_create(
             applicant=applicant,
             data=data,
             datasets=[Dataset.objects.get(title=title) for title in spec.datasets],
@@ -299,9 +301,9 @@ def access_requests(world: World) -> None:
 
 # The applicant's own steps that take no argument, and the text each decision outcome carries.
 APPLICANT_ACTIONS = {
-    "submit": access_services.request_submit,
-    "resubmit": access_services.request_resubmit,
-    "withdraw": access_services.request_withdraw,
+    "submit": request_services.request_submit,
+    "resubmit": request_services.request_resubmit,
+    "withdraw": request_services.request_withdraw,
 }
 DECISION_TEXT = {"approve": "conditions", "reject": "reason", "return": "questions"}
 
@@ -311,25 +313,27 @@ def _request_step(world: World, access_request: AccessRequest, step: DemoStep) -
     applicant = access_request.applicant
     if verb == "accept":
         person = world.users[args[0]]
-        for agreement in set(access_services.required_agreements(access_request).values()):
-            access_services.agreement_accept(
+        for agreement in set(request_services.required_agreements(access_request).values()):
+            request_services.agreement_accept(
                 access_request=access_request, user=person, agreement=agreement
             )
     elif verb in APPLICANT_ACTIONS:
         APPLICANT_ACTIONS[verb](access_request=access_request, actor=applicant)
     elif verb == "update":
-        access_services.request_update(access_request=access_request, actor=applicant, data=args[0])
+        request_services.request_update(
+            access_request=access_request, actor=applicant, data=args[0]
+        )
     elif verb == "reply":
-        access_services.comment_add(access_request=access_request, actor=applicant, body=args[0])
+        review_services.comment_add(access_request=access_request, actor=applicant, body=args[0])
     else:
         who, slug, *rest = args
         actor, committee = world.users[who], world.committees[slug]
         review = access_request.reviews.get(committee=committee)
         if verb == "start":
-            access_services.review_start(review=review, actor=actor)
+            review_services.review_start(review=review, actor=actor)
         elif verb == "comment":
             visibility, body = rest
-            access_services.comment_add(
+            review_services.comment_add(
                 access_request=access_request,
                 actor=actor,
                 body=body,
@@ -338,16 +342,16 @@ def _request_step(world: World, access_request: AccessRequest, step: DemoStep) -
             )
         elif verb == "vote":
             choice, rationale = rest
-            access_services.vote_cast(
+            review_services.vote_cast(
                 review=review, actor=actor, choice=choice, rationale=rationale
             )
         elif verb in DECISION_TEXT:
             until = (
-                {"end_date": access_services.latest_end_date(access_request)}
+                {"end_date": decision_services.latest_end_date(access_request)}
                 if verb == "approve"
                 else {}
             )
-            access_services.decision_record(
+            decision_services.decision_record(
                 review=review, actor=actor, outcome=verb, **until, **{DECISION_TEXT[verb]: rest[0]}
             )
         else:

@@ -28,8 +28,9 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 from oauth2_provider.models import AccessToken
 
-from access import services
 from access.models import Grant
+from access.services import decisions as decision_services
+from access.services import requests as request_services
 from audit import ledger
 from audit.actors import pseudonym_for
 from audit.models import AuditEvent
@@ -131,9 +132,9 @@ def world(db, settings, tmp_path):
     agreement = publish_agreement(committee)
     request = make_draft(researcher, [dataset])
     accept_all(request, researcher)
-    services.request_submit(access_request=request, actor=researcher)
+    request_services.request_submit(access_request=request, actor=researcher)
     review = request.reviews.get()
-    services.decision_record(
+    decision_services.decision_record(
         review=review,
         actor=chair,
         outcome="approve",

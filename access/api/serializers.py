@@ -6,10 +6,13 @@ from rest_framework import serializers
 from governance.choices import DatasetStatus, Ontology
 from governance.models import Dataset, OntologyTerm
 
-from .. import lifecycle, selectors, services
+from .. import lifecycle, selectors
 from ..answers import ETHICS_ANSWERS, PURPOSE_ANSWERS
 from ..choices import CommentVisibility, DecisionOutcome, VoteChoice
 from ..models import MAX_REQUESTED_MONTHS, AccessRequest, Decision, Grant, Review
+from ..services import requests as request_services
+from ..services import reviews as review_services
+from ..uploads import check_ethics_document
 
 ETHICS_MAX_BYTES = 10 * 1024 * 1024
 
@@ -60,7 +63,7 @@ class ReviewSummarySerializer(serializers.ModelSerializer):
         committees, deputy_reviews = self._panel_reviews(user)
         if review.committee_id not in committees and review.pk not in deputy_reviews:
             return None
-        panel = services.review_panel(review)
+        panel = review_services.review_panel(review)
         reason = lifecycle.conflict_refusal(panel, user.pk)
         committee = review.committee
         shortfall = lifecycle.decider_shortfall(
@@ -104,7 +107,9 @@ class AccessRequestSerializer(serializers.ModelSerializer):
         many=True,
         required=False,
         queryset=selectors.team_member_queryset(),
-        error_messages={"does_not_exist": services.TEAM_MEMBER_NOT_ADDED.format(names="“{value}”")},
+        error_messages={
+            "does_not_exist": request_services.TEAM_MEMBER_NOT_ADDED.format(names="“{value}”")
+        },
     )
     requested_months = serializers.IntegerField(
         min_value=1, max_value=MAX_REQUESTED_MONTHS, required=False
@@ -162,8 +167,6 @@ class AccessRequestSerializer(serializers.ModelSerializer):
         ]
 
     def validate_ethics_document(self, value):
-        from ..uploads import check_ethics_document
-
         if value is not None:
             check_ethics_document(value)
         return value

@@ -19,8 +19,12 @@ from core.parsers import JSONParser
 from core.scopes import COMMITTEE_REVIEW, GRANTS_READ, REQUESTS_READ, REQUESTS_WRITE
 from governance.models import AccessAgreement, DataAccessCommittee
 
-from .. import selectors, services
+from .. import selectors
 from ..models import AccessRequest, Grant, Review
+from ..services import decisions as decision_services
+from ..services import grants as grant_services
+from ..services import requests as request_services
+from ..services import reviews as review_services
 from .serializers import (
     AcceptAgreementSerializer,
     AccessRequestSerializer,
@@ -155,14 +159,14 @@ class AccessRequestViewSet(
     def perform_create(self, serializer):
         data = dict(serializer.validated_data)
         relations = self._relations(data)
-        serializer.instance = services.request_create(
+        serializer.instance = request_services.request_create(
             applicant=self.request.user, data=data, **relations
         )
 
     def perform_update(self, serializer):
         data = dict(serializer.validated_data)
         relations = self._relations(data)
-        serializer.instance = services.request_update(
+        serializer.instance = request_services.request_update(
             access_request=serializer.instance,
             actor=self.request.user,
             data=data,
@@ -176,7 +180,7 @@ class AccessRequestViewSet(
     @extend_schema(request=None, responses=AccessRequestSerializer, summary="Submit a draft")
     @action(detail=True, methods=["post"])
     def submit(self, request, pk=None):
-        access_request = services.request_submit(
+        access_request = request_services.request_submit(
             access_request=self.get_object(), actor=request.user
         )
         return self._respond(access_request)
@@ -184,7 +188,7 @@ class AccessRequestViewSet(
     @extend_schema(request=None, responses=AccessRequestSerializer, summary="Withdraw the request")
     @action(detail=True, methods=["post"])
     def withdraw(self, request, pk=None):
-        access_request = services.request_withdraw(
+        access_request = request_services.request_withdraw(
             access_request=self.get_object(), actor=request.user
         )
         return self._respond(access_request)
@@ -196,7 +200,7 @@ class AccessRequestViewSet(
     )
     @action(detail=True, methods=["post"])
     def resubmit(self, request, pk=None):
-        access_request = services.request_resubmit(
+        access_request = request_services.request_resubmit(
             access_request=self.get_object(), actor=request.user
         )
         return self._respond(access_request)
@@ -214,7 +218,7 @@ class AccessRequestViewSet(
         agreement = AccessAgreement.objects.filter(pk=body.validated_data["agreement"]).first()
         if agreement is None:
             raise ValidationError({"agreement": "No such agreement version."})
-        services.agreement_accept(
+        request_services.agreement_accept(
             access_request=access_request,
             user=request.user,
             agreement=agreement,
@@ -253,7 +257,7 @@ class AccessRequestViewSet(
             committee = self._review(access_request, body.validated_data.get("committee")).committee
         elif not token_allows(request, REQUESTS_WRITE):
             raise PermissionDenied("Commenting as the applicant needs the requests:write scope.")
-        services.comment_add(
+        review_services.comment_add(
             access_request=access_request,
             actor=request.user,
             body=body.validated_data["body"],
@@ -273,7 +277,7 @@ class AccessRequestViewSet(
         body = VoteSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         review = self._review(access_request, body.validated_data.get("committee"))
-        services.vote_cast(
+        review_services.vote_cast(
             review=review,
             actor=request.user,
             choice=body.validated_data["choice"],
@@ -292,7 +296,7 @@ class AccessRequestViewSet(
         body = RecuseSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         review = self._review(access_request, body.validated_data.get("committee"))
-        services.recusal_declare(
+        review_services.recusal_declare(
             review=review,
             actor=request.user,
             reason=body.validated_data["reason"],
@@ -318,7 +322,7 @@ class AccessRequestViewSet(
                 raise ValidationError(
                     {"datasets": "Name only this committee's requested datasets."}
                 )
-        services.decision_record(
+        decision_services.decision_record(
             review=review,
             actor=request.user,
             outcome=data["outcome"],
@@ -347,7 +351,7 @@ class AccessRequestViewSet(
         )
         if grant is None:
             raise Http404
-        grant = services.grant_revoke(
+        grant = grant_services.grant_revoke(
             grant=grant,
             actor=request.user,
             reason=body.validated_data["reason"],
@@ -365,7 +369,7 @@ class AccessRequestViewSet(
         body = CommitteeTargetSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         review = self._review(access_request, body.validated_data.get("committee"))
-        services.review_close(review=review, actor=request.user)
+        review_services.review_close(review=review, actor=request.user)
         return self._respond(access_request)
 
 

@@ -8,7 +8,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from access import services
+from access.services import requests as request_services
 from governance import services as gov
 from governance.models import AccessAgreement
 from tests import factories
@@ -66,7 +66,7 @@ def make_draft(applicant, datasets, *, team=(), **data):
         ),
         **data,
     }
-    return services.request_create(
+    return request_services.request_create(
         applicant=applicant,
         data=fields,
         datasets=datasets,
@@ -76,14 +76,16 @@ def make_draft(applicant, datasets, *, team=(), **data):
 
 
 def accept_all(access_request, user):
-    for agreement in set(services.required_agreements(access_request).values()):
-        services.agreement_accept(access_request=access_request, user=user, agreement=agreement)
+    for agreement in set(request_services.required_agreements(access_request).values()):
+        request_services.agreement_accept(
+            access_request=access_request, user=user, agreement=agreement
+        )
 
 
 @pytest.fixture
 def submitted(draft, researcher):
     accept_all(draft, researcher)
-    return services.request_submit(access_request=draft, actor=researcher)
+    return request_services.request_submit(access_request=draft, actor=researcher)
 
 
 @pytest.fixture(autouse=True)

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
 
-from access import selectors, services
+from access import selectors
 from access.choices import CommentVisibility, ReviewStatus
 from access.models import (
     AccessRequest,
@@ -26,6 +26,9 @@ from access.models import (
     Review,
     Vote,
 )
+from access.services import decisions as decision_services
+from access.services import requests as request_services
+from access.services import reviews as review_services
 from audit.choices import EventType
 from audit.models import AuditEvent
 from governance import services as gov
@@ -81,7 +84,7 @@ def set_policy(committee, policy, quorum=1):
 def submit_request(applicant, datasets, **data):
     access_request = make_draft(applicant, datasets, **data)
     accept_all(access_request, applicant)
-    return services.request_submit(access_request=access_request, actor=applicant)
+    return request_services.request_submit(access_request=access_request, actor=applicant)
 
 
 @pytest.fixture
@@ -197,7 +200,7 @@ def test_committee_filter_offers_only_the_users_committees(
 def test_changelist_shows_the_committees_datasets_verdicts_and_votes(
     client, chair, member, review, dataset, other_dataset
 ):
-    services.vote_cast(review=review, actor=member, choice="approve", rationale="Fits.")
+    review_services.vote_cast(review=review, actor=member, choice="approve", rationale="Fits.")
     client.force_login(chair)
     response = changelist(client)
     row = response.text
@@ -388,7 +391,7 @@ def test_chair_approves_from_the_admin_and_the_grants_appear(
     client, chair, review, dataset, researcher, teammate
 ):
     client.force_login(chair)
-    latest = services.latest_end_date(review.request)
+    latest = decision_services.latest_end_date(review.request)
     form_page = client.get(page(review))
     assert f'value="{latest.isoformat()}"' in form_page.text  # the end date is prefilled
 
@@ -413,7 +416,7 @@ def test_an_end_date_beyond_the_requested_duration_is_refused_on_the_page(
     client, chair, review, dataset
 ):
     client.force_login(chair)
-    too_late = services.latest_end_date(review.request) + timedelta(days=1)
+    too_late = decision_services.latest_end_date(review.request) + timedelta(days=1)
     response = client.post(url("decide", review), approve_data(dataset, end=too_late))
     assert response.status_code == 200
     assert "may not be later than the requested duration" in response.text

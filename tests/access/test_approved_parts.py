@@ -18,9 +18,13 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from access import lifecycle, services
+from access import lifecycle
+from access.answers import REQUEST_FIELDS
 from access.choices import ReviewStatus
 from access.models import ConsentMatch, Grant
+from access.services import decisions as decision_services
+from access.services import grants as grant_services
+from access.services import requests as request_services
 from audit import ledger
 from audit.choices import EventType
 from audit.models import AuditEvent
@@ -73,14 +77,14 @@ def split(researcher, teammate, chair, other_chair, part_a, part_b):
     access_request = make_draft(researcher, [part_a, part_b], team=[teammate])
     accept_all(access_request, researcher)
     accept_all(access_request, teammate)
-    services.request_submit(access_request=access_request, actor=researcher)
-    services.decision_record(
+    request_services.request_submit(access_request=access_request, actor=researcher)
+    decision_services.decision_record(
         review=access_request.reviews.get(committee=part_a.committee),
         actor=chair,
         outcome="approve",
         end_date=timezone.localdate() + timedelta(days=180),
     )
-    services.decision_record(
+    decision_services.decision_record(
         review=access_request.reviews.get(committee=part_b.committee),
         actor=other_chair,
         outcome="return",
@@ -95,7 +99,7 @@ def snapshot(access_request) -> dict:
     access_request.refresh_from_db()
     return {
         "answers": {
-            f: getattr(access_request, f) for f in services.REQUEST_FIELDS if f != "ethics_document"
+            f: getattr(access_request, f) for f in REQUEST_FIELDS if f != "ethics_document"
         },
         "ethics_document": access_request.ethics_document.name,
         "diseases": set(access_request.diseases.values_list("curie", flat=True)),
@@ -229,8 +233,8 @@ def test_answers_not_relied_on_change_and_resubmitting_keeps_the_approved_match(
 
 def test_once_no_approval_stands_the_answers_unlock(split, researcher, chair):
     for grant in Grant.objects.filter(request=split):
-        services.grant_revoke(grant=grant, actor=chair, reason="Project ended early.")
-    assert services.approvals_standing(split) == []
+        grant_services.grant_revoke(grant=grant, actor=chair, reason="Project ended early.")
+    assert request_services.approvals_standing(split) == []
     response = api(researcher).patch(url(split), {"commercial": True}, format="json")
     assert response.status_code == 200, response.content
     split.refresh_from_db()
@@ -239,7 +243,7 @@ def test_once_no_approval_stands_the_answers_unlock(split, researcher, chair):
 
 def test_the_service_refuses_whichever_client_calls_it(split, researcher):
     with pytest.raises(lifecycle.AnswersLocked) as refused:
-        services.request_update(
+        request_services.request_update(
             access_request=split,
             actor=researcher,
             data={"ethics_reference": "METC-OTHER"},

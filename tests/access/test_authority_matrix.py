@@ -16,9 +16,11 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from access import services
 from access.models import Grant, Recusal
 from access.oauth import client_register
+from access.services import decisions as decision_services
+from access.services import requests as request_services
+from access.services import reviews as review_services
 from audit.actors import pseudonym_for
 from audit.choices import EventType
 from audit.models import AuditEvent
@@ -132,7 +134,7 @@ def submitted(applicant, dataset, team=()):
     access_request = make_draft(applicant, [dataset], team=list(team))
     for person in [applicant, *team]:
         accept_all(access_request, person)
-    services.request_submit(access_request=access_request, actor=applicant)
+    request_services.request_submit(access_request=access_request, actor=applicant)
     return access_request
 
 
@@ -143,14 +145,16 @@ def arrange(actor: str, action: str, world):
     access_request = submitted(applicant, world["dataset"], team)
     review = access_request.reviews.get()
     if actor == "recused chair":
-        services.recusal_declare(review=review, actor=world["recusedchair"], reason="Conflict.")
+        review_services.recusal_declare(
+            review=review, actor=world["recusedchair"], reason="Conflict."
+        )
     if actor == "deputy":
-        services.deputy_appoint(
+        review_services.deputy_appoint(
             review=review, actor=world["admin"], user=world["deputy"], reason="Cover a conflict."
         )
     if action == "revoke":
         # An eligible chair approves first, so that there is a grant to revoke.
-        services.decision_record(
+        decision_services.decision_record(
             review=review,
             actor=world["chair"],
             outcome="approve",

@@ -7,9 +7,10 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from access import services
 from access.lifecycle import TransitionRefused
 from access.models import Decision, Review
+from access.services import decisions as decision_services
+from access.services import requests as request_services
 
 from .conftest import accept_all, make_draft
 
@@ -29,7 +30,7 @@ def test_two_concurrent_decisions_one_wins_the_other_is_refused(
 ):
     draft = make_draft(researcher, [dataset])
     accept_all(draft, researcher)
-    services.request_submit(access_request=draft, actor=researcher)
+    request_services.request_submit(access_request=draft, actor=researcher)
     review = Review.objects.get(request=draft)
     barrier = threading.Barrier(2)
     results: dict[str, str] = {}
@@ -37,7 +38,7 @@ def test_two_concurrent_decisions_one_wins_the_other_is_refused(
     def decide(name, **kwargs):
         try:
             barrier.wait(timeout=10)
-            services.decision_record(review=review, actor=chair, **kwargs)
+            decision_services.decision_record(review=review, actor=chair, **kwargs)
             results[name] = "won"
         except TransitionRefused as exc:
             results[name] = f"refused: {exc}"

@@ -16,8 +16,12 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from access import lifecycle, selectors, services
+from access import lifecycle, selectors
 from access.models import DeputyDecider, Grant, IssuedToken, Recusal, Review
+from access.services import decisions as decision_services
+from access.services import grants as grant_services
+from access.services import requests as request_services
+from access.services import reviews as review_services
 from access.tokens import grant_for_dataset
 from audit.choices import EventType
 from audit.models import AuditEvent
@@ -61,7 +65,7 @@ def submitted_request(applicant, dataset, *, team=()):
     access_request = make_draft(applicant, [dataset], team=list(team))
     for person in [applicant, *team]:
         accept_all(access_request, person)
-    services.request_submit(access_request=access_request, actor=applicant)
+    request_services.request_submit(access_request=access_request, actor=applicant)
     return access_request.reviews.get(committee=dataset.committee)
 
 
@@ -187,7 +191,7 @@ def test_member_on_the_team_cannot_comment_as_the_committee(voting, dataset, res
     review = submitted_request(researcher, dataset, team=[voting["ann"]])
 
     with pytest.raises(PermissionDenied, match="on this request's team"):
-        services.comment_add(
+        review_services.comment_add(
             access_request=review.request,
             actor=voting["ann"],
             body="Internal note.",
@@ -201,13 +205,15 @@ def test_chair_on_the_team_cannot_start_close_or_revoke(committee, dataset, rese
     review = submitted_request(researcher, dataset, team=[secretary])
 
     with pytest.raises(PermissionDenied, match="on this request's team"):
-        services.review_start(review=review, actor=secretary)
-    services.decision_record(review=review, actor=chair, outcome="approve", end_date=end_date())
+        review_services.review_start(review=review, actor=secretary)
+    decision_services.decision_record(
+        review=review, actor=chair, outcome="approve", end_date=end_date()
+    )
     grant = Grant.objects.filter(request=review.request).first()
     with pytest.raises(PermissionDenied, match="on this request's team"):
-        services.grant_revoke(grant=grant, actor=secretary, reason="Mine to end.")
+        grant_services.grant_revoke(grant=grant, actor=secretary, reason="Mine to end.")
     with pytest.raises(PermissionDenied, match="on this request's team"):
-        services.review_close(review=review, actor=secretary)
+        review_services.review_close(review=review, actor=secretary)
     grant.refresh_from_db()
     review.refresh_from_db()
     assert grant.revoked_at is None
@@ -216,17 +222,23 @@ def test_chair_on_the_team_cannot_start_close_or_revoke(committee, dataset, rese
 
 def test_quorum_counts_only_eligible_members(voting, dataset, researcher):
     review = submitted_request(researcher, dataset)
-    services.vote_cast(review=review, actor=voting["ann"], choice="approve", rationale="Fine.")
-    services.vote_cast(review=review, actor=voting["bob"], choice="approve", rationale="Fine.")
-    services.recusal_declare(review=review, actor=voting["bob"], reason="My former student.")
+    review_services.vote_cast(
+        review=review, actor=voting["ann"], choice="approve", rationale="Fine."
+    )
+    review_services.vote_cast(
+        review=review, actor=voting["bob"], choice="approve", rationale="Fine."
+    )
+    review_services.recusal_declare(review=review, actor=voting["bob"], reason="My former student.")
 
     with pytest.raises(PermissionDenied, match=re.escape("The quorum is 2 votes; 1 cast so far.")):
-        services.decision_record(
+        decision_services.decision_record(
             review=review, actor=voting["chair"], outcome="approve", end_date=end_date()
         )
 
-    services.vote_cast(review=review, actor=voting["cat"], choice="approve", rationale="Fine.")
-    services.decision_record(
+    review_services.vote_cast(
+        review=review, actor=voting["cat"], choice="approve", rationale="Fine."
+    )
+    decision_services.decision_record(
         review=review, actor=voting["chair"], outcome="approve", end_date=end_date()
     )
     review.refresh_from_db()
@@ -235,14 +247,18 @@ def test_quorum_counts_only_eligible_members(voting, dataset, researcher):
 
 def test_majority_counts_only_eligible_members(voting, dataset, researcher):
     review = submitted_request(researcher, dataset)
-    services.vote_cast(review=review, actor=voting["ann"], choice="approve", rationale="Yes.")
-    services.vote_cast(review=review, actor=voting["bob"], choice="approve", rationale="Yes.")
-    services.vote_cast(review=review, actor=voting["cat"], choice="reject", rationale="No.")
-    services.recusal_declare(review=review, actor=voting["ann"], reason="Co-author.")
+    review_services.vote_cast(
+        review=review, actor=voting["ann"], choice="approve", rationale="Yes."
+    )
+    review_services.vote_cast(
+        review=review, actor=voting["bob"], choice="approve", rationale="Yes."
+    )
+    review_services.vote_cast(review=review, actor=voting["cat"], choice="reject", rationale="No.")
+    review_services.recusal_declare(review=review, actor=voting["ann"], reason="Co-author.")
 
     # Eligible votes: bob approve, cat reject: no majority either way.
     with pytest.raises(PermissionDenied, match="A majority must vote to approve: 1 approve"):
-        services.decision_record(
+        decision_services.decision_record(
             review=review, actor=voting["chair"], outcome="approve", end_date=end_date()
         )
 
@@ -268,14 +284,16 @@ def test_recused_member_cannot_vote_decide_or_comment_as_committee(
     committee, dataset, researcher, chair, member
 ):
     review = submitted_request(researcher, dataset)
-    services.recusal_declare(review=review, actor=chair, reason="I supervise the applicant.")
+    review_services.recusal_declare(review=review, actor=chair, reason="I supervise the applicant.")
 
     with pytest.raises(PermissionDenied, match=re.escape(RECUSED)):
-        services.vote_cast(review=review, actor=chair, choice="approve", rationale="Fine.")
+        review_services.vote_cast(review=review, actor=chair, choice="approve", rationale="Fine.")
     with pytest.raises(PermissionDenied, match=re.escape(RECUSED)):
-        services.decision_record(review=review, actor=chair, outcome="approve", end_date=end_date())
+        decision_services.decision_record(
+            review=review, actor=chair, outcome="approve", end_date=end_date()
+        )
     with pytest.raises(PermissionDenied, match=re.escape(RECUSED)):
-        services.comment_add(
+        review_services.comment_add(
             access_request=review.request,
             actor=chair,
             body="Note.",
@@ -310,9 +328,11 @@ def test_recusal_needs_a_reason_and_a_seat(dataset, researcher, member, outsider
     review = submitted_request(researcher, dataset)
 
     with pytest.raises(ValidationError):
-        services.recusal_declare(review=review, actor=member, reason="  ")
+        review_services.recusal_declare(review=review, actor=member, reason="  ")
     with pytest.raises(PermissionDenied):
-        services.recusal_declare(review=review, actor=outsider, reason="Nothing to do with it.")
+        review_services.recusal_declare(
+            review=review, actor=outsider, reason="Nothing to do with it."
+        )
 
 
 def test_recused_review_is_not_waiting_for_me(dataset, researcher, member):
@@ -320,7 +340,7 @@ def test_recused_review_is_not_waiting_for_me(dataset, researcher, member):
     mine = Review.objects.all()
     assert list(selectors.reviews_waiting_for(member, mine)) == [review]
 
-    services.recusal_declare(review=review, actor=member, reason="Conflict.")
+    review_services.recusal_declare(review=review, actor=member, reason="Conflict.")
 
     assert list(selectors.reviews_waiting_for(member, mine)) == []
 
@@ -387,7 +407,7 @@ def test_non_superuser_cannot_appoint_a_deputy(client, toxpath, rat_livers, prec
     assert "Only an administrator may appoint a deputy decider." in unknown.content.decode()
     assert "No account with that username" not in unknown.content.decode()
     with pytest.raises(PermissionDenied):
-        services.deputy_appoint(review=review, actor=chair, user=chair, reason="Me.")
+        review_services.deputy_appoint(review=review, actor=chair, user=chair, reason="Me.")
     assert not DeputyDecider.objects.exists()
     assert not ledger(EventType.DEPUTY_APPOINTED, review).exists()
 
@@ -398,7 +418,7 @@ def test_a_conflicted_person_cannot_be_appointed_deputy(toxpath, rat_livers, adm
 
     for person in (toxpath, teammate):
         with pytest.raises(ValidationError, match="may not decide it"):
-            services.deputy_appoint(
+            review_services.deputy_appoint(
                 review=review, actor=admin_user, user=person, reason="Someone must."
             )
     assert not DeputyDecider.objects.exists()
@@ -426,7 +446,7 @@ def test_member_declares_a_conflict_on_the_review_page(client, dataset, research
 def test_waiting_for_me_filter_leaves_out_conflicted_reviews(client, dataset, researcher, chair):
     own = make_draft(chair, [dataset])
     accept_all(own, chair)
-    services.request_submit(access_request=own, actor=chair)
+    request_services.request_submit(access_request=own, actor=chair)
     theirs = submitted_request(researcher, dataset)
     client.force_login(chair)
 
@@ -438,7 +458,7 @@ def test_waiting_for_me_filter_leaves_out_conflicted_reviews(client, dataset, re
 def test_deputy_sees_the_review_in_the_queue_and_the_api(client, toxpath, rat_livers, admin_user):
     review = submitted_request(toxpath, rat_livers)
     deputy = factories.user("deputy", is_staff=True)
-    services.deputy_appoint(review=review, actor=admin_user, user=deputy, reason="Conflict.")
+    review_services.deputy_appoint(review=review, actor=admin_user, user=deputy, reason="Conflict.")
     client.force_login(deputy)
 
     queue = client.get(reverse("admin:access_review_changelist"))
@@ -467,7 +487,7 @@ def test_eligibility_costs_the_same_queries_whatever_the_page_size(dataset, rese
     one = queries_for_committee_list()
     for _ in range(3):
         submitted_request(researcher, dataset, team=[factories.user()])
-    services.recusal_declare(review=Review.objects.last(), actor=member, reason="Conflict.")
+    review_services.recusal_declare(review=Review.objects.last(), actor=member, reason="Conflict.")
     four = queries_for_committee_list()
 
     assert (one[1], four[1]) == (1, 4)
@@ -476,22 +496,22 @@ def test_eligibility_costs_the_same_queries_whatever_the_page_size(dataset, rese
 
 # --- every committee action, for every kind of conflict ------------------------------------------
 ACTIONS = {
-    "start": lambda review, actor, grant: services.review_start(review=review, actor=actor),
-    "comment": lambda review, actor, grant: services.comment_add(
+    "start": lambda review, actor, grant: review_services.review_start(review=review, actor=actor),
+    "comment": lambda review, actor, grant: review_services.comment_add(
         access_request=review.request,
         actor=actor,
         body="A note.",
         visibility="internal",
         committee=review.committee,
     ),
-    "vote": lambda review, actor, grant: services.vote_cast(
+    "vote": lambda review, actor, grant: review_services.vote_cast(
         review=review, actor=actor, choice="approve", rationale="Fine."
     ),
-    "decide": lambda review, actor, grant: services.decision_record(
+    "decide": lambda review, actor, grant: decision_services.decision_record(
         review=review, actor=actor, outcome="reject", reason="No."
     ),
-    "close": lambda review, actor, grant: services.review_close(review=review, actor=actor),
-    "revoke": lambda review, actor, grant: services.grant_revoke(
+    "close": lambda review, actor, grant: review_services.review_close(review=review, actor=actor),
+    "revoke": lambda review, actor, grant: grant_services.grant_revoke(
         grant=grant, actor=actor, reason="Ended."
     ),
 }
@@ -509,11 +529,13 @@ def test_every_committee_action_refuses_a_conflicted_chair(
     applicant = cochair if conflict == "applicant" else researcher
     review = submitted_request(applicant, dataset, team=[cochair] if conflict == "team" else [])
     if conflict == "recused":
-        services.recusal_declare(review=review, actor=cochair, reason="Conflict.")
+        review_services.recusal_declare(review=review, actor=cochair, reason="Conflict.")
     grant = None
     if action == "revoke":
         # The eligible chair approves, so that there is a grant to revoke.
-        services.decision_record(review=review, actor=chair, outcome="approve", end_date=end_date())
+        decision_services.decision_record(
+            review=review, actor=chair, outcome="approve", end_date=end_date()
+        )
         grant = Grant.objects.filter(request=review.request).first()
 
     if conflict is None:

@@ -5,9 +5,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from access import services
 from access.choices import ReviewStatus
 from access.models import ConsentMatch, Grant
+from access.services import requests as request_services
 from audit.models import AuditEvent
 from governance import services as gov
 from tests import factories
@@ -32,7 +32,7 @@ def heart_dataset(committee, organisation):
 def _submit(researcher, datasets, **data):
     draft = make_draft(researcher, datasets, **data)
     accept_all(draft, researcher)
-    return services.request_submit(access_request=draft, actor=researcher)
+    return request_services.request_submit(access_request=draft, actor=researcher)
 
 
 def test_each_requested_dataset_gets_a_stored_match_with_versions(

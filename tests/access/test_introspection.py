@@ -20,9 +20,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from oauth2_provider.models import AccessToken
 
-from access import keyring, keys, services, tokens
+from access import keyring, keys, tokens
 from access.choices import KeyState
 from access.models import Grant, IssuedToken, SigningKey
+from access.services import grants as grant_services
 from audit import events, ledger
 from audit.actors import pseudonym_for
 from audit.models import AuditEvent
@@ -272,7 +273,7 @@ def test_not_yet_valid(issued, storage, monkeypatch):
 
 def test_revoked_with_its_grant(issued, storage, grant, chair):
     assert introspect(storage[1], issued.token).json()["active"] is True
-    services.grant_revoke(grant=grant, actor=chair, reason="Breach.")
+    grant_services.grant_revoke(grant=grant, actor=chair, reason="Breach.")
     assert_inactive(storage[1], issued.token, "revoked")
 
 

@@ -4,10 +4,11 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
-from access import services
 from access.choices import RequestStatus, ReviewStatus
 from access.lifecycle import TransitionRefused
 from access.models import Grant
+from access.services import decisions as decision_services
+from access.services import requests as request_services
 
 from .conftest import accept_all
 
@@ -24,7 +25,7 @@ def test_submitting_splits_the_request_into_one_review_per_committee(
 
 def test_submit_without_accepting_the_agreement_is_refused_naming_it(draft, researcher):
     with pytest.raises(ValidationError) as exc:
-        services.request_submit(access_request=draft, actor=researcher)
+        request_services.request_submit(access_request=draft, actor=researcher)
     assert "agreements" in exc.value.message_dict
 
 
@@ -33,7 +34,7 @@ def test_chair_approves_and_every_person_gets_a_grant_per_dataset(
 ):
     review = submitted.reviews.get(committee=dataset.committee)
     end = timezone.localdate() + timedelta(days=180)
-    services.decision_record(review=review, actor=chair, outcome="approve", end_date=end)
+    decision_services.decision_record(review=review, actor=chair, outcome="approve", end_date=end)
     grants = Grant.objects.filter(request=submitted)
     assert {(g.user, g.dataset) for g in grants} == {(researcher, dataset), (teammate, dataset)}
     mine = grants.get(user=researcher)
@@ -47,23 +48,25 @@ def test_chair_approves_and_every_person_gets_a_grant_per_dataset(
 def test_member_cannot_decide_when_the_chair_decides(submitted, member, dataset):
     review = submitted.reviews.get(committee=dataset.committee)
     with pytest.raises(PermissionDenied, match="chair decides"):
-        services.decision_record(review=review, actor=member, outcome="reject", reason="no")
+        decision_services.decision_record(
+            review=review, actor=member, outcome="reject", reason="no"
+        )
 
 
 def test_return_then_resubmit_then_approve(submitted, other_chair, researcher, other_dataset):
     review = submitted.reviews.get(committee=other_dataset.committee)
-    services.decision_record(
+    decision_services.decision_record(
         review=review, actor=other_chair, outcome="return", questions="Which cohort?"
     )
     review.refresh_from_db()
     assert review.status == ReviewStatus.RETURNED
-    services.request_update(
+    request_services.request_update(
         access_request=submitted, actor=researcher, data={"lay_summary": "Cohort A only."}
     )
-    services.request_resubmit(access_request=submitted, actor=researcher)
+    request_services.request_resubmit(access_request=submitted, actor=researcher)
     review.refresh_from_db()
     assert (review.status, review.round) == (ReviewStatus.RESUBMITTED, 2)
-    services.decision_record(
+    decision_services.decision_record(
         review=review,
         actor=other_chair,
         outcome="approve",
@@ -75,15 +78,19 @@ def test_return_then_resubmit_then_approve(submitted, other_chair, researcher, o
 
 def test_a_second_decision_on_a_decided_review_is_refused(submitted, chair, dataset):
     review = submitted.reviews.get(committee=dataset.committee)
-    services.decision_record(review=review, actor=chair, outcome="reject", reason="Out of scope.")
+    decision_services.decision_record(
+        review=review, actor=chair, outcome="reject", reason="Out of scope."
+    )
     with pytest.raises(TransitionRefused):
-        services.decision_record(review=review, actor=chair, outcome="reject", reason="again")
+        decision_services.decision_record(
+            review=review, actor=chair, outcome="reject", reason="again"
+        )
 
 
 def test_end_date_beyond_the_requested_duration_is_refused(submitted, chair, dataset):
     review = submitted.reviews.get(committee=dataset.committee)
     with pytest.raises(ValidationError) as exc:
-        services.decision_record(
+        decision_services.decision_record(
             review=review,
             actor=chair,
             outcome="approve",

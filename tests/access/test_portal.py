@@ -13,9 +13,11 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from access import services
 from access.choices import CommentVisibility, RequestStatus, ReviewStatus
 from access.models import AccessRequest, AgreementAcceptance, ConsentMatch
+from access.services import decisions as decision_services
+from access.services import requests as request_services
+from access.services import reviews as review_services
 from access.uploads import MAX_BYTES
 from audit.choices import EventType
 from audit.models import AuditEvent
@@ -93,7 +95,7 @@ def test_anonymous_visitor_is_sent_to_sign_in(client, name, kwargs):
 
 def test_another_users_request_is_404_on_every_page(draft, outsider):
     client = client_for(outsider)
-    agreement = next(iter(services.required_agreements(draft).values()))
+    agreement = next(iter(request_services.required_agreements(draft).values()))
     for url, method in [
         (detail_url(draft), "get"),
         (reverse("access:request-edit", kwargs={"pk": draft.pk}), "get"),
@@ -128,7 +130,7 @@ def test_state_changes_refuse_get(draft, researcher):
 def test_csrf_token_is_required_on_a_post(draft, researcher):
     client = Client(enforce_csrf_checks=True)
     client.force_login(researcher)
-    agreement = next(iter(services.required_agreements(draft).values()))
+    agreement = next(iter(request_services.required_agreements(draft).values()))
     url = reverse("access:agreement-accept", kwargs={"pk": draft.pk, "agreement_pk": agreement.pk})
     assert client.post(url).status_code == 403
     assert not AgreementAcceptance.objects.filter(request=draft).exists()
@@ -160,13 +162,15 @@ def test_team_member_sees_the_request_and_is_asked_to_accept(draft, teammate):
 def test_my_requests_shows_a_status_per_dataset_and_what_to_do_when_returned(
     submitted, researcher, other_chair, chair, dataset, other_dataset
 ):
-    services.decision_record(
+    decision_services.decision_record(
         review=submitted.reviews.get(committee=other_dataset.committee),
         actor=other_chair,
         outcome="return",
         questions="Which cohort?",
     )
-    services.review_start(review=submitted.reviews.get(committee=dataset.committee), actor=chair)
+    review_services.review_start(
+        review=submitted.reviews.get(committee=dataset.committee), actor=chair
+    )
     page = text_of(client_for(researcher).get(reverse("access:request-list")))
     assert f"{dataset.accession} : Under review" in page
     assert f"{other_dataset.accession} : Returned for changes" in page
@@ -342,7 +346,7 @@ def test_draft_page_shows_answers_agreements_and_the_submission_checklist(draft,
     page = text_of(response)
     assert "Before you can submit" in page
     assert "Accept the current access agreement(s)" in page
-    for agreement in set(services.required_agreements(draft).values()):
+    for agreement in set(request_services.required_agreements(draft).values()):
         assert f"I accept {agreement.title}, version {agreement.version}" in page
         assert agreement.text in page
     assert "Deep learning for TIL quantification" in page
@@ -352,14 +356,14 @@ def test_draft_page_shows_answers_agreements_and_the_submission_checklist(draft,
 
 def test_accepting_each_agreement_clears_the_checklist(draft, researcher):
     client = client_for(researcher)
-    for agreement in set(services.required_agreements(draft).values()):
+    for agreement in set(request_services.required_agreements(draft).values()):
         url = reverse(
             "access:agreement-accept", kwargs={"pk": draft.pk, "agreement_pk": agreement.pk}
         )
         response = client.post(url)
         assert response.status_code == 302
         assert any("You accepted" in m for m in flashes(response))
-    assert services.submission_problems(draft) == {}
+    assert request_services.submission_problems(draft) == {}
     page = text_of(client.get(detail_url(draft)))
     assert "Everything needed is there." in page
     assert "You accepted this version." in page
@@ -400,7 +404,7 @@ def test_team_member_can_view_and_accept_but_not_submit_or_withdraw(draft, teamm
     page = text_of(client.get(detail_url(draft)))
     assert "You are a team member" in page
     assert "Submit request" not in page and "Withdraw request" not in page
-    agreement = next(iter(services.required_agreements(draft).values()))
+    agreement = next(iter(request_services.required_agreements(draft).values()))
     client.post(
         reverse("access:agreement-accept", kwargs={"pk": draft.pk, "agreement_pk": agreement.pk})
     )
@@ -431,7 +435,7 @@ def test_answering_a_returned_request_edit_reply_and_resubmit(
     submitted, researcher, other_chair, other_dataset
 ):
     review = submitted.reviews.get(committee=other_dataset.committee)
-    services.decision_record(
+    decision_services.decision_record(
         review=review, actor=other_chair, outcome="return", questions="Which cohort exactly?"
     )
     datasets_before = set(submitted.datasets.all())
@@ -472,15 +476,17 @@ def test_timeline_tells_the_story_but_hides_votes_and_internal_comments(
     submitted, researcher, chair, member, dataset
 ):
     review = submitted.reviews.get(committee=dataset.committee)
-    services.vote_cast(review=review, actor=member, choice="reject", rationale="SECRET-RATIONALE")
-    services.comment_add(
+    review_services.vote_cast(
+        review=review, actor=member, choice="reject", rationale="SECRET-RATIONALE"
+    )
+    review_services.comment_add(
         access_request=submitted,
         actor=chair,
         body="SECRET-INTERNAL remark",
         visibility=CommentVisibility.INTERNAL,
         committee=dataset.committee,
     )
-    services.comment_add(
+    review_services.comment_add(
         access_request=submitted,
         actor=chair,
         body="Please confirm the cohort.",
@@ -502,7 +508,7 @@ def test_timeline_tells_the_story_but_hides_votes_and_internal_comments(
 
 def test_timeline_names_the_approval_and_its_end_date(submitted, researcher, chair, dataset):
     end = timezone.localdate() + timedelta(days=90)
-    services.decision_record(
+    decision_services.decision_record(
         review=submitted.reviews.get(committee=dataset.committee),
         actor=chair,
         outcome="approve",
@@ -602,7 +608,7 @@ def test_my_access_lists_grants_and_why_one_is_not_active(
     submitted, researcher, teammate, chair, dataset
 ):
     end = timezone.localdate() + timedelta(days=60)
-    services.decision_record(
+    decision_services.decision_record(
         review=submitted.reviews.get(committee=dataset.committee),
         actor=chair,
         outcome="approve",
@@ -633,13 +639,11 @@ def test_signed_in_people_see_my_requests_and_my_access_in_the_navigation(client
 def test_history_names_the_committee_of_the_event_not_of_a_review_with_the_same_id(
     client, submitted, other_chair, researcher, other_dataset
 ):
-    from access import services as access_services
-
     review = submitted.reviews.get(committee=other_dataset.committee)
-    access_services.decision_record(
+    decision_services.decision_record(
         review=review, actor=other_chair, outcome="return", questions="Which cohort?"
     )
-    access_services.request_resubmit(access_request=submitted, actor=researcher)
+    request_services.request_resubmit(access_request=submitted, actor=researcher)
     client.force_login(researcher)
     page = client.get(f"/requests/{submitted.pk}/").content.decode()
     assert f"resubmitted the request to {other_dataset.committee.name}" in page

@@ -11,9 +11,10 @@ import pytest
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from access import lifecycle, services
+from access import lifecycle
 from access.answers import PURPOSE_FLAGS
 from access.matching import purpose_for_request
+from access.services import requests as request_services
 from governance import matching
 
 from .conftest import make_draft
@@ -55,7 +56,7 @@ def test_the_request_page_lists_the_ticked_purposes_as_the_form_labels_them(
 
 def test_the_history_names_a_changed_answer_as_the_model_labels_it(researcher, dataset, agreement):
     draft = make_draft(researcher, [dataset])
-    services.request_update(
+    request_services.request_update(
         access_request=draft, actor=researcher, data={"for_profit_organisation": True}
     )
     page = text_of(client_for(researcher).get(detail_url(draft)))

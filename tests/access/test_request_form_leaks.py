@@ -9,8 +9,8 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from access import services
 from access.models import AccessRequest
+from access.services import requests as request_services
 from tests import factories
 
 from .test_portal import client_for, flashes, form_data, text_of
@@ -125,12 +125,12 @@ def test_the_service_refuses_an_ineligible_team_member_with_the_same_answer(
     researcher, dataset, suspended
 ):
     with pytest.raises(ValidationError) as refused:
-        services.request_create(
+        request_services.request_create(
             applicant=researcher,
             data={"title": "x"},
             datasets=[dataset],
             team_members=[suspended],
         )
     assert refused.value.message_dict["team_members"] == [
-        services.team_member_not_added([suspended.username])
+        request_services.team_member_not_added([suspended.username])
     ]

@@ -15,8 +15,12 @@ from django.core.management import call_command
 from django.db import connection, transaction
 from django.utils import timezone
 
-from access import keyring, lifecycle, services, tokens
+from access import keyring, lifecycle, tokens
 from access.models import Grant, IssuedToken, TokenRevocation
+from access.services import decisions as decision_services
+from access.services import grants as grant_services
+from access.services import requests as request_services
+from access.services import reviews as review_services
 from governance import services as gov
 from governance.models import LegalBasisArticle, OntologyTerm
 
@@ -50,9 +54,9 @@ def revoke_by(revocation: str, *, grant, researcher, admin_user, chair) -> None:
     """One of the ways a grant's tokens are revoked (the committee's decision, or a sweep that
     changes the dataset or the account, not the grant row)."""
     if revocation == "grant_revoked":
-        services.grant_revoke(grant=grant, actor=chair, reason="Breach.")
+        grant_services.grant_revoke(grant=grant, actor=chair, reason="Breach.")
     elif revocation == "request_withdrawn":
-        services.request_withdraw(access_request=grant.request, actor=researcher)
+        request_services.request_withdraw(access_request=grant.request, actor=researcher)
     elif revocation == "dataset_retired":
         gov.dataset_retire(dataset=grant.dataset, actor=None, reason="Withdrawn.")
     else:
@@ -153,7 +157,7 @@ def test_a_withdrawal_racing_an_approval_leaves_no_live_grant_and_no_deadlock(
     access_request = grant.request
     review = access_request.reviews.get(committee=other_dataset.committee)
     deciding = threading.Event()
-    require_eligible = services._require_eligible
+    require_eligible = review_services.require_eligible
 
     def slow_require_eligible(*args, **kwargs):
         # Called by decision_record right after it locked the review.
@@ -161,12 +165,12 @@ def test_a_withdrawal_racing_an_approval_leaves_no_live_grant_and_no_deadlock(
         time.sleep(1.0)  # the withdrawal now starts and meets the approval's locks
         return require_eligible(*args, **kwargs)
 
-    monkeypatch.setattr(services, "_require_eligible", slow_require_eligible)
+    monkeypatch.setattr(review_services, "require_eligible", slow_require_eligible)
     errors: dict[str, str] = {}
 
     def approve():
         try:
-            services.decision_record(
+            decision_services.decision_record(
                 review=review,
                 actor=other_chair,
                 outcome="approve",
@@ -180,7 +184,7 @@ def test_a_withdrawal_racing_an_approval_leaves_no_live_grant_and_no_deadlock(
     def withdraw():
         try:
             assert deciding.wait(timeout=10)
-            services.request_withdraw(access_request=access_request, actor=researcher)
+            request_services.request_withdraw(access_request=access_request, actor=researcher)
         except Exception as exc:
             errors["withdraw"] = repr(exc)
         finally:
@@ -201,7 +205,7 @@ def test_an_edit_racing_an_approval_waits_for_it_and_is_refused(
     """The applicant edits the purpose (another committee returned the request) while the
     first committee is approving: the edit waits for the approval's review lock, then sees the
     approval and is refused, so no grant is made for answers the committee never saw."""
-    services.decision_record(
+    decision_services.decision_record(
         review=submitted.reviews.get(committee=other_dataset.committee),
         actor=other_chair,
         outcome="return",
@@ -209,19 +213,19 @@ def test_an_edit_racing_an_approval_waits_for_it_and_is_refused(
     )
     review = submitted.reviews.get(committee=dataset.committee)
     deciding = threading.Event()
-    require_eligible = services._require_eligible
+    require_eligible = review_services.require_eligible
 
     def slow_require_eligible(*args, **kwargs):
         deciding.set()
         time.sleep(1.0)  # the edit now starts while the approval holds the review
         return require_eligible(*args, **kwargs)
 
-    monkeypatch.setattr(services, "_require_eligible", slow_require_eligible)
+    monkeypatch.setattr(review_services, "require_eligible", slow_require_eligible)
     outcome: dict[str, str] = {}
 
     def approve():
         try:
-            services.decision_record(
+            decision_services.decision_record(
                 review=review,
                 actor=chair,
                 outcome="approve",
@@ -235,7 +239,7 @@ def test_an_edit_racing_an_approval_waits_for_it_and_is_refused(
     def edit():
         try:
             assert deciding.wait(timeout=10)
-            services.request_update(
+            request_services.request_update(
                 access_request=submitted, actor=researcher, data={"commercial": True}
             )
             outcome["edit"] = "saved"

@@ -18,10 +18,12 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from access import selectors, services, tokens
+from access import selectors, tokens
 from access.choices import RevocationCause, TokenKind
 from access.lifecycle import GrantRecord, TransitionRefused, grant_inactive_reason
 from access.models import Grant, IssuedToken, TokenRevocation
+from access.services import decisions as decision_services
+from access.services import grants as grant_services
 from audit import ledger
 from audit.actors import pseudonym_for
 from audit.choices import EventType
@@ -138,7 +140,7 @@ def not_yet_valid(grant, **_):
 
 
 def revoke(grant, *, chair, **_):
-    services.grant_revoke(grant=grant, actor=chair, reason="Breach of the agreement.")
+    grant_services.grant_revoke(grant=grant, actor=chair, reason="Breach of the agreement.")
 
 
 def retire(grant, **_):
@@ -180,7 +182,7 @@ def test_no_token_without_an_active_grant_and_the_reason_is_given(
 
 def test_no_token_before_the_holder_accepted_the_agreement(submitted, chair, dataset, teammate):
     review = submitted.reviews.get(committee=dataset.committee)
-    services.decision_record(
+    decision_services.decision_record(
         review=review,
         actor=chair,
         outcome="approve",
@@ -438,7 +440,7 @@ def test_feed_cursors_grow_and_pages_follow_them(
 ):
     _, bearer = storage
     review = submitted.reviews.get(committee=dataset.committee)
-    services.decision_record(
+    decision_services.decision_record(
         review=review,
         actor=chair,
         outcome="approve",
@@ -496,7 +498,7 @@ def test_other_peoples_grants_keep_their_tokens(
 ):
     _, bearer = storage
     review = submitted.reviews.get(committee=dataset.committee)
-    services.decision_record(
+    decision_services.decision_record(
         review=review,
         actor=chair,
         outcome="approve",

@@ -10,6 +10,7 @@ from django.test import Client
 from django.urls import reverse
 
 from access.models import AccessRequest, ethics_upload_path
+from access.services import requests as request_services
 
 from .test_portal import PDF, form_data
 
@@ -102,12 +103,10 @@ def test_a_suspicious_operation_in_an_api_view_is_a_json_400(
 ):
     from django.core.exceptions import SuspiciousFileOperation
 
-    from access import services
-
     def refuse(**kwargs):
         raise SuspiciousFileOperation("Detected path traversal attempt in '/etc/passwd'")
 
-    monkeypatch.setattr(services, "request_create", refuse)
+    monkeypatch.setattr(request_services, "request_create", refuse)
     response = client_for(researcher).post(
         "/api/v1/access-requests/",
         {"title": "x", "datasets": [dataset.accession]},

@@ -12,9 +12,11 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from access import services, tokens
+from access import tokens
 from access.choices import TokenKind
 from access.models import Grant, IssuedToken
+from access.services import decisions as decision_services
+from access.services import grants as grant_services
 from audit import ledger
 from audit.actors import pseudonym_for
 from audit.choices import EventType
@@ -49,7 +51,9 @@ def two_grants(submitted, chair, other_chair, dataset, other_dataset, researcher
     end = timezone.localdate() + timedelta(days=90)
     for committee_dataset, deciding in ((dataset, chair), (other_dataset, other_chair)):
         review = submitted.reviews.get(committee=committee_dataset.committee)
-        services.decision_record(review=review, actor=deciding, outcome="approve", end_date=end)
+        decision_services.decision_record(
+            review=review, actor=deciding, outcome="approve", end_date=end
+        )
     return list(
         Grant.objects.filter(request=submitted, user=researcher).order_by("dataset__accession")
     )
@@ -110,7 +114,7 @@ def test_visa_never_outlives_the_grant_nor_the_visa_lifetime(grant, researcher, 
 
 
 def test_inactive_grants_get_no_visa(two_grants, researcher, chair):
-    services.grant_revoke(grant=two_grants[0], actor=chair, reason="Ended early.")
+    grant_services.grant_revoke(grant=two_grants[0], actor=chair, reason="Ended early.")
     visas = tokens.visas_issue(user=researcher, actor=researcher)
     assert len(visas) == 1
     claims = verify_independently(visas[0], typ=VISA_TYP, audience=None)
@@ -125,7 +129,7 @@ def test_a_person_without_active_grants_has_an_empty_passport(researcher, storag
 def test_revoking_a_grant_lists_its_visas_in_the_feed(grant, researcher, chair, storage):
     (visa,) = tokens.visas_issue(user=researcher, actor=researcher)
     jti = jwt.decode(visa, options={"verify_signature": False})["jti"]
-    services.grant_revoke(grant=grant, actor=chair, reason="Ended early.")
+    grant_services.grant_revoke(grant=grant, actor=chair, reason="Ended early.")
     body = Client().get(FEED, HTTP_AUTHORIZATION=f"Bearer {storage[1]}").json()
     assert jti in {e["jti"] for e in body["revoked"]}
 
@@ -163,7 +167,7 @@ def test_anonymous_callers_get_401(grant, researcher):
 
 def test_teammate_visa_waits_for_their_agreement(submitted, chair, dataset, teammate):
     review = submitted.reviews.get(committee=dataset.committee)
-    services.decision_record(
+    decision_services.decision_record(
         review=review,
         actor=chair,
         outcome="approve",

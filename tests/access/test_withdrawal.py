@@ -19,10 +19,13 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from access import services, tokens
+from access import tokens
 from access.choices import RequestStatus, ReviewStatus, RevocationCause
 from access.lifecycle import TransitionRefused
 from access.models import Grant, IssuedToken, Notification, TokenRevocation
+from access.services import decisions as decision_services
+from access.services import grants as grant_services
+from access.services import requests as request_services
 from audit import ledger
 from audit.choices import EventType
 from audit.models import AuditEvent
@@ -93,7 +96,7 @@ def test_their_tokens_are_refused_by_introspection_and_listed_in_the_feed(
     _, bearer = storage
     for token in issued:
         assert introspect(bearer, token.token).json()["active"] is True
-    services.request_withdraw(access_request=access_request, actor=researcher)
+    request_services.request_withdraw(access_request=access_request, actor=researcher)
     for token in issued:
         assert introspect(bearer, token.token).json() == {"active": False}
         assert last_introspection().payload["reason"] == "revoked"
@@ -105,14 +108,14 @@ def test_their_tokens_are_refused_by_introspection_and_listed_in_the_feed(
 
 def test_no_new_token_is_issued_after_withdrawal(approved_part, researcher):
     access_request, grants, _ = approved_part
-    services.request_withdraw(access_request=access_request, actor=researcher)
+    request_services.request_withdraw(access_request=access_request, actor=researcher)
     with pytest.raises(tokens.TokenRefused, match=r"The grant was revoked\."):
         tokens.token_issue(grant=grants[0], actor=researcher)
 
 
 def test_the_ledger_says_which_grants_the_withdrawal_ended(approved_part, researcher):
     access_request, grants, issued = approved_part
-    services.request_withdraw(access_request=access_request, actor=researcher)
+    request_services.request_withdraw(access_request=access_request, actor=researcher)
     (withdrawn,) = events_of(EventType.REQUEST_WITHDRAWN, target_id=str(access_request.pk))
     assert withdrawn.payload == {"grants_ended": sorted(g.pk for g in grants)}
     revoked = events_of(EventType.GRANT_REVOKED)
@@ -125,7 +128,7 @@ def test_the_ledger_says_which_grants_the_withdrawal_ended(approved_part, resear
 
 def test_the_team_is_told_that_their_access_ended(approved_part, researcher, teammate):
     access_request, _, _ = approved_part
-    services.request_withdraw(access_request=access_request, actor=researcher)
+    request_services.request_withdraw(access_request=access_request, actor=researcher)
     notice = Notification.objects.get(recipient=teammate, kind="revoked")
     assert "was withdrawn" in notice.body and "has ended" in notice.body
 
@@ -134,13 +137,13 @@ def test_a_request_every_committee_decided_can_still_be_withdrawn_while_access_l
     approved_part, researcher, other_chair, other_dataset
 ):
     access_request, _, _ = approved_part
-    services.decision_record(
+    decision_services.decision_record(
         review=access_request.reviews.get(committee=other_dataset.committee),
         actor=other_chair,
         outcome="reject",
         reason="Out of scope.",
     )
-    services.request_withdraw(access_request=access_request, actor=researcher)
+    request_services.request_withdraw(access_request=access_request, actor=researcher)
     assert not Grant.objects.filter(request=access_request, revoked_at__isnull=True).exists()
 
 
@@ -148,22 +151,22 @@ def test_with_no_open_part_and_no_live_grant_there_is_nothing_to_withdraw(
     approved_part, researcher, chair, other_chair, other_dataset
 ):
     access_request, grants, _ = approved_part
-    services.decision_record(
+    decision_services.decision_record(
         review=access_request.reviews.get(committee=other_dataset.committee),
         actor=other_chair,
         outcome="reject",
         reason="Out of scope.",
     )
     for live in grants:
-        services.grant_revoke(grant=live, actor=chair, reason="Breach.")
+        grant_services.grant_revoke(grant=live, actor=chair, reason="Breach.")
     with pytest.raises(TransitionRefused, match="nothing is left to withdraw"):
-        services.request_withdraw(access_request=access_request, actor=researcher)
+        request_services.request_withdraw(access_request=access_request, actor=researcher)
 
 
 def test_grants_already_ended_are_left_as_they_were(approved_part, researcher, chair):
     access_request, grants, _ = approved_part
-    services.grant_revoke(grant=grants[1], actor=chair, reason="Left the project.")
-    services.request_withdraw(access_request=access_request, actor=researcher)
+    grant_services.grant_revoke(grant=grants[1], actor=chair, reason="Left the project.")
+    request_services.request_withdraw(access_request=access_request, actor=researcher)
     grants[1].refresh_from_db()
     assert (grants[1].revoked_by, grants[1].revoked_reason) == (chair, "Left the project.")
     (withdrawn,) = events_of(EventType.REQUEST_WITHDRAWN)
@@ -194,7 +197,7 @@ def test_the_withdraw_button_stays_while_only_access_remains(
     approved_part, researcher, other_chair, other_dataset
 ):
     access_request, _, _ = approved_part
-    services.decision_record(
+    decision_services.decision_record(
         review=access_request.reviews.get(committee=other_dataset.committee),
         actor=other_chair,
         outcome="reject",
@@ -205,4 +208,4 @@ def test_the_withdraw_button_stays_while_only_access_remains(
 
 
 def chair_committee_name(access_request) -> str:
-    return next(r.committee.name for r in services.approvals_standing(access_request))
+    return next(r.committee.name for r in request_services.approvals_standing(access_request))

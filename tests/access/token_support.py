@@ -19,9 +19,10 @@ from django.test import Client
 from django.utils import timezone
 from oauth2_provider.models import AccessToken, Application
 
-from access import keyring, keys, services
+from access import keyring, keys
 from access.models import Grant
 from access.oauth import PRIVILEGED_SCOPES, client_scopes_set
+from access.services import decisions as decision_services
 from audit import ledger
 from audit.choices import EventType
 from audit.models import AuditEvent
@@ -53,7 +54,7 @@ def token_keys(db, settings):
 def grant(submitted, chair, dataset, researcher) -> Grant:
     """The researcher's active grant on `dataset`, approved by its committee's chair."""
     review = submitted.reviews.get(committee=dataset.committee)
-    services.decision_record(
+    decision_services.decision_record(
         review=review,
         actor=chair,
         outcome="approve",

@@ -1,0 +1,154 @@
+"""A committee's decision on a review (approve, reject, return) and what follows from it: the
+review's new state, the grants of an approval, the questions of a return in the conversation, and
+the applicant told."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+from dateutil.relativedelta import relativedelta
+from django.db import transaction
+from django.utils import timezone
+
+from audit import events
+from core.exceptions import Forbidden, Invalid
+from governance.choices import DatasetStatus
+from governance.models import Dataset
+
+from .. import lifecycle
+from ..choices import CommentVisibility, DecisionOutcome, NotificationKind
+from ..lifecycle import TransitionRefused
+from ..models import AccessRequest, Comment, Decision, Review
+from . import common
+from . import grants as grant_services
+from . import notifications as notification_services
+from . import reviews as review_services
+
+
+def latest_end_date(access_request: AccessRequest, *, today: date | None = None) -> date:
+    today = today or timezone.localdate()
+    return today + relativedelta(months=access_request.requested_months)
+
+
+@transaction.atomic
+def decision_record(
+    *,
+    review: Review,
+    actor,
+    outcome: str,
+    end_date: date | None = None,
+    conditions: str = "",
+    reason: str = "",
+    questions: str = "",
+    datasets: Iterable[Dataset] | None = None,
+    automatic: bool = False,
+) -> Decision:
+    """Approve (with an end date, optional conditions), reject (with a reason) or return (with questions)."""
+    review = common.lock_review(review)
+    access_request = review.request
+    committee = review.committee
+    if review.status not in lifecycle.DECIDABLE_STATES:
+        raise TransitionRefused(
+            f"This review is {review.get_status_display().lower()}: no decision can be taken on it now."
+        )
+    if outcome not in DecisionOutcome.values:
+        raise Invalid({"outcome": "Decide approve, reject or return."})
+    if not automatic:
+        panel = review_services.review_panel(review)
+        role = review_services.require_eligible(review, actor, panel)
+        tally = lifecycle.eligible_tally(
+            review.votes.filter(round=review.round).values_list("voter_id", "choice"), panel
+        )
+        refusal = lifecycle.decision_refusal(
+            policy=committee.decision_policy,
+            quorum=committee.quorum,
+            role=role,
+            outcome=outcome,
+            tally=tally,
+        )
+        if refusal:
+            raise Forbidden(refusal)
+    review_datasets = list(review.datasets())
+    approved: list[Dataset] = []
+    if outcome == DecisionOutcome.APPROVE:
+        if end_date is None:
+            raise Invalid({"end_date": "An approval needs an end date."})
+        today = timezone.localdate()
+        limit = latest_end_date(access_request, today=today)
+        if end_date <= today:
+            raise Invalid({"end_date": "The end date must be in the future."})
+        if end_date > limit:
+            raise Invalid(
+                {
+                    "end_date": f"The end date may not be later than the requested duration allows ({limit.isoformat()})."
+                }
+            )
+        approved = review_datasets if datasets is None else list(datasets)
+        outside = [d.accession for d in approved if d.pk not in {x.pk for x in review_datasets}]
+        if outside or not approved:
+            raise Invalid(
+                {"datasets": "Approve one or more of this committee's requested datasets."}
+            )
+        retired = [d.accession for d in approved if d.status != DatasetStatus.PUBLISHED]
+        if retired:
+            raise Invalid({"datasets": f"No longer published: {', '.join(retired)}."})
+    elif outcome == DecisionOutcome.REJECT and not reason.strip():
+        raise Invalid({"reason": "A rejection needs a reason."})
+    elif outcome == DecisionOutcome.RETURN and not questions.strip():
+        raise Invalid({"questions": "Returning a request needs the committee's questions."})
+
+    review_services.review_start_if_needed(review, actor=actor)
+    decision = Decision.objects.create(
+        review=review,
+        round=review.round,
+        outcome=outcome,
+        decided_by=None if automatic else actor,
+        end_date=end_date if outcome == DecisionOutcome.APPROVE else None,
+        conditions=conditions.strip(),
+        reason=reason.strip(),
+        questions=questions.strip(),
+    )
+    target = lifecycle.OUTCOME_STATUS[DecisionOutcome(outcome)]
+    if outcome != DecisionOutcome.RETURN:
+        review.decided_at = timezone.now()
+    common.transition(review, target)
+    if approved:
+        decision.approved_datasets.set(approved)
+        agreements = {d.current_agreement for d in approved} - {None}
+        decision.agreements.set(agreements)
+    events.decision_recorded(
+        decision=decision, actor=None if automatic else actor, automatic=automatic
+    )
+    if approved:
+        grant_services.grants_create(
+            decision=decision, datasets=approved, actor=None if automatic else actor
+        )
+    if outcome == DecisionOutcome.RETURN and not automatic:
+        # The questions appear in the applicant's conversation with the committee.
+        comment = Comment.objects.create(
+            request=access_request,
+            committee=committee,
+            author=actor,
+            body=decision.questions,
+            visibility=CommentVisibility.PUBLIC,
+        )
+        events.comment_added(comment=comment, actor=actor)
+    access_request.last_activity_at = timezone.now()
+    access_request.save(update_fields=["last_activity_at"])
+    kind = (
+        NotificationKind.RETURNED if outcome == DecisionOutcome.RETURN else NotificationKind.DECIDED
+    )
+    verb = {
+        DecisionOutcome.APPROVE: "approved",
+        DecisionOutcome.REJECT: "rejected",
+        DecisionOutcome.RETURN: "returned for changes",
+    }[outcome]
+    notification_services.notify(
+        recipient=access_request.applicant,
+        kind=kind,
+        subject=f"{access_request.reference}: {committee.name} {verb} your request",
+        body=(reason or questions or conditions or f"Your request was {verb}.").strip(),
+        key=f"decided:{decision.pk}",
+    )
+    return decision

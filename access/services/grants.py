@@ -1,0 +1,137 @@
+"""Grants of access: created by an approval, revoked by the deciding committee or by a
+withdrawal (with their tokens), and their expiry reminders and notices."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from audit import events
+from core.dates import end_of_day
+from core.exceptions import Forbidden, Invalid
+from governance.models import Dataset
+
+from .. import lifecycle
+from ..choices import NotificationKind
+from ..lifecycle import TransitionRefused
+from ..models import Decision, Grant, Notification
+from . import notifications as notification_services
+from . import reviews as review_services
+
+GRANT_REMINDER_DAYS = (30, 7)
+
+
+def grants_create(*, decision: Decision, datasets: list[Dataset], actor) -> list[Grant]:
+    access_request = decision.review.request
+    matches = {m.dataset_id: m.obligations for m in access_request.matches.all()}
+    now = timezone.now()
+    # A grant ending on `end_date` is valid through that whole day (UTC).
+    valid_until = end_of_day(decision.end_date)
+    grants = []
+    for person in access_request.people():
+        for dataset in datasets:
+            grant = Grant.objects.create(
+                user=person,
+                dataset=dataset,
+                request=access_request,
+                decision=decision,
+                valid_from=now,
+                valid_until=valid_until,
+                conditions=decision.conditions,
+                obligations=matches.get(dataset.pk, []),
+            )
+            events.grant_created(grant=grant, actor=actor)
+            grants.append(grant)
+    return grants
+
+
+@transaction.atomic
+def grant_revoke(*, grant: Grant, actor, reason: str) -> Grant:
+    if not (reason or "").strip():
+        raise Invalid({"reason": "Say why the grant is revoked."})
+    grant = (
+        Grant.objects.select_for_update(of=("self",))
+        .select_related("decision__review__committee", "dataset", "user")
+        .get(pk=grant.pk)
+    )
+    committee = grant.decision.review.committee
+    role = review_services.require_eligible(grant.decision.review, actor)
+    if not lifecycle.may_manage(policy=committee.decision_policy, role=role):
+        raise Forbidden("Only the chair or the secretary of the deciding committee may revoke.")
+    if grant.revoked_at is not None:
+        raise TransitionRefused("This grant is already revoked.")
+    return grant_revoke_locked(
+        grant=grant,
+        actor=actor,
+        reason=reason,
+        notice=f"{committee.name} revoked your access to {grant.dataset.title}: {reason.strip()}",
+    )
+
+
+def grant_revoke_locked(*, grant: Grant, actor, reason: str, notice: str) -> Grant:
+    """Revoke a live grant whose row the caller holds locked: the change, its ledger event, its
+    tokens revoked into the feed, and the holder told (`notice`)."""
+    grant.revoked_at = timezone.now()
+    grant.revoked_by = actor
+    grant.revoked_reason = reason.strip()
+    grant.save(update_fields=["revoked_at", "revoked_by", "revoked_reason"])
+    events.grant_revoked(grant=grant, actor=actor)
+    _on_grant_revoked(grant)
+    notification_services.notify(
+        recipient=grant.user,
+        kind=NotificationKind.REVOKED,
+        subject=f"Your access to {grant.dataset.accession} was revoked",
+        body=notice,
+        key=f"revoked:{grant.pk}",
+    )
+    return grant
+
+
+def _on_grant_revoked(grant: Grant) -> None:
+    """Hook for the token issue: derived tokens are revoked with the grant."""
+    # Imported here, not at the top: the token subsystem sits above the request services.
+    from ..tokens import tokens_revoke_for_grant
+
+    tokens_revoke_for_grant(grant=grant)
+
+
+@transaction.atomic
+def grants_expire(*, now: datetime | None = None) -> dict[str, int]:
+    """Notify grant holders 30 and 7 days before the end, and when a grant has expired. Trusted
+    caller: the system (Celery beat), no actor."""
+    now = now or timezone.now()
+    counts = {"reminded": 0, "expired": 0}
+    horizon = now + timedelta(days=max(GRANT_REMINDER_DAYS))
+    grants = Grant.objects.filter(
+        revoked_at__isnull=True, valid_until__lte=horizon, valid_until__gt=now - timedelta(days=1)
+    ).select_related("user", "dataset")
+    for grant in grants:
+        if grant.valid_until <= now:
+            if notification_services.notify(
+                recipient=grant.user,
+                kind=NotificationKind.GRANT_EXPIRED,
+                subject=f"Your access to {grant.dataset.accession} has ended",
+                body=f"Your grant for {grant.dataset.title} ended on {grant.valid_until:%Y-%m-%d}.",
+                key=f"grant-expired:{grant.pk}",
+            ):
+                events.grant_expired(grant=grant)
+                counts["expired"] += 1
+            continue
+        days_left = (grant.valid_until - now).days
+        # The nearest threshold first: at 6 days left the 7-day reminder is due, not the 30-day one.
+        for threshold in sorted(GRANT_REMINDER_DAYS):
+            if days_left < threshold:
+                key = f"grant-expiring:{grant.pk}:{threshold}"
+                if not Notification.objects.filter(dedupe_key=key).exists():
+                    notification_services.notify(
+                        recipient=grant.user,
+                        kind=NotificationKind.GRANT_EXPIRING,
+                        subject=f"Your access to {grant.dataset.accession} ends in {days_left + 1} days",
+                        body=f"Your grant for {grant.dataset.title} ends on {grant.valid_until:%Y-%m-%d}.",
+                        key=key,
+                    )
+                    counts["reminded"] += 1
+                break
+    return counts

@@ -1,0 +1,473 @@
+"""The applicant's side of an access request: drafting (create, update, team, datasets and
+diseases), the access agreements, submission (with its consent matches and the committees'
+automatic decisions), withdrawal, resubmission after a return, the ethics attachment, and the
+expiry of idle drafts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from guardian.shortcuts import assign_perm
+
+from audit import events
+from core.exceptions import Forbidden, Invalid
+from governance.choices import DatasetStatus
+from governance.models import AccessAgreement, DataAccessCommittee, Dataset, OntologyTerm
+
+from .. import lifecycle, matching
+from ..answers import REQUEST_FIELDS
+from ..choices import NotificationKind, RequestStatus, ReviewStatus
+from ..lifecycle import TransitionRefused
+from ..models import AccessRequest, AgreementAcceptance, Grant, Review
+from ..selectors import request_may_view
+from . import common
+from . import decisions as decision_services
+from . import grants as grant_services
+from . import notifications as notification_services
+
+DRAFT_IDLE_DAYS = 90
+DRAFT_REMINDER_DAYS = 7
+
+
+def _committee_people(committee: DataAccessCommittee):
+    return [m.user for m in committee.memberships.select_related("user")]
+
+
+def required_agreements(access_request: AccessRequest) -> dict[int, AccessAgreement]:
+    """The current agreement version for each requested dataset, by dataset id."""
+    out = {}
+    for dataset in access_request.datasets.select_related("committee"):
+        agreement = dataset.current_agreement
+        if agreement is not None:
+            out[dataset.pk] = agreement
+    return out
+
+
+# --- drafting ---------------------------------------------------------------------------------
+# One answer for a username that does not exist and for an account that may not be on a team
+# (suspended, deactivated): the team field must not tell anyone which usernames exist.
+TEAM_MEMBER_NOT_ADDED = (
+    "We could not add {names} to the team. Ask them to sign in to Tessera once, and check the "
+    "spelling of their username."
+)
+
+
+def team_member_not_added(names: Iterable[str]) -> str:
+    return TEAM_MEMBER_NOT_ADDED.format(names=", ".join(f"“{n}”" for n in names))
+
+
+def _clean_request(access_request: AccessRequest) -> None:
+    access_request.full_clean(exclude=["applicant", "datasets", "team_members", "diseases"])
+
+
+def _set_relations(
+    access_request: AccessRequest,
+    *,
+    datasets: Iterable[Dataset] | None,
+    diseases: Iterable[OntologyTerm] | None,
+    team_members: Iterable[Any] | None,
+) -> list[str]:
+    changed = []
+    if datasets is not None:
+        datasets = list(datasets)
+        unpublished = [d.accession for d in datasets if d.status != DatasetStatus.PUBLISHED]
+        if unpublished:
+            raise Invalid({"datasets": f"Not in the catalogue: {', '.join(unpublished)}."})
+        if {d.pk for d in datasets} != set(access_request.datasets.values_list("pk", flat=True)):
+            access_request.datasets.set(datasets)
+            changed.append("datasets")
+    if diseases is not None:
+        diseases = list(diseases)
+        if any(d.ontology != "DOID" for d in diseases):
+            raise Invalid({"diseases": "Diseases must be Human Disease Ontology (DOID) terms."})
+        if {d.pk for d in diseases} != set(access_request.diseases.values_list("pk", flat=True)):
+            access_request.diseases.set(diseases)
+            changed.append("diseases")
+    if team_members is not None:
+        team_members = list(team_members)
+        if any(u.pk == access_request.applicant_id for u in team_members):
+            raise Invalid({"team_members": "The applicant is on the team already."})
+        ineligible = [u.get_username() for u in team_members if not u.is_active]
+        if ineligible:
+            raise Invalid({"team_members": team_member_not_added(ineligible)})
+        if {u.pk for u in team_members} != set(
+            access_request.team_members.values_list("pk", flat=True)
+        ):
+            access_request.team_members.set(team_members)
+            changed.append("team_members")
+    return changed
+
+
+@transaction.atomic
+def request_create(
+    *,
+    applicant,
+    data: dict[str, Any],
+    datasets: Iterable[Dataset] = (),
+    diseases: Iterable[OntologyTerm] = (),
+    team_members: Iterable[Any] = (),
+) -> AccessRequest:
+    """A draft filed by `applicant` for themselves: the caller passes the person asking (the
+    signed-in user, a token's user), never someone else, so there is no one else to check."""
+    unknown = set(data) - set(REQUEST_FIELDS)
+    if unknown:
+        raise Invalid({f: "Not a field of an access request." for f in unknown})
+    access_request = AccessRequest(applicant=applicant, **data)
+    _clean_request(access_request)
+    access_request.save()
+    _set_relations(access_request, datasets=datasets, diseases=diseases, team_members=team_members)
+    events.request_created(access_request=access_request, actor=applicant)
+    return access_request
+
+
+def approvals_standing(access_request: AccessRequest) -> list[Review]:
+    """The reviews whose approval of this request still stands: at least one of the grants it
+    created is neither revoked nor expired (active, or waiting for an agreement or an ethics
+    approval). While one stands, `lifecycle.APPROVAL_FIELDS` cannot change."""
+    return list(
+        Review.objects.filter(
+            request_id=access_request.pk,
+            decisions__grants__revoked_at__isnull=True,
+            decisions__grants__valid_until__gt=timezone.now(),
+        )
+        .select_related("committee")
+        .distinct()
+        .order_by("pk")
+    )
+
+
+def _relation_changes(
+    access_request: AccessRequest,
+    *,
+    diseases: Iterable[OntologyTerm] | None,
+    team_members: Iterable[Any] | None,
+) -> list[str]:
+    changed = []
+    for name, given in (("diseases", diseases), ("team_members", team_members)):
+        if given is not None and {x.pk for x in given} != set(
+            getattr(access_request, name).values_list("pk", flat=True)
+        ):
+            changed.append(name)
+    return changed
+
+
+def _answer_changed(access_request: AccessRequest, field: str, value: Any) -> bool:
+    current = getattr(access_request, field)
+    if field == "ethics_document":
+        # A new upload always changes it; "no document" changes it only if one is on file.
+        return bool(value) or bool(current)
+    return current != value
+
+
+def _editable(access_request: AccessRequest) -> bool:
+    if access_request.status == RequestStatus.DRAFT:
+        return True
+    # Answering a "returned for changes": the applicant edits, then resubmits.
+    return (
+        access_request.status == RequestStatus.SUBMITTED
+        and access_request.reviews.filter(status=ReviewStatus.RETURNED).exists()
+    )
+
+
+@transaction.atomic
+def request_update(
+    *,
+    access_request: AccessRequest,
+    actor,
+    data: dict[str, Any],
+    datasets: Iterable[Dataset] | None = None,
+    diseases: Iterable[OntologyTerm] | None = None,
+    team_members: Iterable[Any] | None = None,
+) -> AccessRequest:
+    common.lock_reviews_of(access_request)
+    access_request = common.lock_request(access_request)
+    common.require_applicant(access_request, actor)
+    if not _editable(access_request):
+        raise TransitionRefused("Only a draft, or a request returned for changes, can be edited.")
+    if datasets is not None and access_request.status != RequestStatus.DRAFT:
+        raise Invalid({"datasets": "The datasets of a submitted request cannot change."})
+    unknown = set(data) - set(REQUEST_FIELDS)
+    if unknown:
+        raise Invalid({f: "Not a field of an access request." for f in unknown})
+    diseases = None if diseases is None else list(diseases)
+    team_members = None if team_members is None else list(team_members)
+    changed = [f for f, v in data.items() if _answer_changed(access_request, f, v)]
+    if access_request.status != RequestStatus.DRAFT:
+        # Refused before anything is written: a standing approval's grants were made for these
+        # answers, and would otherwise keep giving access to a project no committee approved.
+        standing = approvals_standing(access_request)
+        locked = lifecycle.locked_changes(
+            changed
+            + _relation_changes(access_request, diseases=diseases, team_members=team_members),
+            approvals_standing=bool(standing),
+        )
+        if locked:
+            raise lifecycle.AnswersLocked(
+                fields=locked, committees=[r.committee.name for r in standing]
+            )
+    for field, value in data.items():
+        setattr(access_request, field, value)
+    _clean_request(access_request)
+    access_request.last_activity_at = timezone.now()
+    access_request.save()
+    changed += _set_relations(
+        access_request, datasets=datasets, diseases=diseases, team_members=team_members
+    )
+    if changed:
+        events.request_changed(access_request=access_request, actor=actor, fields=changed)
+    return access_request
+
+
+@transaction.atomic
+def agreement_accept(
+    *, access_request: AccessRequest, user, agreement: AccessAgreement
+) -> AgreementAcceptance:
+    access_request = common.lock_request(access_request)
+    if (
+        user.pk != access_request.applicant_id
+        and not access_request.team_members.filter(pk=user.pk).exists()
+    ):
+        raise Forbidden("Only the applicant and the team members accept the agreement.")
+    if agreement.pk not in {a.pk for a in required_agreements(access_request).values()}:
+        raise Invalid({"agreement": "That is not the current agreement for any requested dataset."})
+    acceptance, created = AgreementAcceptance.objects.get_or_create(
+        request=access_request, user=user, agreement=agreement
+    )
+    if created:
+        events.agreement_accepted(acceptance=acceptance, actor=user)
+    return acceptance
+
+
+def submission_problems(access_request: AccessRequest) -> dict[str, str]:
+    """What stops a draft from being submitted, by field (shown before the applicant submits)."""
+    problems: dict[str, str] = {}
+    for field, label in (
+        ("title", "a project title"),
+        ("lay_summary", "a lay summary"),
+        ("scientific_abstract", "a scientific abstract"),
+    ):
+        if not getattr(access_request, field).strip():
+            problems[field] = f"Give {label}."
+    datasets = list(access_request.datasets.select_related("committee"))
+    if not datasets:
+        problems["datasets"] = "Choose at least one dataset."
+    gone = [d.accession for d in datasets if d.status != DatasetStatus.PUBLISHED]
+    if gone:
+        problems["datasets"] = f"No longer in the catalogue: {', '.join(gone)}."
+    purpose_given = (
+        access_request.diseases.exists()
+        or access_request.methods_development
+        or access_request.population_ancestry
+        or access_request.clinical_care
+        or access_request.other_purpose.strip()
+        or access_request.scientific_abstract.strip()
+    )
+    if not purpose_given:
+        problems["diseases"] = "State the research purpose."
+    if any(d.committee.requires_ethics_approval for d in datasets):
+        today = timezone.localdate()
+        if not access_request.ethics_reference.strip():
+            problems["ethics_reference"] = (
+                "A committee of these datasets requires an ethics approval reference."
+            )
+        if access_request.ethics_expiry is None or access_request.ethics_expiry < today:
+            problems["ethics_expiry"] = "The ethics approval must not have expired."
+        if not access_request.ethics_document:
+            problems["ethics_document"] = "Upload the ethics approval document."
+    accepted = set(
+        AgreementAcceptance.objects.filter(
+            request=access_request, user_id=access_request.applicant_id
+        ).values_list("agreement_id", flat=True)
+    )
+    missing = {a for a in required_agreements(access_request).values() if a.pk not in accepted}
+    if missing:
+        names = ", ".join(sorted(f"{a.title} v{a.version}" for a in missing))
+        problems["agreements"] = f"Accept the current access agreement(s): {names}."
+    return problems
+
+
+@transaction.atomic
+def request_submit(*, access_request: AccessRequest, actor) -> AccessRequest:
+    access_request = common.lock_request(access_request)
+    common.require_applicant(access_request, actor)
+    if access_request.status != RequestStatus.DRAFT:
+        raise TransitionRefused(
+            f"Only a draft can be submitted; this request is {access_request.get_status_display().lower()}."
+        )
+    problems = submission_problems(access_request)
+    if problems:
+        raise Invalid(problems)
+    now = timezone.now()
+    access_request.status = RequestStatus.SUBMITTED
+    access_request.submitted_at = now
+    access_request.last_activity_at = now
+    access_request.save(update_fields=["status", "submitted_at", "last_activity_at", "updated_at"])
+    committees = {
+        d.committee_id: d.committee for d in access_request.datasets.select_related("committee")
+    }
+    reviews = []
+    for committee in committees.values():
+        review = Review.objects.create(request=access_request, committee=committee)
+        for perm in common.REVIEW_PERMS:
+            assign_perm(perm, committee.member_group, review)
+        reviews.append(review)
+    matching.matches_record(access_request=access_request)
+    events.request_submitted(access_request=access_request, actor=actor, reviews=reviews)
+    for review in reviews:
+        for person in _committee_people(review.committee):
+            notification_services.notify(
+                recipient=person,
+                kind=NotificationKind.SUBMITTED,
+                subject=f"New access request {access_request.reference} for {review.committee.name}",
+                body=f"{access_request.reference} “{access_request.title}” awaits your committee's review.",
+                key=f"submitted:{review.pk}:{person.pk}",
+            )
+    notification_services.notify(
+        recipient=access_request.applicant,
+        kind=NotificationKind.SUBMITTED,
+        subject=f"Your access request {access_request.reference} was submitted",
+        body=f"“{access_request.title}” went to {len(reviews)} committee(s). You will hear from them here.",
+        key=f"submitted:{access_request.pk}:applicant",
+    )
+    # Matching says what the committees' automatic policies decide; they are recorded here.
+    for automatic in matching.automatic_decisions(access_request=access_request, reviews=reviews):
+        decision_services.decision_record(
+            review=automatic.review,
+            actor=None,
+            outcome=automatic.outcome,
+            automatic=True,
+            end_date=automatic.end_date,
+            conditions=automatic.conditions,
+            reason=automatic.reason,
+        )
+    return access_request
+
+
+WITHDRAWAL_REASON = "Request withdrawn by the applicant"
+
+
+@transaction.atomic
+def request_withdraw(*, access_request: AccessRequest, actor) -> AccessRequest:
+    """Withdraw the request: open reviews stop, and since withdrawal ends the project, every
+    grant it still holds is revoked (tokens swept into the revocation feed)."""
+    reviews = common.lock_reviews_of(access_request)
+    access_request = common.lock_request(access_request)
+    common.require_applicant(access_request, actor)
+    if access_request.status not in (RequestStatus.DRAFT, RequestStatus.SUBMITTED):
+        raise TransitionRefused(
+            f"A {access_request.get_status_display().lower()} request cannot be withdrawn."
+        )
+    # Grants last, and before the first ledger event: a token issuer holds a grant's lock while
+    # its own event waits for the ledger's (see access.tokens).
+    grants = list(
+        Grant.objects.select_for_update(of=("self",))
+        .filter(request=access_request, revoked_at__isnull=True, valid_until__gt=timezone.now())
+        .select_related("decision__review__committee", "dataset", "user")
+        .order_by("pk")
+    )
+    open_reviews = [r for r in reviews if r.status in lifecycle.OPEN_REVIEW_STATES]
+    if access_request.status == RequestStatus.SUBMITTED and not open_reviews and not grants:
+        raise TransitionRefused("Every committee has decided already; nothing is left to withdraw.")
+    for review in open_reviews:
+        common.transition(review, ReviewStatus.WITHDRAWN)
+    access_request.status = RequestStatus.WITHDRAWN
+    access_request.last_activity_at = timezone.now()
+    access_request.save(update_fields=["status", "last_activity_at", "updated_at"])
+    events.request_withdrawn(
+        access_request=access_request, actor=actor, grants_ended=[g.pk for g in grants]
+    )
+    for grant in grants:
+        grant_services.grant_revoke_locked(
+            grant=grant,
+            actor=actor,
+            reason=WITHDRAWAL_REASON,
+            notice=f"{access_request.reference} “{access_request.title}” was withdrawn, so your "
+            f"access to {grant.dataset.title} has ended.",
+        )
+    return access_request
+
+
+@transaction.atomic
+def request_resubmit(*, access_request: AccessRequest, actor) -> AccessRequest:
+    reviews = common.lock_reviews_of(access_request)
+    access_request = common.lock_request(access_request)
+    common.require_applicant(access_request, actor)
+    returned = [r for r in reviews if r.status == ReviewStatus.RETURNED]
+    if not returned:
+        raise TransitionRefused("No committee has returned this request for changes.")
+    problems = submission_problems(access_request)
+    if problems:
+        raise Invalid(problems)
+    access_request.last_activity_at = timezone.now()
+    access_request.save(update_fields=["last_activity_at", "updated_at"])
+    for review in returned:
+        review.round += 1
+        common.transition(review, ReviewStatus.RESUBMITTED)
+        events.request_resubmitted(access_request=access_request, review=review, actor=actor)
+        for person in _committee_people(review.committee):
+            notification_services.notify(
+                recipient=person,
+                kind=NotificationKind.SUBMITTED,
+                subject=f"{access_request.reference} was resubmitted",
+                body=f"The applicant answered your questions on “{access_request.title}”.",
+                key=f"resubmitted:{review.pk}:{review.round}:{person.pk}",
+            )
+    # Only the parts going back to a committee are matched again: a decided part keeps the
+    # verdict its committee saw (a later date alone could turn an approved part's match).
+    matching.matches_record(
+        access_request=access_request,
+        datasets=[d for review in returned for d in review.datasets()],
+    )
+    return access_request
+
+
+# --- attachments ------------------------------------------------------------------------------
+@transaction.atomic
+def attachment_view(*, access_request: AccessRequest, actor) -> None:
+    """Record that someone opened the ethics approval document (before it is sent to them)."""
+    if not request_may_view(actor, access_request):
+        raise Forbidden("Only the people on the request and its committees may see it.")
+    if not access_request.ethics_document:
+        raise Invalid({"ethics_document": "No ethics approval document is attached."})
+    events.attachment_viewed(access_request=access_request, actor=actor)
+
+
+# --- housekeeping (Celery beat) ---------------------------------------------------------------
+@transaction.atomic
+def drafts_expire(*, now: datetime | None = None) -> dict[str, int]:
+    """Remind owners of drafts idle for 83 days; close drafts idle for 90 days. Trusted caller:
+    the system (Celery beat), no actor."""
+    now = now or timezone.now()
+    reminded = expired = 0
+    idle_limit = now - timedelta(days=DRAFT_IDLE_DAYS)
+    remind_limit = now - timedelta(days=DRAFT_IDLE_DAYS - DRAFT_REMINDER_DAYS)
+    for draft in (
+        AccessRequest.objects.select_for_update(of=("self",))
+        .filter(status=RequestStatus.DRAFT, last_activity_at__lt=remind_limit)
+        .select_related("applicant")
+    ):
+        if draft.last_activity_at < idle_limit:
+            draft.status = RequestStatus.CLOSED
+            draft.save(update_fields=["status", "updated_at"])
+            events.request_expired(access_request=draft)
+            notification_services.notify(
+                recipient=draft.applicant,
+                kind=NotificationKind.DRAFT_EXPIRED,
+                subject=f"Your draft {draft.reference} expired",
+                body=f"“{draft.title}” was idle for {DRAFT_IDLE_DAYS} days and was closed.",
+                key=f"draft-expired:{draft.pk}",
+            )
+            expired += 1
+        elif notification_services.notify(
+            recipient=draft.applicant,
+            kind=NotificationKind.DRAFT_EXPIRING,
+            subject=f"Your draft {draft.reference} expires in {DRAFT_REMINDER_DAYS} days",
+            body=f"“{draft.title}” will be closed unless you edit or submit it.",
+            key=f"draft-expiring:{draft.pk}:{draft.last_activity_at:%Y%m%d}",
+        ):
+            reminded += 1
+    return {"reminded": reminded, "expired": expired}

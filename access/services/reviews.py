@@ -1,0 +1,208 @@
+"""A committee's work on one review before and around its decision: who may act (the panel, its
+conflicts of interest), starting the review, comments, votes, recusals, deputy deciders, and
+closing a review."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+from guardian.shortcuts import assign_perm
+
+from audit import events
+from core.exceptions import Forbidden, Invalid
+from governance.models import DataAccessCommittee
+
+from .. import lifecycle
+from ..choices import CommentVisibility, RequestStatus, ReviewStatus, VoteChoice
+from ..lifecycle import TransitionRefused
+from ..models import AccessRequest, Comment, DeputyDecider, Recusal, Review, Vote
+from . import common
+
+
+def review_panel(review: Review) -> lifecycle.Panel:
+    """Who may act on this review, and who of them is barred by a conflict of interest.
+    Reads through `.all()`, so that a list (the API's) prefetches it for a whole page."""
+    access_request = review.request
+    return lifecycle.Panel.of(
+        memberships={m.user_id: m.role for m in review.committee.memberships.all()},
+        deputies=[d.user_id for d in review.deputies.all()],
+        applicant=access_request.applicant_id,
+        team=[u.pk for u in access_request.team_members.all()],
+        recused=[r.member_id for r in review.recusals.all()],
+    )
+
+
+def require_eligible(review: Review, actor, panel: lifecycle.Panel | None = None) -> str:
+    """The actor's role on the review's panel; refused if they are not on it or are conflicted.
+    Every committee action (start, comment, vote, decide, close, revoke) passes through here."""
+    panel = panel or review_panel(review)
+    role = panel.role_of(getattr(actor, "pk", None))
+    if role is None:
+        raise Forbidden("Only members of this request's committee may do this.")
+    refusal = lifecycle.conflict_refusal(panel, actor.pk)
+    if refusal:
+        raise Forbidden(refusal)
+    return role
+
+
+def review_start_if_needed(review: Review, *, actor) -> None:
+    if review.status in (ReviewStatus.SUBMITTED, ReviewStatus.RESUBMITTED):
+        common.transition(review, ReviewStatus.UNDER_REVIEW)
+        events.review_started(review=review, actor=actor)
+
+
+@transaction.atomic
+def review_start(*, review: Review, actor) -> Review:
+    review = common.lock_review(review)
+    require_eligible(review, actor)
+    if review.status not in (ReviewStatus.SUBMITTED, ReviewStatus.RESUBMITTED):
+        raise TransitionRefused(
+            f"A review that is {review.get_status_display().lower()} cannot be started."
+        )
+    review_start_if_needed(review, actor=actor)
+    return review
+
+
+@transaction.atomic
+def comment_add(
+    *,
+    access_request: AccessRequest,
+    actor,
+    body: str,
+    visibility: str = CommentVisibility.PUBLIC,
+    committee: DataAccessCommittee | None = None,
+) -> Comment:
+    body = (body or "").strip()
+    if not body:
+        raise Invalid({"body": "Write a comment."})
+    if visibility not in CommentVisibility.values:
+        raise Invalid({"visibility": "Choose internal or public."})
+    access_request = common.lock_request(access_request)
+    if access_request.status == RequestStatus.DRAFT:
+        raise TransitionRefused("Comments open once the request is submitted.")
+    if committee is None:
+        if actor.pk != access_request.applicant_id:
+            raise Forbidden("Say which committee you comment for.")
+        if visibility != CommentVisibility.PUBLIC:
+            raise Invalid({"visibility": "The applicant's comments are visible to the committees."})
+    else:
+        review = (
+            access_request.reviews.select_related("request", "committee")
+            .filter(committee=committee)
+            .first()
+        )
+        if review is None:
+            raise Forbidden("Only members of this request's committee may comment for it.")
+        require_eligible(review, actor)
+    comment = Comment.objects.create(
+        request=access_request, committee=committee, author=actor, body=body, visibility=visibility
+    )
+    access_request.last_activity_at = timezone.now()
+    access_request.save(update_fields=["last_activity_at"])
+    events.comment_added(comment=comment, actor=actor)
+    return comment
+
+
+@transaction.atomic
+def vote_cast(*, review: Review, actor, choice: str, rationale: str) -> Vote:
+    review = common.lock_review(review)
+    role = require_eligible(review, actor)
+    if not lifecycle.may_vote(role):
+        raise Forbidden("Only the chair and members vote; a secretary records decisions.")
+    if choice not in VoteChoice.values:
+        raise Invalid({"choice": "Vote approve, reject or abstain."})
+    if not (rationale or "").strip():
+        raise Invalid({"rationale": "Give the rationale for your vote."})
+    if review.status not in lifecycle.DECIDABLE_STATES:
+        raise TransitionRefused(
+            f"Votes are closed: the review is {review.get_status_display().lower()}."
+        )
+    review_start_if_needed(review, actor=actor)
+    vote, _ = Vote.objects.update_or_create(
+        review=review,
+        voter=actor,
+        round=review.round,
+        defaults={"choice": choice, "rationale": rationale.strip(), "cast_at": timezone.now()},
+    )
+    events.vote_cast(vote=vote, actor=actor)
+    return vote
+
+
+@transaction.atomic
+def recusal_declare(*, review: Review, actor, reason: str) -> Recusal:
+    """A member of the review's panel declares a conflict of interest: from now on they take no
+    part in it, and their votes in it no longer count."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise Invalid({"reason": "Say what the conflict of interest is."})
+    review = common.lock_review(review)
+    if review_panel(review).role_of(actor.pk) is None:
+        raise Forbidden("Only members of this request's committee may declare a conflict.")
+    if review.recusals.filter(member_id=actor.pk).exists():
+        raise TransitionRefused("You have already declared a conflict on this review.")
+    recusal = Recusal.objects.create(review=review, member=actor, reason=reason)
+    events.recusal_declared(recusal=recusal, actor=actor)
+    return recusal
+
+
+@transaction.atomic
+def deputy_appoint(*, review: Review, actor, user, reason: str) -> DeputyDecider:
+    """An administrator appoints a deputy decider for one review, when conflicts of interest
+    leave its committee without an eligible decider. The deputy acts on that review only, with
+    the chair's powers, and is bound by the same conflict rules."""
+    if not getattr(actor, "is_superuser", False):
+        raise Forbidden("Only an administrator may appoint a deputy decider.")
+    reason = (reason or "").strip()
+    if not reason:
+        raise Invalid({"reason": "Say why a deputy decider is needed."})
+    if not (user.is_active and user.is_staff):
+        raise Invalid(
+            {"user": "A deputy decider needs an active staff account to work on the review."}
+        )
+    review = common.lock_review(review)
+    if review.status not in lifecycle.OPEN_REVIEW_STATES | {
+        ReviewStatus.APPROVED,
+        ReviewStatus.REJECTED,
+    }:
+        raise TransitionRefused(
+            f"This review is {review.get_status_display().lower()}: it needs no deputy."
+        )
+    panel = review_panel(review)
+    conflict = lifecycle.conflict_refusal(panel, user.pk)
+    if conflict:
+        raise Invalid(
+            {
+                "user": f"{user.username} {lifecycle.CONFLICT_OF_ANOTHER[conflict]}: "
+                "they may not decide it."
+            }
+        )
+    if review.deputies.filter(user=user).exists():
+        raise TransitionRefused(f"{user.username} is already a deputy decider for this review.")
+    deputy = DeputyDecider.objects.create(
+        review=review, user=user, appointed_by=actor, reason=reason
+    )
+    # The deputy sees and works on this one review through the same object permissions as a
+    # committee, given to them personally.
+    for perm in common.REVIEW_PERMS:
+        assign_perm(perm, user, review)
+    events.deputy_appointed(deputy=deputy, actor=actor)
+    return deputy
+
+
+@transaction.atomic
+def review_close(*, review: Review, actor) -> Review:
+    review = common.lock_review(review)
+    role = require_eligible(review, actor)
+    if not lifecycle.may_manage(policy=review.committee.decision_policy, role=role):
+        raise Forbidden("Only the chair or the secretary may close a review.")
+    from_status = review.status
+    common.transition(review, ReviewStatus.CLOSED)
+    events.review_closed(review=review, actor=actor, from_status=from_status)
+    access_request = common.lock_request(review.request)
+    if not access_request.reviews.exclude(
+        status__in=[ReviewStatus.CLOSED, ReviewStatus.WITHDRAWN]
+    ).exists():
+        access_request.status = RequestStatus.CLOSED
+        access_request.save(update_fields=["status", "updated_at"])
+        events.request_closed(access_request=access_request, actor=actor)
+    return review
