@@ -28,13 +28,10 @@ from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
-from oauth2_provider.admin import ApplicationAdmin
-from oauth2_provider.models import get_application_model
 
 from audit import events
 from audit.admin_mixins import NotFoundInsteadOfForbiddenMixin, SuperuserOnlyMixin
 from audit.refusals import access_refused_record
-from core.scopes import PRIVILEGED_SCOPES
 from governance.choices import CommitteeRole, DecisionPolicy
 from governance.matching import Outcome
 from governance.models import DataAccessCommittee, Dataset
@@ -44,13 +41,11 @@ from .answers import PURPOSE_FLAGS
 from .choices import CommentVisibility, DecisionOutcome, ReviewStatus, VoteChoice
 from .models import (
     AccessRequest,
-    ClientScopes,
     ConsentMatch,
     Decision,
     Grant,
     Notification,
     Review,
-    SigningKey,
 )
 
 SERVICE_ERRORS = (ValidationError, PermissionDenied, lifecycle.TransitionRefused)
@@ -1247,7 +1242,7 @@ class NotificationAdmin(SuperuserOnlyMixin, NotFoundInsteadOfForbiddenMixin, adm
             self.message_user(request, f"{already} had been sent already.", messages.INFO)
 
 
-# --- tokens for the storage tier: suspending accounts, the signing keys ------------------------
+# --- suspending accounts --------------------------------------------------------------------
 SuspendActionForm = reason_form(
     label="Reason for suspending", required="Say why the accounts are suspended."
 )
@@ -1266,7 +1261,7 @@ class UserAction:
     title: str
     explanation: str
     submit: str
-    service: str  # a function of access.tokens: (user, actor, reason) -> Suspension
+    service: str  # a function of tokens.tokens: (user, actor, reason) -> Suspension
     logged: str  # the admin log's change message
     done: str
 
@@ -1306,7 +1301,7 @@ def _register_user_admin() -> None:
     from django.contrib.auth import get_user_model
     from django.contrib.auth.admin import UserAdmin
 
-    from . import tokens
+    from tokens import tokens  # the account actions move to accounts/admin.py
 
     User = get_user_model()
     base = type(admin.site._registry[User]) if admin.site.is_registered(User) else UserAdmin
@@ -1376,101 +1371,3 @@ def _register_user_admin() -> None:
 
 
 _register_user_admin()
-
-
-@admin.register(SigningKey)
-class SigningKeyAdmin(SuperuserOnlyMixin, admin.ModelAdmin):
-    """Read-only: keys change through `manage.py keys_rotate`; the private half is never shown."""
-
-    list_display = ["kid", "alg", "state", "created_at", "activated_at", "retired_at", "dropped_at"]
-    list_filter = ["state", "alg"]
-    fields = ["kid", "alg", "state", "public_jwk", "created_at", "activated_at", "retired_at",
-              "dropped_at"]  # fmt: skip
-    readonly_fields = fields
-    actions = None
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class ClientScopesForm(forms.ModelForm):
-    scopes = forms.MultipleChoiceField(
-        choices=[(s, f"{s}: {text}") for s, text in PRIVILEGED_SCOPES.items()],
-        widget=forms.CheckboxSelectMultiple,
-        required=False,
-    )
-
-    class Meta:
-        model = ClientScopes
-        fields = ["application", "scopes"]
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["application"].label = "OAuth client"
-        if self.instance.pk:
-            self.fields["application"].disabled = True
-            self.initial["scopes"] = self.instance.scopes.split()
-
-
-@admin.register(ClientScopes)
-class ClientScopesAdmin(SuperuserOnlyMixin, admin.ModelAdmin):
-    """Which OAuth clients may obtain the storage tier's scopes; saved through the service."""
-
-    form = ClientScopesForm
-    list_display = ["application", "scopes", "updated_at"]
-    list_select_related = ["application"]
-    actions = None
-
-    def has_add_permission(self, request, obj=None):
-        return request.user.is_superuser
-
-    def has_change_permission(self, request, obj=None):
-        return request.user.is_superuser
-
-    def save_model(self, request, obj, form, change):
-        from .oauth import client_scopes_set
-
-        saved = client_scopes_set(
-            application=form.cleaned_data["application"],
-            scopes=form.cleaned_data["scopes"],
-            actor=request.user,
-        )
-        obj.pk = saved.pk
-
-    def log_addition(self, request, obj, message):
-        events.admin_action(actor=request.user, action="add", obj=obj)
-        return super().log_addition(request, obj, message)
-
-    def log_change(self, request, obj, message):
-        events.admin_action(actor=request.user, action="change", obj=obj)
-        return super().log_change(request, obj, message)
-
-
-# --- OAuth applications: registered by superusers only, each registration in the ledger ------
-_Application = get_application_model()
-admin.site.unregister(_Application)
-
-
-@admin.register(_Application)
-class OAuthApplicationAdmin(SuperuserOnlyMixin, ApplicationAdmin):
-    """django-oauth-toolkit's application admin, for superusers only (there is no
-    self-service registration); a registration records `auth.client_registered`."""
-
-    def has_add_permission(self, request):
-        return request.user.is_superuser
-
-    def has_change_permission(self, request, obj=None):
-        return request.user.is_superuser
-
-    def has_delete_permission(self, request, obj=None):
-        return request.user.is_superuser
-
-    def log_addition(self, request, obj, message):
-        events.client_registered(application=obj, actor=request.user, scopes=[])
-        return super().log_addition(request, obj, message)

@@ -13,10 +13,10 @@ from django.utils import timezone
 from oauth2_provider.models import get_application_model
 
 from governance.models import Dataset
+from tokens.oauth import client_scopes_set
 
 from . import services
 from .models import AccessRequest, Grant
-from .oauth import client_scopes_set
 
 STORAGE_CLIENT_ID = "storage-demo"
 # Demo only, printed with the demo logins; seed_demo refuses to run on a production site.

@@ -23,9 +23,9 @@ def _setup() -> None:
     import psycopg
     from django.db import connection
 
-    from access import tokens
-    from access.oauth import client_token_query
-    from access.prepared import Prepared, PreparedPair
+    from tokens import tokens
+    from tokens.oauth import client_token_query
+    from tokens.prepared import Prepared, PreparedPair
 
     pair = PreparedPair(
         Prepared(client_token_query, "tessera:checksum-sentinel"),

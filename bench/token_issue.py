@@ -1,4 +1,4 @@
-"""Token issue benchmark (issue 6): access tokens per second through `access.tokens.token_issue`
+"""Token issue benchmark (issue 6): access tokens per second through `tokens.tokens.token_issue`
 (lock the grant, read its state in one query, sign ES256, record the token, ledger event, commit),
 against two baselines measured in the same run: the bare ES256 signature, and a bare
 one-row INSERT + COMMIT on the same database (each token is one durable commit, so the disk's
@@ -48,8 +48,8 @@ def bare_commits(n: int) -> float:
 def _issuer(grant_id: int, holder_id: int, count: int, start, done) -> None:
     from django.contrib.auth import get_user_model
 
-    from access import tokens
     from access.models import Grant
+    from tokens import tokens
 
     grant = Grant.objects.get(pk=grant_id)
     holder = get_user_model().objects.get(pk=holder_id)
@@ -63,7 +63,7 @@ def _issuer(grant_id: int, holder_id: int, count: int, start, done) -> None:
 def concurrent_issue(pairs: list[tuple[int, int]], n: int) -> float:
     """Seconds for one process per (grant, holder) to issue n tokens between them. Each
     process has its own researcher and grant, as concurrent users do: issuers of one grant
-    queue on its row lock (deliberately, see access/tokens.py)."""
+    queue on its row lock (deliberately, see tokens/tokens.py)."""
     procs = len(pairs)
     from django.db import connections
 
@@ -102,9 +102,9 @@ def main() -> int:
     from django.conf import settings
     from django.db import connection
 
-    from access import keyring, keys, tokens
-    from access.models import IssuedToken
     from audit import ledger
+    from tokens import keyring, keys, tokens
+    from tokens.models import IssuedToken
 
     world = build(holders=max(1, args.procs))
     grant, holder = world[0]

@@ -508,7 +508,7 @@ def dataset_retire(*, dataset: Dataset, actor, reason: str) -> Dataset:
     # governance, not the other way round: imported here, lazily). First, before any write
     # appends to the ledger: the sweep takes the grants' row locks, and a token being issued
     # holds its grant's lock while it waits for the ledger (inline sequencing).
-    from access.tokens import tokens_revoke_for_dataset
+    from tokens.tokens import tokens_revoke_for_dataset
 
     tokens_revoke_for_dataset(dataset=dataset, actor=actor)
     dataset.status = DatasetStatus.RETIRED

@@ -18,7 +18,6 @@ from rest_framework.test import APIClient
 
 from access import services
 from access.models import Grant, Recusal
-from access.oauth import client_register
 from audit.actors import pseudonym_for
 from audit.choices import EventType
 from audit.models import AuditEvent
@@ -26,9 +25,10 @@ from core import scopes as S
 from governance import services as gov
 from governance.choices import DecisionPolicy
 from tests import factories
+from tests.tokens.test_oauth_scopes import bearer_for
+from tokens.oauth import client_register
 
 from .conftest import accept_all, make_draft, publish_agreement
-from .test_oauth_scopes import bearer_for
 
 pytestmark = pytest.mark.django_db
 

@@ -17,13 +17,14 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from access import lifecycle, selectors, services
-from access.models import DeputyDecider, Grant, IssuedToken, Recusal, Review
-from access.tokens import grant_for_dataset
+from access.models import DeputyDecider, Grant, Recusal, Review
 from audit.choices import EventType
 from audit.models import AuditEvent
 from governance import services as gov
 from governance.choices import DecisionPolicy
 from tests import factories
+from tokens.models import IssuedToken
+from tokens.tokens import grant_for_dataset
 
 from .conftest import accept_all, make_draft, publish_agreement
 

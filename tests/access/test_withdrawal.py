@@ -19,17 +19,27 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from access import services, tokens
-from access.choices import RequestStatus, ReviewStatus, RevocationCause
+from access import services
+from access.choices import RequestStatus, ReviewStatus
 from access.lifecycle import TransitionRefused
-from access.models import Grant, IssuedToken, Notification, TokenRevocation
+from access.models import Grant, Notification
 from audit import ledger
 from audit.choices import EventType
 from audit.models import AuditEvent
+from tests.tokens.token_support import (
+    FEED,
+    grant,
+    introspect,
+    last_introspection,
+    storage,
+    token_keys,
+)
+from tokens import tokens
+from tokens.choices import RevocationCause
+from tokens.models import IssuedToken, TokenRevocation
 
 from .conftest import accept_all
 from .test_portal import client_for, flashes, text_of
-from .token_support import FEED, grant, introspect, last_introspection, storage, token_keys
 
 pytestmark = pytest.mark.django_db
 

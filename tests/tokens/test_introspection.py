@@ -20,12 +20,14 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from oauth2_provider.models import AccessToken
 
-from access import keyring, keys, services, tokens
-from access.choices import KeyState
-from access.models import Grant, IssuedToken, SigningKey
+from access import services
+from access.models import Grant
 from audit import events, ledger
 from audit.actors import pseudonym_for
 from audit.models import AuditEvent
+from tokens import keyring, keys, tokens
+from tokens.choices import KeyState
+from tokens.models import IssuedToken, SigningKey
 
 from .token_support import (
     AUDIENCE,
@@ -382,7 +384,7 @@ def test_only_listed_clients_obtain_the_introspection_scope(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     from oauth2_provider.models import Application
 
-    from access.oauth import client_scopes_set
+    from tokens.oauth import client_scopes_set
 
     app = Application.objects.create(
         name="some-tool",
@@ -428,7 +430,7 @@ def test_the_answer_matches_an_independent_decoding(issued, storage):
         assert body[claim] == decoded[claim]
 
 
-# --- the early answer (access.introspection) and its signature cache ----------------------------
+# --- the early answer (tokens.introspection) and its signature cache ----------------------------
 def test_only_form_posts_take_the_early_path_the_rest_get_drf_answers(issued, storage):
     _, bearer = storage
     auth = {"HTTP_AUTHORIZATION": f"Bearer {bearer}"}

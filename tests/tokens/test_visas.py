@@ -12,15 +12,17 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from access import services, tokens
-from access.choices import TokenKind
-from access.models import Grant, IssuedToken
+from access import services
+from access.models import Grant
 from audit import ledger
 from audit.actors import pseudonym_for
 from audit.choices import EventType
 from audit.models import AuditEvent
+from tests.access.conftest import accept_all
+from tokens import tokens
+from tokens.choices import TokenKind
+from tokens.models import IssuedToken
 
-from .conftest import accept_all
 from .token_support import (
     BASE_URL,
     FEED,

@@ -36,24 +36,18 @@ from django.db import connection, transaction
 from django.db.models import Exists, F, Max, OuterRef
 from django.utils import timezone
 
+from access import selectors
+from access.lifecycle import GrantRecord, TransitionRefused, grant_inactive_reason
+from access.models import AgreementAcceptance, Decision, Grant, Suspension
 from audit import events, ledger
 from audit.actors import pseudonym_for, user_actor
 from core import db
 from core.dates import end_of_day
 from core.scopes import INTROSPECTION
 
-from . import keyring, keys, selectors
+from . import keyring, keys
 from .choices import KeyState, RevocationCause, TokenKind
-from .lifecycle import GrantRecord, TransitionRefused, grant_inactive_reason
-from .models import (
-    AgreementAcceptance,
-    Decision,
-    Grant,
-    IssuedToken,
-    SigningKey,
-    Suspension,
-    TokenRevocation,
-)
+from .models import IssuedToken, SigningKey, TokenRevocation
 from .prepared import prepared, prepared_pair
 
 log = logging.getLogger(__name__)
@@ -203,7 +197,7 @@ def token_issue(*, grant: Grant, actor) -> AccessToken:
     # Lock, then read in a statement of its own: under READ COMMITTED each statement sees what
     # committed before it began, so a revocation that committed while we waited for the lock is
     # seen here (one statement taking the lock and reading the joins would read them as they
-    # were before it waited: tests/access/test_token_races.py), and a revocation that starts
+    # were before it waited: tests/tokens/test_token_races.py), and a revocation that starts
     # now waits for our commit, so it finds our token.
     _lock_grant(grant.pk)
     state = grant_state(grant.pk)
@@ -576,7 +570,7 @@ def revocation_feed(*, since: int, limit: int, now: datetime | None = None) -> F
 def token_introspect(*, bearer: str, token: str, scope: str = INTROSPECTION):
     """Authenticate the storage client by its OAuth bearer token and introspect `token` (RFC
     7662): the one implementation of `POST /api/v1/tokens/introspect`, whichever of
-    `access.introspection` and the DRF view answers it.
+    `tokens.introspection` and the DRF view answers it.
 
     The client's token and the introspected token's state are read in one query. Returns
     (None, None) if the bearer is not a valid client token (401), (client, None) if the client

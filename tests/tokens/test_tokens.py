@@ -18,18 +18,20 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from access import selectors, services, tokens
-from access.choices import RevocationCause, TokenKind
+from access import selectors, services
 from access.lifecycle import GrantRecord, TransitionRefused, grant_inactive_reason
-from access.models import Grant, IssuedToken, TokenRevocation
+from access.models import Grant
 from audit import ledger
 from audit.actors import pseudonym_for
 from audit.choices import EventType
 from audit.models import AuditEvent
 from governance import services as gov
 from tests import factories
+from tests.access.conftest import accept_all
+from tokens import tokens
+from tokens.choices import RevocationCause, TokenKind
+from tokens.models import IssuedToken, TokenRevocation
 
-from .conftest import accept_all
 from .token_support import (
     AUDIENCE,
     BASE_URL,
@@ -288,7 +290,7 @@ def test_my_access_has_a_token_button_for_active_grants_only(
     grant, researcher, chair, other_dataset
 ):
     page = api_client(researcher).get(reverse("access:grant-list")).content.decode()
-    url = reverse("access:grant-token", kwargs={"pk": grant.pk})
+    url = reverse("tokens:grant-token", kwargs={"pk": grant.pk})
     assert f'action="{url}"' in page
     assert 'name="csrfmiddlewaretoken"' in page
     revoke(grant, chair=chair)
@@ -302,7 +304,7 @@ def test_the_button_shows_the_token_its_expiry_and_a_curl_example(grant, researc
     client.force_login(researcher)
     page = client.get(reverse("access:grant-list")).content.decode()
     csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)[1]
-    url = reverse("access:grant-token", kwargs={"pk": grant.pk})
+    url = reverse("tokens:grant-token", kwargs={"pk": grant.pk})
     assert client.post(url).status_code == 403  # no CSRF token
     assert not IssuedToken.objects.exists()
     response = client.post(url, {"csrfmiddlewaretoken": csrf})
@@ -318,7 +320,7 @@ def test_the_button_shows_the_token_its_expiry_and_a_curl_example(grant, researc
 
 
 def test_the_button_refuses_get_and_other_peoples_grants(grant, outsider, researcher, chair):
-    url = reverse("access:grant-token", kwargs={"pk": grant.pk})
+    url = reverse("tokens:grant-token", kwargs={"pk": grant.pk})
     assert api_client(researcher).get(url).status_code == 405
     assert api_client(outsider).post(url).status_code == 404
     revoke(grant, chair=chair)
@@ -573,12 +575,12 @@ def test_issuing_locks_the_grant_reads_it_and_writes_token_and_event_in_one_stat
 def test_the_button_shares_the_apis_rate_limit(grant, researcher, monkeypatch):
     from django.core.cache import cache
 
-    from access.api.tokens import TokenThrottle
+    from tokens.api.tokens import TokenThrottle
 
     cache.clear()
     monkeypatch.setattr(TokenThrottle, "rate", "2/min")
     client = api_client(researcher)
-    url = reverse("access:grant-token", kwargs={"pk": grant.pk})
+    url = reverse("tokens:grant-token", kwargs={"pk": grant.pk})
     assert client.post(url).status_code == 200
     assert client.post(url).status_code == 200
     response = client.post(url, follow=True)

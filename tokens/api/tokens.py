@@ -1,5 +1,5 @@
 """REST endpoints for the storage tier: the JWKS, access tokens, introspection (RFC 7662), the
-revocation feed and GA4GH Passport visas. The work is done in `access.tokens`."""
+revocation feed and GA4GH Passport visas. The work is done in `tokens.tokens`."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ from ..oauth import ClientBearerAuthentication, ClientHasScope, ClientToken
 class StorageClientScheme(OpenApiAuthenticationExtension):
     """How the OpenAPI schema describes `ClientBearerAuthentication`."""
 
-    target_class = "access.oauth.ClientBearerAuthentication"
+    target_class = "tokens.oauth.ClientBearerAuthentication"
     name = "storageClient"
 
     def get_security_definition(self, auto_schema):  # noqa: ARG002 - drf-spectacular's hook
@@ -67,7 +67,7 @@ def jwks(request: HttpRequest) -> HttpResponse:
     """`GET /.well-known/jwks.json`: the active, next and retired public keys.
 
     max-age is TESSERA_JWKS_MAX_AGE; `keys_rotate` never lets a key sign before it has been
-    published that long (see access/keyring.py), so a cached copy always knows the signer."""
+    published that long (see tokens/keyring.py), so a cached copy always knows the signer."""
     body = json.dumps(keyring.jwks(), separators=(",", ":")).encode()
     etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
     max_age = int(settings.TESSERA_JWKS_MAX_AGE.total_seconds())
@@ -193,7 +193,7 @@ IntrospectionResponse = inline_serializer(
 
 class IntrospectView(ClientView):
     """`POST /api/v1/tokens/introspect` (RFC 7662): its schema, and DRF's answers to the calls
-    `access.introspection.IntrospectionMiddleware` leaves to it (other methods and content
+    `tokens.introspection.IntrospectionMiddleware` leaves to it (other methods and content
     types). A form POST is answered by `introspection_response`, the one implementation."""
 
     parser_classes = [FormParser]

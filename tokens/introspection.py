@@ -9,12 +9,12 @@ bearer, 401 and 403 with their recorded refusals, the RFC 7662 answer from
   address for the ledger) and NulCharacterMiddleware, and before sessions, CSRF, user
   authentication, messages and django-auditlog, none of which this call uses: the storage tier
   authenticates with an OAuth2 bearer token, sends no cookie and changes no model.
-- The DRF view (`access.api.tokens.IntrospectView`), for everything else: it documents the
+- The DRF view (`tokens.api.tokens.IntrospectView`), for everything else: it documents the
   endpoint in the OpenAPI schema and answers other methods and content types with DRF's own
   errors (401 and 403 first, recorded the same way, then 405 or 415). A form POST reaches it
   only where the middleware is not installed, and it then hands the request to this function.
 
-Per call: the signature check (CPU only, cached by token text, see `access.tokens`), one query
+Per call: the signature check (CPU only, cached by token text, see `tokens.tokens`), one query
 reading both the client's OAuth token and the introspected token's state, and the ledger event's
 INSERT, which commits by itself before the answer is sent. Nothing that can change is cached.
 """
@@ -67,7 +67,7 @@ def introspection_response(request) -> HttpResponse:
 
 
 def _refused(request, who, status: int, detail: str) -> HttpResponse:
-    """Recorded as the DRF view's exception handler records refusals (config/api.py)."""
+    """Recorded as the DRF view's exception handler records refusals (core/api.py)."""
     access_refused_record(
         who=who, action=INTROSPECT_ACTION, method=request.method, path=request.path, status=status
     )

@@ -15,10 +15,12 @@ from django.core.management import call_command
 from django.db import connection, transaction
 from django.utils import timezone
 
-from access import keyring, lifecycle, services, tokens
-from access.models import Grant, IssuedToken, TokenRevocation
+from access import lifecycle, services
+from access.models import Grant
 from governance import services as gov
 from governance.models import LegalBasisArticle, OntologyTerm
+from tokens import keyring, tokens
+from tokens.models import IssuedToken, TokenRevocation
 
 from .token_support import grant, token_keys
 

@@ -21,13 +21,13 @@ from django.core.management.base import CommandError
 from django.test import Client
 from django.utils import timezone
 
-from access import keyring, keys, tokens
-from access.choices import KeyState
-from access.models import IssuedToken, SigningKey
 from audit import ledger
 from audit.choices import EventType
 from audit.models import AuditEvent
 from core.secrets import read_secret
+from tokens import keyring, keys, tokens
+from tokens.choices import KeyState
+from tokens.models import IssuedToken, SigningKey
 
 from .token_support import (
     JWKS,
@@ -301,7 +301,7 @@ def _feed(bearer: str) -> list[dict]:
 
 
 def test_a_compromised_active_key_is_out_of_service_at_once(grant, researcher, storage):
-    from access.models import TokenRevocation
+    from tokens.models import TokenRevocation
 
     issued = [tokens.token_issue(grant=grant, actor=researcher) for _ in range(2)]
     bad = kid_of(issued[0].token)

@@ -1,5 +1,5 @@
 """The token signing keys in the database: which key signs, which keys are published, and
-their rotation. The cryptography is in `access.keys`; this module stores and selects.
+their rotation. The cryptography is in `tokens.keys`; this module stores and selects.
 
 A key's life: NEXT (published in the JWKS, signs nothing) → ACTIVE (signs) → RETIRED (still
 published, signs nothing, until every token and visa it signed has expired) → DROPPED

@@ -15,7 +15,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from . import selectors, tokens
+from access import selectors
+
+from . import tokens
 from .api.tokens import TokenThrottle
 
 
@@ -45,6 +47,6 @@ def grant_token(request: HttpRequest, pk: int) -> HttpResponse:
     curl = f"curl -H {shlex.quote('Authorization: Bearer ' + issued.token)} {shlex.quote(url)}"
     return render(
         request,
-        "access/token_issued.html",
+        "tokens/token_issued.html",
         {"grant": grant, "issued": issued, "curl": curl, "storage_url": url},
     )
