@@ -464,28 +464,3 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} → {self.recipient}"
-
-
-class Suspension(models.Model):
-    """A person's account suspended: by whom, when and why (the ledger refers to it by id)."""
-
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="suspensions"
-    )
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
-    reason = models.TextField()
-    suspended_at = models.DateTimeField(default=timezone.now)
-    # Set when the account is reinstated (`tokens.tokens.user_reinstate`).
-    lifted_at = models.DateTimeField(null=True, blank=True)
-    lifted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
-    lift_reason = models.TextField(blank=True)
-
-    class Meta:
-        ordering = ["-suspended_at"]
-
-    def __str__(self) -> str:
-        return f"{self.user} suspended {self.suspended_at:%Y-%m-%d}"

@@ -48,6 +48,7 @@ from .models import (
     Review,
     Vote,
 )
+from .signals import grant_revoked
 
 log = logging.getLogger(__name__)
 
@@ -437,7 +438,7 @@ def request_withdraw(*, access_request: AccessRequest, actor) -> AccessRequest:
             f"A {access_request.get_status_display().lower()} request cannot be withdrawn."
         )
     # Grants last, and before the first ledger event: a token issuer holds a grant's lock while
-    # its own event waits for the ledger's (see tokens.tokens).
+    # its own event waits for the ledger's (see access.tokens).
     grants = list(
         Grant.objects.select_for_update(of=("self",))
         .filter(request=access_request, revoked_at__isnull=True, valid_until__gt=timezone.now())
@@ -881,11 +882,9 @@ def _grant_revoke_locked(*, grant: Grant, actor, reason: str, notice: str) -> Gr
 
 
 def _on_grant_revoked(grant: Grant) -> None:
-    """Hook for the token issue: derived tokens are revoked with the grant."""
-    # Imported here, not at the top: the token subsystem sits above the request services.
-    from tokens.tokens import tokens_revoke_for_grant
-
-    tokens_revoke_for_grant(grant=grant)
+    """Derived tokens are revoked with the grant: `tokens` receives `grant_revoked`, in this
+    transaction (see access/signals.py)."""
+    grant_revoked.send(sender=Grant, grant=grant)
 
 
 @transaction.atomic

@@ -172,11 +172,11 @@ def main() -> int:
     from audit import ledger
     from audit.choices import EventType
     from audit.models import AuditEvent, PendingEvent
-    from tokens import tokens
+    from tokens.issue import token_issue
     from tokens.oauth import client_scopes_set
 
     (grant, holder), = build(holders=1)  # fmt: skip
-    issued = tokens.token_issue(grant=grant, actor=holder)
+    issued = token_issue(grant=grant, actor=holder)
     app = Application.objects.create(
         name="bench storage",
         client_type=Application.CLIENT_CONFIDENTIAL,

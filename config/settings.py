@@ -405,7 +405,7 @@ AUDIT_BOUNDED_WINDOW_SECONDS = env.int("AUDIT_BOUNDED_WINDOW_SECONDS", default=9
 # auditlog (audit/personal.py); empty: derived from SECRET_KEY.
 AUDIT_PERSONAL_FIELD_KEY = secret_text("AUDIT_PERSONAL_FIELD_KEY", "") or ""
 
-# --- Tokens for the storage tier (tokens/keys.py, tokens/keyring.py, tokens/tokens.py) -------
+# --- Tokens for the storage tier (tokens/: keys.py, keyring.py, issue.py, introspection.py) ----
 # ES256 (default) or RS256. Changing it takes effect through `manage.py keys_rotate`; tokens of
 # the old algorithm stop introspecting at once (they live an hour at most).
 TESSERA_TOKEN_ALG = env.str("TESSERA_TOKEN_ALG", default="ES256")
@@ -427,7 +427,7 @@ TESSERA_KEY_ROTATION_DAYS = env.int("TESSERA_KEY_ROTATION_DAYS", default=30)
 # turn off behind a connection pooler that cannot keep prepared statements.
 TESSERA_PREPARED_STATEMENTS = env.bool("TESSERA_PREPARED_STATEMENTS", default=True)
 # Token texts whose signature introspection already checked, per process (0 turns it off); see
-# tokens.tokens._verified_claims for why this cannot delay a revocation.
+# tokens.introspection._verified_claims for why this cannot delay a revocation.
 TESSERA_VERIFIED_TOKEN_CACHE = env.int("TESSERA_VERIFIED_TOKEN_CACHE", default=4096)
 # Where researchers fetch slides with their tokens (only shown in the portal's curl example).
 TESSERA_STORAGE_URL = env.str("TESSERA_STORAGE_URL", default="https://storage.example.org")

@@ -77,7 +77,7 @@ class IssuedToken(models.Model):
 
 class TokenRevocation(models.Model):
     """One entry of the revocation feed. Cursors are assigned under a lock held to commit, so
-    they become visible in increasing order (see tokens.tokens)."""
+    they become visible in increasing order (see tokens.issue)."""
 
     LEDGER_TARGET_TYPE = "access.tokenrevocation"  # the ledger's name for it, from before the move
 

@@ -17,8 +17,8 @@ from django.views.decorators.http import require_POST
 
 from access import selectors
 
-from . import tokens
 from .api.tokens import TokenThrottle
+from .issue import TokenRefused, token_issue
 
 
 @never_cache
@@ -39,8 +39,8 @@ def grant_token(request: HttpRequest, pk: int) -> HttpResponse:
         )
         return redirect("access:grant-list")
     try:
-        issued = tokens.token_issue(grant=grant, actor=request.user)
-    except tokens.TokenRefused as exc:
+        issued = token_issue(grant=grant, actor=request.user)
+    except TokenRefused as exc:
         messages.error(request, f"No token for {grant.dataset.accession}: {exc}")
         return redirect("access:grant-list")
     url = f"{settings.TESSERA_STORAGE_URL.rstrip('/')}/datasets/{issued.dataset}/"

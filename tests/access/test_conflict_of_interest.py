@@ -24,7 +24,7 @@ from governance import services as gov
 from governance.choices import DecisionPolicy
 from tests import factories
 from tokens.models import IssuedToken
-from tokens.tokens import grant_for_dataset
+from tokens.visas import grant_for_dataset
 
 from .conftest import accept_all, make_draft, publish_agreement
 

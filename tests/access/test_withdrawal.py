@@ -34,8 +34,8 @@ from tests.tokens.token_support import (
     storage,
     token_keys,
 )
-from tokens import tokens
 from tokens.choices import RevocationCause
+from tokens.issue import TokenRefused, token_issue
 from tokens.models import IssuedToken, TokenRevocation
 
 from .conftest import accept_all
@@ -58,8 +58,8 @@ def approved_part(grant, submitted, teammate):
     team_grant = Grant.objects.get(request=submitted, user=teammate)
     assert team_grant.is_active
     issued = [
-        tokens.token_issue(grant=grant, actor=grant.user),
-        tokens.token_issue(grant=team_grant, actor=teammate),
+        token_issue(grant=grant, actor=grant.user),
+        token_issue(grant=team_grant, actor=teammate),
     ]
     return submitted, [grant, team_grant], issued
 
@@ -116,8 +116,8 @@ def test_their_tokens_are_refused_by_introspection_and_listed_in_the_feed(
 def test_no_new_token_is_issued_after_withdrawal(approved_part, researcher):
     access_request, grants, _ = approved_part
     services.request_withdraw(access_request=access_request, actor=researcher)
-    with pytest.raises(tokens.TokenRefused, match=r"The grant was revoked\."):
-        tokens.token_issue(grant=grants[0], actor=researcher)
+    with pytest.raises(TokenRefused, match=r"The grant was revoked\."):
+        token_issue(grant=grants[0], actor=researcher)
 
 
 def test_the_ledger_says_which_grants_the_withdrawal_ended(approved_part, researcher):
