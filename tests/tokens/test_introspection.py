@@ -28,7 +28,8 @@ from audit.models import AuditEvent
 from tokens import keyring, keys
 from tokens.choices import KeyState
 from tokens.introspection import _VERIFIED
-from tokens.issue import PORTAL_CLIENT_ID, AccessToken, token_issue
+from tokens.issue import PORTAL_CLIENT_ID, token_issue
+from tokens.issue import AccessToken as SignedToken
 from tokens.models import IssuedToken, SigningKey
 from tokens.visas import visas_issue
 
@@ -56,7 +57,7 @@ def compact(header: dict, claims: dict, sign) -> str:
     return f"{signing_input}.{b64(sign(signing_input.encode()))}"
 
 
-def claims_for(issued: AccessToken, **changes) -> dict:
+def claims_for(issued: SignedToken, **changes) -> dict:
     """The claims of a real token, changed as asked (for forgeries and our own re-signing)."""
     payload = issued.token.split(".")[1]
     claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
@@ -83,7 +84,7 @@ def _es256_raw(private_key, data: bytes) -> bytes:
 
 
 @pytest.fixture
-def issued(grant, researcher) -> AccessToken:
+def issued(grant, researcher) -> SignedToken:
     return token_issue(grant=grant, actor=researcher)
 
 
