@@ -1,4 +1,5 @@
-"""Suspension, moved from `access` with its table (`access_suspension`): state only, no SQL.
+"""Suspension, moved from `access` with its table (`access_suspension`): state only, no SQL on
+the table; its content type follows it (permissions and admin history stay attached).
 
 `access.0011_suspension_moved` then drops it from access's state."""
 
@@ -8,11 +9,36 @@ from django.conf import settings
 from django.db import migrations, models
 
 
+NEW_APP = "accounts"
+MOVED = ('suspension',)
+
+
+def content_types_follow(apps, schema_editor, old="access", new=None):
+    """The moved models' content types change app (their permissions and admin history stay
+    with them; `remove_stale_contenttypes` would otherwise delete them). Nothing to do on a
+    fresh database: content types are created after the migrations."""
+    ContentType = apps.get_model("contenttypes", "ContentType")
+    db = schema_editor.connection.alias
+    for model in MOVED:
+        if not ContentType.objects.using(db).filter(app_label=new, model=model).exists():
+            ContentType.objects.using(db).filter(app_label=old, model=model).update(app_label=new)
+
+
+def content_types_forward(apps, schema_editor):
+    content_types_follow(apps, schema_editor, old="access", new=NEW_APP)
+
+
+def content_types_back(apps, schema_editor):
+    content_types_follow(apps, schema_editor, old=NEW_APP, new="access")
+
+
+
 class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
         ("access", "0010_tokens_moved"),
+        ("contenttypes", "0002_remove_content_type_name"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -38,5 +64,6 @@ class Migration(migrations.Migration):
                 ),
             ],
             database_operations=[],
-        )
+        ),
+        migrations.RunPython(content_types_forward, content_types_back),
     ]

@@ -1,4 +1,5 @@
-"""The token models, moved from `access` with their tables (`access_*`): state only, no SQL.
+"""The token models, moved from `access` with their tables (`access_*`): state only, no
+SQL on the tables; their content types follow them (permissions and admin history stay attached).
 
 `access.0010_tokens_moved` then drops them from access's state. A database at access 0009 keeps
 its rows; a fresh one gets the tables from access 0002..0006 first.
@@ -11,11 +12,36 @@ from django.db import migrations, models
 from oauth2_provider.settings import oauth2_settings
 
 
+NEW_APP = "tokens"
+MOVED = ('signingkey', 'issuedtoken', 'tokenrevocation', 'clientscopes')
+
+
+def content_types_follow(apps, schema_editor, old="access", new=None):
+    """The moved models' content types change app (their permissions and admin history stay
+    with them; `remove_stale_contenttypes` would otherwise delete them). Nothing to do on a
+    fresh database: content types are created after the migrations."""
+    ContentType = apps.get_model("contenttypes", "ContentType")
+    db = schema_editor.connection.alias
+    for model in MOVED:
+        if not ContentType.objects.using(db).filter(app_label=new, model=model).exists():
+            ContentType.objects.using(db).filter(app_label=old, model=model).update(app_label=new)
+
+
+def content_types_forward(apps, schema_editor):
+    content_types_follow(apps, schema_editor, old="access", new=NEW_APP)
+
+
+def content_types_back(apps, schema_editor):
+    content_types_follow(apps, schema_editor, old=NEW_APP, new="access")
+
+
+
 class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
         ("access", "0009_purpose_flag_labels"),
+        ("contenttypes", "0002_remove_content_type_name"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
         migrations.swappable_dependency(oauth2_settings.APPLICATION_MODEL),
     ]
@@ -92,5 +118,6 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.SeparateDatabaseAndState(state_operations=state_operations, database_operations=[])
+        migrations.SeparateDatabaseAndState(state_operations=state_operations, database_operations=[]),
+        migrations.RunPython(content_types_forward, content_types_back),
     ]
