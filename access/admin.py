@@ -28,10 +28,7 @@ from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
-from oauth2_provider.admin import ApplicationAdmin
-from oauth2_provider.models import get_application_model
 
-from audit import events
 from audit.admin_mixins import (
     NotFoundInsteadOfForbiddenMixin,
     SuperuserOnlyMixin,
@@ -39,7 +36,6 @@ from audit.admin_mixins import (
 )
 from audit.refusals import access_refused_record
 from core.exceptions import REFUSALS, refusal_text
-from core.scopes import PRIVILEGED_SCOPES
 from governance.choices import CommitteeRole, DecisionPolicy
 from governance.matching import Outcome
 from governance.models import DataAccessCommittee, Dataset
@@ -49,13 +45,11 @@ from .answers import PURPOSE_FLAGS
 from .choices import CommentVisibility, DecisionOutcome, ReviewStatus, VoteChoice
 from .models import (
     AccessRequest,
-    ClientScopes,
     ConsentMatch,
     Decision,
     Grant,
     Notification,
     Review,
-    SigningKey,
 )
 from .services import decisions as decision_services
 from .services import grants as grant_services
@@ -1248,232 +1242,3 @@ class NotificationAdmin(SuperuserOnlyMixin, NotFoundInsteadOfForbiddenMixin, adm
             )
         if already:
             self.message_user(request, f"{already} had been sent already.", messages.INFO)
-
-
-# --- tokens for the storage tier: suspending accounts, the signing keys ------------------------
-SuspendActionForm = reason_form(
-    label="Reason for suspending", required="Say why the accounts are suspended."
-)
-
-
-ReinstateActionForm = reason_form(
-    label="Reason for reinstating", required="Say why the accounts are reinstated."
-)
-
-
-@dataclass(frozen=True)
-class UserAction:
-    """What an account action on the User admin asks, says and calls."""
-
-    form: type[forms.Form]
-    title: str
-    explanation: str
-    submit: str
-    service: str  # a function of access.tokens: (user, actor, reason) -> Suspension
-    logged: str  # the admin log's change message
-    done: str
-
-
-USER_ACTIONS = {
-    "suspend": UserAction(
-        form=SuspendActionForm,
-        title="Suspend accounts",
-        explanation="Suspending an account signs the person out, stops them signing in, and "
-        "revokes at once every access token and GA4GH visa derived from their grants (storage "
-        "nodes see it through introspection and the revocation feed). The reason is kept with "
-        "the suspension; the audit ledger refers to it.",
-        submit="Suspend the accounts",
-        service="user_suspend",
-        logged="Suspended.",
-        done="Suspended {name}; their tokens no longer work.",
-    ),
-    "reinstate": UserAction(
-        form=ReinstateActionForm,
-        title="Reinstate accounts",
-        explanation="Reinstating an account lifts its suspension: the person may sign in "
-        "again, and their grants that are still within their dates count again. Tokens and "
-        "visas revoked by the suspension stay revoked; the person asks for new ones. The reason "
-        "is kept with the suspension; the audit ledger refers to it.",
-        submit="Reinstate the accounts",
-        service="user_reinstate",
-        logged="Reinstated.",
-        done="Reinstated {name}; they may sign in and ask for new tokens.",
-    ),
-}
-
-
-def _register_user_admin() -> None:
-    """The stock User admin, plus actions that suspend and reinstate accounts through
-    `user_suspend` (which also revokes every token and visa derived from their grants) and
-    `user_reinstate`."""
-    from django.contrib.auth import get_user_model
-    from django.contrib.auth.admin import UserAdmin
-
-    from . import tokens
-
-    User = get_user_model()
-    base = type(admin.site._registry[User]) if admin.site.is_registered(User) else UserAdmin
-
-    class TesseraUserAdmin(base):
-        actions = [*(base.actions or []), "suspend", "reinstate"]
-
-        @admin.action(
-            description="Suspend the selected accounts and revoke their tokens (asks for a reason)",
-            permissions=["change"],
-        )
-        def suspend(self, request, queryset):
-            return self._account_action(request, queryset, "suspend")
-
-        @admin.action(
-            description="Reinstate the selected suspended accounts (asks for a reason)",
-            permissions=["change"],
-        )
-        def reinstate(self, request, queryset):
-            return self._account_action(request, queryset, "reinstate")
-
-        def _account_action(self, request, queryset, action: str):
-            what = USER_ACTIONS[action]
-            form = what.form(request.POST if "reason" in request.POST else None)
-            if not form.is_valid():
-                return TemplateResponse(
-                    request,
-                    "admin/auth/user_action_confirm.html",
-                    {
-                        **self.admin_site.each_context(request),
-                        "title": what.title,
-                        "explanation": what.explanation,
-                        "submit": what.submit,
-                        "action": action,
-                        "form": form,
-                        "people": queryset,
-                        "opts": self.opts,
-                        "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-                    },
-                )
-            for person in queryset:
-                try:
-                    with transaction.atomic():
-                        suspension = getattr(tokens, what.service)(
-                            user=person, actor=request.user, reason=form.cleaned_data["reason"]
-                        )
-                        events.admin_action(
-                            actor=request.user,
-                            action=what.service,
-                            obj=suspension,
-                            detail={"suspension": suspension.pk},
-                        )
-                        admin.ModelAdmin.log_change(self, request, person, what.logged)
-                except SERVICE_ERRORS as exc:
-                    self.message_user(
-                        request, f"{person.get_username()}: {_error_text(exc)}", messages.ERROR
-                    )
-                else:
-                    self.message_user(
-                        request, what.done.format(name=person.get_username()), messages.SUCCESS
-                    )
-            return None
-
-    if admin.site.is_registered(User):
-        admin.site.unregister(User)
-    admin.site.register(User, TesseraUserAdmin)
-
-
-_register_user_admin()
-
-
-@admin.register(SigningKey)
-class SigningKeyAdmin(SuperuserOnlyMixin, admin.ModelAdmin):
-    """Read-only: keys change through `manage.py keys_rotate`; the private half is never shown."""
-
-    list_display = ["kid", "alg", "state", "created_at", "activated_at", "retired_at", "dropped_at"]
-    list_filter = ["state", "alg"]
-    fields = ["kid", "alg", "state", "public_jwk", "created_at", "activated_at", "retired_at",
-              "dropped_at"]  # fmt: skip
-    readonly_fields = fields
-    actions = None
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class ClientScopesForm(forms.ModelForm):
-    scopes = forms.MultipleChoiceField(
-        choices=[(s, f"{s}: {text}") for s, text in PRIVILEGED_SCOPES.items()],
-        widget=forms.CheckboxSelectMultiple,
-        required=False,
-    )
-
-    class Meta:
-        model = ClientScopes
-        fields = ["application", "scopes"]
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["application"].label = "OAuth client"
-        if self.instance.pk:
-            self.fields["application"].disabled = True
-            self.initial["scopes"] = self.instance.scopes.split()
-
-
-@admin.register(ClientScopes)
-class ClientScopesAdmin(SuperuserOnlyMixin, admin.ModelAdmin):
-    """Which OAuth clients may obtain the storage tier's scopes; saved through the service."""
-
-    form = ClientScopesForm
-    list_display = ["application", "scopes", "updated_at"]
-    list_select_related = ["application"]
-    actions = None
-
-    def has_add_permission(self, request, obj=None):
-        return request.user.is_superuser
-
-    def has_change_permission(self, request, obj=None):
-        return request.user.is_superuser
-
-    def save_model(self, request, obj, form, change):
-        from .oauth import client_scopes_set
-
-        saved = client_scopes_set(
-            application=form.cleaned_data["application"],
-            scopes=form.cleaned_data["scopes"],
-            actor=request.user,
-        )
-        obj.pk = saved.pk
-
-    def log_addition(self, request, obj, message):
-        events.admin_action(actor=request.user, action="add", obj=obj)
-        return super().log_addition(request, obj, message)
-
-    def log_change(self, request, obj, message):
-        events.admin_action(actor=request.user, action="change", obj=obj)
-        return super().log_change(request, obj, message)
-
-
-# --- OAuth applications: registered by superusers only, each registration in the ledger ------
-_Application = get_application_model()
-admin.site.unregister(_Application)
-
-
-@admin.register(_Application)
-class OAuthApplicationAdmin(SuperuserOnlyMixin, ApplicationAdmin):
-    """django-oauth-toolkit's application admin, for superusers only (there is no
-    self-service registration); a registration records `auth.client_registered`."""
-
-    def has_add_permission(self, request):
-        return request.user.is_superuser
-
-    def has_change_permission(self, request, obj=None):
-        return request.user.is_superuser
-
-    def has_delete_permission(self, request, obj=None):
-        return request.user.is_superuser
-
-    def log_addition(self, request, obj, message):
-        events.client_registered(application=obj, actor=request.user, scopes=[])
-        return super().log_addition(request, obj, message)

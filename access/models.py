@@ -14,7 +14,6 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
-from oauth2_provider.settings import oauth2_settings
 
 from core.dates import DateWithinYears
 from governance.choices import Ontology
@@ -30,12 +29,9 @@ from governance.models import (
 from .choices import (
     CommentVisibility,
     DecisionOutcome,
-    KeyState,
     NotificationKind,
     RequestStatus,
     ReviewStatus,
-    RevocationCause,
-    TokenKind,
     VoteChoice,
 )
 from .lifecycle import GrantState, grant_inactive_reason
@@ -468,118 +464,3 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} → {self.recipient}"
-
-
-# --- tokens for the storage tier (access.keys, access.keyring, access.tokens) -------------------
-class SigningKey(models.Model):
-    """A key that signs tokens and visas; only its public half is ever published."""
-
-    kid = models.CharField(max_length=64, unique=True)
-    alg = models.CharField(max_length=8)
-    public_jwk = models.JSONField()
-    # AES-GCM under the key-encryption key (access.keys); erased when the key is dropped.
-    private_key_encrypted = models.TextField(blank=True)
-    state = models.CharField(max_length=8, choices=KeyState.choices, db_index=True)
-    created_at = models.DateTimeField(default=timezone.now, help_text="Published in the JWKS.")
-    activated_at = models.DateTimeField(null=True, blank=True)
-    retired_at = models.DateTimeField(null=True, blank=True)
-    dropped_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["state"], condition=models.Q(state="active"), name="one_active_signing_key"
-            ),
-            models.UniqueConstraint(
-                fields=["state"], condition=models.Q(state="next"), name="one_next_signing_key"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.alg} {self.kid} ({self.state})"
-
-
-class IssuedToken(models.Model):
-    """A token or visa Tessera signed: enough to revoke it and to know when its key may go."""
-
-    jti = models.CharField(max_length=64, unique=True)
-    kind = models.CharField(max_length=8, choices=TokenKind.choices)
-    grant = models.ForeignKey(Grant, on_delete=models.PROTECT, related_name="tokens")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    kid = models.CharField(max_length=64)
-    issued_at = models.DateTimeField()
-    expires_at = models.DateTimeField()
-    revoked_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-issued_at"]
-        indexes = [
-            models.Index(fields=["grant", "expires_at"]),
-            models.Index(fields=["kid", "expires_at"]),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.kind} {self.jti}"
-
-
-class TokenRevocation(models.Model):
-    """One entry of the revocation feed. Cursors are assigned under a lock held to commit, so
-    they become visible in increasing order (see access.tokens)."""
-
-    cursor = models.BigIntegerField(primary_key=True)
-    token = models.OneToOneField(IssuedToken, on_delete=models.PROTECT, related_name="revocation")
-    jti = models.CharField(max_length=64)
-    expires_at = models.DateTimeField()
-    revoked_at = models.DateTimeField()
-    cause = models.CharField(max_length=16, choices=RevocationCause.choices)
-
-    class Meta:
-        ordering = ["cursor"]
-
-    def __str__(self) -> str:
-        return f"#{self.cursor} {self.jti}"
-
-
-class Suspension(models.Model):
-    """A person's account suspended: by whom, when and why (the ledger refers to it by id)."""
-
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="suspensions"
-    )
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
-    reason = models.TextField()
-    suspended_at = models.DateTimeField(default=timezone.now)
-    # Set when the account is reinstated (`access.tokens.user_reinstate`).
-    lifted_at = models.DateTimeField(null=True, blank=True)
-    lifted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
-    lift_reason = models.TextField(blank=True)
-
-    class Meta:
-        ordering = ["-suspended_at"]
-
-    def __str__(self) -> str:
-        return f"{self.user} suspended {self.suspended_at:%Y-%m-%d}"
-
-
-class ClientScopes(models.Model):
-    """The privileged OAuth scopes (introspection, ga4gh_passport) one OAuth client may obtain."""
-
-    # Bound to the application's primary key, not its client_id: deleting the application
-    # deletes this row, and a new registration reusing the client_id starts with nothing.
-    application = models.OneToOneField(
-        oauth2_settings.APPLICATION_MODEL, on_delete=models.CASCADE, related_name="client_scopes"
-    )
-    scopes = models.CharField(max_length=200, blank=True, help_text="Space-separated.")
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        verbose_name = "OAuth client scopes"
-        verbose_name_plural = "OAuth client scopes"
-
-    def __str__(self) -> str:
-        return f"{self.application_id}: {self.scopes or '(none)'}"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import token_views, views
+from . import views
 
 urlpatterns = [
     path("requests/", views.request_list, name="request-list"),
@@ -25,5 +25,4 @@ urlpatterns = [
     path("requests/<int:pk>/comments/", views.comment_add, name="comment-add"),
     path("requests/<int:pk>/ethics-document/", views.ethics_document, name="ethics-document"),
     path("access/", views.grant_list, name="grant-list"),
-    path("access/<int:pk>/token/", token_views.grant_token, name="grant-token"),
 ]

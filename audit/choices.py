@@ -69,7 +69,7 @@ class EventType(models.TextChoices):
     LEDGER_EXPORTED = "audit.ledger_exported", "Ledger exported"
     FIELD_CHANGE = "audit.field_change", "Field-level change (django-auditlog)"
     EVENTS_SUPPRESSED = "audit.events_suppressed", "Further events of a kind not recorded singly"
-    # tokens for the storage tier (access.tokens, access.keyring)
+    # tokens for the storage tier (tokens.issue, tokens.visas, tokens.revocation, tokens.keyring)
     TOKEN_ISSUED = "tokens.issued", "Access token issued"
     TOKEN_INTROSPECTED = "tokens.introspected", "Token introspected"
     TOKEN_REVOKED = "tokens.revoked", "Tokens revoked"

@@ -16,7 +16,10 @@ from .ledger import append
 
 
 def _target(obj) -> tuple[str, str]:
-    return obj._meta.label_lower, str(getattr(obj, "accession", None) or obj.pk)
+    # A model that moved to another app keeps the ledger's name for it (`LEDGER_TARGET_TYPE`,
+    # its label from before the move): old events keep verifying, new ones read the same.
+    target_type = getattr(obj, "LEDGER_TARGET_TYPE", None) or obj._meta.label_lower
+    return target_type, str(getattr(obj, "accession", None) or obj.pk)
 
 
 def _record(

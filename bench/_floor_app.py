@@ -23,13 +23,13 @@ def _setup() -> None:
     import psycopg
     from django.db import connection
 
-    from access import tokens
-    from access.oauth import client_token_query
-    from access.prepared import Prepared, PreparedPair
+    from tokens.issue import token_state_query
+    from tokens.oauth import client_token_query
+    from tokens.prepared import Prepared, PreparedPair
 
     pair = PreparedPair(
         Prepared(client_token_query, "tessera:checksum-sentinel"),
-        Prepared(tokens._token_state_query, "tessera:jti-sentinel"),
+        Prepared(token_state_query, "tessera:jti-sentinel"),
     )
     params = [
         *pair.first.bound(os.environ["BENCH_CLIENT_CHECKSUM"]),

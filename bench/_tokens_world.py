@@ -24,7 +24,6 @@ def build(holders: int = 1):
     from django.contrib.auth import get_user_model
     from django.utils import timezone
 
-    from access import keyring
     from access.models import AccessRequest, Decision, Grant, Review
     from governance import services as gov
     from governance.models import (
@@ -34,6 +33,7 @@ def build(holders: int = 1):
         OntologyTerm,
         Organisation,
     )
+    from tokens import keyring
 
     User = get_user_model()
     now = timezone.now()

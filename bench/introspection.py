@@ -169,14 +169,14 @@ def main() -> int:
     setup_django()
     from oauth2_provider.models import AccessToken, Application
 
-    from access import tokens
-    from access.oauth import client_scopes_set
     from audit import ledger
     from audit.choices import EventType
     from audit.models import AuditEvent, PendingEvent
+    from tokens.issue import token_issue
+    from tokens.oauth import client_scopes_set
 
     (grant, holder), = build(holders=1)  # fmt: skip
-    issued = tokens.token_issue(grant=grant, actor=holder)
+    issued = token_issue(grant=grant, actor=holder)
     app = Application.objects.create(
         name="bench storage",
         client_type=Application.CLIENT_CONFIDENTIAL,
@@ -211,7 +211,7 @@ def main() -> int:
         "LOG_LEVEL": "WARNING",
     }
     if args.floor:
-        from access.oauth import bearer_checksum
+        from tokens.oauth import bearer_checksum
 
         env.update(BENCH_JTI=issued.jti, BENCH_CLIENT_CHECKSUM=bearer_checksum(bearer))
     server = subprocess.Popen(

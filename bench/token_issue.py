@@ -1,4 +1,4 @@
-"""Token issue benchmark (issue 6): access tokens per second through `access.tokens.token_issue`
+"""Token issue benchmark (issue 6): access tokens per second through `tokens.issue.token_issue`
 (lock the grant, read its state in one query, sign ES256, record the token, ledger event, commit),
 against two baselines measured in the same run: the bare ES256 signature, and a bare
 one-row INSERT + COMMIT on the same database (each token is one durable commit, so the disk's
@@ -48,22 +48,22 @@ def bare_commits(n: int) -> float:
 def _issuer(grant_id: int, holder_id: int, count: int, start, done) -> None:
     from django.contrib.auth import get_user_model
 
-    from access import tokens
     from access.models import Grant
+    from tokens.issue import token_issue
 
     grant = Grant.objects.get(pk=grant_id)
     holder = get_user_model().objects.get(pk=holder_id)
-    tokens.token_issue(grant=grant, actor=holder)  # warm this process
+    token_issue(grant=grant, actor=holder)  # warm this process
     start.wait()
     for _ in range(count):
-        tokens.token_issue(grant=grant, actor=holder)
+        token_issue(grant=grant, actor=holder)
     done.wait()
 
 
 def concurrent_issue(pairs: list[tuple[int, int]], n: int) -> float:
     """Seconds for one process per (grant, holder) to issue n tokens between them. Each
     process has its own researcher and grant, as concurrent users do: issuers of one grant
-    queue on its row lock (deliberately, see access/tokens.py)."""
+    queue on its row lock (deliberately, see tokens/issue.py)."""
     procs = len(pairs)
     from django.db import connections
 
@@ -102,9 +102,10 @@ def main() -> int:
     from django.conf import settings
     from django.db import connection
 
-    from access import keyring, keys, tokens
-    from access.models import IssuedToken
     from audit import ledger
+    from tokens import keyring, keys
+    from tokens.issue import token_issue
+    from tokens.models import IssuedToken
 
     world = build(holders=max(1, args.procs))
     grant, holder = world[0]
@@ -114,7 +115,7 @@ def main() -> int:
 
     # Warm-up: caches (signer, pseudonym), connections, statement plans.
     for _ in range(50):
-        tokens.token_issue(grant=grant, actor=holder)
+        token_issue(grant=grant, actor=holder)
 
     start = time.perf_counter()
     for _ in range(n):
@@ -125,7 +126,7 @@ def main() -> int:
 
     start = time.perf_counter()
     for _ in range(n):
-        tokens.token_issue(grant=grant, actor=holder)
+        token_issue(grant=grant, actor=holder)
     issue_seconds = time.perf_counter() - start
 
     parallel_seconds = concurrent_issue([(g.pk, h.pk) for g, h in world], n)
@@ -137,7 +138,7 @@ def main() -> int:
             cursor.execute("SET synchronous_commit = off")
         start = time.perf_counter()
         for _ in range(n):
-            tokens.token_issue(grant=grant, actor=holder)
+            token_issue(grant=grant, actor=holder)
         unflushed_seconds = time.perf_counter() - start
         with connection.cursor() as cursor:
             cursor.execute("SET synchronous_commit = on")

@@ -5,7 +5,7 @@ DEBUG is on. Production sets TESSERA_ENV=production (DEBUG off, secure cookies, 
 provides SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL and CELERY_BROKER_URL. Every secret may
 instead be given as a file: SECRET_KEY_FILE=/run/secrets/secret_key, and so on. Secrets are
 read here and only here, by core.secrets (one rule: NAME or NAME_FILE, never both); the key
-modules (audit.signing, access.keys) read these settings, not the environment.
+modules (audit.signing, tokens.keys) read these settings, not the environment.
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ MIDDLEWARE = [
     "audit.middleware.RequestContextMiddleware",
     "core.middleware.NulCharacterMiddleware",  # a 400, not PostgreSQL's DataError 500
     "core.middleware.BadInputMiddleware",  # RecursionError, SuspiciousOperation: a 400
-    "access.introspection.IntrospectionMiddleware",  # the storage tier's hot path, before sessions
+    "tokens.introspection.IntrospectionMiddleware",  # the storage tier's hot path, before sessions
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -226,13 +226,13 @@ SPECTACULAR_SETTINGS = {
 
 # --- OAuth2 clients (storage tier, institutions' tooling) ------------------------------------
 # Clients are registered by administrators only (the admin, `manage.py oauth_client_create`);
-# /o/ serves authorize, token and revoke_token alone (access/oauth_urls.py). The scopes are
+# /o/ serves authorize, token and revoke_token alone (tokens/oauth_urls.py). The scopes are
 # defined once, in config/scopes.py (documented in docs/oauth-clients.md).
 OAUTH2_PROVIDER = {
     "SCOPES": dict(oauth_scopes.SCOPES),
     "DEFAULT_SCOPES": list(oauth_scopes.DEFAULT_SCOPES),
-    # introspection and ga4gh_passport only for the applications listed in access.ClientScopes.
-    "SCOPES_BACKEND_CLASS": "access.oauth.ClientScopesBackend",
+    # introspection and ga4gh_passport only for the applications listed in tokens.ClientScopes.
+    "SCOPES_BACKEND_CLASS": "tokens.oauth.ClientScopesBackend",
     "ACCESS_TOKEN_EXPIRE_SECONDS": 3600,
     # Client secrets are stored hashed (django-oauth-toolkit >= 2 hashes by default).
     "PKCE_REQUIRED": True,
@@ -406,13 +406,13 @@ AUDIT_BOUNDED_WINDOW_SECONDS = env.int("AUDIT_BOUNDED_WINDOW_SECONDS", default=9
 # auditlog (audit/personal.py); empty: derived from SECRET_KEY.
 AUDIT_PERSONAL_FIELD_KEY = secret_text("AUDIT_PERSONAL_FIELD_KEY", "") or ""
 
-# --- Tokens for the storage tier (access/keys.py, access/keyring.py, access/tokens.py) -------
+# --- Tokens for the storage tier (tokens/: keys.py, keyring.py, issue.py, introspection.py) ----
 # ES256 (default) or RS256. Changing it takes effect through `manage.py keys_rotate`; tokens of
 # the old algorithm stop introspecting at once (they live an hour at most).
 TESSERA_TOKEN_ALG = env.str("TESSERA_TOKEN_ALG", default="ES256")
 # The key-encryption key of the signing keys at rest, and retired ones still accepted for
 # decryption (comma-separated, or one per line in the file): core.secrets.Secret or None,
-# parsed by access/keys.py, which names their origin (never their value) when they are wrong.
+# parsed by tokens/keys.py, which names their origin (never their value) when they are wrong.
 TESSERA_KEY_ENCRYPTION_KEY = read_secret("TESSERA_KEY_ENCRYPTION_KEY")
 TESSERA_PREVIOUS_KEY_ENCRYPTION_KEYS = read_secret("TESSERA_PREVIOUS_KEY_ENCRYPTION_KEYS")
 # The storage tier's identifiers; a token carries them all in `aud`, a verifier needs one.
@@ -428,7 +428,7 @@ TESSERA_KEY_ROTATION_DAYS = env.int("TESSERA_KEY_ROTATION_DAYS", default=30)
 # turn off behind a connection pooler that cannot keep prepared statements.
 TESSERA_PREPARED_STATEMENTS = env.bool("TESSERA_PREPARED_STATEMENTS", default=True)
 # Token texts whose signature introspection already checked, per process (0 turns it off); see
-# access.tokens._verified_claims for why this cannot delay a revocation.
+# tokens.introspection._verified_claims for why this cannot delay a revocation.
 TESSERA_VERIFIED_TOKEN_CACHE = env.int("TESSERA_VERIFIED_TOKEN_CACHE", default=4096)
 # Where researchers fetch slides with their tokens (only shown in the portal's curl example).
 TESSERA_STORAGE_URL = env.str("TESSERA_STORAGE_URL", default="https://storage.example.org")

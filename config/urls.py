@@ -4,11 +4,11 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
-from access.api.tokens import jwks
 from access.api.views import AccessRequestViewSet, GrantViewSet
 from core.health import healthz, readyz
 from governance.api.consent import ConsentEvaluateView
 from governance.api.views import DatasetViewSet
+from tokens.api.tokens import jwks
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -23,7 +23,7 @@ api_v1 = [
     path("", include(router.urls)),
     path("audit/", include("audit.api.urls")),
     path("consent/evaluate", ConsentEvaluateView.as_view(), name="consent-evaluate"),
-    path("", include("access.api.token_urls")),
+    path("", include("tokens.api.urls")),
 ]
 
 urlpatterns = [
@@ -41,8 +41,9 @@ urlpatterns = [
         SpectacularSwaggerSplitView.as_view(url_name="schema", template_name="api/swagger_ui.html"),
         name="api-docs",
     ),
-    path("o/", include("access.oauth_urls", namespace="oauth2_provider")),
+    path("o/", include("tokens.oauth_urls", namespace="oauth2_provider")),
     path("", include(("access.urls", "access"), namespace="access")),
+    path("", include(("tokens.urls", "tokens"), namespace="tokens")),
     path("", include(("governance.urls", "portal"), namespace="portal")),
 ]
 

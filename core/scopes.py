@@ -4,7 +4,7 @@ settings, the API views' declarations, the admin and docs/oauth-clients.md deriv
 A token is limited to its scopes on top of what its person may do: a committee member's token
 with `catalogue:read` alone cannot read that member's review queue. The privileged scopes are
 for machine clients (the storage tier) and only for applications an administrator listed in
-`access.ClientScopes`.
+`tokens.ClientScopes`.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ PUBLIC_SCOPES: dict[str, str] = {
     TOKENS_ISSUE: "Obtain storage access tokens for your active grants",
     AUDIT_READ: "Read the audit ledger (auditors only)",
 }
-# Scopes only for the applications listed in access.ClientScopes (by primary key).
+# Scopes only for the applications listed in tokens.ClientScopes (by primary key).
 PRIVILEGED_SCOPES: dict[str, str] = {
     INTROSPECTION: "Introspect Tessera access tokens (RFC 7662), read the revocation feed",
     GA4GH_PASSPORT: "Read people's GA4GH Passport visas",

@@ -1,7 +1,7 @@
 """Secrets from the environment: NAME, or the file that NAME_FILE names (Docker/Kubernetes secrets).
 
 One rule for every secret Tessera reads, and config/settings.py is its only caller: the key
-modules (audit.signing, access.keys) read `settings`, never the environment.
+modules (audit.signing, tokens.keys) read `settings`, never the environment.
 
 - NAME set: its value, surrounding whitespace stripped.
 - NAME_FILE set: the file's text (UTF-8), surrounding whitespace stripped (so the trailing

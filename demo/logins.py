@@ -14,11 +14,11 @@ from django.utils import timezone
 from oauth2_provider.models import get_application_model
 
 from access.models import AccessRequest, Grant
-from access.oauth import client_scopes_set
 from access.selectors import grant_list_for_user
 from access.services import decisions as decision_services
 from access.services import requests as request_services
 from governance.models import Dataset
+from tokens.oauth import client_scopes_set
 
 from .data import (
     DEMO_USERS,

@@ -40,6 +40,7 @@ from .models import (
     OntologyTerm,
     Organisation,
 )
+from .signals import dataset_retiring
 
 # What each group may do with a dataset (django-guardian object permissions, granted to groups
 # so that adding a person to a committee or an organisation needs no per-object rows).
@@ -600,13 +601,11 @@ def dataset_retire(*, dataset: Dataset, actor, reason: str) -> Dataset:
     dataset = Dataset.objects.select_for_update().get(pk=dataset.pk)
     if dataset.status == DatasetStatus.RETIRED:
         raise Invalid(f"{dataset.accession} is already retired.")
-    # Tokens and visas for a retired dataset stop at once (the access app depends on
-    # governance, not the other way round: imported here, lazily). First, before any write
-    # appends to the ledger: the sweep takes the grants' row locks, and a token being issued
-    # holds its grant's lock while it waits for the ledger (inline sequencing).
-    from access.tokens import tokens_revoke_for_dataset
-
-    tokens_revoke_for_dataset(dataset=dataset, actor=actor)
+    # Tokens and visas for a retired dataset stop at once: `tokens` receives `dataset_retiring`
+    # (governance/signals.py), in this transaction. First, before any write appends to the
+    # ledger: the sweep takes the grants' row locks, and a token being issued holds its grant's
+    # lock while it waits for the ledger (inline sequencing).
+    dataset_retiring.send(sender=Dataset, dataset=dataset, actor=actor)
     dataset.status = DatasetStatus.RETIRED
     dataset.retired_at = timezone.now()
     dataset.save(update_fields=["status", "retired_at", "updated_at"])

@@ -16,10 +16,10 @@ from rest_framework.response import Response
 from rest_framework.test import APIRequestFactory, force_authenticate
 from rest_framework.views import APIView
 
-from access.oauth import ClientHasScope
 from core.api_auth import OneOf, TokenScopes, declared_scopes
 from core.scopes import SCOPES
 from tests import factories
+from tokens.oauth import ClientHasScope
 
 
 def _patterns(resolver: URLResolver, prefix: str = ""):

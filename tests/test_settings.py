@@ -107,7 +107,7 @@ def test_database_url_with_its_password_can_come_from_a_file(tmp_path):
 
 
 KEYS_IN_USE = (
-    "import base64, django; django.setup(); from access import keyring; from audit import signing; "
+    "import base64, django; django.setup(); from tokens import keyring; from audit import signing; "
     "print(base64.b64encode(keyring.kek()).decode()); print(signing.signing_key().source); "
     "print(signing.public_key_raw_b64())"
 )

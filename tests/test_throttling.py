@@ -10,7 +10,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from tests import factories
-from tests.access.token_support import FEED, introspect, oauth_client, token_keys  # noqa: F401
+from tests.tokens.token_support import FEED, introspect, oauth_client, token_keys  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 

@@ -6,3 +6,9 @@ class TokensConfig(AppConfig):
 
     name = "tokens"
     verbose_name = "Tokens"
+
+    def ready(self) -> None:
+        # Imported here: the receivers import models, which are loaded only once apps are ready.
+        from . import receivers
+
+        receivers.connect()

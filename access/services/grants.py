@@ -17,6 +17,7 @@ from .. import lifecycle
 from ..choices import NotificationKind
 from ..lifecycle import TransitionRefused
 from ..models import Decision, Grant, Notification
+from ..signals import grant_revoked
 from . import notifications as notification_services
 from . import reviews as review_services
 
@@ -90,11 +91,9 @@ def grant_revoke_locked(*, grant: Grant, actor, reason: str, notice: str) -> Gra
 
 
 def _on_grant_revoked(grant: Grant) -> None:
-    """Hook for the token issue: derived tokens are revoked with the grant."""
-    # Imported here, not at the top: the token subsystem sits above the request services.
-    from ..tokens import tokens_revoke_for_grant
-
-    tokens_revoke_for_grant(grant=grant)
+    """Derived tokens are revoked with the grant: `tokens` receives `grant_revoked`, in this
+    transaction (see access/signals.py)."""
+    grant_revoked.send(sender=Grant, grant=grant)
 
 
 @transaction.atomic

@@ -362,7 +362,7 @@ def request_withdraw(*, access_request: AccessRequest, actor) -> AccessRequest:
             f"A {access_request.get_status_display().lower()} request cannot be withdrawn."
         )
     # Grants last, and before the first ledger event: a token issuer holds a grant's lock while
-    # its own event waits for the ledger's (see access.tokens).
+    # its own event waits for the ledger's (see tokens.issue).
     grants = list(
         Grant.objects.select_for_update(of=("self",))
         .filter(request=access_request, revoked_at__isnull=True, valid_until__gt=timezone.now())

@@ -17,7 +17,6 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from access.models import Grant, Recusal
-from access.oauth import client_register
 from access.services import decisions as decision_services
 from access.services import requests as request_services
 from access.services import reviews as review_services
@@ -28,9 +27,10 @@ from core import scopes as S
 from governance import services as gov
 from governance.choices import DecisionPolicy
 from tests import factories
+from tests.tokens.test_oauth_scopes import bearer_for
+from tokens.oauth import client_register
 
 from .conftest import accept_all, make_draft, publish_agreement
-from .test_oauth_scopes import bearer_for
 
 pytestmark = pytest.mark.django_db
 

@@ -17,17 +17,18 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from access import lifecycle, selectors
-from access.models import DeputyDecider, Grant, IssuedToken, Recusal, Review
+from access.models import DeputyDecider, Grant, Recusal, Review
 from access.services import decisions as decision_services
 from access.services import grants as grant_services
 from access.services import requests as request_services
 from access.services import reviews as review_services
-from access.tokens import grant_for_dataset
 from audit.choices import EventType
 from audit.models import AuditEvent
 from governance import services as gov
 from governance.choices import DecisionPolicy
 from tests import factories
+from tokens.models import IssuedToken
+from tokens.visas import grant_for_dataset
 
 from .conftest import accept_all, make_draft, publish_agreement
 

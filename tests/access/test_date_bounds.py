@@ -18,14 +18,15 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from access.models import AccessRequest, IssuedToken
-from access.tokens import token_issue
+from access.models import AccessRequest
 from audit.actors import pseudonym_for
 from core.dates import DateWithinYears, end_of_day
+from tests.tokens.token_support import grant, storage, token_keys, verify_independently
+from tokens.issue import token_issue
+from tokens.models import IssuedToken
 
 from .conftest import make_draft
 from .test_portal import form_data, pdf_upload
-from .token_support import grant, storage, token_keys, verify_independently
 
 pytestmark = pytest.mark.django_db
 
@@ -150,7 +151,7 @@ def test_the_portal_token_button_works_with_a_stored_far_ethics_expiry(
 ):
     client = client_for(researcher)
     assert client.get(reverse("access:grant-list")).status_code == 200
-    response = client.post(reverse("access:grant-token", kwargs={"pk": far_ethics_grant.pk}))
+    response = client.post(reverse("tokens:grant-token", kwargs={"pk": far_ethics_grant.pk}))
     assert response.status_code == 200
     assert IssuedToken.objects.filter(grant=far_ethics_grant).exists()
 

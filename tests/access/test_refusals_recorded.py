@@ -18,8 +18,14 @@ from audit import bounded, ledger
 from audit.actors import pseudonym_for
 from audit.choices import EventType
 from audit.models import AuditEvent
-
-from .token_support import INTROSPECT, grant, introspect, oauth_client, storage, token_keys
+from tests.tokens.token_support import (
+    INTROSPECT,
+    grant,
+    introspect,
+    oauth_client,
+    storage,
+    token_keys,
+)
 
 pytestmark = pytest.mark.django_db
 

@@ -19,20 +19,29 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from access import tokens
-from access.choices import RequestStatus, ReviewStatus, RevocationCause
+from access.choices import RequestStatus, ReviewStatus
 from access.lifecycle import TransitionRefused
-from access.models import Grant, IssuedToken, Notification, TokenRevocation
+from access.models import Grant, Notification
 from access.services import decisions as decision_services
 from access.services import grants as grant_services
 from access.services import requests as request_services
 from audit import ledger
 from audit.choices import EventType
 from audit.models import AuditEvent
+from tests.tokens.token_support import (
+    FEED,
+    grant,
+    introspect,
+    last_introspection,
+    storage,
+    token_keys,
+)
+from tokens.choices import RevocationCause
+from tokens.issue import TokenRefused, token_issue
+from tokens.models import IssuedToken, TokenRevocation
 
 from .conftest import accept_all
 from .test_portal import client_for, flashes, text_of
-from .token_support import FEED, grant, introspect, last_introspection, storage, token_keys
 
 pytestmark = pytest.mark.django_db
 
@@ -51,8 +60,8 @@ def approved_part(grant, submitted, teammate):
     team_grant = Grant.objects.get(request=submitted, user=teammate)
     assert team_grant.is_active
     issued = [
-        tokens.token_issue(grant=grant, actor=grant.user),
-        tokens.token_issue(grant=team_grant, actor=teammate),
+        token_issue(grant=grant, actor=grant.user),
+        token_issue(grant=team_grant, actor=teammate),
     ]
     return submitted, [grant, team_grant], issued
 
@@ -109,8 +118,8 @@ def test_their_tokens_are_refused_by_introspection_and_listed_in_the_feed(
 def test_no_new_token_is_issued_after_withdrawal(approved_part, researcher):
     access_request, grants, _ = approved_part
     request_services.request_withdraw(access_request=access_request, actor=researcher)
-    with pytest.raises(tokens.TokenRefused, match=r"The grant was revoked\."):
-        tokens.token_issue(grant=grants[0], actor=researcher)
+    with pytest.raises(TokenRefused, match=r"The grant was revoked\."):
+        token_issue(grant=grants[0], actor=researcher)
 
 
 def test_the_ledger_says_which_grants_the_withdrawal_ended(approved_part, researcher):

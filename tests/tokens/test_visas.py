@@ -12,17 +12,18 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from access import tokens
-from access.choices import TokenKind
-from access.models import Grant, IssuedToken
+from access.models import Grant
 from access.services import decisions as decision_services
 from access.services import grants as grant_services
 from audit import ledger
 from audit.actors import pseudonym_for
 from audit.choices import EventType
 from audit.models import AuditEvent
+from tests.access.conftest import accept_all
+from tokens.choices import TokenKind
+from tokens.models import IssuedToken
+from tokens.visas import visas_issue
 
-from .conftest import accept_all
 from .token_support import (
     BASE_URL,
     FEED,
@@ -104,18 +105,18 @@ def test_visas_are_recorded_with_ledger_events(two_grants, researcher, storage):
 
 def test_visa_never_outlives_the_grant_nor_the_visa_lifetime(grant, researcher, settings):
     settings.TESSERA_VISA_LIFETIME = timedelta(minutes=20)
-    (visa,) = tokens.visas_issue(user=researcher, actor=researcher)
+    (visa,) = visas_issue(user=researcher, actor=researcher)
     claims = verify_independently(visa, typ=VISA_TYP, audience=None)
     assert claims["exp"] - claims["iat"] == 20 * 60
     ends = timezone.now().replace(microsecond=0) + timedelta(minutes=5)
     Grant.objects.filter(pk=grant.pk).update(valid_until=ends)
-    (visa,) = tokens.visas_issue(user=researcher, actor=researcher)
+    (visa,) = visas_issue(user=researcher, actor=researcher)
     assert verify_independently(visa, typ=VISA_TYP, audience=None)["exp"] == int(ends.timestamp())
 
 
 def test_inactive_grants_get_no_visa(two_grants, researcher, chair):
     grant_services.grant_revoke(grant=two_grants[0], actor=chair, reason="Ended early.")
-    visas = tokens.visas_issue(user=researcher, actor=researcher)
+    visas = visas_issue(user=researcher, actor=researcher)
     assert len(visas) == 1
     claims = verify_independently(visas[0], typ=VISA_TYP, audience=None)
     assert claims["ga4gh_visa_v1"]["value"].endswith(two_grants[1].dataset.get_absolute_url())
@@ -127,7 +128,7 @@ def test_a_person_without_active_grants_has_an_empty_passport(researcher, storag
 
 
 def test_revoking_a_grant_lists_its_visas_in_the_feed(grant, researcher, chair, storage):
-    (visa,) = tokens.visas_issue(user=researcher, actor=researcher)
+    (visa,) = visas_issue(user=researcher, actor=researcher)
     jti = jwt.decode(visa, options={"verify_signature": False})["jti"]
     grant_services.grant_revoke(grant=grant, actor=chair, reason="Ended early.")
     body = Client().get(FEED, HTTP_AUTHORIZATION=f"Bearer {storage[1]}").json()
@@ -173,9 +174,9 @@ def test_teammate_visa_waits_for_their_agreement(submitted, chair, dataset, team
         outcome="approve",
         end_date=timezone.localdate() + timedelta(days=30),
     )
-    assert tokens.visas_issue(user=teammate, actor=teammate) == []
+    assert visas_issue(user=teammate, actor=teammate) == []
     accept_all(submitted, teammate)
-    assert len(tokens.visas_issue(user=teammate, actor=teammate)) == 1
+    assert len(visas_issue(user=teammate, actor=teammate)) == 1
 
 
 def test_odd_user_ids_are_404_not_errors(grant, storage):

@@ -15,8 +15,10 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from . import selectors, tokens
+from access import selectors
+
 from .api.tokens import TokenThrottle
+from .issue import TokenRefused, token_issue
 
 
 @never_cache
@@ -37,14 +39,14 @@ def grant_token(request: HttpRequest, pk: int) -> HttpResponse:
         )
         return redirect("access:grant-list")
     try:
-        issued = tokens.token_issue(grant=grant, actor=request.user)
-    except tokens.TokenRefused as exc:
+        issued = token_issue(grant=grant, actor=request.user)
+    except TokenRefused as exc:
         messages.error(request, f"No token for {grant.dataset.accession}: {exc}")
         return redirect("access:grant-list")
     url = f"{settings.TESSERA_STORAGE_URL.rstrip('/')}/datasets/{issued.dataset}/"
     curl = f"curl -H {shlex.quote('Authorization: Bearer ' + issued.token)} {shlex.quote(url)}"
     return render(
         request,
-        "access/token_issued.html",
+        "tokens/token_issued.html",
         {"grant": grant, "issued": issued, "curl": curl, "storage_url": url},
     )

@@ -1,5 +1,5 @@
 """The token signing keys in the database: which key signs, which keys are published, and
-their rotation. The cryptography is in `access.keys`; this module stores and selects.
+their rotation. The cryptography is in `tokens.keys`; this module stores and selects.
 
 A key's life: NEXT (published in the JWKS, signs nothing) → ACTIVE (signs) → RETIRED (still
 published, signs nothing, until every token and visa it signed has expired) → DROPPED
@@ -31,6 +31,7 @@ from audit import events
 from . import keys
 from .choices import KeyState
 from .models import IssuedToken, SigningKey
+from .revocation import tokens_revoke_for_key
 
 # A process signs with the active key it loaded for up to this long after a rotation; the drop
 # rule below waits for it.
@@ -349,8 +350,6 @@ def keys_drop_compromised(
     of the dropped key for up to ACTIVE_KEY_CACHE_SECONDS; introspection refuses those tokens,
     and offline verifiers must refetch the JWKS to forget the key (see
     docs/storage-verification.md)."""
-    from .tokens import tokens_revoke_for_key
-
     now = now or timezone.now()
     if not reason.strip():
         raise ValueError("Say why the key is taken out of service.")

@@ -19,13 +19,13 @@ from django.test import Client
 from django.utils import timezone
 from oauth2_provider.models import AccessToken, Application
 
-from access import keyring, keys
 from access.models import Grant
-from access.oauth import PRIVILEGED_SCOPES, client_scopes_set
 from access.services import decisions as decision_services
 from audit import ledger
 from audit.choices import EventType
 from audit.models import AuditEvent
+from tokens import keyring, keys
+from tokens.oauth import PRIVILEGED_SCOPES, client_scopes_set
 
 BASE_URL = "https://tessera.example.org"
 AUDIENCE = "urn:tessera:storage"

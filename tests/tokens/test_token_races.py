@@ -15,14 +15,18 @@ from django.core.management import call_command
 from django.db import connection, transaction
 from django.utils import timezone
 
-from access import keyring, lifecycle, tokens
-from access.models import Grant, IssuedToken, TokenRevocation
+from access import lifecycle
+from access.models import Grant
 from access.services import decisions as decision_services
 from access.services import grants as grant_services
 from access.services import requests as request_services
 from access.services import reviews as review_services
+from accounts.services import user_suspend
 from governance import services as gov
 from governance.models import LegalBasisArticle, OntologyTerm
+from tokens import keyring
+from tokens.issue import TokenRefused, token_issue
+from tokens.models import IssuedToken, TokenRevocation
 
 from .token_support import grant, token_keys
 
@@ -60,7 +64,7 @@ def revoke_by(revocation: str, *, grant, researcher, admin_user, chair) -> None:
     elif revocation == "dataset_retired":
         gov.dataset_retire(dataset=grant.dataset, actor=None, reason="Withdrawn.")
     else:
-        tokens.user_suspend(user=researcher, actor=admin_user, reason="Compromised.")
+        user_suspend(user=researcher, actor=admin_user, reason="Compromised.")
 
 
 @pytest.mark.parametrize("revocation", ["dataset_retired", "user_suspended", "request_withdrawn"])
@@ -81,7 +85,7 @@ def test_a_token_being_issued_during_a_sweep_is_swept_into_the_feed(
 
     def issue():
         try:
-            issued["jti"] = tokens.token_issue(grant=grant, actor=researcher).jti
+            issued["jti"] = token_issue(grant=grant, actor=researcher).jti
         finally:
             connection.close()
 
@@ -131,8 +135,8 @@ def test_a_token_asked_for_during_a_revocation_waits_and_is_refused(
     def issue():
         try:
             assert revoked_not_committed.wait(timeout=10)
-            outcome["token"] = tokens.token_issue(grant=grant, actor=researcher)
-        except tokens.TokenRefused as exc:
+            outcome["token"] = token_issue(grant=grant, actor=researcher)
+        except TokenRefused as exc:
             outcome["refused"] = str(exc)
         finally:
             connection.close()

@@ -1,5 +1,5 @@
 """Signing keys for the storage tier's tokens and visas: `cryptography` and JOSE (joserfc), and
-nothing of the ORM (`access.keyring` stores and selects keys; this module only computes).
+nothing of the ORM (`tokens.keyring` stores and selects keys; this module only computes).
 
 Algorithms: ES256 (ECDSA P-256, the default) or RS256 (RSA 3072), both allowed by GA4GH AAI.
 Verification is pinned: a token is accepted only if its header names the one configured

@@ -11,8 +11,8 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from access.oauth import GRANT_TYPES, client_register
 from core.scopes import SCOPES
+from tokens.oauth import GRANT_TYPES, client_register
 
 
 class Command(BaseCommand):

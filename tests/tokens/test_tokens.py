@@ -18,20 +18,23 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from access import selectors, tokens
-from access.choices import RevocationCause, TokenKind
+from access import selectors
 from access.lifecycle import GrantRecord, TransitionRefused, grant_inactive_reason
-from access.models import Grant, IssuedToken, TokenRevocation
+from access.models import Grant
 from access.services import decisions as decision_services
 from access.services import grants as grant_services
+from accounts.services import user_reinstate, user_suspend
 from audit import ledger
 from audit.actors import pseudonym_for
 from audit.choices import EventType
 from audit.models import AuditEvent
 from governance import services as gov
 from tests import factories
+from tests.access.conftest import accept_all
+from tokens.choices import RevocationCause, TokenKind
+from tokens.issue import PORTAL_CLIENT_ID, TokenRefused, grant_row_state, grant_state, token_issue
+from tokens.models import IssuedToken, TokenRevocation
 
-from .conftest import accept_all
 from .token_support import (
     AUDIENCE,
     BASE_URL,
@@ -60,7 +63,7 @@ def events_of(event_type) -> list[AuditEvent]:
 
 # --- issuing ------------------------------------------------------------------------------------
 def test_token_is_an_rfc9068_jwt_that_an_independent_library_verifies(grant, researcher):
-    issued = tokens.token_issue(grant=grant, actor=researcher)
+    issued = token_issue(grant=grant, actor=researcher)
     claims = verify_independently(issued.token, typ="at+jwt")
     assert claims["iss"] == BASE_URL
     assert claims["sub"] == pseudonym_for(researcher)
@@ -69,13 +72,13 @@ def test_token_is_an_rfc9068_jwt_that_an_independent_library_verifies(grant, res
     assert claims["dataset"] == grant.dataset.accession
     assert claims["grant"] == grant.pk
     assert claims["jti"] == issued.jti
-    assert claims["client_id"] == tokens.PORTAL_CLIENT_ID
+    assert claims["client_id"] == PORTAL_CLIENT_ID
     assert claims["nbf"] == claims["iat"]
     assert claims["exp"] - claims["iat"] == 3600
 
 
 def test_token_names_the_person_by_pseudonym_never_by_username(grant, researcher):
-    issued = tokens.token_issue(grant=grant, actor=researcher)
+    issued = token_issue(grant=grant, actor=researcher)
     payload = issued.token.split(".")[1]
     decoded = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)).decode()
     assert researcher.username not in decoded
@@ -84,23 +87,21 @@ def test_token_names_the_person_by_pseudonym_never_by_username(grant, researcher
 
 def test_audience_may_name_several_storage_tiers(grant, researcher, settings):
     settings.TESSERA_TOKEN_AUDIENCE = [AUDIENCE, "https://htsget.example.org"]
-    issued = tokens.token_issue(grant=grant, actor=researcher)
+    issued = token_issue(grant=grant, actor=researcher)
     claims = verify_independently(issued.token, typ="at+jwt", audience="https://htsget.example.org")
     assert claims["aud"] == [AUDIENCE, "https://htsget.example.org"]
 
 
 def test_lifetime_is_configurable(grant, researcher, settings):
     settings.TESSERA_TOKEN_LIFETIME = timedelta(minutes=5)
-    claims = verify_independently(
-        tokens.token_issue(grant=grant, actor=researcher).token, typ="at+jwt"
-    )
+    claims = verify_independently(token_issue(grant=grant, actor=researcher).token, typ="at+jwt")
     assert claims["exp"] - claims["iat"] == 300
 
 
 def test_token_never_outlives_grant(grant, researcher):
     ends = timezone.now().replace(microsecond=0) + timedelta(minutes=10, seconds=30)
     Grant.objects.filter(pk=grant.pk).update(valid_until=ends)
-    issued = tokens.token_issue(grant=grant, actor=researcher)
+    issued = token_issue(grant=grant, actor=researcher)
     claims = verify_independently(issued.token, typ="at+jwt")
     assert claims["exp"] == int(ends.timestamp())
     assert issued.expires_at == ends
@@ -110,14 +111,14 @@ def test_token_never_outlives_grant(grant, researcher):
 def test_token_never_outlives_the_ethics_approval(grant, researcher):
     today = datetime.now(UTC).date()
     type(grant.request).objects.filter(pk=grant.request_id).update(ethics_expiry=today)
-    issued = tokens.token_issue(grant=grant, actor=researcher)
+    issued = token_issue(grant=grant, actor=researcher)
     end_of_today = datetime.combine(today + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
     assert issued.expires_at <= end_of_today
     assert issued.expires_at == min(end_of_today, issued.issued_at + timedelta(hours=1))
 
 
 def test_each_token_is_recorded_with_a_ledger_event(grant, researcher):
-    issued = tokens.token_issue(grant=grant, actor=researcher)
+    issued = token_issue(grant=grant, actor=researcher)
     row = IssuedToken.objects.get(jti=issued.jti)
     assert (row.kind, row.grant_id, row.user_id) == (TokenKind.ACCESS, grant.pk, researcher.pk)
     event = events_of(EventType.TOKEN_ISSUED)[-1]
@@ -154,7 +155,7 @@ def ethics_expired(grant, **_):
 
 
 def suspend(grant, *, admin, **_):
-    tokens.user_suspend(user=grant.user, actor=admin, reason="Shared their token.")
+    user_suspend(user=grant.user, actor=admin, reason="Shared their token.")
 
 
 REFUSALS = [
@@ -175,8 +176,8 @@ def test_no_token_without_an_active_grant_and_the_reason_is_given(
 ):
     make_inactive(grant, chair=chair, admin=admin_user)
     researcher.refresh_from_db()
-    with pytest.raises(tokens.TokenRefused, match=re.escape(reason)):
-        tokens.token_issue(grant=grant, actor=researcher)
+    with pytest.raises(TokenRefused, match=re.escape(reason)):
+        token_issue(grant=grant, actor=researcher)
     assert not IssuedToken.objects.filter(grant=grant).exists()
 
 
@@ -189,16 +190,16 @@ def test_no_token_before_the_holder_accepted_the_agreement(submitted, chair, dat
         end_date=timezone.localdate() + timedelta(days=30),
     )
     theirs = Grant.objects.get(request=submitted, user=teammate, dataset=dataset)
-    with pytest.raises(tokens.TokenRefused, match="agreement was not accepted"):
-        tokens.token_issue(grant=theirs, actor=teammate)
+    with pytest.raises(TokenRefused, match="agreement was not accepted"):
+        token_issue(grant=theirs, actor=teammate)
     accept_all(submitted, teammate)
-    assert tokens.token_issue(grant=theirs, actor=teammate).grant_id == theirs.pk
+    assert token_issue(grant=theirs, actor=teammate).grant_id == theirs.pk
 
 
 def test_only_the_holder_gets_a_token_for_a_grant(grant, outsider, chair):
     for someone in (outsider, chair, None):
         with pytest.raises(PermissionDenied):
-            tokens.token_issue(grant=grant, actor=someone)
+            token_issue(grant=grant, actor=someone)
 
 
 def test_the_one_query_state_is_the_state_the_model_reads(
@@ -219,7 +220,7 @@ def test_the_one_query_state_is_the_state_the_model_reads(
             for pk in grant_ids:
                 holder = Grant.objects.get(pk=pk).user
                 model = selectors.grant_list_for_user(holder).get(pk=pk)
-                row = tokens.grant_row_state(tokens.grant_state(pk))
+                row = grant_row_state(grant_state(pk))
                 for fact in GrantRecord.__dataclass_fields__:
                     assert getattr(row, fact) == getattr(model.state(), fact), (make_inactive, fact)
                 expected = model.inactive_reason(now)
@@ -228,7 +229,7 @@ def test_the_one_query_state_is_the_state_the_model_reads(
             transaction.set_rollback(True)
     assert seen == {None, "The access agreement was not accepted.", *(r for _, r in REFUSALS)}
     with django_assert_num_queries(1):
-        tokens.grant_state(grant.pk)
+        grant_state(grant.pk)
 
 
 def test_a_revoked_grant_is_judged_without_loading_its_relations(grant, django_assert_num_queries):
@@ -290,7 +291,7 @@ def test_my_access_has_a_token_button_for_active_grants_only(
     grant, researcher, chair, other_dataset
 ):
     page = api_client(researcher).get(reverse("access:grant-list")).content.decode()
-    url = reverse("access:grant-token", kwargs={"pk": grant.pk})
+    url = reverse("tokens:grant-token", kwargs={"pk": grant.pk})
     assert f'action="{url}"' in page
     assert 'name="csrfmiddlewaretoken"' in page
     revoke(grant, chair=chair)
@@ -304,7 +305,7 @@ def test_the_button_shows_the_token_its_expiry_and_a_curl_example(grant, researc
     client.force_login(researcher)
     page = client.get(reverse("access:grant-list")).content.decode()
     csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)[1]
-    url = reverse("access:grant-token", kwargs={"pk": grant.pk})
+    url = reverse("tokens:grant-token", kwargs={"pk": grant.pk})
     assert client.post(url).status_code == 403  # no CSRF token
     assert not IssuedToken.objects.exists()
     response = client.post(url, {"csrfmiddlewaretoken": csrf})
@@ -320,7 +321,7 @@ def test_the_button_shows_the_token_its_expiry_and_a_curl_example(grant, researc
 
 
 def test_the_button_refuses_get_and_other_peoples_grants(grant, outsider, researcher, chair):
-    url = reverse("access:grant-token", kwargs={"pk": grant.pk})
+    url = reverse("tokens:grant-token", kwargs={"pk": grant.pk})
     assert api_client(researcher).get(url).status_code == 405
     assert api_client(outsider).post(url).status_code == 404
     revoke(grant, chair=chair)
@@ -340,8 +341,8 @@ def test_revoking_the_grant_revokes_its_tokens_at_once_and_lists_them(
     grant, researcher, chair, storage
 ):
     _, bearer = storage
-    first = tokens.token_issue(grant=grant, actor=researcher)
-    second = tokens.token_issue(grant=grant, actor=researcher)
+    first = token_issue(grant=grant, actor=researcher)
+    second = token_issue(grant=grant, actor=researcher)
     assert introspect(bearer, first.token).json()["active"] is True
     revoke(grant, chair=chair)
     assert introspect(bearer, first.token).json() == {"active": False}
@@ -358,7 +359,7 @@ def test_revoking_the_grant_revokes_its_tokens_at_once_and_lists_them(
 
 def test_retiring_the_dataset_revokes_every_derived_token(grant, researcher, storage):
     _, bearer = storage
-    issued = tokens.token_issue(grant=grant, actor=researcher)
+    issued = token_issue(grant=grant, actor=researcher)
     retire(grant)
     assert introspect(bearer, issued.token).json() == {"active": False}
     revocation = TokenRevocation.objects.get(jti=issued.jti)
@@ -366,68 +367,9 @@ def test_retiring_the_dataset_revokes_every_derived_token(grant, researcher, sto
     assert [e["jti"] for e in feed(bearer)["revoked"]] == [issued.jti]
 
 
-def test_suspending_the_user_revokes_every_token_and_signs_them_out(
-    grant, researcher, admin_user, storage
-):
-    _, bearer = storage
-    issued = tokens.token_issue(grant=grant, actor=researcher)
-    client = api_client(researcher)
-    suspension = tokens.user_suspend(
-        user=researcher, actor=admin_user, reason="Shared their token."
-    )
-    researcher.refresh_from_db()
-    assert researcher.is_active is False
-    assert introspect(bearer, issued.token).json() == {"active": False}
-    assert [e["jti"] for e in feed(bearer)["revoked"]] == [issued.jti]
-    assert client.get(reverse("access:grant-list")).status_code == 302  # signed out
-    event = events_of(EventType.USER_SUSPENDED)[-1]
-    assert event.payload == {"user": pseudonym_for(researcher), "grants": 1, "tokens_revoked": 1}
-    assert event.target_id == str(suspension.pk)
-    assert "Shared their token." not in json.dumps(event.payload)
-    # Reinstating the account does not bring revoked tokens back; new ones work.
-    lifted = tokens.user_reinstate(user=researcher, actor=admin_user, reason="Cleared.")
-    assert lifted.pk == suspension.pk and lifted.lifted_by == admin_user
-    researcher.refresh_from_db()
-    assert researcher.is_active
-    assert introspect(bearer, issued.token).json() == {"active": False}
-    fresh = tokens.token_issue(grant=grant, actor=researcher)
-    assert introspect(bearer, fresh.token).json()["active"] is True
-    event = events_of(EventType.USER_REINSTATED)[-1]
-    assert event.payload == {"user": pseudonym_for(researcher)}
-    assert event.target_id == str(suspension.pk)
-
-
-def test_only_an_administrator_suspends_and_never_themself(researcher, outsider, admin_user):
-    with pytest.raises(PermissionDenied):
-        tokens.user_suspend(user=researcher, actor=outsider, reason="No.")
-    with pytest.raises(PermissionDenied):
-        tokens.user_suspend(user=admin_user, actor=admin_user, reason="Oops.")
-    outsider.user_permissions.add(Permission.objects.get(codename="change_user"))
-    outsider = type(outsider).objects.get(pk=outsider.pk)
-    tokens.user_suspend(user=researcher, actor=outsider, reason="Compromised account.")
-    with pytest.raises(TransitionRefused):
-        tokens.user_suspend(user=researcher, actor=admin_user, reason="Again.")
-
-
-def test_user_admin_action_suspends_with_a_reason(grant, researcher, admin_user):
-    issued = tokens.token_issue(grant=grant, actor=researcher)
-    client = api_client(admin_user)
-    url = reverse("admin:auth_user_changelist")
-    data = {"action": "suspend", "_selected_action": [researcher.pk]}
-    page = client.post(url, data)
-    assert page.status_code == 200 and "Reason for suspending" in page.content.decode()
-    researcher.refresh_from_db()
-    assert researcher.is_active
-    response = client.post(url, {**data, "reason": "Lost laptop."}, follow=True)
-    assert response.status_code == 200
-    researcher.refresh_from_db()
-    assert researcher.is_active is False
-    assert IssuedToken.objects.get(jti=issued.jti).revoked_at is not None
-
-
 def test_expired_tokens_are_not_swept_into_the_feed(grant, researcher, chair, storage):
     _, bearer = storage
-    issued = tokens.token_issue(grant=grant, actor=researcher)
+    issued = token_issue(grant=grant, actor=researcher)
     IssuedToken.objects.filter(jti=issued.jti).update(
         expires_at=timezone.now() - timedelta(seconds=1)
     )
@@ -450,7 +392,7 @@ def test_feed_cursors_grow_and_pages_follow_them(
     jtis = []
     for person in (researcher, teammate):
         g = Grant.objects.get(request=submitted, user=person, dataset=dataset)
-        jtis += [tokens.token_issue(grant=g, actor=person).jti for _ in range(3)]
+        jtis += [token_issue(grant=g, actor=person).jti for _ in range(3)]
         revoke(g, chair=chair)
     seen, since, pages = [], 0, 0
     while True:
@@ -482,7 +424,7 @@ def test_feed_needs_a_client_with_the_introspection_scope(researcher, grant):
 
 def test_a_committee_revoke_from_the_admin_revokes_tokens(grant, researcher, chair, storage):
     _, bearer = storage
-    issued = tokens.token_issue(grant=grant, actor=researcher)
+    issued = token_issue(grant=grant, actor=researcher)
     client = api_client(chair)
     client.post(
         reverse("admin:access_grant_changelist"),
@@ -507,9 +449,37 @@ def test_other_peoples_grants_keep_their_tokens(
     someone = factories.user("someone")
     assert someone.is_active
     mine = Grant.objects.get(request=submitted, user=researcher, dataset=dataset)
-    issued = tokens.token_issue(grant=mine, actor=researcher)
+    issued = token_issue(grant=mine, actor=researcher)
     gov.dataset_retire(dataset=other_dataset, actor=None, reason="Unrelated.")
     assert introspect(bearer, issued.token).json()["active"] is True
+
+
+# --- the demo's storage client (seed_demo) ------------------------------------------------------
+def test_demo_storage_client_gets_its_scopes_at_the_token_endpoint(grant, researcher, settings):
+    from oauth2_provider.models import Application
+
+    from access import demo
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    assert demo.storage_client(actor=None) is True
+    assert demo.storage_client(actor=None) is False, "a second run makes nothing"
+    app = Application.objects.get(client_id=demo.STORAGE_CLIENT_ID)
+    assert app.client_secret != demo.STORAGE_CLIENT_SECRET, "stored hashed"
+    basic = base64.b64encode(
+        f"{demo.STORAGE_CLIENT_ID}:{demo.STORAGE_CLIENT_SECRET}".encode()
+    ).decode()
+    response = Client().post(
+        "/o/token/",
+        {"grant_type": "client_credentials", "scope": "introspection ga4gh_passport"},
+        HTTP_AUTHORIZATION=f"Basic {basic}",
+    )
+    assert response.status_code == 200, response.content
+    assert set(response.json()["scope"].split()) == {"introspection", "ga4gh_passport"}
+    issued = token_issue(grant=grant, actor=researcher)
+    assert introspect(response.json()["access_token"], issued.token).json()["active"] is True
+    # researcher already has an active grant: the demo reuses it
+    assert demo.researcher_grant(researcher=researcher, decider=None) is False
+    assert demo.STORAGE_CLIENT_SECRET in "\n".join(demo.login_lines())
 
 
 def test_issuing_locks_the_grant_reads_it_and_writes_token_and_event_in_one_statement(
@@ -523,9 +493,9 @@ def test_issuing_locks_the_grant_reads_it_and_writes_token_and_event_in_one_stat
 
     settings.AUDIT_SEQUENCING = ledger.BATCHED
     with django_capture_on_commit_callbacks(execute=True):  # the signer is cached on commit
-        tokens.token_issue(grant=grant, actor=researcher)
+        token_issue(grant=grant, actor=researcher)
     with CaptureQueriesContext(connection) as ctx:
-        issued = tokens.token_issue(grant=grant, actor=researcher)
+        issued = token_issue(grant=grant, actor=researcher)
     statements = [
         q["sql"] for q in ctx.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))
     ]
@@ -547,12 +517,12 @@ def test_issuing_locks_the_grant_reads_it_and_writes_token_and_event_in_one_stat
 def test_the_button_shares_the_apis_rate_limit(grant, researcher, monkeypatch):
     from django.core.cache import cache
 
-    from access.api.tokens import TokenThrottle
+    from tokens.api.tokens import TokenThrottle
 
     cache.clear()
     monkeypatch.setattr(TokenThrottle, "rate", "2/min")
     client = api_client(researcher)
-    url = reverse("access:grant-token", kwargs={"pk": grant.pk})
+    url = reverse("tokens:grant-token", kwargs={"pk": grant.pk})
     assert client.post(url).status_code == 200
     assert client.post(url).status_code == 200
     response = client.post(url, follow=True)
@@ -564,37 +534,3 @@ def test_the_button_shares_the_apis_rate_limit(grant, researcher, monkeypatch):
     assert api.status_code == 429
     assert IssuedToken.objects.count() == 2
     cache.clear()
-
-
-def test_reinstating_needs_a_suspension_a_reason_and_an_administrator(
-    researcher, outsider, admin_user
-):
-    with pytest.raises(TransitionRefused, match="not suspended"):
-        tokens.user_reinstate(user=researcher, actor=admin_user, reason="Why not.")
-    tokens.user_suspend(user=researcher, actor=admin_user, reason="Compromised.")
-    with pytest.raises(PermissionDenied):
-        tokens.user_reinstate(user=researcher, actor=outsider, reason="Let me in.")
-    with pytest.raises(ValidationError):
-        tokens.user_reinstate(user=researcher, actor=admin_user, reason=" ")
-    tokens.user_reinstate(user=researcher, actor=admin_user, reason="Password reset.")
-    with pytest.raises(TransitionRefused, match="not suspended"):
-        tokens.user_reinstate(user=researcher, actor=admin_user, reason="Again.")
-    # Deactivated by hand (no suspension): not this action's business.
-    type(outsider).objects.filter(pk=outsider.pk).update(is_active=False)
-    with pytest.raises(TransitionRefused, match="without a suspension"):
-        tokens.user_reinstate(user=outsider, actor=admin_user, reason="x")
-
-
-def test_user_admin_action_reinstates_with_a_reason(grant, researcher, admin_user):
-    tokens.user_suspend(user=researcher, actor=admin_user, reason="Lost laptop.")
-    client = api_client(admin_user)
-    url = reverse("admin:auth_user_changelist")
-    data = {"action": "reinstate", "_selected_action": [researcher.pk]}
-    page = client.post(url, data).content.decode()
-    assert "Reason for reinstating" in page and "Reinstate the accounts" in page
-    response = client.post(url, {**data, "reason": "Laptop found."}, follow=True)
-    assert "Reinstated researcher" in response.content.decode()
-    researcher.refresh_from_db()
-    assert researcher.is_active
-    again = client.post(url, {**data, "reason": "Twice."}, follow=True).content.decode()
-    assert "This account is not suspended." in again

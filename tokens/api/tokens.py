@@ -1,5 +1,6 @@
 """REST endpoints for the storage tier: the JWKS, access tokens, introspection (RFC 7662), the
-revocation feed and GA4GH Passport visas. The work is done in `access.tokens`."""
+revocation feed and GA4GH Passport visas. The work is done in `tokens.issue`, `tokens.visas`,
+`tokens.revocation` and `tokens.introspection`."""
 
 from __future__ import annotations
 
@@ -34,15 +35,18 @@ from core.api_auth import ClientAddressIdent, TokenScopes
 from core.parsers import JSONParser
 from core.scopes import GA4GH_PASSPORT, INTROSPECTION, PRIVILEGED_SCOPES, TOKENS_ISSUE
 
-from .. import keyring, tokens
+from .. import keyring
 from ..introspection import INTROSPECT_ACTION, NO_STORE, introspection_response
+from ..issue import AccessToken, TokenRefused, token_issue
 from ..oauth import ClientBearerAuthentication, ClientHasScope, ClientToken
+from ..revocation import revocation_feed
+from ..visas import grant_for_dataset, visas_issue
 
 
 class StorageClientScheme(OpenApiAuthenticationExtension):
     """How the OpenAPI schema describes `ClientBearerAuthentication`."""
 
-    target_class = "access.oauth.ClientBearerAuthentication"
+    target_class = "tokens.oauth.ClientBearerAuthentication"
     name = "storageClient"
 
     def get_security_definition(self, auto_schema):  # noqa: ARG002 - drf-spectacular's hook
@@ -67,7 +71,7 @@ def jwks(request: HttpRequest) -> HttpResponse:
     """`GET /.well-known/jwks.json`: the active, next and retired public keys.
 
     max-age is TESSERA_JWKS_MAX_AGE; `keys_rotate` never lets a key sign before it has been
-    published that long (see access/keyring.py), so a cached copy always knows the signer."""
+    published that long (see tokens/keyring.py), so a cached copy always knows the signer."""
     body = json.dumps(keyring.jwks(), separators=(",", ":")).encode()
     etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
     max_age = int(settings.TESSERA_JWKS_MAX_AGE.total_seconds())
@@ -137,17 +141,17 @@ class TokenCreateView(APIView):
                 {"dataset": ["Give the accession of a dataset, e.g. TSR-DS-000001."]},
                 status=status.HTTP_400_BAD_REQUEST,
             )
-        grant, why_not = tokens.grant_for_dataset(request.user, accession.strip())
+        grant, why_not = grant_for_dataset(request.user, accession.strip())
         if grant is None:
             return Response({"detail": why_not}, status=status.HTTP_403_FORBIDDEN)
         try:
-            issued = tokens.token_issue(grant=grant, actor=request.user)
-        except tokens.TokenRefused as exc:
+            issued = token_issue(grant=grant, actor=request.user)
+        except TokenRefused as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_403_FORBIDDEN)
         return Response(token_payload(issued), status=status.HTTP_201_CREATED, headers=NO_STORE)
 
 
-def token_payload(issued: tokens.AccessToken) -> dict:
+def token_payload(issued: AccessToken) -> dict:
     return {
         "access_token": issued.token,
         "token_type": "Bearer",
@@ -193,7 +197,7 @@ IntrospectionResponse = inline_serializer(
 
 class IntrospectView(ClientView):
     """`POST /api/v1/tokens/introspect` (RFC 7662): its schema, and DRF's answers to the calls
-    `access.introspection.IntrospectionMiddleware` leaves to it (other methods and content
+    `tokens.introspection.IntrospectionMiddleware` leaves to it (other methods and content
     types). A form POST is answered by `introspection_response`, the one implementation."""
 
     parser_classes = [FormParser]
@@ -264,7 +268,7 @@ class RevocationFeedView(ClientView):
                 {"detail": "since must be >= 0 and limit >= 1."},
                 status=status.HTTP_400_BAD_REQUEST,
             )
-        page = tokens.revocation_feed(since=since, limit=limit)
+        page = revocation_feed(since=since, limit=limit)
         return Response(
             {"revoked": page.entries, "next_cursor": page.next_cursor, "has_more": page.has_more},
             headers={"Cache-Control": "no-cache"},
@@ -304,7 +308,7 @@ class PassportView(APIView):
             subject, actor = me, me
         else:
             raise NotAuthenticated()
-        visas = tokens.visas_issue(user=subject, actor=actor)
+        visas = visas_issue(user=subject, actor=actor)
         return Response({"ga4gh_passport_v1": visas}, headers=NO_STORE)
 
 

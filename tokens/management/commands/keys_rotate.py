@@ -8,7 +8,7 @@ TESSERA_KEY_ROTATION_DAYS and otherwise only drops retired keys whose tokens hav
   have all expired are dropped from the JWKS (their private keys erased).
 
 Emergency: `keys_rotate --compromised=KID --reason "..."` takes a key out of service at once
-(see `access.keyring.keys_drop_compromised`). Write `--compromised=KID` with the "=": a kid may
+(see `tokens.keyring.keys_drop_compromised`). Write `--compromised=KID` with the "=": a kid may
 begin with "-", which argparse would otherwise take for an option.
 
 Prints kids only: never a private key or the key-encryption key.
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from access import keyring
+from tokens import keyring
 
 
 class Command(BaseCommand):

@@ -21,13 +21,14 @@ from django.core.management.base import CommandError
 from django.test import Client
 from django.utils import timezone
 
-from access import keyring, keys, tokens
-from access.choices import KeyState
-from access.models import IssuedToken, SigningKey
 from audit import ledger
 from audit.choices import EventType
 from audit.models import AuditEvent
 from core.secrets import read_secret
+from tokens import keyring, keys
+from tokens.choices import KeyState
+from tokens.issue import token_issue
+from tokens.models import IssuedToken, SigningKey
 
 from .token_support import (
     JWKS,
@@ -124,7 +125,7 @@ def test_debug_makes_a_development_key_on_first_use(grant, researcher, settings)
     with pytest.raises(ImproperlyConfigured, match="keys_rotate"):
         keyring.signer()
     settings.DEBUG = True
-    issued = tokens.token_issue(grant=grant, actor=researcher)
+    issued = token_issue(grant=grant, actor=researcher)
     assert SigningKey.objects.get(state=KeyState.ACTIVE).kid == kid_of(issued.token)
     assert SigningKey.objects.filter(state=KeyState.NEXT).count() == 1
 
@@ -132,7 +133,7 @@ def test_debug_makes_a_development_key_on_first_use(grant, researcher, settings)
 def test_nothing_secret_is_logged(caplog, grant, researcher):
     caplog.set_level(logging.DEBUG)
     keyring.keys_rotate(actor=None, force=True)
-    tokens.token_issue(grant=grant, actor=researcher)
+    token_issue(grant=grant, actor=researcher)
     kek = keys.key_encryption_key(debug=False, base_dir=None)
     text = caplog.text
     assert "PRIVATE KEY" not in text
@@ -175,7 +176,7 @@ def test_the_signing_key_was_published_before_it_signed(grant, researcher):
     assert next_kid in before
     age_next_key(timedelta(days=30))
     keyring.keys_rotate(actor=None)
-    issued = tokens.token_issue(grant=grant, actor=researcher)
+    issued = token_issue(grant=grant, actor=researcher)
     assert kid_of(issued.token) == next_kid
     assert kid_of(issued.token) in before, "a cached JWKS from before the rotation verifies it"
 
@@ -193,13 +194,13 @@ def test_rotation_refuses_a_next_key_younger_than_the_jwks_max_age(settings):
 
 
 def test_old_tokens_stay_valid_and_new_ones_use_the_new_key(grant, researcher, storage):
-    old = tokens.token_issue(grant=grant, actor=researcher)
+    old = token_issue(grant=grant, actor=researcher)
     old_kid = kid_of(old.token)
     age_next_key(timedelta(days=30))
     rotation = keyring.keys_rotate(actor=None)
     keyring.reset_caches()  # as every process does within ACTIVE_KEY_CACHE_SECONDS
     assert rotation.retired == old_kid
-    new = tokens.token_issue(grant=grant, actor=researcher)
+    new = token_issue(grant=grant, actor=researcher)
     assert kid_of(new.token) == rotation.activated != old_kid
     assert rotation.published in jwks_kids()
     for token in (old, new):
@@ -209,7 +210,7 @@ def test_old_tokens_stay_valid_and_new_ones_use_the_new_key(grant, researcher, s
 
 
 def test_retired_keys_are_dropped_only_after_their_tokens_expire(grant, researcher, storage):
-    old = tokens.token_issue(grant=grant, actor=researcher)
+    old = token_issue(grant=grant, actor=researcher)
     old_kid = kid_of(old.token)
     age_next_key(timedelta(days=30))
     keyring.keys_rotate(actor=None)
@@ -237,7 +238,7 @@ def test_retired_keys_are_dropped_only_after_their_tokens_expire(grant, research
 def test_a_retired_key_stays_while_a_longer_lived_token_it_signed_is_valid(
     grant, researcher, settings
 ):
-    issued = tokens.token_issue(grant=grant, actor=researcher)
+    issued = token_issue(grant=grant, actor=researcher)
     # issued under a longer lifetime setting than today's
     IssuedToken.objects.filter(jti=issued.jti).update(expires_at=timezone.now() + timedelta(days=2))
     age_next_key(timedelta(days=30))
@@ -263,14 +264,14 @@ def test_rotate_command_prints_kids_only(grant, researcher):
 
 
 def test_rs256_as_a_setting(grant, researcher, storage, settings):
-    es256 = tokens.token_issue(grant=grant, actor=researcher)
+    es256 = token_issue(grant=grant, actor=researcher)
     settings.TESSERA_TOKEN_ALG = "RS256"
     with pytest.raises(ImproperlyConfigured, match="keys_rotate --force"):
         keyring.signer()
     keyring.keys_rotate(actor=None, force=True)  # the ES256 next key signs, an RS256 one is next
     keyring.keys_rotate(actor=None, force=True)  # the RS256 key signs
     keyring.reset_caches()
-    issued = tokens.token_issue(grant=grant, actor=researcher)
+    issued = token_issue(grant=grant, actor=researcher)
     assert keys.unverified_header(issued.token)["alg"] == "RS256"
     claims = verify_independently(issued.token, typ="at+jwt", alg="RS256")
     assert claims["jti"] == issued.jti
@@ -301,9 +302,9 @@ def _feed(bearer: str) -> list[dict]:
 
 
 def test_a_compromised_active_key_is_out_of_service_at_once(grant, researcher, storage):
-    from access.models import TokenRevocation
+    from tokens.models import TokenRevocation
 
-    issued = [tokens.token_issue(grant=grant, actor=researcher) for _ in range(2)]
+    issued = [token_issue(grant=grant, actor=researcher) for _ in range(2)]
     bad = kid_of(issued[0].token)
     upcoming = SigningKey.objects.get(state=KeyState.NEXT).kid
     out = keyring.keys_drop_compromised(kid=bad, actor=None, reason="Key file leaked.")
@@ -321,7 +322,7 @@ def test_a_compromised_active_key_is_out_of_service_at_once(grant, researcher, s
     assert listed == {t.jti for t in issued}
     assert set(TokenRevocation.objects.values_list("cause", flat=True)) == {"key_compromised"}
     # New tokens come from the promoted key and are active.
-    fresh = tokens.token_issue(grant=grant, actor=researcher)
+    fresh = token_issue(grant=grant, actor=researcher)
     assert kid_of(fresh.token) == upcoming
     assert introspect(storage[1], fresh.token).json()["active"] is True
     ledger.flush()
@@ -341,7 +342,7 @@ def test_a_compromised_next_key_is_replaced_and_signing_goes_on(grant, researche
     out = keyring.keys_drop_compromised(kid=bad, actor=None, reason="Generated on a bad host.")
     assert (out.activated, out.tokens_revoked) == (None, 0)
     assert SigningKey.objects.get(state=KeyState.NEXT).kid == out.published != bad
-    assert kid_of(tokens.token_issue(grant=grant, actor=researcher).token) == active
+    assert kid_of(token_issue(grant=grant, actor=researcher).token) == active
 
 
 def test_dropping_needs_a_known_key_in_service_and_a_reason(grant, researcher):
@@ -356,7 +357,7 @@ def test_dropping_needs_a_known_key_in_service_and_a_reason(grant, researcher):
 
 
 def test_the_command_drops_a_compromised_key_and_prints_kids_only(grant, researcher):
-    token = tokens.token_issue(grant=grant, actor=researcher)
+    token = token_issue(grant=grant, actor=researcher)
     # A kid beginning with "-" (base64url) must work too: hence --compromised=KID.
     bad = "-" + kid_of(token.token)[1:]
     SigningKey.objects.filter(kid=kid_of(token.token)).update(kid=bad)
@@ -392,11 +393,11 @@ def kek_swap(settings):
 
 def test_a_new_kek_takes_over_without_downtime(grant, researcher, storage, kek_swap):
     old, new = keyring.kek(), os.urandom(32)  # the keys so far are under the test's KEK
-    before = tokens.token_issue(grant=grant, actor=researcher)
+    before = token_issue(grant=grant, actor=researcher)
     kids = sorted(SigningKey.objects.values_list("kid", flat=True))
     # Step 1: the new KEK everywhere, the old one still accepted: signing goes on.
     kek_swap(new, previous=[old])
-    assert tokens.token_issue(grant=grant, actor=researcher).token
+    assert token_issue(grant=grant, actor=researcher).token
     # Step 2: re-encrypt.
     out = io.StringIO()
     call_command("keys_reencrypt", stdout=out)
@@ -406,7 +407,7 @@ def test_a_new_kek_takes_over_without_downtime(grant, researcher, storage, kek_s
         assert old.hex() not in key.private_key_encrypted
     # Step 3: the old KEK gone, nothing lost: the same keys sign, old tokens still verify.
     kek_swap(new)
-    after = tokens.token_issue(grant=grant, actor=researcher)
+    after = token_issue(grant=grant, actor=researcher)
     assert kid_of(after.token) == kid_of(before.token)
     assert introspect(storage[1], before.token).json()["active"] is True
     call_command("keys_reencrypt", stdout=(again := io.StringIO()))
@@ -418,14 +419,14 @@ def test_a_new_kek_takes_over_without_downtime(grant, researcher, storage, kek_s
 
 def test_without_the_old_kek_reencryption_stops_and_changes_nothing(grant, researcher, kek_swap):
     old, new = keyring.kek(), os.urandom(32)
-    tokens.token_issue(grant=grant, actor=researcher)
+    token_issue(grant=grant, actor=researcher)
     stored = dict(SigningKey.objects.values_list("kid", "private_key_encrypted"))
     kek_swap(new)  # the old KEK is not listed
     with pytest.raises(CommandError, match=keys.kek_id(old)):
         call_command("keys_reencrypt")
     assert dict(SigningKey.objects.values_list("kid", "private_key_encrypted")) == stored
     with pytest.raises(ImproperlyConfigured, match=keys.kek_id(old)):
-        tokens.token_issue(grant=grant, actor=researcher)
+        token_issue(grant=grant, actor=researcher)
 
 
 def test_a_malformed_previous_kek_is_named_not_shown(kek_swap, settings):

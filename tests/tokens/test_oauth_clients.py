@@ -14,11 +14,11 @@ from django.test import Client
 from django.utils import timezone
 from oauth2_provider.models import AccessToken, Application
 
-from access.models import ClientScopes
-from access.oauth import client_scopes_set
 from audit import ledger
 from audit.choices import EventType
 from audit.models import AuditEvent
+from tokens.models import ClientScopes
+from tokens.oauth import client_scopes_set
 
 from .token_support import FEED, introspect, oauth_client, token_keys  # noqa: F401
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
-from access import keyring, keys
+from tokens import keyring, keys
 
 
 class Command(BaseCommand):

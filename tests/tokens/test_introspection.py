@@ -20,13 +20,18 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from oauth2_provider.models import AccessToken
 
-from access import keyring, keys, tokens
-from access.choices import KeyState
-from access.models import Grant, IssuedToken, SigningKey
+from access.models import Grant
 from access.services import grants as grant_services
 from audit import events, ledger
 from audit.actors import pseudonym_for
 from audit.models import AuditEvent
+from tokens import keyring, keys
+from tokens.choices import KeyState
+from tokens.introspection import _VERIFIED
+from tokens.issue import PORTAL_CLIENT_ID, token_issue
+from tokens.issue import AccessToken as SignedToken
+from tokens.models import IssuedToken, SigningKey
+from tokens.visas import visas_issue
 
 from .token_support import (
     AUDIENCE,
@@ -52,7 +57,7 @@ def compact(header: dict, claims: dict, sign) -> str:
     return f"{signing_input}.{b64(sign(signing_input.encode()))}"
 
 
-def claims_for(issued: tokens.AccessToken, **changes) -> dict:
+def claims_for(issued: SignedToken, **changes) -> dict:
     """The claims of a real token, changed as asked (for forgeries and our own re-signing)."""
     payload = issued.token.split(".")[1]
     claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
@@ -79,8 +84,8 @@ def _es256_raw(private_key, data: bytes) -> bytes:
 
 
 @pytest.fixture
-def issued(grant, researcher) -> tokens.AccessToken:
-    return tokens.token_issue(grant=grant, actor=researcher)
+def issued(grant, researcher) -> SignedToken:
+    return token_issue(grant=grant, actor=researcher)
 
 
 def assert_inactive(bearer: str, token: str, reason: str) -> None:
@@ -108,7 +113,7 @@ def test_a_valid_token_is_active_with_its_claims(issued, storage, researcher, gr
     assert body["jti"] == issued.jti
     assert body["exp"] == int(issued.expires_at.timestamp())
     assert body["iat"] == int(issued.issued_at.timestamp())
-    assert body["client_id"] == tokens.PORTAL_CLIENT_ID
+    assert body["client_id"] == PORTAL_CLIENT_ID
     event = last_introspection()
     assert event.actor_id == f"client:{app.pk}"
     assert event.target_id == issued.jti
@@ -228,7 +233,7 @@ def test_wrong_or_missing_typ_is_refused(issued, storage):
 
 
 def test_a_visa_is_not_an_access_token(grant, researcher, storage):
-    visa = tokens.visas_issue(user=researcher, actor=researcher)[0]
+    visa = visas_issue(user=researcher, actor=researcher)[0]
     assert_inactive(storage[1], visa, "typ")
 
 
@@ -383,7 +388,7 @@ def test_only_listed_clients_obtain_the_introspection_scope(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     from oauth2_provider.models import Application
 
-    from access.oauth import client_scopes_set
+    from tokens.oauth import client_scopes_set
 
     app = Application.objects.create(
         name="some-tool",
@@ -429,7 +434,7 @@ def test_the_answer_matches_an_independent_decoding(issued, storage):
         assert body[claim] == decoded[claim]
 
 
-# --- the early answer (access.introspection) and its signature cache ----------------------------
+# --- the early answer (tokens.introspection) and its signature cache ----------------------------
 def test_only_form_posts_take_the_early_path_the_rest_get_drf_answers(issued, storage):
     _, bearer = storage
     auth = {"HTTP_AUTHORIZATION": f"Bearer {bearer}"}
@@ -500,11 +505,11 @@ def test_the_early_path_sends_no_cookie_and_no_cache(issued, storage):
 
 def test_the_signature_cache_is_bounded(grant, researcher, storage, settings):
     settings.TESSERA_VERIFIED_TOKEN_CACHE = 2
-    tokens._VERIFIED.clear()
+    _VERIFIED.clear()
     for _ in range(5):
-        token = tokens.token_issue(grant=grant, actor=researcher).token
+        token = token_issue(grant=grant, actor=researcher).token
         assert introspect(storage[1], token).json()["active"] is True
-        assert 1 <= len(tokens._VERIFIED) <= 2
+        assert 1 <= len(_VERIFIED) <= 2
 
 
 def test_a_cached_signature_never_outlives_a_change_of_the_pinned_algorithm(
@@ -517,10 +522,10 @@ def test_a_cached_signature_never_outlives_a_change_of_the_pinned_algorithm(
 
 def test_with_the_cache_off_every_call_checks_the_signature(issued, storage, settings, monkeypatch):
     settings.TESSERA_VERIFIED_TOKEN_CACHE = 0
-    tokens._VERIFIED.clear()
+    _VERIFIED.clear()
     calls = []
     real = keys.verify
     monkeypatch.setattr(keys, "verify", lambda *a, **k: calls.append(1) or real(*a, **k))
     for _ in range(3):
         assert introspect(storage[1], issued.token).json()["active"] is True
-    assert len(calls) == 3 and not tokens._VERIFIED
+    assert len(calls) == 3 and not _VERIFIED

@@ -23,12 +23,12 @@ from oauth2_provider.models import AccessToken
 from rest_framework.test import APIClient
 
 from access.models import Comment, Decision
-from access.oauth import client_register
 from audit import ledger
 from audit.actors import pseudonym_for
 from audit.choices import EventType
 from audit.models import AuditEvent
 from core import scopes as S
+from tokens.oauth import client_register
 
 pytestmark = pytest.mark.django_db
 

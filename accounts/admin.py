@@ -1,0 +1,151 @@
+"""People's accounts in the Django admin: the stock User admin, plus actions that suspend and
+reinstate accounts (each asks for a reason, calls its service in `accounts.services`, and
+records an admin event naming the suspension)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+from django.db import transaction
+from django.template.response import TemplateResponse
+
+from audit import events
+from core.exceptions import REFUSALS, refusal_text
+
+from . import services
+
+User = get_user_model()
+
+
+def reason_form(*, label: str, required: str) -> type[forms.Form]:
+    """The one-field form an account action asks before it acts: why."""
+    field = forms.CharField(
+        label=label,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=2000,
+        error_messages={"required": required},
+    )
+    return type("ReasonForm", (forms.Form,), {"reason": field})
+
+
+SuspendActionForm = reason_form(
+    label="Reason for suspending", required="Say why the accounts are suspended."
+)
+
+
+ReinstateActionForm = reason_form(
+    label="Reason for reinstating", required="Say why the accounts are reinstated."
+)
+
+
+@dataclass(frozen=True)
+class UserAction:
+    """What an account action on the User admin asks, says and calls."""
+
+    form: type[forms.Form]
+    title: str
+    explanation: str
+    submit: str
+    service: str  # a function of accounts.services: (user, actor, reason) -> Suspension
+    logged: str  # the admin log's change message
+    done: str
+
+
+USER_ACTIONS = {
+    "suspend": UserAction(
+        form=SuspendActionForm,
+        title="Suspend accounts",
+        explanation="Suspending an account signs the person out, stops them signing in, and "
+        "revokes at once every access token and GA4GH visa derived from their grants (storage "
+        "nodes see it through introspection and the revocation feed). The reason is kept with "
+        "the suspension; the audit ledger refers to it.",
+        submit="Suspend the accounts",
+        service="user_suspend",
+        logged="Suspended.",
+        done="Suspended {name}; their tokens no longer work.",
+    ),
+    "reinstate": UserAction(
+        form=ReinstateActionForm,
+        title="Reinstate accounts",
+        explanation="Reinstating an account lifts its suspension: the person may sign in "
+        "again, and their grants that are still within their dates count again. Tokens and "
+        "visas revoked by the suspension stay revoked; the person asks for new ones. The reason "
+        "is kept with the suspension; the audit ledger refers to it.",
+        submit="Reinstate the accounts",
+        service="user_reinstate",
+        logged="Reinstated.",
+        done="Reinstated {name}; they may sign in and ask for new tokens.",
+    ),
+}
+
+
+class TesseraUserAdmin(UserAdmin):
+    """The stock User admin, plus actions that suspend and reinstate accounts through
+    `user_suspend` (which also revokes every token and visa derived from their grants) and
+    `user_reinstate`."""
+
+    actions = [*(UserAdmin.actions or []), "suspend", "reinstate"]
+
+    @admin.action(
+        description="Suspend the selected accounts and revoke their tokens (asks for a reason)",
+        permissions=["change"],
+    )
+    def suspend(self, request, queryset):
+        return self._account_action(request, queryset, "suspend")
+
+    @admin.action(
+        description="Reinstate the selected suspended accounts (asks for a reason)",
+        permissions=["change"],
+    )
+    def reinstate(self, request, queryset):
+        return self._account_action(request, queryset, "reinstate")
+
+    def _account_action(self, request, queryset, action: str):
+        what = USER_ACTIONS[action]
+        form = what.form(request.POST if "reason" in request.POST else None)
+        if not form.is_valid():
+            return TemplateResponse(
+                request,
+                "admin/auth/user_action_confirm.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "title": what.title,
+                    "explanation": what.explanation,
+                    "submit": what.submit,
+                    "action": action,
+                    "form": form,
+                    "people": queryset,
+                    "opts": self.opts,
+                    "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+                },
+            )
+        for person in queryset:
+            try:
+                with transaction.atomic():
+                    suspension = getattr(services, what.service)(
+                        user=person, actor=request.user, reason=form.cleaned_data["reason"]
+                    )
+                    events.admin_action(
+                        actor=request.user,
+                        action=what.service,
+                        obj=suspension,
+                        detail={"suspension": suspension.pk},
+                    )
+                    admin.ModelAdmin.log_change(self, request, person, what.logged)
+            except REFUSALS as exc:
+                self.message_user(
+                    request, f"{person.get_username()}: {refusal_text(exc)}", messages.ERROR
+                )
+            else:
+                self.message_user(
+                    request, what.done.format(name=person.get_username()), messages.SUCCESS
+                )
+        return None
+
+
+admin.site.unregister(User)
+admin.site.register(User, TesseraUserAdmin)
