@@ -1,7 +1,6 @@
 """The demo's storage client gets its scopes at the token endpoint and introspects a researcher's
 token; the demo reuses a researcher's active grant; the logins table prints its credentials."""
 
-# ruff: noqa: F401, F811  (fixtures are imported from the access tests, then used as parameters)
 from __future__ import annotations
 
 import base64
@@ -9,18 +8,10 @@ import base64
 from django.test import Client
 from oauth2_provider.models import Application
 
-from access import tokens
 from demo import logins
 from demo.data import STORAGE_CLIENT_ID, STORAGE_CLIENT_SECRET
-from tests.access.conftest import (
-    _media,
-    agreement,
-    draft,
-    other_agreement,
-    submitted,
-    teammate,
-)
-from tests.access.token_support import grant, introspect, token_keys
+from tests.tokens.token_support import grant, introspect, token_keys  # noqa: F401, F811 (fixtures)
+from tokens.issue import token_issue
 
 
 def test_demo_storage_client_gets_its_scopes_at_the_token_endpoint(grant, researcher, settings):
@@ -37,7 +28,7 @@ def test_demo_storage_client_gets_its_scopes_at_the_token_endpoint(grant, resear
     )
     assert response.status_code == 200, response.content
     assert set(response.json()["scope"].split()) == {"introspection", "ga4gh_passport"}
-    issued = tokens.token_issue(grant=grant, actor=researcher)
+    issued = token_issue(grant=grant, actor=researcher)
     assert introspect(response.json()["access_token"], issued.token).json()["active"] is True
     # researcher already has an active grant: the demo reuses it
     assert logins.researcher_grant(researcher=researcher, decider=None) is False
