@@ -10,11 +10,15 @@ from oauth2_provider.models import Application
 
 from demo import logins
 from demo.data import STORAGE_CLIENT_ID, STORAGE_CLIENT_SECRET
-from tests.tokens.token_support import grant, introspect, token_keys  # noqa: F401, F811 (fixtures)
+from tests.tokens.token_support import (  # noqa: F401 (fixtures)
+    grant,
+    introspect,
+    token_keys,
+)
 from tokens.issue import token_issue
 
 
-def test_demo_storage_client_gets_its_scopes_at_the_token_endpoint(grant, researcher, settings):
+def test_demo_storage_client_gets_its_scopes_at_the_token_endpoint(grant, researcher, settings):  # noqa: F811
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     assert logins.storage_client(actor=None) is True
     assert logins.storage_client(actor=None) is False, "a second run makes nothing"

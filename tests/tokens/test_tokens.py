@@ -455,33 +455,6 @@ def test_other_peoples_grants_keep_their_tokens(
 
 
 # --- the demo's storage client (seed_demo) ------------------------------------------------------
-def test_demo_storage_client_gets_its_scopes_at_the_token_endpoint(grant, researcher, settings):
-    from oauth2_provider.models import Application
-
-    from access import demo
-
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    assert demo.storage_client(actor=None) is True
-    assert demo.storage_client(actor=None) is False, "a second run makes nothing"
-    app = Application.objects.get(client_id=demo.STORAGE_CLIENT_ID)
-    assert app.client_secret != demo.STORAGE_CLIENT_SECRET, "stored hashed"
-    basic = base64.b64encode(
-        f"{demo.STORAGE_CLIENT_ID}:{demo.STORAGE_CLIENT_SECRET}".encode()
-    ).decode()
-    response = Client().post(
-        "/o/token/",
-        {"grant_type": "client_credentials", "scope": "introspection ga4gh_passport"},
-        HTTP_AUTHORIZATION=f"Basic {basic}",
-    )
-    assert response.status_code == 200, response.content
-    assert set(response.json()["scope"].split()) == {"introspection", "ga4gh_passport"}
-    issued = token_issue(grant=grant, actor=researcher)
-    assert introspect(response.json()["access_token"], issued.token).json()["active"] is True
-    # researcher already has an active grant: the demo reuses it
-    assert demo.researcher_grant(researcher=researcher, decider=None) is False
-    assert demo.STORAGE_CLIENT_SECRET in "\n".join(demo.login_lines())
-
-
 def test_issuing_locks_the_grant_reads_it_and_writes_token_and_event_in_one_statement(
     grant, researcher, settings, django_capture_on_commit_callbacks
 ):
