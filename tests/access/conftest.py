@@ -1,4 +1,5 @@
-"""An access-request world: two committees with agreements, datasets under each, a team."""
+"""An access-request world: two committees with agreements, datasets under each, a team; the
+submitted request's review by each committee."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from access.services import requests as request_services
 from governance import services as gov
 from governance.models import AccessAgreement
 from tests import factories
+
+from .admin_support import approve_data, review_for, url
 
 
 def publish_agreement(committee, title="Data access agreement"):
@@ -82,6 +85,12 @@ def accept_all(access_request, user):
         )
 
 
+def submit_request(applicant, datasets, **data):
+    access_request = make_draft(applicant, datasets, **data)
+    accept_all(access_request, applicant)
+    return request_services.request_submit(access_request=access_request, actor=applicant)
+
+
 @pytest.fixture
 def submitted(draft, researcher):
     accept_all(draft, researcher)
@@ -91,3 +100,22 @@ def submitted(draft, researcher):
 @pytest.fixture(autouse=True)
 def _media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "uploads"
+
+
+# --- the review of the submitted request, by each committee (the admin and its workspace) ---
+@pytest.fixture
+def review(submitted, committee):
+    return review_for(submitted, committee)
+
+
+@pytest.fixture
+def other_review(submitted, other_committee):
+    return review_for(submitted, other_committee)
+
+
+@pytest.fixture
+def approved(client, review, chair, dataset):
+    client.force_login(chair)
+    response = client.post(url("decide", review), approve_data(dataset))
+    assert response.status_code == 302, response.content[:500]
+    return review

@@ -1,9 +1,8 @@
-"""The committees' admin: the review queue, the review page and its forms, grants, requests and the
-outbox. Every request goes through the Django test client as the persona would send it."""
+"""The committees' admin: the review queue (who sees what, its columns, filters and search), grants,
+requests and the outbox; the review page and its forms are tested in tests/access/committee/.
+Every request goes through the Django test client as the persona would send it."""
 
 from __future__ import annotations
-
-from datetime import timedelta
 
 import pytest
 from django.contrib import admin
@@ -11,98 +10,20 @@ from django.contrib.auth.models import AnonymousUser
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
-from django.utils.html import escape
 
-from access import selectors
-from access.choices import CommentVisibility, ReviewStatus
-from access.models import (
-    AccessRequest,
-    Comment,
-    ConsentMatch,
-    Decision,
-    Grant,
-    Notification,
-    Review,
-    Vote,
-)
-from access.services import decisions as decision_services
-from access.services import requests as request_services
+from access.models import AccessRequest, ConsentMatch, Grant, Notification, Review
 from access.services import reviews as review_services
 from audit.choices import EventType
 from audit.models import AuditEvent
 from governance import services as gov
 from tests import factories
 
-from .conftest import accept_all, make_draft
+from .admin_support import changelist, listed, page, url
+from .conftest import submit_request
 
 pytestmark = pytest.mark.django_db
 
 CUSTOM_POSTS = ["start", "comment", "vote", "decide", "close"]
-
-
-def review_for(access_request, committee):
-    return access_request.reviews.get(committee=committee)
-
-
-def page(review) -> str:
-    return reverse("admin:access_review_change", args=[review.pk])
-
-
-def url(name: str, review, *more) -> str:
-    return reverse(f"admin:access_review_{name}", args=[review.pk, *more])
-
-
-def changelist(client, **params):
-    return client.get(reverse("admin:access_review_changelist"), params)
-
-
-def listed(response) -> set[int]:
-    return {review.pk for review in response.context["cl"].result_list}
-
-
-def approve_data(dataset, *, end=None, conditions="Cite the dataset."):
-    end = end or timezone.localdate() + timedelta(days=180)
-    return {
-        "outcome": "approve",
-        "approve-end_date": end.isoformat(),
-        "approve-conditions": conditions,
-        "approve-datasets": [dataset.pk],
-    }
-
-
-def messages_of(response) -> list[str]:
-    return [str(m) for m in response.context["messages"]]
-
-
-def set_policy(committee, policy, quorum=1):
-    committee.decision_policy = policy
-    committee.quorum = quorum
-    return gov.committee_update(committee=committee, actor=None)
-
-
-def submit_request(applicant, datasets, **data):
-    access_request = make_draft(applicant, datasets, **data)
-    accept_all(access_request, applicant)
-    return request_services.request_submit(access_request=access_request, actor=applicant)
-
-
-@pytest.fixture
-def review(submitted, committee):
-    return review_for(submitted, committee)
-
-
-@pytest.fixture
-def other_review(submitted, other_committee):
-    return review_for(submitted, other_committee)
-
-
-@pytest.fixture
-def approved(client, review, chair, dataset):
-    client.force_login(chair)
-    response = client.post(url("decide", review), approve_data(dataset))
-    assert response.status_code == 302, response.content[:500]
-    return review
 
 
 # --- who sees what --------------------------------------------------------------------------
@@ -314,246 +235,7 @@ def test_asking_whether_someone_sits_on_a_committee_adds_no_attribute_to_the_req
     assert set(vars(request)) == before
 
 
-# --- the review page ----------------------------------------------------------------------
-def test_review_page_shows_the_applicants_answers(client, chair, review, teammate, dataset):
-    client.force_login(chair)
-    response = client.get(page(review))
-    assert response.status_code == 200
-    text = response.text
-    request = review.request
-    for expected in [
-        request.title,
-        request.lay_summary,
-        request.scientific_abstract,
-        request.institution,
-        request.ethics_reference,
-        teammate.username,
-        dataset.accession,
-        "DOID:1324",
-        f"{request.requested_months} months",
-        "Data access agreement v1",
-    ]:
-        assert escape(expected) in text, expected
-    assert reverse("access:ethics-document", kwargs={"pk": request.pk}) in text
-    # The teammate has not accepted the agreement yet: the page says so before anyone approves.
-    assert "Not yet accepted" in text
-
-
-def test_the_ethics_document_link_works_for_the_committee_and_is_ledgered(client, chair, review):
-    client.force_login(chair)
-    link = reverse("access:ethics-document", kwargs={"pk": review.request_id})
-    response = client.get(link)
-    assert response.status_code == 200
-    assert b"".join(response.streaming_content).startswith(b"%PDF")
-    assert AuditEvent.objects.filter(
-        event_type=EventType.ATTACHMENT_VIEWED, target_id=str(review.request_id)
-    ).exists()
-
-
-def test_every_form_control_has_a_label_and_every_button_a_name(client, chair, approved):
-    client.force_login(chair)
-    # a fresh, undecided review has every decision form
-    text = client.get(page(approved)).text
-    assert ">Revoke</button>" in text
-    other = submit_request(factories.user("labels"), [approved.request.datasets.first()])
-    text = client.get(page(other.reviews.get())).text
-    for button in [">Start review<", ">Add comment<", ">Cast vote<", ">Approve<", ">Reject<"]:
-        assert button in text, button
-    assert ">Return for changes<" in text
-    assert ">Close review<" in text
-    for field_id in [
-        "id_comment-body",
-        "id_vote-rationale",
-        "id_approve-end_date",
-        "id_approve-conditions",
-        "id_reject-reason",
-        "id_return-questions",
-    ]:
-        assert f'for="{field_id}"' in text, field_id
-
-
-def test_start_review_from_the_admin(client, member, review):
-    client.force_login(member)
-    response = client.post(url("start", review))
-    assert response.status_code == 302
-    review.refresh_from_db()
-    assert review.status == ReviewStatus.UNDER_REVIEW
-    # The ledger stores payloads as canonical JSON text (no JSON lookups): read them back.
-    assert any(
-        e.payload.get("action") == "review_start"
-        for e in AuditEvent.objects.filter(
-            event_type=EventType.ADMIN_ACTION, target_id=str(review.pk)
-        )
-    )
-
-
-def test_chair_approves_from_the_admin_and_the_grants_appear(
-    client, chair, review, dataset, researcher, teammate
-):
-    client.force_login(chair)
-    latest = decision_services.latest_end_date(review.request)
-    form_page = client.get(page(review))
-    assert f'value="{latest.isoformat()}"' in form_page.text  # the end date is prefilled
-
-    response = client.post(url("decide", review), approve_data(dataset), follow=True)
-    assert response.status_code == 200
-    review.refresh_from_db()
-    assert review.status == ReviewStatus.APPROVED
-    grants = Grant.objects.filter(decision__review=review)
-    assert {(g.user, g.dataset) for g in grants} == {(researcher, dataset), (teammate, dataset)}
-    assert grants.first().conditions == "Cite the dataset."
-    assert "Approved; the grants are listed below." in messages_of(response)
-    assert researcher.username in response.text and "Active." in response.text
-    events = AuditEvent.objects.filter(target_type="access.review", target_id=str(review.pk))
-    assert events.filter(event_type=EventType.DECISION_RECORDED).exists()
-    assert any(
-        e.payload.get("outcome") == "approve"
-        for e in events.filter(event_type=EventType.ADMIN_ACTION)
-    )
-
-
-def test_an_end_date_beyond_the_requested_duration_is_refused_on_the_page(
-    client, chair, review, dataset
-):
-    client.force_login(chair)
-    too_late = decision_services.latest_end_date(review.request) + timedelta(days=1)
-    response = client.post(url("decide", review), approve_data(dataset, end=too_late))
-    assert response.status_code == 200
-    assert "may not be later than the requested duration" in response.text
-    review.refresh_from_db()
-    assert review.status == ReviewStatus.SUBMITTED
-    assert not Grant.objects.exists()
-
-
-def test_members_decision_under_chair_decides_is_refused_with_the_reason_shown(
-    client, member, review, dataset
-):
-    client.force_login(member)
-    reason = "This committee&#x27;s policy is that the chair decides."
-    before = client.get(page(review)).text
-    assert reason in before  # explained before the click
-    assert 'aria-describedby="refusal-approve" disabled' in before
-
-    response = client.post(url("decide", review), approve_data(dataset))
-    assert response.status_code == 200
-    assert any("policy is that the chair decides" in m for m in messages_of(response))
-    review.refresh_from_db()
-    assert review.status == ReviewStatus.SUBMITTED
-    assert not Decision.objects.filter(review=review).exists()
-
-
-def test_majority_with_quorum_refuses_until_the_quorum_then_allows(
-    client, chair, member, committee, review, dataset
-):
-    set_policy(committee, "majority", quorum=2)
-    client.force_login(chair)
-    vote = {"vote-choice": "approve", "vote-rationale": "Fits the consent."}
-    assert client.post(url("vote", review), vote).status_code == 302
-    shown = client.get(page(review)).text
-    assert "Quorum 2: 1 vote cast" in shown
-    assert "The quorum is 2 votes; 1 cast so far." in shown
-
-    refused = client.post(url("decide", review), approve_data(dataset))
-    assert refused.status_code == 200
-    assert any("The quorum is 2 votes; 1 cast so far." in m for m in messages_of(refused))
-    assert not Decision.objects.filter(review=review).exists()
-
-    client.force_login(member)
-    assert client.post(url("vote", review), vote).status_code == 302
-    assert Vote.objects.filter(review=review, round=1).count() == 2
-
-    client.force_login(chair)
-    shown = client.get(page(review)).text
-    assert "Quorum 2: 2 votes cast" in shown
-    assert client.post(url("decide", review), approve_data(dataset)).status_code == 302
-    review.refresh_from_db()
-    assert review.status == ReviewStatus.APPROVED
-
-
-def test_a_secretary_cannot_vote(client, committee, review):
-    secretary = factories.user("secretary", is_staff=True)
-    gov.membership_add(committee=committee, user=secretary, role="secretary", actor=None)
-    client.force_login(secretary)
-    assert "Cast vote" not in client.get(page(review)).text
-    response = client.post(url("vote", review), {"vote-choice": "approve", "vote-rationale": "x"})
-    assert response.status_code == 200
-    assert any("secretary records decisions" in m for m in messages_of(response))
-    assert not Vote.objects.exists()
-
-
-def test_return_requires_questions(client, chair, review):
-    client.force_login(chair)
-    refused = client.post(url("decide", review), {"outcome": "return", "return-questions": " "})
-    assert refused.status_code == 200
-    assert "Returning a request needs the committee&#x27;s questions." in refused.text
-    review.refresh_from_db()
-    assert review.status == ReviewStatus.SUBMITTED
-
-    question = "Which cohort will you use?"
-    data = {"outcome": "return", "return-questions": question}
-    assert client.post(url("decide", review), data).status_code == 302
-    review.refresh_from_db()
-    assert review.status == ReviewStatus.RETURNED
-    # the applicant sees the questions
-    public = selectors.comments_for_applicant(review.request)
-    assert [c.body for c in public] == [question]
-
-
-def test_reject_requires_a_reason(client, chair, review):
-    client.force_login(chair)
-    refused = client.post(url("decide", review), {"outcome": "reject", "reject-reason": ""})
-    assert refused.status_code == 200
-    assert "A rejection needs a reason." in refused.text
-    review.refresh_from_db()
-    assert review.status == ReviewStatus.SUBMITTED
-    data = {"outcome": "reject", "reject-reason": "Outside the consent."}
-    assert client.post(url("decide", review), data).status_code == 302
-    review.refresh_from_db()
-    assert review.status == ReviewStatus.REJECTED
-    assert Decision.objects.get(review=review).reason == "Outside the consent."
-
-
-def test_a_refused_service_call_is_an_error_message_not_a_500(client, chair, approved):
-    client.force_login(chair)
-    again = {"outcome": "reject", "reject-reason": "Changed our mind."}
-    response = client.post(url("decide", approved), again)
-    assert response.status_code == 200
-    assert any("no decision can be taken on it now" in m for m in messages_of(response))
-    assert Decision.objects.filter(review=approved).count() == 1
-
-
-def test_revoke_from_the_review_page(client, chair, approved, researcher):
-    grant = Grant.objects.get(decision__review=approved, user=researcher)
-    field = f"revoke-{grant.pk}-reason"
-    client.force_login(chair)
-    refused = client.post(url("revoke", approved, grant.pk), {field: ""})
-    assert refused.status_code == 200
-    assert "Say why the grant is revoked." in refused.text
-    grant.refresh_from_db()
-    assert grant.revoked_at is None
-
-    done = client.post(url("revoke", approved, grant.pk), {field: "Breach of the agreement."})
-    assert done.status_code == 302
-    grant.refresh_from_db()
-    assert grant.revoked_at is not None
-    assert (grant.revoked_by, grant.revoked_reason) == (chair, "Breach of the agreement.")
-    assert AuditEvent.objects.filter(
-        event_type=EventType.GRANT_REVOKED, target_id=str(grant.pk)
-    ).exists()
-
-
-def test_a_member_may_not_revoke_under_chair_decides(client, chair, member, approved):
-    grant = Grant.objects.filter(decision__review=approved).first()
-    client.force_login(member)
-    response = client.post(
-        url("revoke", approved, grant.pk), {f"revoke-{grant.pk}-reason": "Because."}
-    )
-    assert response.status_code == 200
-    assert any("Only the chair or the secretary" in m for m in messages_of(response))
-    grant.refresh_from_db()
-    assert grant.revoked_at is None
-
-
+# --- grants -------------------------------------------------------------------------------
 def test_revoke_action_on_the_grant_list_asks_for_a_reason(client, chair, approved):
     grants = list(Grant.objects.filter(decision__review=approved))
     changelist_url = reverse("admin:access_grant_changelist")
@@ -570,47 +252,6 @@ def test_revoke_action_on_the_grant_list_asks_for_a_reason(client, chair, approv
     done = client.post(changelist_url, {**selected, "reason": "Project ended early."})
     assert done.status_code == 302
     assert Grant.objects.filter(revoked_reason="Project ended early.").count() == len(grants)
-
-
-def test_close_from_the_admin(client, chair, member, review):
-    client.force_login(member)
-    assert "Close review" not in client.get(page(review)).text
-    refused = client.post(url("close", review))
-    assert refused.status_code == 200
-    assert any("Only the chair or the secretary may close" in m for m in messages_of(refused))
-
-    client.force_login(chair)
-    assert client.post(url("close", review)).status_code == 302
-    review.refresh_from_db()
-    assert review.status == ReviewStatus.CLOSED
-    assert client.get(page(review)).status_code == 200  # a closed review stays readable
-
-
-def test_internal_comment_stays_out_of_the_applicants_timeline(client, member, review, other_chair):
-    client.force_login(member)
-    internal = {"comment-body": "Check their ethics scope.", "comment-visibility": "internal"}
-    public = {"comment-body": "Please name the cohort.", "comment-visibility": "public"}
-    assert client.post(url("comment", review), internal).status_code == 302
-    assert client.post(url("comment", review), public).status_code == 302
-
-    comments = {c.visibility: c for c in Comment.objects.filter(request=review.request)}
-    assert comments[CommentVisibility.INTERNAL].committee == review.committee
-    timeline = selectors.timeline_for_applicant(review.request)
-    shown = [e.payload["comment"] for e in timeline if e.event_type == EventType.COMMENT_ADDED]
-    assert shown == [comments[CommentVisibility.PUBLIC].pk]
-    # nor is it on the other committee's page for the same request
-    client.force_login(other_chair)
-    other_page = client.get(page(review.request.reviews.exclude(pk=review.pk).get())).text
-    assert "Check their ethics scope." not in other_page
-    assert "Please name the cohort." in other_page
-
-
-def test_an_empty_comment_is_refused(client, member, review):
-    client.force_login(member)
-    response = client.post(url("comment", review), {"comment-visibility": "internal"})
-    assert response.status_code == 200
-    assert "Write a comment." in response.text
-    assert not Comment.objects.exists()
 
 
 # --- superusers: requests and the outbox -----------------------------------------------------

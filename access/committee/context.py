@@ -1,0 +1,231 @@
+"""What the committee's review workspace shows: the review page's context (`review_page_context`,
+which also says which of its forms this person may use right now) and the small pieces the
+review queue's columns share with it (verdict badges, a request's age, its ethics document)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django import forms
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from governance.choices import CommitteeRole, DecisionPolicy
+from governance.matching import Outcome
+from governance.models import DataAccessCommittee, Dataset
+
+from .. import lifecycle, selectors
+from ..answers import PURPOSE_FLAGS
+from ..choices import DecisionOutcome, ReviewStatus
+from ..models import AccessRequest, Grant, Review
+from ..services import decisions as decision_services
+from ..services import reviews as review_services
+from .forms import DECISION_FORMS, CommentForm, DeputyForm, RecusalForm, RevokeForm, VoteForm
+
+VERDICT_LABELS = {Outcome.APPROVE: "approve", Outcome.DENY: "deny", Outcome.REVIEW: "needs review"}
+
+
+@dataclass
+class DecisionOption:
+    outcome: str
+    label: str
+    form: forms.Form
+    refusal: str | None
+
+
+@dataclass
+class GrantRow:
+    grant: Grant
+    state: str
+    revoke_form: RevokeForm | None
+
+
+def committee_datasets(review: Review) -> list[Dataset]:
+    return [d for d in review.request.datasets.all() if d.committee_id == review.committee_id]
+
+
+def verdict_badge(decision: str | None):
+    if decision is None:
+        return "—"
+    return format_html(
+        '<span class="verdict verdict--{}">{}</span>',
+        decision,
+        VERDICT_LABELS.get(decision, decision),
+    )
+
+
+def days_since(moment) -> int | None:
+    if moment is None:
+        return None
+    return (timezone.now() - moment).days
+
+
+def ethics_document_url(access_request: AccessRequest) -> str | None:
+    """The portal's protected download: it admits the request's committees and ledgers each opening."""
+    if not access_request.ethics_document:
+        return None
+    try:
+        return reverse("access:ethics-document", kwargs={"pk": access_request.pk})
+    except NoReverseMatch:
+        return None
+
+
+def _policy_summary(committee: DataAccessCommittee, tally: lifecycle.Tally) -> str:
+    policy = committee.get_decision_policy_display()
+    if committee.decision_policy in (DecisionPolicy.MAJORITY, DecisionPolicy.UNANIMITY):
+        votes = "vote" if tally.cast == 1 else "votes"
+        return (
+            f"{policy}. Quorum {committee.quorum}: {tally.cast} {votes} cast "
+            f"({tally.approve} approve, {tally.reject} reject, {tally.abstain} abstain)."
+        )
+    return f"{policy}."
+
+
+def review_page_context(request, review: Review, bound: dict[str, forms.Form]) -> dict[str, Any]:
+    """Everything the review page shows, and which of its forms this person may use right now."""
+    user = request.user
+    access_request = review.request
+    committee = review.committee
+    panel = review_services.review_panel(review)
+    on_panel_role = panel.role_of(user.pk)
+    conflict = lifecycle.conflict_refusal(panel, user.pk) if on_panel_role else None
+    # A conflicted member keeps reading the page, but may do nothing on it.
+    role = None if conflict else on_panel_role
+    datasets = list(review.datasets().select_related("consent_scope__permission"))
+    matches = selectors.matches_for_request(access_request)
+    votes = list(selectors.votes_for_review(review))
+    current_votes = [v for v in votes if v.round == review.round]
+    tally = lifecycle.eligible_tally(((v.voter_id, v.choice) for v in current_votes), panel)
+    decidable = review.status in lifecycle.DECIDABLE_STATES
+    may_manage = lifecycle.may_manage(policy=committee.decision_policy, role=role)
+
+    closed_refusal = None
+    if not decidable:
+        closed_refusal = (
+            f"This review is {review.get_status_display().lower()}: "
+            "no decision can be taken on it now."
+        )
+    decision_options = []
+    for outcome, label in DecisionOutcome.choices:
+        form = bound.get(outcome) or DECISION_FORMS[outcome](prefix=outcome, review=review)
+        refusal = (
+            closed_refusal
+            or conflict
+            or lifecycle.decision_refusal(
+                policy=committee.decision_policy,
+                quorum=committee.quorum,
+                role=role,
+                outcome=outcome,
+                tally=tally,
+            )
+        )
+        decision_options.append(DecisionOption(outcome, label, form, refusal))
+
+    grants = []
+    for grant in selectors.grants_for_review(review):
+        state = grant.inactive_reason() or "Active."
+        revoke_form = None
+        if may_manage and grant.revoked_at is None:
+            key = f"revoke-{grant.pk}"
+            revoke_form = bound.get(key) or RevokeForm(prefix=key, grant=grant)
+        grants.append(GrantRow(grant, state, revoke_form))
+
+    people = access_request.people()
+    # Only this committee's agreements: what the applicant signed for others is not its business.
+    acceptances = [
+        a
+        for a in selectors.acceptances_for_request(access_request)
+        if a.agreement.committee_id == committee.pk
+    ]
+    current_agreements = {d.current_agreement for d in datasets} - {None}
+    accepted = {(a.user_id, a.agreement_id) for a in acceptances}
+    missing_acceptances = [
+        (person, agreement)
+        for agreement in sorted(current_agreements, key=lambda a: a.pk)
+        for person in people
+        if (person.pk, agreement.pk) not in accepted
+    ]
+
+    own_vote = next((v for v in current_votes if v.voter_id == user.pk), None)
+    return {
+        "review": review,
+        "access_request": access_request,
+        "committee": committee,
+        "role": on_panel_role,
+        "role_label": _role_label(on_panel_role),
+        "conflict": conflict,
+        "decider_shortfall": lifecycle.decider_shortfall(
+            panel, policy=committee.decision_policy, quorum=committee.quorum
+        )
+        if review.status in lifecycle.OPEN_REVIEW_STATES
+        else None,
+        "recusals": list(review.recusals.select_related("member")),
+        "deputies": list(review.deputies.select_related("user", "appointed_by")),
+        "uncounted_votes": [v for v in current_votes if v.voter_id not in panel.eligible_voters()],
+        "may_recuse": on_panel_role is not None
+        and user.pk not in panel.excluded
+        and review.status not in (ReviewStatus.CLOSED, ReviewStatus.WITHDRAWN),
+        "recusal_form": bound.get("recusal") or RecusalForm(prefix="recusal"),
+        "may_appoint_deputy": user.is_superuser
+        and review.status not in (ReviewStatus.CLOSED, ReviewStatus.WITHDRAWN),
+        "deputy_form": bound.get("deputy") or DeputyForm(prefix="deputy", actor=user),
+        "age_days": days_since(access_request.submitted_at),
+        "today": timezone.localdate(),
+        "latest_end_date": decision_services.latest_end_date(access_request),
+        "diseases": list(access_request.diseases.order_by("curie")),
+        "team": list(access_request.team_members.order_by("username")),
+        "purpose_flags": _purpose_flags(access_request),
+        "ethics_document_url": ethics_document_url(access_request),
+        "acceptances": acceptances,
+        "missing_acceptances": missing_acceptances,
+        "dataset_rows": [(d, matches.get(d.pk)) for d in datasets],
+        "other_datasets": [
+            d for d in access_request.datasets.all() if d.committee_id != committee.pk
+        ],
+        "comments": list(selectors.comments_for_review(review)),
+        "current_votes": current_votes,
+        "previous_votes": [v for v in votes if v.round != review.round],
+        "tally": tally,
+        "policy_summary": _policy_summary(committee, tally),
+        "decisions": list(selectors.decisions_for_review(review)),
+        "grants": grants,
+        "may_comment": role is not None,
+        "comment_form": bound.get("comment") or CommentForm(prefix="comment"),
+        "may_vote": lifecycle.may_vote(role) and decidable,
+        "vote_form": bound.get("vote")
+        or VoteForm(
+            prefix="vote",
+            initial={"choice": own_vote.choice, "rationale": own_vote.rationale}
+            if own_vote
+            else None,
+        ),
+        "own_vote": own_vote,
+        "may_decide": role is not None and decidable,
+        "decision_options": decision_options,
+        "may_start": role is not None
+        and review.status in (ReviewStatus.SUBMITTED, ReviewStatus.RESUBMITTED),
+        "may_close": may_manage
+        and ReviewStatus.CLOSED in lifecycle.REVIEW_TRANSITIONS.get(review.status, set()),
+        "may_manage": may_manage,
+        "start_error": _form_errors(bound.get("start")),
+        "close_error": _form_errors(bound.get("close")),
+    }
+
+
+def _role_label(role: str | None) -> str:
+    if role == lifecycle.DEPUTY:
+        return "Deputy decider"
+    return CommitteeRole(role).label if role else ""
+
+
+def _form_errors(form: forms.Form | None) -> list[str]:
+    return [str(e) for e in form.non_field_errors()] if form is not None else []
+
+
+def _purpose_flags(access_request: AccessRequest) -> list[tuple[str, bool]]:
+    opts = AccessRequest._meta
+    return [
+        (str(opts.get_field(f).verbose_name), getattr(access_request, f)) for f in PURPOSE_FLAGS
+    ]

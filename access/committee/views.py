@@ -1,0 +1,372 @@
+"""The views of the committee's review workspace, served inside the admin site.
+
+`ReviewWorkspace` takes the ReviewAdmin and gives it the review page and one POST URL per step
+on it (start, comment, vote, decide, close, recuse, appoint a deputy, revoke a grant); each view
+calls one service and records the admin action in the ledger in the same transaction, then goes
+back to the page (POST/redirect/GET), or re-renders it with the service's reason for refusing.
+`revoke_grants` is the grant list's "revoke" action. A review the person may not see is a 404
+before anything else, so a stranger learns nothing, not even which methods a URL takes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+
+from core.exceptions import REFUSALS, add_form_errors, refusal_text
+
+from .. import selectors
+from ..choices import CommentVisibility, DecisionOutcome
+from ..models import Review
+from ..services import decisions as decision_services
+from ..services import grants as grant_services
+from ..services import reviews as review_services
+from .context import review_page_context
+from .errors import MethodNotAllowed, record_refusal
+from .forms import (
+    DECISION_FORMS,
+    CommentForm,
+    DeputyForm,
+    RecusalForm,
+    RevokeActionForm,
+    RevokeForm,
+    VoteForm,
+)
+
+
+class ReviewWorkspace:
+    """The review page of one ReviewAdmin, and the views its forms post to."""
+
+    def __init__(self, model_admin: admin.ModelAdmin):
+        self.model_admin = model_admin
+        self.admin_site = model_admin.admin_site
+        self.opts = model_admin.opts
+
+    def urls(self) -> list[URLPattern]:
+        def wrap(view, action: str):
+            def answer_405(request, *args, **kwargs):
+                try:
+                    return view(request, *args, **kwargs)
+                except MethodNotAllowed:
+                    return HttpResponseNotAllowed(["POST"])
+                except Http404:
+                    record_refusal(request, action, 404)
+                    raise
+
+            return self.admin_site.admin_view(answer_405)
+
+        name = f"{self.opts.app_label}_{self.opts.model_name}"
+        return [
+            path(
+                "<path:object_id>/start/",
+                wrap(self.start_view, "review_start"),
+                name=f"{name}_start",
+            ),
+            path(
+                "<path:object_id>/comment/",
+                wrap(self.comment_view, "comment_add"),
+                name=f"{name}_comment",
+            ),
+            path("<path:object_id>/vote/", wrap(self.vote_view, "vote_cast"), name=f"{name}_vote"),
+            path(
+                "<path:object_id>/decide/",
+                wrap(self.decide_view, "decision_record"),
+                name=f"{name}_decide",
+            ),
+            path(
+                "<path:object_id>/close/",
+                wrap(self.close_view, "review_close"),
+                name=f"{name}_close",
+            ),
+            path(
+                "<path:object_id>/recuse/", wrap(self.recuse_view, "recuse"), name=f"{name}_recuse"
+            ),
+            path(
+                "<path:object_id>/deputy/",
+                wrap(self.deputy_view, "deputy_appoint"),
+                name=f"{name}_deputy",
+            ),
+            path(
+                "<path:object_id>/grants/<int:grant_id>/revoke/",
+                wrap(self.revoke_view, "grant_revoke"),
+                name=f"{name}_revoke",
+            ),
+        ]
+
+    # --- the page -------------------------------------------------------------------------------
+    def _review_or_404(self, request, object_id) -> Review:
+        return selectors.review_get_for_user(request.user, unquote(str(object_id)))
+
+    def page_view(self, request, object_id):
+        """The review page (the admin's change view): GET only."""
+        try:
+            review = self._review_or_404(request, object_id)
+        except Http404:
+            record_refusal(request, "review_view", 404)
+            raise
+        if request.method not in ("GET", "HEAD"):
+            return HttpResponseNotAllowed(["GET"])
+        return self._render(request, review)
+
+    def _render(self, request, review: Review, *, bound=None, status=200):
+        context = {
+            **self.admin_site.each_context(request),
+            **review_page_context(request, review, bound or {}),
+            "opts": self.opts,
+            "app_label": self.opts.app_label,
+            "title": f"{review.request.reference} · {review.committee.name}",
+            "original": review,
+            "has_view_permission": True,
+        }
+        return TemplateResponse(request, "admin/access/review_page.html", context, status=status)
+
+    # --- running a step -------------------------------------------------------------------------
+    def _refused(self, request, review: Review, form: forms.Form, key: str, exc=None):
+        if exc is not None:
+            add_form_errors(form, exc)
+        problems = " ".join(str(e) for errors in form.errors.values() for e in errors)
+        messages.error(request, f"Not done: {problems or 'see the form below.'}")
+        return self._render(request, review, bound={key: form}, status=200)
+
+    def _perform(
+        self,
+        request,
+        review: Review,
+        form: forms.Form,
+        key: str,
+        call: Callable[[], Any],
+        *,
+        action: str,
+        success: str | Callable[[Any], str],
+        **detail,
+    ):
+        """Run the service and the admin's ledger record in one transaction; on success go back
+        to the review page (POST/redirect/GET), on a refusal re-render it with the reason."""
+        try:
+            with transaction.atomic():
+                result = call()
+                self.model_admin._record_admin_action(request, review, action, action, **detail)
+        except REFUSALS as exc:
+            if isinstance(exc, PermissionDenied):  # a service's authority check said no
+                record_refusal(request, action, 403)
+            return self._refused(request, review, form, key, exc)
+        messages.success(request, success(result) if callable(success) else success)
+        return HttpResponseRedirect(
+            reverse(
+                "admin:access_review_change", args=[review.pk], current_app=self.admin_site.name
+            )
+        )
+
+    def _posted_review(self, request, object_id) -> Review:
+        # The 404 comes first: a stranger learns nothing, not even which methods a URL takes.
+        review = self._review_or_404(request, object_id)
+        if request.method != "POST":
+            raise MethodNotAllowed
+        return review
+
+    # --- the steps ------------------------------------------------------------------------------
+    def start_view(self, request, object_id):
+        review = self._posted_review(request, object_id)
+        return self._perform(
+            request,
+            review,
+            forms.Form(request.POST),
+            "start",
+            lambda: review_services.review_start(review=review, actor=request.user),
+            action="review_start",
+            success="The review has started.",
+        )
+
+    def comment_view(self, request, object_id):
+        review = self._posted_review(request, object_id)
+        form = CommentForm(request.POST, prefix="comment")
+        if not form.is_valid():
+            return self._refused(request, review, form, "comment")
+        data = form.cleaned_data
+        internal = data["visibility"] == CommentVisibility.INTERNAL
+        return self._perform(
+            request,
+            review,
+            form,
+            "comment",
+            lambda: review_services.comment_add(
+                access_request=review.request,
+                actor=request.user,
+                body=data["body"],
+                visibility=data["visibility"],
+                committee=review.committee,
+            ),
+            action="comment_add",
+            success="Comment added; "
+            + ("only the committee can read it." if internal else "the applicant can read it too."),
+            visibility=data["visibility"],
+        )
+
+    def vote_view(self, request, object_id):
+        review = self._posted_review(request, object_id)
+        form = VoteForm(request.POST, prefix="vote")
+        if not form.is_valid():
+            return self._refused(request, review, form, "vote")
+        data = form.cleaned_data
+        return self._perform(
+            request,
+            review,
+            form,
+            "vote",
+            lambda: review_services.vote_cast(
+                review=review,
+                actor=request.user,
+                choice=data["choice"],
+                rationale=data["rationale"],
+            ),
+            action="vote_cast",
+            success=lambda vote: f"Your vote ({vote.get_choice_display().lower()}) is recorded.",
+            choice=data["choice"],
+        )
+
+    def decide_view(self, request, object_id):
+        review = self._posted_review(request, object_id)
+        outcome = request.POST.get("outcome")
+        if outcome not in DECISION_FORMS:
+            messages.error(request, "Not done: choose approve, reject or return for changes.")
+            return self._render(request, review)
+        form = DECISION_FORMS[outcome](request.POST, prefix=outcome, review=review)
+        if not form.is_valid():
+            return self._refused(request, review, form, outcome)
+        return self._perform(
+            request,
+            review,
+            form,
+            outcome,
+            lambda: decision_services.decision_record(
+                review=review, actor=request.user, outcome=outcome, **form.service_kwargs()
+            ),
+            action="decision_record",
+            success={
+                DecisionOutcome.APPROVE: "Approved; the grants are listed below.",
+                DecisionOutcome.REJECT: "Rejected; the applicant is told the reason.",
+                DecisionOutcome.RETURN: "Returned for changes; the applicant sees your questions.",
+            }[outcome],
+            outcome=outcome,
+        )
+
+    def close_view(self, request, object_id):
+        review = self._posted_review(request, object_id)
+        return self._perform(
+            request,
+            review,
+            forms.Form(request.POST),
+            "close",
+            lambda: review_services.review_close(review=review, actor=request.user),
+            action="review_close",
+            success="The review is closed.",
+        )
+
+    def recuse_view(self, request, object_id):
+        review = self._posted_review(request, object_id)
+        form = RecusalForm(request.POST, prefix="recusal")
+        if not form.is_valid():
+            return self._refused(request, review, form, "recusal")
+        return self._perform(
+            request,
+            review,
+            form,
+            "recusal",
+            lambda: review_services.recusal_declare(
+                review=review, actor=request.user, reason=form.cleaned_data["reason"]
+            ),
+            action="recusal_declare",
+            success="Your conflict of interest is recorded: you take no further part in this review.",
+        )
+
+    def deputy_view(self, request, object_id):
+        review = self._posted_review(request, object_id)
+        form = DeputyForm(request.POST, prefix="deputy", actor=request.user)
+        if not form.is_valid():
+            return self._refused(request, review, form, "deputy")
+        data = form.cleaned_data
+        return self._perform(
+            request,
+            review,
+            form,
+            "deputy",
+            lambda: review_services.deputy_appoint(
+                review=review, actor=request.user, user=data["user"], reason=data["reason"]
+            ),
+            action="deputy_appoint",
+            success=f"{data['user'].username} is now a deputy decider for this review.",
+        )
+
+    def revoke_view(self, request, object_id, grant_id):
+        review = self._review_or_404(request, object_id)
+        grant = selectors.grants_for_review(review).filter(pk=grant_id).first()
+        if grant is None:
+            raise Http404("No such grant on this review.")
+        if request.method != "POST":
+            raise MethodNotAllowed
+        key = f"revoke-{grant.pk}"
+        form = RevokeForm(request.POST, prefix=key, grant=grant)
+        if not form.is_valid():
+            return self._refused(request, review, form, key)
+        return self._perform(
+            request,
+            review,
+            form,
+            key,
+            lambda: grant_services.grant_revoke(
+                grant=grant, actor=request.user, reason=form.cleaned_data["reason"]
+            ),
+            action="grant_revoke",
+            success=f"Revoked {grant.user.username}'s access to {grant.dataset.accession}.",
+            grant=grant.pk,
+        )
+
+
+def revoke_grants(model_admin: admin.ModelAdmin, request, queryset):
+    """The grant list's "revoke" action: asks for a reason, then revokes each selected grant
+    through the service (each in its own transaction, with its admin ledger record)."""
+    form = RevokeActionForm(request.POST if "reason" in request.POST else None)
+    if form.is_valid():
+        for grant in queryset:
+            try:
+                with transaction.atomic():
+                    grant_services.grant_revoke(
+                        grant=grant, actor=request.user, reason=form.cleaned_data["reason"]
+                    )
+                    model_admin._record_admin_action(
+                        request, grant, "grant_revoke", "Revoked.", grant=grant.pk
+                    )
+            except REFUSALS as exc:
+                model_admin.message_user(
+                    request,
+                    f"{grant.user.username} / {grant.dataset.accession}: {refusal_text(exc)}",
+                    messages.ERROR,
+                )
+            else:
+                model_admin.message_user(
+                    request,
+                    f"Revoked {grant.user.username}'s access to {grant.dataset.accession}.",
+                    messages.SUCCESS,
+                )
+        return None
+    return TemplateResponse(
+        request,
+        "admin/access/grant_revoke_confirm.html",
+        {
+            **model_admin.admin_site.each_context(request),
+            "title": "Revoke grants",
+            "form": form,
+            "grants": queryset,
+            "opts": model_admin.opts,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        },
+    )
