@@ -131,6 +131,14 @@ else:
     DATABASES["default"].setdefault("TEST", {})["NAME"] = env.str(
         "TEST_DATABASE_NAME", default=f"test_{DATABASES['default']['NAME']}"
     )
+    # Django's supported PostgreSQL statement options (psycopg 3), off unless set: bind
+    # parameters on the server, and prepare a statement once it has run `prepare_threshold`
+    # times on a connection (psycopg only prepares what a server-binding cursor runs).
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    if env.bool("TESSERA_DB_SERVER_SIDE_BINDING", default=False):
+        _options["server_side_binding"] = True
+    if env.str("TESSERA_DB_PREPARE_THRESHOLD", default=""):
+        _options["prepare_threshold"] = env.int("TESSERA_DB_PREPARE_THRESHOLD")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

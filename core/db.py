@@ -25,11 +25,21 @@ def prepared_statements(conn=None) -> bool:
     return conn.vendor == "postgresql" and getattr(settings, "TESSERA_PREPARED_STATEMENTS", True)
 
 
+def django_binds_server_side(conn=None) -> bool:
+    """DATABASES OPTIONS `server_side_binding` is on: Django's own cursors bind on the server
+    (and psycopg prepares what runs `prepare_threshold` times), so they are used as they are."""
+    conn = conn or connections[DEFAULT_DB_ALIAS]
+    return (
+        conn.vendor == "postgresql"
+        and conn.settings_dict["OPTIONS"].get("server_side_binding") is True
+    )
+
+
 def server_cursor():
     # One lookup of the thread's connection: each attribute read through the `connection`
     # proxy is a lookup of its own, and this runs several times per token.
     conn = connections[DEFAULT_DB_ALIAS]
-    if conn.vendor != "postgresql":
+    if conn.vendor != "postgresql" or django_binds_server_side(conn):
         return conn.cursor()
     conn.ensure_connection()
     conn.validate_thread_sharing()
