@@ -1,7 +1,7 @@
 """Signals access sends for the apps above it to act on (access imports no app above it).
 
 `grant_revoked`: a grant was just revoked (by its committee, or by the withdrawal of its
-request). Sent by `access.services.grant_revoke` with `sender=Grant` and `grant` (the revoked,
+request). Sent by `access.services.grants.grant_revoke` with `sender=Grant` and `grant` (the revoked,
 locked grant, `revoked_by` set), inside that service's transaction, after the grant's row is
 written and its `grant.revoked` event appended and before its notification is queued: the same
 place, in the same transaction, where `tokens_revoke_for_grant` used to be called. Received by

@@ -18,7 +18,7 @@ class RequestContextMiddleware:
     def __call__(self, request):
         incoming = request.headers.get("X-Request-ID", "")
         request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
-        # X-Forwarded-For counts only from TESSERA_TRUSTED_PROXIES (config/client_address.py).
+        # X-Forwarded-For counts only from TESSERA_TRUSTED_PROXIES (core/client_address.py).
         token = context.bind(
             context.RequestContext(request_id=request_id, client_addr=client_address(request))
         )

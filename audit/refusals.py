@@ -2,7 +2,7 @@
 
 NEN 7513 and ASVS V16 ask that refused access to protected actions leaves a trace. Anyone can
 repeat a refused request at will, so the event is bounded (audit/bounded.py) per actor and per
-client address. Callers: the API's exception handler (config/api.py) for views that name their
+client address. Callers: the API's exception handler (core/api.py) for views that name their
 recorded actions, the committee admin's review pages (access/admin.py) and the introspection
 fast path (tokens/introspection.py). Ordinary 404s elsewhere are not recorded.
 """

@@ -19,8 +19,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
+def bench_db_name(name: str) -> str:
+    """The database a script uses: its own name, or TESSERA_BENCH_DB (for runs side by side)."""
+    return os.environ.get("TESSERA_BENCH_DB") or name
+
+
 def use_database(name: str, *, sqlite: bool = False) -> str:
     """Point Django at a fresh database (PostgreSQL by default) before django.setup()."""
+    name = bench_db_name(name)
     if sqlite:
         path = Path(tempfile.gettempdir()) / f"{name}.sqlite3"
         for p in path.parent.glob(f"{name}.sqlite3*"):
@@ -38,6 +44,7 @@ def use_database(name: str, *, sqlite: bool = False) -> str:
 
 
 def drop_database(name: str) -> None:
+    name = bench_db_name(name)
     if os.environ.get("DATABASE_URL", "").startswith("postgres"):
         from django.db import connections
 
@@ -98,6 +105,20 @@ def table(rows: list[list[object]], header: list[str]) -> str:
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+def db_variant() -> str:
+    """The statement options in force (issue 11): Django's DATABASES OPTIONS, Tessera's own
+    prepared statements (`core.db.server_cursor`), and the bench switch of `_plain_reads`."""
+    from django.conf import settings
+
+    options = settings.DATABASES["default"].get("OPTIONS", {})
+    return (
+        f"server_side_binding={options.get('server_side_binding', False)} "
+        f"prepare_threshold={options.get('prepare_threshold')} "
+        f"TESSERA_PREPARED_STATEMENTS={settings.TESSERA_PREPARED_STATEMENTS} "
+        f"plain_reads={os.environ.get('TESSERA_BENCH_PLAIN_READS', '') in {'1', 'true', 'on'}}"
+    )
 
 
 def git_revision() -> str:

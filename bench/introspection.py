@@ -40,11 +40,19 @@ import urllib.parse
 from datetime import timedelta
 from pathlib import Path
 
-from _harness import ROOT, drop_database, git_revision, setup_django, table, use_database
+from _harness import (
+    ROOT,
+    db_variant,
+    drop_database,
+    git_revision,
+    setup_django,
+    table,
+    use_database,
+)
 from _tokens_world import build, set_kek
 
 DB = "tessera_bench_introspection"
-VENV = ROOT / ".venv" / "bin"
+VENV = Path(sys.executable).parent  # the venv running this script (a worktree may have none)
 
 
 def free_port() -> int:
@@ -216,7 +224,7 @@ def main() -> int:
         env.update(BENCH_JTI=issued.jti, BENCH_CLIENT_CHECKSUM=bearer_checksum(bearer))
     server = subprocess.Popen(
         [str(VENV / "gunicorn"),
-         "bench._floor_app:application" if args.floor else "config.wsgi:application",
+         "bench._floor_app:application" if args.floor else "bench._plain_reads:application",
          "-b", f"127.0.0.1:{port}",
          "-w", str(args.workers), "--backlog", "2048", "--log-level", "warning"],
         cwd=ROOT, env=env, start_new_session=True,
@@ -343,6 +351,7 @@ def main() -> int:
         f"{args.connections} connections, {generator}, "
         f"{os.cpu_count()} CPUs, rev {git_revision()}"
     )
+    print(f"database options: {db_variant()}")
     print(table(rows, ["run", "requests", "req/s", "p50 ms", "p99 ms", "non-2xx"]))
     print(f"healthz mean: {health:,.0f} req/s; introspection mean: {intro:,.0f} req/s")
     print(f"ratio introspection / healthz: {intro / health:.2f} (target >= 0.5)")

@@ -22,7 +22,7 @@ import os
 import sys
 import time
 
-from _harness import drop_database, git_revision, setup_django, table, use_database
+from _harness import db_variant, drop_database, git_revision, setup_django, table, use_database
 from _tokens_world import build, set_kek
 
 DB = "tessera_bench_tokens"
@@ -99,6 +99,8 @@ def main() -> int:
     os.environ.setdefault("AUDIT_SEQUENCING", "inline" if args.sqlite else "batched")
     set_kek()
     setup_django()
+    # Needs Django set up; runs the hot-path reads as plain ORM if TESSERA_BENCH_PLAIN_READS.
+    import _plain_reads  # noqa: F401
     from django.conf import settings
     from django.db import connection
 
@@ -151,6 +153,7 @@ def main() -> int:
         f"token issue, {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}, "
         f"ledger {ledger.mode()}, {settings.TESSERA_TOKEN_ALG}, {n} tokens, rev {git_revision()}"
     )
+    print(f"database options: {db_variant()}")
     print(
         table(
             [

@@ -41,7 +41,7 @@ ALLOWED_HOSTS = env.list(
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # Proxies (addresses or CIDR ranges) whose X-Forwarded-For is believed: the client address in
 # the ledger, the login lockout and the throttles is the right-most address in that header
-# that is not one of these (config/client_address.py). Empty: REMOTE_ADDR is the client.
+# that is not one of these (core/client_address.py). Empty: REMOTE_ADDR is the client.
 TESSERA_TRUSTED_PROXIES = env.list("TESSERA_TRUSTED_PROXIES", default=[])
 # Public base URL, used in links we hand out (dataset and committee URLs in visas, JWKS).
 TESSERA_BASE_URL = env.str("TESSERA_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
@@ -132,6 +132,14 @@ else:
     DATABASES["default"].setdefault("TEST", {})["NAME"] = env.str(
         "TEST_DATABASE_NAME", default=f"test_{DATABASES['default']['NAME']}"
     )
+    # Django's supported PostgreSQL statement options (psycopg 3), off unless set: bind
+    # parameters on the server, and prepare a statement once it has run `prepare_threshold`
+    # times on a connection (psycopg only prepares what a server-binding cursor runs).
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    if env.bool("TESSERA_DB_SERVER_SIDE_BINDING", default=False):
+        _options["server_side_binding"] = True
+    if env.str("TESSERA_DB_PREPARE_THRESHOLD", default=""):
+        _options["prepare_threshold"] = env.int("TESSERA_DB_PREPARE_THRESHOLD")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -164,7 +172,7 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # --- REST API -------------------------------------------------------------------------------
-# OAuth tokens are limited to the scopes each view declares (config/api_auth.py); a view that
+# OAuth tokens are limited to the scopes each view declares (core/api_auth.py); a view that
 # declares none refuses tokens. Throttles: `anon` per address, `user` per person, `client` per
 # OAuth application (the storage tier polls at machine speed: keep its rate generous).
 REST_FRAMEWORK = {
@@ -181,7 +189,7 @@ REST_FRAMEWORK = {
         "core.api_auth.UserThrottle",
         "core.api_auth.ClientThrottle",
     ],
-    # DRF's parsers, with a nesting limit on JSON (config/safejson.py): a 400, not a 500.
+    # DRF's parsers, with a nesting limit on JSON (core/safejson.py): a 400, not a 500.
     "DEFAULT_PARSER_CLASSES": [
         "core.parsers.JSONParser",
         "rest_framework.parsers.FormParser",
@@ -227,7 +235,7 @@ SPECTACULAR_SETTINGS = {
 # --- OAuth2 clients (storage tier, institutions' tooling) ------------------------------------
 # Clients are registered by administrators only (the admin, `manage.py oauth_client_create`);
 # /o/ serves authorize, token and revoke_token alone (tokens/oauth_urls.py). The scopes are
-# defined once, in config/scopes.py (documented in docs/oauth-clients.md).
+# defined once, in core/scopes.py (documented in docs/oauth-clients.md).
 OAUTH2_PROVIDER = {
     "SCOPES": dict(oauth_scopes.SCOPES),
     "DEFAULT_SCOPES": list(oauth_scopes.DEFAULT_SCOPES),
@@ -310,7 +318,7 @@ if PRODUCTION:
 # --- Sign-in lockout (django-axes) ------------------------------------------------------------
 # Per account and address TESSERA_LOGIN_FAILURES_PER_ACCOUNT failures, per address (any account)
 # TESSERA_LOGIN_FAILURES_PER_ADDRESS, then refusal for TESSERA_LOGIN_COOL_OFF_MINUTES, on the
-# portal's and the admin's sign-in alike (config/lockout.py). A failure while locked out starts
+# portal's and the admin's sign-in alike (core/lockout.py). A failure while locked out starts
 # the cool-off again.
 TESSERA_LOGIN_FAILURES_PER_ACCOUNT = env.int("TESSERA_LOGIN_FAILURES_PER_ACCOUNT", default=5)
 TESSERA_LOGIN_FAILURES_PER_ADDRESS = env.int("TESSERA_LOGIN_FAILURES_PER_ADDRESS", default=30)

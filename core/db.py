@@ -7,7 +7,21 @@ own cursors bind client-side and never prepare, so that PgBouncer in transaction
 working; turn the setting off behind a pooler that cannot keep prepared statements (PgBouncer
 before 1.21 in transaction mode). Server-side binding also lets arrays travel in binary (`%b`).
 
-On SQLite it is `connection.cursor()`.
+On SQLite it is `connection.cursor()`; with Django's own `server_side_binding` OPTION on (env
+TESSERA_DB_SERVER_SIDE_BINDING, TESSERA_DB_PREPARE_THRESHOLD) it is Django's cursor, prepared by
+psycopg's threshold.
+
+Why this plumbing stays (issue 11, `bench/db_options.py`, 2 rounds alternating, 2 busy cores,
+ratios to each run's own baseline, then to variant (a) of the same round): (a) this cursor and
+`tokens.prepared`'s SQL compiled once per connection; (b) Django's supported OPTIONS
+(server_side_binding + prepare_threshold=5) with the reads as plain ORM; (c) neither; (d) the
+OPTIONS plus the compiled SQL. Means vs (a):
+token_issue.py --tokens 1000 --procs 2: 1 proc b 0.43, c 0.37, d 0.69; 2 procs b 0.24, c 0.17,
+d 0.40; no commit flush b 0.34, c 0.19, d 0.70. introspection.py --no-wrk --requests 2000
+--runs 2 --workers 3: b 0.26, c 0.28, d 0.91 (p99 b x4.0, c x3.7, d x1.07). In one process on
+the same data: compiling the state query with the ORM costs ~10 ms, running its compiled SQL
+unprepared ~6.4 ms and prepared ~1.3 ms. No Django setting caches the compilation, and the
+threshold's preparation (d) stayed more than 10% behind this cursor on token issue.
 """
 
 from __future__ import annotations
@@ -25,11 +39,21 @@ def prepared_statements(conn=None) -> bool:
     return conn.vendor == "postgresql" and getattr(settings, "TESSERA_PREPARED_STATEMENTS", True)
 
 
+def django_binds_server_side(conn=None) -> bool:
+    """DATABASES OPTIONS `server_side_binding` is on: Django's own cursors bind on the server
+    (and psycopg prepares what runs `prepare_threshold` times), so they are used as they are."""
+    conn = conn or connections[DEFAULT_DB_ALIAS]
+    return (
+        conn.vendor == "postgresql"
+        and conn.settings_dict["OPTIONS"].get("server_side_binding") is True
+    )
+
+
 def server_cursor():
     # One lookup of the thread's connection: each attribute read through the `connection`
     # proxy is a lookup of its own, and this runs several times per token.
     conn = connections[DEFAULT_DB_ALIAS]
-    if conn.vendor != "postgresql":
+    if conn.vendor != "postgresql" or django_binds_server_side(conn):
         return conn.cursor()
     conn.ensure_connection()
     conn.validate_thread_sharing()

@@ -195,7 +195,7 @@ class BadInputMiddleware:
     from the JSON API).
 
     - RecursionError, on any path: deeply nested input that slipped past the parsers' nesting
-      limit (config/safejson.py) into some other recursive code;
+      limit (core/safejson.py) into some other recursive code;
     - SuspiciousOperation and unreadable multipart bodies under the API: Django answers those
       with its HTML 400 page, which an API client cannot read.
     """

@@ -87,7 +87,7 @@ def test_every_view_accepting_tokens_declares_known_scopes_for_every_action():
                 unknown += [f"{route} {action}: {s}" for s in required if s not in SCOPES]
     assert not unchecked, f"views accepting tokens without a scope check: {unchecked}"
     assert not undeclared, f"actions accepting tokens without declared scopes: {undeclared}"
-    assert not unknown, f"scopes not defined in config/scopes.py: {unknown}"
+    assert not unknown, f"scopes not defined in core/scopes.py: {unknown}"
 
 
 # --- the permission fails closed --------------------------------------------------------------

@@ -84,7 +84,7 @@ class AccessRequestViewSet(
     pagination_class = StandardPagination
     parser_classes = [JSONParser, MultiPartParser, FormParser]
     http_method_names = ["get", "post", "patch", "head", "options"]
-    # What an OAuth token needs, per action (config/api_auth.py); an action missing here
+    # What an OAuth token needs, per action (core/api_auth.py); an action missing here
     # refuses tokens. A token reads the applicant's side with requests:read or :write, and
     # the committee's side (the review queue) with committee:review only.
     token_scopes = {
@@ -117,7 +117,7 @@ class AccessRequestViewSet(
     def _visible(self):
         return _visible_requests(self.request.user, **self._reach())
 
-    # A refused action (403/404) is recorded in the ledger, bounded (config/api.py).
+    # A refused action (403/404) is recorded in the ledger, bounded (core/api.py).
     refusals_recorded = {
         action: f"access_request.{action}"
         for action in (

@@ -1,4 +1,4 @@
-"""An OAuth token is limited to its scopes (config/scopes.py), on top of what its person may do.
+"""An OAuth token is limited to its scopes (core/scopes.py), on top of what its person may do.
 
 The attack of issue 10: a third-party client that a committee chair authorised for the default
 scope, `catalogue:read`, used the chair's token to read the review queue, post internal comments

@@ -201,7 +201,7 @@ class IntrospectView(ClientView):
     types). A form POST is answered by `introspection_response`, the one implementation."""
 
     parser_classes = [FormParser]
-    # A call without valid client credentials (401) or scope (403) is recorded (config/api.py),
+    # A call without valid client credentials (401) or scope (403) is recorded (core/api.py),
     # as `introspection_response` records its own.
     refusals_recorded = {"post": INTROSPECT_ACTION}
 
