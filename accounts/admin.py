@@ -15,21 +15,11 @@ from django.template.response import TemplateResponse
 
 from audit import events
 from core.exceptions import REFUSALS, refusal_text
+from core.forms import reason_form
 
 from . import services
 
 User = get_user_model()
-
-
-def reason_form(*, label: str, required: str) -> type[forms.Form]:
-    """The one-field form an account action asks before it acts: why."""
-    field = forms.CharField(
-        label=label,
-        widget=forms.Textarea(attrs={"rows": 2}),
-        max_length=2000,
-        error_messages={"required": required},
-    )
-    return type("ReasonForm", (forms.Form,), {"reason": field})
 
 
 SuspendActionForm = reason_form(

@@ -13,6 +13,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from core.forms import reason_form
 from governance.models import Dataset
 
 from ..choices import CommentVisibility, DecisionOutcome, VoteChoice
@@ -175,17 +176,6 @@ class DeputyForm(forms.Form):
         if user is None:
             raise ValidationError("No account with that username.")
         return user
-
-
-def reason_form(*, label: str, required: str) -> type[forms.Form]:
-    """The one-field form an admin action asks before it acts: why."""
-    field = forms.CharField(
-        label=label,
-        widget=forms.Textarea(attrs={"rows": 2}),
-        max_length=2000,
-        error_messages={"required": required},
-    )
-    return type("ReasonForm", (forms.Form,), {"reason": field})
 
 
 RevokeActionForm = reason_form(
