@@ -5,13 +5,12 @@ event in one transaction."""
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from oauth2_provider.models import get_access_token_model
 
-from access.lifecycle import TransitionRefused
 from audit import events
+from core.exceptions import Conflict, Forbidden, Invalid
 from tokens.choices import RevocationCause
 from tokens.revocation import lock_grants, tokens_revoke_for_grants
 
@@ -22,11 +21,11 @@ from .models import Suspension
 def user_suspend(*, user, actor, reason: str) -> Suspension:
     """Deactivate an account and revoke every token and visa derived from its grants."""
     if not (reason or "").strip():
-        raise ValidationError({"reason": "Say why the account is suspended."})
+        raise Invalid({"reason": "Say why the account is suspended."})
     if actor is not None and not (actor.is_superuser or actor.has_perm("auth.change_user")):
-        raise PermissionDenied("Only an administrator may suspend an account.")
+        raise Forbidden("Only an administrator may suspend an account.")
     if actor is not None and actor.pk == user.pk:
-        raise PermissionDenied("You cannot suspend your own account.")
+        raise Forbidden("You cannot suspend your own account.")
     # Lock order, the same as a token being issued: the grants first, then the rest. An issuer
     # holds its grant's lock while its insert takes a key-share lock on the user row and its
     # ledger event waits for the ledger lock (inline sequencing), which any write here may take.
@@ -36,7 +35,7 @@ def user_suspend(*, user, actor, reason: str) -> Suspension:
     User = get_user_model()
     user = User.objects.select_for_update(no_key=True).get(pk=user.pk)
     if not user.is_active:
-        raise TransitionRefused("This account is already suspended.")
+        raise Conflict("This account is already suspended.")
     user.is_active = False
     user.save(update_fields=["is_active"])
     now = timezone.now()
@@ -59,13 +58,13 @@ def user_reinstate(*, user, actor, reason: str) -> Suspension:
     their dates count as active again. Tokens and visas revoked by the suspension stay revoked:
     the person asks for new ones."""
     if not (reason or "").strip():
-        raise ValidationError({"reason": "Say why the account is reinstated."})
+        raise Invalid({"reason": "Say why the account is reinstated."})
     if actor is not None and not (actor.is_superuser or actor.has_perm("auth.change_user")):
-        raise PermissionDenied("Only an administrator may reinstate an account.")
+        raise Forbidden("Only an administrator may reinstate an account.")
     User = get_user_model()
     user = User.objects.select_for_update(no_key=True).get(pk=user.pk)
     if user.is_active:
-        raise TransitionRefused("This account is not suspended.")
+        raise Conflict("This account is not suspended.")
     suspension = (
         Suspension.objects.select_for_update()
         .filter(user=user, lifted_at__isnull=True)
@@ -73,7 +72,7 @@ def user_reinstate(*, user, actor, reason: str) -> Suspension:
         .first()
     )
     if suspension is None:
-        raise TransitionRefused(
+        raise Conflict(
             "This account was deactivated without a suspension; activate it on its own page."
         )
     user.is_active = True

@@ -31,7 +31,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
@@ -42,6 +41,7 @@ from audit import events
 from audit.actors import pseudonym_for, user_actor
 from core import db
 from core.dates import end_of_day
+from core.exceptions import Forbidden
 
 from . import keyring, keys
 from .choices import KeyState, TokenKind
@@ -53,7 +53,7 @@ ACCESS_TOKEN_TYP = "at+jwt"  # noqa: S105 (a media type, not a secret)
 PORTAL_CLIENT_ID = "tessera-portal"
 
 
-class TokenRefused(PermissionDenied):
+class TokenRefused(Forbidden):
     """No token: the grant is not active (the message says why) or not the caller's."""
 
 

@@ -27,6 +27,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from audit import events
+from core.exceptions import Conflict, NotFound
 
 from . import keys
 from .choices import KeyState
@@ -46,7 +47,7 @@ PUBLISHED_STATES = (KeyState.NEXT, KeyState.ACTIVE, KeyState.RETIRED)
 KEYRING_LOCK_KEY = 0x5453524B
 
 
-class RotationRefused(Exception):
+class RotationRefused(Conflict):
     """A rotation that would make verifiers meet a key they cannot have fetched yet."""
 
 
@@ -323,7 +324,7 @@ def keys_prune(*, actor, now: datetime | None = None) -> list[str]:
     return dropped
 
 
-class UnknownKey(Exception):
+class UnknownKey(NotFound):
     """No key with that kid, or it is already dropped."""
 
 

@@ -13,12 +13,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.test import Client
 from django.urls import reverse
 
-from access.lifecycle import TransitionRefused
 from accounts.services import user_reinstate, user_suspend
 from audit import ledger
 from audit.actors import pseudonym_for
 from audit.choices import EventType
 from audit.models import AuditEvent
+from core.exceptions import Conflict
 from tests.tokens.token_support import FEED, grant, introspect, oauth_client, storage, token_keys
 from tokens.issue import token_issue
 from tokens.models import IssuedToken
@@ -80,7 +80,7 @@ def test_only_an_administrator_suspends_and_never_themself(researcher, outsider,
     outsider.user_permissions.add(Permission.objects.get(codename="change_user"))
     outsider = type(outsider).objects.get(pk=outsider.pk)
     user_suspend(user=researcher, actor=outsider, reason="Compromised account.")
-    with pytest.raises(TransitionRefused):
+    with pytest.raises(Conflict):
         user_suspend(user=researcher, actor=admin_user, reason="Again.")
 
 
@@ -103,7 +103,7 @@ def test_user_admin_action_suspends_with_a_reason(grant, researcher, admin_user)
 def test_reinstating_needs_a_suspension_a_reason_and_an_administrator(
     researcher, outsider, admin_user
 ):
-    with pytest.raises(TransitionRefused, match="not suspended"):
+    with pytest.raises(Conflict, match="not suspended"):
         user_reinstate(user=researcher, actor=admin_user, reason="Why not.")
     user_suspend(user=researcher, actor=admin_user, reason="Compromised.")
     with pytest.raises(PermissionDenied):
@@ -111,11 +111,11 @@ def test_reinstating_needs_a_suspension_a_reason_and_an_administrator(
     with pytest.raises(ValidationError):
         user_reinstate(user=researcher, actor=admin_user, reason=" ")
     user_reinstate(user=researcher, actor=admin_user, reason="Password reset.")
-    with pytest.raises(TransitionRefused, match="not suspended"):
+    with pytest.raises(Conflict, match="not suspended"):
         user_reinstate(user=researcher, actor=admin_user, reason="Again.")
     # Deactivated by hand (no suspension): not this action's business.
     type(outsider).objects.filter(pk=outsider.pk).update(is_active=False)
-    with pytest.raises(TransitionRefused, match="without a suspension"):
+    with pytest.raises(Conflict, match="without a suspension"):
         user_reinstate(user=outsider, actor=admin_user, reason="x")
 
 
