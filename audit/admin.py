@@ -7,19 +7,11 @@ from auditlog.admin import LogEntryAdmin
 from auditlog.models import LogEntry
 from django.contrib import admin
 
+from .admin_mixins import ViewOnlyMixin
 from .models import AuditEvent, Checkpoint
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
+class ReadOnlyAdmin(ViewOnlyMixin, admin.ModelAdmin):
     def get_actions(self, request):
         return {}
 

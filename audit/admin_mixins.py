@@ -53,7 +53,20 @@ class LedgeredAdminMixin:
         raise Http404("Not found.")
 
 
-class NotFoundInsteadOfForbiddenMixin(LedgeredAdminMixin):
+class ViewOnlyMixin:
+    """Nothing is added, changed or deleted through this admin: it only shows."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class NotFoundInsteadOfForbiddenMixin(ViewOnlyMixin, LedgeredAdminMixin):
     """Whatever a person may not see does not exist for them: the admin's 403s become 404s."""
 
     def _not_forbidden(self, view: Callable, *args, **kwargs):
@@ -76,15 +89,6 @@ class NotFoundInsteadOfForbiddenMixin(LedgeredAdminMixin):
 
     def delete_view(self, request, object_id, extra_context=None):
         raise Http404("Not found.")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def _record_admin_action(self, request, obj, action: str, message: str, **detail) -> None:
         """One ledger event naming what was done from the admin (the service wrote its own

@@ -46,6 +46,16 @@ def _record(
     )
 
 
+def _created(event_type: EventType, *, obj, actor, fields: dict):
+    """A catalogue object was created: its initial fields."""
+    return _record(event_type, actor=actor, obj=obj, payload={"fields": fields})
+
+
+def _changed(event_type: EventType, *, obj, actor, changes: dict):
+    """A catalogue object was changed: the fields' old and new values."""
+    return _record(event_type, actor=actor, obj=obj, payload={"changes": changes})
+
+
 # --- auth -------------------------------------------------------------------------------------
 def login(*, user):
     return _record(EventType.LOGIN, actor=user, obj=user)
@@ -116,9 +126,7 @@ def organisation_created(*, organisation, actor):
 
 
 def organisation_changed(*, organisation, actor, changes: dict):
-    return _record(
-        EventType.ORGANISATION_CHANGED, actor=actor, obj=organisation, payload={"changes": changes}
-    )
+    return _changed(EventType.ORGANISATION_CHANGED, obj=organisation, actor=actor, changes=changes)
 
 
 def steward_added(*, organisation, user, actor):
@@ -140,13 +148,11 @@ def steward_removed(*, organisation, user, actor):
 
 
 def dataset_created(*, dataset, actor, fields: dict):
-    return _record(EventType.DATASET_CREATED, actor=actor, obj=dataset, payload={"fields": fields})
+    return _created(EventType.DATASET_CREATED, obj=dataset, actor=actor, fields=fields)
 
 
 def dataset_changed(*, dataset, actor, changes: dict):
-    return _record(
-        EventType.DATASET_CHANGED, actor=actor, obj=dataset, payload={"changes": changes}
-    )
+    return _changed(EventType.DATASET_CHANGED, obj=dataset, actor=actor, changes=changes)
 
 
 def dataset_published(*, dataset, actor):
@@ -158,39 +164,27 @@ def dataset_retired(*, dataset, actor, reason: str):
 
 
 def consent_scope_created(*, scope, actor, fields: dict):
-    return _record(
-        EventType.CONSENT_SCOPE_CREATED, actor=actor, obj=scope, payload={"fields": fields}
-    )
+    return _created(EventType.CONSENT_SCOPE_CREATED, obj=scope, actor=actor, fields=fields)
 
 
 def consent_scope_changed(*, scope, actor, changes: dict):
-    return _record(
-        EventType.CONSENT_SCOPE_CHANGED, actor=actor, obj=scope, payload={"changes": changes}
-    )
+    return _changed(EventType.CONSENT_SCOPE_CHANGED, obj=scope, actor=actor, changes=changes)
 
 
 def legal_basis_created(*, legal_basis, actor, fields: dict):
-    return _record(
-        EventType.LEGAL_BASIS_CREATED, actor=actor, obj=legal_basis, payload={"fields": fields}
-    )
+    return _created(EventType.LEGAL_BASIS_CREATED, obj=legal_basis, actor=actor, fields=fields)
 
 
 def legal_basis_changed(*, legal_basis, actor, changes: dict):
-    return _record(
-        EventType.LEGAL_BASIS_CHANGED, actor=actor, obj=legal_basis, payload={"changes": changes}
-    )
+    return _changed(EventType.LEGAL_BASIS_CHANGED, obj=legal_basis, actor=actor, changes=changes)
 
 
 def committee_created(*, committee, actor, fields: dict):
-    return _record(
-        EventType.COMMITTEE_CREATED, actor=actor, obj=committee, payload={"fields": fields}
-    )
+    return _created(EventType.COMMITTEE_CREATED, obj=committee, actor=actor, fields=fields)
 
 
 def committee_changed(*, committee, actor, changes: dict):
-    return _record(
-        EventType.COMMITTEE_CHANGED, actor=actor, obj=committee, payload={"changes": changes}
-    )
+    return _changed(EventType.COMMITTEE_CHANGED, obj=committee, actor=actor, changes=changes)
 
 
 def membership_added(*, membership, actor):
@@ -234,9 +228,7 @@ def agreement_created(*, agreement, actor):
 
 
 def agreement_changed(*, agreement, actor, changes: dict):
-    return _record(
-        EventType.AGREEMENT_CHANGED, actor=actor, obj=agreement, payload={"changes": changes}
-    )
+    return _changed(EventType.AGREEMENT_CHANGED, obj=agreement, actor=actor, changes=changes)
 
 
 def agreement_published(*, agreement, actor, text_sha256: str):

@@ -49,6 +49,7 @@ from .actors import Actor, actor_for, client_actor_id
 from .canonical import GENESIS_HASH, entry_hash, payload_text, time_reader
 from .choices import EventType
 from .models import AuditEvent, PendingEvent
+from .triggers import EVENT_COLUMNS
 
 # Arbitrary but fixed key for pg_advisory_xact_lock: "TSRA" as an int.
 LEDGER_LOCK_KEY = 0x54535241
@@ -63,17 +64,7 @@ _LEDGER = AuditEvent._meta.db_table
 _buffer: contextvars.ContextVar[list[tuple] | None] = contextvars.ContextVar(
     "tessera_ledger_buffer", default=None
 )
-_COPIED = (
-    "occurred_at",
-    "event_type",
-    "actor_id",
-    "actor_kind",
-    "target_type",
-    "target_id",
-    "payload",
-    "request_id",
-    "client_addr",
-)
+_COPIED = EVENT_COLUMNS
 
 
 def mode() -> str:

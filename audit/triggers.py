@@ -17,7 +17,8 @@ from __future__ import annotations
 
 APPEND_ONLY_TABLES = ("audit_auditevent", "audit_checkpoint")
 PENDING_TABLE = "audit_pendingevent"
-_COPIED = (
+# The event columns a pending row carries into the ledger (all but seq, prev_hash, hash).
+EVENT_COLUMNS = (
     "occurred_at",
     "event_type",
     "actor_id",
@@ -58,8 +59,8 @@ POSTGRESQL_INSTALL = [
         IF EXISTS (
             SELECT 1 FROM gone g LEFT JOIN audit_auditevent e ON e.pending_id = g.id
             WHERE e.seq IS NULL
-               OR ({", ".join(f"e.{c}" for c in _COPIED)})
-                  IS DISTINCT FROM ({", ".join(f"g.{c}" for c in _COPIED)})
+               OR ({", ".join(f"e.{c}" for c in EVENT_COLUMNS)})
+                  IS DISTINCT FROM ({", ".join(f"g.{c}" for c in EVENT_COLUMNS)})
         ) THEN
             RAISE EXCEPTION 'audit: a pending event may only be deleted once it is in the ledger'
                 USING ERRCODE = 'insufficient_privilege';
@@ -100,7 +101,7 @@ SQLITE_INSTALL = [
     f"is not allowed'); END",
     f"CREATE TRIGGER {PENDING_TABLE}_delete_guard BEFORE DELETE ON {PENDING_TABLE} "
     f"WHEN NOT EXISTS (SELECT 1 FROM audit_auditevent e WHERE e.pending_id = OLD.id AND "
-    + " AND ".join(f"e.{c} IS OLD.{c}" for c in _COPIED)
+    + " AND ".join(f"e.{c} IS OLD.{c}" for c in EVENT_COLUMNS)
     + ") BEGIN SELECT RAISE(ABORT, 'audit: a pending event may only be deleted once it is in "
     "the ledger'); END",
 ]

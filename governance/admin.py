@@ -13,7 +13,12 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.forms.models import construct_instance
 
-from audit.admin_mixins import LedgeredAdminMixin, add_form_errors, refusal_message
+from audit.admin_mixins import (
+    LedgeredAdminMixin,
+    ViewOnlyMixin,
+    add_form_errors,
+    refusal_message,
+)
 from core.exceptions import REFUSALS
 
 from . import selectors, services
@@ -86,7 +91,9 @@ class OrganisationAdmin(LedgeredAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(OntologyTerm)
-class OntologyTermAdmin(admin.ModelAdmin):
+class OntologyTermAdmin(ViewOnlyMixin, admin.ModelAdmin):
+    """Reference data, loaded by `manage.py load_ontologies`."""
+
     list_display = ["curie", "label", "shorthand", "ontology", "duo_kind", "obsolete"]
     list_filter = ["ontology", "duo_kind", "obsolete"]
     search_fields = ["curie", "label", "shorthand"]
@@ -103,28 +110,10 @@ class OntologyTermAdmin(admin.ModelAdmin):
             queryset = queryset.filter(ontology=Ontology.DOID)
         return super().get_search_results(request, queryset, search_term)
 
-    def has_add_permission(self, request):
-        return False  # reference data: `manage.py load_ontologies`
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(OntologyRelease)
-class OntologyReleaseAdmin(admin.ModelAdmin):
+class OntologyReleaseAdmin(ViewOnlyMixin, admin.ModelAdmin):
     list_display = ["ontology", "term_count", "source_sha256", "loaded_at"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class ConsentScopeForm(forms.ModelForm):
@@ -211,18 +200,9 @@ class ConsentScopeAdmin(LedgeredAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(LegalBasisArticle)
-class LegalBasisArticleAdmin(admin.ModelAdmin):
+class LegalBasisArticleAdmin(ViewOnlyMixin, admin.ModelAdmin):
     list_display = ["__str__", "article", "point", "needs_law"]
     list_filter = ["article", "needs_law"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class LegalBasisForm(forms.ModelForm):

@@ -14,7 +14,7 @@ nothing and check no one.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -91,6 +91,30 @@ def _full_clean(instance, *, exclude: Iterable[str] = ()) -> None:
     instance.full_clean(exclude=list(exclude), validate_unique=True)
 
 
+def _save_new(instance, *, record: Callable[[dict], Any], validate=None) -> None:
+    """Validate and save a new object, then `record(fields)` its editable fields' values."""
+    _full_clean(instance)
+    if validate is not None:
+        validate(instance)
+    instance.save()
+    record(_field_values(instance, _editable_fields(type(instance))))
+
+
+def _save_changes(instance, *, record: Callable[[dict], Any], validate=None) -> None:
+    """Lock the stored row, validate and save `instance`, then `record(changes)` the editable
+    fields' diff if anything changed."""
+    model = type(instance)
+    fields = _editable_fields(model)
+    before = _field_values(model.objects.select_for_update().get(pk=instance.pk), fields)
+    _full_clean(instance)
+    if validate is not None:
+        validate(instance)
+    instance.save()
+    changes = _diff(before, _field_values(instance, fields))
+    if changes:
+        record(changes)
+
+
 def _raise(problems: dict[str, str]) -> None:
     if problems:
         raise Invalid(problems)
@@ -152,13 +176,12 @@ def organisation_update(*, organisation: Organisation, actor) -> Organisation:
         _either(_stewards(organisation.pk), _may("governance.change_organisation")),
         "Only the organisation's stewards may change it.",
     )
-    fields = _editable_fields(Organisation)
-    before = _field_values(Organisation.objects.select_for_update().get(pk=organisation.pk), fields)
-    _full_clean(organisation)
-    organisation.save()
-    changes = _diff(before, _field_values(organisation, fields))
-    if changes:
-        events.organisation_changed(organisation=organisation, actor=actor, changes=changes)
+    _save_changes(
+        organisation,
+        record=lambda changes: events.organisation_changed(
+            organisation=organisation, actor=actor, changes=changes
+        ),
+    )
     return organisation
 
 
@@ -187,12 +210,11 @@ def organisation_steward_remove(*, organisation: Organisation, user, actor) -> N
 def committee_create(*, committee: DataAccessCommittee, actor) -> DataAccessCommittee:
     _require(actor, _may("governance.add_dataaccesscommittee"), "You may not add committees.")
     committee.member_group = Group.objects.create(name=f"dac:{committee.slug}"[:150])
-    _full_clean(committee)
-    committee.save()
-    events.committee_created(
-        committee=committee,
-        actor=actor,
-        fields=_field_values(committee, _editable_fields(DataAccessCommittee)),
+    _save_new(
+        committee,
+        record=lambda fields: events.committee_created(
+            committee=committee, actor=actor, fields=fields
+        ),
     )
     return committee
 
@@ -200,15 +222,12 @@ def committee_create(*, committee: DataAccessCommittee, actor) -> DataAccessComm
 @transaction.atomic
 def committee_update(*, committee: DataAccessCommittee, actor) -> DataAccessCommittee:
     _require(actor, _may("governance.change_dataaccesscommittee"), "You may not change committees.")
-    fields = _editable_fields(DataAccessCommittee)
-    before = _field_values(
-        DataAccessCommittee.objects.select_for_update().get(pk=committee.pk), fields
+    _save_changes(
+        committee,
+        record=lambda changes: events.committee_changed(
+            committee=committee, actor=actor, changes=changes
+        ),
     )
-    _full_clean(committee)
-    committee.save()
-    changes = _diff(before, _field_values(committee, fields))
-    if changes:
-        events.committee_changed(committee=committee, actor=actor, changes=changes)
     return committee
 
 
@@ -363,13 +382,12 @@ def legal_basis_validate(legal_basis: LegalBasis) -> None:
 @transaction.atomic
 def legal_basis_create(*, legal_basis: LegalBasis, actor) -> LegalBasis:
     _require(actor, _may("governance.add_legalbasis"), "You may not add legal bases.")
-    _full_clean(legal_basis)
-    legal_basis_validate(legal_basis)
-    legal_basis.save()
-    events.legal_basis_created(
-        legal_basis=legal_basis,
-        actor=actor,
-        fields=_field_values(legal_basis, _editable_fields(LegalBasis)),
+    _save_new(
+        legal_basis,
+        validate=legal_basis_validate,
+        record=lambda fields: events.legal_basis_created(
+            legal_basis=legal_basis, actor=actor, fields=fields
+        ),
     )
     return legal_basis
 
@@ -377,14 +395,13 @@ def legal_basis_create(*, legal_basis: LegalBasis, actor) -> LegalBasis:
 @transaction.atomic
 def legal_basis_update(*, legal_basis: LegalBasis, actor) -> LegalBasis:
     _require(actor, _may("governance.change_legalbasis"), "You may not change legal bases.")
-    fields = _editable_fields(LegalBasis)
-    before = _field_values(LegalBasis.objects.select_for_update().get(pk=legal_basis.pk), fields)
-    _full_clean(legal_basis)
-    legal_basis_validate(legal_basis)
-    legal_basis.save()
-    changes = _diff(before, _field_values(legal_basis, fields))
-    if changes:
-        events.legal_basis_changed(legal_basis=legal_basis, actor=actor, changes=changes)
+    _save_changes(
+        legal_basis,
+        validate=legal_basis_validate,
+        record=lambda changes: events.legal_basis_changed(
+            legal_basis=legal_basis, actor=actor, changes=changes
+        ),
+    )
     return legal_basis
 
 

@@ -9,7 +9,7 @@ from oauth2_provider.admin import ApplicationAdmin
 from oauth2_provider.models import get_application_model
 
 from audit import events
-from audit.admin_mixins import SuperuserOnlyMixin
+from audit.admin_mixins import SuperuserOnlyMixin, ViewOnlyMixin
 from core.scopes import PRIVILEGED_SCOPES
 
 from .models import ClientScopes, SigningKey
@@ -17,7 +17,7 @@ from .oauth import client_scopes_set
 
 
 @admin.register(SigningKey)
-class SigningKeyAdmin(SuperuserOnlyMixin, admin.ModelAdmin):
+class SigningKeyAdmin(SuperuserOnlyMixin, ViewOnlyMixin, admin.ModelAdmin):
     """Read-only: keys change through `manage.py keys_rotate`; the private half is never shown."""
 
     list_display = ["kid", "alg", "state", "created_at", "activated_at", "retired_at", "dropped_at"]
@@ -26,15 +26,6 @@ class SigningKeyAdmin(SuperuserOnlyMixin, admin.ModelAdmin):
               "dropped_at"]  # fmt: skip
     readonly_fields = fields
     actions = None
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class ClientScopesForm(forms.ModelForm):

@@ -174,15 +174,25 @@ class ReviewWorkspace:
         return review
 
     # --- the steps ------------------------------------------------------------------------------
-    def start_view(self, request, object_id):
+    def _formless_step(self, request, object_id, key: str, service, *, success: str):
+        """A step that takes nothing but the POST itself: `service(review=, actor=)`."""
         review = self._posted_review(request, object_id)
         return self._perform(
             request,
             review,
             forms.Form(request.POST),
+            key,
+            lambda: service(review=review, actor=request.user),
+            action=service.__name__,
+            success=success,
+        )
+
+    def start_view(self, request, object_id):
+        return self._formless_step(
+            request,
+            object_id,
             "start",
-            lambda: review_services.review_start(review=review, actor=request.user),
-            action="review_start",
+            review_services.review_start,
             success="The review has started.",
         )
 
@@ -260,14 +270,11 @@ class ReviewWorkspace:
         )
 
     def close_view(self, request, object_id):
-        review = self._posted_review(request, object_id)
-        return self._perform(
+        return self._formless_step(
             request,
-            review,
-            forms.Form(request.POST),
+            object_id,
             "close",
-            lambda: review_services.review_close(review=review, actor=request.user),
-            action="review_close",
+            review_services.review_close,
             success="The review is closed.",
         )
 

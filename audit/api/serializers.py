@@ -4,6 +4,7 @@ from rest_framework import serializers
 
 from ..canonical import format_time
 from ..models import AuditEvent, Checkpoint
+from ..triggers import EVENT_COLUMNS
 
 MAX_BIGINT = 2**63 - 1
 
@@ -53,15 +54,7 @@ class AuditEventSerializer(serializers.ModelSerializer):
         model = AuditEvent
         fields = [
             "seq",
-            "occurred_at",
-            "event_type",
-            "actor_id",
-            "actor_kind",
-            "target_type",
-            "target_id",
-            "payload",
-            "request_id",
-            "client_addr",
+            *EVENT_COLUMNS,
             "prev_hash",
             "hash",
         ]
