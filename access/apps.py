@@ -6,9 +6,9 @@ class AccessConfig(AppConfig):
     verbose_name = "Access"
 
     def ready(self) -> None:
-        # Imported here, not at the top: the models must be loaded before the services and tasks.
-        from .services import notifications as notification_services
-        from .tasks import notification_enqueue
+        # The services and tasks import models, which load only after the app registry is built.
+        from .services import notifications as notification_services  # noqa: PLC0415 - see above
+        from .tasks import notification_enqueue  # noqa: PLC0415 - see above
 
         notification_services.notification_ready.connect(
             notification_enqueue, dispatch_uid="access.tasks.notification_enqueue"

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
+from oauth2_provider.models import get_application_model
 
 from .choices import ActorKind
+from .models import ActorPseudonym
 
 
 @dataclass(frozen=True)
@@ -27,8 +29,6 @@ def pseudonym_for(user) -> str:
     all for a user loaded with `select_related("pseudonym")` or reached from its row through
     `ActorPseudonym.objects.select_related("user")`.
     """
-    from .models import ActorPseudonym
-
     try:
         return user.pseudonym.pseudonym
     except ActorPseudonym.DoesNotExist:
@@ -72,6 +72,4 @@ def actor_for(who) -> Actor:
 
 
 def _is_application(who) -> bool:
-    from oauth2_provider.models import get_application_model
-
     return isinstance(who, get_application_model())

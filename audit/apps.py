@@ -6,4 +6,4 @@ class AuditConfig(AppConfig):
     verbose_name = "Audit ledger"
 
     def ready(self) -> None:
-        from . import capture, signals  # noqa: F401  (auditlog capture; login events)
+        from . import capture, signals  # noqa: F401, PLC0415 - registers auditlog capture and login receivers once models load

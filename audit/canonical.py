@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+from django.db import connection
 
 GENESIS_HASH = "0" * 64
 HASHED_FIELDS = (
@@ -89,8 +90,6 @@ def time_reader(vendor: str | None = None):
     """A function from the raw occurred_at column (as `audit.verification._rows` and the
     sequencer read it) to its canonical text, for the given database vendor."""
     if vendor is None:
-        from django.db import connection
-
         vendor = connection.vendor
     return _pg_time if vendor == "postgresql" else _sqlite_time
 

@@ -8,4 +8,4 @@ class CoreConfig(AppConfig):
     verbose_name = "Core"
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401  (registering the checks is importing them)
+        from . import checks  # noqa: F401, PLC0415 - registering the checks is importing them

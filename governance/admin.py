@@ -12,6 +12,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.forms.models import construct_instance
+from django.template.response import TemplateResponse
 
 from audit.admin_mixins import (
     LedgeredAdminMixin,
@@ -515,8 +516,6 @@ class DatasetAdmin(LedgeredAdminMixin, admin.ModelAdmin):
 
     @admin.action(description="Retire the selected datasets (asks for a reason)")
     def retire(self, request, queryset):
-        from django.template.response import TemplateResponse
-
         form = RetireForm(request.POST if "reason" in request.POST else None)
         if form.is_valid():
             for dataset in queryset:

@@ -6,4 +6,4 @@ class GovernanceConfig(AppConfig):
     verbose_name = "Governance catalogue"
 
     def ready(self) -> None:
-        from . import auditing  # noqa: F401  (registers models with django-auditlog)
+        from . import auditing  # noqa: F401, PLC0415 - registers models with auditlog once they load

@@ -17,7 +17,10 @@ from pathlib import Path
 from django.db import transaction
 from django.utils import timezone
 
+from audit import events
+
 from .choices import DuoKind, Ontology
+from .models import OntologyAncestry, OntologyRelease, OntologyTerm
 
 DUO_PERMISSION_ROOT = "DUO:0000001"
 DUO_MODIFIER_ROOT = "DUO:0000017"
@@ -155,8 +158,6 @@ def source_digest(paths: Iterable[Path]) -> str:
 
 
 def _store(ontology: str, terms: dict[str, ParsedTerm]) -> int:
-    from .models import OntologyAncestry, OntologyTerm
-
     OntologyTerm.objects.bulk_create(
         [
             OntologyTerm(
@@ -208,10 +209,6 @@ def _store(ontology: str, terms: dict[str, ParsedTerm]) -> int:
 def load(directory: Path, *, force: bool = False, actor=None) -> dict[str, int]:
     """Load or refresh DUO and DOID from `directory`. Returns {ontology: term count loaded};
     an ontology whose files did not change since the last load is skipped unless `force`."""
-    from audit import events
-
-    from .models import OntologyRelease
-
     sources = {
         Ontology.DUO: [directory / "duo" / "duo.csv", directory / "duo" / "duo.owl"],
         Ontology.DOID: [directory / "doid" / "HumanDO.tsv"],
@@ -243,8 +240,6 @@ def load(directory: Path, *, force: bool = False, actor=None) -> dict[str, int]:
 
 def ancestors_of(curies: Iterable[str]) -> dict[str, set[str]]:
     """{curie: every ancestor's curie, itself included}, in one query whatever the depth."""
-    from .models import OntologyAncestry
-
     out: dict[str, set[str]] = {c: set() for c in curies}
     rows = OntologyAncestry.objects.filter(term__curie__in=list(out)).values_list(
         "term__curie", "ancestor__curie"

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-import pytest
-from django.core.management import call_command
+import base64
 
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from django.conf import settings
+from django.core.cache import cache
+from django.core.management import call_command
+from django.db.backends.base.operations import BaseDatabaseOperations
+from django.test import override_settings
+
+from audit import signing
 from governance import services
 
 from . import factories
@@ -22,8 +31,6 @@ def _flush_past_ledger_triggers():
     """pytest-django empties every table after a transactional test (TRUNCATE on PostgreSQL,
     DELETE on SQLite), which the ledger's append-only triggers rightly refuse. Lift them for
     that flush only, as a superuser would; production never does this."""
-    from django.db.backends.base.operations import BaseDatabaseOperations
-
     original = BaseDatabaseOperations.execute_sql_flush
 
     def execute_sql_flush(self, sql_list):
@@ -39,15 +46,6 @@ def _flush_past_ledger_triggers():
 def _audit_signing_key():
     """Tests run with DEBUG off, where checkpoint signing needs a configured key: give the
     session a throwaway one unless the environment already names a key."""
-    import base64
-
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-    from django.conf import settings
-    from django.test import override_settings
-
-    from audit import signing
-
     if settings.AUDIT_SIGNING_KEY is not None:
         yield
         return
@@ -64,8 +62,6 @@ def _audit_signing_key():
 def _empty_cache():
     """Counters kept in the cache (sign-in lockout, bounded ledger events, API throttles) start at zero in every
     test, whatever the tests before it did from the same address."""
-    from django.core.cache import cache
-
     cache.clear()
     yield
     cache.clear()

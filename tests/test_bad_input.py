@@ -7,10 +7,12 @@ tests/test_bad_input_fuzz.py.)"""
 from __future__ import annotations
 
 import base64
+from urllib.parse import urlencode
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
 
 from access.models import AccessRequest
 from governance import selectors
@@ -147,14 +149,10 @@ def test_nul_inside_an_uploaded_file_is_left_alone(client):
 
 
 def _multipart(fields: dict) -> tuple[bytes, str]:
-    from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
-
     return encode_multipart(BOUNDARY, fields), MULTIPART_CONTENT
 
 
 def _urlencoded(fields: dict) -> tuple[str, str]:
-    from urllib.parse import urlencode
-
     return urlencode(fields), "application/x-www-form-urlencoded"
 
 

@@ -88,7 +88,7 @@ def wsgi_app():
     """The project's WSGI application, minus the per-request connection recycling that Django's
     own test client also switches off: it would close the connection holding the test's
     transaction (on PostgreSQL; SQLite's in-memory test database ignores it)."""
-    from config.wsgi import application
+    from config.wsgi import application  # noqa: PLC0415 - builds the app (middleware) at test time
 
     request_started.disconnect(close_old_connections)
     request_finished.disconnect(close_old_connections)

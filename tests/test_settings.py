@@ -12,7 +12,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from django.contrib.staticfiles import finders
+from rest_framework.settings import api_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 # Variables the test process may carry that would change what production settings read.
@@ -114,9 +118,6 @@ KEYS_IN_USE = (
 
 
 def test_production_keys_can_come_from_files(tmp_path):
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
     kek = base64.b64encode(secrets.token_bytes(32)).decode()
     audit_key = Ed25519PrivateKey.generate()
     (tmp_path / "kek").write_text(kek + "\n")
@@ -230,11 +231,6 @@ def test_deploy_check_names_each_missing_production_key():
 
 @pytest.mark.parametrize("as_file", [False, True])
 def test_retired_checkpoint_keys_come_from_the_environment_and_are_trusted(tmp_path, as_file):
-    import base64
-
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-
     retired = [
         base64.b64encode(
             Ed25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
@@ -268,8 +264,6 @@ def test_production_api_renders_json_only_not_the_browsable_api():
 
 
 def test_development_keeps_the_browsable_api():
-    from rest_framework.settings import api_settings
-
     # Settings are read with DEBUG on in development (pytest turns DEBUG off only later).
     names = [c.__name__ for c in api_settings.DEFAULT_RENDERER_CLASSES]
     assert names == ["JSONRenderer", "BrowsableAPIRenderer"]

@@ -9,6 +9,6 @@ class TokensConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported here: the receivers import models, which are loaded only once apps are ready.
-        from . import receivers
+        from . import receivers  # noqa: PLC0415 - receivers import models, loaded after this
 
         receivers.connect()

@@ -17,6 +17,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from oauth2_provider.generators import generate_client_secret
+from oauth2_provider.models import get_access_token_model, get_application_model
 from oauth2_provider.scopes import SettingsScopes
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed
@@ -100,9 +102,6 @@ def client_register(
 
     Every client may ask for the public scopes (the person authorising it limits it further);
     the privileged scopes in `scopes` are granted to this application in `ClientScopes`."""
-    from oauth2_provider.generators import generate_client_secret
-    from oauth2_provider.models import get_application_model
-
     Application = get_application_model()
     unknown = set(scopes) - set(SCOPES)
     if unknown:
@@ -156,8 +155,6 @@ class ClientToken:
 
 
 def client_token_query(checksum):
-    from oauth2_provider.models import get_access_token_model
-
     model = get_access_token_model()
     # RFC 8707 resource restrictions exist from django-oauth-toolkit 3.1 on.
     fields = ["expires", "scope", "application_id"]

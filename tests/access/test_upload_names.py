@@ -5,6 +5,7 @@ the JSON API answers an unreadable request in JSON."""
 from __future__ import annotations
 
 import pytest
+from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
@@ -101,8 +102,6 @@ def test_an_unreadable_api_request_is_a_json_400_not_django_s_html_page(research
 def test_a_suspicious_operation_in_an_api_view_is_a_json_400(
     researcher, dataset, agreement, monkeypatch
 ):
-    from django.core.exceptions import SuspiciousFileOperation
-
     def refuse(**kwargs):
         raise SuspiciousFileOperation("Detected path traversal attempt in '/etc/passwd'")
 

@@ -7,8 +7,10 @@ from auditlog.models import LogEntry
 from django.urls import reverse
 
 from audit import ledger
+from audit.canonical import entry_hash
 from audit.choices import EventType
 from audit.models import AuditEvent
+from governance import services
 from tests import factories
 
 EVENTS_URL = "/api/v1/audit/events/"
@@ -45,8 +47,6 @@ def test_pages_are_stable_while_the_ledger_grows(client, auditor, many_events):
 
 
 def test_returned_events_carry_what_is_needed_to_recompute_their_hash(client, auditor, many_events):
-    from audit.canonical import entry_hash
-
     client.force_login(auditor)
     for event in client.get(f"{EVENTS_URL}?limit=50").json()["results"]:
         assert entry_hash(event) == event["hash"]
@@ -143,8 +143,6 @@ def test_staff_who_are_not_auditors_do_not_see_the_ledger_in_the_admin(client, o
 def test_auditlog_entries_cannot_be_deleted_in_the_admin(
     client, admin_user, committee, organisation
 ):
-    from governance import services
-
     dataset = factories.dataset(committee=committee, controller=organisation, publish=False)
     dataset.title = "Renamed"
     services.dataset_update(dataset=dataset, actor=admin_user)

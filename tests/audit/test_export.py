@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.core.management import call_command
 
 from audit import ledger, signing
+from audit.canonical import entry_hash
 from audit.checkpoints import checkpoint_sign
 from audit.choices import EventType
 from audit.models import AuditEvent
@@ -86,8 +89,6 @@ def test_outside_verifier_catches_a_removed_event(exported):
 
 
 def test_outside_verifier_catches_a_rewritten_chain_through_the_checkpoint(exported):
-    from audit.canonical import entry_hash
-
     def forge(lines):
         events = [line for line in lines if line["type"] == "event"]
         events[1]["actor_id"] = "forger"
@@ -103,10 +104,6 @@ def test_outside_verifier_catches_a_rewritten_chain_through_the_checkpoint(expor
 
 
 def test_outside_verifier_rejects_checkpoints_under_another_key(exported):
-    import base64
-
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
     other = Ed25519PrivateKey.generate().public_key()
     other_b64 = base64.b64encode(signing.public_key_raw(other)).decode()
     result = outside_verifier(exported, "--public-key", other_b64)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from auditlog.context import set_actor
 from auditlog.models import LogEntry
 from auditlog.registry import auditlog
 from django.contrib.auth import get_user_model
@@ -83,8 +84,6 @@ def test_changes_to_people_keep_field_names_but_never_values(db):
 
 
 def test_the_actor_of_a_field_change_is_the_request_users_pseudonym(db, organisation, steward):
-    from auditlog.context import set_actor
-
     organisation.name = "Renamed by the steward"
     with set_actor(steward):  # what AuditlogMiddleware does for a logged-in request
         services.organisation_update(organisation=organisation, actor=steward)

@@ -5,12 +5,15 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.db import transaction
+from django.contrib.contenttypes.models import ContentType
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from audit import ledger
 from audit.canonical import GENESIS_HASH, entry_hash
 from audit.choices import EventType
 from audit.models import AuditEvent, PendingEvent
+from audit.verification import verify_ledger
 from governance import services
 from tests import factories
 
@@ -110,8 +113,6 @@ def test_sequencing_in_small_batches_equals_one_big_batch(db, batched):
 
 
 def test_float_payload_round_trips_through_the_database_and_verifies(db):
-    from audit.verification import verify_ledger
-
     ledger.append(event_type=EventType.ADMIN_ACTION, payload={"ratio": 1e-05, "big": 2**70})
     report = verify_ledger()
     assert report.ok, report.summary()
@@ -132,9 +133,6 @@ def _admin_events() -> list:
 
 
 def test_buffered_events_are_written_in_order_with_one_insert(db, any_mode):
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
     ledger.flush()
     with CaptureQueriesContext(connection) as captured, ledger.buffered():
         for n in range(25):
@@ -200,8 +198,6 @@ def test_a_bad_payload_fails_inside_a_buffered_block_at_its_append(db):
 
 
 def test_buffered_rows_keep_unicode_quotes_and_backslashes_byte_for_byte(db, any_mode):
-    from audit.verification import verify_ledger
-
     odd = {"s": 'quote " backslash \\ comma , brace { NUL-free ünïcödé 🙂', "n": None}
     with ledger.buffered():
         ledger.append(
@@ -231,14 +227,10 @@ _CHANGE = "INSERT INTO django_content_type (app_label, model) VALUES (%s, %s)"
 
 
 def _content_types(app_label: str) -> int:
-    from django.contrib.contenttypes.models import ContentType
-
     return ContentType.objects.filter(app_label=app_label).count()
 
 
 def _change_and_event(app_label: str, model: str, payload: dict) -> None:
-    from django.db import connection
-
     with connection.cursor() as cursor:
         cursor.execute(_CHANGE, [app_label, model])
     ledger.append(event_type=EventType.ADMIN_ACTION, payload=payload)
@@ -254,8 +246,6 @@ def test_a_change_and_its_event_commit_together(db, any_mode):
 
 
 def test_a_failing_change_takes_its_event_and_transaction_with_it(db, any_mode):
-    from django.db import IntegrityError
-
     ledger.flush()
     with transaction.atomic():
         _change_and_event("dup", "x", {})

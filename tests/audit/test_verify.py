@@ -11,9 +11,9 @@ from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
-from audit import ledger, signing
+from audit import ledger, signing, verification
 from audit.canonical import entry_hash
-from audit.checkpoints import checkpoint_sign
+from audit.checkpoints import LedgerBroken, checkpoint_sign
 from audit.choices import EventType
 from audit.models import AuditEvent, Checkpoint
 from audit.verification import verify_ledger
@@ -193,8 +193,6 @@ def test_command_exits_non_zero_naming_the_first_broken_position(ledger_of_ten, 
 def test_checkpoint_refuses_to_sign_a_broken_chain(ledger_of_ten):
     last = AuditEvent.objects.order_by("-seq").first()
     raw("UPDATE audit_auditevent SET target_id = 'x' WHERE seq = %s", [last.seq])
-    from audit.checkpoints import LedgerBroken
-
     with pytest.raises(LedgerBroken, match=f"position {last.seq}"):
         checkpoint_sign()
 
@@ -207,8 +205,6 @@ def test_checkpoint_refuses_to_sign_a_broken_chain(ledger_of_ten):
 def test_parallel_verification_agrees_with_the_sequential_one(
     transactional_db, monkeypatch, tampered
 ):
-    from audit import verification
-
     for n in range(25):
         ledger.append(event_type=EventType.ADMIN_ACTION, payload={"n": n})
     checkpoint_sign()

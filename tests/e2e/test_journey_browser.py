@@ -67,7 +67,7 @@ def chromium_path() -> str:
 @pytest.fixture
 def browser(chromium_path, monkeypatch):
     try:
-        from playwright.sync_api import sync_playwright
+        from playwright.sync_api import sync_playwright  # noqa: PLC0415 - optional: skip if absent
     except ImportError:
         _unavailable("Playwright is not installed (pip install -e '.[dev]').")
     # Playwright's sync API keeps an event loop running in this thread; the ORM calls the test
@@ -190,7 +190,7 @@ class Journey:
         self.expect(self.role("heading", "Reviews for your committees"))
 
     def expect(self, locator):
-        from playwright.sync_api import expect
+        from playwright.sync_api import expect  # noqa: PLC0415 - optional dependency, see browser
 
         expect(locator).to_be_visible()
         return locator

@@ -7,8 +7,17 @@ import pytest
 
 from audit.choices import EventType
 from audit.models import AuditEvent
+from governance import services
 from governance.choices import AgreementStatus, DatasetStatus
-from governance.models import AccessAgreement, ConsentScope, Dataset, LegalBasis
+from governance.models import (
+    AccessAgreement,
+    CommitteeMembership,
+    ConsentScope,
+    DataAccessCommittee,
+    Dataset,
+    LegalBasis,
+    Organisation,
+)
 from governance.services import agreement_create, agreement_publish
 from tests import factories
 
@@ -168,8 +177,6 @@ def test_edit_breaking_a_dataset_rule_shows_the_rule_and_changes_nothing(
 def test_steward_of_another_organisation_gets_404_for_our_dataset(
     client, dataset, committee, admin_user
 ):
-    from governance import services
-
     leeds = factories.organisation("Leeds Teaching Hospitals")
     leeds_steward = factories.user("leedssteward", is_staff=True)
     services.organisation_steward_add(organisation=leeds, user=leeds_steward, actor=admin_user)
@@ -426,11 +433,9 @@ def test_dropping_art9_from_a_basis_published_datasets_rely_on_is_a_form_error(
 
 # --- agreements -------------------------------------------------------------------------------
 def test_a_published_agreement_is_read_only_in_the_admin(client, admin_user, committee):
-    from governance.models import AccessAgreement as Agreement
-
     agreement = agreement_publish(
         agreement=agreement_create(
-            agreement=Agreement(committee=committee, title="DAA", text="Original."),
+            agreement=AccessAgreement(committee=committee, title="DAA", text="Original."),
             actor=admin_user,
         ),
         actor=admin_user,
@@ -514,8 +519,6 @@ def membership_formset(committee, rows, *, initial: int) -> dict:
 def test_admin_adds_changes_and_removes_members_through_the_services(
     client, admin_user, committee, member
 ):
-    from governance.models import CommitteeMembership
-
     newcomer = factories.user("newcomer", is_staff=True)
     seat = CommitteeMembership.objects.get(committee=committee, user=member)
     client.force_login(admin_user)
@@ -568,8 +571,6 @@ def test_admin_adds_changes_and_removes_members_through_the_services(
 
 
 def test_the_person_in_an_existing_seat_cannot_be_swapped(client, admin_user, committee, member):
-    from governance.models import CommitteeMembership
-
     intruder = factories.user("intruder", is_staff=True)
     seat = CommitteeMembership.objects.get(committee=committee, user=member)
     client.force_login(admin_user)
@@ -589,8 +590,6 @@ def test_the_person_in_an_existing_seat_cannot_be_swapped(client, admin_user, co
 
 
 def test_admin_adds_an_organisation_with_a_steward_through_the_services(client, admin_user):
-    from governance.models import Organisation
-
     person = factories.user("newsteward", is_staff=True)
     client.force_login(admin_user)
     start = last_seq()
@@ -618,8 +617,6 @@ def test_admin_adds_an_organisation_with_a_steward_through_the_services(client, 
 
 
 def test_admin_adds_a_committee_with_its_chair(client, admin_user):
-    from governance.models import DataAccessCommittee
-
     chair = factories.user("newchair", is_staff=True)
     client.force_login(admin_user)
     blank = DataAccessCommittee(name="UMCU DAC", slug="umcu-dac", contact_email="dac@umcu.nl")

@@ -1,6 +1,11 @@
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from governance import services
+from governance.models import Dataset
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -176,10 +181,6 @@ def test_pages_follow_one_another_without_overlap(client, catalogue):
 def published_clones(template, n: int) -> None:
     """`n` more published datasets like `template`, inserted in bulk (set-up data for size and
     query-count tests: through the services they would take minutes)."""
-    from django.utils import timezone
-
-    from governance.models import Dataset
-
     fields = {
         f.attname: getattr(template, f.attname)
         for f in Dataset._meta.concrete_fields
@@ -209,9 +210,6 @@ def test_page_size_is_capped_at_one_hundred(client, committee, organisation):
 
 
 def test_list_queries_do_not_grow_with_the_page_size(client, committee, organisation):
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
     template = factories.dataset(
         committee=committee,
         controller=organisation,
@@ -351,8 +349,6 @@ def test_nul_deep_in_a_json_body_is_a_400_naming_its_path(client, researcher):
 
 
 def test_an_uploaded_file_may_contain_nul_bytes(client, researcher):
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
     client.force_login(researcher)
     pdf = SimpleUploadedFile("ethics.pdf", b"%PDF-1.7\x00\x00binary", "application/pdf")
     response = client.post("/api/v1/consent/evaluate", {"document": pdf})

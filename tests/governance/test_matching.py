@@ -12,8 +12,9 @@ from functools import cache
 import pytest
 from django.conf import settings
 
-from governance import consent, matching
+from governance import consent, matching, selectors
 from governance.matching import ConsentInput, Outcome, Purpose
+from governance.models import Dataset, OntologyTerm
 from governance.ontology import closure_of, parse_doid
 from tests import factories
 
@@ -567,8 +568,6 @@ def _datasets(count: int, committee, organisation):
 def test_batch_evaluation_costs_the_same_queries_for_3_or_12_datasets(
     committee, organisation, django_assert_num_queries
 ):
-    from governance.models import Dataset
-
     _datasets(12, committee, organisation)
     lung = purpose(LUNG_NSCLC, commercial=True)
     counts = []
@@ -587,8 +586,6 @@ def test_batch_evaluation_costs_the_same_queries_for_3_or_12_datasets(
 def test_batch_on_catalogue_rows_needs_only_the_ancestry_query(
     committee, organisation, django_assert_num_queries
 ):
-    from governance import selectors
-
     _datasets(6, committee, organisation)
     rows = list(selectors.dataset_list_public())
     with django_assert_num_queries(1):
@@ -609,8 +606,6 @@ def test_a_dataset_without_consent_scope_goes_to_a_human(committee, organisation
 
 @pytestmark_db
 def test_filter_by_match_keeps_only_the_wanted_verdicts(committee, organisation):
-    from governance import selectors
-
     made = _datasets(6, committee, organisation)
     by_decision = {
         d: {
@@ -650,8 +645,6 @@ def test_filter_and_display_read_a_stored_scope_the_same_way():
 
 @pytestmark_db
 def test_a_stored_term_the_engine_has_no_rule_for_goes_to_a_human(committee, organisation):
-    from governance.models import OntologyTerm
-
     stored = factories.consent_scope("GRU")
     newer = OntologyTerm.objects.create(
         curie="DUO:0000099", ontology="DUO", label="some future modifier", duo_kind="modifier"
@@ -683,8 +676,6 @@ def test_a_purpose_survives_a_round_trip_through_json():
 def test_whole_catalogue_verdicts_from_columns_agree_with_loaded_rows(
     committee, organisation, django_assert_num_queries
 ):
-    from governance import selectors
-
     _datasets(6, committee, organisation)
     factories.dataset(
         committee=committee, controller=organisation, species="animal", consent_scope=None

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.core.management import call_command
+from django.core.management.base import CommandError
 
 from audit.choices import EventType
 from audit.models import AuditEvent
@@ -282,7 +283,5 @@ def test_term_gone_from_the_file_becomes_obsolete_and_returns_when_restored(tmp_
 
 @pytest.mark.django_db
 def test_missing_ontology_files_fail_the_command_with_their_names(tmp_path):
-    from django.core.management.base import CommandError
-
     with pytest.raises(CommandError, match=r"duo\.csv"):
         call_command("load_ontologies", "--dir", str(tmp_path), "--force")

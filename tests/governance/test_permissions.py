@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from governance import selectors, services
+from governance.models import CommitteeMembership
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -148,8 +149,6 @@ def test_researcher_without_staff_status_is_sent_to_the_admin_login(client, rese
 def test_member_removed_from_the_committee_loses_the_dataset(
     client, member, committee, dataset, admin_user
 ):
-    from governance.models import CommitteeMembership
-
     services.membership_remove(
         membership=CommitteeMembership.objects.get(committee=committee, user=member),
         actor=admin_user,

@@ -3,6 +3,7 @@ its ledger event in the same transaction, so a failure leaves neither the change
 
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import date
 
@@ -25,6 +26,7 @@ from governance.models import (
     DataAccessCommittee,
     Dataset,
     LegalBasis,
+    OntologyTerm,
     Organisation,
 )
 from tests import factories
@@ -254,8 +256,6 @@ def test_publishing_a_dataset_agreement_leaves_the_committee_agreement_current(
 
 
 def test_publishing_records_a_hash_of_the_exact_text(committee, chair):
-    import hashlib
-
     agreement = draft_agreement(committee, text="Version one text.")
     start = last_seq()
     services.agreement_publish(agreement=agreement, actor=chair)
@@ -407,8 +407,6 @@ def test_incoherent_change_to_a_consent_scope_leaves_it_as_it_was(admin_user):
 
 
 def test_obsolete_duo_term_cannot_be_used_in_a_scope(admin_user):
-    from governance.models import OntologyTerm
-
     obsolete = OntologyTerm.objects.get(curie="DUO:0000005")  # GRU-CC, obsolete
     with pytest.raises(ValidationError) as exc:
         services.consent_scope_create(

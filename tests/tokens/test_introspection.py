@@ -13,12 +13,14 @@ from datetime import timedelta
 
 import jwt
 import pytest
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
-from oauth2_provider.models import AccessToken
+from oauth2_provider.models import AccessToken, Application
 
 from access.models import Grant
 from access.services import grants as grant_services
@@ -31,6 +33,7 @@ from tokens.introspection import _VERIFIED
 from tokens.issue import PORTAL_CLIENT_ID, token_issue
 from tokens.issue import AccessToken as SignedToken
 from tokens.models import IssuedToken, SigningKey
+from tokens.oauth import client_scopes_set
 from tokens.visas import visas_issue
 
 from .token_support import (
@@ -75,10 +78,6 @@ def sign_with_our_key(claims: dict, *, typ: str | None = "at+jwt") -> str:
 
 
 def _es256_raw(private_key, data: bytes) -> bytes:
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
-
     r, s = decode_dss_signature(private_key.sign(data, ec.ECDSA(hashes.SHA256())))
     return r.to_bytes(32, "big") + s.to_bytes(32, "big")
 
@@ -386,10 +385,6 @@ def test_a_client_credentials_token_from_the_token_endpoint_works(issued, settin
 
 def test_only_listed_clients_obtain_the_introspection_scope(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    from oauth2_provider.models import Application
-
-    from tokens.oauth import client_scopes_set
-
     app = Application.objects.create(
         name="some-tool",
         client_type=Application.CLIENT_CONFIDENTIAL,

@@ -18,6 +18,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import IntegrityError, transaction
 from django.test import Client
 from django.utils import timezone
 
@@ -28,9 +29,10 @@ from core.secrets import read_secret
 from tokens import keyring, keys
 from tokens.choices import KeyState
 from tokens.issue import token_issue
-from tokens.models import IssuedToken, SigningKey
+from tokens.models import IssuedToken, SigningKey, TokenRevocation
 
 from .token_support import (
+    FEED,
     JWKS,
     grant,
     introspect,
@@ -282,8 +284,6 @@ def test_rs256_as_a_setting(grant, researcher, storage, settings):
 
 
 def test_at_most_one_active_and_one_next_key():
-    from django.db import IntegrityError, transaction
-
     made = keys.generate("ES256")
     for state in (KeyState.ACTIVE, KeyState.NEXT):
         with pytest.raises(IntegrityError), transaction.atomic():
@@ -294,16 +294,12 @@ def test_at_most_one_active_and_one_next_key():
 
 # --- emergency: a compromised key ---------------------------------------------------------------
 def _feed(bearer: str) -> list[dict]:
-    from .token_support import FEED
-
     response = Client().get(f"{FEED}?since=0", HTTP_AUTHORIZATION=f"Bearer {bearer}")
     assert response.status_code == 200, response.content
     return response.json()["revoked"]
 
 
 def test_a_compromised_active_key_is_out_of_service_at_once(grant, researcher, storage):
-    from tokens.models import TokenRevocation
-
     issued = [token_issue(grant=grant, actor=researcher) for _ in range(2)]
     bad = kid_of(issued[0].token)
     upcoming = SigningKey.objects.get(state=KeyState.NEXT).kid

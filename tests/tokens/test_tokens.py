@@ -12,9 +12,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -31,6 +33,7 @@ from audit.models import AuditEvent
 from governance import services as gov
 from tests import factories
 from tests.access.conftest import accept_all
+from tokens.api.tokens import TokenThrottle
 from tokens.choices import RevocationCause, TokenKind
 from tokens.issue import PORTAL_CLIENT_ID, TokenRefused, grant_row_state, grant_state, token_issue
 from tokens.models import IssuedToken, TokenRevocation
@@ -462,9 +465,6 @@ def test_issuing_locks_the_grant_reads_it_and_writes_token_then_event(
     test_token_races), then the token's INSERT and its ledger event's (PostgreSQL, batched
     sequencing as in production), each module running its own SQL; then the commit. Nothing
     else goes to the database."""
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
     settings.AUDIT_SEQUENCING = ledger.BATCHED
     with django_capture_on_commit_callbacks(execute=True):  # the signer is cached on commit
         token_issue(grant=grant, actor=researcher)
@@ -490,10 +490,6 @@ def test_issuing_locks_the_grant_reads_it_and_writes_token_then_event(
 
 
 def test_the_button_shares_the_apis_rate_limit(grant, researcher, monkeypatch):
-    from django.core.cache import cache
-
-    from tokens.api.tokens import TokenThrottle
-
     cache.clear()
     monkeypatch.setattr(TokenThrottle, "rate", "2/min")
     client = api_client(researcher)
