@@ -1,6 +1,8 @@
+"""The researcher's portal (namespace "access"): its views are in access/portal/."""
+
 from django.urls import path
 
-from . import views
+from .portal import grants, views
 
 urlpatterns = [
     path("requests/", views.request_list, name="request-list"),
@@ -24,5 +26,5 @@ urlpatterns = [
     ),
     path("requests/<int:pk>/comments/", views.comment_add, name="comment-add"),
     path("requests/<int:pk>/ethics-document/", views.ethics_document, name="ethics-document"),
-    path("access/", views.grant_list, name="grant-list"),
+    path("access/", grants.grant_list, name="grant-list"),
 ]

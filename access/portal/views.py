@@ -1,5 +1,6 @@
-"""The researcher's side of the portal: "My requests", the request form, a request's page and
-"My access". Server-rendered, usable without JavaScript.
+"""The researcher's requests in the portal: "My requests", the request form, a request's page and
+its actions (submit, withdraw, agreements, comments, the ethics document). Server-rendered, usable
+without JavaScript; the pages' contents are built in `access.portal.context`.
 
 Reads go through `access.selectors` (404 for anything not the user's); every change goes
 through `access.services`, whose refusals (core/exceptions.py) become messages on the page or
@@ -9,7 +10,6 @@ errors on the form, in the words `core.exceptions` gives them; never a 500.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, date, time, timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -21,46 +21,23 @@ from django.urls import reverse
 from django.utils.text import capfirst
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from audit.choices import EventType
 from core.exceptions import REFUSALS, refusal_text
 from governance import selectors as catalogue
-from governance.matching import Outcome
 from governance.models import AccessAgreement
 
-from . import lifecycle, matching, selectors
-from .answers import PURPOSE_FLAGS
-from .choices import DecisionOutcome, RequestStatus, ReviewStatus
+from .. import lifecycle, selectors
+from ..answers import PURPOSE_FLAGS
+from ..choices import RequestStatus, ReviewStatus
+from ..services import requests as request_services
+from ..services import reviews as review_services
+from ..uploads import sniff
+from . import context as ctx
 from .forms import AccessRequestForm, CommentForm
-from .models import AccessRequest
-from .services import requests as request_services
-from .services import reviews as review_services
-from .uploads import sniff
 
 log = logging.getLogger(__name__)
 
 REQUESTS_PAGE_SIZE = 25
 SEARCH_RESULTS = 20
-
-STATUS_LABELS = {
-    **dict(RequestStatus.choices),
-    **dict(ReviewStatus.choices),
-    "decided": "Decided",
-}
-VERDICT_LABELS = {
-    Outcome.APPROVE: "Fits the consent",
-    Outcome.REVIEW: "Needs a person to check",
-    Outcome.DENY: "Does not fit the consent",
-}
-RULE_LABELS = {
-    Outcome.APPROVE: "fits",
-    Outcome.REVIEW: "needs a person",
-    Outcome.DENY: "does not fit",
-}
-# A request's answers by the labels of their model fields (the admin shows the same).
-FIELD_LABELS = {
-    f.name: str(f.verbose_name)
-    for f in [*AccessRequest._meta.fields, *AccessRequest._meta.many_to_many]
-}
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -75,104 +52,6 @@ def _perform(request: HttpRequest, service, *, success: str, failure: str, **kwa
     return True
 
 
-def _person(user, viewer) -> str:
-    if user.pk == viewer.pk:
-        return "you"
-    return user.get_full_name() or user.get_username()
-
-
-def _cap(text: str) -> str:
-    """Capitalise the first letter only ("jonas Becker" must not become "Jonas becker")."""
-    return text[:1].upper() + text[1:]
-
-
-def _status_label(value: str) -> str:
-    return STATUS_LABELS.get(value, value.replace("_", " ").capitalize())
-
-
-def _actions(access_request: AccessRequest, user, reviews) -> dict[str, bool]:
-    """Which buttons to show. The services enforce the same rules; this only hides the
-    buttons that would be refused."""
-    applicant = access_request.applicant_id == user.pk
-    status = access_request.status
-    returned = any(r.status == ReviewStatus.RETURNED for r in reviews)
-    open_reviews = any(r.status in lifecycle.OPEN_REVIEW_STATES for r in reviews)
-    return {
-        "edit": applicant
-        and (status == RequestStatus.DRAFT or (status == RequestStatus.SUBMITTED and returned)),
-        "submit": applicant and status == RequestStatus.DRAFT,
-        "withdraw": applicant
-        and (
-            status == RequestStatus.DRAFT
-            or (
-                status == RequestStatus.SUBMITTED
-                and (open_reviews or bool(request_services.approvals_standing(access_request)))
-            )
-        ),
-        "resubmit": applicant and status == RequestStatus.SUBMITTED and returned,
-        "comment": applicant and status == RequestStatus.SUBMITTED,
-        "accept": status in (RequestStatus.DRAFT, RequestStatus.SUBMITTED),
-    }
-
-
-def _next_step(access_request, user, *, reviews, pending: bool, problems=None) -> str:
-    """What this person has to do next, in a few words."""
-    applicant = access_request.applicant_id == user.pk
-    status = access_request.status
-    if status == RequestStatus.DRAFT:
-        if not applicant:
-            if pending:
-                return "Accept the access agreement."
-            return "Nothing for now: the applicant has not submitted the request yet."
-        if problems is not None and not problems:
-            return "Submit the request."
-        if problems is not None and set(problems) == {"agreements"}:
-            return "Accept the access agreement, then submit."
-        return "Complete the draft and submit it."
-    if status == RequestStatus.SUBMITTED:
-        if any(r.status == ReviewStatus.RETURNED for r in reviews):
-            if applicant:
-                return "Answer the committee's questions and resubmit."
-            return "Nothing for now: the applicant is answering the committee's questions."
-        if pending:
-            return "Accept the access agreement."
-        if any(r.status in lifecycle.OPEN_REVIEW_STATES for r in reviews):
-            return "Nothing for now: wait for the committee's decision."
-        if any(r.status == ReviewStatus.APPROVED for r in reviews):
-            return "Use your access (see My access)."
-        return "Nothing: every committee has decided."
-    return f"Nothing: the request is {_status_label(status).lower()}."
-
-
-def _dataset_statuses(access_request, datasets, reviews) -> list[dict]:
-    by_committee = {r.committee_id: r for r in reviews}
-    rows = []
-    for dataset in datasets:
-        review = by_committee.get(dataset.committee_id)
-        rows.append(
-            {
-                "dataset": dataset,
-                "review": review,
-                "status": review.status if review else access_request.status,
-                "status_label": review.get_status_display()
-                if review
-                else access_request.get_status_display(),
-            }
-        )
-    return rows
-
-
-def _pending_agreements(access_request, user, agreements: dict, accepted: set) -> list:
-    """The current agreement versions this person has not accepted for this request."""
-    if access_request.applicant_id != user.pk and user not in access_request.team_members.all():
-        return []
-    return sorted(
-        {a for a in agreements.values() if (access_request.pk, a.pk) not in accepted},
-        key=lambda a: (a.committee.name, a.pk),
-    )
-
-
-# --- My requests --------------------------------------------------------------------------------
 @login_required
 @require_GET
 def request_list(request: HttpRequest) -> HttpResponse:
@@ -190,7 +69,7 @@ def request_list(request: HttpRequest) -> HttpResponse:
         reviews = list(access_request.reviews.all())
         datasets = list(access_request.datasets.all())
         mine = {d.pk: agreements[d.pk] for d in datasets if d.pk in agreements}
-        pending = bool(_pending_agreements(access_request, request.user, mine, accepted))
+        pending = bool(ctx.pending_agreements(access_request, request.user, mine, accepted))
         problems = None
         if access_request.status == RequestStatus.DRAFT and (
             access_request.applicant_id == request.user.pk
@@ -202,9 +81,9 @@ def request_list(request: HttpRequest) -> HttpResponse:
                 "request": access_request,
                 "is_applicant": access_request.applicant_id == request.user.pk,
                 "summary": summary,
-                "summary_label": _status_label(summary),
-                "datasets": _dataset_statuses(access_request, datasets, reviews),
-                "next_step": _next_step(
+                "summary_label": ctx.status_label(summary),
+                "datasets": ctx.dataset_statuses(access_request, datasets, reviews),
+                "next_step": ctx.next_step(
                     access_request,
                     request.user,
                     reviews=reviews,
@@ -241,7 +120,7 @@ def request_create(request: HttpRequest) -> HttpResponse:
 def request_edit(request: HttpRequest, pk: int) -> HttpResponse:
     access_request = selectors.request_get_for_user(request.user, pk)
     reviews = list(access_request.reviews.all())
-    if not _actions(access_request, request.user, reviews)["edit"]:
+    if not ctx.actions(access_request, request.user, reviews)["edit"]:
         messages.error(
             request,
             "This request cannot be edited: only the applicant edits, and only a draft or a "
@@ -364,7 +243,7 @@ def _render_form(
             "committee_count": len(committees),
             "chosen_dataset_values": {d.accession for d in chosen_datasets},
             "locked_message": locked_message,
-            "locked_labels": [FIELD_LABELS.get(f, f) for f in form.locked],
+            "locked_labels": [ctx.FIELD_LABELS.get(f, f) for f in form.locked],
         },
     )
 
@@ -382,115 +261,6 @@ def disease_search_json(request: HttpRequest) -> JsonResponse:
     )
 
 
-# --- a request's page ---------------------------------------------------------------------------
-def _live_verdicts(access_request) -> dict[str, dict]:
-    """Consent-match verdicts computed now, before submission, with the purpose that submission
-    will store (`access.matching`)."""
-    try:
-        verdicts = matching.verdicts_for_request(access_request)
-    except ValueError as exc:  # the engine refuses a purpose it cannot read; say nothing
-        log.warning("live consent check failed for request %s: %s", access_request.pk, exc)
-        return {}
-    return {accession: verdict.to_dict() for accession, verdict in verdicts.items()}
-
-
-def _timeline(access_request, user, reviews, people) -> list[dict]:
-    """The ledger's events in sentences. The selector has already dropped votes and internal
-    comments; committee members are named by their committee, never in person."""
-    events = selectors.timeline_for_applicant(access_request)
-    who = selectors.people_by_pseudonym(people)
-    committee_of_review = {str(r.pk): r.committee for r in reviews}
-    committee_by_slug = {r.committee.slug: r.committee for r in reviews}
-    agreement_ids = {e.payload.get("agreement") for e in events} - {None}
-    agreements = {a.pk: a for a in AccessAgreement.objects.filter(pk__in=agreement_ids)}
-
-    def name(event) -> str:
-        person = who.get(event.actor_id)
-        if person is not None:
-            return _person(person, user)
-        return "the system" if event.actor_kind == "system" else "a committee member"
-
-    def committee_name(event) -> str:
-        # target_id is a review's id only for events about a review; a request's id may
-        # collide with an unrelated review's.
-        by_review = (
-            committee_of_review.get(event.target_id)
-            if event.target_type == "access.review"
-            else None
-        )
-        committee = by_review or committee_by_slug.get(event.payload.get("committee", ""))
-        return committee.name if committee else "A committee"
-
-    out = []
-    for event in events:
-        p = event.payload
-        kind = event.event_type
-        actor = name(event)
-        if kind == EventType.REQUEST_CREATED:
-            text = f"{_cap(actor)} drafted the request."
-        elif kind == EventType.REQUEST_CHANGED:
-            fields = ", ".join(FIELD_LABELS.get(f, f) for f in p.get("fields", []))
-            text = (
-                f"{_cap(actor)} changed these answers: {fields}."
-                if fields
-                else "The request changed."
-            )
-        elif kind == EventType.REQUEST_SUBMITTED:
-            names = sorted(
-                committee_by_slug[s].name if s in committee_by_slug else s
-                for s in p.get("reviews", {})
-            )
-            text = f"{_cap(actor)} submitted the request to {', '.join(names) or 'the committees'}."
-        elif kind == EventType.REQUEST_WITHDRAWN:
-            text = f"{_cap(actor)} withdrew the request."
-            if p.get("grants_ended"):
-                text += " The access it gave ended."
-        elif kind == EventType.REQUEST_RESUBMITTED:
-            text = (
-                f"{_cap(actor)} resubmitted the request to {committee_name(event)}"
-                f" (round {p.get('round', '?')})."
-            )
-        elif kind == EventType.REQUEST_CLOSED:
-            text = "The request was closed."
-        elif kind == EventType.REQUEST_EXPIRED:
-            text = "The draft was closed after 90 days without activity."
-        elif kind == EventType.AGREEMENT_ACCEPTED:
-            agreement = agreements.get(p.get("agreement"))
-            title = f"“{agreement.title}”" if agreement else "the access agreement"
-            text = f"{_cap(actor)} accepted {title}, version {p.get('version', '?')}."
-        elif kind == EventType.CONSENT_MATCHED:
-            verdict = VERDICT_LABELS.get(p.get("decision"), p.get("decision", ""))
-            text = (
-                f"Automatic consent check for {p.get('dataset', 'a dataset')}: {verdict.lower()}."
-            )
-        elif kind == EventType.REVIEW_STARTED:
-            text = f"{committee_name(event)} started its review."
-        elif kind == EventType.REVIEW_CLOSED:
-            text = f"{committee_name(event)} closed its review."
-        elif kind == EventType.COMMENT_ADDED:
-            if p.get("committee"):
-                text = f"{committee_name(event)} wrote a message (see Conversation)."
-            else:
-                text = f"{_cap(actor)} replied to the committees."
-        elif kind == EventType.DECISION_RECORDED:
-            committee = committee_name(event)
-            outcome = p.get("outcome")
-            if outcome == DecisionOutcome.APPROVE:
-                until = p.get("end_date")
-                until = date.fromisoformat(until).strftime("%-d %B %Y") if until else "?"
-                text = f"{committee} approved access to {', '.join(p.get('datasets', []))} until {until}."
-            elif outcome == DecisionOutcome.REJECT:
-                text = f"{committee} rejected the request."
-            else:
-                text = f"{committee} returned the request with questions."
-            if p.get("automatic"):
-                text = text[:-1] + ", automatically under the committee's policy."
-        else:  # a new event type the selector lets through: say what the ledger calls it
-            text = EventType(kind).label if kind in EventType.values else kind
-        out.append({"when": event.occurred_at, "text": text, "seq": event.seq})
-    return out
-
-
 @login_required
 @require_GET
 def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
@@ -501,7 +271,7 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
     team = list(access_request.team_members.all())
     people = [access_request.applicant, *team]
     is_applicant = access_request.applicant_id == user.pk
-    actions = _actions(access_request, user, reviews)
+    actions = ctx.actions(access_request, user, reviews)
 
     agreements_by_dataset = selectors.current_agreements(datasets)
     acceptance_map = selectors.acceptance_map_for_request(access_request)
@@ -515,7 +285,11 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 "agreement": agreement,
                 "datasets": [d for d in datasets if agreements_by_dataset.get(d.pk) == agreement],
                 "people": [
-                    {"person": p, "name": _person(p, user), "accepted": p.pk in accepted_ids}
+                    {
+                        "person": p,
+                        "name": ctx.person_name(p, user),
+                        "accepted": p.pk in accepted_ids,
+                    }
                     for p in people
                 ],
                 "user_accepted": user.pk in accepted_ids,
@@ -524,11 +298,11 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
     stored = selectors.matches_for_request(access_request)
     live = (
-        _live_verdicts(access_request)
+        ctx.live_verdicts(access_request)
         if access_request.status == RequestStatus.DRAFT and datasets
         else {}
     )
-    rows = _dataset_statuses(access_request, datasets, reviews)
+    rows = ctx.dataset_statuses(access_request, datasets, reviews)
     for row in rows:
         dataset = row["dataset"]
         match = stored.get(dataset.pk)
@@ -545,11 +319,11 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             row["verdict"] = None
         if row["verdict"]:
-            row["verdict"]["label"] = VERDICT_LABELS.get(
+            row["verdict"]["label"] = ctx.VERDICT_LABELS.get(
                 row["verdict"]["decision"], row["verdict"]["decision"]
             )
             row["verdict"]["rules"] = [
-                {**rule, "label": RULE_LABELS.get(rule.get("outcome"), rule.get("outcome", ""))}
+                {**rule, "label": ctx.RULE_LABELS.get(rule.get("outcome"), rule.get("outcome", ""))}
                 for rule in row["verdict"]["rules"]
             ]
         row["agreement"] = agreements_by_dataset.get(dataset.pk)
@@ -558,7 +332,7 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if is_applicant and (actions["submit"] or actions["resubmit"]):
         problems = request_services.submission_problems(access_request)
     accepted_pairs = {(access_request.pk, a) for a, ids in acceptance_map.items() if user.pk in ids}
-    pending = _pending_agreements(access_request, user, agreements_by_dataset, accepted_pairs)
+    pending = ctx.pending_agreements(access_request, user, agreements_by_dataset, accepted_pairs)
     summary = lifecycle.summary_status(access_request.status, [r.status for r in reviews])
     latest_questions = [r for r in reviews if r.status == ReviewStatus.RETURNED]
     return render(
@@ -576,16 +350,16 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "actions": actions,
             "problems": problems,
             "summary": summary,
-            "summary_label": _status_label(summary),
-            "next_step": _next_step(
+            "summary_label": ctx.status_label(summary),
+            "next_step": ctx.next_step(
                 access_request, user, reviews=reviews, pending=bool(pending), problems=problems
             ),
             "comments": selectors.comments_for_applicant(access_request),
             "comment_form": CommentForm(),
-            "timeline": _timeline(access_request, user, reviews, people),
+            "timeline": ctx.timeline(access_request, user, reviews, people),
             "diseases": list(access_request.diseases.order_by("label")),
             "purposes": [
-                capfirst(FIELD_LABELS[name])
+                capfirst(ctx.FIELD_LABELS[name])
                 for name in PURPOSE_FLAGS
                 if getattr(access_request, name)
             ],
@@ -638,7 +412,7 @@ def request_transition(request: HttpRequest, pk: int, action: str) -> HttpRespon
         )
         return redirect(access_request)
     reviews = list(access_request.reviews.all())
-    if not _actions(access_request, request.user, reviews)[action]:
+    if not ctx.actions(access_request, request.user, reviews)[action]:
         messages.error(request, f"You cannot {action} {ref} now.")
         return redirect(access_request)
     datasets = list(access_request.datasets.select_related("committee"))
@@ -735,24 +509,3 @@ def ethics_document(request: HttpRequest, pk: int) -> HttpResponse:
     )
     response["Cache-Control"] = "private, no-store"
     return response
-
-
-# --- My access ----------------------------------------------------------------------------------
-@login_required
-@require_GET
-def grant_list(request: HttpRequest) -> HttpResponse:
-    grants = []
-    for grant in selectors.grant_list_for_user(request.user):
-        reason = grant.inactive_reason()
-        # Grants end at midnight UTC after their last day; people think in last days.
-        until = grant.valid_until.astimezone(UTC)
-        last_day = (until - timedelta(days=1)).date() if until.time() == time.min else None
-        grants.append(
-            {"grant": grant, "active": reason is None, "reason": reason, "last_day": last_day}
-        )
-    grants.sort(key=lambda g: (not g["active"], g["grant"].valid_until))
-    return render(
-        request,
-        "access/grant_list.html",
-        {"grants": grants, "active_count": sum(g["active"] for g in grants)},
-    )

@@ -14,12 +14,12 @@ from core.exceptions import add_form_errors
 from governance.choices import DatasetStatus, Ontology
 from governance.models import Dataset, OntologyTerm
 
-from . import selectors
-from .answers import PURPOSE_FLAGS, REQUEST_FIELDS
-from .choices import RequestStatus
-from .models import MAX_REQUESTED_MONTHS, AccessRequest
-from .services import requests as request_services
-from .uploads import MAX_BYTES, check_ethics_document
+from .. import selectors
+from ..answers import PURPOSE_FLAGS, REQUEST_FIELDS
+from ..choices import RequestStatus
+from ..models import MAX_REQUESTED_MONTHS, AccessRequest
+from ..services import requests as request_services
+from ..uploads import MAX_BYTES, check_ethics_document
 
 # The answers a request form edits: every field the services accept except the upload, which
 # the form handles separately.

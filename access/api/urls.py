@@ -1,0 +1,18 @@
+"""Access requests and grants under /api/v1/."""
+
+from django.urls import include, path
+from rest_framework.routers import DefaultRouter
+
+from .views import AccessRequestViewSet, GrantViewSet
+
+router = DefaultRouter(trailing_slash=True)
+router.include_root_view = False
+# No `.json` suffix routes: undocumented, and the custom actions (submit, decide, ...) answered
+# them with a TypeError 500 (found by tests/test_bad_input_fuzz.py).
+router.include_format_suffixes = False
+router.register("access-requests", AccessRequestViewSet, basename="access-request")
+router.register("grants", GrantViewSet, basename="grant")
+
+urlpatterns = [
+    path("", include(router.urls)),
+]

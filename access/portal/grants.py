@@ -1,0 +1,32 @@
+"""The researcher's "My access": their grants, active first, with the last day each lasts."""
+
+from __future__ import annotations
+
+from datetime import UTC, time, timedelta
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from .. import selectors
+
+
+@login_required
+@require_GET
+def grant_list(request: HttpRequest) -> HttpResponse:
+    grants = []
+    for grant in selectors.grant_list_for_user(request.user):
+        reason = grant.inactive_reason()
+        # Grants end at midnight UTC after their last day; people think in last days.
+        until = grant.valid_until.astimezone(UTC)
+        last_day = (until - timedelta(days=1)).date() if until.time() == time.min else None
+        grants.append(
+            {"grant": grant, "active": reason is None, "reason": reason, "last_day": last_day}
+        )
+    grants.sort(key=lambda g: (not g["active"], g["grant"].valid_until))
+    return render(
+        request,
+        "access/grant_list.html",
+        {"grants": grants, "active_count": sum(g["active"] for g in grants)},
+    )
