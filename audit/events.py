@@ -3,6 +3,10 @@
 Payloads hold identifiers, codes and changed field names/values of catalogue objects; never a
 person's name, e-mail or username (the ledger is pseudonymous, see README "GDPR"). Fields that
 name a person (`audit.personal.PERSONAL_FIELDS`) keep a keyed fingerprint instead of the value.
+
+Why one module of about 650 lines: a flat list of small builders, one per `EventType`, grouped by
+section (auth, governance, access, audit, tokens): the one place to search for what an event
+records. A package by section is the next step when it grows.
 """
 
 from __future__ import annotations

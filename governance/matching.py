@@ -9,6 +9,10 @@ The semantics follow GA4GH's Data Use Ontology (DUO) as applied by Tessera's con
 exactly one permission term, judged by the purpose's columns (diseases, methods development only,
 general health research, population/ancestry), then every modifier. Any `deny` denies; else any
 `review` sends the verdict to a human; else it approves.
+
+Why one module of about 600 lines: the rule table and the code that applies it are read side by
+side, cell by cell, against DUO and DUOS; the next step if it grows is the evaluation class
+(`_Evaluation`) in a module of its own, with the public types and `evaluate()` left here.
 """
 
 from __future__ import annotations

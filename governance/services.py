@@ -9,6 +9,10 @@ Who may: every service that writes checks its `actor` first, by the rules the ad
 system, trusted by its caller: a management command (seed_demo, load_ontologies), a job, a data
 migration; a person's request always passes the person. The `*_validate` functions write
 nothing and check no one.
+
+Why one module of about 600 lines: five small entities (organisations and committees, consent
+scopes, legal bases, agreements, datasets), each a section below, sharing the `_may_*` rules and
+the `_save_new` / `_save_changes` helpers; split by section into a package when it grows.
 """
 
 from __future__ import annotations
