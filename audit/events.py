@@ -32,6 +32,7 @@ def _record(
     actor,
     obj=None,
     payload: dict[str, Any] | None = None,
+    change: tuple[str, list] | None = None,
 ):
     target_type, target_id = _target(obj) if obj is not None else ("", "")
     payload = payload or {}
@@ -47,6 +48,7 @@ def _record(
         target_type=target_type,
         target_id=target_id,
         payload=payload,
+        change=change,
     )
 
 
@@ -497,13 +499,17 @@ def ledger_exported(*, actor, events: int, checkpoints: int, sha256: str):
 # --- tokens for the storage tier --------------------------------------------------------------
 # Tokens are named by their jti (never the token itself); an introspected token that could not
 # be read is named by its SHA-256. People appear by pseudonym, as everywhere in the ledger.
-def token_issued(*, grant, actor, jti: str, kid: str, expires_at, dataset: str, holder: str):
+def token_issued(
+    *, grant, actor, jti: str, kid: str, expires_at, dataset: str, holder: str, change=None
+):
     """`dataset` (accession) and `holder` (pseudonym) come from the caller, which has them
-    already: the hot path adds no query here."""
+    already: the hot path adds no query here. `change` is the token's own INSERT, written in
+    the same statement (see `audit.ledger.append`)."""
     return _record(
         EventType.TOKEN_ISSUED,
         actor=actor,
         obj=grant,
+        change=change,
         payload={
             "jti": jti,
             "kid": kid,

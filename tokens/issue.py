@@ -41,7 +41,6 @@ from audit import events
 from audit.actors import pseudonym_for, user_actor
 from core import db
 from core.dates import end_of_day
-from core.db import server_cursor
 from core.exceptions import Forbidden
 
 from . import keyring, keys
@@ -221,17 +220,7 @@ def token_issue(*, grant: Grant, actor) -> AccessToken:
     )
     issued_at = datetime.fromtimestamp(issued, tz=UTC)
     expires_at = datetime.fromtimestamp(expires, tz=UTC)
-    # The token's row, then its ledger event: two INSERTs, each a prepared statement, each
-    # module running its own SQL; they commit (or fail) together with the grant's lock.
-    _record_token(
-        jti=jti,
-        kind=TokenKind.ACCESS,
-        grant_id=grant.pk,
-        user_id=grant.user_id,
-        kid=use.kid,
-        issued_at=issued_at,
-        expires_at=expires_at,
-    )
+    # The token's row and its ledger event: one statement, one round trip, then the commit.
     events.token_issued(
         grant=grant,
         actor=user_actor(holder),  # the actor is the holder: named without another query
@@ -240,6 +229,15 @@ def token_issue(*, grant: Grant, actor) -> AccessToken:
         expires_at=expires_at,
         dataset=state["d_accession"],
         holder=holder,
+        change=_record_token(
+            jti=jti,
+            kind=TokenKind.ACCESS,
+            grant_id=grant.pk,
+            user_id=grant.user_id,
+            kid=use.kid,
+            issued_at=issued_at,
+            expires_at=expires_at,
+        ),
     )
     return AccessToken(
         token=token,
@@ -259,20 +257,16 @@ _RECORD_TOKEN = (
 )
 
 
-def _record_token(*, jti, kind, grant_id, user_id, kid, issued_at, expires_at) -> None:
-    """The INSERT of an `IssuedToken` row for the issue hot path, as SQL run through the
-    server-side cursor (core/db.py): no ORM compilation per call, nothing read back."""
+def _record_token(*, jti, kind, grant_id, user_id, kid, issued_at, expires_at) -> tuple[str, list]:
+    """The INSERT of an `IssuedToken` row for the issue hot path, as (sql, params) for
+    `ledger.append(change=...)`: no ORM compilation per call, nothing read back."""
     ops = connection.ops
-    with server_cursor() as cursor:
-        cursor.execute(
-            _RECORD_TOKEN,
-            [
-                jti,
-                str(kind),
-                grant_id,
-                user_id,
-                kid,
-                ops.adapt_datetimefield_value(issued_at),
-                ops.adapt_datetimefield_value(expires_at),
-            ],
-        )
+    return _RECORD_TOKEN, [
+        jti,
+        str(kind),
+        grant_id,
+        user_id,
+        kid,
+        ops.adapt_datetimefield_value(issued_at),
+        ops.adapt_datetimefield_value(expires_at),
+    ]

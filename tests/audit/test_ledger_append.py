@@ -222,7 +222,7 @@ def test_appends_work_with_and_without_prepared_statements(db, settings, any_mod
     assert chain_is_intact()
 
 
-# --- the caller's change and its event: the caller runs its own SQL, in the same transaction ---
+# --- append(change=...): a hot path's change and its event in one statement --------------------
 _CHANGE = "INSERT INTO django_content_type (app_label, model) VALUES (%s, %s)"
 
 
@@ -230,16 +230,17 @@ def _content_types(app_label: str) -> int:
     return ContentType.objects.filter(app_label=app_label).count()
 
 
-def _change_and_event(app_label: str, model: str, payload: dict) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute(_CHANGE, [app_label, model])
-    ledger.append(event_type=EventType.ADMIN_ACTION, payload=payload)
-
-
-def test_a_change_and_its_event_commit_together(db, any_mode):
+def test_a_change_and_its_event_are_written_in_one_statement(db, any_mode):
     ledger.flush()
-    with transaction.atomic():
-        _change_and_event("bench_change", "one", {"n": 1})
+    with CaptureQueriesContext(connection) as captured, transaction.atomic():
+        ledger.append(
+            event_type=EventType.ADMIN_ACTION,
+            payload={"n": 1},
+            change=(_CHANGE, ["bench_change", "one"]),
+        )
+    writes = [q["sql"] for q in captured.captured_queries if "django_content_type" in q["sql"]]
+    if connection.vendor == "postgresql":
+        assert len(writes) == 1 and writes[0].startswith("WITH change AS (INSERT")
     assert _content_types("bench_change") == 1
     assert [e.payload for e in _admin_events()] == [{"n": 1}]
     assert chain_is_intact()
@@ -248,17 +249,20 @@ def test_a_change_and_its_event_commit_together(db, any_mode):
 def test_a_failing_change_takes_its_event_and_transaction_with_it(db, any_mode):
     ledger.flush()
     with transaction.atomic():
-        _change_and_event("dup", "x", {})
+        ledger.append(event_type=EventType.ADMIN_ACTION, change=(_CHANGE, ["dup", "x"]))
     with pytest.raises(IntegrityError), transaction.atomic():
-        ledger.append(event_type=EventType.ADMIN_ACTION, payload={"lost": True})
-        _change_and_event("dup", "x", {"lost": True})  # the same row again: unique violation
+        ledger.append(
+            event_type=EventType.ADMIN_ACTION,
+            payload={"lost": True},
+            change=(_CHANGE, ["dup", "x"]),  # the same row again: unique violation
+        )
     assert _content_types("dup") == 1
     assert [e.payload for e in _admin_events()] == [{}]
 
 
 def test_a_change_inside_a_buffered_block_runs_at_once_and_its_event_at_the_end(db, any_mode):
     with ledger.buffered():
-        _change_and_event("buf", "a", {})
+        ledger.append(event_type=EventType.ADMIN_ACTION, change=(_CHANGE, ["buf", "a"]))
         assert _content_types("buf") == 1
         assert not PendingEvent.objects.exists()
     assert len(_admin_events()) == 1

@@ -458,13 +458,12 @@ def test_other_peoples_grants_keep_their_tokens(
 
 
 # --- the demo's storage client (seed_demo) ------------------------------------------------------
-def test_issuing_locks_the_grant_reads_it_and_writes_token_then_event(
+def test_issuing_locks_the_grant_reads_it_and_writes_token_and_event_in_one_statement(
     grant, researcher, settings, django_capture_on_commit_callbacks
 ):
     """The hot path: the grant's lock, then its state read fresh in a statement of its own (see
-    test_token_races), then the token's INSERT and its ledger event's (PostgreSQL, batched
-    sequencing as in production), each module running its own SQL; then the commit. Nothing
-    else goes to the database."""
+    test_token_races), then one statement for the token and its ledger event (PostgreSQL,
+    batched sequencing as in production); then the commit. Nothing else goes to the database."""
     settings.AUDIT_SEQUENCING = ledger.BATCHED
     with django_capture_on_commit_callbacks(execute=True):  # the signer is cached on commit
         token_issue(grant=grant, actor=researcher)
@@ -474,11 +473,10 @@ def test_issuing_locks_the_grant_reads_it_and_writes_token_then_event(
         q["sql"] for q in ctx.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))
     ]
     if connection.vendor == "postgresql":
-        assert len(statements) == 4, "\n".join(s[:90] for s in statements)
+        assert len(statements) == 3, "\n".join(s[:90] for s in statements)
         assert statements[0] == "SELECT 1 FROM access_grant WHERE id = %s FOR UPDATE"
         assert statements[1].startswith('SELECT "access_grant"."id" AS "g_id"')
-        assert statements[2].startswith("INSERT INTO access_issuedtoken")
-        assert statements[3].startswith("INSERT INTO audit_pendingevent")
+        assert statements[2].startswith("WITH change AS (INSERT INTO access_issuedtoken")
     token = IssuedToken.objects.get(jti=issued.jti)
     assert (token.grant_id, token.user_id, token.kind) == (
         grant.pk,
