@@ -66,9 +66,22 @@ def _is_committee_member(request) -> bool:
     return request.user.is_superuser or _committee_count(request) > 0
 
 
+class _CommitteeListMixin:
+    """The permissions of a committee's list (reviews, grants): the queryset decides; every
+    active staff user may look at an (empty) list, and at one object only if the list holds it."""
+
+    def has_module_permission(self, request):
+        return _is_committee_member(request)
+
+    def has_view_permission(self, request, obj=None):
+        if obj is None:
+            return request.user.is_active and request.user.is_staff
+        return self.get_queryset(request).filter(pk=obj.pk).exists()
+
+
 # --- the work queue -----------------------------------------------------------------------------
 @admin.register(Review)
-class ReviewAdmin(NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
+class ReviewAdmin(_CommitteeListMixin, NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
     list_display = [
         "reference",
         "project_title",
@@ -86,15 +99,6 @@ class ReviewAdmin(NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
     list_per_page = 50
     show_full_result_count = False
     actions = None
-
-    # --- permissions: the queryset decides; every staff user may look at an (empty) queue --------
-    def has_module_permission(self, request):
-        return _is_committee_member(request)
-
-    def has_view_permission(self, request, obj=None):
-        if obj is None:
-            return request.user.is_active and request.user.is_staff
-        return selectors.review_list_for_user(request.user).filter(pk=obj.pk).exists()
 
     def get_queryset(self, request):
         return selectors.review_queue_for_user(request.user)
@@ -198,7 +202,7 @@ class ReviewAdmin(NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
 
 # --- grants ----------------------------------------------------------------------------------
 @admin.register(Grant)
-class GrantAdmin(NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
+class GrantAdmin(_CommitteeListMixin, NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
     list_display = [
         "user",
         "dataset_accession",
@@ -229,14 +233,6 @@ class GrantAdmin(NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
         "revoked_reason",
     ]
     readonly_fields = fields
-
-    def has_module_permission(self, request):
-        return _is_committee_member(request)
-
-    def has_view_permission(self, request, obj=None):
-        if obj is None:
-            return request.user.is_active and request.user.is_staff
-        return self.get_queryset(request).filter(pk=obj.pk).exists()
 
     def get_queryset(self, request):
         if request.user.is_superuser:

@@ -7,6 +7,8 @@ Writes go through `governance.services`; reads that depend on the user through
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.validators import MinValueValidator, RegexValidator
@@ -96,6 +98,11 @@ class OntologyAncestry(models.Model):
         return f"{self.term_id} ⊑ {self.ancestor_id} ({self.distance})"
 
 
+def _current_duo(kind: str) -> dict[str, Any]:
+    """The choices of a DUO permission or modifier field: that kind's terms, none obsolete."""
+    return {"ontology": Ontology.DUO, "duo_kind": kind, "obsolete": False}
+
+
 class ConsentScope(models.Model):
     """What the data subjects (or the law) allow, coded with one DUO permission and modifiers."""
 
@@ -104,21 +111,13 @@ class ConsentScope(models.Model):
         OntologyTerm,
         on_delete=models.PROTECT,
         related_name="+",
-        limit_choices_to={
-            "ontology": Ontology.DUO,
-            "duo_kind": DuoKind.PERMISSION,
-            "obsolete": False,
-        },
+        limit_choices_to=_current_duo(DuoKind.PERMISSION),
     )
     modifiers = models.ManyToManyField(
         OntologyTerm,
         blank=True,
         related_name="+",
-        limit_choices_to={
-            "ontology": Ontology.DUO,
-            "duo_kind": DuoKind.MODIFIER,
-            "obsolete": False,
-        },
+        limit_choices_to=_current_duo(DuoKind.MODIFIER),
     )
     diseases = models.ManyToManyField(
         OntologyTerm,
