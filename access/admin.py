@@ -26,7 +26,13 @@ from django.utils.safestring import mark_safe
 from audit.admin_mixins import NotFoundInsteadOfForbiddenMixin, SuperuserOnlyMixin
 
 from . import lifecycle, selectors
-from .committee.context import committee_datasets, days_since, ethics_document_url, verdict_badge
+from .committee.context import (
+    committee_datasets,
+    days_since,
+    ethics_document_url,
+    researcher_status_text,
+    verdict_badge,
+)
 from .committee.errors import record_refusal
 from .committee.filters import (
     CommitteeFilter,
@@ -323,7 +329,7 @@ class AccessRequestAdmin(SuperuserOnlyMixin, NotFoundInsteadOfForbiddenMixin, ad
     def get_readonly_fields(self, request, obj=None):
         opts = AccessRequest._meta
         own = [f.name for f in [*opts.fields, *opts.many_to_many] if f.name != "ethics_document"]
-        return [*own, "ethics_document_link", "review_links"]
+        return [*own, "applicant_researcher_status", "ethics_document_link", "review_links"]
 
     @admin.display(description="reference", ordering="pk")
     def reference(self, access_request):
@@ -340,6 +346,10 @@ class AccessRequestAdmin(SuperuserOnlyMixin, NotFoundInsteadOfForbiddenMixin, ad
             for r in access_request.reviews.all()
         ]
         return format_html_join(", ", '<a href="{}">{}</a> ({})', rows) if rows else "—"
+
+    @admin.display(description="applicant's researcher status")
+    def applicant_researcher_status(self, access_request):
+        return researcher_status_text(access_request.applicant)
 
     @admin.display(description="ethics approval document")
     def ethics_document_link(self, access_request):
