@@ -42,7 +42,7 @@ from .committee.filters import (
     WaitingForMeFilter,
 )
 from .committee.views import ReviewWorkspace, revoke_grants
-from .models import AccessRequest, Grant, Notification, Review
+from .models import AccessRequest, Grant, Notification, ResearcherStatus, Review
 from .services import notifications as notification_services
 
 REFERENCE = re.compile(r"(?:TSR-AR-)?0*(\d{1,12})", re.IGNORECASE)
@@ -357,6 +357,24 @@ class AccessRequestAdmin(SuperuserOnlyMixin, NotFoundInsteadOfForbiddenMixin, ad
         if url is None:
             return "—"
         return format_html('<a href="{}">Download the ethics approval document</a>', url)
+
+
+@admin.register(ResearcherStatus)
+class ResearcherStatusAdmin(SuperuserOnlyMixin, NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
+    """People's researcher statuses, as verified from their visas (accounts/passports.py):
+    read-only, since only a visa can change them."""
+
+    list_display = ["user", "source", "by", "asserted", "expires_at", "issuer", "recorded_at"]
+    list_filter = ["issuer", "by"]
+    search_fields = ["user__username", "source"]
+    list_select_related = ["user"]
+    list_per_page = 100
+    show_full_result_count = False
+    actions = None
+    ordering = ["-recorded_at"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in ResearcherStatus._meta.concrete_fields]
 
 
 @admin.register(Notification)

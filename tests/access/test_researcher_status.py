@@ -235,3 +235,20 @@ def test_the_requests_admin_page_shows_the_status(client, admin_user, submitted,
     assert "applicant's researcher status" in text.lower()
     assert "Bona fide researcher: asserted" in text
     assert "by https://www.radboudumc.nl" in text
+
+
+def test_statuses_are_listed_read_only_for_superusers_and_hidden_from_others(
+    client, admin_user, chair, researcher
+):
+    status = researcher_status_record(user=researcher, visa=visa(), actor=researcher)
+    listing = reverse("admin:access_researcherstatus_changelist")
+    change = reverse("admin:access_researcherstatus_change", args=[status.pk])
+    client.force_login(admin_user)
+    assert "https://www.radboudumc.nl" in text_of(client.get(listing))
+    response = client.post(change, {"source": "https://forged.example"})
+    assert response.status_code in (403, 404)
+    status.refresh_from_db()
+    assert status.source == "https://www.radboudumc.nl"
+    assert client.get(reverse("admin:access_researcherstatus_add")).status_code == 404
+    client.force_login(chair)
+    assert client.get(listing).status_code == 404
