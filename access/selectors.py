@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
 from guardian.shortcuts import get_objects_for_user
 
 from audit import ledger
@@ -23,6 +24,7 @@ from .models import (
     Decision,
     DeputyDecider,
     Grant,
+    ResearcherStatus,
     Review,
     ReviewGroupObjectPermission,
     ReviewUserObjectPermission,
@@ -360,3 +362,15 @@ def people_by_pseudonym(users) -> dict[str, object]:
     rows = ActorPseudonym.objects.filter(user__in=users).values_list("user_id", "pseudonym")
     by_id = {u.pk: u for u in users}
     return {pseudonym: by_id[user_id] for user_id, pseudonym in rows}
+
+
+def researcher_status_current(user, at=None) -> ResearcherStatus | None:
+    """The person's current researcher status at `at` (default now): of their statuses that
+    have not expired, the latest asserted; None when they have none. Shown to the committees
+    whose requests the person is on, and checked at submission."""
+    at = at or timezone.now()
+    return (
+        ResearcherStatus.objects.filter(user_id=user.pk, expires_at__gt=at, asserted__lte=at)
+        .order_by("-asserted", "-expires_at", "-pk")
+        .first()
+    )

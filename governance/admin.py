@@ -289,7 +289,7 @@ class DataAccessCommitteeAdmin(_ServiceSavedAdmin):
         "member_count",
         "dataset_count",
     ]
-    list_filter = ["decision_policy", "requires_ethics_approval"]
+    list_filter = ["decision_policy", "requires_ethics_approval", "requires_bona_fide"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [MembershipInline]

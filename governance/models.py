@@ -242,6 +242,15 @@ class DataAccessCommittee(models.Model):
         help_text="Votes needed before a majority or unanimity decision may be taken.",
     )
     requires_ethics_approval = models.BooleanField(default=True)
+    # The applicant must hold a current researcher status (a bona fide ResearcherStatus visa
+    # from a trusted issuer, access.ResearcherStatus) before a request for these datasets can
+    # be submitted.
+    requires_bona_fide = models.BooleanField(
+        "applicants must be bona fide researchers",
+        default=False,
+        help_text="Requests are refused until the applicant's researcher status (a GA4GH "
+        "ResearcherStatus visa from a trusted issuer, received at sign-in) is current.",
+    )
     # Automatic decisions on consent-match verdicts; both off by default, and every automatic
     # decision is a ledger event by the system actor.
     auto_reject_denied = models.BooleanField(

@@ -23,7 +23,7 @@ from ..answers import REQUEST_FIELDS
 from ..choices import NotificationKind, RequestStatus, ReviewStatus
 from ..lifecycle import TransitionRefused
 from ..models import AccessRequest, AgreementAcceptance, Grant, Review
-from ..selectors import request_may_view
+from ..selectors import request_may_view, researcher_status_current
 from . import common
 from . import decisions as decision_services
 from . import grants as grant_services
@@ -274,6 +274,15 @@ def submission_problems(access_request: AccessRequest) -> dict[str, str]:
             problems["ethics_expiry"] = "The ethics approval must not have expired."
         if not access_request.ethics_document:
             problems["ethics_document"] = "Upload the ethics approval document."
+    if any(d.committee.requires_bona_fide for d in datasets) and (
+        researcher_status_current(access_request.applicant) is None
+    ):
+        committees = sorted({d.committee.name for d in datasets if d.committee.requires_bona_fide})
+        problems["researcher_status"] = (
+            f"{' and '.join(committees)} only accept{'s' if len(committees) == 1 else ''} "
+            "requests from bona fide researchers, and you have no current researcher status. "
+            "Sign in through your institution, which sends your status to Tessera."
+        )
     accepted = set(
         AgreementAcceptance.objects.filter(
             request=access_request, user_id=access_request.applicant_id
