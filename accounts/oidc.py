@@ -119,8 +119,9 @@ def finish(request, *, provider: Provider) -> tuple[dict, str]:
     except OAuthError as exc:  # the token endpoint's refusal (an invalid or reused code)
         raise SignInFailed(PROVIDER_ERROR, (exc.error or "")[:64]) from None
     except (AuthlibBaseError, JoseError, ValueError) as exc:
-        # A bad signature, wrong issuer or audience, expired, wrong nonce, malformed token.
-        raise SignInFailed(BAD_ID_TOKEN, type(exc).__name__) from None
+        # A bad signature, wrong issuer or audience, expired, wrong nonce, malformed token. The
+        # libraries' messages name the claim, never its value.
+        raise SignInFailed(BAD_ID_TOKEN, f"{type(exc).__name__}: {exc}"[:200]) from None
     claims = token.get("userinfo")
     if not claims or not claims.get("sub"):
         # No ID token (or none Authlib could check against a nonce): nothing vouches for anyone.

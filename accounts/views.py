@@ -9,6 +9,8 @@ and an auth.identity_sign_in_failed event, never a 500.
 
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
@@ -29,6 +31,8 @@ from .choices import SignInFailure
 SESSION_INTENT = "tessera_oidc_intent"
 SESSION_ID_TOKEN = "tessera_oidc_id_token"  # noqa: S105 - a session key, not a secret
 BACKEND = "django.contrib.auth.backends.ModelBackend"
+
+logger = logging.getLogger(__name__)
 
 STATUS = {
     SignInFailure.DENIED: 403,
@@ -58,7 +62,9 @@ def _callback_url() -> str:
     return f"{settings.TESSERA_BASE_URL}{reverse('oidc-callback')}"
 
 
-def _failed(request, provider: oidc.Provider, reason: SignInFailure, *, user=None):
+def _failed(request, provider: oidc.Provider, reason: SignInFailure, *, user=None, detail=""):
+    # The detail is an error code or an exception's class name, never a token or a claim.
+    logger.warning("Sign-in with %s failed: %s %s", provider.issuer, reason.value, detail)
     services.identity_sign_in_failed(issuer=provider.issuer, reason=reason, user=user)
     response = render(
         request,
@@ -123,7 +129,7 @@ def oidc_login(request):
     try:
         return oidc.start(request, provider=provider, redirect_uri=_callback_url())
     except oidc.SignInFailed as failed:
-        return _failed(request, provider, failed.reason)
+        return _failed(request, provider, failed.reason, detail=failed.detail)
 
 
 @never_cache
@@ -136,7 +142,7 @@ def oidc_callback(request):
     try:
         claims, id_token = oidc.finish(request, provider=provider)
     except oidc.SignInFailed as failed:
-        return _failed(request, provider, failed.reason)
+        return _failed(request, provider, failed.reason, detail=failed.detail)
     subject = claims["sub"]
     destination = intent.get("next") or reverse(settings.LOGIN_REDIRECT_URL)
     link_to = intent.get("link")
