@@ -227,11 +227,13 @@ def identity_sign_in(*, issuer: str, subject: str, claims: dict) -> SignIn:
 
 
 @transaction.atomic
-def identity_link(*, user, issuer: str, subject: str, claims: dict) -> ExternalIdentity:
-    """Link the identity the provider vouched for to `user`, who is signed in and asked for it
-    (the caller is trusted to have checked that). Refuses an identity already linked to another
-    account (Conflict) and a suspended account (Forbidden). Appends auth.identity_linked (nothing
-    when it was already linked to this account)."""
+def identity_link(*, user, issuer: str, subject: str, claims: dict, actor) -> ExternalIdentity:
+    """Link an identity at a provider to `user`: the one the provider just vouched for, while
+    `user` is signed in and asked for it (the actor is the user), or one an administrator names
+    (`manage.py identity_link`, actor None: the system). The caller is trusted to have checked
+    that. Refuses an identity already linked to another account (Conflict) and a suspended
+    account (Forbidden). Appends auth.identity_linked (nothing when it was already linked to
+    this account)."""
     if not issuer or not subject:
         raise Invalid("The provider did not say who signed in.")
     User = get_user_model()
@@ -249,9 +251,10 @@ def identity_link(*, user, issuer: str, subject: str, claims: dict) -> ExternalI
             user=user, issuer=issuer, subject=subject, created=now
         )
     identity.user = user
-    _apply_claims(identity=identity, claims=claims, now=now)
+    if claims:  # none when an administrator links it (it has not signed anyone in yet)
+        _apply_claims(identity=identity, claims=claims, now=now)
     if linked:
-        events.identity_linked(identity=identity, actor=user)
+        events.identity_linked(identity=identity, actor=actor)
     return identity
 
 

@@ -151,7 +151,11 @@ def oidc_callback(request):
             return _failed(request, provider, SignInFailure.BAD_STATE)
         try:
             services.identity_link(
-                user=request.user, issuer=provider.issuer, subject=subject, claims=claims
+                user=request.user,
+                issuer=provider.issuer,
+                subject=subject,
+                claims=claims,
+                actor=request.user,
             )
         except Conflict:
             return _failed(request, provider, SignInFailure.LINKED_ELSEWHERE, user=request.user)

@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.management import CommandError, call_command
 from django.test import Client
 
 from accounts.models import ExternalIdentity, Profile
@@ -186,6 +187,23 @@ def test_a_signed_in_person_links_the_identity_to_their_account(oidc):
     assert signed_in_user(other) == local
     assert not User.objects.filter(username="someone-else").exists()
     assert not events(EventType.ACCOUNT_CREATED)
+
+
+def test_an_administrator_links_an_account_before_its_first_sign_in(oidc):
+    chair = User.objects.create_user("chair", password="a long local password 4")
+    call_command("identity_link", "chair", "chair-ls-id")
+    (linked,) = events(EventType.IDENTITY_LINKED)
+    assert linked.actor_kind == "system"
+    identity = ExternalIdentity.objects.get(user=chair)
+    assert (identity.issuer, identity.last_login) == (oidc.url, None)
+    oidc.set_user("chair-ls-id", **claims(preferred_username="not-chair"))
+    client = Client()
+    sign_in(client, sub="chair-ls-id")
+    assert signed_in_user(client) == chair
+    other = User.objects.create_user("other", password="a long local password 5")
+    with pytest.raises(CommandError, match="already linked to another account"):
+        call_command("identity_link", "other", "chair-ls-id")
+    assert not ExternalIdentity.objects.filter(user=other).exists()
 
 
 # --- what goes wrong ----------------------------------------------------------------------------

@@ -197,7 +197,7 @@ def test_a_person_with_an_identity_gets_visas_naming_their_ls_id(
     and REMS expect), verified with PyJWT against our JWKS; access tokens and the ledger keep
     the pseudonym."""
     settings.TESSERA_OIDC_ISSUER = LS_ISSUER
-    identity_link(user=researcher, issuer=LS_ISSUER, subject=LS_ID, claims={})
+    identity_link(user=researcher, issuer=LS_ISSUER, subject=LS_ID, claims={}, actor=None)
     _, bearer = storage
     (visa,) = permissions(pseudonym_for(researcher), bearer=bearer).json()["ga4gh_passport_v1"]
     claims = verify_independently(visa, typ=VISA_TYP, audience=None)
@@ -212,7 +212,9 @@ def test_a_person_with_an_identity_gets_visas_naming_their_ls_id(
 
 def test_an_identity_at_another_provider_does_not_name_the_visas(grant, researcher, settings):
     settings.TESSERA_OIDC_ISSUER = LS_ISSUER
-    identity_link(user=researcher, issuer="https://other.example", subject=LS_ID, claims={})
+    identity_link(
+        user=researcher, issuer="https://other.example", subject=LS_ID, claims={}, actor=None
+    )
     (visa,) = visas_issue(user=researcher, actor=researcher)
     assert verify_independently(visa, typ=VISA_TYP, audience=None)["sub"] == pseudonym_for(
         researcher
