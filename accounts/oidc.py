@@ -77,7 +77,7 @@ def provider() -> Provider | None:
             client = registry.register(
                 NAME,
                 client_id=settings.TESSERA_OIDC_CLIENT_ID,
-                client_secret=settings.TESSERA_OIDC_CLIENT_SECRET or None,
+                client_secret=settings.TESSERA_OIDC_CLIENT_SECRET,
                 server_metadata_url=f"{issuer}/.well-known/openid-configuration",
                 client_kwargs={
                     "scope": settings.TESSERA_OIDC_SCOPES,

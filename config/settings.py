@@ -427,8 +427,12 @@ TESSERA_OIDC_NAME = env.str("TESSERA_OIDC_NAME", default="Life Science Login")
 TESSERA_OIDC_SCOPES = env.str("TESSERA_OIDC_SCOPES", default="openid profile email")
 # Seconds to wait for the provider (discovery, keys, token and userinfo endpoints).
 TESSERA_OIDC_TIMEOUT = env.int("TESSERA_OIDC_TIMEOUT_SECONDS", default=10)
-if TESSERA_OIDC_ISSUER and not TESSERA_OIDC_CLIENT_ID:
-    raise environ.ImproperlyConfigured("TESSERA_OIDC_ISSUER is set: set TESSERA_OIDC_CLIENT_ID too")
+if TESSERA_OIDC_ISSUER and not (TESSERA_OIDC_CLIENT_ID and TESSERA_OIDC_CLIENT_SECRET):
+    # Tessera is a confidential client (client_secret_basic at the token endpoint, with PKCE).
+    raise environ.ImproperlyConfigured(
+        "TESSERA_OIDC_ISSUER is set: set TESSERA_OIDC_CLIENT_ID and TESSERA_OIDC_CLIENT_SECRET "
+        "(or TESSERA_OIDC_CLIENT_SECRET_FILE) too"
+    )
 if TESSERA_OIDC_ISSUER and "openid" not in TESSERA_OIDC_SCOPES.split():
     raise environ.ImproperlyConfigured("TESSERA_OIDC_SCOPES must include openid")
 
