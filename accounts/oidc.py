@@ -13,6 +13,7 @@ with the `reason` (an `accounts.choices.SignInFailure`) of the `SignInFailed` ra
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass
 
@@ -26,6 +27,7 @@ from joserfc.errors import JoseError
 from .choices import SignInFailure
 
 NAME = "tessera_oidc"
+_CODE_JUNK = re.compile(r"[^A-Za-z0-9_.-]+")
 DENIED = SignInFailure.DENIED
 PROVIDER_ERROR = SignInFailure.PROVIDER_ERROR
 BAD_STATE = SignInFailure.BAD_STATE
@@ -102,7 +104,8 @@ def finish(request, *, provider: Provider) -> tuple[dict, str]:
     """The verified claims of the person the provider signed in, and the raw ID token (for the
     end-session hint). Raises SignInFailed with the reason."""
     if "error" in request.GET:
-        error = request.GET.get("error", "")[:64]
+        # An OAuth error code is [\x20-\x7e]; keep what a log line can hold safely.
+        error = _CODE_JUNK.sub("", request.GET.get("error", ""))[:64]
         raise SignInFailed(DENIED if error == "access_denied" else PROVIDER_ERROR, error)
     try:
         token = provider.client.authorize_access_token(
@@ -117,7 +120,7 @@ def finish(request, *, provider: Provider) -> tuple[dict, str]:
     except requests.RequestException as exc:
         raise SignInFailed(UNREACHABLE, type(exc).__name__) from None
     except OAuthError as exc:  # the token endpoint's refusal (an invalid or reused code)
-        raise SignInFailed(PROVIDER_ERROR, (exc.error or "")[:64]) from None
+        raise SignInFailed(PROVIDER_ERROR, _CODE_JUNK.sub("", exc.error or "")[:64]) from None
     except (AuthlibBaseError, JoseError, ValueError) as exc:
         # A bad signature, wrong issuer or audience, expired, wrong nonce, malformed token. The
         # libraries' messages name the claim, never its value.

@@ -218,6 +218,13 @@ def test_denied_consent_is_a_clear_403(oidc):
     assert failures() == ["access_denied"]
 
 
+def test_another_provider_error_is_a_400_and_its_code_is_logged_cleanly(oidc, caplog):
+    page = Client().get("/accounts/oidc/callback/", {"error": "server_error\nforged: line"})
+    assert page.status_code == 400
+    assert failures() == ["provider_error"]
+    assert "provider_error server_errorforgedline" in caplog.text
+
+
 def _with_query(url: str, **changes) -> str:
     parts = urlsplit(url)
     query = {k: v[0] for k, v in parse_qs(parts.query).items()}
@@ -335,3 +342,16 @@ def test_sign_out_of_a_local_session_is_unchanged(oidc):
     done = client.post("/accounts/logout/")
     assert done.status_code == 302
     assert signed_in_user(client) is None
+
+
+def test_the_user_admin_shows_the_identities_read_only(oidc, admin_client):
+    oidc.set_user("shown-in-admin", **claims(preferred_username="shown"))
+    client = Client()
+    sign_in(client, sub="shown-in-admin")
+    user = signed_in_user(client)
+    page = admin_client.get(f"/admin/auth/user/{user.pk}/change/")
+    assert page.status_code == 200
+    assert b"shown-in-admin" in page.content
+    # Shown as text, not as a field an administrator could edit.
+    assert b'name="external_identities-0-subject"' not in page.content
+    assert b'name="external_identities-TOTAL_FORMS"' in page.content
