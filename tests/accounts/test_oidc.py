@@ -14,6 +14,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.test import Client
 
+from accounts import services
 from accounts.models import ExternalIdentity, Profile
 from accounts.services import user_suspend
 from audit.actors import pseudonym_for
@@ -146,6 +147,33 @@ def test_a_taken_username_is_never_reused(oidc):
     user = signed_in_user(client)
     assert user != local and user.username == "ada-2"
     assert not ExternalIdentity.objects.filter(user=local).exists()
+
+
+def test_a_username_taken_between_choosing_and_saving_is_chosen_again(oidc, monkeypatch):
+    """The race of two first sign-ins wanting one name: the insert fails on the unique
+    username, the whole attempt rolls back and the second attempt picks a free name."""
+    User.objects.create_user("raced", password="a long local password 6")
+    chosen = iter(["raced"])
+    original = services._new_username
+    monkeypatch.setattr(services, "_new_username", lambda c: next(chosen, None) or original(c))
+    oidc.set_user("raced-sub", **claims(preferred_username="raced"))
+    client = Client()
+    assert sign_in(client, sub="raced-sub").status_code == 302
+    assert signed_in_user(client).username == "raced-2"
+    assert len(events(EventType.ACCOUNT_CREATED)) == 1
+
+
+def test_a_signed_in_person_cannot_link_someone_elses_identity(oidc):
+    oidc.set_user("owned", **claims(preferred_username="owner"))
+    sign_in(Client(), sub="owned")
+    intruder = User.objects.create_user("intruder", password="a long local password 7")
+    client = Client()
+    client.force_login(intruder)
+    page = sign_in(client, sub="owned")
+    assert page.status_code == 409
+    assert b"already linked to another" in page.content
+    assert failures() == ["identity_linked_elsewhere"]
+    assert ExternalIdentity.objects.get(subject="owned").user.username == "owner"
 
 
 def test_an_unsafe_next_is_dropped(oidc):
