@@ -18,6 +18,7 @@ from core.exceptions import REFUSALS, refusal_text
 from core.forms import reason_form
 
 from . import services
+from .models import ExternalIdentity
 
 User = get_user_model()
 
@@ -73,11 +74,37 @@ USER_ACTIONS = {
 }
 
 
+class ExternalIdentityInline(admin.TabularInline):
+    """The person's identities at OpenID providers, read-only: they are made by signing in
+    (accounts.services) or by `manage.py identity_link`, each with its ledger event."""
+
+    model = ExternalIdentity
+    extra = 0
+    can_delete = False
+    fields = (
+        "issuer",
+        "subject",
+        "email",
+        "email_verified",
+        "affiliation",
+        "created",
+        "last_login",
+    )
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 class TesseraUserAdmin(UserAdmin):
     """The stock User admin, plus actions that suspend and reinstate accounts through
     `user_suspend` (which also revokes every token and visa derived from their grants) and
-    `user_reinstate`."""
+    `user_reinstate`, and the person's identities at OpenID providers (read-only)."""
 
+    inlines = [*UserAdmin.inlines, ExternalIdentityInline]
     actions = [*(UserAdmin.actions or []), "suspend", "reinstate"]
 
     @admin.action(

@@ -1,5 +1,6 @@
 """People's accounts: their suspensions (moved here from `access`, keeping the
-`access_suspension` table; the ledger keeps naming it `access.suspension`)."""
+`access_suspension` table; the ledger keeps naming it `access.suspension`), their external
+identities (OpenID Connect) and their profile (what an identity provider says about them)."""
 
 from __future__ import annotations
 
@@ -34,3 +35,50 @@ class Suspension(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} suspended {self.suspended_at:%Y-%m-%d}"
+
+
+class ExternalIdentity(models.Model):
+    """A person's identity at an OpenID provider: the (issuer, subject) pair is their stable
+    identity there, whatever their e-mail address becomes. One account may hold several (one
+    per provider, or linked later); an identity belongs to one account only.
+
+    `email`, `email_verified` and `affiliation` are what the provider last said (they are
+    copied to the user and their profile at each sign-in, `accounts.services.identity_sign_in`).
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="external_identities"
+    )
+    issuer = models.CharField(max_length=255)
+    subject = models.CharField(max_length=255)
+    created = models.DateTimeField(default=timezone.now)
+    last_login = models.DateTimeField(null=True, blank=True)
+    email = models.EmailField(blank=True)
+    email_verified = models.BooleanField(default=False)
+    # eduperson_scoped_affiliation values (member@uni.example), comma-separated, sorted.
+    affiliation = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["created", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["issuer", "subject"], name="one_account_per_identity")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject} at {self.issuer}"
+
+
+class Profile(models.Model):
+    """What Tessera knows about a person beyond Django's user (name and e-mail live there):
+    whether their e-mail address was verified by an identity provider, and their affiliation."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile"
+    )
+    # True only when an identity provider said `email_verified` for the user's current address.
+    email_verified = models.BooleanField(default=False)
+    affiliation = models.TextField(blank=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Profile of {self.user}"

@@ -14,8 +14,8 @@ or the `audit.tasks.bounded_flush` beat task.
         write=lambda: events.access_refused(actor=user, ...),
     )
 
-A caller may pass its own `limit` and `window_seconds` (failed sign-ins are bounded per
-cool-off window, audit/signals.py).
+A caller may pass its own `limit` and `window_seconds`: failed sign-ins (password or identity
+provider) are bounded per address and cool-off window, `sign_in_failure_record`.
 
 Windows are fixed, aligned on multiples of the window length since the epoch, so that every
 web node counts into the same row.
@@ -103,6 +103,21 @@ def bounded_record(
     if written:
         write()
     return written
+
+
+def sign_in_failure_record(*, kind: str, write: Callable[[], object]) -> bool:
+    """Call `write()` (which appends one failed sign-in event of `kind`) within the per-address
+    bound: TESSERA_LOGIN_FAILED_EVENTS_PER_ADDRESS per sign-in cool-off window, the rest
+    summarised once the window has closed. Anyone can fail a sign-in (a wrong password, a
+    provider's refusal, a forged callback), so without a bound an attacker decides how fast the
+    append-only ledger grows; django-axes still counts every failed password for the lockout."""
+    return bounded_record(
+        kind=kind,
+        key=f"address:{context.current().client_addr or 'unknown'}",
+        write=write,
+        limit=settings.TESSERA_LOGIN_FAILED_EVENTS_PER_ADDRESS,
+        window_seconds=settings.TESSERA_LOGIN_COOL_OFF_MINUTES * 60,
+    )
 
 
 def bounded_flush(*, now: datetime | None = None) -> int:

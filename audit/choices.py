@@ -86,3 +86,8 @@ class EventType(models.TextChoices):
     USER_REINSTATED = "auth.user_reinstated", "User reinstated"
     CLIENT_SCOPES_CHANGED = "auth.client_scopes_changed", "OAuth client's scopes changed"
     CLIENT_REGISTERED = "auth.client_registered", "OAuth client registered"
+    # people's identities at OpenID providers (accounts.services)
+    ACCOUNT_CREATED = "auth.account_created", "Account created at first sign-in (identity provider)"
+    IDENTITY_SIGNED_IN = "auth.identity_signed_in", "Signed in with an identity provider"
+    IDENTITY_LINKED = "auth.identity_linked", "Identity at a provider linked to an account"
+    IDENTITY_SIGN_IN_FAILED = "auth.identity_sign_in_failed", "Sign-in with a provider failed"

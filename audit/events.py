@@ -691,3 +691,50 @@ def client_registered(*, application, actor, scopes: list[str]):
             "scopes": sorted(scopes),
         },
     )
+
+
+# --- identities at OpenID providers (accounts.services) ----------------------------------------
+# The issuer is the provider's public URL; the subject (the person's id there, an LS ID) and the
+# claims (name, e-mail, affiliation) are personal data and never written: the identity is named
+# by its row id, the person by their pseudonym.
+def account_created(*, identity):
+    """A first sign-in with a provider created the account (just in time)."""
+    return _record(
+        EventType.ACCOUNT_CREATED,
+        actor=identity.user,
+        obj=identity.user,
+        payload={"issuer": identity.issuer, "identity": identity.pk},
+    )
+
+
+def identity_signed_in(*, identity, email_changed: bool):
+    return _record(
+        EventType.IDENTITY_SIGNED_IN,
+        actor=identity.user,
+        obj=identity.user,
+        payload={
+            "issuer": identity.issuer,
+            "identity": identity.pk,
+            "email_changed": email_changed,
+        },
+    )
+
+
+def identity_linked(*, identity, actor):
+    return _record(
+        EventType.IDENTITY_LINKED,
+        actor=actor,
+        obj=identity.user,
+        payload={"issuer": identity.issuer, "identity": identity.pk},
+    )
+
+
+def identity_sign_in_failed(*, issuer: str, reason: str, user=None):
+    """Written through `audit.bounded.sign_in_failure_record` (anyone can fail a sign-in). A
+    known account (suspended, or its identity linked elsewhere) is named by its pseudonym."""
+    return _record(
+        EventType.IDENTITY_SIGN_IN_FAILED,
+        actor=None,
+        obj=user,
+        payload={"issuer": issuer, "reason": reason, "known_account": user is not None},
+    )

@@ -12,11 +12,10 @@ from django.core.cache import cache
 from django.db import transaction
 from django.dispatch import receiver
 
-from core import context
 from core.signals import api_refused
 
 from . import events
-from .bounded import bounded_record
+from .bounded import sign_in_failure_record
 from .choices import EventType
 from .refusals import access_refused_record
 
@@ -49,18 +48,8 @@ def _window_seconds() -> int:
 
 
 def _record_bounded(event_type: EventType, record) -> None:
-    """Call `record()` (which appends one event of `event_type`) within the per-address bound:
-    TESSERA_LOGIN_FAILED_EVENTS_PER_ADDRESS per cool-off window, the rest summarised once the
-    window has closed (audit/bounded.py). Anyone can fail a sign-in, so without a bound an
-    attacker decides how fast the append-only ledger grows; django-axes still counts every
-    failure for the lockout."""
-    bounded_record(
-        kind=event_type,
-        key=f"address:{context.current().client_addr or 'unknown'}",
-        write=record,
-        limit=settings.TESSERA_LOGIN_FAILED_EVENTS_PER_ADDRESS,
-        window_seconds=_window_seconds(),
-    )
+    """Call `record()` within the per-address bound of failed sign-ins (audit/bounded.py)."""
+    sign_in_failure_record(kind=event_type, write=record)
 
 
 @receiver(user_login_failed, dispatch_uid="audit_login_failed")

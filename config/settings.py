@@ -415,6 +415,28 @@ AUDIT_BOUNDED_WINDOW_SECONDS = env.int("AUDIT_BOUNDED_WINDOW_SECONDS", default=9
 # auditlog (audit/personal.py); empty: derived from SECRET_KEY.
 AUDIT_PERSONAL_FIELD_KEY = secret_text("AUDIT_PERSONAL_FIELD_KEY", "") or ""
 
+# --- Sign-in with an identity provider (OpenID Connect; accounts/oidc.py) ------------------------
+# Unset issuer: no provider button, local sign-in only, and /accounts/oidc/* answer 404. The
+# provider's endpoints and keys come from <issuer>/.well-known/openid-configuration; the ID
+# token's `iss` must equal TESSERA_OIDC_ISSUER exactly. Register
+# <TESSERA_BASE_URL>/accounts/oidc/callback/ as the redirect URI and TESSERA_BASE_URL/ as the
+# post-logout redirect URI with the provider (docs/deployment.md).
+TESSERA_OIDC_ISSUER = env.str("TESSERA_OIDC_ISSUER", default="").rstrip("/")
+TESSERA_OIDC_CLIENT_ID = env.str("TESSERA_OIDC_CLIENT_ID", default="")
+TESSERA_OIDC_CLIENT_SECRET = secret_text("TESSERA_OIDC_CLIENT_SECRET", "") or ""
+TESSERA_OIDC_NAME = env.str("TESSERA_OIDC_NAME", default="Life Science Login")
+TESSERA_OIDC_SCOPES = env.str("TESSERA_OIDC_SCOPES", default="openid profile email")
+# Seconds to wait for the provider (discovery, keys, token and userinfo endpoints).
+TESSERA_OIDC_TIMEOUT = env.int("TESSERA_OIDC_TIMEOUT_SECONDS", default=10)
+if TESSERA_OIDC_ISSUER and not (TESSERA_OIDC_CLIENT_ID and TESSERA_OIDC_CLIENT_SECRET):
+    # Tessera is a confidential client (client_secret_basic at the token endpoint, with PKCE).
+    raise environ.ImproperlyConfigured(
+        "TESSERA_OIDC_ISSUER is set: set TESSERA_OIDC_CLIENT_ID and TESSERA_OIDC_CLIENT_SECRET "
+        "(or TESSERA_OIDC_CLIENT_SECRET_FILE) too"
+    )
+if TESSERA_OIDC_ISSUER and "openid" not in TESSERA_OIDC_SCOPES.split():
+    raise environ.ImproperlyConfigured("TESSERA_OIDC_SCOPES must include openid")
+
 # --- Tokens for the storage tier (tokens/: keys.py, keyring.py, issue.py, introspection.py) ----
 # ES256 (default) or RS256. Changing it takes effect through `manage.py keys_rotate`; tokens of
 # the old algorithm stop introspecting at once (they live an hour at most).

@@ -12,6 +12,7 @@ api_v1 = [
 
 urlpatterns = [
     path("", include("core.urls")),
+    path("", include("accounts.urls")),
     path(".well-known/", include("tokens.api.well_known")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),

@@ -811,3 +811,42 @@ FALLBACK_REQUEST = DemoRequest(
 )
 FALLBACK_DECIDER = "toxpath"
 FALLBACK_CONDITIONS = "Study codes stay pseudonymous."
+
+
+# --- people at the demo identity provider (`make run-oidc`, oidc-provider-mock) -----------------
+# Their claims, set with the provider's `PUT /users/<sub>` by `manage.py seed_oidc_demo`. A new
+# person's account is created at their first sign-in; `chair`'s account is linked beforehand
+# (`manage.py identity_link chair chair@lifescience-ri.eu`), so the chair lands in their own
+# account with its committee role.
+OIDC_DEMO_CLIENT_ID = "tessera-demo"
+OIDC_DEMO_CLIENT_SECRET = "tessera-demo-secret"  # noqa: S105 - the demo provider accepts any
+OIDC_DEMO_LINKED = {"chair": "chair@lifescience-ri.eu"}
+OIDC_DEMO_USERS: dict[str, dict[str, Any]] = {
+    "ada@lifescience-ri.eu": {
+        "name": "Ada Okafor",
+        "given_name": "Ada",
+        "family_name": "Okafor",
+        "preferred_username": "ada.okafor",
+        "email": "ada.okafor@radboudumc.example",
+        "email_verified": True,
+        "eduperson_scoped_affiliation": ["member@radboudumc.nl", "faculty@radboudumc.nl"],
+    },
+    "jonas@lifescience-ri.eu": {
+        "name": "Jonas Virtanen",
+        "given_name": "Jonas",
+        "family_name": "Virtanen",
+        "preferred_username": "jonas.virtanen",
+        "email": "jonas.virtanen@helsinki.example",
+        "email_verified": False,
+        "eduperson_scoped_affiliation": "student@helsinki.fi",
+    },
+    "chair@lifescience-ri.eu": {
+        "name": "Committee Chair",
+        "given_name": "Committee",
+        "family_name": "Chair",
+        "preferred_username": "chair",
+        "email": "chair@radboudumc.example",
+        "email_verified": True,
+        "eduperson_scoped_affiliation": ["employee@radboudumc.nl"],
+    },
+}

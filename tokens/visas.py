@@ -20,6 +20,7 @@ from .choices import TokenKind
 from .issue import access_ends
 from .models import IssuedToken
 from .revocation import lock_grants
+from .subjects import visa_subject
 
 VISA_TYP = "vnd.ga4gh.visa+jwt"
 JWKS_PATH = "/.well-known/jwks.json"
@@ -51,7 +52,10 @@ def visas_issue(*, user, actor) -> list[str]:
     use = keyring.signer()
     issued = math.floor(now.timestamp())
     lifetime = int(settings.TESSERA_VISA_LIFETIME.total_seconds())
-    subject = pseudonym_for(user)
+    # `sub`: the federated subject (LS ID) when the person has one (tokens/subjects.py); the
+    # ledger names the pseudonym, as for every token.
+    subject = visa_subject(user)
+    holder = pseudonym_for(user)
     base = settings.TESSERA_BASE_URL
     header = {"jku": f"{base}{JWKS_PATH}"}
     out, rows = [], []
@@ -109,7 +113,7 @@ def visas_issue(*, user, actor) -> list[str]:
             kid=use.kid,
             expires_at=expires_at,
             dataset=grant.dataset.accession,
-            holder=subject,
+            holder=holder,
         )
     IssuedToken.objects.bulk_create(rows)
     return out

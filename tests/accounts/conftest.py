@@ -1,5 +1,8 @@
 """The access-request world of tests/access/conftest.py, for the account tests (a grant needs a
-request, its committee's approval and its agreements)."""
+request, its committee's approval and its agreements), and a real OpenID provider process for
+the sign-in tests."""
+
+import pytest
 
 from tests.access.conftest import (  # noqa: F401 (fixtures)
     _media,
@@ -10,3 +13,30 @@ from tests.access.conftest import (  # noqa: F401 (fixtures)
     submitted,
     teammate,
 )
+
+from .oidc_support import configure, start_provider
+
+
+@pytest.fixture(scope="session")
+def oidc_provider():
+    """A real OpenID provider process for the whole session (tests/accounts/oidc_support.py)."""
+    provider = start_provider()
+    yield provider
+    provider.stop()
+
+
+@pytest.fixture(scope="session")
+def oidc_provider_expired():
+    """A second provider whose tokens (ID tokens included) expired ten minutes before they
+    were issued (`--token-max-age=-600`): as close to a replayed, expired ID token as the mock
+    allows, and signed with its own real key."""
+    provider = start_provider("--token-max-age=-600")
+    yield provider
+    provider.stop()
+
+
+@pytest.fixture
+def oidc(settings, oidc_provider):
+    """Tessera configured with the session's provider."""
+    configure(settings, oidc_provider.url)
+    return oidc_provider

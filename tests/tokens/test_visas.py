@@ -15,6 +15,7 @@ from django.utils import timezone
 from access.models import Grant
 from access.services import decisions as decision_services
 from access.services import grants as grant_services
+from accounts.services import identity_link
 from audit import ledger
 from audit.actors import pseudonym_for
 from audit.choices import EventType
@@ -182,3 +183,39 @@ def test_teammate_visa_waits_for_their_agreement(submitted, chair, dataset, team
 def test_odd_user_ids_are_404_not_errors(grant, storage):
     for odd in ("%00abc", "a" * 500, "%F0%9F%98%80", "..%2F..%2Fadmin"):
         assert permissions(odd, bearer=storage[1]).status_code in (400, 404), odd
+
+
+# --- the federated subject ------------------------------------------------------------------------
+LS_ISSUER = "https://login.aai.lifescience-ri.eu/oidc"
+LS_ID = "3f1c0de2a4b56789@lifescience-ri.eu"
+
+
+def test_a_person_with_an_identity_gets_visas_naming_their_ls_id(
+    grant, researcher, storage, settings
+):
+    """`sub` is their subject at the site's identity provider (as LS Login's passport broker
+    and REMS expect), verified with PyJWT against our JWKS; access tokens and the ledger keep
+    the pseudonym."""
+    settings.TESSERA_OIDC_ISSUER = LS_ISSUER
+    identity_link(user=researcher, issuer=LS_ISSUER, subject=LS_ID, claims={}, actor=None)
+    _, bearer = storage
+    (visa,) = permissions(pseudonym_for(researcher), bearer=bearer).json()["ga4gh_passport_v1"]
+    claims = verify_independently(visa, typ=VISA_TYP, audience=None)
+    assert claims["sub"] == LS_ID
+    ledger.flush()
+    (event,) = AuditEvent.objects.filter(event_type=EventType.VISA_ISSUED)
+    assert event.payload["holder"] == pseudonym_for(researcher)
+    assert LS_ID not in str(event.payload)
+    # The person may ask for their own visas by that subject too.
+    assert permissions(LS_ID, as_user=researcher).status_code == 200
+
+
+def test_an_identity_at_another_provider_does_not_name_the_visas(grant, researcher, settings):
+    settings.TESSERA_OIDC_ISSUER = LS_ISSUER
+    identity_link(
+        user=researcher, issuer="https://other.example", subject=LS_ID, claims={}, actor=None
+    )
+    (visa,) = visas_issue(user=researcher, actor=researcher)
+    assert verify_independently(visa, typ=VISA_TYP, audience=None)["sub"] == pseudonym_for(
+        researcher
+    )

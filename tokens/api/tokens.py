@@ -40,6 +40,7 @@ from ..introspection import INTROSPECT_ACTION, NO_STORE, introspection_response
 from ..issue import AccessToken, TokenRefused, token_issue
 from ..oauth import ClientBearerAuthentication, ClientHasScope, ClientToken
 from ..revocation import revocation_feed
+from ..subjects import visa_subject
 from ..visas import grant_for_dataset, visas_issue
 
 
@@ -279,7 +280,8 @@ class RevocationFeedView(ClientView):
 class PassportView(APIView):
     """`GET /api/v1/ga4gh/permissions/<user>`: the user's visas, for the user themself (by
     username or pseudonym) or for an OAuth client with the `ga4gh_passport` scope (by
-    pseudonym, the `sub` of our tokens)."""
+    pseudonym, the `sub` of our tokens). The person may also name themself by their visas' `sub`
+    (their subject at the identity provider, tokens/subjects.py)."""
 
     authentication_classes = [ClientBearerAuthentication, SessionAuthentication]
     # A client needs the scope; a person may read only their own (checked in get()).
@@ -303,7 +305,7 @@ class PassportView(APIView):
             actor = request.auth.actor
         elif request.user and request.user.is_authenticated:
             me = request.user
-            if user not in (me.get_username(), pseudonym_for(me)):
+            if user not in (me.get_username(), pseudonym_for(me), visa_subject(me)):
                 raise Http404
             subject, actor = me, me
         else:

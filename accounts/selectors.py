@@ -1,0 +1,32 @@
+"""Reads about people's identities (no writes here; see accounts.services)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from .models import ExternalIdentity
+
+
+def identity_owner(*, issuer: str, subject: str):
+    """The account that holds this identity, or None."""
+    identity = (
+        ExternalIdentity.objects.filter(issuer=issuer, subject=subject)
+        .select_related("user")
+        .first()
+    )
+    return identity.user if identity is not None else None
+
+
+def federated_subject(user) -> str | None:
+    """The person's subject at the configured provider (their LS ID with Life Science Login),
+    for the `sub` of their GA4GH visas; None without such an identity (or without a provider:
+    an identity from a provider the site no longer uses names nobody its visas' readers know)."""
+    issuer = settings.TESSERA_OIDC_ISSUER.rstrip("/")
+    if not issuer or user is None or not user.pk:
+        return None
+    return (
+        ExternalIdentity.objects.filter(user=user, issuer=issuer)
+        .order_by("created", "pk")
+        .values_list("subject", flat=True)
+        .first()
+    )
