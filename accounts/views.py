@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET
 
 from core.exceptions import Conflict, Forbidden
 
-from . import oidc, selectors, services
+from . import oidc, passports, selectors, services
 from .choices import SignInFailure
 
 # The session keys of a sign-in in progress and of the provider's ID token (the end-session
@@ -162,6 +162,7 @@ def oidc_callback(request):
         except Forbidden:
             return _failed(request, provider, SignInFailure.SUSPENDED, user=request.user)
         request.session[SESSION_ID_TOKEN] = id_token
+        passports.researcher_status_from_claims(user=request.user, claims=claims)
         return redirect(destination)
     try:
         signed_in = services.identity_sign_in(
@@ -172,4 +173,7 @@ def oidc_callback(request):
         return _failed(request, provider, SignInFailure.SUSPENDED, user=owner)
     login(request, signed_in.user, backend=BACKEND)  # a new session key; records auth.login
     request.session[SESSION_ID_TOKEN] = id_token
+    # The passport's ResearcherStatus visas: verified against the trusted issuers' keys,
+    # recorded or ignored (and logged); a bad visa never refuses the sign-in.
+    passports.researcher_status_from_claims(user=signed_in.user, claims=claims)
     return redirect(destination)

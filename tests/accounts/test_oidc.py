@@ -7,6 +7,7 @@ provider only when one is configured; sign-out offers the provider's end-session
 
 from __future__ import annotations
 
+import time
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 import pytest
@@ -14,6 +15,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.test import Client
 
+from access.selectors import researcher_status_current
 from accounts import services
 from accounts.models import ExternalIdentity, Profile
 from accounts.services import user_suspend
@@ -383,3 +385,38 @@ def test_the_user_admin_shows_the_identities_read_only(oidc, admin_client):
     # Shown as text, not as a field an administrator could edit.
     assert b'name="external_identities-0-subject"' not in page.content
     assert b'name="external_identities-TOTAL_FORMS"' in page.content
+
+
+# --- researcher status from the passport the provider sends ------------------------------------
+def _sign_in_with_passport(oidc, sub: str, visas: list[str]) -> User:
+    oidc.set_user(sub, **claims(preferred_username=sub.split("@")[0], ga4gh_passport_v1=visas))
+    client = Client()
+    assert sign_in(client, sub=sub).status_code == 302
+    return signed_in_user(client)
+
+
+def test_a_passport_visa_from_a_trusted_issuer_becomes_the_researcher_status(oidc, visa_world):
+    sub = "bona-fide@lifescience-ri.eu"
+    user = _sign_in_with_passport(oidc, sub, [visa_world.trusted.visa(sub=sub, jti="ls-1")])
+    status = researcher_status_current(user)
+    assert status is not None and status.issuer == visa_world.trusted.iss
+    assert status.jti == "ls-1"
+    assert len(events(EventType.RESEARCHER_STATUS_RECORDED)) == 1
+
+
+@pytest.mark.parametrize("which", ["untrusted", "expired"])
+def test_an_untrusted_or_expired_visa_is_ignored_and_the_sign_in_still_succeeds(
+    oidc, visa_world, which
+):
+    sub = f"{which}-visa@lifescience-ri.eu"
+    if which == "untrusted":
+        visa = visa_world.untrusted.visa(sub=sub)
+        reason = "untrusted_issuer"
+    else:
+        now = int(time.time())
+        visa = visa_world.trusted.visa(sub=sub, iat=now - 7200, exp=now - 3600)
+        reason = "expired"
+    user = _sign_in_with_passport(oidc, sub, [visa])
+    assert user is not None  # signed in all the same
+    assert researcher_status_current(user) is None
+    assert [e.payload["reason"] for e in events(EventType.RESEARCHER_VISA_IGNORED)] == [reason]
