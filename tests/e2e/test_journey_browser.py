@@ -85,7 +85,9 @@ def _reference_data() -> None:
     """Put back what the flush after an earlier transactional test removed: the GDPR articles
     (loaded by a data migration) and the ontologies (loaded once per session by conftest)."""
     if not LegalBasisArticle.objects.exists():
-        importlib.import_module("governance.migrations.0002_gdpr_articles").seed(apps, None)
+        importlib.import_module(
+            "governance.migrations.0001_squashed_0004_pre_restructure"
+        ).seed_articles(apps, None)
     call_command("load_ontologies", verbosity=0)
 
 

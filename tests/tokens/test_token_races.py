@@ -40,7 +40,9 @@ def _postgres_only():
     # A transactional test's flush empties every table, reference data included: put back
     # what these tests use (GDPR articles from a data migration, the ontologies).
     if not LegalBasisArticle.objects.exists():
-        importlib.import_module("governance.migrations.0002_gdpr_articles").seed(apps, None)
+        importlib.import_module(
+            "governance.migrations.0001_squashed_0004_pre_restructure"
+        ).seed_articles(apps, None)
     if not OntologyTerm.objects.filter(ontology="DUO").exists():
         call_command("load_ontologies", verbosity=0)
 
