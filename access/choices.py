@@ -49,3 +49,14 @@ class NotificationKind(models.TextChoices):
     GRANT_EXPIRED = "grant_expired", "Grant expired"
     DRAFT_EXPIRING = "draft_expiring", "Draft about to expire"
     DRAFT_EXPIRED = "draft_expired", "Draft expired"
+    INVITATION = "invitation", "Team invitation"
+
+
+class InvitationStatus(models.TextChoices):
+    """A team invitation's answer. Only an accepted one puts someone on the team."""
+
+    PENDING = "pending", "Pending"
+    ACCEPTED = "accepted", "Accepted"
+    DECLINED = "declined", "Declined"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+    EXPIRED = "expired", "Expired"
