@@ -445,6 +445,10 @@ def test_the_request_page_shows_the_team_and_invitations_to_the_applicant(
     assert "pending@example.org" in page and "Pending until" in page
     assert "gone@example.org" in page and "Withdrawn" in page
     assert "Accepted by Noor Visser" in page
+    # The history says what happened, naming no address.
+    assert "You invited someone to the team by e-mail." in page
+    assert "Noor Visser accepted an invitation and joined the team." in page
+    assert "You withdrew an invitation to the team." in page
     html = response.content.decode()
     assert html.count("Withdraw the invitation to") == 1  # only the pending one
     assert 'name="email"' in html and "csrfmiddlewaretoken" in html
