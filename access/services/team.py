@@ -30,7 +30,7 @@ from django.utils import timezone
 from audit import events
 from core.exceptions import Conflict, Forbidden, Invalid, NotFound
 
-from ..choices import InvitationStatus, NotificationKind
+from ..choices import InvitationStatus, NotificationKind, RequestStatus
 from ..models import AccessRequest, TeamInvitation
 from . import common
 from . import notifications as notification_services
@@ -221,8 +221,12 @@ def invitation_accept(*, token: str, actor) -> TeamInvitation:
         raise Forbidden("You are the applicant of this request; you are on it already.")
     if access_request.team_members.filter(pk=actor.pk).exists():
         raise Conflict("You are on this request's team already.")
-    refusal = request_services.team_change_refusal(access_request)
-    if refusal:
+    if access_request.status in (RequestStatus.WITHDRAWN, RequestStatus.CLOSED):
+        raise Conflict(
+            f"This request is {access_request.get_status_display().lower()}: nobody joins its "
+            "team any more."
+        )
+    if request_services.team_change_refusal(access_request):
         raise Conflict(
             "The applicant cannot change this request's team now, so the invitation cannot be "
             "accepted yet. Ask them to get in touch."

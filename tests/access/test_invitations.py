@@ -374,6 +374,16 @@ def test_accepting_is_refused_while_the_team_cannot_change(submitted, colleague)
     assert not submitted.team_members.filter(pk=colleague.pk).exists()
 
 
+def test_accepting_is_refused_once_the_request_is_withdrawn(lone_draft, researcher, colleague):
+    invitation = send(lone_draft)
+    request_services.request_withdraw(access_request=lone_draft, actor=researcher)
+    with pytest.raises(Conflict, match="withdrawn: nobody joins its team"):
+        team_services.invitation_accept(
+            token=team_services.invitation_token(invitation), actor=colleague
+        )
+    assert not lone_draft.team_members.exists()
+
+
 def test_my_invitations_lists_the_open_ones_sent_to_my_address(lone_draft, colleague, outsider):
     mine = send(lone_draft, colleague.email.upper())
     send(lone_draft, "someone-else@example.org")
