@@ -54,6 +54,8 @@ FIELDS = [
     "datasets",
     "diseases",
     "team_members",
+    "email",
+    "answer",
     "institution",
     "country",
     "requested_months",

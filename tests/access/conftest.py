@@ -10,6 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from access.services import requests as request_services
+from access.services import team as team_services
 from governance import services as gov
 from governance.models import AccessAgreement
 from tests import factories
@@ -69,12 +70,24 @@ def make_draft(applicant, datasets, *, team=(), **data):
         ),
         **data,
     }
-    return request_services.request_create(
+    access_request = request_services.request_create(
         applicant=applicant,
         data=fields,
         datasets=datasets,
         diseases=[factories.term("DOID:1324")],
-        team_members=team,
+    )
+    for member in team:
+        join_team(access_request, member)
+    return access_request
+
+
+def join_team(access_request, member):
+    """`member` joins the team the only way there is: invited by address, accepting the link."""
+    invitation = team_services.invitation_send(
+        access_request=access_request, actor=access_request.applicant, email=member.email
+    )
+    return team_services.invitation_accept(
+        token=team_services.invitation_token(invitation), actor=member
     )
 
 

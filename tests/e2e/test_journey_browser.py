@@ -1,9 +1,10 @@
 """The whole access journey in a real browser (headless Chromium driven by Playwright).
 
-A researcher applies for two datasets governed by two committees; the first committee's chair
-approves in the admin; the second committee's chair returns the request with a question; the
-researcher edits, replies and resubmits; the second chair approves; the researcher sees both
-grants on "My access". Every step goes through the pages people use, by their accessible names,
+A researcher applies for two datasets governed by two committees and invites a colleague by
+e-mail, who opens the link in a second browser context, signs in and accepts; the first
+committee's chair approves in the admin; the second committee's chair returns the request with a question; the
+researcher edits, replies and resubmits; the second chair approves; the researcher and the
+colleague see both grants on "My access". Every step goes through the pages people use, by their accessible names,
 under the production Content-Security-Policy: no page may trip it (Chromium's console says so).
 
 Needs Debian's `chromium` (`apt-get install chromium`; Playwright's own browser download is not
@@ -119,6 +120,7 @@ def world(transactional_db, settings, tmp_path):
         _publish_agreement(committee)
     people = {
         "researcher": factories.user("researcher", first_name="Elena", last_name="Rossi"),
+        "colleague": factories.user("colleague", first_name="Noor", last_name="Visser"),
         "chair": factories.user("chair", is_staff=True),
         "chair2": factories.user("chair2", is_staff=True),
     }
@@ -228,7 +230,10 @@ def open_review(chair: Journey, reference: str) -> None:
     chair.expect(chair.role("heading", re.compile(rf"^{reference} — ")))
 
 
-def test_researcher_applies_two_committees_decide_and_both_grants_appear(world, journey):
+def test_researcher_applies_two_committees_decide_and_both_grants_appear(
+    world, journey, live_server, settings, mailoutbox
+):
+    settings.TESSERA_BASE_URL = live_server.url  # the invitation's link points here
     lung, nsclc = world["datasets"]
     human, nordic = world["committees"]
     researcher = journey("researcher")
@@ -272,12 +277,36 @@ def test_researcher_applies_two_committees_decide_and_both_grants_appear(world, 
     reference = f"TSR-AR-{int(match[1]):06d}"
     researcher.expect_text(re.compile(rf"^Saved {reference}\."))
 
+    # A colleague joins the team by e-mail: the link, opened signed out in a second browser
+    # context, leads through sign-in back to the invitation, which they accept; they accept
+    # the agreements on the request's page as the applicant does.
+    page.get_by_label("E-mail address").fill("Noor.Visser@example.org")
+    researcher.click_and_load(researcher.role("button", "Send invitation"))
+    researcher.expect_text("We sent an invitation to noor.visser@example.org.")
+    researcher.expect_text(re.compile(r"^Pending until"))
+    (invitation_mail,) = [m for m in mailoutbox if m.to == ["noor.visser@example.org"]]
+    link = re.search(rf"{re.escape(live_server.url)}/invitations/[^/\s]+/", invitation_mail.body)
+    assert link, invitation_mail.body
+    colleague = journey("colleague")
+    colleague.page.goto(link[0])
+    colleague.page.get_by_label("Username").fill("colleague")
+    colleague.page.get_by_label("Password").fill(PASSWORD)
+    colleague.click_and_load(colleague.role("button", "Sign in"))
+    colleague.expect(colleague.role("heading", "You are invited to a team"))
+    colleague.expect_text("Tumour-infiltrating lymphocytes in lung cancer")
+    colleague.shot("01b-invitation")
+    colleague.click_and_load(colleague.role("button", "Accept and join the team"))
+    colleague.expect_text(re.compile(rf"^You joined the team of {reference}\."))
+    researcher.page.reload()
+    researcher.expect_text("Noor Visser (colleague)")
+
     # Both committees' agreements, then submit through the confirmation page.
-    for committee in (human, nordic):
-        researcher.click_and_load(
-            researcher.role("button", f"I accept {committee.name} data access agreement, version 1")
-        )
-        researcher.expect_text(f"You accepted “{committee.name} data access agreement”")
+    for person in (researcher, colleague):
+        for committee in (human, nordic):
+            person.click_and_load(
+                person.role("button", f"I accept {committee.name} data access agreement, version 1")
+            )
+            person.expect_text(f"You accepted “{committee.name} data access agreement”")
     researcher.expect_text("Everything needed is there.")
     researcher.shot("02-draft-ready")
     researcher.click_and_load(researcher.role("link", f"Submit request {reference}"))
@@ -342,11 +371,13 @@ def test_researcher_applies_two_committees_decide_and_both_grants_appear(world, 
         researcher.expect(card.get_by_text("Active", exact=True))
     researcher.expect_text("2 active grants.")
     researcher.shot("09-my-access")
+    colleague.click_and_load(colleague.nav("My access"))
+    colleague.expect_text("2 active grants.")
 
     # The API documentation (Swagger UI) works under the policy too.
     researcher.page.goto("/api/docs/")
     researcher.expect(researcher.role("heading", re.compile(r"^Tessera API")))
     researcher.expect_text("/api/v1/datasets/")
 
-    for tab in (researcher, chair, chair2):
+    for tab in (researcher, colleague, chair, chair2):
         assert tab.csp_violations == [], "\n".join(tab.csp_violations)
