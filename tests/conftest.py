@@ -19,6 +19,8 @@ from governance import services
 from . import factories
 from .audit.attacker import triggers_lifted
 
+pytest_plugins = ["tests.access_world"]
+
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
@@ -87,25 +89,31 @@ def other_committee(db):
     return factories.committee("leeds-dac")
 
 
+def committee_staff(username, committee, role):
+    """A staff user who sits on `committee` in `role`."""
+    person = factories.user(username, is_staff=True)
+    services.membership_add(committee=committee, user=person, role=role, actor=None)
+    return person
+
+
 @pytest.fixture
 def chair(db, committee):
-    person = factories.user("chair", is_staff=True)
-    services.membership_add(committee=committee, user=person, role="chair", actor=None)
-    return person
+    return committee_staff("chair", committee, "chair")
 
 
 @pytest.fixture
 def member(db, committee):
-    person = factories.user("member", is_staff=True)
-    services.membership_add(committee=committee, user=person, role="member", actor=None)
-    return person
+    return committee_staff("member", committee, "member")
+
+
+@pytest.fixture
+def other_chair(db, other_committee):
+    return committee_staff("otherchair", other_committee, "chair")
 
 
 @pytest.fixture
 def other_member(db, other_committee):
-    person = factories.user("othermember", is_staff=True)
-    services.membership_add(committee=other_committee, user=person, role="member", actor=None)
-    return person
+    return committee_staff("othermember", other_committee, "member")
 
 
 @pytest.fixture

@@ -36,7 +36,7 @@ from audit.actors import pseudonym_for
 from audit.models import AuditEvent
 from governance import services as gov
 from tests import factories
-from tests.access.conftest import accept_all, make_draft, publish_agreement
+from tests.access_world import accept_all, make_draft, publish_agreement
 from tests.tokens.token_support import oauth_client, token_keys  # noqa: F401 (autouse fixture)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]

@@ -29,8 +29,8 @@ from audit import ledger
 from audit.choices import EventType
 from audit.models import AuditEvent
 from tests import factories
+from tests.access_world import accept_all, make_draft, publish_agreement
 
-from .conftest import accept_all, make_draft, publish_agreement
 from .test_portal import client_for, flashes, text_of
 
 pytestmark = pytest.mark.django_db

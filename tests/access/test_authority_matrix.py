@@ -27,10 +27,9 @@ from core import scopes as S
 from governance import services as gov
 from governance.choices import DecisionPolicy
 from tests import factories
+from tests.access_world import accept_all, make_draft, publish_agreement
 from tests.tokens.test_oauth_scopes import bearer_for
 from tokens.oauth import client_register
-
-from .conftest import accept_all, make_draft, publish_agreement
 
 pytestmark = pytest.mark.django_db
 

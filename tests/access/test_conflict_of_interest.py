@@ -27,10 +27,9 @@ from audit.models import AuditEvent
 from governance import services as gov
 from governance.choices import DecisionPolicy
 from tests import factories
+from tests.access_world import accept_all, make_draft, publish_agreement
 from tokens.models import IssuedToken
 from tokens.visas import grant_for_dataset
-
-from .conftest import accept_all, make_draft, publish_agreement
 
 pytestmark = pytest.mark.django_db
 

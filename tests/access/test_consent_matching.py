@@ -11,8 +11,7 @@ from access.services import requests as request_services
 from audit.models import AuditEvent
 from governance import services as gov
 from tests import factories
-
-from .conftest import accept_all, make_draft
+from tests.access_world import accept_all, make_draft
 
 pytestmark = pytest.mark.django_db
 

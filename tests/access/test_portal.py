@@ -22,8 +22,7 @@ from access.uploads import MAX_BYTES
 from audit.choices import EventType
 from audit.models import AuditEvent
 from tests import factories
-
-from .conftest import accept_all, make_draft
+from tests.access_world import accept_all, make_draft
 
 pytestmark = pytest.mark.django_db
 

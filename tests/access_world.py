@@ -1,0 +1,111 @@
+"""The access-request world, for every test directory (the root conftest registers this module
+as a plugin): published agreements for both committees, a teammate, the researcher's draft
+request for both datasets and that request submitted; and the helpers that build others.
+
+A draft uploads an ethics approval: `temporary_media` sends it to the test's own folder (the
+directories whose tests call `make_draft` directly use it for every test, see their conftest)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+
+from access.services import decisions as decision_services
+from access.services import requests as request_services
+from governance import services as gov
+from governance.models import AccessAgreement
+from tests import factories
+
+
+@pytest.fixture
+def temporary_media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "uploads"
+
+
+def publish_agreement(committee, title="Data access agreement"):
+    draft = gov.agreement_create(
+        agreement=AccessAgreement(
+            committee=committee, title=title, text=f"{title} for {committee.name}."
+        ),
+        actor=None,
+    )
+    return gov.agreement_publish(agreement=draft, actor=None)
+
+
+@pytest.fixture
+def agreement(committee):
+    return publish_agreement(committee)
+
+
+@pytest.fixture
+def other_agreement(other_committee):
+    return publish_agreement(other_committee)
+
+
+@pytest.fixture
+def teammate(db):
+    return factories.user("teammate")
+
+
+@pytest.fixture
+def draft(
+    temporary_media, researcher, dataset, other_dataset, agreement, other_agreement, teammate
+):
+    return make_draft(researcher, [dataset, other_dataset], team=[teammate])
+
+
+def make_draft(applicant, datasets, *, team=(), **data):
+    fields = {
+        "title": "Tumour-infiltrating lymphocytes in lung cancer",
+        "lay_summary": "We teach computers to count immune cells in tumour slides.",
+        "scientific_abstract": "Deep learning for TIL quantification on H&E whole-slide images.",
+        "methods_development": True,
+        "requested_months": 12,
+        "institution": "Example University",
+        "ethics_reference": "METC-2026-001",
+        "ethics_expiry": timezone.localdate() + timedelta(days=365),
+        "ethics_document": SimpleUploadedFile(
+            "approval.pdf", b"%PDF-1.4 test", content_type="application/pdf"
+        ),
+        **data,
+    }
+    return request_services.request_create(
+        applicant=applicant,
+        data=fields,
+        datasets=datasets,
+        diseases=[factories.term("DOID:1324")],
+        team_members=team,
+    )
+
+
+def accept_all(access_request, user):
+    for agreement in set(request_services.required_agreements(access_request).values()):
+        request_services.agreement_accept(
+            access_request=access_request, user=user, agreement=agreement
+        )
+
+
+def submit_request(applicant, datasets, **data):
+    access_request = make_draft(applicant, datasets, **data)
+    accept_all(access_request, applicant)
+    return request_services.request_submit(access_request=access_request, actor=applicant)
+
+
+@pytest.fixture
+def submitted(draft, researcher):
+    accept_all(draft, researcher)
+    return request_services.request_submit(access_request=draft, actor=researcher)
+
+
+def approve_part(access_request, dataset, chair, *, days=180):
+    """`chair` approves the part of `access_request` that `dataset`'s committee reviews; the
+    grants end in `days` days."""
+    decision_services.decision_record(
+        review=access_request.reviews.get(committee=dataset.committee),
+        actor=chair,
+        outcome="approve",
+        end_date=timezone.localdate() + timedelta(days=days),
+    )
