@@ -48,6 +48,16 @@ def end_date():
     return timezone.localdate() + timedelta(days=90)
 
 
+def approve(review, actor):
+    return decision_services.decision_record(
+        review=review, actor=actor, outcome="approve", end_date=end_date()
+    )
+
+
+def vote(review, actor, choice="approve", rationale="Fine."):
+    return review_services.vote_cast(review=review, actor=actor, choice=choice, rationale=rationale)
+
+
 def set_policy(committee, policy, quorum=1):
     committee.decision_policy = policy
     committee.quorum = quorum
@@ -206,9 +216,7 @@ def test_chair_on_the_team_cannot_start_close_or_revoke(committee, dataset, rese
 
     with pytest.raises(PermissionDenied, match="on this request's team"):
         review_services.review_start(review=review, actor=secretary)
-    decision_services.decision_record(
-        review=review, actor=chair, outcome="approve", end_date=end_date()
-    )
+    approve(review, chair)
     grant = Grant.objects.filter(request=review.request).first()
     with pytest.raises(PermissionDenied, match="on this request's team"):
         grant_services.grant_revoke(grant=grant, actor=secretary, reason="Mine to end.")
@@ -222,45 +230,29 @@ def test_chair_on_the_team_cannot_start_close_or_revoke(committee, dataset, rese
 
 def test_quorum_counts_only_eligible_members(voting, dataset, researcher):
     review = submitted_request(researcher, dataset)
-    review_services.vote_cast(
-        review=review, actor=voting["ann"], choice="approve", rationale="Fine."
-    )
-    review_services.vote_cast(
-        review=review, actor=voting["bob"], choice="approve", rationale="Fine."
-    )
+    vote(review, voting["ann"])
+    vote(review, voting["bob"])
     review_services.recusal_declare(review=review, actor=voting["bob"], reason="My former student.")
 
     with pytest.raises(PermissionDenied, match=re.escape("The quorum is 2 votes; 1 cast so far.")):
-        decision_services.decision_record(
-            review=review, actor=voting["chair"], outcome="approve", end_date=end_date()
-        )
+        approve(review, voting["chair"])
 
-    review_services.vote_cast(
-        review=review, actor=voting["cat"], choice="approve", rationale="Fine."
-    )
-    decision_services.decision_record(
-        review=review, actor=voting["chair"], outcome="approve", end_date=end_date()
-    )
+    vote(review, voting["cat"])
+    approve(review, voting["chair"])
     review.refresh_from_db()
     assert review.status == "approved"
 
 
 def test_majority_counts_only_eligible_members(voting, dataset, researcher):
     review = submitted_request(researcher, dataset)
-    review_services.vote_cast(
-        review=review, actor=voting["ann"], choice="approve", rationale="Yes."
-    )
-    review_services.vote_cast(
-        review=review, actor=voting["bob"], choice="approve", rationale="Yes."
-    )
-    review_services.vote_cast(review=review, actor=voting["cat"], choice="reject", rationale="No.")
+    vote(review, voting["ann"], rationale="Yes.")
+    vote(review, voting["bob"], rationale="Yes.")
+    vote(review, voting["cat"], "reject", "No.")
     review_services.recusal_declare(review=review, actor=voting["ann"], reason="Co-author.")
 
     # Eligible votes: bob approve, cat reject: no majority either way.
     with pytest.raises(PermissionDenied, match="A majority must vote to approve: 1 approve"):
-        decision_services.decision_record(
-            review=review, actor=voting["chair"], outcome="approve", end_date=end_date()
-        )
+        approve(review, voting["chair"])
 
 
 def test_eligible_tally_is_a_pure_rule():
@@ -287,11 +279,9 @@ def test_recused_member_cannot_vote_decide_or_comment_as_committee(
     review_services.recusal_declare(review=review, actor=chair, reason="I supervise the applicant.")
 
     with pytest.raises(PermissionDenied, match=re.escape(RECUSED)):
-        review_services.vote_cast(review=review, actor=chair, choice="approve", rationale="Fine.")
+        vote(review, chair)
     with pytest.raises(PermissionDenied, match=re.escape(RECUSED)):
-        decision_services.decision_record(
-            review=review, actor=chair, outcome="approve", end_date=end_date()
-        )
+        approve(review, chair)
     with pytest.raises(PermissionDenied, match=re.escape(RECUSED)):
         review_services.comment_add(
             access_request=review.request,
@@ -504,9 +494,7 @@ ACTIONS = {
         visibility="internal",
         committee=review.committee,
     ),
-    "vote": lambda review, actor, grant: review_services.vote_cast(
-        review=review, actor=actor, choice="approve", rationale="Fine."
-    ),
+    "vote": lambda review, actor, grant: vote(review, actor),
     "decide": lambda review, actor, grant: decision_services.decision_record(
         review=review, actor=actor, outcome="reject", reason="No."
     ),
@@ -533,9 +521,7 @@ def test_every_committee_action_refuses_a_conflicted_chair(
     grant = None
     if action == "revoke":
         # The eligible chair approves, so that there is a grant to revoke.
-        decision_services.decision_record(
-            review=review, actor=chair, outcome="approve", end_date=end_date()
-        )
+        approve(review, chair)
         grant = Grant.objects.filter(request=review.request).first()
 
     if conflict is None:
