@@ -12,12 +12,21 @@ from datetime import timedelta
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from access.services import decisions as decision_services
 from access.services import requests as request_services
 from governance import services as gov
 from governance.models import AccessAgreement
 from tests import factories
+
+
+def api(user=None, **defaults) -> APIClient:
+    """A REST client, authenticated as `user` when one is given."""
+    client = APIClient(**defaults)
+    if user is not None:
+        client.force_authenticate(user)
+    return client
 
 
 @pytest.fixture

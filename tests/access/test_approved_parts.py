@@ -16,7 +16,6 @@ from dateutil.relativedelta import relativedelta
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from access import lifecycle
 from access.answers import REQUEST_FIELDS
@@ -29,19 +28,11 @@ from audit import ledger
 from audit.choices import EventType
 from audit.models import AuditEvent
 from tests import factories
-from tests.access_world import accept_all, make_draft, publish_agreement
+from tests.access_world import accept_all, api, make_draft, publish_agreement
 
-from .test_portal import client_for, flashes, text_of
+from .test_portal import PDF, client_for, flashes, text_of
 
 pytestmark = pytest.mark.django_db
-
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-
-
-def api(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 def url(access_request) -> str:

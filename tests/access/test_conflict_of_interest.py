@@ -14,7 +14,6 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from access import lifecycle, selectors
 from access.models import DeputyDecider, Grant, Recusal, Review
@@ -27,7 +26,7 @@ from audit.models import AuditEvent
 from governance import services as gov
 from governance.choices import DecisionPolicy
 from tests import factories
-from tests.access_world import accept_all, make_draft, publish_agreement
+from tests.access_world import accept_all, api, make_draft, publish_agreement
 from tokens.models import IssuedToken
 from tokens.visas import grant_for_dataset
 
@@ -36,12 +35,6 @@ pytestmark = pytest.mark.django_db
 APPLICANT = "You are the applicant of this request; you may not act on it as its committee."
 TEAM = "You are on this request's team; you may not act on it as its committee."
 RECUSED = "You declared a conflict of interest on this review; you may not act on it."
-
-
-def api(user):
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 def end_date():

@@ -13,11 +13,11 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from access.models import Grant
 from audit import bounded, ledger
 from audit.actors import pseudonym_for
 from audit.choices import EventType
 from audit.models import AuditEvent
+from tests.access_world import api as api_client
 from tests.tokens.token_support import (
     INTROSPECT,
     grant,
@@ -51,10 +51,7 @@ def refusals() -> list[AuditEvent]:
 
 
 def api(user=None) -> APIClient:
-    client = APIClient(REMOTE_ADDR=ADDRESS)
-    if user is not None:
-        client.force_authenticate(user)
-    return client
+    return api_client(user, REMOTE_ADDR=ADDRESS)
 
 
 def admin_client(user) -> Client:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import pytest
 from django.urls import reverse
-from rest_framework.test import APIClient
 
 from access.choices import RequestStatus, ReviewStatus
 from access.lifecycle import TransitionRefused
@@ -21,7 +20,7 @@ from access.services import decisions as decision_services
 from access.services import grants as grant_services
 from access.services import requests as request_services
 from audit.choices import EventType
-from tests.access_world import accept_all
+from tests.access_world import accept_all, api
 from tests.tokens.token_support import (
     events_of,
     feed,
@@ -38,12 +37,6 @@ from tokens.models import IssuedToken, TokenRevocation
 from .test_portal import client_for, flashes, text_of
 
 pytestmark = pytest.mark.django_db
-
-
-def api(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 @pytest.fixture
