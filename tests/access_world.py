@@ -109,12 +109,16 @@ def submitted(draft, researcher):
     return request_services.request_submit(access_request=draft, actor=researcher)
 
 
-def approve_part(access_request, dataset, chair, *, days=180):
-    """`chair` approves the part of `access_request` that `dataset`'s committee reviews; the
-    grants end in `days` days."""
+def approve_part(access_request, dataset, chair, *, days=180, **decision):
+    """`chair` approves the part of `access_request` that `dataset`'s committee reviews (with
+    `decision`'s further fields, e.g. conditions); the grants end in `days` days, the date
+    returned."""
+    end = timezone.localdate() + timedelta(days=days)
     decision_services.decision_record(
         review=access_request.reviews.get(committee=dataset.committee),
         actor=chair,
         outcome="approve",
-        end_date=timezone.localdate() + timedelta(days=days),
+        end_date=end,
+        **decision,
     )
+    return end

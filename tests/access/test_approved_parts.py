@@ -9,8 +9,6 @@ as they were.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 from dateutil.relativedelta import relativedelta
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -28,7 +26,7 @@ from audit import ledger
 from audit.choices import EventType
 from audit.models import AuditEvent
 from tests import factories
-from tests.access_world import accept_all, api, make_draft, publish_agreement
+from tests.access_world import accept_all, api, approve_part, make_draft, publish_agreement
 
 from .test_portal import PDF, client_for, flashes, text_of
 
@@ -69,12 +67,7 @@ def split(researcher, teammate, chair, other_chair, part_a, part_b):
     accept_all(access_request, researcher)
     accept_all(access_request, teammate)
     request_services.request_submit(access_request=access_request, actor=researcher)
-    decision_services.decision_record(
-        review=access_request.reviews.get(committee=part_a.committee),
-        actor=chair,
-        outcome="approve",
-        end_date=timezone.localdate() + timedelta(days=180),
-    )
+    approve_part(access_request, part_a, chair)
     decision_services.decision_record(
         review=access_request.reviews.get(committee=part_b.committee),
         actor=other_chair,
