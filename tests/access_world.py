@@ -34,14 +34,13 @@ def temporary_media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "uploads"
 
 
-def publish_agreement(committee, title="Data access agreement"):
+def publish_agreement(committee, title="Data access agreement", *, text=None, actor=None):
+    """A published agreement of `committee` (its text by default names title and committee)."""
+    text = text or f"{title} for {committee.name}."
     draft = gov.agreement_create(
-        agreement=AccessAgreement(
-            committee=committee, title=title, text=f"{title} for {committee.name}."
-        ),
-        actor=None,
+        agreement=AccessAgreement(committee=committee, title=title, text=text), actor=actor
     )
-    return gov.agreement_publish(agreement=draft, actor=None)
+    return gov.agreement_publish(agreement=draft, actor=actor)
 
 
 @pytest.fixture

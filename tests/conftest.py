@@ -89,31 +89,24 @@ def other_committee(db):
     return factories.committee("leeds-dac")
 
 
-def committee_staff(username, committee, role):
-    """A staff user who sits on `committee` in `role`."""
-    person = factories.user(username, is_staff=True)
-    services.membership_add(committee=committee, user=person, role=role, actor=None)
-    return person
-
-
 @pytest.fixture
 def chair(db, committee):
-    return committee_staff("chair", committee, "chair")
+    return factories.committee_staff("chair", committee, "chair")
 
 
 @pytest.fixture
 def member(db, committee):
-    return committee_staff("member", committee, "member")
+    return factories.committee_staff("member", committee, "member")
 
 
 @pytest.fixture
 def other_chair(db, other_committee):
-    return committee_staff("otherchair", other_committee, "chair")
+    return factories.committee_staff("otherchair", other_committee, "chair")
 
 
 @pytest.fixture
 def other_member(db, other_committee):
-    return committee_staff("othermember", other_committee, "member")
+    return factories.committee_staff("othermember", other_committee, "member")
 
 
 @pytest.fixture

@@ -18,8 +18,9 @@ from governance.models import (
     LegalBasis,
     Organisation,
 )
-from governance.services import agreement_create, agreement_publish
+from governance.services import agreement_create
 from tests import factories
+from tests.access_world import publish_agreement
 
 pytestmark = pytest.mark.django_db
 
@@ -412,15 +413,8 @@ def test_dropping_art9_from_a_basis_published_datasets_rely_on_is_a_form_error(
 
 
 # --- agreements -------------------------------------------------------------------------------
-def published_agreement(committee, text, *, actor) -> AccessAgreement:
-    draft = agreement_create(
-        agreement=AccessAgreement(committee=committee, title="DAA", text=text), actor=actor
-    )
-    return agreement_publish(agreement=draft, actor=actor)
-
-
 def test_a_published_agreement_is_read_only_in_the_admin(client, admin_user, committee):
-    agreement = published_agreement(committee, "Original.", actor=admin_user)
+    agreement = publish_agreement(committee, "DAA", text="Original.", actor=admin_user)
     client.force_login(admin_user)
     url = f"{AGREEMENTS}{agreement.pk}/change/"
     assert 'name="_save"' not in client.get(url).content.decode()
@@ -434,7 +428,7 @@ def test_a_published_agreement_is_read_only_in_the_admin(client, admin_user, com
 
 
 def test_admin_publish_action_makes_the_new_version_current(client, admin_user, committee):
-    first = published_agreement(committee, "v1", actor=admin_user)
+    first = publish_agreement(committee, "DAA", text="v1", actor=admin_user)
     second = agreement_create(
         agreement=AccessAgreement(committee=committee, title="DAA", text="v2"), actor=admin_user
     )
