@@ -114,8 +114,7 @@ def world(committee, other_committee, dataset, researcher, chair, admin_user):
     for name in ("teamchair", "recusedchair", "applyingchair"):
         seats[name] = factories.user(name, is_staff=True)
         gov.membership_add(committee=committee, user=seats[name], role="chair", actor=None)
-    other_chair = factories.user("otherchair", is_staff=True)
-    gov.membership_add(committee=other_committee, user=other_chair, role="chair", actor=None)
+    other_chair = factories.committee_staff("otherchair", other_committee, "chair")
     deputy = factories.user("deputy", is_staff=True)
     return {
         "committee": committee,

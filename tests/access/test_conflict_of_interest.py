@@ -57,12 +57,6 @@ def set_policy(committee, policy, quorum=1):
     return gov.committee_update(committee=committee, actor=None)
 
 
-def seat(committee, username, role):
-    person = factories.user(username, is_staff=True)
-    gov.membership_add(committee=committee, user=person, role=role, actor=None)
-    return person
-
-
 def submitted_request(applicant, dataset, *, team=()):
     publish_agreement(dataset.committee)
     access_request = make_draft(applicant, [dataset], team=list(team))
@@ -86,7 +80,7 @@ def preclinical():
 
 @pytest.fixture
 def toxpath(preclinical):
-    return seat(preclinical, "toxpath", "member")
+    return factories.committee_staff("toxpath", preclinical, "member")
 
 
 @pytest.fixture
@@ -105,10 +99,10 @@ def voting(committee):
     """The radboud committee deciding by majority, quorum 2: a chair and three voting members."""
     set_policy(committee, DecisionPolicy.MAJORITY, quorum=2)
     return {
-        "chair": seat(committee, "vchair", "chair"),
-        "ann": seat(committee, "ann", "member"),
-        "bob": seat(committee, "bob", "member"),
-        "cat": seat(committee, "cat", "member"),
+        "chair": factories.committee_staff("vchair", committee, "chair"),
+        "ann": factories.committee_staff("ann", committee, "member"),
+        "bob": factories.committee_staff("bob", committee, "member"),
+        "cat": factories.committee_staff("cat", committee, "member"),
     }
 
 
@@ -204,7 +198,7 @@ def test_member_on_the_team_cannot_comment_as_the_committee(voting, dataset, res
 
 
 def test_chair_on_the_team_cannot_start_close_or_revoke(committee, dataset, researcher, chair):
-    secretary = seat(committee, "secretary", "secretary")
+    secretary = factories.committee_staff("secretary", committee, "secretary")
     review = submitted_request(researcher, dataset, team=[secretary])
 
     with pytest.raises(PermissionDenied, match="on this request's team"):
@@ -371,7 +365,7 @@ def test_admin_appoints_a_deputy_who_can_then_decide(client, toxpath, rat_livers
 
 def test_non_superuser_cannot_appoint_a_deputy(client, toxpath, rat_livers, preclinical):
     review = submitted_request(toxpath, rat_livers)
-    chair = seat(preclinical, "preclinicalchair", "chair")
+    chair = factories.committee_staff("preclinicalchair", preclinical, "chair")
     client.force_login(chair)
 
     response = client.post(
@@ -506,7 +500,7 @@ def test_every_committee_action_refuses_a_conflicted_chair(
 ):
     """A second chair of the committee (who may do all six actions) is the applicant, on the
     team, recused, or not conflicted at all (the control: then the action goes through)."""
-    cochair = seat(committee, "cochair", "chair")
+    cochair = factories.committee_staff("cochair", committee, "chair")
     applicant = cochair if conflict == "applicant" else researcher
     review = submitted_request(applicant, dataset, team=[cochair] if conflict == "team" else [])
     if conflict == "recused":

@@ -14,7 +14,6 @@ from access.models import Comment, Decision, Grant, Vote
 from access.services import decisions as decision_services
 from audit.choices import EventType
 from audit.models import AuditEvent
-from governance import services as gov
 from tests import factories
 
 from ..admin_support import approve_data, messages_of, page, set_policy, url
@@ -121,8 +120,7 @@ def test_majority_with_quorum_refuses_until_the_quorum_then_allows(
 
 
 def test_a_secretary_cannot_vote(client, committee, review):
-    secretary = factories.user("secretary", is_staff=True)
-    gov.membership_add(committee=committee, user=secretary, role="secretary", actor=None)
+    secretary = factories.committee_staff("secretary", committee, "secretary")
     client.force_login(secretary)
     assert "Cast vote" not in client.get(page(review)).text
     response = client.post(url("vote", review), {"vote-choice": "approve", "vote-rationale": "x"})
