@@ -1,6 +1,7 @@
 """The access-request world, for every test directory (the root conftest registers this module
 as a plugin): published agreements for both committees, a teammate, the researcher's draft
-request for both datasets and that request submitted; and the helpers that build others.
+request for both datasets and that request submitted; the helpers that build others
+(make_draft, submit_request, approve_part, publish_agreement) and a REST client (api).
 
 A draft uploads an ethics approval: `temporary_media` sends it to the test's own folder (the
 directories whose tests call `make_draft` directly use it for every test, see their conftest)."""
