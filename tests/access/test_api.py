@@ -2,19 +2,12 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from access.models import Grant
 from tests import factories
+from tests.access_world import api
 
 pytestmark = pytest.mark.django_db
-
-
-def api(user=None):
-    client = APIClient()
-    if user is not None:
-        client.force_authenticate(user)
-    return client
 
 
 def test_researcher_creates_a_draft_by_accession_and_curie_and_cannot_name_a_team(

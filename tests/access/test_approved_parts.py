@@ -16,7 +16,6 @@ from dateutil.relativedelta import relativedelta
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from access import lifecycle
 from access.answers import REQUEST_FIELDS
@@ -31,19 +30,11 @@ from audit.choices import EventType
 from audit.models import AuditEvent
 from core.exceptions import Conflict
 from tests import factories
+from tests.access_world import accept_all, api, approve_part, make_draft, publish_agreement
 
-from .conftest import accept_all, make_draft, publish_agreement
-from .test_portal import client_for, flashes, text_of
+from .test_portal import PDF, client_for, flashes, text_of
 
 pytestmark = pytest.mark.django_db
-
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-
-
-def api(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 def url(access_request) -> str:
@@ -80,12 +71,7 @@ def split(researcher, teammate, chair, other_chair, part_a, part_b):
     accept_all(access_request, researcher)
     accept_all(access_request, teammate)
     request_services.request_submit(access_request=access_request, actor=researcher)
-    decision_services.decision_record(
-        review=access_request.reviews.get(committee=part_a.committee),
-        actor=chair,
-        outcome="approve",
-        end_date=timezone.localdate() + timedelta(days=180),
-    )
+    approve_part(access_request, part_a, chair)
     decision_services.decision_record(
         review=access_request.reviews.get(committee=part_b.committee),
         actor=other_chair,

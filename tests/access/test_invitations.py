@@ -26,8 +26,8 @@ from audit.choices import EventType
 from audit.models import AuditEvent
 from core.exceptions import Conflict, Forbidden, Invalid, NotFound
 from tests import factories
+from tests.access_world import accept_all, join_team, make_draft
 
-from .conftest import accept_all, join_team, make_draft
 from .test_portal import client_for, flashes, text_of
 
 pytestmark = pytest.mark.django_db

@@ -9,12 +9,10 @@ from kombu.exceptions import OperationalError
 from access import tasks
 from access.choices import RequestStatus
 from access.models import Grant, Notification
-from access.services import decisions as decision_services
 from access.services import grants as grant_services
 from access.services import notifications as notification_services
 from access.services import requests as request_services
-
-from .conftest import accept_all, make_draft
+from tests.access_world import accept_all, approve_part, make_draft
 
 pytestmark = pytest.mark.django_db
 
@@ -94,13 +92,7 @@ def test_idle_drafts_are_reminded_then_closed(researcher, dataset, agreement):
 def test_grant_holders_are_reminded_at_30_and_7_days_and_at_expiry(
     submitted, chair, dataset, researcher
 ):
-    review = submitted.reviews.get(committee=dataset.committee)
-    decision_services.decision_record(
-        review=review,
-        actor=chair,
-        outcome="approve",
-        end_date=timezone.localdate() + timedelta(days=60),
-    )
+    approve_part(submitted, dataset, chair, days=60)
     grant = Grant.objects.get(user=researcher, dataset=dataset)
     end = grant.valid_until
     assert grant_services.grants_expire(now=end - timedelta(days=40))["reminded"] == 0

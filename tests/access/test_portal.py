@@ -22,8 +22,7 @@ from access.uploads import MAX_BYTES
 from audit.choices import EventType
 from audit.models import AuditEvent
 from tests import factories
-
-from .conftest import accept_all, make_draft
+from tests.access_world import accept_all, approve_part, make_draft
 
 pytestmark = pytest.mark.django_db
 
@@ -470,20 +469,17 @@ def test_timeline_tells_the_story_but_hides_votes_and_internal_comments(
     review_services.vote_cast(
         review=review, actor=member, choice="reject", rationale="SECRET-RATIONALE"
     )
-    review_services.comment_add(
-        access_request=submitted,
-        actor=chair,
-        body="SECRET-INTERNAL remark",
-        visibility=CommentVisibility.INTERNAL,
-        committee=dataset.committee,
-    )
-    review_services.comment_add(
-        access_request=submitted,
-        actor=chair,
-        body="Please confirm the cohort.",
-        visibility=CommentVisibility.PUBLIC,
-        committee=dataset.committee,
-    )
+    for body, visibility in [
+        ("SECRET-INTERNAL remark", CommentVisibility.INTERNAL),
+        ("Please confirm the cohort.", CommentVisibility.PUBLIC),
+    ]:
+        review_services.comment_add(
+            access_request=submitted,
+            actor=chair,
+            body=body,
+            visibility=visibility,
+            committee=dataset.committee,
+        )
     page = text_of(client_for(researcher).get(detail_url(submitted)))
     assert "SECRET" not in page
     assert "vote" not in page.lower()
@@ -498,13 +494,7 @@ def test_timeline_tells_the_story_but_hides_votes_and_internal_comments(
 
 
 def test_timeline_names_the_approval_and_its_end_date(submitted, researcher, chair, dataset):
-    end = timezone.localdate() + timedelta(days=90)
-    decision_services.decision_record(
-        review=submitted.reviews.get(committee=dataset.committee),
-        actor=chair,
-        outcome="approve",
-        end_date=end,
-    )
+    end = approve_part(submitted, dataset, chair, days=90)
     page = text_of(client_for(researcher).get(detail_url(submitted)))
     assert (
         f"{dataset.committee.name} approved access to {dataset.accession} until "
@@ -598,14 +588,7 @@ def test_a_request_without_a_document_has_no_download(researcher, dataset, agree
 def test_my_access_lists_grants_and_why_one_is_not_active(
     submitted, researcher, teammate, chair, dataset
 ):
-    end = timezone.localdate() + timedelta(days=60)
-    decision_services.decision_record(
-        review=submitted.reviews.get(committee=dataset.committee),
-        actor=chair,
-        outcome="approve",
-        end_date=end,
-        conditions="No re-identification.",
-    )
+    approve_part(submitted, dataset, chair, days=60, conditions="No re-identification.")
     mine = text_of(client_for(researcher).get(reverse("access:grant-list")))
     assert f"{dataset.accession} {dataset.title}" in mine
     assert "Active" in mine and "No re-identification." in mine

@@ -27,9 +27,9 @@ from django.apps import apps
 from django.core.management import call_command
 from django.utils import timezone
 
-from governance import services as gov
-from governance.models import AccessAgreement, LegalBasisArticle
+from governance.models import LegalBasisArticle
 from tests import factories
+from tests.access_world import publish_agreement
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -92,18 +92,6 @@ def _reference_data() -> None:
     call_command("load_ontologies", verbosity=0)
 
 
-def _publish_agreement(committee) -> AccessAgreement:
-    draft = gov.agreement_create(
-        agreement=AccessAgreement(
-            committee=committee,
-            title=f"{committee.name} data access agreement",
-            text="The recipient uses the data only for the approved purpose.",
-        ),
-        actor=None,
-    )
-    return gov.agreement_publish(agreement=draft, actor=None)
-
-
 @pytest.fixture
 def world(transactional_db, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "uploads"  # the live server stores the upload here
@@ -117,26 +105,28 @@ def world(transactional_db, settings, tmp_path):
         "nordic-dac", name="Nordic Pathology DAC", organisation=linkoping, decision_policy="chair"
     )
     for committee in (human, nordic):
-        _publish_agreement(committee)
+        publish_agreement(
+            committee,
+            f"{committee.name} data access agreement",
+            text="The recipient uses the data only for the approved purpose.",
+        )
     people = {
         "researcher": factories.user("researcher", first_name="Elena", last_name="Rossi"),
         "colleague": factories.user("colleague", first_name="Noor", last_name="Visser"),
-        "chair": factories.user("chair", is_staff=True),
-        "chair2": factories.user("chair2", is_staff=True),
+        "chair": factories.committee_staff("chair", human, "chair"),
+        "chair2": factories.committee_staff("chair2", nordic, "chair"),
     }
-    gov.membership_add(committee=human, user=people["chair"], role="chair", actor=None)
-    gov.membership_add(committee=nordic, user=people["chair2"], role="chair", actor=None)
-    lung = factories.dataset(
-        committee=human,
-        controller=radboud,
-        title="Lung adenocarcinoma resections, H&E and PD-L1",
-        consent_scope=factories.consent_scope("GRU"),
-    )
-    nsclc = factories.dataset(
-        committee=nordic,
-        controller=linkoping,
-        title="Non-small cell lung cancer, H&E and TTF-1",
-        consent_scope=factories.consent_scope("HMB"),
+    lung, nsclc = (
+        factories.dataset(
+            committee=committee,
+            controller=controller,
+            title=title,
+            consent_scope=factories.consent_scope(permission),
+        )
+        for committee, controller, title, permission in [
+            (human, radboud, "Lung adenocarcinoma resections, H&E and PD-L1", "GRU"),
+            (nordic, linkoping, "Non-small cell lung cancer, H&E and TTF-1", "HMB"),
+        ]
     )
     return {"datasets": (lung, nsclc), "committees": (human, nordic), **people}
 
@@ -179,18 +169,18 @@ class Journey:
         with self.page.expect_navigation():
             locator.click()
 
-    def sign_in_portal(self) -> None:
-        self.page.goto("/accounts/login/")
+    def _sign_in(self, url: str, button: str) -> None:
+        self.page.goto(url)
         self.page.get_by_label("Username").fill(self.username)
         self.page.get_by_label("Password").fill(PASSWORD)
-        self.click_and_load(self.role("button", "Sign in"))
+        self.click_and_load(self.role("button", button))
+
+    def sign_in_portal(self) -> None:
+        self._sign_in("/accounts/login/", "Sign in")
         self.expect(self.role("button", "Sign out"))
 
     def sign_in_admin(self) -> None:
-        self.page.goto("/admin/login/?next=/admin/access/review/")
-        self.page.get_by_label("Username").fill(self.username)
-        self.page.get_by_label("Password").fill(PASSWORD)
-        self.click_and_load(self.role("button", "Log in"))
+        self._sign_in("/admin/login/?next=/admin/access/review/", "Log in")
         self.expect(self.role("heading", "Reviews for your committees"))
 
     def expect(self, locator):
