@@ -18,6 +18,7 @@ from audit import signing
 from governance import services
 
 from . import factories, visa_issuers
+from .accounts.oidc_support import configure, start_provider
 from .audit.attacker import triggers_lifted
 from .visa_issuers import JwksServer
 
@@ -206,3 +207,29 @@ def visa_world(settings, jwks_server, _visa_keys):
     }
     yield world
     passports.reset_jwks_cache()
+
+
+# --- a real OpenID provider process (oidc-provider-mock), for sign-in through it -------------
+@pytest.fixture(scope="session")
+def oidc_provider():
+    """A real OpenID provider process for the whole session (tests/accounts/oidc_support.py)."""
+    provider = start_provider()
+    yield provider
+    provider.stop()
+
+
+@pytest.fixture(scope="session")
+def oidc_provider_expired():
+    """A second provider whose tokens (ID tokens included) expired ten minutes before they
+    were issued (`--token-max-age=-600`): as close to a replayed, expired ID token as the mock
+    allows, and signed with its own real key."""
+    provider = start_provider("--token-max-age=-600")
+    yield provider
+    provider.stop()
+
+
+@pytest.fixture
+def oidc(settings, oidc_provider):
+    """Tessera configured with the session's provider."""
+    configure(settings, oidc_provider.url)
+    return oidc_provider

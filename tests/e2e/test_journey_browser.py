@@ -1,11 +1,13 @@
 """The whole access journey in a real browser (headless Chromium driven by Playwright).
 
-A researcher applies for two datasets governed by two committees and invites a colleague by
-e-mail, who opens the link in a second browser context, signs in and accepts; the first
-committee's chair approves in the admin; the second committee's chair returns the request with a question; the
-researcher edits, replies and resubmits; the second chair approves; the researcher and the
-colleague see both grants on "My access". Every step goes through the pages people use, by their accessible names,
-under the production Content-Security-Policy: no page may trip it (Chromium's console says so).
+A researcher signs in through the identity provider's own page (oidc-provider-mock) and applies
+for two datasets governed by two committees; a colleague with no account yet, invited by
+e-mail, opens the link in a second browser context, signs in through the provider (their
+account is made then) and accepts; the first committee's chair approves in the admin; the
+second committee's chair returns the request with a question; the researcher edits, replies and
+resubmits; the second chair approves; the researcher and the colleague see both grants on "My
+access". Every step goes through the pages people use, by their accessible names, under the
+production Content-Security-Policy: no page may trip it (Chromium's console says so).
 
 Needs Debian's `chromium` (`apt-get install chromium`; Playwright's own browser download is not
 used), or another Chromium named by TESSERA_CHROMIUM. Without one the test fails under CI=true
@@ -112,7 +114,6 @@ def world(transactional_db, settings, tmp_path):
         )
     people = {
         "researcher": factories.user("researcher", first_name="Elena", last_name="Rossi"),
-        "colleague": factories.user("colleague", first_name="Noor", last_name="Visser"),
         "chair": factories.committee_staff("chair", human, "chair"),
         "chair2": factories.committee_staff("chair2", nordic, "chair"),
     }
@@ -175,9 +176,14 @@ class Journey:
         self.page.get_by_label("Password").fill(PASSWORD)
         self.click_and_load(self.role("button", button))
 
-    def sign_in_portal(self) -> None:
-        self._sign_in("/accounts/login/", "Sign in")
-        self.expect(self.role("button", "Sign out"))
+    def sign_in_with_provider(self, sub: str) -> None:
+        """From Tessera's sign-in page (where a link requiring sign-in led), through the
+        identity provider's own page (oidc-provider-mock's: the person's `sub`, Authorize),
+        back to where they were going."""
+        self.click_and_load(self.role("link", "Sign in with Life Science Login"))
+        self.expect(self.role("heading", "Authorize Client"))
+        self.page.get_by_placeholder("sub").fill(sub)
+        self.click_and_load(self.role("button", "Authorize", exact=True))
 
     def sign_in_admin(self) -> None:
         self._sign_in("/admin/login/?next=/admin/access/review/", "Log in")
@@ -221,13 +227,31 @@ def open_review(chair: Journey, reference: str) -> None:
 
 
 def test_researcher_applies_two_committees_decide_and_both_grants_appear(
-    world, journey, live_server, settings, mailoutbox
+    world, journey, live_server, settings, mailoutbox, oidc
 ):
     settings.TESSERA_BASE_URL = live_server.url  # the invitation's link points here
     lung, nsclc = world["datasets"]
     human, nordic = world["committees"]
+    # Researchers sign in with their institution (Life Science Login here, oidc-provider-mock):
+    # the researcher's account was linked to their identity beforehand by an administrator;
+    # the colleague has no account until their first sign-in.
+    for sub, given, family, username in (
+        ("elena@lifescience-ri.eu", "Elena", "Rossi", "researcher"),
+        ("noor@lifescience-ri.eu", "Noor", "Visser", "colleague"),
+    ):
+        oidc.set_user(
+            sub,
+            given_name=given,
+            family_name=family,
+            preferred_username=username,
+            email=f"{given}.{family}@example.org".lower(),
+            email_verified=True,
+        )
+    call_command("identity_link", "researcher", "elena@lifescience-ri.eu", verbosity=0)
     researcher = journey("researcher")
-    researcher.sign_in_portal()
+    researcher.page.goto("/accounts/login/")
+    researcher.sign_in_with_provider("elena@lifescience-ri.eu")
+    researcher.expect(researcher.role("button", "Sign out"))
 
     # The cart: start from the first dataset's page, find the second by its accession.
     researcher.page.goto(lung.get_absolute_url())
@@ -279,9 +303,7 @@ def test_researcher_applies_two_committees_decide_and_both_grants_appear(
     assert link, invitation_mail.body
     colleague = journey("colleague")
     colleague.page.goto(link[0])
-    colleague.page.get_by_label("Username").fill("colleague")
-    colleague.page.get_by_label("Password").fill(PASSWORD)
-    colleague.click_and_load(colleague.role("button", "Sign in"))
+    colleague.sign_in_with_provider("noor@lifescience-ri.eu")  # their account, made just now
     colleague.expect(colleague.role("heading", "You are invited to a team"))
     colleague.expect_text("Tumour-infiltrating lymphocytes in lung cancer")
     colleague.shot("01b-invitation")
