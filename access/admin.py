@@ -26,7 +26,13 @@ from django.utils.safestring import mark_safe
 from audit.admin_mixins import NotFoundInsteadOfForbiddenMixin, SuperuserOnlyMixin
 
 from . import lifecycle, selectors
-from .committee.context import committee_datasets, days_since, ethics_document_url, verdict_badge
+from .committee.context import (
+    committee_datasets,
+    days_since,
+    ethics_document_url,
+    researcher_status_text,
+    verdict_badge,
+)
 from .committee.errors import record_refusal
 from .committee.filters import (
     CommitteeFilter,
@@ -36,7 +42,7 @@ from .committee.filters import (
     WaitingForMeFilter,
 )
 from .committee.views import ReviewWorkspace, revoke_grants
-from .models import AccessRequest, Grant, Notification, Review
+from .models import AccessRequest, Grant, Notification, ResearcherStatus, Review
 from .services import notifications as notification_services
 
 REFERENCE = re.compile(r"(?:TSR-AR-)?0*(\d{1,12})", re.IGNORECASE)
@@ -66,9 +72,22 @@ def _is_committee_member(request) -> bool:
     return request.user.is_superuser or _committee_count(request) > 0
 
 
+class _CommitteeListMixin:
+    """The permissions of a committee's list (reviews, grants): the queryset decides; every
+    active staff user may look at an (empty) list, and at one object only if the list holds it."""
+
+    def has_module_permission(self, request):
+        return _is_committee_member(request)
+
+    def has_view_permission(self, request, obj=None):
+        if obj is None:
+            return request.user.is_active and request.user.is_staff
+        return self.get_queryset(request).filter(pk=obj.pk).exists()
+
+
 # --- the work queue -----------------------------------------------------------------------------
 @admin.register(Review)
-class ReviewAdmin(NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
+class ReviewAdmin(_CommitteeListMixin, NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
     list_display = [
         "reference",
         "project_title",
@@ -86,15 +105,6 @@ class ReviewAdmin(NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
     list_per_page = 50
     show_full_result_count = False
     actions = None
-
-    # --- permissions: the queryset decides; every staff user may look at an (empty) queue --------
-    def has_module_permission(self, request):
-        return _is_committee_member(request)
-
-    def has_view_permission(self, request, obj=None):
-        if obj is None:
-            return request.user.is_active and request.user.is_staff
-        return selectors.review_list_for_user(request.user).filter(pk=obj.pk).exists()
 
     def get_queryset(self, request):
         return selectors.review_queue_for_user(request.user)
@@ -198,7 +208,7 @@ class ReviewAdmin(NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
 
 # --- grants ----------------------------------------------------------------------------------
 @admin.register(Grant)
-class GrantAdmin(NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
+class GrantAdmin(_CommitteeListMixin, NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
     list_display = [
         "user",
         "dataset_accession",
@@ -229,14 +239,6 @@ class GrantAdmin(NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
         "revoked_reason",
     ]
     readonly_fields = fields
-
-    def has_module_permission(self, request):
-        return _is_committee_member(request)
-
-    def has_view_permission(self, request, obj=None):
-        if obj is None:
-            return request.user.is_active and request.user.is_staff
-        return self.get_queryset(request).filter(pk=obj.pk).exists()
 
     def get_queryset(self, request):
         if request.user.is_superuser:
@@ -323,7 +325,7 @@ class AccessRequestAdmin(SuperuserOnlyMixin, NotFoundInsteadOfForbiddenMixin, ad
     def get_readonly_fields(self, request, obj=None):
         opts = AccessRequest._meta
         own = [f.name for f in [*opts.fields, *opts.many_to_many] if f.name != "ethics_document"]
-        return [*own, "ethics_document_link", "review_links"]
+        return [*own, "applicant_researcher_status", "ethics_document_link", "review_links"]
 
     @admin.display(description="reference", ordering="pk")
     def reference(self, access_request):
@@ -341,12 +343,34 @@ class AccessRequestAdmin(SuperuserOnlyMixin, NotFoundInsteadOfForbiddenMixin, ad
         ]
         return format_html_join(", ", '<a href="{}">{}</a> ({})', rows) if rows else "—"
 
+    @admin.display(description="applicant's researcher status")
+    def applicant_researcher_status(self, access_request):
+        return researcher_status_text(access_request.applicant)
+
     @admin.display(description="ethics approval document")
     def ethics_document_link(self, access_request):
         url = ethics_document_url(access_request)
         if url is None:
             return "—"
         return format_html('<a href="{}">Download the ethics approval document</a>', url)
+
+
+@admin.register(ResearcherStatus)
+class ResearcherStatusAdmin(SuperuserOnlyMixin, NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
+    """People's researcher statuses, as verified from their visas (accounts/passports.py):
+    read-only, since only a visa can change them."""
+
+    list_display = ["user", "source", "by", "asserted", "expires_at", "issuer", "recorded_at"]
+    list_filter = ["issuer", "by"]
+    search_fields = ["user__username", "source"]
+    list_select_related = ["user"]
+    list_per_page = 100
+    show_full_result_count = False
+    actions = None
+    ordering = ["-recorded_at"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in ResearcherStatus._meta.concrete_fields]
 
 
 @admin.register(Notification)

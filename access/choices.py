@@ -49,3 +49,23 @@ class NotificationKind(models.TextChoices):
     GRANT_EXPIRED = "grant_expired", "Grant expired"
     DRAFT_EXPIRING = "draft_expiring", "Draft about to expire"
     DRAFT_EXPIRED = "draft_expired", "Draft expired"
+
+
+class VisaIgnoredReason(models.TextChoices):
+    """Why a visa in a person's passport was not taken as their researcher status
+    (accounts/passports.py; the ledger's `access.researcher_visa_ignored`)."""
+
+    MALFORMED = "malformed", "Not a readable JWT"
+    TOO_LARGE = "too_large", "Too large, or too many visas in the passport"
+    UNTRUSTED_ISSUER = "untrusted_issuer", "Issuer not in TESSERA_TRUSTED_VISA_ISSUERS"
+    JKU_MISMATCH = "jku_mismatch", "Header jku is not the one configured for the issuer"
+    ALGORITHM = "algorithm", "Signature algorithm not allowed"
+    KEYS_UNAVAILABLE = "keys_unavailable", "The issuer's JWKS could not be fetched"
+    UNKNOWN_KEY = "unknown_key", "No key with the header's kid in the issuer's JWKS"
+    BAD_SIGNATURE = "bad_signature", "Signature does not verify"
+    EXPIRED = "expired", "Expired"
+    INVALID_CLAIMS = "invalid_claims", "Required claims missing or invalid"
+    SUBJECT_MISMATCH = "subject_mismatch", "Visa names another subject than the sign-in"
+    NOT_RESEARCHER_STATUS = "not_researcher_status", "Not a ResearcherStatus visa"
+    SELF_ASSERTED = "self_asserted", "Asserted by the person themselves"
+    CONDITIONAL = "conditional", "Carries conditions (not supported)"

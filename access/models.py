@@ -464,3 +464,41 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} → {self.recipient}"
+
+
+class ResearcherStatus(models.Model):
+    """A person's researcher status ("bona fide researcher"), from a GA4GH ResearcherStatus visa
+    that accounts/passports.py verified against a trusted issuer's keys. Written only by
+    `access.services.researcher_status.researcher_status_record`; each verified visa once.
+    The current status is the latest asserted one that has not expired
+    (`access.selectors.researcher_status_current`)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="researcher_statuses"
+    )
+    issuer = models.CharField(max_length=500, help_text="The visa's iss.")
+    source = models.CharField(
+        max_length=500,
+        help_text="Who the status comes from (the visa's source, e.g. an institution).",
+    )
+    value = models.CharField(max_length=500, blank=True, help_text="The visa's value.")
+    by = models.CharField(max_length=32, blank=True, help_text="The visa's by (so, system, ...).")
+    asserted = models.DateTimeField(help_text="When the source asserted it.")
+    expires_at = models.DateTimeField(help_text="The visa's exp.")
+    jti = models.CharField(max_length=255, blank=True, help_text="The visa's jti, if it has one.")
+    visa_sha256 = models.CharField(max_length=64, help_text="SHA-256 of the visa JWT.")
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-asserted", "-expires_at", "-pk"]
+        verbose_name_plural = "researcher statuses"
+        constraints = [
+            models.UniqueConstraint(fields=["user", "visa_sha256"], name="researcher_visa_once")
+        ]
+        indexes = [models.Index(fields=["user", "expires_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.user} bona fide ({self.source}, until {self.expires_at:%Y-%m-%d})"
+
+    def is_current(self, at: datetime | None = None) -> bool:
+        return self.expires_at > (at or timezone.now())

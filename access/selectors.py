@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
 from guardian.shortcuts import get_objects_for_user
 
 from audit import ledger
@@ -23,6 +24,7 @@ from .models import (
     Decision,
     DeputyDecider,
     Grant,
+    ResearcherStatus,
     Review,
     ReviewGroupObjectPermission,
     ReviewUserObjectPermission,
@@ -44,21 +46,18 @@ def request_ids_visible_to(user, *, as_applicant: bool = True, as_reviewer: bool
         if user.is_superuser:
             parts.append(Review.objects.values("request_id"))
         else:
-            parts.append(
-                ReviewGroupObjectPermission.objects.filter(
-                    group__user=user,
-                    permission__codename="view_review",
-                    permission__content_type__app_label="access",
-                ).values("content_object__request_id")
-            )
-            # A deputy decider holds the permission on their one review personally.
-            parts.append(
-                ReviewUserObjectPermission.objects.filter(
-                    user=user,
-                    permission__codename="view_review",
-                    permission__content_type__app_label="access",
-                ).values("content_object__request_id")
-            )
+            # Through a committee's group, and (a deputy decider) personally on one review.
+            for permissions, holder in (
+                (ReviewGroupObjectPermission, "group__user"),
+                (ReviewUserObjectPermission, "user"),
+            ):
+                parts.append(
+                    permissions.objects.filter(
+                        **{holder: user},
+                        permission__codename="view_review",
+                        permission__content_type__app_label="access",
+                    ).values("content_object__request_id")
+                )
     # No ORDER BY inside the parts of a compound statement (SQLite refuses it).
     first, *rest = [part.order_by() for part in parts]
     return first.union(*rest) if rest else first
@@ -76,11 +75,16 @@ def request_list_for_user(user) -> QuerySet[AccessRequest]:
     )
 
 
-def request_get_for_user(user, pk) -> AccessRequest:
+def _one_or_404(queryset: QuerySet, pk, message: str):
+    """The row `pk` of `queryset`; a 404 when it is not there or `pk` is not a key at all."""
     try:
-        return request_list_for_user(user).get(pk=pk)
-    except (AccessRequest.DoesNotExist, ValueError, TypeError):
-        raise Http404("No such access request.") from None
+        return queryset.get(pk=pk)
+    except (queryset.model.DoesNotExist, ValueError, TypeError):
+        raise Http404(message) from None
+
+
+def request_get_for_user(user, pk) -> AccessRequest:
+    return _one_or_404(request_list_for_user(user), pk, "No such access request.")
 
 
 def review_list_for_user(user) -> QuerySet[Review]:
@@ -92,10 +96,7 @@ def review_list_for_user(user) -> QuerySet[Review]:
 
 
 def review_get_for_user(user, pk) -> Review:
-    try:
-        return review_list_for_user(user).get(pk=pk)
-    except (Review.DoesNotExist, ValueError, TypeError):
-        raise Http404("No such review.") from None
+    return _one_or_404(review_list_for_user(user), pk, "No such review.")
 
 
 def review_queue_for_user(user) -> QuerySet[Review]:
@@ -361,3 +362,15 @@ def people_by_pseudonym(users) -> dict[str, object]:
     rows = ActorPseudonym.objects.filter(user__in=users).values_list("user_id", "pseudonym")
     by_id = {u.pk: u for u in users}
     return {pseudonym: by_id[user_id] for user_id, pseudonym in rows}
+
+
+def researcher_status_current(user, at=None) -> ResearcherStatus | None:
+    """The person's current researcher status at `at` (default now): of their statuses that
+    have not expired, the latest asserted; None when they have none. Shown to the committees
+    whose requests the person is on, and checked at submission."""
+    at = at or timezone.now()
+    return (
+        ResearcherStatus.objects.filter(user_id=user.pk, expires_at__gt=at, asserted__lte=at)
+        .order_by("-asserted", "-expires_at", "-pk")
+        .first()
+    )

@@ -16,6 +16,7 @@ from . import events
 
 __all__ = [
     "LedgeredAdminMixin",
+    "LedgeredSavesMixin",
     "NotFoundInsteadOfForbiddenMixin",
     "SuperuserOnlyMixin",
     "add_form_errors",
@@ -32,8 +33,9 @@ def refusal_message(request, exc: BaseException, *, about: str = "") -> None:
     messages.error(request, f"{about}: {text}" if about else text)
 
 
-class LedgeredAdminMixin:
-    """Admin actions are ledger events too (on top of the service's own event)."""
+class LedgeredSavesMixin:
+    """Adding and changing through the admin are ledger events too (on top of the service's
+    own event)."""
 
     def log_addition(self, request, obj, message):
         events.admin_action(actor=request.user, action="add", obj=obj)
@@ -42,6 +44,10 @@ class LedgeredAdminMixin:
     def log_change(self, request, obj, message):
         events.admin_action(actor=request.user, action="change", obj=obj)
         return super().log_change(request, obj, message)
+
+
+class LedgeredAdminMixin(LedgeredSavesMixin):
+    """Admin actions are ledger events too (on top of the service's own event)."""
 
     def log_deletions(self, request, queryset):
         for obj in queryset:

@@ -64,6 +64,11 @@ class EventType(models.TextChoices):
     GRANT_REVOKED = "access.grant_revoked", "Grant revoked"
     GRANT_EXPIRED = "access.grant_expired", "Grant expired"
     NOTIFICATION_QUEUED = "access.notification_queued", "Notification queued"
+    RESEARCHER_STATUS_RECORDED = (
+        "access.researcher_status_recorded",
+        "Researcher status recorded from a trusted visa",
+    )
+    RESEARCHER_VISA_IGNORED = "access.researcher_visa_ignored", "Visa ignored, not trusted"
     # audit
     CHECKPOINT_SIGNED = "audit.checkpoint_signed", "Checkpoint signed"
     LEDGER_EXPORTED = "audit.ledger_exported", "Ledger exported"

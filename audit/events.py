@@ -458,6 +458,41 @@ def notification_queued(*, notification):
     )
 
 
+# --- researcher status (GA4GH passports, accounts/passports.py) -------------------------------
+# A visa is named by its SHA-256 (and its jti when it has one), never copied. The issuer of an
+# ignored visa is what the visa claims, cut to 200 characters.
+def researcher_status_recorded(*, status, actor):
+    return _record(
+        EventType.RESEARCHER_STATUS_RECORDED,
+        actor=actor,
+        obj=status,
+        payload={
+            "user": _people([status.user])[0],
+            "issuer": status.issuer,
+            "source": status.source,
+            "by": status.by,
+            "asserted": status.asserted.isoformat(),
+            "exp": status.expires_at.isoformat(),
+            "jti": status.jti,
+            "visa_sha256": status.visa_sha256,
+        },
+    )
+
+
+def researcher_visa_ignored(*, user, reason: str, issuer: str, visa_sha256: str):
+    return _record(
+        EventType.RESEARCHER_VISA_IGNORED,
+        actor=user,
+        obj=user,
+        payload={
+            "user": _people([user])[0],
+            "reason": reason,
+            "issuer": issuer[:200],
+            "visa_sha256": visa_sha256,
+        },
+    )
+
+
 # --- audit ------------------------------------------------------------------------------------
 def field_change(*, log_entry, actor, model_label: str, action: str, changes: dict):
     """A django-auditlog entry, mirrored into the ledger (see audit/capture.py)."""

@@ -29,12 +29,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import hashlib
 import logging
-import os
 import re
-import tempfile
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -46,7 +43,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from core.secrets import as_secret
+from core.secrets import as_secret, write_private_file
 
 logger = logging.getLogger(__name__)
 
@@ -297,21 +294,9 @@ def _development_key(path: Path) -> SigningKey:
 
 
 def _write_development_key(path: Path) -> None:
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     pem = Ed25519PrivateKey.generate().private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    # Written whole to a private temporary file, then hard-linked into place: linking fails if
-    # another process got there first, so two workers starting together agree on one key and
-    # nobody ever reads a half-written file.
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".audit-key-")
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(pem)
-        os.chmod(temporary, 0o600)
-        with contextlib.suppress(FileExistsError):
-            os.link(temporary, path)
-    finally:
-        os.unlink(temporary)
+    write_private_file(path, pem, prefix=".audit-key-")

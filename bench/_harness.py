@@ -73,6 +73,25 @@ def setup_django(*, migrate: bool = True, ontologies: bool = True) -> None:
         call_command("load_ontologies", verbosity=0)
 
 
+def organisation_and_committee(*, slug: str = "bench"):
+    """One organisation and one committee of it, made through the governance services (they
+    make the groups the permissions hang on); after `setup_django`."""
+    from governance import services
+    from governance.models import DataAccessCommittee, Organisation
+
+    org = services.organisation_create(
+        organisation=Organisation(name="Bench", country="NL", dpo_email="dpo@example.org"),
+        actor=None,
+    )
+    committee = services.committee_create(
+        committee=DataAccessCommittee(
+            name="Bench DAC", slug=slug, contact_email="dac@example.org", organisation=org
+        ),
+        actor=None,
+    )
+    return org, committee
+
+
 @contextmanager
 def stopwatch():
     out = {}

@@ -11,6 +11,8 @@ import base64
 import os
 from datetime import timedelta
 
+from _harness import organisation_and_committee
+
 
 def set_kek() -> str:
     """A throw-away key-encryption key in the environment (inherited by a gunicorn child)."""
@@ -25,28 +27,16 @@ def build(holders: int = 1):
     from django.utils import timezone
 
     from access.models import AccessRequest, Decision, Grant, Review
-    from governance import services as gov
     from governance.models import (
         ConsentScope,
-        DataAccessCommittee,
         Dataset,
         OntologyTerm,
-        Organisation,
     )
     from tokens import keyring
 
     User = get_user_model()
     now = timezone.now()
-    org = gov.organisation_create(
-        organisation=Organisation(name="Bench Org", country="NL", dpo_email="dpo@example.org"),
-        actor=None,
-    )
-    committee = gov.committee_create(
-        committee=DataAccessCommittee(
-            name="Bench DAC", slug="bench-dac", contact_email="dac@example.org", organisation=org
-        ),
-        actor=None,
-    )
+    org, committee = organisation_and_committee(slug="bench-dac")
     scope = ConsentScope.objects.create(
         name="GRU", permission=OntologyTerm.objects.get(ontology="DUO", shorthand="GRU")
     )

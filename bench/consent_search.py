@@ -31,6 +31,7 @@ from _harness import (
     drop_database,
     git_revision,
     measure,
+    organisation_and_committee,
     setup_django,
     stopwatch,
     table,
@@ -66,13 +67,10 @@ def build(datasets: int, scopes: int, seed: int) -> None:
     # service calls with ledger events would take minutes and measure nothing of interest).
     from django.utils import timezone
 
-    from governance import services
     from governance.models import (
         ConsentScope,
-        DataAccessCommittee,
         Dataset,
         OntologyTerm,
-        Organisation,
     )
 
     rng = random.Random(seed)
@@ -81,16 +79,7 @@ def build(datasets: int, scopes: int, seed: int) -> None:
         for t in OntologyTerm.objects.filter(ontology="DUO").exclude(shorthand="")
     }
     terms |= dict(OntologyTerm.objects.filter(curie__in=DISEASES).values_list("curie", "pk"))
-    org = services.organisation_create(
-        organisation=Organisation(name="Bench", country="NL", dpo_email="dpo@example.org"),
-        actor=None,
-    )
-    dac = services.committee_create(
-        committee=DataAccessCommittee(
-            name="Bench DAC", slug="bench", contact_email="dac@example.org", organisation=org
-        ),
-        actor=None,
-    )
+    org, dac = organisation_and_committee()
     rows, modifier_links, disease_links = [], [], []
     for i in range(scopes):
         permission = rng.choices([p for p, _ in PERMISSIONS], [w for _, w in PERMISSIONS])[0]

@@ -18,6 +18,7 @@ from csp import constants as csp_constants
 
 from core import scopes as oauth_scopes
 from core.secrets import read_secret, secret_text
+from core.visa_issuers import parse_trusted_issuers
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -462,3 +463,17 @@ TESSERA_PREPARED_STATEMENTS = env.bool("TESSERA_PREPARED_STATEMENTS", default=Tr
 TESSERA_VERIFIED_TOKEN_CACHE = env.int("TESSERA_VERIFIED_TOKEN_CACHE", default=4096)
 # Where researchers fetch slides with their tokens (only shown in the portal's curl example).
 TESSERA_STORAGE_URL = env.str("TESSERA_STORAGE_URL", default="https://storage.example.org")
+
+# --- Researcher status from GA4GH passports (accounts/passports.py) ----------------------------
+# The visa issuers whose ResearcherStatus visas Tessera believes: "iss|jku" pairs, separated by
+# commas or newlines (core/visa_issuers.py). A visa counts only when its `iss` is listed and the
+# `jku` in its header is exactly the one listed for it; keys are fetched from no other URL.
+# Empty (the default): no visa is trusted.
+TESSERA_TRUSTED_VISA_ISSUERS = parse_trusted_issuers(
+    env.str("TESSERA_TRUSTED_VISA_ISSUERS", default=""), require_https=PRODUCTION
+)
+# The signature algorithms a visa may use; anything else (none, HS256, ...) is refused.
+TESSERA_VISA_ALGORITHMS = env.list("TESSERA_VISA_ALGORITHMS", default=["RS256", "ES256"])
+# How long a fetched JWKS is used before it is fetched again, and the fetch's timeout.
+TESSERA_VISA_JWKS_LIFESPAN_SECONDS = env.int("TESSERA_VISA_JWKS_LIFESPAN_SECONDS", default=300)
+TESSERA_VISA_JWKS_TIMEOUT_SECONDS = env.float("TESSERA_VISA_JWKS_TIMEOUT_SECONDS", default=5.0)

@@ -18,9 +18,12 @@ environment. Messages name variables and paths, never any part of a value.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -88,3 +91,21 @@ def as_secret(value: Secret | str | None, name: str) -> Secret | None:
         return value if value is None or value.value else None
     text = str(value).strip()
     return Secret(text, name) if text else None
+
+
+def write_private_file(path: Path, data: bytes, *, prefix: str) -> None:
+    """Create `path` (mode 0600, in a 0700 directory) holding `data`, unless it exists already.
+
+    Written whole to a private temporary file (`prefix` names it), then hard-linked into place:
+    linking fails if another process got there first, so two workers starting together agree on
+    one file and nobody ever reads a half-written one. The development keys' one writer."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=prefix)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+        os.chmod(temporary, 0o600)
+        with contextlib.suppress(FileExistsError):
+            os.link(temporary, path)
+    finally:
+        os.unlink(temporary)

@@ -6,6 +6,8 @@ fields, or as a message naming the object an action refused."""
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
+from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
@@ -49,14 +51,43 @@ def submitted(form: forms.ModelForm):
     return construct_instance(form, copy.copy(form.instance), form._meta.fields, form._meta.exclude)
 
 
+def _counted(annotation: str, description: str):
+    """A list column showing the count that the admin's `get_queryset` annotates as `annotation`,
+    sortable by it."""
+
+    def column(model_admin, obj):  # noqa: ARG001 - Django admin calls columns with (admin, obj)
+        return getattr(obj, annotation)
+
+    return admin.display(description=description, ordering=annotation)(column)
+
+
 def _is_staff(request) -> bool:
     # The admin's login page asks these hooks about the anonymous visitor too.
     user = request.user
     return bool(user.is_authenticated and user.is_active and user.is_staff)
 
 
+class _ServiceSavedAdmin(LedgeredAdminMixin, admin.ModelAdmin):
+    """An admin whose saves go through the services: `save_services` is the (create, update)
+    pair, `saved_as` their keyword for the object, `service_terms(form)` anything else they take.
+    The service validates, saves and writes the ledger event in one go."""
+
+    save_services: tuple[Callable[..., Any], Callable[..., Any]]
+    saved_as: str
+
+    def service_terms(self, form) -> dict[str, Any]:
+        return {}
+
+    def save_model(self, request, obj, form, change):
+        create, update = self.save_services
+        save = update if change else create
+        save(**{self.saved_as: obj}, actor=request.user, **self.service_terms(form))
+
+
 @admin.register(Organisation)
-class OrganisationAdmin(LedgeredAdminMixin, admin.ModelAdmin):
+class OrganisationAdmin(_ServiceSavedAdmin):
+    save_services = (services.organisation_create, services.organisation_update)
+    saved_as = "organisation"
     list_display = ["name", "country", "ror_id", "dpo_email", "dataset_count"]
     list_filter = ["country"]
     search_fields = ["name", "ror_id"]
@@ -65,15 +96,7 @@ class OrganisationAdmin(LedgeredAdminMixin, admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(n_datasets=Count("datasets"))
 
-    @admin.display(description="datasets", ordering="n_datasets")
-    def dataset_count(self, obj):
-        return obj.n_datasets
-
-    def save_model(self, request, obj, form, change):
-        if change:
-            services.organisation_update(organisation=obj, actor=request.user)
-        else:
-            services.organisation_create(organisation=obj, actor=request.user)
+    dataset_count = _counted("n_datasets", "datasets")
 
     def save_related(self, request, form, formsets, change):
         organisation = form.instance
@@ -117,7 +140,24 @@ class OntologyReleaseAdmin(ViewOnlyMixin, admin.ModelAdmin):
     list_display = ["ontology", "term_count", "source_sha256", "loaded_at"]
 
 
-class ConsentScopeForm(forms.ModelForm):
+class _ServiceValidatedForm(forms.ModelForm):
+    """A model form that asks the service's own rules (`service_validate`) about what was typed
+    (`submitted`), once the fields are valid, so the admin shows their refusal next to the fields."""
+
+    def service_validate(self, obj, cleaned: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.errors:
+            try:
+                self.service_validate(submitted(self), cleaned)
+            except ValidationError as exc:
+                add_form_errors(self, exc)
+        return cleaned
+
+
+class ConsentScopeForm(_ServiceValidatedForm):
     region = forms.CharField(
         required=False,
         help_text="For GS: ISO country codes or EU / EEA, separated by commas or spaces.",
@@ -136,23 +176,18 @@ class ConsentScopeForm(forms.ModelForm):
         raw = self.cleaned_data.get("region") or ""
         return [r.upper() for r in raw.replace(",", " ").split()]
 
-    def clean(self):
-        cleaned = super().clean()
-        if self.errors:
-            return cleaned
-        try:
-            services.consent_scope_validate(
-                scope=submitted(self),
-                modifiers=cleaned.get("modifiers") or [],
-                diseases=cleaned.get("diseases") or [],
-            )
-        except ValidationError as exc:
-            add_form_errors(self, exc)
-        return cleaned
+    def service_validate(self, obj, cleaned):
+        services.consent_scope_validate(
+            scope=obj,
+            modifiers=cleaned.get("modifiers") or [],
+            diseases=cleaned.get("diseases") or [],
+        )
 
 
 @admin.register(ConsentScope)
-class ConsentScopeAdmin(LedgeredAdminMixin, admin.ModelAdmin):
+class ConsentScopeAdmin(_ServiceSavedAdmin):
+    save_services = (services.consent_scope_create, services.consent_scope_update)
+    saved_as = "scope"
     form = ConsentScopeForm
     list_display = ["name", "permission", "modifier_codes", "disease_count", "dataset_count"]
     list_filter = ["permission", "modifiers"]
@@ -176,23 +211,15 @@ class ConsentScopeAdmin(LedgeredAdminMixin, admin.ModelAdmin):
     def modifier_codes(self, obj):
         return " ".join(sorted(m.shorthand for m in obj.modifiers.all())) or "—"
 
-    @admin.display(description="diseases", ordering="n_diseases")
-    def disease_count(self, obj):
-        return obj.n_diseases
+    disease_count = _counted("n_diseases", "diseases")
 
-    @admin.display(description="datasets", ordering="n_datasets")
-    def dataset_count(self, obj):
-        return obj.n_datasets
+    dataset_count = _counted("n_datasets", "datasets")
 
-    def save_model(self, request, obj, form, change):
-        terms = {
+    def service_terms(self, form):
+        return {
             "modifiers": form.cleaned_data["modifiers"],
             "diseases": form.cleaned_data["diseases"],
         }
-        if change:
-            services.consent_scope_update(scope=obj, actor=request.user, **terms)
-        else:
-            services.consent_scope_create(scope=obj, actor=request.user, **terms)
 
     def save_related(self, request, form, formsets, change):
         # The terms were set by the service together with their validation and ledger event.
@@ -206,34 +233,24 @@ class LegalBasisArticleAdmin(ViewOnlyMixin, admin.ModelAdmin):
     list_filter = ["article", "needs_law"]
 
 
-class LegalBasisForm(forms.ModelForm):
+class LegalBasisForm(_ServiceValidatedForm):
     class Meta:
         model = LegalBasis
         exclude: tuple[str, ...] = ()
 
-    def clean(self):
-        cleaned = super().clean()
-        if not self.errors:
-            try:
-                services.legal_basis_validate(submitted(self))
-            except ValidationError as exc:
-                add_form_errors(self, exc)
-        return cleaned
+    def service_validate(self, obj, cleaned):
+        services.legal_basis_validate(obj)
 
 
 @admin.register(LegalBasis)
-class LegalBasisAdmin(LedgeredAdminMixin, admin.ModelAdmin):
+class LegalBasisAdmin(_ServiceSavedAdmin):
+    save_services = (services.legal_basis_create, services.legal_basis_update)
+    saved_as = "legal_basis"
     form = LegalBasisForm
     list_display = ["name", "article6", "article9", "law_reference"]
     list_filter = ["article6", "article9"]
     search_fields = ["name", "law_reference"]
     list_select_related = ["article6", "article9"]
-
-    def save_model(self, request, obj, form, change):
-        if change:
-            services.legal_basis_update(legal_basis=obj, actor=request.user)
-        else:
-            services.legal_basis_create(legal_basis=obj, actor=request.user)
 
     def has_delete_permission(self, request, obj=None):
         return False
@@ -260,7 +277,9 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(DataAccessCommittee)
-class DataAccessCommitteeAdmin(LedgeredAdminMixin, admin.ModelAdmin):
+class DataAccessCommitteeAdmin(_ServiceSavedAdmin):
+    save_services = (services.committee_create, services.committee_update)
+    saved_as = "committee"
     list_display = [
         "name",
         "slug",
@@ -270,7 +289,7 @@ class DataAccessCommitteeAdmin(LedgeredAdminMixin, admin.ModelAdmin):
         "member_count",
         "dataset_count",
     ]
-    list_filter = ["decision_policy", "requires_ethics_approval"]
+    list_filter = ["decision_policy", "requires_ethics_approval", "requires_bona_fide"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [MembershipInline]
@@ -289,13 +308,9 @@ class DataAccessCommitteeAdmin(LedgeredAdminMixin, admin.ModelAdmin):
             return qs
         return qs.filter(memberships__user=request.user)
 
-    @admin.display(description="members", ordering="n_members")
-    def member_count(self, obj):
-        return obj.n_members
+    member_count = _counted("n_members", "members")
 
-    @admin.display(description="datasets", ordering="n_datasets")
-    def dataset_count(self, obj):
-        return obj.n_datasets
+    dataset_count = _counted("n_datasets", "datasets")
 
     def has_view_permission(self, request, obj=None):
         if request.user.is_superuser:
@@ -306,12 +321,6 @@ class DataAccessCommitteeAdmin(LedgeredAdminMixin, admin.ModelAdmin):
 
     def has_module_permission(self, request):
         return self.has_view_permission(request)
-
-    def save_model(self, request, obj, form, change):
-        if change:
-            services.committee_update(committee=obj, actor=request.user)
-        else:
-            services.committee_create(committee=obj, actor=request.user)
 
     def save_formset(self, request, form, formset, change):
         if formset.model is not CommitteeMembership:
@@ -344,7 +353,9 @@ class DataAccessCommitteeAdmin(LedgeredAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(AccessAgreement)
-class AccessAgreementAdmin(LedgeredAdminMixin, admin.ModelAdmin):
+class AccessAgreementAdmin(_ServiceSavedAdmin):
+    save_services = (services.agreement_create, services.agreement_update)
+    saved_as = "agreement"
     list_display = ["title", "committee", "dataset", "version", "status", "published_at"]
     list_filter = ["status", "committee"]
     search_fields = ["title", "text"]
@@ -364,12 +375,6 @@ class AccessAgreementAdmin(LedgeredAdminMixin, admin.ModelAdmin):
         if obj is not None and obj.status != "draft":
             return False
         return super().has_change_permission(request, obj)
-
-    def save_model(self, request, obj, form, change):
-        if change:
-            services.agreement_update(agreement=obj, actor=request.user)
-        else:
-            services.agreement_create(agreement=obj, actor=request.user)
 
     def has_delete_permission(self, request, obj=None):
         return False
@@ -392,20 +397,13 @@ class DatasetPartyInline(admin.TabularInline):
     extra = 0
 
 
-class DatasetForm(forms.ModelForm):
+class DatasetForm(_ServiceValidatedForm):
     class Meta:
         model = Dataset
         exclude: tuple[str, ...] = ()
 
-    def clean(self):
-        cleaned = super().clean()
-        if not self.errors:
-            dataset = submitted(self)
-            try:
-                services.dataset_validate(dataset, publishing=dataset.status == "published")
-            except ValidationError as exc:
-                add_form_errors(self, exc)
-        return cleaned
+    def service_validate(self, obj, cleaned):
+        services.dataset_validate(obj, publishing=obj.status == "published")
 
 
 class RetireForm(forms.Form):
@@ -413,7 +411,9 @@ class RetireForm(forms.Form):
 
 
 @admin.register(Dataset)
-class DatasetAdmin(LedgeredAdminMixin, admin.ModelAdmin):
+class DatasetAdmin(_ServiceSavedAdmin):
+    save_services = (services.dataset_create, services.dataset_update)
+    saved_as = "dataset"
     form = DatasetForm
     list_display = [
         "accession",
@@ -488,50 +488,50 @@ class DatasetAdmin(LedgeredAdminMixin, admin.ModelAdmin):
             kwargs["queryset"] = self._stewarded(request)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
-    def save_model(self, request, obj, form, change):
-        if change:
-            services.dataset_update(dataset=obj, actor=request.user)
-        else:
-            services.dataset_create(dataset=obj, actor=request.user)
-
     def _may_publish(self, request, dataset):
         return request.user.is_superuser or request.user.has_perm(
             "governance.publish_dataset", dataset
         )
 
-    @admin.action(description="Publish the selected draft datasets")
-    def publish(self, request, queryset):
+    def _on_each(self, request, queryset, call, *, verb: str, done: str) -> None:
+        """`call(dataset)` for each selected dataset the person may publish or retire, with one
+        message per dataset: refused ("you may not <verb> it", or the service's reason) or done."""
         for dataset in queryset:
             if not self._may_publish(request, dataset):
                 self.message_user(
-                    request, f"{dataset.accession}: you may not publish it.", messages.ERROR
+                    request, f"{dataset.accession}: you may not {verb} it.", messages.ERROR
                 )
                 continue
             try:
-                services.dataset_publish(dataset=dataset, actor=request.user)
+                call(dataset)
             except REFUSALS as exc:
                 refusal_message(request, exc, about=dataset.accession)
             else:
-                self.message_user(request, f"Published {dataset.accession}.", messages.SUCCESS)
+                self.message_user(request, f"{done} {dataset.accession}.", messages.SUCCESS)
+
+    @admin.action(description="Publish the selected draft datasets")
+    def publish(self, request, queryset):
+        self._on_each(
+            request,
+            queryset,
+            lambda dataset: services.dataset_publish(dataset=dataset, actor=request.user),
+            verb="publish",
+            done="Published",
+        )
 
     @admin.action(description="Retire the selected datasets (asks for a reason)")
     def retire(self, request, queryset):
         form = RetireForm(request.POST if "reason" in request.POST else None)
         if form.is_valid():
-            for dataset in queryset:
-                if not self._may_publish(request, dataset):
-                    self.message_user(
-                        request, f"{dataset.accession}: you may not retire it.", messages.ERROR
-                    )
-                    continue
-                try:
-                    services.dataset_retire(
-                        dataset=dataset, actor=request.user, reason=form.cleaned_data["reason"]
-                    )
-                except REFUSALS as exc:
-                    refusal_message(request, exc, about=dataset.accession)
-                else:
-                    self.message_user(request, f"Retired {dataset.accession}.", messages.SUCCESS)
+            self._on_each(
+                request,
+                queryset,
+                lambda dataset: services.dataset_retire(
+                    dataset=dataset, actor=request.user, reason=form.cleaned_data["reason"]
+                ),
+                verb="retire",
+                done="Retired",
+            )
             return None
         return TemplateResponse(
             request,

@@ -8,23 +8,15 @@ from auditlog.registry import auditlog
 
 from audit.personal import personal_fields
 
-from .models import (
-    AccessAgreement,
-    CommitteeMembership,
-    ConsentScope,
-    DataAccessCommittee,
-    Dataset,
-    LegalBasis,
-    Organisation,
-)
+from . import models as catalogue
 
 for model in (
-    Organisation,
-    DataAccessCommittee,
-    CommitteeMembership,
-    LegalBasis,
-    AccessAgreement,
-    Dataset,
+    catalogue.Organisation,
+    catalogue.DataAccessCommittee,
+    catalogue.CommitteeMembership,
+    catalogue.LegalBasis,
+    catalogue.AccessAgreement,
+    catalogue.Dataset,
 ):
     # Names and e-mail addresses: auditlog keeps their fingerprint, never the value.
     auditlog.register(
@@ -32,4 +24,4 @@ for model in (
         mask_fields=sorted(personal_fields(model._meta.label_lower)),
         mask_callable="audit.personal.mask",
     )
-auditlog.register(ConsentScope, m2m_fields={"modifiers", "diseases"})
+auditlog.register(catalogue.ConsentScope, m2m_fields={"modifiers", "diseases"})

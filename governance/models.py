@@ -7,6 +7,8 @@ Writes go through `governance.services`; reads that depend on the user through
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.validators import MinValueValidator, RegexValidator
@@ -96,6 +98,11 @@ class OntologyAncestry(models.Model):
         return f"{self.term_id} ⊑ {self.ancestor_id} ({self.distance})"
 
 
+def _current_duo(kind: str) -> dict[str, Any]:
+    """The choices of a DUO permission or modifier field: that kind's terms, none obsolete."""
+    return {"ontology": Ontology.DUO, "duo_kind": kind, "obsolete": False}
+
+
 class ConsentScope(models.Model):
     """What the data subjects (or the law) allow, coded with one DUO permission and modifiers."""
 
@@ -104,21 +111,13 @@ class ConsentScope(models.Model):
         OntologyTerm,
         on_delete=models.PROTECT,
         related_name="+",
-        limit_choices_to={
-            "ontology": Ontology.DUO,
-            "duo_kind": DuoKind.PERMISSION,
-            "obsolete": False,
-        },
+        limit_choices_to=_current_duo(DuoKind.PERMISSION),
     )
     modifiers = models.ManyToManyField(
         OntologyTerm,
         blank=True,
         related_name="+",
-        limit_choices_to={
-            "ontology": Ontology.DUO,
-            "duo_kind": DuoKind.MODIFIER,
-            "obsolete": False,
-        },
+        limit_choices_to=_current_duo(DuoKind.MODIFIER),
     )
     diseases = models.ManyToManyField(
         OntologyTerm,
@@ -243,6 +242,15 @@ class DataAccessCommittee(models.Model):
         help_text="Votes needed before a majority or unanimity decision may be taken.",
     )
     requires_ethics_approval = models.BooleanField(default=True)
+    # The applicant must hold a current researcher status (a bona fide ResearcherStatus visa
+    # from a trusted issuer, access.ResearcherStatus) before a request for these datasets can
+    # be submitted.
+    requires_bona_fide = models.BooleanField(
+        "applicants must be bona fide researchers",
+        default=False,
+        help_text="Requests are refused until the applicant's researcher status (a GA4GH "
+        "ResearcherStatus visa from a trusted issuer, received at sign-in) is current.",
+    )
     # Automatic decisions on consent-match verdicts; both off by default, and every automatic
     # decision is a ledger event by the system actor.
     auto_reject_denied = models.BooleanField(

@@ -13,11 +13,13 @@ from django.core.management import call_command
 from django.db.backends.base.operations import BaseDatabaseOperations
 from django.test import override_settings
 
+from accounts import passports
 from audit import signing
 from governance import services
 
-from . import factories
+from . import factories, visa_issuers
 from .audit.attacker import triggers_lifted
+from .visa_issuers import JwksServer
 
 
 @pytest.fixture(scope="session")
@@ -145,3 +147,61 @@ def other_dataset(db, other_committee):
         title="Colon biopsies",
         organ="colon",
     )
+
+
+# --- GA4GH visa issuers (tests/visa_issuers.py) ---------------------------------------------
+@pytest.fixture(scope="session")
+def jwks_server():
+    server = JwksServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def _visa_keys():
+    # An RSA key takes a moment to generate: one per session is enough.
+    return {
+        "ec": visa_issuers.ec_key(),
+        "rsa": visa_issuers.rsa_key(),
+        "bad": visa_issuers.ec_key(),
+    }
+
+
+@pytest.fixture
+def visa_world(settings, jwks_server, _visa_keys):
+    """Issuers whose key sets the local server serves; two of them are trusted."""
+    jwks_server.reset()
+    passports.reset_jwks_cache()
+    trusted = visa_issuers.Issuer(
+        iss="https://login.example.org/oidc/",
+        jku=jwks_server.url("/trusted/jwks"),
+        alg="ES256",
+        private_key=_visa_keys["ec"],
+        kid="trusted-ec-1",
+    )
+    trusted_rsa = visa_issuers.Issuer(
+        iss="https://broker.example.eu",
+        jku=jwks_server.url("/broker/jwks"),
+        alg="RS256",
+        private_key=_visa_keys["rsa"],
+        kid="broker-rsa-1",
+    )
+    untrusted = visa_issuers.Issuer(
+        iss="https://attacker.example.net",
+        jku=jwks_server.url("/attacker/jwks"),
+        alg="ES256",
+        private_key=_visa_keys["bad"],
+        kid="attacker-1",
+    )
+    world = visa_issuers.VisaWorld(
+        server=jwks_server, trusted=trusted, trusted_rsa=trusted_rsa, untrusted=untrusted
+    )
+    for issuer, path in ((trusted, "/trusted/jwks"), (trusted_rsa, "/broker/jwks"),
+                         (untrusted, "/attacker/jwks")):  # fmt: skip
+        world.serve(issuer, path)
+    settings.TESSERA_TRUSTED_VISA_ISSUERS = {
+        trusted.iss: trusted.jku,
+        trusted_rsa.iss: trusted_rsa.jku,
+    }
+    yield world
+    passports.reset_jwks_cache()

@@ -39,6 +39,7 @@ INHERITED = {
     "TESSERA_KEY_ENCRYPTION_KEY_FILE",
     "TESSERA_PREVIOUS_KEY_ENCRYPTION_KEYS",
     "TESSERA_PREVIOUS_KEY_ENCRYPTION_KEYS_FILE",
+    "TESSERA_TRUSTED_VISA_ISSUERS",
 }
 
 
@@ -108,6 +109,27 @@ def test_database_url_with_its_password_can_come_from_a_file(tmp_path):
     result = python(code, env=env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "tessera s3cret db.invalid"
+
+
+TRUSTED_VISA_ISSUERS = (
+    "import django; django.setup(); from django.conf import settings; "
+    "print(sorted(settings.TESSERA_TRUSTED_VISA_ISSUERS.items()))"
+)
+
+
+def test_production_reads_the_trusted_visa_issuers_and_refuses_a_plain_http_jku():
+    ok = production_env(
+        TESSERA_TRUSTED_VISA_ISSUERS="https://login.example.org/oidc/|https://login.example.org/jwk"
+    )
+    result = python(TRUSTED_VISA_ISSUERS, env=ok)
+    assert result.returncode == 0, result.stderr
+    assert "('https://login.example.org/oidc/', 'https://login.example.org/jwk')" in result.stdout
+    plain = production_env(
+        TESSERA_TRUSTED_VISA_ISSUERS="https://login.example.org/oidc/|http://login.example.org/jwk"
+    )
+    result = python(TRUSTED_VISA_ISSUERS, env=plain)
+    assert result.returncode != 0
+    assert "TESSERA_TRUSTED_VISA_ISSUERS" in result.stderr and "https" in result.stderr
 
 
 KEYS_IN_USE = (

@@ -9,7 +9,7 @@ from oauth2_provider.admin import ApplicationAdmin
 from oauth2_provider.models import get_application_model
 
 from audit import events
-from audit.admin_mixins import SuperuserOnlyMixin, ViewOnlyMixin
+from audit.admin_mixins import LedgeredSavesMixin, SuperuserOnlyMixin, ViewOnlyMixin
 from core.scopes import PRIVILEGED_SCOPES
 
 from .models import ClientScopes, SigningKey
@@ -48,7 +48,7 @@ class ClientScopesForm(forms.ModelForm):
 
 
 @admin.register(ClientScopes)
-class ClientScopesAdmin(SuperuserOnlyMixin, admin.ModelAdmin):
+class ClientScopesAdmin(SuperuserOnlyMixin, LedgeredSavesMixin, admin.ModelAdmin):
     """Which OAuth clients may obtain the storage tier's scopes; saved through the service."""
 
     form = ClientScopesForm
@@ -69,14 +69,6 @@ class ClientScopesAdmin(SuperuserOnlyMixin, admin.ModelAdmin):
             actor=request.user,
         )
         obj.pk = saved.pk
-
-    def log_addition(self, request, obj, message):
-        events.admin_action(actor=request.user, action="add", obj=obj)
-        return super().log_addition(request, obj, message)
-
-    def log_change(self, request, obj, message):
-        events.admin_action(actor=request.user, action="change", obj=obj)
-        return super().log_change(request, obj, message)
 
 
 # --- OAuth applications: registered by superusers only, each registration in the ledger ------

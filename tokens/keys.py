@@ -25,12 +25,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import hashlib
 import json
 import os
 import secrets
-import tempfile
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -45,7 +43,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, RSAKey
 
 from core import safejson
-from core.secrets import as_secret
+from core.secrets import as_secret, write_private_file
 
 ES256 = "ES256"
 RS256 = "RS256"
@@ -210,7 +208,7 @@ def _load_kek(*, debug: bool, base_dir: Path) -> bytes:
     if debug:
         dev = base_dir / DEV_KEK_RELATIVE_PATH
         if not dev.exists():
-            _write_private_file(dev, base64.b64encode(os.urandom(32)) + b"\n")
+            write_private_file(dev, base64.b64encode(os.urandom(32)) + b"\n", prefix=".kek-")
         return parse_kek(dev.read_text(encoding="ascii").strip(), f"the development KEK {dev}")
     raise KeyConfigurationError(
         f"No key-encryption key for the token signing keys: set {KEK_ENV} (base64 of 32 random "
@@ -228,21 +226,6 @@ def parse_kek(text: str, origin: str) -> bytes:
         if len(raw) == 32:
             return raw
     raise KeyConfigurationError(f"{origin} is not base64 of 32 bytes.")
-
-
-def _write_private_file(path: Path, data: bytes) -> None:
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    # Written whole to a private temporary file, then hard-linked into place: two processes
-    # starting together agree on one file, and nobody reads a half-written one.
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".kek-")
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
-        os.chmod(temporary, 0o600)
-        with contextlib.suppress(FileExistsError):
-            os.link(temporary, path)
-    finally:
-        os.unlink(temporary)
 
 
 # --- signing ----------------------------------------------------------------------------------

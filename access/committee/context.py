@@ -10,6 +10,7 @@ from typing import Any
 from django import forms
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html
 
 from governance.choices import CommitteeRole, DecisionPolicy
@@ -70,6 +71,17 @@ def ethics_document_url(access_request: AccessRequest) -> str | None:
         return reverse("access:ethics-document", kwargs={"pk": access_request.pk})
     except NoReverseMatch:
         return None
+
+
+def researcher_status_text(user) -> str:
+    """The person's current researcher status in one line, for the committees (the review page
+    and the request's admin page)."""
+    status = selectors.researcher_status_current(user)
+    if status is None:
+        return "No researcher status"
+    asserted = date_format(timezone.localtime(status.asserted), "j M Y")
+    expires = date_format(timezone.localtime(status.expires_at), "j M Y")
+    return f"Bona fide researcher: asserted {asserted} by {status.source}, expires {expires}"
 
 
 def _policy_summary(committee: DataAccessCommittee, tally: lifecycle.Tally) -> str:
@@ -176,6 +188,7 @@ def review_page_context(request, review: Review, bound: dict[str, forms.Form]) -
         "latest_end_date": decision_services.latest_end_date(access_request),
         "diseases": list(access_request.diseases.order_by("curie")),
         "team": list(access_request.team_members.order_by("username")),
+        "researcher_status": researcher_status_text(access_request.applicant),
         "purpose_flags": _purpose_flags(access_request),
         "ethics_document_url": ethics_document_url(access_request),
         "acceptances": acceptances,

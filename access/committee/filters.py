@@ -4,8 +4,10 @@ outbox (delivery). Each filter only narrows the queryset its ModelAdmin already 
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.contrib import admin
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from governance.matching import Outcome
@@ -76,48 +78,55 @@ class VerdictFilter(admin.SimpleListFilter):
         return queryset.filter(Exists(matches.filter(decision=value)))
 
 
-# --- grants -------------------------------------------------------------------------------------
-class GrantStateFilter(admin.SimpleListFilter):
-    title = "state"
-    parameter_name = "state"
+# --- filters over a few named states ----------------------------------------------------------
+class _StateFilter(admin.SimpleListFilter):
+    """A filter whose choices are named states: `labels` names them, `conditions(now)` says what
+    each one means at the time of the request; any other value leaves the list as it is."""
+
+    labels: dict[str, str]
+
+    def conditions(self, now: datetime) -> dict[str, Q]:
+        raise NotImplementedError
 
     def lookups(self, request, model_admin):
-        return [
-            ("current", "Within its dates, not revoked"),
-            ("revoked", "Revoked"),
-            ("ended", "Ended"),
-        ]
+        return list(self.labels.items())
 
     def queryset(self, request, queryset):
-        now = timezone.now()
-        if self.value() == "current":
-            return queryset.filter(
-                revoked_at__isnull=True, valid_from__lte=now, valid_until__gt=now
-            )
-        if self.value() == "revoked":
-            return queryset.filter(revoked_at__isnull=False)
-        if self.value() == "ended":
-            return queryset.filter(revoked_at__isnull=True, valid_until__lte=now)
-        return queryset
+        condition = self.conditions(timezone.now()).get(self.value())
+        return queryset if condition is None else queryset.filter(condition)
+
+
+# --- grants -------------------------------------------------------------------------------------
+class GrantStateFilter(_StateFilter):
+    title = "state"
+    parameter_name = "state"
+    labels = {
+        "current": "Within its dates, not revoked",
+        "revoked": "Revoked",
+        "ended": "Ended",
+    }
+
+    def conditions(self, now):
+        return {
+            "current": Q(revoked_at__isnull=True, valid_from__lte=now, valid_until__gt=now),
+            "revoked": Q(revoked_at__isnull=False),
+            "ended": Q(revoked_at__isnull=True, valid_until__lte=now),
+        }
 
 
 # --- the notification outbox --------------------------------------------------------------------
-class DeliveryFilter(admin.SimpleListFilter):
+class DeliveryFilter(_StateFilter):
     title = "delivery"
     parameter_name = "delivery"
+    labels = {
+        "waiting": "Waiting (not sent yet)",
+        "failing": "Failed at least once",
+        "sent": "Sent",
+    }
 
-    def lookups(self, request, model_admin):
-        return [
-            ("waiting", "Waiting (not sent yet)"),
-            ("failing", "Failed at least once"),
-            ("sent", "Sent"),
-        ]
-
-    def queryset(self, request, queryset):
-        if self.value() == "waiting":
-            return queryset.filter(sent_at__isnull=True)
-        if self.value() == "failing":
-            return queryset.filter(sent_at__isnull=True, attempts__gt=0)
-        if self.value() == "sent":
-            return queryset.filter(sent_at__isnull=False)
-        return queryset
+    def conditions(self, now):
+        return {
+            "waiting": Q(sent_at__isnull=True),
+            "failing": Q(sent_at__isnull=True, attempts__gt=0),
+            "sent": Q(sent_at__isnull=False),
+        }

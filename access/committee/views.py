@@ -25,7 +25,7 @@ from django.urls import URLPattern, path, reverse
 from core.exceptions import REFUSALS, add_form_errors, refusal_text
 
 from .. import selectors
-from ..choices import CommentVisibility, DecisionOutcome
+from ..choices import CommentVisibility, DecisionOutcome, VoteChoice
 from ..models import Review
 from ..services import decisions as decision_services
 from ..services import grants as grant_services
@@ -146,20 +146,20 @@ class ReviewWorkspace:
         call: Callable[[], Any],
         *,
         action: str,
-        success: str | Callable[[Any], str],
+        success: str,
         **detail,
     ):
         """Run the service and the admin's ledger record in one transaction; on success go back
         to the review page (POST/redirect/GET), on a refusal re-render it with the reason."""
         try:
             with transaction.atomic():
-                result = call()
+                call()
                 self.model_admin._record_admin_action(request, review, action, action, **detail)
         except REFUSALS as exc:
             if isinstance(exc, PermissionDenied):  # a service's authority check said no
                 record_refusal(request, action, 403)
             return self._refused(request, review, form, key, exc)
-        messages.success(request, success(result) if callable(success) else success)
+        messages.success(request, success)
         return HttpResponseRedirect(
             reverse(
                 "admin:access_review_change", args=[review.pk], current_app=self.admin_site.name
@@ -177,14 +177,45 @@ class ReviewWorkspace:
     def _formless_step(self, request, object_id, key: str, service, *, success: str):
         """A step that takes nothing but the POST itself: `service(review=, actor=)`."""
         review = self._posted_review(request, object_id)
-        return self._perform(
+        return self._form_step(
             request,
             review,
             forms.Form(request.POST),
             key,
-            lambda: service(review=review, actor=request.user),
+            lambda _form: service(review=review, actor=request.user),
             action=service.__name__,
             success=success,
+        )
+
+    def _form_step(
+        self,
+        request,
+        review: Review,
+        form: forms.Form,
+        key: str,
+        call: Callable[[forms.Form], Any],
+        *,
+        action: str,
+        success: str | Callable[[dict[str, Any]], str],
+        logged: tuple[str, ...] = (),
+        **detail,
+    ):
+        """A step with a form: re-render the page with the form's errors if it is not valid,
+        else `_perform` `call(form)`. `success` is the message, or makes it from the form's
+        cleaned data; `logged` names the cleaned values the admin's ledger record keeps."""
+        if not form.is_valid():
+            return self._refused(request, review, form, key)
+        data = form.cleaned_data
+        return self._perform(
+            request,
+            review,
+            form,
+            key,
+            lambda: call(form),
+            action=action,
+            success=success(data) if callable(success) else success,
+            **{name: data[name] for name in logged},
+            **detail,
         )
 
     def start_view(self, request, object_id):
@@ -198,49 +229,44 @@ class ReviewWorkspace:
 
     def comment_view(self, request, object_id):
         review = self._posted_review(request, object_id)
-        form = CommentForm(request.POST, prefix="comment")
-        if not form.is_valid():
-            return self._refused(request, review, form, "comment")
-        data = form.cleaned_data
-        internal = data["visibility"] == CommentVisibility.INTERNAL
-        return self._perform(
+        return self._form_step(
             request,
             review,
-            form,
+            CommentForm(request.POST, prefix="comment"),
             "comment",
-            lambda: review_services.comment_add(
+            lambda form: review_services.comment_add(
                 access_request=review.request,
                 actor=request.user,
-                body=data["body"],
-                visibility=data["visibility"],
                 committee=review.committee,
+                **form.cleaned_data,
             ),
             action="comment_add",
-            success="Comment added; "
-            + ("only the committee can read it." if internal else "the applicant can read it too."),
-            visibility=data["visibility"],
+            success=lambda data: (
+                "Comment added; "
+                + (
+                    "only the committee can read it."
+                    if data["visibility"] == CommentVisibility.INTERNAL
+                    else "the applicant can read it too."
+                )
+            ),
+            logged=("visibility",),
         )
 
     def vote_view(self, request, object_id):
         review = self._posted_review(request, object_id)
-        form = VoteForm(request.POST, prefix="vote")
-        if not form.is_valid():
-            return self._refused(request, review, form, "vote")
-        data = form.cleaned_data
-        return self._perform(
+        return self._form_step(
             request,
             review,
-            form,
+            VoteForm(request.POST, prefix="vote"),
             "vote",
-            lambda: review_services.vote_cast(
-                review=review,
-                actor=request.user,
-                choice=data["choice"],
-                rationale=data["rationale"],
+            lambda form: review_services.vote_cast(
+                review=review, actor=request.user, **form.cleaned_data
             ),
             action="vote_cast",
-            success=lambda vote: f"Your vote ({vote.get_choice_display().lower()}) is recorded.",
-            choice=data["choice"],
+            success=lambda data: (
+                f"Your vote ({VoteChoice(data['choice']).label.lower()}) is recorded."
+            ),
+            logged=("choice",),
         )
 
     def decide_view(self, request, object_id):
@@ -249,15 +275,12 @@ class ReviewWorkspace:
         if outcome not in DECISION_FORMS:
             messages.error(request, "Not done: choose approve, reject or return for changes.")
             return self._render(request, review)
-        form = DECISION_FORMS[outcome](request.POST, prefix=outcome, review=review)
-        if not form.is_valid():
-            return self._refused(request, review, form, outcome)
-        return self._perform(
+        return self._form_step(
             request,
             review,
-            form,
+            DECISION_FORMS[outcome](request.POST, prefix=outcome, review=review),
             outcome,
-            lambda: decision_services.decision_record(
+            lambda form: decision_services.decision_record(
                 review=review, actor=request.user, outcome=outcome, **form.service_kwargs()
             ),
             action="decision_record",
@@ -280,16 +303,13 @@ class ReviewWorkspace:
 
     def recuse_view(self, request, object_id):
         review = self._posted_review(request, object_id)
-        form = RecusalForm(request.POST, prefix="recusal")
-        if not form.is_valid():
-            return self._refused(request, review, form, "recusal")
-        return self._perform(
+        return self._form_step(
             request,
             review,
-            form,
+            RecusalForm(request.POST, prefix="recusal"),
             "recusal",
-            lambda: review_services.recusal_declare(
-                review=review, actor=request.user, reason=form.cleaned_data["reason"]
+            lambda form: review_services.recusal_declare(
+                review=review, actor=request.user, **form.cleaned_data
             ),
             action="recusal_declare",
             success="Your conflict of interest is recorded: you take no further part in this review.",
@@ -297,20 +317,18 @@ class ReviewWorkspace:
 
     def deputy_view(self, request, object_id):
         review = self._posted_review(request, object_id)
-        form = DeputyForm(request.POST, prefix="deputy", actor=request.user)
-        if not form.is_valid():
-            return self._refused(request, review, form, "deputy")
-        data = form.cleaned_data
-        return self._perform(
+        return self._form_step(
             request,
             review,
-            form,
+            DeputyForm(request.POST, prefix="deputy", actor=request.user),
             "deputy",
-            lambda: review_services.deputy_appoint(
-                review=review, actor=request.user, user=data["user"], reason=data["reason"]
+            lambda form: review_services.deputy_appoint(
+                review=review, actor=request.user, **form.cleaned_data
             ),
             action="deputy_appoint",
-            success=f"{data['user'].username} is now a deputy decider for this review.",
+            success=lambda data: (
+                f"{data['user'].username} is now a deputy decider for this review."
+            ),
         )
 
     def revoke_view(self, request, object_id, grant_id):
@@ -321,16 +339,13 @@ class ReviewWorkspace:
         if request.method != "POST":
             raise MethodNotAllowed
         key = f"revoke-{grant.pk}"
-        form = RevokeForm(request.POST, prefix=key, grant=grant)
-        if not form.is_valid():
-            return self._refused(request, review, form, key)
-        return self._perform(
+        return self._form_step(
             request,
             review,
-            form,
+            RevokeForm(request.POST, prefix=key, grant=grant),
             key,
-            lambda: grant_services.grant_revoke(
-                grant=grant, actor=request.user, reason=form.cleaned_data["reason"]
+            lambda form: grant_services.grant_revoke(
+                grant=grant, actor=request.user, **form.cleaned_data
             ),
             action="grant_revoke",
             success=f"Revoked {grant.user.username}'s access to {grant.dataset.accession}.",

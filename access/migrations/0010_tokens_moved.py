@@ -6,7 +6,7 @@ from django.db import migrations
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("access", "0009_purpose_flag_labels"),
+        ("access", "0001_squashed_0009_pre_restructure"),
         ("tokens", "0001_initial"),
     ]
 

@@ -7,6 +7,8 @@
 - `decisions`: `decision_record` and what follows from it;
 - `grants`: grant creation, revocation and expiry;
 - `notifications`: the outbox and its delivery;
+- `researcher_status`: a person's researcher status from verified GA4GH visas, and the
+  visas that were ignored;
 - `common`: the row locks and the review transition the others share.
 
 Each service locks what it reads-then-writes, checks the actor's right, writes the change and

@@ -43,6 +43,13 @@ def notify(*, recipient, kind: str, subject: str, body: str, key: str) -> Notifi
     return None
 
 
+def notify_committee(*, committee, kind: str, subject: str, body: str, key: str) -> None:
+    """`notify` every member of the committee; each row's key is `key` and the member's id."""
+    for membership in committee.memberships.select_related("user"):
+        person = membership.user
+        notify(recipient=person, kind=kind, subject=subject, body=body, key=f"{key}:{person.pk}")
+
+
 @transaction.atomic
 def notification_deliver(*, notification_id: int) -> bool:
     """Send one outbox e-mail; True when it left (or had left already). Trusted caller: the

@@ -16,14 +16,14 @@ from guardian.shortcuts import assign_perm
 from audit import events
 from core.exceptions import Forbidden, Invalid
 from governance.choices import DatasetStatus
-from governance.models import AccessAgreement, DataAccessCommittee, Dataset, OntologyTerm
+from governance.models import AccessAgreement, Dataset, OntologyTerm
 
 from .. import lifecycle, matching
 from ..answers import REQUEST_FIELDS
 from ..choices import NotificationKind, RequestStatus, ReviewStatus
 from ..lifecycle import TransitionRefused
 from ..models import AccessRequest, AgreementAcceptance, Grant, Review
-from ..selectors import request_may_view
+from ..selectors import request_may_view, researcher_status_current
 from . import common
 from . import decisions as decision_services
 from . import grants as grant_services
@@ -31,10 +31,6 @@ from . import notifications as notification_services
 
 DRAFT_IDLE_DAYS = 90
 DRAFT_REMINDER_DAYS = 7
-
-
-def _committee_people(committee: DataAccessCommittee):
-    return [m.user for m in committee.memberships.select_related("user")]
 
 
 def required_agreements(access_request: AccessRequest) -> dict[int, AccessAgreement]:
@@ -278,6 +274,15 @@ def submission_problems(access_request: AccessRequest) -> dict[str, str]:
             problems["ethics_expiry"] = "The ethics approval must not have expired."
         if not access_request.ethics_document:
             problems["ethics_document"] = "Upload the ethics approval document."
+    if any(d.committee.requires_bona_fide for d in datasets) and (
+        researcher_status_current(access_request.applicant) is None
+    ):
+        committees = sorted({d.committee.name for d in datasets if d.committee.requires_bona_fide})
+        problems["researcher_status"] = (
+            f"{' and '.join(committees)} only accept{'s' if len(committees) == 1 else ''} "
+            "requests from bona fide researchers, and you have no current researcher status. "
+            "Sign in through your institution, which sends your status to Tessera."
+        )
     accepted = set(
         AgreementAcceptance.objects.filter(
             request=access_request, user_id=access_request.applicant_id
@@ -318,14 +323,13 @@ def request_submit(*, access_request: AccessRequest, actor) -> AccessRequest:
     matching.matches_record(access_request=access_request)
     events.request_submitted(access_request=access_request, actor=actor, reviews=reviews)
     for review in reviews:
-        for person in _committee_people(review.committee):
-            notification_services.notify(
-                recipient=person,
-                kind=NotificationKind.SUBMITTED,
-                subject=f"New access request {access_request.reference} for {review.committee.name}",
-                body=f"{access_request.reference} “{access_request.title}” awaits your committee's review.",
-                key=f"submitted:{review.pk}:{person.pk}",
-            )
+        notification_services.notify_committee(
+            committee=review.committee,
+            kind=NotificationKind.SUBMITTED,
+            subject=f"New access request {access_request.reference} for {review.committee.name}",
+            body=f"{access_request.reference} “{access_request.title}” awaits your committee's review.",
+            key=f"submitted:{review.pk}",
+        )
     notification_services.notify(
         recipient=access_request.applicant,
         kind=NotificationKind.SUBMITTED,
@@ -408,14 +412,13 @@ def request_resubmit(*, access_request: AccessRequest, actor) -> AccessRequest:
         review.round += 1
         common.transition(review, ReviewStatus.RESUBMITTED)
         events.request_resubmitted(access_request=access_request, review=review, actor=actor)
-        for person in _committee_people(review.committee):
-            notification_services.notify(
-                recipient=person,
-                kind=NotificationKind.SUBMITTED,
-                subject=f"{access_request.reference} was resubmitted",
-                body=f"The applicant answered your questions on “{access_request.title}”.",
-                key=f"resubmitted:{review.pk}:{review.round}:{person.pk}",
-            )
+        notification_services.notify_committee(
+            committee=review.committee,
+            kind=NotificationKind.SUBMITTED,
+            subject=f"{access_request.reference} was resubmitted",
+            body=f"The applicant answered your questions on “{access_request.title}”.",
+            key=f"resubmitted:{review.pk}:{review.round}",
+        )
     # Only the parts going back to a committee are matched again: a decided part keeps the
     # verdict its committee saw (a later date alone could turn an approved part's match).
     matching.matches_record(

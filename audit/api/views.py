@@ -42,16 +42,18 @@ class PublicView(APIView):
     required_scopes: list[str] = []  # public: anyone, with any token or none
 
 
+class AuditorView(APIView):
+    permission_classes = [IsAuthenticated, TokenScopes, IsAuditor]
+    required_scopes = [AUDIT_READ]  # auditors only, with a token that may read the ledger
+
+
 def _query(serializer_class, request):
     serializer = serializer_class(data=request.query_params)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
 
 
-class EventListView(APIView):
-    permission_classes = [IsAuthenticated, TokenScopes, IsAuditor]
-    required_scopes = [AUDIT_READ]
-
+class EventListView(AuditorView):
     @extend_schema(
         summary="Ledger events in seq order (auditors only)",
         parameters=[EventQuerySerializer],
@@ -77,10 +79,7 @@ class EventListView(APIView):
         return Response({"results": AuditEventSerializer(events, many=True).data, "next": next_url})
 
 
-class EventProofView(APIView):
-    permission_classes = [IsAuthenticated, TokenScopes, IsAuditor]
-    required_scopes = [AUDIT_READ]
-
+class EventProofView(AuditorView):
     @extend_schema(
         summary="RFC 9162 inclusion proof of one event (auditors only)",
         parameters=[ProofQuerySerializer],

@@ -9,6 +9,8 @@ OpenAPI schema.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -133,25 +135,30 @@ def _raise(exc: consent.ConsentInputError):
     raise ValidationError({k or "non_field_errors": [v] for k, v in exc.errors.items()})
 
 
-@extend_schema_field(ConsentSerializer)
-class ConsentField(serializers.Field):
+class _ConsentInputField(serializers.Field):
+    """A request field that `parse` (one of governance.consent's readers) turns into its value;
+    the reader's input errors become validation errors."""
+
+    parse: Callable[[Any], Any]
+
     def to_internal_value(self, data):
         try:
-            return consent.consent_input_from_data(data)
+            return self.parse(data)
         except consent.ConsentInputError as exc:
             _raise(exc)
+
+
+@extend_schema_field(ConsentSerializer)
+class ConsentField(_ConsentInputField):
+    parse = staticmethod(consent.consent_input_from_data)
 
     def to_representation(self, value):  # pragma: no cover - request only
         return value
 
 
 @extend_schema_field(PurposeSerializer)
-class PurposeField(serializers.Field):
-    def to_internal_value(self, data):
-        try:
-            return consent.purpose_from_data(data)
-        except consent.ConsentInputError as exc:
-            _raise(exc)
+class PurposeField(_ConsentInputField):
+    parse = staticmethod(consent.purpose_from_data)
 
     def to_representation(self, value):  # pragma: no cover - request only
         return value.to_dict()

@@ -2,7 +2,7 @@
 SQL on the tables; their content types follow them (permissions and admin history stay attached).
 
 `access.0010_tokens_moved` then drops them from access's state. A database at access 0009 keeps
-its rows; a fresh one gets the tables from access 0002..0006 first.
+its rows; a fresh one gets the tables from access 0001_squashed_0009 first.
 """
 
 import django.db.models.deletion
@@ -40,7 +40,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ("access", "0009_purpose_flag_labels"),
+        ("access", "0001_squashed_0009_pre_restructure"),
         ("contenttypes", "0002_remove_content_type_name"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
         migrations.swappable_dependency(oauth2_settings.APPLICATION_MODEL),
