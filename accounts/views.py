@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET
 
 from core.exceptions import Conflict, Forbidden
 
-from . import oidc, selectors, services
+from . import mfa, oidc, selectors, services
 from .choices import SignInFailure
 
 # The session keys of a sign-in in progress and of the provider's ID token (the end-session
@@ -172,4 +172,7 @@ def oidc_callback(request):
         return _failed(request, provider, SignInFailure.SUSPENDED, user=owner)
     login(request, signed_in.user, backend=BACKEND)  # a new session key; records auth.login
     request.session[SESSION_ID_TOKEN] = id_token
+    # The institution's login is this session's factor: staff are not asked for a TOTP code
+    # (accounts.mfa). Set here only, never when an identity is linked to a signed-in account.
+    request.session[mfa.SESSION_SIGNED_IN_WITH] = provider.issuer
     return redirect(destination)
