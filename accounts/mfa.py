@@ -130,3 +130,17 @@ def mfa_verify(*, user, token: str) -> TOTPDevice | None:
         throttled = throttled or device_throttled
     _failed(user=user, step="verify", throttled=throttled)
     return None
+
+
+@transaction.atomic
+def mfa_reset(*, user, actor) -> int:
+    """Remove every device of the person (a lost phone): at their next password sign-in they
+    enrol a new one; a session verified with a removed device is no longer verified. Appends
+    auth.mfa_reset with the number removed (nothing when there was none). Trusted caller: the
+    `mfa_reset` management command, run by an administrator on the server."""
+    devices = list(TOTPDevice.objects.select_for_update().filter(user=user))
+    for device in devices:
+        device.delete()
+    if devices:
+        events.mfa_reset(user=user, actor=actor, devices=len(devices))
+    return len(devices)

@@ -99,3 +99,4 @@ class EventType(models.TextChoices):
     MFA_ENROLLED = "auth.mfa_enrolled", "Authenticator app (TOTP) enrolled"
     MFA_VERIFIED = "auth.mfa_verified", "Second factor verified"
     MFA_FAILED = "auth.mfa_failed", "Second factor refused"
+    MFA_RESET = "auth.mfa_reset", "Authenticator apps removed (lost device)"

@@ -785,3 +785,9 @@ def mfa_failed(*, user, step: str, throttled: bool):
         obj=user,
         payload={"step": step, "throttled": throttled},
     )
+
+
+def mfa_reset(*, user, actor, devices: int):
+    """An administrator removed the person's devices (`manage.py mfa_reset`; actor None: the
+    system); they enrol a new one at their next password sign-in."""
+    return _record(EventType.MFA_RESET, actor=actor, obj=user, payload={"devices": devices})

@@ -10,6 +10,7 @@ import re
 from base64 import b32decode
 
 import pytest
+from django.contrib.admin import site as admin_site
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.test import Client
@@ -175,3 +176,21 @@ def test_linking_an_identity_to_a_staff_account_needs_the_code_first(oidc):
     client.post("/accounts/mfa/", {"token": code(device)})
     started = client.get("/accounts/oidc/login/")
     assert started.status_code == 302 and started["Location"].startswith(oidc.url)
+
+
+def test_a_lost_device_is_removed_on_the_record_and_a_new_one_enrolled(settings):
+    settings.OTP_TOTP_THROTTLE_FACTOR = 0
+    admin = staff()
+    device = TOTPDevice.objects.create(user=admin, name="app", confirmed=True)
+    client = signed_in(admin)
+    client.post("/accounts/mfa/", {"token": code(device)})
+    assert client.get("/admin/").status_code == 200
+    call_command("mfa_reset", "root")
+    assert not TOTPDevice.objects.filter(user=admin).exists()
+    (reset,) = events(EventType.MFA_RESET)
+    assert reset.payload == {"devices": 1} and reset.actor_kind == "system"
+    # The session verified with the removed device is verified no longer: enrol anew.
+    assert client.get("/admin/").status_code == 302
+    assert b"Set up your authenticator app" in client.get("/accounts/mfa/").content
+    # Nothing else removes or shows devices: django-otp's device admin is not registered.
+    assert TOTPDevice not in admin_site._registry
