@@ -8,9 +8,10 @@ has not verified a device in this session (django-otp's session key, read by its
 OTPMiddleware as `request.user.is_verified()`).
 
 What is protected (`mfa_protected`): every page of the admin site (the committee workspace is
-served inside it) and linking an identity to the account (`/accounts/oidc/login/` while signed
-in): otherwise a stolen password could link the thief's own identity and sign in through the
-provider, unasked.
+served inside it), the REST API reached with the session's cookie (`/api/`: a 403, not a
+redirect; OAuth bearer tokens are not sessions and are not affected), and linking an identity to
+the account (`/accounts/oidc/login/` while signed in): otherwise a stolen password could link the
+thief's own identity and sign in through the provider, unasked.
 
 The services lock the device, check the code with django-otp (which refuses a code used
 before, and backs off after failures) and append auth.mfa_enrolled, auth.mfa_verified or
@@ -56,12 +57,19 @@ def mfa_required(request) -> bool:
     return not user.is_verified()
 
 
+API_PREFIX = "/api/"  # config/urls.py's `api/v1/` (accounts does not import config)
+
+
+def is_api(request) -> bool:
+    return request.path_info.startswith(API_PREFIX)
+
+
 def mfa_protected(request) -> bool:
     """Whether the requested page needs a verified second factor (see the module's docstring)."""
     path = request.path_info
     if path.startswith(reverse("admin:index")):
         return path not in (reverse("admin:login"), reverse("admin:logout"))
-    return path == reverse("oidc-login")
+    return is_api(request) or path == reverse("oidc-login")
 
 
 def confirmed_devices(user) -> list[TOTPDevice]:

@@ -194,3 +194,21 @@ def test_a_lost_device_is_removed_on_the_record_and_a_new_one_enrolled(settings)
     assert b"Set up your authenticator app" in client.get("/accounts/mfa/").content
     # Nothing else removes or shows devices: django-otp's device admin is not registered.
     assert TOTPDevice not in admin_site._registry
+
+
+def test_the_api_with_an_unverified_staff_session_is_refused(settings):
+    settings.OTP_TOTP_THROTTLE_FACTOR = 0
+    admin = staff()
+    device = TOTPDevice.objects.create(user=admin, name="app", confirmed=True)
+    client = signed_in(admin)
+    refused = client.get("/api/v1/datasets/")
+    assert refused.status_code == 403 and "/accounts/mfa/" in refused.json()["detail"]
+    client.post("/accounts/mfa/", {"token": code(device)})
+    assert client.get("/api/v1/datasets/").status_code == 200
+    # Everyone else's session, and no session at all, are not affected.
+    assert (
+        signed_in(User.objects.create_user("ada", password=PASSWORD))
+        .get("/api/v1/datasets/")
+        .status_code
+        == 200
+    )
