@@ -19,7 +19,7 @@ from django_otp import login as otp_login
 
 from core.exceptions import Invalid, add_form_errors
 
-from . import mfa
+from . import mfa, oidc
 from .forms import CodeForm, PasswordResetForm, ProfileForm, SetPasswordForm
 from .profile import account_overview, profile_update
 
@@ -50,7 +50,12 @@ def account(request):
     return render(
         request,
         "accounts/account.html",
-        {"overview": overview, "form": form, "mfa_devices": mfa.confirmed_devices(request.user)},
+        {
+            "overview": overview,
+            "form": form,
+            "mfa_devices": mfa.confirmed_devices(request.user),
+            "provider": oidc.provider(),  # None: no identity provider, nothing to link
+        },
         status=400 if form.errors else 200,
     )
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import personal
-from .actors import client_actor_id, pseudonym_for
+from .actors import ANONYMOUS, client_actor_id, pseudonym_for
 from .choices import EventType
 from .ledger import append
 
@@ -755,7 +755,7 @@ def password_reset_requested(*, users: list):
     (none: the address matched no account with a password, which the page does not reveal)."""
     return _record(
         EventType.PASSWORD_RESET_REQUESTED,
-        actor=None,
+        actor=ANONYMOUS,  # whoever typed the address is not signed in
         payload={"accounts": sorted(pseudonym_for(u) for u in users)},
     )
 

@@ -21,6 +21,8 @@ from audit.models import AuditEvent
 from core.exceptions import Forbidden, Invalid
 from tests import factories
 
+from .oidc_support import sign_in
+
 
 def changes():
     return list(AuditEvent.objects.filter(event_type=EventType.PROFILE_CHANGED).order_by("seq"))
@@ -119,6 +121,7 @@ def test_an_unverified_address_and_no_status_say_so(db):
     assert "(not verified)" in text
     assert "No current researcher status" in text
     assert "None: you sign in with a Tessera username and password." in text
+    assert "/accounts/oidc/login/" not in text  # no identity provider configured: nothing to link
 
 
 def test_the_orcid_id_is_checked_stored_and_recorded_without_its_value(person):
@@ -169,3 +172,16 @@ def test_a_name_is_needed_and_only_the_owner_may_change_it(person):
         profile_update(user=person, actor=other, first_name="Eve", last_name="", orcid="")
     person.refresh_from_db()
     assert person.first_name == "Ada" and not changes()
+
+
+def test_a_local_account_links_its_identity_from_the_page(db, oidc):
+    person = factories.user("grace")
+    oidc.set_user("grace-ls-id", given_name="Grace", family_name="Hopper", email="g@uni.example")
+    client = Client()
+    client.force_login(person)
+    page = client.get("/accounts/me/").content.decode()
+    assert 'href="/accounts/oidc/login/?next=/accounts/me/"' in page
+    back = sign_in(client, sub="grace-ls-id", query={"next": "/accounts/me/"})
+    assert back.status_code == 302 and back["Location"] == "/accounts/me/"
+    page = client.get("/accounts/me/").content.decode()
+    assert oidc.url in page and "grace-ls-id" in page and "Grace Hopper" in page

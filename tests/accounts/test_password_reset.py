@@ -60,6 +60,7 @@ def test_known_and_unknown_addresses_get_the_same_answer_and_only_an_account_get
     assert nobody.payload == {"accounts": []}
     for event in (sent, nobody):
         assert "example.org" not in str(event.payload)
+        assert (event.actor_kind, event.actor_id) == ("user", "anonymous")
 
 
 def test_an_account_without_a_password_is_never_sent_a_link():
