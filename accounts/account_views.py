@@ -53,6 +53,7 @@ def account(request):
         {
             "overview": overview,
             "form": form,
+            "mfa_applies": mfa.subject_to_mfa(request.user),
             "mfa_devices": mfa.confirmed_devices(request.user),
             "provider": oidc.provider(),  # None: no identity provider, nothing to link
         },
@@ -66,7 +67,7 @@ def _next(request) -> str:
         candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return candidate
-    return reverse("admin:index")
+    return reverse("admin:index" if request.user.is_staff else settings.LOGIN_REDIRECT_URL)
 
 
 def _qr_data_uri(uri: str) -> str:

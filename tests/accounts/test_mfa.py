@@ -142,16 +142,20 @@ def test_everyone_else_is_not_asked(settings):
     # The admin sends a non-staff person to its own login page, not to a code.
     assert client.get("/admin/")["Location"].startswith("/admin/login/")
     assert client.get("/accounts/mfa/?next=/requests/")["Location"] == "/requests/"
-    # Staff outside the admin are not asked either.
+    assert b"Second factor" not in client.get("/accounts/me/").content
+    # Staff outside the admin are not asked either; their account page says what will happen.
     admin = staff()
-    assert signed_in(admin).get("/accounts/me/").status_code == 200
+    page = signed_in(admin).get("/accounts/me/")
+    assert page.status_code == 200 and b"No authenticator app yet" in page.content
     assert not TOTPDevice.objects.exists()
 
 
 def test_with_the_setting_off_staff_go_straight_to_the_admin(settings):
     settings.TESSERA_STAFF_MFA = False
     admin = staff()
-    assert signed_in(admin).get("/admin/").status_code == 200
+    client = signed_in(admin)
+    assert client.get("/admin/").status_code == 200
+    assert b"Second factor" not in client.get("/accounts/me/").content
     assert not events(EventType.MFA_VERIFIED)
 
 
