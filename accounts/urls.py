@@ -1,6 +1,5 @@
 """Sign-in and sign-out: the login page, OpenID Connect (404 without a configured provider),
-logout; a person's own account, the staff's second factor and password reset. Names are not
-namespaced (`login`, `logout`, `password_reset…`, as Django's settings and views expect)."""
+logout. Names are not namespaced (`login`, `logout`, as Django's settings expect)."""
 
 from django.contrib.auth import views as auth_views
 from django.urls import path
@@ -12,7 +11,8 @@ urlpatterns = [
     path("accounts/logout/", views.LogoutView.as_view(), name="logout"),
     path("accounts/oidc/login/", views.oidc_login, name="oidc-login"),
     path("accounts/oidc/callback/", views.oidc_callback, name="oidc-callback"),
-    # A person's own account (accounts/account_views.py).
+    # A person's own account, the staff's second factor, password reset (Django's names, which
+    # its views reverse): accounts/account_views.py.
     path("accounts/me/", account_views.account, name="account"),
     path("accounts/mfa/", account_views.mfa_page, name="mfa"),
     path(
