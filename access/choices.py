@@ -49,6 +49,7 @@ class NotificationKind(models.TextChoices):
     GRANT_EXPIRED = "grant_expired", "Grant expired"
     DRAFT_EXPIRING = "draft_expiring", "Draft about to expire"
     DRAFT_EXPIRED = "draft_expired", "Draft expired"
+    INVITATION = "invitation", "Team invitation"
 
 
 class VisaIgnoredReason(models.TextChoices):
@@ -69,3 +70,13 @@ class VisaIgnoredReason(models.TextChoices):
     NOT_RESEARCHER_STATUS = "not_researcher_status", "Not a ResearcherStatus visa"
     SELF_ASSERTED = "self_asserted", "Asserted by the person themselves"
     CONDITIONAL = "conditional", "Carries conditions (not supported)"
+
+
+class InvitationStatus(models.TextChoices):
+    """A team invitation's answer. Only an accepted one puts someone on the team."""
+
+    PENDING = "pending", "Pending"
+    ACCEPTED = "accepted", "Accepted"
+    DECLINED = "declined", "Declined"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+    EXPIRED = "expired", "Expired"

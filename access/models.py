@@ -29,6 +29,7 @@ from governance.models import (
 from .choices import (
     CommentVisibility,
     DecisionOutcome,
+    InvitationStatus,
     NotificationKind,
     RequestStatus,
     ReviewStatus,
@@ -92,6 +93,8 @@ class AccessRequest(models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(MAX_REQUESTED_MONTHS)],
     )
     institution = models.CharField(max_length=300, blank=True)
+    # The accepted team: people join it only by accepting a `TeamInvitation`
+    # (access.services.team), and only they ever receive grants beside the applicant.
     team_members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, blank=True, related_name="team_requests"
     )
@@ -125,6 +128,71 @@ class AccessRequest(models.Model):
 
     def people(self) -> list:
         return [self.applicant, *self.team_members.all()]
+
+
+class TeamInvitation(models.Model):
+    """An applicant's invitation to one e-mail address to join a request's team.
+
+    The link sent to the address carries a signed token naming the invitation and its `nonce`
+    (access.services.team); it works once, while the invitation is pending and not expired.
+    Whoever signs in and accepts it joins the team (`accepted_by`): the address is only where
+    the link was sent, never matched against accounts, so nothing tells the applicant whether
+    an address has an account."""
+
+    request = models.ForeignKey(AccessRequest, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField("e-mail address", help_text="Stored lower-case.")
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    status = models.CharField(
+        max_length=16,
+        choices=InvitationStatus.choices,
+        default=InvitationStatus.PENDING,
+        db_index=True,
+    )
+    # Random, per invitation, inside the signed token: a token names exactly one invitation.
+    nonce = models.CharField(max_length=64)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="team_invitations_accepted",
+    )
+    answered_at = models.DateTimeField(
+        null=True, blank=True, help_text="When it was accepted, declined, withdrawn or expired."
+    )
+
+    class Meta:
+        ordering = ["created", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["request", "email"],
+                condition=models.Q(status=InvitationStatus.PENDING),
+                name="one_pending_invitation_per_address",
+            )
+        ]
+        indexes = [models.Index(fields=["email", "status"])]
+
+    def __str__(self) -> str:
+        return f"Invitation {self.pk} to {self.request.reference}"
+
+    def is_open(self, now: datetime | None = None) -> bool:
+        """Pending and not past its expiry: the only state in which it can be answered."""
+        return self.status == InvitationStatus.PENDING and (now or timezone.now()) < self.expires_at
+
+    @property
+    def shown_status(self) -> str:
+        """The status as the applicant should read it: a pending invitation past its expiry is
+        expired even before the sweep (`invitations_expire`) records it."""
+        if self.status == InvitationStatus.PENDING and timezone.now() >= self.expires_at:
+            return InvitationStatus.EXPIRED
+        return self.status
+
+    def get_shown_status_display(self) -> str:
+        return InvitationStatus(self.shown_status).label
 
 
 class Review(models.Model):
@@ -445,9 +513,12 @@ class Notification(models.Model):
     """An e-mail waiting to go out (the outbox): written with the change, sent after commit,
     retried until it leaves, so that a broker or mail server outage loses nothing."""
 
+    # A person with an account, or (team invitations) only an address: whether that address
+    # has an account is never looked up.
     recipient = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", null=True, blank=True
     )
+    address = models.EmailField(blank=True, help_text="Where it goes when there is no recipient.")
     kind = models.CharField(max_length=20, choices=NotificationKind.choices)
     subject = models.CharField(max_length=200)
     body = models.TextField()
@@ -463,7 +534,11 @@ class Notification(models.Model):
         indexes = [models.Index(fields=["sent_at", "next_attempt_at"])]
 
     def __str__(self) -> str:
-        return f"{self.kind} → {self.recipient}"
+        return f"{self.kind} → {self.recipient or 'an address'}"
+
+    @property
+    def to(self) -> str:
+        return self.recipient.email if self.recipient_id else self.address
 
 
 class ResearcherStatus(models.Model):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model
 from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
@@ -14,7 +13,7 @@ from audit.models import ActorPseudonym, AuditEvent
 from governance.choices import AgreementStatus, DatasetStatus
 from governance.models import AccessAgreement, CommitteeMembership, Dataset
 
-from .choices import CommentVisibility, ReviewStatus
+from .choices import CommentVisibility, InvitationStatus, ReviewStatus
 from .lifecycle import OPEN_REVIEW_STATES
 from .models import (
     AccessRequest,
@@ -28,6 +27,7 @@ from .models import (
     Review,
     ReviewGroupObjectPermission,
     ReviewUserObjectPermission,
+    TeamInvitation,
     Vote,
 )
 
@@ -226,6 +226,11 @@ APPLICANT_EVENTS = {
     EventType.REVIEW_CLOSED,
     EventType.COMMENT_ADDED,
     EventType.DECISION_RECORDED,
+    EventType.INVITATION_SENT,
+    EventType.INVITATION_WITHDRAWN,
+    EventType.INVITATION_ACCEPTED,
+    EventType.INVITATION_DECLINED,
+    EventType.TEAM_MEMBER_REMOVED,
 }
 
 
@@ -340,19 +345,36 @@ def datasets_for_cart(accessions, *, access_request=None) -> list[Dataset]:
     )
 
 
-def team_member_queryset():
-    """The people a request's team may name: active accounts. A suspended or deactivated
-    account answers exactly like a username that does not exist."""
-    return get_user_model().objects.filter(is_active=True)
+def invitations_of_request(access_request: AccessRequest) -> list[TeamInvitation]:
+    """Every invitation of a request, oldest first, with who accepted: for its applicant's page
+    only (the addresses are the applicant's own input)."""
+    return list(access_request.invitations.select_related("accepted_by").order_by("created", "pk"))
 
 
-def team_members_by_username(usernames) -> dict[str, object]:
-    """The eligible people among these usernames, by username; the others are simply absent."""
-    field = get_user_model().USERNAME_FIELD
-    return {
-        u.get_username(): u
-        for u in team_member_queryset().filter(**{f"{field}__in": list(usernames)})
-    }
+def invitation_addresses(user) -> set[str]:
+    """The addresses whose invitations a signed-in person sees under "My invitations": their
+    account's e-mail, lower-case. (An account page that knows which addresses are verified
+    narrows this to those.)"""
+    address = (getattr(user, "email", "") or "").strip().lower()
+    return {address} if address else set()
+
+
+def invitations_pending_for(user) -> list[TeamInvitation]:
+    """The open invitations sent to the person's own address, newest first."""
+    addresses = invitation_addresses(user)
+    if not addresses:
+        return []
+    return list(
+        TeamInvitation.objects.filter(
+            email__in=addresses,
+            status=InvitationStatus.PENDING,
+            expires_at__gt=timezone.now(),
+        )
+        .exclude(request__applicant=user)
+        .exclude(request__team_members=user)
+        .select_related("request__applicant")
+        .order_by("-created", "-pk")
+    )
 
 
 def people_by_pseudonym(users) -> dict[str, object]:

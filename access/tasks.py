@@ -11,6 +11,7 @@ from celery import shared_task
 from .services import grants as grant_services
 from .services import notifications as notification_services
 from .services import requests as request_services
+from .services import team as team_services
 
 
 @shared_task(bind=True, max_retries=8, default_retry_delay=30, retry_backoff=True, acks_late=True)
@@ -44,3 +45,8 @@ def drafts_expire() -> dict:
 @shared_task
 def grants_expire() -> dict:
     return grant_services.grants_expire()
+
+
+@shared_task
+def invitations_expire() -> int:
+    return team_services.invitations_expire()

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .portal import grants, views
+from .portal import grants, team, views
 
 urlpatterns = [
     path("requests/", views.request_list, name="request-list"),
@@ -26,5 +26,18 @@ urlpatterns = [
     ),
     path("requests/<int:pk>/comments/", views.comment_add, name="comment-add"),
     path("requests/<int:pk>/ethics-document/", views.ethics_document, name="ethics-document"),
+    path("requests/<int:pk>/invitations/", team.invitation_send, name="invitation-send"),
+    path(
+        "requests/<int:pk>/invitations/<int:invitation_pk>/withdraw/",
+        team.invitation_withdraw,
+        name="invitation-withdraw",
+    ),
+    path(
+        "requests/<int:pk>/team/<int:user_pk>/remove/",
+        team.team_member_remove,
+        name="team-member-remove",
+    ),
+    path("invitations/", team.invitation_list, name="invitation-list"),
+    path("invitations/<str:token>/", team.invitation_answer, name="invitation"),
     path("access/", grants.grant_list, name="grant-list"),
 ]

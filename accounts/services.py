@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from oauth2_provider.models import get_access_token_model
 
@@ -191,7 +191,6 @@ def _refuse_inactive(user) -> None:
         raise Forbidden("This account is suspended.")
 
 
-@transaction.atomic
 def identity_sign_in(*, issuer: str, subject: str, claims: dict) -> SignIn:
     """The account of the person the provider vouched for (`claims` verified by accounts.oidc):
     found by (issuer, subject), or created just in time on their first sign-in (username
@@ -202,6 +201,17 @@ def identity_sign_in(*, issuer: str, subject: str, claims: dict) -> SignIn:
     auth.identity_signed_in."""
     if not issuer or not subject:
         raise Invalid("The provider did not say who signed in.")
+    try:
+        return _identity_sign_in(issuer=issuer, subject=subject, claims=claims)
+    except IntegrityError:
+        # A concurrent first sign-in created the identity (or took the username) between our
+        # read and our insert: everything rolled back; the second attempt finds it (or picks
+        # another name).
+        return _identity_sign_in(issuer=issuer, subject=subject, claims=claims)
+
+
+@transaction.atomic
+def _identity_sign_in(*, issuer: str, subject: str, claims: dict) -> SignIn:
     now = timezone.now()
     identity = (
         ExternalIdentity.objects.select_for_update()

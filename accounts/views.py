@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET
 
 from core.exceptions import Conflict, Forbidden
 
-from . import mfa, oidc, selectors, services
+from . import mfa, oidc, passports, selectors, services
 from .choices import SignInFailure
 
 # The session keys of a sign-in in progress and of the provider's ID token (the end-session
@@ -162,6 +162,7 @@ def oidc_callback(request):
         except Forbidden:
             return _failed(request, provider, SignInFailure.SUSPENDED, user=request.user)
         request.session[SESSION_ID_TOKEN] = id_token
+        passports.researcher_status_from_claims(user=request.user, claims=claims)
         return redirect(destination)
     try:
         signed_in = services.identity_sign_in(
@@ -175,4 +176,7 @@ def oidc_callback(request):
     # The institution's login is this session's factor: staff are not asked for a TOTP code
     # (accounts.mfa). Set here only, never when an identity is linked to a signed-in account.
     request.session[mfa.SESSION_SIGNED_IN_WITH] = provider.issuer
+    # The passport's ResearcherStatus visas: verified against the trusted issuers' keys,
+    # recorded or ignored (and logged); a bad visa never refuses the sign-in.
+    passports.researcher_status_from_claims(user=signed_in.user, claims=claims)
     return redirect(destination)

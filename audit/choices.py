@@ -69,6 +69,12 @@ class EventType(models.TextChoices):
         "Researcher status recorded from a trusted visa",
     )
     RESEARCHER_VISA_IGNORED = "access.researcher_visa_ignored", "Visa ignored, not trusted"
+    INVITATION_SENT = "access.invitation_sent", "Team invitation sent"
+    INVITATION_WITHDRAWN = "access.invitation_withdrawn", "Team invitation withdrawn"
+    INVITATION_ACCEPTED = "access.invitation_accepted", "Team invitation accepted"
+    INVITATION_DECLINED = "access.invitation_declined", "Team invitation declined"
+    INVITATION_EXPIRED = "access.invitation_expired", "Team invitation expired"
+    TEAM_MEMBER_REMOVED = "access.team_member_removed", "Team member removed"
     # audit
     CHECKPOINT_SIGNED = "audit.checkpoint_signed", "Checkpoint signed"
     LEDGER_EXPORTED = "audit.ledger_exported", "Ledger exported"

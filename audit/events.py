@@ -450,11 +450,78 @@ def grant_expired(*, grant):
 
 
 def notification_queued(*, notification):
+    # A notification to an address alone (a team invitation) names it by its keyed fingerprint.
+    recipient = (
+        _people([notification.recipient])[0]
+        if notification.recipient_id
+        else personal.fingerprint(notification.address)
+    )
     return _record(
         EventType.NOTIFICATION_QUEUED,
         actor=None,
         obj=notification,
-        payload={"recipient": _people([notification.recipient])[0], "kind": notification.kind},
+        payload={"recipient": recipient, "kind": notification.kind},
+    )
+
+
+# Team invitations (access.services.team). The target is the request; the invitation is named
+# by id, its address by keyed fingerprint (audit.personal), the person who joined by pseudonym.
+# The token is never written.
+def invitation_sent(*, invitation, actor):
+    return _record(
+        EventType.INVITATION_SENT,
+        actor=actor,
+        obj=invitation.request,
+        payload={
+            "invitation": invitation.pk,
+            "address": personal.fingerprint(invitation.email),
+            "expires_at": invitation.expires_at.isoformat(),
+        },
+    )
+
+
+def invitation_withdrawn(*, invitation, actor):
+    return _record(
+        EventType.INVITATION_WITHDRAWN,
+        actor=actor,
+        obj=invitation.request,
+        payload={"invitation": invitation.pk},
+    )
+
+
+def invitation_accepted(*, invitation, actor):
+    return _record(
+        EventType.INVITATION_ACCEPTED,
+        actor=actor,
+        obj=invitation.request,
+        payload={"invitation": invitation.pk, "member": _people([invitation.accepted_by])[0]},
+    )
+
+
+def invitation_declined(*, invitation, actor):
+    return _record(
+        EventType.INVITATION_DECLINED,
+        actor=actor,
+        obj=invitation.request,
+        payload={"invitation": invitation.pk},
+    )
+
+
+def invitation_expired(*, invitation):
+    return _record(
+        EventType.INVITATION_EXPIRED,
+        actor=None,
+        obj=invitation.request,
+        payload={"invitation": invitation.pk},
+    )
+
+
+def team_member_removed(*, access_request, user, actor):
+    return _record(
+        EventType.TEAM_MEMBER_REMOVED,
+        actor=actor,
+        obj=access_request,
+        payload={"member": _people([user])[0]},
     )
 
 

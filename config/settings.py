@@ -46,6 +46,8 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 TESSERA_TRUSTED_PROXIES = env.list("TESSERA_TRUSTED_PROXIES", default=[])
 # Public base URL, used in links we hand out (dataset and committee URLs in visas, JWKS).
 TESSERA_BASE_URL = env.str("TESSERA_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# How long a team invitation's link works (days); the link is signed and single use.
+TESSERA_INVITATION_DAYS = env.int("TESSERA_INVITATION_DAYS", default=14)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -276,6 +278,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "notifications-sweep": {"task": "access.tasks.notifications_sweep", "schedule": 60.0},
     "drafts-expire": {"task": "access.tasks.drafts_expire", "schedule": 3600.0},
     "grants-expire": {"task": "access.tasks.grants_expire", "schedule": 3600.0},
+    "invitations-expire": {"task": "access.tasks.invitations_expire", "schedule": 3600.0},
     # Fallback for the `audit_sequencer` process (see audit/ledger.py); idle when it runs.
     "audit-sequence": {"task": "audit.tasks.ledger_sequence", "schedule": 5.0},
     "audit-checkpoint": {

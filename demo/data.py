@@ -496,7 +496,8 @@ class DemoRequest:
     datasets: tuple[str, ...]  # dataset titles
     answers: dict[str, Any]
     diseases: tuple[str, ...] = ()
-    team: tuple[str, ...] = ()
+    team: tuple[str, ...] = ()  # usernames: invited by their address, and accepted
+    invited: tuple[str, ...] = ()  # addresses invited whose answer is still pending
     ethics: str = ""  # an ethics approval reference; a generated PDF is uploaded with it
     steps: tuple[DemoStep, ...] = ()
 
@@ -769,6 +770,8 @@ ACCESS_REQUESTS: list[DemoRequest] = [
             "Breast cancer, ER, PR and Ki-67",
         ),
         diseases=("DOID:1612",),
+        # Pending: researcher2 sees it under "My invitations"; the other address has no account.
+        invited=("researcher2@example.org", "n.visser@example.org"),
         answers={
             "lay_summary": "Checking lymph nodes for cancer cells is slow. We test whether "
             "software finds them equally well whichever scanner made the image.",

@@ -30,6 +30,7 @@ from access.models import AccessRequest
 from access.services import decisions as decision_services
 from access.services import requests as request_services
 from access.services import reviews as review_services
+from access.services import team as team_services
 from access.uploads import check_ethics_document
 from governance import services
 from governance.choices import DatasetStatus, Ontology
@@ -292,8 +293,21 @@ def access_requests(world: World) -> None:
             data=data,
             datasets=[Dataset.objects.get(title=title) for title in spec.datasets],
             diseases=[OntologyTerm.objects.get(curie=curie) for curie in spec.diseases],
-            team_members=[world.users[name] for name in spec.team],
         )
+        # The team joins as in the portal: an invitation to each member's address, accepted
+        # through its link by the member; `invited` stay pending.
+        for name in spec.team:
+            member = world.users[name]
+            invitation = team_services.invitation_send(
+                access_request=access_request, actor=applicant, email=member.email
+            )
+            team_services.invitation_accept(
+                token=team_services.invitation_token(invitation), actor=member
+            )
+        for address in spec.invited:
+            team_services.invitation_send(
+                access_request=access_request, actor=applicant, email=address
+            )
         for step in spec.steps:
             _request_step(world, access_request, step)
         world.made("access request")

@@ -21,6 +21,8 @@ from . import factories, visa_issuers
 from .audit.attacker import triggers_lifted
 from .visa_issuers import JwksServer
 
+pytest_plugins = ["tests.access_world"]
+
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
@@ -91,23 +93,22 @@ def other_committee(db):
 
 @pytest.fixture
 def chair(db, committee):
-    person = factories.user("chair", is_staff=True)
-    services.membership_add(committee=committee, user=person, role="chair", actor=None)
-    return person
+    return factories.committee_staff("chair", committee, "chair")
 
 
 @pytest.fixture
 def member(db, committee):
-    person = factories.user("member", is_staff=True)
-    services.membership_add(committee=committee, user=person, role="member", actor=None)
-    return person
+    return factories.committee_staff("member", committee, "member")
+
+
+@pytest.fixture
+def other_chair(db, other_committee):
+    return factories.committee_staff("otherchair", other_committee, "chair")
 
 
 @pytest.fixture
 def other_member(db, other_committee):
-    person = factories.user("othermember", is_staff=True)
-    services.membership_add(committee=other_committee, user=person, role="member", actor=None)
-    return person
+    return factories.committee_staff("othermember", other_committee, "member")
 
 
 @pytest.fixture

@@ -28,6 +28,13 @@ def user(username: str | None = None, **extra):
     )
 
 
+def committee_staff(username: str, committee: DataAccessCommittee, role: str):
+    """A staff user who sits on `committee` in `role`."""
+    person = user(username, is_staff=True)
+    services.membership_add(committee=committee, user=person, role=role, actor=None)
+    return person
+
+
 def term(code: str) -> OntologyTerm:
     if ":" in code:
         return OntologyTerm.objects.get(curie=code)

@@ -158,16 +158,17 @@ def _urlencoded(fields: dict) -> tuple[str, str]:
 
 @pytest.mark.parametrize("encode", [_multipart, _urlencoded], ids=["multipart", "urlencoded"])
 def test_nul_in_a_patch_form_body_is_refused_before_any_lookup(researcher_draft, encode):
-    # A team member is looked up by username before any field validation: on PostgreSQL a NUL
-    # there was a DataError. Django parses form bodies of POSTs only; PATCHes are read here too.
+    # A dataset is looked up by accession before any field validation: on PostgreSQL a NUL
+    # there was a DataError (first seen with the team's usernames, which the API no longer
+    # takes). Django parses form bodies of POSTs only; PATCHes are read here too.
     client = Client()
     client.force_login(researcher_draft.applicant)
-    body, content_type = encode({"team_members": f"col{NUL}league"})
+    body, content_type = encode({"datasets": f"TSR-DS-{NUL}000001"})
     response = client.patch(
         f"/api/v1/access-requests/{researcher_draft.pk}/", body, content_type=content_type
     )
     assert_json_400(response)
-    assert response.json() == {"team_members": ["Null characters are not allowed."]}
+    assert response.json() == {"datasets": ["Null characters are not allowed."]}
 
 
 @pytest.mark.parametrize("encode", [_multipart, _urlencoded], ids=["multipart", "urlencoded"])

@@ -34,9 +34,8 @@ from access.services import requests as request_services
 from audit import ledger
 from audit.actors import pseudonym_for
 from audit.models import AuditEvent
-from governance import services as gov
 from tests import factories
-from tests.access.conftest import accept_all, make_draft, publish_agreement
+from tests.access_world import accept_all, make_draft, publish_agreement
 from tests.tokens.token_support import oauth_client, token_keys  # noqa: F401 (autouse fixture)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
@@ -54,6 +53,8 @@ FIELDS = [
     "datasets",
     "diseases",
     "team_members",
+    "email",
+    "answer",
     "institution",
     "country",
     "requested_months",
@@ -120,8 +121,7 @@ def world(db, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "uploads"
     organisation = factories.organisation("Radboud University Medical Center")
     committee = factories.committee("radboud-dac", organisation=organisation)
-    chair = factories.user("chair", is_staff=True)
-    gov.membership_add(committee=committee, user=chair, role="chair", actor=None)
+    chair = factories.committee_staff("chair", committee, "chair")
     researcher = factories.user("researcher")
     dataset = factories.dataset(
         committee=committee,

@@ -82,24 +82,31 @@ def test_a_form_without_its_csrf_token_gets_the_branded_403_saying_how_to_go_on(
 
 # --- a service's refusal that a view let through (core.middleware.RefusalMiddleware) ----------
 @pytest.mark.urls("tests.error_urls")
-def test_a_conflict_a_view_let_through_gets_the_branded_409_saying_why(client):
-    response = client.get("/conflict/")
-    assert_branded(response, 409, "That cannot be done now")
-    assert "This grant is already revoked." in response.content.decode()
-
-
-@pytest.mark.urls("tests.error_urls")
-def test_bad_input_a_view_let_through_gets_the_branded_400_not_a_500(client):
-    response = client.get("/invalid/")
-    assert_branded(response, 400, "Tessera could not understand that request")
-    assert "Say why the grant is revoked." in response.content.decode()
-
-
-@pytest.mark.urls("tests.error_urls")
-def test_a_refusal_of_rights_gets_the_branded_403_saying_why(client):
-    response = client.get("/refused/")
-    assert_branded(response, 403, "You are not allowed to do that")
-    assert "Only the chair or the secretary may close a review." in response.content.decode()
+@pytest.mark.parametrize(
+    ("path", "status", "heading", "why"),
+    [
+        ("/conflict/", 409, "That cannot be done now", "This grant is already revoked."),
+        (
+            "/invalid/",
+            400,  # bad input is a 400, not a 500
+            "Tessera could not understand that request",
+            "Say why the grant is revoked.",
+        ),
+        (
+            "/refused/",
+            403,
+            "You are not allowed to do that",
+            "Only the chair or the secretary may close a review.",
+        ),
+    ],
+    ids=["conflict", "bad-input", "refusal-of-rights"],
+)
+def test_a_refusal_a_view_let_through_gets_the_branded_page_saying_why(
+    client, path, status, heading, why
+):
+    response = client.get(path)
+    assert_branded(response, status, heading)
+    assert why in response.content.decode()
 
 
 @pytest.mark.urls("tests.error_urls")

@@ -6,11 +6,10 @@ from rest_framework import serializers
 from governance.choices import DatasetStatus, Ontology
 from governance.models import Dataset, OntologyTerm
 
-from .. import lifecycle, selectors
+from .. import lifecycle
 from ..answers import ETHICS_ANSWERS, PURPOSE_ANSWERS
 from ..choices import CommentVisibility, DecisionOutcome, VoteChoice
 from ..models import MAX_REQUESTED_MONTHS, AccessRequest, Decision, Grant, Review
-from ..services import requests as request_services
 from ..services import reviews as review_services
 from ..uploads import check_ethics_document
 
@@ -87,7 +86,8 @@ class DatasetStatusSerializer(serializers.Serializer):
 
 
 class AccessRequestSerializer(serializers.ModelSerializer):
-    """An access request. Datasets by accession, diseases by DOID CURIE, team members by username."""
+    """An access request. Datasets by accession, diseases by DOID CURIE; the accepted team
+    members by username, read-only (they join by invitation, in the portal)."""
 
     reference = serializers.CharField(read_only=True)
     applicant = serializers.SlugRelatedField(slug_field="username", read_only=True)
@@ -102,15 +102,9 @@ class AccessRequestSerializer(serializers.ModelSerializer):
         required=False,
         queryset=OntologyTerm.objects.filter(ontology=Ontology.DOID),
     )
-    team_members = serializers.SlugRelatedField(
-        slug_field="username",
-        many=True,
-        required=False,
-        queryset=selectors.team_member_queryset(),
-        error_messages={
-            "does_not_exist": request_services.TEAM_MEMBER_NOT_ADDED.format(names="“{value}”")
-        },
-    )
+    # Read-only: people join a team by accepting an e-mail invitation in the portal
+    # (access.services.team), never by being named here.
+    team_members = serializers.SlugRelatedField(slug_field="username", many=True, read_only=True)
     requested_months = serializers.IntegerField(
         min_value=1, max_value=MAX_REQUESTED_MONTHS, required=False
     )

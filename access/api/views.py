@@ -154,7 +154,7 @@ class AccessRequestViewSet(
             raise Http404 from None
 
     def _relations(self, data):
-        return {k: data.pop(k) for k in ("datasets", "diseases", "team_members") if k in data}
+        return {k: data.pop(k) for k in ("datasets", "diseases") if k in data}
 
     def perform_create(self, serializer):
         data = dict(serializer.validated_data)

@@ -243,6 +243,19 @@ def timeline(access_request, user, reviews, people) -> list[dict]:
                 text = f"{committee} returned the request with questions."
             if p.get("automatic"):
                 text = text[:-1] + ", automatically under the committee's policy."
+        elif kind == EventType.INVITATION_SENT:
+            text = f"{capitalised(actor)} invited someone to the team by e-mail."
+        elif kind == EventType.INVITATION_WITHDRAWN:
+            text = f"{capitalised(actor)} withdrew an invitation to the team."
+        elif kind == EventType.INVITATION_ACCEPTED:
+            member = who.get(p.get("member", ""))
+            joined = person_name(member, user) if member is not None else "someone"
+            text = f"{capitalised(joined)} accepted an invitation and joined the team."
+        elif kind == EventType.INVITATION_DECLINED:
+            # The person who declined is on no list of this request: not named.
+            text = "An invitation to the team was declined."
+        elif kind == EventType.TEAM_MEMBER_REMOVED:
+            text = f"{capitalised(actor)} removed a member from the team."
         else:  # a new event type the selector lets through: say what the ledger calls it
             text = EventType(kind).label if kind in EventType.values else kind
         out.append({"when": event.occurred_at, "text": text, "seq": event.seq})

@@ -18,13 +18,11 @@ from .. import selectors
 from ..answers import PURPOSE_FLAGS, REQUEST_FIELDS
 from ..choices import RequestStatus
 from ..models import MAX_REQUESTED_MONTHS, AccessRequest
-from ..services import requests as request_services
 from ..uploads import MAX_BYTES, check_ethics_document
 
 # The answers a request form edits: every field the services accept except the upload, which
 # the form handles separately.
 ANSWER_FIELDS = [f for f in REQUEST_FIELDS if f != "ethics_document"]
-USERNAME_SPLIT = re.compile(r"[\s,;]+")
 
 
 class DateInput(forms.DateInput):
@@ -43,7 +41,8 @@ PurposeFlagsForm = type(
 
 
 class AccessRequestForm(PurposeFlagsForm):
-    """A draft's answers, its datasets (the cart), its diseases and its team.
+    """A draft's answers, its datasets (the cart) and its diseases. The team is not typed
+    here: the applicant invites people by e-mail on the request's page (`InvitationForm`).
 
     Datasets and diseases are chosen with plain search buttons that post the whole form back
     (no JavaScript needed); `chosen_*` and the search results are rendered by the template as
@@ -117,14 +116,6 @@ class AccessRequestForm(PurposeFlagsForm):
             "required": "Give the duration in months.",
         },
         widget=forms.NumberInput(attrs={"class": "input--short"}),
-    )
-    team_members = forms.CharField(
-        label="Team members",
-        required=False,
-        max_length=2000,
-        help_text="The usernames of the other people who will use the data, separated by commas "
-        "or spaces. Each of them must accept the access agreement before they get access.",
-        widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
     institution = forms.CharField(label="Institution", required=False, max_length=300)
     ethics_reference = forms.CharField(
@@ -232,22 +223,6 @@ class AccessRequestForm(PurposeFlagsForm):
             raise ValidationError("Use a two-letter ISO country code, for example NL.")
         return code
 
-    def clean_team_members(self) -> list:
-        names = [n for n in USERNAME_SPLIT.split(self.cleaned_data["team_members"]) if n]
-        names = list(dict.fromkeys(names))
-        if not names:
-            return []
-        found = selectors.team_members_by_username(names)
-        unknown = [n for n in names if n not in found]
-        if unknown:
-            raise ValidationError(request_services.team_member_not_added(unknown), code="not_added")
-        if any(u.pk == self.applicant.pk for u in found.values()):
-            raise ValidationError(
-                "You are the applicant; list only the other people on your team.",
-                code="applicant_in_team",
-            )
-        return [found[n] for n in names]
-
     def clean_ethics_document(self):
         upload = self.cleaned_data.get("ethics_document")
         if upload:
@@ -260,9 +235,8 @@ class AccessRequestForm(PurposeFlagsForm):
         if self.cleaned_data.get("ethics_document") and "ethics_document" not in self.locked:
             data["ethics_document"] = self.cleaned_data["ethics_document"]
         kwargs: dict[str, Any] = {"data": data}
-        for relation in ("diseases", "team_members"):
-            if relation not in self.locked:
-                kwargs[relation] = self.cleaned_data[relation]
+        if "diseases" not in self.locked:
+            kwargs["diseases"] = self.cleaned_data["diseases"]
         if not self.datasets_locked:
             kwargs["datasets"] = self.cleaned_data["datasets"]
         return kwargs
@@ -276,7 +250,6 @@ def initial_for(access_request: AccessRequest) -> dict[str, Any]:
     initial = {f: getattr(access_request, f) for f in ANSWER_FIELDS}
     initial["datasets"] = [d.accession for d in access_request.datasets.all()]
     initial["diseases"] = [d.curie for d in access_request.diseases.all()]
-    initial["team_members"] = " ".join(u.get_username() for u in access_request.team_members.all())
     return initial
 
 
@@ -288,4 +261,19 @@ class CommentForm(forms.Form):
         max_length=10000,
         widget=forms.Textarea(attrs={"rows": 5}),
         error_messages={"required": "Write your reply before sending it."},
+    )
+
+
+class InvitationForm(forms.Form):
+    """The applicant invites someone to the team by e-mail address."""
+
+    email = forms.EmailField(
+        label="E-mail address",
+        max_length=254,
+        help_text="We send an invitation link there. Whoever opens it and signs in may accept.",
+        error_messages={
+            "required": "Give the e-mail address to invite.",
+            "invalid": "Give a valid e-mail address.",
+        },
+        widget=forms.EmailInput(attrs={"autocomplete": "off"}),
     )

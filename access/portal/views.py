@@ -33,6 +33,7 @@ from ..services import reviews as review_services
 from ..uploads import sniff
 from . import context as ctx
 from .forms import AccessRequestForm, CommentForm
+from .team import team_context
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +93,15 @@ def request_list(request: HttpRequest) -> HttpResponse:
                 ),
             }
         )
-    return render(request, "access/request_list.html", {"rows": rows, "page": page})
+    return render(
+        request,
+        "access/request_list.html",
+        {
+            "rows": rows,
+            "page": page,
+            "invitation_count": len(selectors.invitations_pending_for(request.user)),
+        },
+    )
 
 
 # --- the request form ---------------------------------------------------------------------------
@@ -341,7 +350,7 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "access_request": access_request,
             "is_applicant": is_applicant,
-            "team": team,
+            **team_context(access_request, user),
             "reviews": reviews,
             "returned_reviews": latest_questions,
             "rows": rows,

@@ -24,13 +24,26 @@ log = logging.getLogger(__name__)
 notification_ready = Signal()
 
 
-def notify(*, recipient, kind: str, subject: str, body: str, key: str) -> Notification | None:
-    """Write an outbox row (once per key) and send it after commit; None if already queued."""
-    if not recipient.email:
+def notify(
+    *, recipient=None, address: str = "", kind: str, subject: str, body: str, key: str
+) -> Notification | None:
+    """Write an outbox row (once per key) and send it after commit; None if already queued.
+
+    It goes to `recipient`'s e-mail, or, with no recipient, to `address` alone (a team
+    invitation: whether the address has an account is never looked up)."""
+    if recipient is not None and not recipient.email:
+        return None
+    if recipient is None and not address:
         return None
     notification, created = Notification.objects.get_or_create(
         dedupe_key=key[:200],
-        defaults={"recipient": recipient, "kind": kind, "subject": subject[:200], "body": body},
+        defaults={
+            "recipient": recipient,
+            "address": "" if recipient is not None else address,
+            "kind": kind,
+            "subject": subject[:200],
+            "body": body,
+        },
     )
     if created:
         events.notification_queued(notification=notification)
@@ -60,7 +73,7 @@ def notification_deliver(*, notification_id: int) -> bool:
     if notification is None or notification.sent_at is not None:
         return notification is not None
     try:
-        send_mail(notification.subject, notification.body, None, [notification.recipient.email])
+        send_mail(notification.subject, notification.body, None, [notification.to])
     except Exception as exc:  # any mail failure: keep the row, back off, try again later
         notification.attempts += 1
         notification.last_error = f"{type(exc).__name__}: {exc}"[:500]

@@ -1,7 +1,7 @@
-"""The applicant's side of an access request: drafting (create, update, team, datasets and
-diseases), the access agreements, submission (with its consent matches and the committees'
-automatic decisions), withdrawal, resubmission after a return, the ethics attachment, and the
-expiry of idle drafts."""
+"""The applicant's side of an access request: drafting (create, update, datasets and diseases;
+the team is joined by invitation, access.services.team), the access agreements, submission
+(with its consent matches and the committees' automatic decisions), withdrawal, resubmission
+after a return, the ethics attachment, and the expiry of idle drafts."""
 
 from __future__ import annotations
 
@@ -44,18 +44,6 @@ def required_agreements(access_request: AccessRequest) -> dict[int, AccessAgreem
 
 
 # --- drafting ---------------------------------------------------------------------------------
-# One answer for a username that does not exist and for an account that may not be on a team
-# (suspended, deactivated): the team field must not tell anyone which usernames exist.
-TEAM_MEMBER_NOT_ADDED = (
-    "We could not add {names} to the team. Ask them to sign in to Tessera once, and check the "
-    "spelling of their username."
-)
-
-
-def team_member_not_added(names: Iterable[str]) -> str:
-    return TEAM_MEMBER_NOT_ADDED.format(names=", ".join(f"“{n}”" for n in names))
-
-
 def _clean_request(access_request: AccessRequest) -> None:
     access_request.full_clean(exclude=["applicant", "datasets", "team_members", "diseases"])
 
@@ -65,7 +53,6 @@ def _set_relations(
     *,
     datasets: Iterable[Dataset] | None,
     diseases: Iterable[OntologyTerm] | None,
-    team_members: Iterable[Any] | None,
 ) -> list[str]:
     changed = []
     if datasets is not None:
@@ -83,18 +70,6 @@ def _set_relations(
         if {d.pk for d in diseases} != set(access_request.diseases.values_list("pk", flat=True)):
             access_request.diseases.set(diseases)
             changed.append("diseases")
-    if team_members is not None:
-        team_members = list(team_members)
-        if any(u.pk == access_request.applicant_id for u in team_members):
-            raise Invalid({"team_members": "The applicant is on the team already."})
-        ineligible = [u.get_username() for u in team_members if not u.is_active]
-        if ineligible:
-            raise Invalid({"team_members": team_member_not_added(ineligible)})
-        if {u.pk for u in team_members} != set(
-            access_request.team_members.values_list("pk", flat=True)
-        ):
-            access_request.team_members.set(team_members)
-            changed.append("team_members")
     return changed
 
 
@@ -105,7 +80,6 @@ def request_create(
     data: dict[str, Any],
     datasets: Iterable[Dataset] = (),
     diseases: Iterable[OntologyTerm] = (),
-    team_members: Iterable[Any] = (),
 ) -> AccessRequest:
     """A draft filed by `applicant` for themselves: the caller passes the person asking (the
     signed-in user, a token's user), never someone else, so there is no one else to check."""
@@ -115,7 +89,7 @@ def request_create(
     access_request = AccessRequest(applicant=applicant, **data)
     _clean_request(access_request)
     access_request.save()
-    _set_relations(access_request, datasets=datasets, diseases=diseases, team_members=team_members)
+    _set_relations(access_request, datasets=datasets, diseases=diseases)
     events.request_created(access_request=access_request, actor=applicant)
     return access_request
 
@@ -137,18 +111,13 @@ def approvals_standing(access_request: AccessRequest) -> list[Review]:
 
 
 def _relation_changes(
-    access_request: AccessRequest,
-    *,
-    diseases: Iterable[OntologyTerm] | None,
-    team_members: Iterable[Any] | None,
+    access_request: AccessRequest, *, diseases: Iterable[OntologyTerm] | None
 ) -> list[str]:
-    changed = []
-    for name, given in (("diseases", diseases), ("team_members", team_members)):
-        if given is not None and {x.pk for x in given} != set(
-            getattr(access_request, name).values_list("pk", flat=True)
-        ):
-            changed.append(name)
-    return changed
+    if diseases is not None and {x.pk for x in diseases} != set(
+        access_request.diseases.values_list("pk", flat=True)
+    ):
+        return ["diseases"]
+    return []
 
 
 def _answer_changed(access_request: AccessRequest, field: str, value: Any) -> bool:
@@ -159,14 +128,33 @@ def _answer_changed(access_request: AccessRequest, field: str, value: Any) -> bo
     return current != value
 
 
-def _editable(access_request: AccessRequest) -> bool:
+def editable(access_request: AccessRequest) -> bool:
+    """A draft, or a request returned for changes (the applicant edits, then resubmits)."""
     if access_request.status == RequestStatus.DRAFT:
         return True
-    # Answering a "returned for changes": the applicant edits, then resubmits.
     return (
         access_request.status == RequestStatus.SUBMITTED
         and access_request.reviews.filter(status=ReviewStatus.RETURNED).exists()
     )
+
+
+TEAM_FIXED = "The team of this request cannot change now: only a draft's, or a returned request's."
+
+
+def team_change_refusal(access_request: AccessRequest) -> str | None:
+    """Why the team of this request cannot change now, or None: it changes while the request
+    is editable and no approval relying on it stands (`lifecycle.APPROVAL_FIELDS`)."""
+    if not editable(access_request):
+        return TEAM_FIXED
+    if access_request.status != RequestStatus.DRAFT:
+        standing = approvals_standing(access_request)
+        if lifecycle.locked_changes(["team_members"], approvals_standing=bool(standing)):
+            return str(
+                lifecycle.AnswersLocked(
+                    fields=["team_members"], committees=[r.committee.name for r in standing]
+                )
+            )
+    return None
 
 
 @transaction.atomic
@@ -177,12 +165,11 @@ def request_update(
     data: dict[str, Any],
     datasets: Iterable[Dataset] | None = None,
     diseases: Iterable[OntologyTerm] | None = None,
-    team_members: Iterable[Any] | None = None,
 ) -> AccessRequest:
     common.lock_reviews_of(access_request)
     access_request = common.lock_request(access_request)
     common.require_applicant(access_request, actor)
-    if not _editable(access_request):
+    if not editable(access_request):
         raise TransitionRefused("Only a draft, or a request returned for changes, can be edited.")
     if datasets is not None and access_request.status != RequestStatus.DRAFT:
         raise Invalid({"datasets": "The datasets of a submitted request cannot change."})
@@ -190,15 +177,13 @@ def request_update(
     if unknown:
         raise Invalid({f: "Not a field of an access request." for f in unknown})
     diseases = None if diseases is None else list(diseases)
-    team_members = None if team_members is None else list(team_members)
     changed = [f for f, v in data.items() if _answer_changed(access_request, f, v)]
     if access_request.status != RequestStatus.DRAFT:
         # Refused before anything is written: a standing approval's grants were made for these
         # answers, and would otherwise keep giving access to a project no committee approved.
         standing = approvals_standing(access_request)
         locked = lifecycle.locked_changes(
-            changed
-            + _relation_changes(access_request, diseases=diseases, team_members=team_members),
+            changed + _relation_changes(access_request, diseases=diseases),
             approvals_standing=bool(standing),
         )
         if locked:
@@ -210,9 +195,7 @@ def request_update(
     _clean_request(access_request)
     access_request.last_activity_at = timezone.now()
     access_request.save()
-    changed += _set_relations(
-        access_request, datasets=datasets, diseases=diseases, team_members=team_members
-    )
+    changed += _set_relations(access_request, datasets=datasets, diseases=diseases)
     if changed:
         events.request_changed(access_request=access_request, actor=actor, fields=changed)
     return access_request

@@ -17,9 +17,9 @@ from audit.choices import EventType
 from audit.models import AuditEvent
 from governance import services as gov
 from tests import factories
+from tests.access_world import submit_request
 
 from .admin_support import changelist, listed, page, url
-from .conftest import submit_request
 
 pytestmark = pytest.mark.django_db
 

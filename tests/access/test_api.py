@@ -2,24 +2,18 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from access.models import Grant
 from tests import factories
+from tests.access_world import api
 
 pytestmark = pytest.mark.django_db
 
 
-def api(user=None):
-    client = APIClient()
-    if user is not None:
-        client.force_authenticate(user)
-    return client
-
-
-def test_researcher_creates_a_draft_by_accession_curie_and_username(
+def test_researcher_creates_a_draft_by_accession_and_curie_and_cannot_name_a_team(
     researcher, dataset, teammate, agreement
 ):
+    # The team is read-only in the API: people join only by accepting an e-mail invitation.
     response = api(researcher).post(
         "/api/v1/access-requests/",
         {
@@ -34,7 +28,15 @@ def test_researcher_creates_a_draft_by_accession_curie_and_username(
     body = response.json()
     assert body["status"] == "draft"
     assert body["datasets"] == [dataset.accession]
-    assert body["team_members"] == ["teammate"]
+    assert body["team_members"] == []
+
+
+def test_the_api_shows_the_accepted_team_read_only(draft, researcher):
+    url = f"/api/v1/access-requests/{draft.pk}/"
+    assert api(researcher).get(url).json()["team_members"] == ["teammate"]
+    response = api(researcher).patch(url, {"team_members": []}, format="json")
+    assert response.status_code == 200
+    assert response.json()["team_members"] == ["teammate"]
 
 
 def test_unknown_dataset_is_a_400_naming_the_field(researcher):

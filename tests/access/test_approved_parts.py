@@ -16,32 +16,25 @@ from dateutil.relativedelta import relativedelta
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from access import lifecycle
 from access.answers import REQUEST_FIELDS
 from access.choices import ReviewStatus
-from access.models import ConsentMatch, Grant
+from access.models import ConsentMatch, Grant, TeamInvitation
 from access.services import decisions as decision_services
 from access.services import grants as grant_services
 from access.services import requests as request_services
+from access.services import team as team_services
 from audit import ledger
 from audit.choices import EventType
 from audit.models import AuditEvent
+from core.exceptions import Conflict
 from tests import factories
+from tests.access_world import accept_all, api, approve_part, make_draft, publish_agreement
 
-from .conftest import accept_all, make_draft, publish_agreement
-from .test_portal import client_for, flashes, text_of
+from .test_portal import PDF, client_for, flashes, text_of
 
 pytestmark = pytest.mark.django_db
-
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-
-
-def api(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 def url(access_request) -> str:
@@ -78,12 +71,7 @@ def split(researcher, teammate, chair, other_chair, part_a, part_b):
     accept_all(access_request, researcher)
     accept_all(access_request, teammate)
     request_services.request_submit(access_request=access_request, actor=researcher)
-    decision_services.decision_record(
-        review=access_request.reviews.get(committee=part_a.committee),
-        actor=chair,
-        outcome="approve",
-        end_date=timezone.localdate() + timedelta(days=180),
-    )
+    approve_part(access_request, part_a, chair)
     decision_services.decision_record(
         review=access_request.reviews.get(committee=part_b.committee),
         actor=other_chair,
@@ -131,7 +119,6 @@ LOCKED_EDITS = [
     pytest.param({"other_purpose": "Also a product."}, ["other_purpose"], id="other-purpose"),
     pytest.param({"diseases": ["DOID:162"]}, ["diseases"], id="diseases"),
     pytest.param({"ethics_reference": "METC-2099-999"}, ["ethics_reference"], id="ethics-ref"),
-    pytest.param({"team_members": []}, ["team_members"], id="team-member-removed"),
     pytest.param({"institution": "Acme Pharma Ltd"}, ["institution"], id="institution"),
     pytest.param({"country": "US"}, ["country"], id="country"),
     pytest.param(
@@ -177,19 +164,33 @@ def test_a_new_ethics_document_is_refused(split, researcher):
 
 
 def test_a_new_team_member_is_refused_and_gets_no_grant(split, researcher, teammate):
+    # The team changes only by invitation (access.services.team): sending one is refused while
+    # A's approval stands, and so is accepting one sent before the approval.
     newcomer = factories.user("newcomer")
-    response = api(researcher).patch(
-        url(split), {"team_members": ["teammate", "newcomer"]}, format="json"
+    with pytest.raises(Conflict) as refused:
+        team_services.invitation_send(access_request=split, actor=researcher, email=newcomer.email)
+    assert "withdraw this request" in str(refused.value)
+    assert not split.invitations.filter(email=newcomer.email).exists()
+    earlier = TeamInvitation.objects.create(
+        request=split,
+        email=newcomer.email,
+        invited_by=researcher,
+        expires_at=timezone.now() + timedelta(days=1),
+        nonce="sent-before-the-approval",
     )
-    assert response.status_code == 409
-    assert response.json()["fields"] == ["team_members"]
+    with pytest.raises(Conflict):
+        team_services.invitation_accept(
+            token=team_services.invitation_token(earlier), actor=newcomer
+        )
+    assert not split.team_members.filter(pk=newcomer.pk).exists()
     assert not Grant.objects.filter(user=newcomer).exists()
 
 
 def test_the_team_that_holds_the_grants_is_the_team_on_the_request(split, researcher, teammate):
     """The hole was a removed team member who kept getting tokens: the team cannot shrink
     under the approval, so every grant holder is still on the request."""
-    api(researcher).patch(url(split), {"team_members": []}, format="json")
+    with pytest.raises(Conflict):
+        team_services.team_member_remove(access_request=split, actor=researcher, user=teammate)
     holders = set(Grant.objects.filter(request=split).values_list("user_id", flat=True))
     assert holders == {p.pk for p in split.people()} == {researcher.pk, teammate.pk}
     assert all(g.is_active for g in Grant.objects.filter(request=split))
@@ -208,7 +209,6 @@ def test_answers_not_relied_on_change_and_resubmitting_keeps_the_approved_match(
             "requested_months": 24,
             # Sent unchanged: not an edit, so not refused.
             "commercial": False,
-            "team_members": ["teammate"],
         },
         format="json",
     )
@@ -272,7 +272,7 @@ def test_the_edit_form_shows_the_locked_answers_disabled_and_how_to_proceed(
     response = client_for(researcher).get(edit_page)
     assert response.status_code == 200
     html = response.content.decode()
-    for name in ("commercial", "ethics_expiry", "ethics_reference", "team_members", "country"):
+    for name in ("commercial", "ethics_expiry", "ethics_reference", "country"):
         tag = next(t for t in html.split("<") if f'name="{name}"' in t)
         assert "disabled" in tag, name
     for name in ("title", "scientific_abstract", "requested_months"):
@@ -296,7 +296,6 @@ def test_the_portal_saves_the_free_answers_and_never_the_locked_ones(
         # A tampered or stale form: the disabled answers are posted changed.
         "commercial": "on",
         "methods_development": "on",
-        "team_members": "",
         "country": "US",
         "diseases": ["DOID:162"],
     }

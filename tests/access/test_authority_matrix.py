@@ -27,10 +27,9 @@ from core import scopes as S
 from governance import services as gov
 from governance.choices import DecisionPolicy
 from tests import factories
+from tests.access_world import accept_all, make_draft, publish_agreement
 from tests.tokens.test_oauth_scopes import bearer_for
 from tokens.oauth import client_register
-
-from .conftest import accept_all, make_draft, publish_agreement
 
 pytestmark = pytest.mark.django_db
 
@@ -115,8 +114,7 @@ def world(committee, other_committee, dataset, researcher, chair, admin_user):
     for name in ("teamchair", "recusedchair", "applyingchair"):
         seats[name] = factories.user(name, is_staff=True)
         gov.membership_add(committee=committee, user=seats[name], role="chair", actor=None)
-    other_chair = factories.user("otherchair", is_staff=True)
-    gov.membership_add(committee=other_committee, user=other_chair, role="chair", actor=None)
+    other_chair = factories.committee_staff("otherchair", other_committee, "chair")
     deputy = factories.user("deputy", is_staff=True)
     return {
         "committee": committee,

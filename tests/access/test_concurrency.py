@@ -11,8 +11,7 @@ from access.lifecycle import TransitionRefused
 from access.models import Decision, Review
 from access.services import decisions as decision_services
 from access.services import requests as request_services
-
-from .conftest import accept_all, make_draft
+from tests.access_world import accept_all, make_draft
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 

@@ -14,7 +14,6 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from access import lifecycle, selectors
 from access.models import DeputyDecider, Grant, Recusal, Review
@@ -27,10 +26,9 @@ from audit.models import AuditEvent
 from governance import services as gov
 from governance.choices import DecisionPolicy
 from tests import factories
+from tests.access_world import accept_all, api, make_draft, publish_agreement
 from tokens.models import IssuedToken
 from tokens.visas import grant_for_dataset
-
-from .conftest import accept_all, make_draft, publish_agreement
 
 pytestmark = pytest.mark.django_db
 
@@ -39,26 +37,24 @@ TEAM = "You are on this request's team; you may not act on it as its committee."
 RECUSED = "You declared a conflict of interest on this review; you may not act on it."
 
 
-def api(user):
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
-
-
 def end_date():
     return timezone.localdate() + timedelta(days=90)
+
+
+def approve(review, actor):
+    return decision_services.decision_record(
+        review=review, actor=actor, outcome="approve", end_date=end_date()
+    )
+
+
+def vote(review, actor, choice="approve", rationale="Fine."):
+    return review_services.vote_cast(review=review, actor=actor, choice=choice, rationale=rationale)
 
 
 def set_policy(committee, policy, quorum=1):
     committee.decision_policy = policy
     committee.quorum = quorum
     return gov.committee_update(committee=committee, actor=None)
-
-
-def seat(committee, username, role):
-    person = factories.user(username, is_staff=True)
-    gov.membership_add(committee=committee, user=person, role=role, actor=None)
-    return person
 
 
 def submitted_request(applicant, dataset, *, team=()):
@@ -84,7 +80,7 @@ def preclinical():
 
 @pytest.fixture
 def toxpath(preclinical):
-    return seat(preclinical, "toxpath", "member")
+    return factories.committee_staff("toxpath", preclinical, "member")
 
 
 @pytest.fixture
@@ -103,10 +99,10 @@ def voting(committee):
     """The radboud committee deciding by majority, quorum 2: a chair and three voting members."""
     set_policy(committee, DecisionPolicy.MAJORITY, quorum=2)
     return {
-        "chair": seat(committee, "vchair", "chair"),
-        "ann": seat(committee, "ann", "member"),
-        "bob": seat(committee, "bob", "member"),
-        "cat": seat(committee, "cat", "member"),
+        "chair": factories.committee_staff("vchair", committee, "chair"),
+        "ann": factories.committee_staff("ann", committee, "member"),
+        "bob": factories.committee_staff("bob", committee, "member"),
+        "cat": factories.committee_staff("cat", committee, "member"),
     }
 
 
@@ -202,14 +198,12 @@ def test_member_on_the_team_cannot_comment_as_the_committee(voting, dataset, res
 
 
 def test_chair_on_the_team_cannot_start_close_or_revoke(committee, dataset, researcher, chair):
-    secretary = seat(committee, "secretary", "secretary")
+    secretary = factories.committee_staff("secretary", committee, "secretary")
     review = submitted_request(researcher, dataset, team=[secretary])
 
     with pytest.raises(PermissionDenied, match="on this request's team"):
         review_services.review_start(review=review, actor=secretary)
-    decision_services.decision_record(
-        review=review, actor=chair, outcome="approve", end_date=end_date()
-    )
+    approve(review, chair)
     grant = Grant.objects.filter(request=review.request).first()
     with pytest.raises(PermissionDenied, match="on this request's team"):
         grant_services.grant_revoke(grant=grant, actor=secretary, reason="Mine to end.")
@@ -223,45 +217,29 @@ def test_chair_on_the_team_cannot_start_close_or_revoke(committee, dataset, rese
 
 def test_quorum_counts_only_eligible_members(voting, dataset, researcher):
     review = submitted_request(researcher, dataset)
-    review_services.vote_cast(
-        review=review, actor=voting["ann"], choice="approve", rationale="Fine."
-    )
-    review_services.vote_cast(
-        review=review, actor=voting["bob"], choice="approve", rationale="Fine."
-    )
+    vote(review, voting["ann"])
+    vote(review, voting["bob"])
     review_services.recusal_declare(review=review, actor=voting["bob"], reason="My former student.")
 
     with pytest.raises(PermissionDenied, match=re.escape("The quorum is 2 votes; 1 cast so far.")):
-        decision_services.decision_record(
-            review=review, actor=voting["chair"], outcome="approve", end_date=end_date()
-        )
+        approve(review, voting["chair"])
 
-    review_services.vote_cast(
-        review=review, actor=voting["cat"], choice="approve", rationale="Fine."
-    )
-    decision_services.decision_record(
-        review=review, actor=voting["chair"], outcome="approve", end_date=end_date()
-    )
+    vote(review, voting["cat"])
+    approve(review, voting["chair"])
     review.refresh_from_db()
     assert review.status == "approved"
 
 
 def test_majority_counts_only_eligible_members(voting, dataset, researcher):
     review = submitted_request(researcher, dataset)
-    review_services.vote_cast(
-        review=review, actor=voting["ann"], choice="approve", rationale="Yes."
-    )
-    review_services.vote_cast(
-        review=review, actor=voting["bob"], choice="approve", rationale="Yes."
-    )
-    review_services.vote_cast(review=review, actor=voting["cat"], choice="reject", rationale="No.")
+    vote(review, voting["ann"], rationale="Yes.")
+    vote(review, voting["bob"], rationale="Yes.")
+    vote(review, voting["cat"], "reject", "No.")
     review_services.recusal_declare(review=review, actor=voting["ann"], reason="Co-author.")
 
     # Eligible votes: bob approve, cat reject: no majority either way.
     with pytest.raises(PermissionDenied, match="A majority must vote to approve: 1 approve"):
-        decision_services.decision_record(
-            review=review, actor=voting["chair"], outcome="approve", end_date=end_date()
-        )
+        approve(review, voting["chair"])
 
 
 def test_eligible_tally_is_a_pure_rule():
@@ -288,11 +266,9 @@ def test_recused_member_cannot_vote_decide_or_comment_as_committee(
     review_services.recusal_declare(review=review, actor=chair, reason="I supervise the applicant.")
 
     with pytest.raises(PermissionDenied, match=re.escape(RECUSED)):
-        review_services.vote_cast(review=review, actor=chair, choice="approve", rationale="Fine.")
+        vote(review, chair)
     with pytest.raises(PermissionDenied, match=re.escape(RECUSED)):
-        decision_services.decision_record(
-            review=review, actor=chair, outcome="approve", end_date=end_date()
-        )
+        approve(review, chair)
     with pytest.raises(PermissionDenied, match=re.escape(RECUSED)):
         review_services.comment_add(
             access_request=review.request,
@@ -389,7 +365,7 @@ def test_admin_appoints_a_deputy_who_can_then_decide(client, toxpath, rat_livers
 
 def test_non_superuser_cannot_appoint_a_deputy(client, toxpath, rat_livers, preclinical):
     review = submitted_request(toxpath, rat_livers)
-    chair = seat(preclinical, "preclinicalchair", "chair")
+    chair = factories.committee_staff("preclinicalchair", preclinical, "chair")
     client.force_login(chair)
 
     response = client.post(
@@ -505,9 +481,7 @@ ACTIONS = {
         visibility="internal",
         committee=review.committee,
     ),
-    "vote": lambda review, actor, grant: review_services.vote_cast(
-        review=review, actor=actor, choice="approve", rationale="Fine."
-    ),
+    "vote": lambda review, actor, grant: vote(review, actor),
     "decide": lambda review, actor, grant: decision_services.decision_record(
         review=review, actor=actor, outcome="reject", reason="No."
     ),
@@ -526,7 +500,7 @@ def test_every_committee_action_refuses_a_conflicted_chair(
 ):
     """A second chair of the committee (who may do all six actions) is the applicant, on the
     team, recused, or not conflicted at all (the control: then the action goes through)."""
-    cochair = seat(committee, "cochair", "chair")
+    cochair = factories.committee_staff("cochair", committee, "chair")
     applicant = cochair if conflict == "applicant" else researcher
     review = submitted_request(applicant, dataset, team=[cochair] if conflict == "team" else [])
     if conflict == "recused":
@@ -534,9 +508,7 @@ def test_every_committee_action_refuses_a_conflicted_chair(
     grant = None
     if action == "revoke":
         # The eligible chair approves, so that there is a grant to revoke.
-        decision_services.decision_record(
-            review=review, actor=chair, outcome="approve", end_date=end_date()
-        )
+        approve(review, chair)
         grant = Grant.objects.filter(request=review.request).first()
 
     if conflict is None:

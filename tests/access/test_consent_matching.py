@@ -7,12 +7,10 @@ from django.utils import timezone
 
 from access.choices import ReviewStatus
 from access.models import ConsentMatch, Grant
-from access.services import requests as request_services
 from audit.models import AuditEvent
 from governance import services as gov
 from tests import factories
-
-from .conftest import accept_all, make_draft
+from tests.access_world import submit_request
 
 pytestmark = pytest.mark.django_db
 
@@ -29,16 +27,18 @@ def heart_dataset(committee, organisation):
     return factories.dataset(committee=committee, controller=organisation, consent_scope=scope)
 
 
-def _submit(researcher, datasets, **data):
-    draft = make_draft(researcher, datasets, **data)
-    accept_all(draft, researcher)
-    return request_services.request_submit(access_request=draft, actor=researcher)
+def review_under(policy, committee, researcher, datasets, **data):
+    """The committee turns on an automatic `policy` (auto_reject_denied, auto_approve_matching);
+    then the researcher submits a request for `datasets`, whose one review is returned."""
+    setattr(committee, policy, True)
+    gov.committee_update(committee=committee, actor=None)
+    return submit_request(researcher, datasets, **data).reviews.get()
 
 
 def test_each_requested_dataset_gets_a_stored_match_with_versions(
     researcher, lung_cancer_dataset, heart_dataset, agreement
 ):
-    submitted = _submit(researcher, [lung_cancer_dataset, heart_dataset])
+    submitted = submit_request(researcher, [lung_cancer_dataset, heart_dataset])
     matches = {m.dataset: m for m in ConsentMatch.objects.filter(request=submitted)}
     assert (
         matches[lung_cancer_dataset].decision == "approve"
@@ -52,24 +52,21 @@ def test_each_requested_dataset_gets_a_stored_match_with_versions(
 
 
 def test_commercial_purpose_is_denied_by_ncu(researcher, lung_cancer_dataset, agreement):
-    submitted = _submit(researcher, [lung_cancer_dataset], commercial=True)
+    submitted = submit_request(researcher, [lung_cancer_dataset], commercial=True)
     match = ConsentMatch.objects.get(request=submitted)
     assert match.decision == "deny"
     assert any(r["term"] == "DUO:0000046" and r["outcome"] == "deny" for r in match.rules)
 
 
 def test_automatic_policies_are_off_by_default(researcher, heart_dataset, agreement):
-    submitted = _submit(researcher, [heart_dataset])
+    submitted = submit_request(researcher, [heart_dataset])
     assert submitted.reviews.get().status == ReviewStatus.SUBMITTED
 
 
 def test_committee_may_auto_reject_denied_matches_as_the_system(
     researcher, committee, heart_dataset, agreement
 ):
-    committee.auto_reject_denied = True
-    gov.committee_update(committee=committee, actor=None)
-    submitted = _submit(researcher, [heart_dataset])
-    review = submitted.reviews.get()
+    review = review_under("auto_reject_denied", committee, researcher, [heart_dataset])
     assert review.status == ReviewStatus.REJECTED
     decision = review.decisions.get()
     assert decision.decided_by is None and "consent" in decision.reason
@@ -80,24 +77,23 @@ def test_committee_may_auto_reject_denied_matches_as_the_system(
 def test_committee_may_auto_approve_when_every_verdict_approves(
     researcher, committee, lung_cancer_dataset, agreement
 ):
-    committee.auto_approve_matching = True
-    gov.committee_update(committee=committee, actor=None)
-    submitted = _submit(researcher, [lung_cancer_dataset])
-    review = submitted.reviews.get()
+    review = review_under("auto_approve_matching", committee, researcher, [lung_cancer_dataset])
     assert review.status == ReviewStatus.APPROVED
     grant = Grant.objects.get(user=researcher)
     assert grant.valid_until.date() <= timezone.localdate() + timedelta(days=12 * 31 + 1)
     # the consent's obligations travel onto the grant
-    assert grant.obligations == ConsentMatch.objects.get(request=submitted).obligations
+    assert grant.obligations == ConsentMatch.objects.get(request=review.request).obligations
 
 
 def test_auto_approve_does_not_fire_when_a_person_must_look(
     researcher, committee, lung_cancer_dataset, agreement
 ):
-    committee.auto_approve_matching = True
-    gov.committee_update(committee=committee, actor=None)
-    submitted = _submit(
-        researcher, [lung_cancer_dataset], other_purpose="Also train a foundation model."
+    review = review_under(
+        "auto_approve_matching",
+        committee,
+        researcher,
+        [lung_cancer_dataset],
+        other_purpose="Also train a foundation model.",
     )
-    assert ConsentMatch.objects.get(request=submitted).decision == "review"
-    assert submitted.reviews.get().status == ReviewStatus.SUBMITTED
+    assert ConsentMatch.objects.get(request=review.request).decision == "review"
+    assert review.status == ReviewStatus.SUBMITTED

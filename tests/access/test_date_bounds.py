@@ -21,11 +21,11 @@ from django.utils import timezone
 from access.models import AccessRequest
 from audit.actors import pseudonym_for
 from core.dates import DateWithinYears, end_of_day
+from tests.access_world import make_draft
 from tests.tokens.token_support import grant, storage, token_keys, verify_independently
 from tokens.issue import token_issue
 from tokens.models import IssuedToken
 
-from .conftest import make_draft
 from .test_portal import form_data, pdf_upload
 
 pytestmark = pytest.mark.django_db

@@ -9,8 +9,7 @@ from access.lifecycle import TransitionRefused
 from access.models import Grant
 from access.services import decisions as decision_services
 from access.services import requests as request_services
-
-from .conftest import accept_all
+from tests.access_world import accept_all
 
 pytestmark = pytest.mark.django_db
 

@@ -22,8 +22,7 @@ from access.uploads import MAX_BYTES
 from audit.choices import EventType
 from audit.models import AuditEvent
 from tests import factories
-
-from .conftest import accept_all, make_draft
+from tests.access_world import accept_all, approve_part, make_draft
 
 pytestmark = pytest.mark.django_db
 
@@ -62,7 +61,6 @@ def form_data(datasets, **overrides) -> dict:
         "other_purpose": "",
         "country": "nl",
         "requested_months": "12",
-        "team_members": "",
         "institution": "Example University",
         "ethics_reference": "METC-2026-001",
         "ethics_expiry": (timezone.localdate() + timedelta(days=365)).isoformat(),
@@ -201,6 +199,8 @@ def test_catalogue_link_fills_the_cart_and_names_unknown_accessions(
 def test_saving_a_draft_creates_it_through_the_service_with_everything(
     researcher, teammate, dataset, other_dataset, settings
 ):
+    # A username typed into a "team_members" field (the old form's) names nobody: people join
+    # the team only by accepting an invitation (tests/access/test_invitations.py).
     data = form_data([dataset, other_dataset], team_members="teammate")
     data["ethics_document"] = pdf_upload()
     response = client_for(researcher).post(reverse("access:request-create"), data)
@@ -209,7 +209,7 @@ def test_saving_a_draft_creates_it_through_the_service_with_everything(
     assert access_request.status == RequestStatus.DRAFT
     assert set(access_request.datasets.all()) == {dataset, other_dataset}
     assert [d.curie for d in access_request.diseases.all()] == ["DOID:1324"]
-    assert list(access_request.team_members.all()) == [teammate]
+    assert not access_request.team_members.exists()
     assert access_request.country == "NL" and access_request.methods_development
     stored = access_request.ethics_document
     assert stored.path.startswith(str(settings.MEDIA_ROOT)) and "approval" not in stored.name
@@ -219,21 +219,10 @@ def test_saving_a_draft_creates_it_through_the_service_with_everything(
     assert any("Saved" in m for m in flashes(response))
 
 
-def test_unknown_team_username_is_a_form_error_and_nothing_is_saved(researcher, teammate, dataset):
-    data = form_data([dataset], team_members="teammate nosuchperson")
-    response = client_for(researcher).post(reverse("access:request-create"), data)
-    assert response.status_code == 200
-    page = text_of(response)
-    assert "We could not add “nosuchperson” to the team." in page
-    assert 'aria-invalid="true"' in response.content.decode()
-    assert not AccessRequest.objects.exists()
-
-
-def test_the_applicant_cannot_list_themself_in_the_team(researcher, dataset):
-    data = form_data([dataset], team_members="researcher")
-    response = client_for(researcher).post(reverse("access:request-create"), data)
-    assert "list only the other people" in text_of(response)
-    assert not AccessRequest.objects.exists()
+def test_the_form_has_no_team_field_and_points_to_invitations(researcher, dataset):
+    page = client_for(researcher).get(reverse("access:request-create"))
+    assert 'name="team_members"' not in page.content.decode()
+    assert "You invite the other people who will use the data by e-mail" in text_of(page)
 
 
 def test_a_file_that_only_pretends_to_be_a_pdf_is_rejected(researcher, dataset):
@@ -312,11 +301,12 @@ def test_editing_a_draft_goes_through_the_service(draft, researcher, dataset):
     client = client_for(researcher)
     form_page = client.get(reverse("access:request-edit", kwargs={"pk": draft.pk}))
     assert f'value="{draft.title}"' in form_page.content.decode()
-    data = form_data([dataset], title="A sharper title", team_members="teammate")
+    data = form_data([dataset], title="A sharper title")
     response = client.post(reverse("access:request-edit", kwargs={"pk": draft.pk}), data)
     assert response.status_code == 302
     draft.refresh_from_db()
     assert draft.title == "A sharper title"
+    assert [u.username for u in draft.team_members.all()] == ["teammate"]  # the form keeps it
     assert list(draft.datasets.all()) == [dataset]
     assert draft.ethics_document  # kept: no new file was chosen
     changed = AuditEvent.objects.get(event_type=EventType.REQUEST_CHANGED, target_id=str(draft.pk))
@@ -479,20 +469,17 @@ def test_timeline_tells_the_story_but_hides_votes_and_internal_comments(
     review_services.vote_cast(
         review=review, actor=member, choice="reject", rationale="SECRET-RATIONALE"
     )
-    review_services.comment_add(
-        access_request=submitted,
-        actor=chair,
-        body="SECRET-INTERNAL remark",
-        visibility=CommentVisibility.INTERNAL,
-        committee=dataset.committee,
-    )
-    review_services.comment_add(
-        access_request=submitted,
-        actor=chair,
-        body="Please confirm the cohort.",
-        visibility=CommentVisibility.PUBLIC,
-        committee=dataset.committee,
-    )
+    for body, visibility in [
+        ("SECRET-INTERNAL remark", CommentVisibility.INTERNAL),
+        ("Please confirm the cohort.", CommentVisibility.PUBLIC),
+    ]:
+        review_services.comment_add(
+            access_request=submitted,
+            actor=chair,
+            body=body,
+            visibility=visibility,
+            committee=dataset.committee,
+        )
     page = text_of(client_for(researcher).get(detail_url(submitted)))
     assert "SECRET" not in page
     assert "vote" not in page.lower()
@@ -507,13 +494,7 @@ def test_timeline_tells_the_story_but_hides_votes_and_internal_comments(
 
 
 def test_timeline_names_the_approval_and_its_end_date(submitted, researcher, chair, dataset):
-    end = timezone.localdate() + timedelta(days=90)
-    decision_services.decision_record(
-        review=submitted.reviews.get(committee=dataset.committee),
-        actor=chair,
-        outcome="approve",
-        end_date=end,
-    )
+    end = approve_part(submitted, dataset, chair, days=90)
     page = text_of(client_for(researcher).get(detail_url(submitted)))
     assert (
         f"{dataset.committee.name} approved access to {dataset.accession} until "
@@ -607,14 +588,7 @@ def test_a_request_without_a_document_has_no_download(researcher, dataset, agree
 def test_my_access_lists_grants_and_why_one_is_not_active(
     submitted, researcher, teammate, chair, dataset
 ):
-    end = timezone.localdate() + timedelta(days=60)
-    decision_services.decision_record(
-        review=submitted.reviews.get(committee=dataset.committee),
-        actor=chair,
-        outcome="approve",
-        end_date=end,
-        conditions="No re-identification.",
-    )
+    approve_part(submitted, dataset, chair, days=60, conditions="No re-identification.")
     mine = text_of(client_for(researcher).get(reverse("access:grant-list")))
     assert f"{dataset.accession} {dataset.title}" in mine
     assert "Active" in mine and "No re-identification." in mine

@@ -16,8 +16,8 @@ from access.answers import PURPOSE_FLAGS
 from access.matching import purpose_for_request
 from access.services import requests as request_services
 from governance import matching
+from tests.access_world import make_draft
 
-from .conftest import make_draft
 from .test_portal import client_for, detail_url, text_of
 
 pytestmark = pytest.mark.django_db

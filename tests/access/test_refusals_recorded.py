@@ -13,11 +13,11 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from access.models import Grant
 from audit import bounded, ledger
 from audit.actors import pseudonym_for
 from audit.choices import EventType
 from audit.models import AuditEvent
+from tests.access_world import api as api_client
 from tests.tokens.token_support import (
     INTROSPECT,
     grant,
@@ -51,10 +51,7 @@ def refusals() -> list[AuditEvent]:
 
 
 def api(user=None) -> APIClient:
-    client = APIClient(REMOTE_ADDR=ADDRESS)
-    if user is not None:
-        client.force_authenticate(user)
-    return client
+    return api_client(user, REMOTE_ADDR=ADDRESS)
 
 
 def admin_client(user) -> Client:
@@ -108,28 +105,20 @@ def test_ordinary_404s_are_not_recorded(researcher, submitted):
 
 
 # --- the committee admin --------------------------------------------------------------------------
-def test_another_committees_member_opening_a_review_page_is_recorded(submitted, committee,
-                                                                     other_member):  # fmt: skip
-    review = review_of(submitted, committee)
-    response = admin_client(other_member).get(
-        reverse("admin:access_review_change", args=[review.pk])
-    )
-    assert response.status_code == 404
-    (event,) = refusals()
-    assert event.payload["action"] == "admin.review_view"
-    assert event.actor_id == pseudonym_for(other_member)
-
-
-def test_another_committees_member_opening_a_reviews_history_is_recorded(
-    submitted, committee, other_member
+@pytest.mark.parametrize(
+    ("page", "action"), [("change", "admin.review_view"), ("history", "admin.review_history")]
+)
+def test_another_committees_member_opening_a_review_page_is_recorded(
+    submitted, committee, other_member, page, action
 ):
     review = review_of(submitted, committee)
     response = admin_client(other_member).get(
-        reverse("admin:access_review_history", args=[review.pk])
+        reverse(f"admin:access_review_{page}", args=[review.pk])
     )
     assert response.status_code == 404
     (event,) = refusals()
-    assert event.payload["action"] == "admin.review_history"
+    assert event.payload["action"] == action
+    assert event.actor_id == pseudonym_for(other_member)
 
 
 @pytest.mark.parametrize("name", ADMIN_POSTS)

@@ -24,9 +24,9 @@ from audit.choices import EventType
 from audit.models import AuditEvent
 from core.exceptions import Invalid
 from governance import services as gov
+from tests.access_world import accept_all
 
 from .admin_support import page, review_for
-from .conftest import accept_all
 
 pytestmark = pytest.mark.django_db
 

@@ -10,14 +10,8 @@ tokens are refused by introspection at once and listed in the revocation feed, a
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
-from django.core import mail
-from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
-from rest_framework.test import APIClient
 
 from access.choices import RequestStatus, ReviewStatus
 from access.lifecycle import TransitionRefused
@@ -25,11 +19,11 @@ from access.models import Grant, Notification
 from access.services import decisions as decision_services
 from access.services import grants as grant_services
 from access.services import requests as request_services
-from audit import ledger
 from audit.choices import EventType
-from audit.models import AuditEvent
+from tests.access_world import accept_all, api
 from tests.tokens.token_support import (
-    FEED,
+    events_of,
+    feed,
     grant,
     introspect,
     last_introspection,
@@ -40,16 +34,9 @@ from tokens.choices import RevocationCause
 from tokens.issue import TokenRefused, token_issue
 from tokens.models import IssuedToken, TokenRevocation
 
-from .conftest import accept_all
 from .test_portal import client_for, flashes, text_of
 
 pytestmark = pytest.mark.django_db
-
-
-def api(user) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
 
 
 @pytest.fixture
@@ -66,15 +53,14 @@ def approved_part(grant, submitted, teammate):
     return submitted, [grant, team_grant], issued
 
 
-def events_of(event_type, **filters) -> list[AuditEvent]:
-    ledger.flush()
-    return list(AuditEvent.objects.filter(event_type=event_type, **filters).order_by("seq"))
-
-
-def feed(bearer: str) -> list[dict]:
-    response = Client().get(FEED, {"since": 0}, HTTP_AUTHORIZATION=f"Bearer {bearer}")
-    assert response.status_code == 200, response.content
-    return response.json()["revoked"]
+def reject_other_part(access_request, other_chair, other_dataset):
+    """The other committee rejects its (open) part: every part of the request is decided."""
+    decision_services.decision_record(
+        review=access_request.reviews.get(committee=other_dataset.committee),
+        actor=other_chair,
+        outcome="reject",
+        reason="Out of scope.",
+    )
 
 
 def test_withdrawing_revokes_every_grant_of_the_request_with_the_reason(
@@ -109,7 +95,7 @@ def test_their_tokens_are_refused_by_introspection_and_listed_in_the_feed(
     for token in issued:
         assert introspect(bearer, token.token).json() == {"active": False}
         assert last_introspection().payload["reason"] == "revoked"
-    listed = {entry["jti"] for entry in feed(bearer)}
+    listed = {entry["jti"] for entry in feed(bearer)["revoked"]}
     assert listed == {t.jti for t in issued}
     assert {r.cause for r in TokenRevocation.objects.all()} == {RevocationCause.GRANT_REVOKED}
     assert not IssuedToken.objects.filter(revoked_at__isnull=True).exists()
@@ -146,12 +132,7 @@ def test_a_request_every_committee_decided_can_still_be_withdrawn_while_access_l
     approved_part, researcher, other_chair, other_dataset
 ):
     access_request, _, _ = approved_part
-    decision_services.decision_record(
-        review=access_request.reviews.get(committee=other_dataset.committee),
-        actor=other_chair,
-        outcome="reject",
-        reason="Out of scope.",
-    )
+    reject_other_part(access_request, other_chair, other_dataset)
     request_services.request_withdraw(access_request=access_request, actor=researcher)
     assert not Grant.objects.filter(request=access_request, revoked_at__isnull=True).exists()
 
@@ -160,12 +141,7 @@ def test_with_no_open_part_and_no_live_grant_there_is_nothing_to_withdraw(
     approved_part, researcher, chair, other_chair, other_dataset
 ):
     access_request, grants, _ = approved_part
-    decision_services.decision_record(
-        review=access_request.reviews.get(committee=other_dataset.committee),
-        actor=other_chair,
-        outcome="reject",
-        reason="Out of scope.",
-    )
+    reject_other_part(access_request, other_chair, other_dataset)
     for live in grants:
         grant_services.grant_revoke(grant=live, actor=chair, reason="Breach.")
     with pytest.raises(TransitionRefused, match="nothing is left to withdraw"):
@@ -206,12 +182,7 @@ def test_the_withdraw_button_stays_while_only_access_remains(
     approved_part, researcher, other_chair, other_dataset
 ):
     access_request, _, _ = approved_part
-    decision_services.decision_record(
-        review=access_request.reviews.get(committee=other_dataset.committee),
-        actor=other_chair,
-        outcome="reject",
-        reason="Out of scope.",
-    )
+    reject_other_part(access_request, other_chair, other_dataset)
     page = text_of(client_for(researcher).get(access_request.get_absolute_url()))
     assert "Withdraw request" in page
 

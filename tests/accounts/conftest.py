@@ -1,18 +1,9 @@
-"""The access-request world of tests/access/conftest.py, for the account tests (a grant needs a
-request, its committee's approval and its agreements), and a real OpenID provider process for
-the sign-in tests."""
+"""The account tests build drafts and grants (tests/access_world.py): their uploads go to
+tmp_path as in tests/access. And a real OpenID provider process for the sign-in tests."""
 
 import pytest
 
-from tests.access.conftest import (  # noqa: F401 (fixtures)
-    _media,
-    agreement,
-    draft,
-    other_agreement,
-    other_chair,
-    submitted,
-    teammate,
-)
+from tests.access.conftest import _media  # noqa: F401 (autouse: uploads go to tmp_path)
 
 from .oidc_support import configure, start_provider
 

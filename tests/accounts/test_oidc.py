@@ -7,6 +7,7 @@ provider only when one is configured; sign-out offers the provider's end-session
 
 from __future__ import annotations
 
+import time
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 import pytest
@@ -14,6 +15,8 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.test import Client
 
+from access.selectors import researcher_status_current
+from accounts import services
 from accounts.models import ExternalIdentity, Profile
 from accounts.services import user_suspend
 from audit.actors import pseudonym_for
@@ -146,6 +149,33 @@ def test_a_taken_username_is_never_reused(oidc):
     user = signed_in_user(client)
     assert user != local and user.username == "ada-2"
     assert not ExternalIdentity.objects.filter(user=local).exists()
+
+
+def test_a_username_taken_between_choosing_and_saving_is_chosen_again(oidc, monkeypatch):
+    """The race of two first sign-ins wanting one name: the insert fails on the unique
+    username, the whole attempt rolls back and the second attempt picks a free name."""
+    User.objects.create_user("raced", password="a long local password 6")
+    chosen = iter(["raced"])
+    original = services._new_username
+    monkeypatch.setattr(services, "_new_username", lambda c: next(chosen, None) or original(c))
+    oidc.set_user("raced-sub", **claims(preferred_username="raced"))
+    client = Client()
+    assert sign_in(client, sub="raced-sub").status_code == 302
+    assert signed_in_user(client).username == "raced-2"
+    assert len(events(EventType.ACCOUNT_CREATED)) == 1
+
+
+def test_a_signed_in_person_cannot_link_someone_elses_identity(oidc):
+    oidc.set_user("owned", **claims(preferred_username="owner"))
+    sign_in(Client(), sub="owned")
+    intruder = User.objects.create_user("intruder", password="a long local password 7")
+    client = Client()
+    client.force_login(intruder)
+    page = sign_in(client, sub="owned")
+    assert page.status_code == 409
+    assert b"already linked to another" in page.content
+    assert failures() == ["identity_linked_elsewhere"]
+    assert ExternalIdentity.objects.get(subject="owned").user.username == "owner"
 
 
 def test_an_unsafe_next_is_dropped(oidc):
@@ -355,3 +385,38 @@ def test_the_user_admin_shows_the_identities_read_only(oidc, admin_client):
     # Shown as text, not as a field an administrator could edit.
     assert b'name="external_identities-0-subject"' not in page.content
     assert b'name="external_identities-TOTAL_FORMS"' in page.content
+
+
+# --- researcher status from the passport the provider sends ------------------------------------
+def _sign_in_with_passport(oidc, sub: str, visas: list[str]) -> User:
+    oidc.set_user(sub, **claims(preferred_username=sub.split("@")[0], ga4gh_passport_v1=visas))
+    client = Client()
+    assert sign_in(client, sub=sub).status_code == 302
+    return signed_in_user(client)
+
+
+def test_a_passport_visa_from_a_trusted_issuer_becomes_the_researcher_status(oidc, visa_world):
+    sub = "bona-fide@lifescience-ri.eu"
+    user = _sign_in_with_passport(oidc, sub, [visa_world.trusted.visa(sub=sub, jti="ls-1")])
+    status = researcher_status_current(user)
+    assert status is not None and status.issuer == visa_world.trusted.iss
+    assert status.jti == "ls-1"
+    assert len(events(EventType.RESEARCHER_STATUS_RECORDED)) == 1
+
+
+@pytest.mark.parametrize("which", ["untrusted", "expired"])
+def test_an_untrusted_or_expired_visa_is_ignored_and_the_sign_in_still_succeeds(
+    oidc, visa_world, which
+):
+    sub = f"{which}-visa@lifescience-ri.eu"
+    if which == "untrusted":
+        visa = visa_world.untrusted.visa(sub=sub)
+        reason = "untrusted_issuer"
+    else:
+        now = int(time.time())
+        visa = visa_world.trusted.visa(sub=sub, iat=now - 7200, exp=now - 3600)
+        reason = "expired"
+    user = _sign_in_with_passport(oidc, sub, [visa])
+    assert user is not None  # signed in all the same
+    assert researcher_status_current(user) is None
+    assert [e.payload["reason"] for e in events(EventType.RESEARCHER_VISA_IGNORED)] == [reason]

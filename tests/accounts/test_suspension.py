@@ -10,37 +10,25 @@ import json
 import pytest
 from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.test import Client
 from django.urls import reverse
 
 from accounts.services import user_reinstate, user_suspend
-from audit import ledger
 from audit.actors import pseudonym_for
 from audit.choices import EventType
-from audit.models import AuditEvent
 from core.exceptions import Conflict
-from tests.tokens.token_support import FEED, grant, introspect, oauth_client, storage, token_keys
+from tests.tokens.token_support import (
+    api_client,
+    events_of,
+    feed,
+    grant,
+    introspect,
+    storage,
+    token_keys,
+)
 from tokens.issue import token_issue
 from tokens.models import IssuedToken
 
 pytestmark = pytest.mark.django_db
-
-
-def api_client(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def events_of(event_type) -> list[AuditEvent]:
-    ledger.flush()
-    return list(AuditEvent.objects.filter(event_type=event_type).order_by("seq"))
-
-
-def feed(bearer, since=0, **params):
-    response = Client().get(FEED, {"since": since, **params}, HTTP_AUTHORIZATION=f"Bearer {bearer}")
-    assert response.status_code == 200, response.content
-    return response.json()
 
 
 def test_suspending_the_user_revokes_every_token_and_signs_them_out(

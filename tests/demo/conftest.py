@@ -1,11 +1,4 @@
-"""The access-request world of tests/access/conftest.py for the demo's storage client and
-logins (they need a researcher's active grant; test_logins.py takes the token fixtures)."""
+"""The demo's storage client and logins need a researcher's active grant (tests/access_world.py;
+test_logins.py takes the token fixtures): uploads go to tmp_path as in tests/access."""
 
-from tests.access.conftest import (  # noqa: F401 (fixtures)
-    _media,
-    agreement,
-    draft,
-    other_agreement,
-    submitted,
-    teammate,
-)
+from tests.access.conftest import _media  # noqa: F401 (autouse: uploads go to tmp_path)

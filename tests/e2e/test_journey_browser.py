@@ -1,9 +1,10 @@
 """The whole access journey in a real browser (headless Chromium driven by Playwright).
 
-A researcher applies for two datasets governed by two committees; the first committee's chair
-approves in the admin; the second committee's chair returns the request with a question; the
-researcher edits, replies and resubmits; the second chair approves; the researcher sees both
-grants on "My access". Every step goes through the pages people use, by their accessible names,
+A researcher applies for two datasets governed by two committees and invites a colleague by
+e-mail, who opens the link in a second browser context, signs in and accepts; the first
+committee's chair approves in the admin; the second committee's chair returns the request with a question; the
+researcher edits, replies and resubmits; the second chair approves; the researcher and the
+colleague see both grants on "My access". Every step goes through the pages people use, by their accessible names,
 under the production Content-Security-Policy: no page may trip it (Chromium's console says so).
 
 Needs Debian's `chromium` (`apt-get install chromium`; Playwright's own browser download is not
@@ -26,9 +27,9 @@ from django.apps import apps
 from django.core.management import call_command
 from django.utils import timezone
 
-from governance import services as gov
-from governance.models import AccessAgreement, LegalBasisArticle
+from governance.models import LegalBasisArticle
 from tests import factories
+from tests.access_world import publish_agreement
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -85,20 +86,10 @@ def _reference_data() -> None:
     """Put back what the flush after an earlier transactional test removed: the GDPR articles
     (loaded by a data migration) and the ontologies (loaded once per session by conftest)."""
     if not LegalBasisArticle.objects.exists():
-        importlib.import_module("governance.migrations.0002_gdpr_articles").seed(apps, None)
+        importlib.import_module(
+            "governance.migrations.0001_squashed_0004_pre_restructure"
+        ).seed_articles(apps, None)
     call_command("load_ontologies", verbosity=0)
-
-
-def _publish_agreement(committee) -> AccessAgreement:
-    draft = gov.agreement_create(
-        agreement=AccessAgreement(
-            committee=committee,
-            title=f"{committee.name} data access agreement",
-            text="The recipient uses the data only for the approved purpose.",
-        ),
-        actor=None,
-    )
-    return gov.agreement_publish(agreement=draft, actor=None)
 
 
 @pytest.fixture
@@ -114,25 +105,28 @@ def world(transactional_db, settings, tmp_path):
         "nordic-dac", name="Nordic Pathology DAC", organisation=linkoping, decision_policy="chair"
     )
     for committee in (human, nordic):
-        _publish_agreement(committee)
+        publish_agreement(
+            committee,
+            f"{committee.name} data access agreement",
+            text="The recipient uses the data only for the approved purpose.",
+        )
     people = {
         "researcher": factories.user("researcher", first_name="Elena", last_name="Rossi"),
-        "chair": factories.user("chair", is_staff=True),
-        "chair2": factories.user("chair2", is_staff=True),
+        "colleague": factories.user("colleague", first_name="Noor", last_name="Visser"),
+        "chair": factories.committee_staff("chair", human, "chair"),
+        "chair2": factories.committee_staff("chair2", nordic, "chair"),
     }
-    gov.membership_add(committee=human, user=people["chair"], role="chair", actor=None)
-    gov.membership_add(committee=nordic, user=people["chair2"], role="chair", actor=None)
-    lung = factories.dataset(
-        committee=human,
-        controller=radboud,
-        title="Lung adenocarcinoma resections, H&E and PD-L1",
-        consent_scope=factories.consent_scope("GRU"),
-    )
-    nsclc = factories.dataset(
-        committee=nordic,
-        controller=linkoping,
-        title="Non-small cell lung cancer, H&E and TTF-1",
-        consent_scope=factories.consent_scope("HMB"),
+    lung, nsclc = (
+        factories.dataset(
+            committee=committee,
+            controller=controller,
+            title=title,
+            consent_scope=factories.consent_scope(permission),
+        )
+        for committee, controller, title, permission in [
+            (human, radboud, "Lung adenocarcinoma resections, H&E and PD-L1", "GRU"),
+            (nordic, linkoping, "Non-small cell lung cancer, H&E and TTF-1", "HMB"),
+        ]
     )
     return {"datasets": (lung, nsclc), "committees": (human, nordic), **people}
 
@@ -175,18 +169,18 @@ class Journey:
         with self.page.expect_navigation():
             locator.click()
 
-    def sign_in_portal(self) -> None:
-        self.page.goto("/accounts/login/")
+    def _sign_in(self, url: str, button: str) -> None:
+        self.page.goto(url)
         self.page.get_by_label("Username").fill(self.username)
         self.page.get_by_label("Password").fill(PASSWORD)
-        self.click_and_load(self.role("button", "Sign in"))
+        self.click_and_load(self.role("button", button))
+
+    def sign_in_portal(self) -> None:
+        self._sign_in("/accounts/login/", "Sign in")
         self.expect(self.role("button", "Sign out"))
 
     def sign_in_admin(self) -> None:
-        self.page.goto("/admin/login/?next=/admin/access/review/")
-        self.page.get_by_label("Username").fill(self.username)
-        self.page.get_by_label("Password").fill(PASSWORD)
-        self.click_and_load(self.role("button", "Log in"))
+        self._sign_in("/admin/login/?next=/admin/access/review/", "Log in")
         self.expect(self.role("heading", "Reviews for your committees"))
 
     def expect(self, locator):
@@ -226,7 +220,10 @@ def open_review(chair: Journey, reference: str) -> None:
     chair.expect(chair.role("heading", re.compile(rf"^{reference} — ")))
 
 
-def test_researcher_applies_two_committees_decide_and_both_grants_appear(world, journey):
+def test_researcher_applies_two_committees_decide_and_both_grants_appear(
+    world, journey, live_server, settings, mailoutbox
+):
+    settings.TESSERA_BASE_URL = live_server.url  # the invitation's link points here
     lung, nsclc = world["datasets"]
     human, nordic = world["committees"]
     researcher = journey("researcher")
@@ -270,12 +267,36 @@ def test_researcher_applies_two_committees_decide_and_both_grants_appear(world, 
     reference = f"TSR-AR-{int(match[1]):06d}"
     researcher.expect_text(re.compile(rf"^Saved {reference}\."))
 
+    # A colleague joins the team by e-mail: the link, opened signed out in a second browser
+    # context, leads through sign-in back to the invitation, which they accept; they accept
+    # the agreements on the request's page as the applicant does.
+    page.get_by_label("E-mail address").fill("Noor.Visser@example.org")
+    researcher.click_and_load(researcher.role("button", "Send invitation"))
+    researcher.expect_text("We sent an invitation to noor.visser@example.org.")
+    researcher.expect_text(re.compile(r"^Pending until"))
+    (invitation_mail,) = [m for m in mailoutbox if m.to == ["noor.visser@example.org"]]
+    link = re.search(rf"{re.escape(live_server.url)}/invitations/[^/\s]+/", invitation_mail.body)
+    assert link, invitation_mail.body
+    colleague = journey("colleague")
+    colleague.page.goto(link[0])
+    colleague.page.get_by_label("Username").fill("colleague")
+    colleague.page.get_by_label("Password").fill(PASSWORD)
+    colleague.click_and_load(colleague.role("button", "Sign in"))
+    colleague.expect(colleague.role("heading", "You are invited to a team"))
+    colleague.expect_text("Tumour-infiltrating lymphocytes in lung cancer")
+    colleague.shot("01b-invitation")
+    colleague.click_and_load(colleague.role("button", "Accept and join the team"))
+    colleague.expect_text(re.compile(rf"^You joined the team of {reference}\."))
+    researcher.page.reload()
+    researcher.expect_text("Noor Visser (colleague)")
+
     # Both committees' agreements, then submit through the confirmation page.
-    for committee in (human, nordic):
-        researcher.click_and_load(
-            researcher.role("button", f"I accept {committee.name} data access agreement, version 1")
-        )
-        researcher.expect_text(f"You accepted “{committee.name} data access agreement”")
+    for person in (researcher, colleague):
+        for committee in (human, nordic):
+            person.click_and_load(
+                person.role("button", f"I accept {committee.name} data access agreement, version 1")
+            )
+            person.expect_text(f"You accepted “{committee.name} data access agreement”")
     researcher.expect_text("Everything needed is there.")
     researcher.shot("02-draft-ready")
     researcher.click_and_load(researcher.role("link", f"Submit request {reference}"))
@@ -340,11 +361,13 @@ def test_researcher_applies_two_committees_decide_and_both_grants_appear(world, 
         researcher.expect(card.get_by_text("Active", exact=True))
     researcher.expect_text("2 active grants.")
     researcher.shot("09-my-access")
+    colleague.click_and_load(colleague.nav("My access"))
+    colleague.expect_text("2 active grants.")
 
     # The API documentation (Swagger UI) works under the policy too.
     researcher.page.goto("/api/docs/")
     researcher.expect(researcher.role("heading", re.compile(r"^Tessera API")))
     researcher.expect_text("/api/v1/datasets/")
 
-    for tab in (researcher, chair, chair2):
+    for tab in (researcher, colleague, chair, chair2):
         assert tab.csp_violations == [], "\n".join(tab.csp_violations)

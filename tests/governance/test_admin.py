@@ -18,8 +18,9 @@ from governance.models import (
     LegalBasis,
     Organisation,
 )
-from governance.services import agreement_create, agreement_publish
+from governance.services import agreement_create
 from tests import factories
+from tests.access_world import publish_agreement
 
 pytestmark = pytest.mark.django_db
 
@@ -129,19 +130,21 @@ def test_member_who_is_no_steward_cannot_add_a_dataset(client, member, committee
     assert not Dataset.objects.filter(title="Prostate biopsies, H&E").exists()
 
 
-def test_steward_edits_their_dataset_and_both_events_are_recorded(
-    client, steward, dataset, committee, organisation
-):
-    client.force_login(steward)
+def post_edit(client, dataset, **changes):
+    """Post `dataset`'s change form: the form's data with the dataset's own committee,
+    controller, consent scope and legal basis, and `changes` over them. Returns the response and
+    the ledger's last seq before the post (building the form writes events of its own)."""
+    own = {"consent_scope": dataset.consent_scope_id, "legal_basis": dataset.legal_basis_id}
     data = dataset_form(
-        committee=committee,
-        controller=organisation,
-        title="Lung adenocarcinoma, H&E (re-scanned)",
-        consent_scope=dataset.consent_scope_id,
-        legal_basis=dataset.legal_basis_id,
+        committee=dataset.committee, controller=dataset.controller, **{**own, **changes}
     )
     start = last_seq()
-    response = client.post(f"{DATASETS}{dataset.pk}/change/", data)
+    return client.post(f"{DATASETS}{dataset.pk}/change/", data), start
+
+
+def test_steward_edits_their_dataset_and_both_events_are_recorded(client, steward, dataset):
+    client.force_login(steward)
+    response, start = post_edit(client, dataset, title="Lung adenocarcinoma, H&E (re-scanned)")
     assert response.status_code == 302, form_errors(response)
     dataset.refresh_from_db()
     assert dataset.title == "Lung adenocarcinoma, H&E (re-scanned)"
@@ -154,19 +157,10 @@ def test_steward_edits_their_dataset_and_both_events_are_recorded(
     ]
 
 
-def test_edit_breaking_a_dataset_rule_shows_the_rule_and_changes_nothing(
-    client, steward, dataset, committee, organisation
-):
+def test_edit_breaking_a_dataset_rule_shows_the_rule_and_changes_nothing(client, steward, dataset):
     """Dropping the legal basis of a published human dataset: the form says which rule."""
     client.force_login(steward)
-    data = dataset_form(
-        committee=committee,
-        controller=organisation,
-        consent_scope=dataset.consent_scope_id,
-        legal_basis="",
-    )
-    start = last_seq()
-    response = client.post(f"{DATASETS}{dataset.pk}/change/", data)
+    response, start = post_edit(client, dataset, legal_basis="")
     assert response.status_code == 200
     assert any("Art. 9" in e for e in form_errors(response)["legal_basis"])
     dataset.refresh_from_db()
@@ -203,18 +197,25 @@ def test_nobody_can_delete_a_dataset(client, dataset, persona, request):
 
 
 # --- publish and retire actions ---------------------------------------------------------------
+def dataset_action(client, action, dataset, **data) -> list[str]:
+    """Run the dataset changelist's `action` on `dataset` and follow to the page it lands on;
+    refresh the dataset and return that page's messages."""
+    response = client.post(
+        DATASETS, {"action": action, "_selected_action": [dataset.pk], **data}, follow=True
+    )
+    dataset.refresh_from_db()
+    return [str(m) for m in response.context["messages"]]
+
+
 def test_steward_publishes_a_draft_through_the_admin_action(
     client, steward, committee, organisation
 ):
     draft = factories.dataset(committee=committee, controller=organisation, publish=False)
     client.force_login(steward)
     start = last_seq()
-    response = client.post(
-        DATASETS, {"action": "publish", "_selected_action": [draft.pk]}, follow=True
-    )
-    draft.refresh_from_db()
+    messages = dataset_action(client, "publish", draft)
     assert draft.status == DatasetStatus.PUBLISHED
-    assert f"Published {draft.accession}." in [str(m) for m in response.context["messages"]]
+    assert f"Published {draft.accession}." in messages
     assert EventType.DATASET_PUBLISHED in event_types_after(start)
 
 
@@ -228,12 +229,8 @@ def test_publish_action_shows_the_rule_when_the_dataset_breaks_one(
         legal_basis=factories.legal_basis("f", None),
     )
     client.force_login(steward)
-    response = client.post(
-        DATASETS, {"action": "publish", "_selected_action": [draft.pk]}, follow=True
-    )
-    draft.refresh_from_db()
+    [message] = dataset_action(client, "publish", draft)
     assert draft.status == DatasetStatus.DRAFT
-    [message] = [str(m) for m in response.context["messages"]]
     assert draft.accession in message
     assert "Art. 9" in message
 
@@ -242,12 +239,9 @@ def test_member_who_is_no_steward_cannot_publish(client, member, committee, orga
     draft = factories.dataset(committee=committee, controller=organisation, publish=False)
     client.force_login(member)
     start = last_seq()
-    response = client.post(
-        DATASETS, {"action": "publish", "_selected_action": [draft.pk]}, follow=True
-    )
-    draft.refresh_from_db()
+    messages = dataset_action(client, "publish", draft)
     assert draft.status == DatasetStatus.DRAFT
-    assert any("may not publish" in str(m) for m in response.context["messages"])
+    assert any("may not publish" in m for m in messages)
     assert not AuditEvent.objects.filter(seq__gt=start).exists()
 
 
@@ -263,11 +257,7 @@ def test_retire_action_asks_for_a_reason_first(client, steward, dataset):
 def test_steward_retires_a_dataset_with_a_reason(client, steward, dataset):
     client.force_login(steward)
     start = last_seq()
-    client.post(
-        DATASETS,
-        {"action": "retire", "_selected_action": [dataset.pk], "reason": "consent withdrawn"},
-    )
-    dataset.refresh_from_db()
+    dataset_action(client, "retire", dataset, reason="consent withdrawn")
     assert dataset.status == DatasetStatus.RETIRED
     retired = AuditEvent.objects.get(seq__gt=start, event_type=EventType.DATASET_RETIRED)
     assert retired.payload == {"reason": "consent withdrawn"}
@@ -275,23 +265,14 @@ def test_steward_retires_a_dataset_with_a_reason(client, steward, dataset):
 
 def test_member_who_is_no_steward_cannot_retire(client, member, dataset):
     client.force_login(member)
-    response = client.post(
-        DATASETS,
-        {"action": "retire", "_selected_action": [dataset.pk], "reason": "I say so"},
-        follow=True,
-    )
-    dataset.refresh_from_db()
+    messages = dataset_action(client, "retire", dataset, reason="I say so")
     assert dataset.status == DatasetStatus.PUBLISHED
-    assert any("may not retire" in str(m) for m in response.context["messages"])
+    assert any("may not retire" in m for m in messages)
 
 
 def test_actions_cannot_reach_another_committees_dataset(client, member, other_dataset):
     client.force_login(member)
-    client.post(
-        DATASETS,
-        {"action": "retire", "_selected_action": [other_dataset.pk], "reason": "mischief"},
-    )
-    other_dataset.refresh_from_db()
+    dataset_action(client, "retire", other_dataset, reason="mischief")
     assert other_dataset.status == DatasetStatus.PUBLISHED
 
 
@@ -433,13 +414,7 @@ def test_dropping_art9_from_a_basis_published_datasets_rely_on_is_a_form_error(
 
 # --- agreements -------------------------------------------------------------------------------
 def test_a_published_agreement_is_read_only_in_the_admin(client, admin_user, committee):
-    agreement = agreement_publish(
-        agreement=agreement_create(
-            agreement=AccessAgreement(committee=committee, title="DAA", text="Original."),
-            actor=admin_user,
-        ),
-        actor=admin_user,
-    )
+    agreement = publish_agreement(committee, "DAA", text="Original.", actor=admin_user)
     client.force_login(admin_user)
     url = f"{AGREEMENTS}{agreement.pk}/change/"
     assert 'name="_save"' not in client.get(url).content.decode()
@@ -453,13 +428,7 @@ def test_a_published_agreement_is_read_only_in_the_admin(client, admin_user, com
 
 
 def test_admin_publish_action_makes_the_new_version_current(client, admin_user, committee):
-    first = agreement_publish(
-        agreement=agreement_create(
-            agreement=AccessAgreement(committee=committee, title="DAA", text="v1"),
-            actor=admin_user,
-        ),
-        actor=admin_user,
-    )
+    first = publish_agreement(committee, "DAA", text="v1", actor=admin_user)
     second = agreement_create(
         agreement=AccessAgreement(committee=committee, title="DAA", text="v2"), actor=admin_user
     )

@@ -63,38 +63,30 @@ def accessions(response) -> set[str]:
 def catalogue(committee, other_committee, organisation):
     """Published datasets across species, organs, committees and consent scopes, plus a draft
     and a retired one that the public must never see."""
-    leeds = factories.organisation("Leeds Teaching Hospitals")
+    radboud = (committee, organisation)
+    leeds = (other_committee, factories.organisation("Leeds Teaching Hospitals"))
+
+    def published(side, title, organ, permission, *, scope=None, **fields):
+        consent_scope = factories.consent_scope(permission, **(scope or {}))
+        return factories.dataset(
+            committee=side[0],
+            controller=side[1],
+            title=title,
+            organ=organ,
+            consent_scope=consent_scope,
+            **fields,
+        )
+
     made = {
-        "lung_ds": factories.dataset(
-            committee=committee,
-            controller=organisation,
-            title="Lung adenocarcinoma resections",
-            organ="lung",
-            consent_scope=factories.consent_scope("DS", diseases=["DOID:1324"]),
-        ),
-        "colon_ds": factories.dataset(
-            committee=other_committee,
-            controller=leeds,
-            title="Colorectal cancer biopsies",
-            organ="colon",
-            consent_scope=factories.consent_scope("DS", diseases=["DOID:9256"]),
-        ),
-        "skin_gru_npu": factories.dataset(
-            committee=committee,
-            controller=organisation,
-            title="Melanocytic lesions",
-            organ="skin",
-            consent_scope=factories.consent_scope("GRU", modifiers=["NPU"]),
-        ),
-        "mouse_liver": factories.dataset(
-            committee=other_committee,
-            controller=leeds,
-            title="Mouse liver toxicology",
-            species="animal",
-            organ="liver",
-            consent_scope=factories.consent_scope("NRES"),
-        ),
-    }
+        "lung_ds": published(radboud, "Lung adenocarcinoma resections", "lung", "DS",
+                             scope={"diseases": ["DOID:1324"]}),
+        "colon_ds": published(leeds, "Colorectal cancer biopsies", "colon", "DS",
+                              scope={"diseases": ["DOID:9256"]}),
+        "skin_gru_npu": published(radboud, "Melanocytic lesions", "skin", "GRU",
+                                  scope={"modifiers": ["NPU"]}),
+        "mouse_liver": published(leeds, "Mouse liver toxicology", "liver", "NRES",
+                                 species="animal"),
+    }  # fmt: skip
     made["draft"] = factories.dataset(
         committee=committee, controller=organisation, title="Unfinished lung set", publish=False
     )

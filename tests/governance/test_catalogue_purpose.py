@@ -84,21 +84,18 @@ def test_bad_country_is_named(client, catalogue_world):
 def test_matching_costs_a_constant_number_of_queries(
     client, committee, organisation, django_assert_max_num_queries
 ):
-    for i in range(3):
-        factories.dataset(
-            committee=committee,
-            controller=organisation,
-            title=f"A{i}",
-            consent_scope=factories.consent_scope("DS", diseases=["DOID:1324"]),
-        )
+    def add(count, prefix, permission, **scope):
+        for i in range(count):
+            factories.dataset(
+                committee=committee,
+                controller=organisation,
+                title=f"{prefix}{i}",
+                consent_scope=factories.consent_scope(permission, **scope),
+            )
+
+    add(3, "A", "DS", diseases=["DOID:1324"])
     with django_assert_max_num_queries(20) as few:
         client.get("/datasets/", {"p-diseases": "DOID:162"})
-    for i in range(12):
-        factories.dataset(
-            committee=committee,
-            controller=organisation,
-            title=f"B{i}",
-            consent_scope=factories.consent_scope("HMB", modifiers=["NCU"]),
-        )
+    add(12, "B", "HMB", modifiers=["NCU"])
     with django_assert_max_num_queries(len(few.captured_queries)):
         client.get("/datasets/", {"p-diseases": "DOID:162"})

@@ -54,27 +54,21 @@ def test_a_person_on_two_committees_sees_both(member, other_committee, dataset, 
 
 
 # --- the admin changelist ---------------------------------------------------------------------
-def test_member_sees_their_committees_dataset_in_the_changelist(
-    client, member, dataset, other_dataset
+@pytest.mark.parametrize(
+    ("viewer", "theirs", "not_theirs"),
+    [("member", "dataset", "other_dataset"), ("other_member", "other_dataset", "dataset")],
+)
+def test_a_member_sees_only_their_committees_dataset_in_the_changelist(
+    client, request, viewer, theirs, not_theirs
 ):
-    client.force_login(member)
+    client.force_login(request.getfixturevalue(viewer))
+    shown, hidden = request.getfixturevalue(theirs), request.getfixturevalue(not_theirs)
     response = client.get(CHANGELIST)
     assert response.status_code == 200
-    assert list(response.context["cl"].result_list) == [dataset]
+    assert list(response.context["cl"].result_list) == [shown]
     content = response.content.decode()
-    assert dataset.accession in content
-    assert other_dataset.accession not in content
-
-
-def test_member_of_another_committee_does_not_see_it_in_the_changelist(
-    client, other_member, dataset, other_dataset
-):
-    client.force_login(other_member)
-    response = client.get(CHANGELIST)
-    assert list(response.context["cl"].result_list) == [other_dataset]
-    content = response.content.decode()
-    assert other_dataset.accession in content
-    assert dataset.accession not in content
+    assert shown.accession in content
+    assert hidden.accession not in content
 
 
 def test_searching_the_changelist_does_not_reach_other_committees_datasets(

@@ -770,8 +770,7 @@ def test_a_steward_may_change_their_organisations_details_but_not_anothers(world
 
 
 def test_the_chair_of_another_committee_may_not_publish_this_ones_agreement(world, other_committee):
-    elsewhere = factories.user("elsewhere", is_staff=True)
-    services.membership_add(committee=other_committee, user=elsewhere, role="chair", actor=None)
+    elsewhere = factories.committee_staff("elsewhere", other_committee, "chair")
     with pytest.raises(Forbidden):
         services.agreement_publish(agreement=world["draft"], actor=elsewhere)
 

@@ -1,12 +1,4 @@
-"""The access-request world of tests/access/conftest.py, for the token tests (a grant needs a
-request, its committee's approval and its agreements)."""
+"""The token tests build drafts and grants (tests/access_world.py): their uploads go to
+tmp_path as in tests/access."""
 
-from tests.access.conftest import (  # noqa: F401 (fixtures)
-    _media,
-    agreement,
-    draft,
-    other_agreement,
-    other_chair,
-    submitted,
-    teammate,
-)
+from tests.access.conftest import _media  # noqa: F401 (autouse: uploads go to tmp_path)

@@ -40,7 +40,9 @@ def _postgres_only():
     # A transactional test's flush empties every table, reference data included: put back
     # what these tests use (GDPR articles from a data migration, the ontologies).
     if not LegalBasisArticle.objects.exists():
-        importlib.import_module("governance.migrations.0002_gdpr_articles").seed(apps, None)
+        importlib.import_module(
+            "governance.migrations.0001_squashed_0004_pre_restructure"
+        ).seed_articles(apps, None)
     if not OntologyTerm.objects.filter(ontology="DUO").exists():
         call_command("load_ontologies", verbosity=0)
 
@@ -152,6 +154,40 @@ def test_a_token_asked_for_during_a_revocation_waits_and_is_refused(
     assert not IssuedToken.objects.exists()
 
 
+def paused_approval(monkeypatch, access_request, dataset, chair):
+    """A thread body in which `chair` approves the part of `access_request` for `dataset` and
+    pauses for a second right after locking its review (the event returned is set then), so
+    that another thread starts while the approval holds its locks; and the dict the threads
+    report into (an exception of the approval's, a deadlock say, under "approve")."""
+    review = access_request.reviews.get(committee=dataset.committee)
+    report: dict[str, str] = {}
+    deciding = threading.Event()
+    require_eligible = review_services.require_eligible
+
+    def slow_require_eligible(*args, **kwargs):
+        # Called by decision_record right after it locked the review.
+        deciding.set()
+        time.sleep(1.0)  # the other thread now starts and meets the approval's locks
+        return require_eligible(*args, **kwargs)
+
+    monkeypatch.setattr(review_services, "require_eligible", slow_require_eligible)
+
+    def approve():
+        try:
+            decision_services.decision_record(
+                review=review,
+                actor=chair,
+                outcome="approve",
+                end_date=timezone.localdate() + timedelta(days=90),
+            )
+        except Exception as exc:
+            report["approve"] = repr(exc)
+        finally:
+            connection.close()
+
+    return approve, deciding, report
+
+
 def test_a_withdrawal_racing_an_approval_leaves_no_live_grant_and_no_deadlock(
     grant, researcher, other_chair, other_dataset, monkeypatch
 ):
@@ -159,31 +195,9 @@ def test_a_withdrawal_racing_an_approval_leaves_no_live_grant_and_no_deadlock(
     withdrawal locks the reviews before the request, so it waits for the approval and then
     revokes its grants too (locking the request first would deadlock the two)."""
     access_request = grant.request
-    review = access_request.reviews.get(committee=other_dataset.committee)
-    deciding = threading.Event()
-    require_eligible = review_services.require_eligible
-
-    def slow_require_eligible(*args, **kwargs):
-        # Called by decision_record right after it locked the review.
-        deciding.set()
-        time.sleep(1.0)  # the withdrawal now starts and meets the approval's locks
-        return require_eligible(*args, **kwargs)
-
-    monkeypatch.setattr(review_services, "require_eligible", slow_require_eligible)
-    errors: dict[str, str] = {}
-
-    def approve():
-        try:
-            decision_services.decision_record(
-                review=review,
-                actor=other_chair,
-                outcome="approve",
-                end_date=timezone.localdate() + timedelta(days=90),
-            )
-        except Exception as exc:  # a deadlock, say: reported by the assertion below
-            errors["approve"] = repr(exc)
-        finally:
-            connection.close()
+    approve, deciding, errors = paused_approval(
+        monkeypatch, access_request, other_dataset, other_chair
+    )
 
     def withdraw():
         try:
@@ -215,30 +229,7 @@ def test_an_edit_racing_an_approval_waits_for_it_and_is_refused(
         outcome="return",
         questions="Which cohort?",
     )
-    review = submitted.reviews.get(committee=dataset.committee)
-    deciding = threading.Event()
-    require_eligible = review_services.require_eligible
-
-    def slow_require_eligible(*args, **kwargs):
-        deciding.set()
-        time.sleep(1.0)  # the edit now starts while the approval holds the review
-        return require_eligible(*args, **kwargs)
-
-    monkeypatch.setattr(review_services, "require_eligible", slow_require_eligible)
-    outcome: dict[str, str] = {}
-
-    def approve():
-        try:
-            decision_services.decision_record(
-                review=review,
-                actor=chair,
-                outcome="approve",
-                end_date=timezone.localdate() + timedelta(days=90),
-            )
-        except Exception as exc:
-            outcome["approve"] = repr(exc)
-        finally:
-            connection.close()
+    approve, deciding, outcome = paused_approval(monkeypatch, submitted, dataset, chair)
 
     def edit():
         try:

@@ -11,9 +11,8 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.core.cache import cache
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -21,18 +20,16 @@ from django.urls import reverse
 from django.utils import timezone
 
 from access import selectors
-from access.lifecycle import GrantRecord, TransitionRefused, grant_inactive_reason
+from access.lifecycle import GrantRecord, grant_inactive_reason
 from access.models import Grant
-from access.services import decisions as decision_services
 from access.services import grants as grant_services
-from accounts.services import user_reinstate, user_suspend
+from accounts.services import user_suspend
 from audit import ledger
 from audit.actors import pseudonym_for
 from audit.choices import EventType
-from audit.models import AuditEvent
 from governance import services as gov
 from tests import factories
-from tests.access.conftest import accept_all
+from tests.access_world import accept_all, approve_part
 from tokens.api.tokens import TokenThrottle
 from tokens.choices import RevocationCause, TokenKind
 from tokens.issue import PORTAL_CLIENT_ID, TokenRefused, grant_row_state, grant_state, token_issue
@@ -42,6 +39,9 @@ from .token_support import (
     AUDIENCE,
     BASE_URL,
     FEED,
+    api_client,
+    events_of,
+    feed,
     grant,
     introspect,
     oauth_client,
@@ -51,17 +51,6 @@ from .token_support import (
 )
 
 pytestmark = pytest.mark.django_db
-
-
-def api_client(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def events_of(event_type) -> list[AuditEvent]:
-    ledger.flush()
-    return list(AuditEvent.objects.filter(event_type=event_type).order_by("seq"))
 
 
 # --- issuing ------------------------------------------------------------------------------------
@@ -185,13 +174,7 @@ def test_no_token_without_an_active_grant_and_the_reason_is_given(
 
 
 def test_no_token_before_the_holder_accepted_the_agreement(submitted, chair, dataset, teammate):
-    review = submitted.reviews.get(committee=dataset.committee)
-    decision_services.decision_record(
-        review=review,
-        actor=chair,
-        outcome="approve",
-        end_date=timezone.localdate() + timedelta(days=30),
-    )
+    approve_part(submitted, dataset, chair, days=30)
     theirs = Grant.objects.get(request=submitted, user=teammate, dataset=dataset)
     with pytest.raises(TokenRefused, match="agreement was not accepted"):
         token_issue(grant=theirs, actor=teammate)
@@ -334,12 +317,6 @@ def test_the_button_refuses_get_and_other_peoples_grants(grant, outsider, resear
 
 
 # --- revocation ---------------------------------------------------------------------------------
-def feed(bearer, since=0, **params):
-    response = Client().get(FEED, {"since": since, **params}, HTTP_AUTHORIZATION=f"Bearer {bearer}")
-    assert response.status_code == 200, response.content
-    return response.json()
-
-
 def test_revoking_the_grant_revokes_its_tokens_at_once_and_lists_them(
     grant, researcher, chair, storage
 ):
@@ -384,13 +361,7 @@ def test_feed_cursors_grow_and_pages_follow_them(
     submitted, chair, dataset, researcher, teammate, storage
 ):
     _, bearer = storage
-    review = submitted.reviews.get(committee=dataset.committee)
-    decision_services.decision_record(
-        review=review,
-        actor=chair,
-        outcome="approve",
-        end_date=timezone.localdate() + timedelta(days=30),
-    )
+    approve_part(submitted, dataset, chair, days=30)
     accept_all(submitted, teammate)
     jtis = []
     for person in (researcher, teammate):
@@ -442,13 +413,7 @@ def test_other_peoples_grants_keep_their_tokens(
     submitted, chair, dataset, other_dataset, researcher, storage
 ):
     _, bearer = storage
-    review = submitted.reviews.get(committee=dataset.committee)
-    decision_services.decision_record(
-        review=review,
-        actor=chair,
-        outcome="approve",
-        end_date=timezone.localdate() + timedelta(days=30),
-    )
+    approve_part(submitted, dataset, chair, days=30)
     someone = factories.user("someone")
     assert someone.is_active
     mine = Grant.objects.get(request=submitted, user=researcher, dataset=dataset)

@@ -20,7 +20,7 @@ from audit import ledger
 from audit.actors import pseudonym_for
 from audit.choices import EventType
 from audit.models import AuditEvent
-from tests.access.conftest import accept_all
+from tests.access_world import accept_all, approve_part
 from tokens.choices import TokenKind
 from tokens.models import IssuedToken
 from tokens.visas import visas_issue
@@ -168,13 +168,7 @@ def test_anonymous_callers_get_401(grant, researcher):
 
 
 def test_teammate_visa_waits_for_their_agreement(submitted, chair, dataset, teammate):
-    review = submitted.reviews.get(committee=dataset.committee)
-    decision_services.decision_record(
-        review=review,
-        actor=chair,
-        outcome="approve",
-        end_date=timezone.localdate() + timedelta(days=30),
-    )
+    approve_part(submitted, dataset, chair, days=30)
     assert visas_issue(user=teammate, actor=teammate) == []
     accept_all(submitted, teammate)
     assert len(visas_issue(user=teammate, actor=teammate)) == 1

@@ -1,5 +1,6 @@
 """Shared set-up for the token tests: a key-encryption key and a fresh keyring per test, an
-approved grant, storage-tier OAuth clients, and an independent verifier (PyJWT, not joserfc).
+approved grant, storage-tier OAuth clients, the revocation feed, the ledger's events, and an
+independent verifier (PyJWT, not joserfc).
 
 Import the fixtures into a test module by name (`from .token_support import ...`); the
 autouse `token_keys` then applies to that module.
@@ -20,10 +21,10 @@ from django.utils import timezone
 from oauth2_provider.models import AccessToken, Application
 
 from access.models import Grant
-from access.services import decisions as decision_services
 from audit import ledger
 from audit.choices import EventType
 from audit.models import AuditEvent
+from tests.access_world import approve_part
 from tokens import keyring, keys
 from tokens.oauth import PRIVILEGED_SCOPES, client_scopes_set
 
@@ -53,13 +54,7 @@ def token_keys(db, settings):
 @pytest.fixture
 def grant(submitted, chair, dataset, researcher) -> Grant:
     """The researcher's active grant on `dataset`, approved by its committee's chair."""
-    review = submitted.reviews.get(committee=dataset.committee)
-    decision_services.decision_record(
-        review=review,
-        actor=chair,
-        outcome="approve",
-        end_date=timezone.localdate() + timedelta(days=180),
-    )
+    approve_part(submitted, dataset, chair)
     found = Grant.objects.get(request=submitted, user=researcher, dataset=dataset)
     assert found.is_active
     return found
@@ -90,6 +85,25 @@ def oauth_client(name: str, scopes: list[str]) -> tuple[Application, str]:
 def storage():
     """The storage tier: a client with the introspection and passport scopes."""
     return oauth_client("storage", ["introspection", "ga4gh_passport"])
+
+
+def api_client(user) -> Client:
+    """A browser session signed in as `user`."""
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def events_of(event_type, **filters) -> list[AuditEvent]:
+    ledger.flush()
+    return list(AuditEvent.objects.filter(event_type=event_type, **filters).order_by("seq"))
+
+
+def feed(bearer: str, since=0, **params) -> dict:
+    """The revocation feed as the client with this bearer token reads it."""
+    response = Client().get(FEED, {"since": since, **params}, HTTP_AUTHORIZATION=f"Bearer {bearer}")
+    assert response.status_code == 200, response.content
+    return response.json()
 
 
 def introspect(bearer: str | None, token: str, client: Client | None = None):

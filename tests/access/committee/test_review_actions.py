@@ -14,7 +14,6 @@ from access.models import Comment, Decision, Grant, Vote
 from access.services import decisions as decision_services
 from audit.choices import EventType
 from audit.models import AuditEvent
-from governance import services as gov
 from tests import factories
 
 from ..admin_support import approve_data, messages_of, page, set_policy, url
@@ -121,8 +120,7 @@ def test_majority_with_quorum_refuses_until_the_quorum_then_allows(
 
 
 def test_a_secretary_cannot_vote(client, committee, review):
-    secretary = factories.user("secretary", is_staff=True)
-    gov.membership_add(committee=committee, user=secretary, role="secretary", actor=None)
+    secretary = factories.committee_staff("secretary", committee, "secretary")
     client.force_login(secretary)
     assert "Cast vote" not in client.get(page(review)).text
     response = client.post(url("vote", review), {"vote-choice": "approve", "vote-rationale": "x"})
@@ -131,18 +129,28 @@ def test_a_secretary_cannot_vote(client, committee, review):
     assert not Vote.objects.exists()
 
 
-def test_return_requires_questions(client, chair, review):
-    client.force_login(chair)
-    refused = client.post(url("decide", review), {"outcome": "return", "return-questions": " "})
-    assert refused.status_code == 200
-    assert "Returning a request needs the committee&#x27;s questions." in refused.text
+def decide(client, review, outcome, field, value):
+    """Post the decide form: `outcome` with its one text field (`return-questions`,
+    `reject-reason`) set to `value`; refresh the review."""
+    response = client.post(url("decide", review), {"outcome": outcome, f"{outcome}-{field}": value})
     review.refresh_from_db()
+    return response
+
+
+def assert_refused(response, review, message):
+    """The form came back saying `message`, and the review is still submitted."""
+    assert response.status_code == 200
+    assert message in response.text
     assert review.status == ReviewStatus.SUBMITTED
 
+
+def test_return_requires_questions(client, chair, review):
+    client.force_login(chair)
+    refused = decide(client, review, "return", "questions", " ")
+    assert_refused(refused, review, "Returning a request needs the committee&#x27;s questions.")
+
     question = "Which cohort will you use?"
-    data = {"outcome": "return", "return-questions": question}
-    assert client.post(url("decide", review), data).status_code == 302
-    review.refresh_from_db()
+    assert decide(client, review, "return", "questions", question).status_code == 302
     assert review.status == ReviewStatus.RETURNED
     # the applicant sees the questions
     public = selectors.comments_for_applicant(review.request)
@@ -151,14 +159,10 @@ def test_return_requires_questions(client, chair, review):
 
 def test_reject_requires_a_reason(client, chair, review):
     client.force_login(chair)
-    refused = client.post(url("decide", review), {"outcome": "reject", "reject-reason": ""})
-    assert refused.status_code == 200
-    assert "A rejection needs a reason." in refused.text
-    review.refresh_from_db()
-    assert review.status == ReviewStatus.SUBMITTED
-    data = {"outcome": "reject", "reject-reason": "Outside the consent."}
-    assert client.post(url("decide", review), data).status_code == 302
-    review.refresh_from_db()
+    assert_refused(
+        decide(client, review, "reject", "reason", ""), review, "A rejection needs a reason."
+    )
+    assert decide(client, review, "reject", "reason", "Outside the consent.").status_code == 302
     assert review.status == ReviewStatus.REJECTED
     assert Decision.objects.get(review=review).reason == "Outside the consent."
 

@@ -11,9 +11,9 @@ from django.utils.html import escape
 from audit.choices import EventType
 from audit.models import AuditEvent
 from tests import factories
+from tests.access_world import submit_request
 
 from ..admin_support import page
-from ..conftest import submit_request
 
 pytestmark = pytest.mark.django_db
 

@@ -1,0 +1,277 @@
+"""A request's team, by invitation: the applicant invites an e-mail address, the link sent there
+is signed, single use and expiring, and whoever signs in and accepts it joins the team.
+
+Only accepted members are on the team (`AccessRequest.team_members`), and only they, beside the
+applicant, ever receive grants (`grants.grants_create` gives one to each of `people()`).
+
+Nothing here looks an address up among the accounts: sending answers the same for any address,
+the e-mail goes to the address alone, and a link that is bad, tampered with, expired, used or
+withdrawn is refused with one message (`LINK_REFUSED`), whichever it was.
+
+The token is `django.core.signing.dumps({"i": invitation id, "n": nonce})` with this module's
+salt, its age checked against `TESSERA_INVITATION_DAYS`. The nonce is random per invitation and
+stored on its row, so a token names exactly one invitation, and one that is no longer pending
+is refused however valid its signature.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core import signing
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from audit import events
+from core.exceptions import Conflict, Forbidden, Invalid, NotFound
+
+from ..choices import InvitationStatus, NotificationKind, RequestStatus
+from ..models import AccessRequest, TeamInvitation
+from . import common
+from . import notifications as notification_services
+from . import requests as request_services
+
+SALT = "tessera.access.team-invitation"
+# An applicant's open invitations on one request at a time: enough for any team, too few to
+# use Tessera as a mail relay.
+MAX_PENDING = 25
+# One answer for every link that cannot be used, whatever the reason.
+LINK_REFUSED = (
+    "This invitation link cannot be used. It may have expired, been answered already or been "
+    "withdrawn. Ask the person who invited you to send a new invitation."
+)
+
+
+def invitation_days() -> int:
+    return int(getattr(settings, "TESSERA_INVITATION_DAYS", 14))
+
+
+def normalise_email(address: str) -> str:
+    """The address as stored and compared: trimmed, lower-case, and valid (else `Invalid`)."""
+    address = (address or "").strip().lower()
+    try:
+        validate_email(address)
+    except ValidationError:
+        raise Invalid({"email": "Give a valid e-mail address."}) from None
+    return address
+
+
+# --- the link ---------------------------------------------------------------------------------
+def invitation_token(invitation: TeamInvitation) -> str:
+    return signing.dumps({"i": invitation.pk, "n": invitation.nonce}, salt=SALT, compress=False)
+
+
+def invitation_link(invitation: TeamInvitation) -> str:
+    """The absolute link sent by e-mail (`TESSERA_BASE_URL`)."""
+    path = reverse("access:invitation", kwargs={"token": invitation_token(invitation)})
+    return settings.TESSERA_BASE_URL + path
+
+
+def invitation_from_token(token: str, *, for_update: bool = False) -> TeamInvitation:
+    """The open invitation a token names; `NotFound(LINK_REFUSED)` for any other token
+    (malformed, tampered, too old, unknown, used, withdrawn, expired)."""
+    try:
+        value = signing.loads(
+            str(token)[:500], salt=SALT, max_age=timedelta(days=invitation_days())
+        )
+        pk, nonce = int(value["i"]), str(value["n"])
+    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        raise NotFound(LINK_REFUSED) from None
+    found = TeamInvitation.objects.select_related("request__applicant")
+    if for_update:
+        found = found.select_for_update(of=("self",))
+    invitation = found.filter(pk=pk).first()
+    if (
+        invitation is None
+        or not secrets.compare_digest(invitation.nonce, nonce)
+        or not invitation.is_open()
+    ):
+        raise NotFound(LINK_REFUSED)
+    return invitation
+
+
+# --- the applicant's side ---------------------------------------------------------------------
+def _notify_invitee(invitation: TeamInvitation) -> None:
+    access_request = invitation.request
+    applicant = access_request.applicant
+    name = applicant.get_full_name() or applicant.get_username()
+    notification_services.notify(
+        address=invitation.email,
+        kind=NotificationKind.INVITATION,
+        subject=f"{name} invites you to the team of an access request on Tessera",
+        body=(
+            f"{name} invites you to join the team of the access request "
+            f"{access_request.reference} “{access_request.title}”.\n\n"
+            f"To accept or decline, open this link and sign in (with your institution's "
+            f"account, or a Tessera account):\n\n{invitation_link(invitation)}\n\n"
+            f"The link works once and until {invitation.expires_at:%Y-%m-%d %H:%M} UTC. "
+            "If you did not expect it, ignore this e-mail."
+        ),
+        key=f"invitation:{invitation.pk}",
+    )
+
+
+@transaction.atomic
+def invitation_send(*, access_request: AccessRequest, actor, email: str) -> TeamInvitation:
+    """The applicant invites an address to the team while the team may change (a draft, or a
+    request returned for changes with no approval standing on it). The answer is the same
+    whether or not the address has an account."""
+    address = normalise_email(email)
+    common.lock_reviews_of(access_request)
+    access_request = common.lock_request(access_request)
+    common.require_applicant(access_request, actor)
+    refusal = request_services.team_change_refusal(access_request)
+    if refusal:
+        raise Conflict(refusal)
+    if address == (actor.email or "").strip().lower():
+        raise Invalid({"email": "That is your own address: you are the applicant already."})
+    pending = TeamInvitation.objects.filter(request=access_request, status=InvitationStatus.PENDING)
+    now = timezone.now()
+    # A pending invitation past its expiry no longer counts: it is expired now.
+    for stale in pending.filter(expires_at__lte=now).select_for_update(of=("self",)):
+        _expire(stale, now)
+    if pending.filter(email=address).exists():
+        raise Conflict("An invitation to this address is pending already.")
+    if pending.count() >= MAX_PENDING:
+        raise Conflict(
+            f"This request has {MAX_PENDING} pending invitations: withdraw some, or wait "
+            "for answers, before inviting more."
+        )
+    invitation = TeamInvitation(
+        request=access_request,
+        email=address,
+        invited_by=actor,
+        created=now,
+        expires_at=now + timedelta(days=invitation_days()),
+        nonce=secrets.token_urlsafe(24),
+    )
+    try:
+        with transaction.atomic():
+            invitation.save()
+    except IntegrityError:  # the same address invited concurrently
+        raise Conflict("An invitation to this address is pending already.") from None
+    access_request.last_activity_at = now
+    access_request.save(update_fields=["last_activity_at", "updated_at"])
+    events.invitation_sent(invitation=invitation, actor=actor)
+    _notify_invitee(invitation)
+    return invitation
+
+
+def _lock_invitation(invitation: TeamInvitation) -> TeamInvitation:
+    return (
+        TeamInvitation.objects.select_for_update(of=("self",))
+        .select_related("request__applicant")
+        .get(pk=invitation.pk)
+    )
+
+
+@transaction.atomic
+def invitation_withdraw(*, invitation: TeamInvitation, actor) -> TeamInvitation:
+    """The applicant withdraws a pending invitation: its link stops working."""
+    access_request = common.lock_request(invitation.request)
+    common.require_applicant(access_request, actor)
+    invitation = _lock_invitation(invitation)
+    if invitation.status != InvitationStatus.PENDING:
+        raise Conflict(
+            f"This invitation is {invitation.get_status_display().lower()}: only a pending "
+            "one can be withdrawn."
+        )
+    invitation.status = InvitationStatus.WITHDRAWN
+    invitation.answered_at = timezone.now()
+    invitation.save(update_fields=["status", "answered_at"])
+    events.invitation_withdrawn(invitation=invitation, actor=actor)
+    return invitation
+
+
+@transaction.atomic
+def team_member_remove(*, access_request: AccessRequest, actor, user) -> AccessRequest:
+    """The applicant takes an accepted member off the team, while the team may change."""
+    common.lock_reviews_of(access_request)
+    access_request = common.lock_request(access_request)
+    common.require_applicant(access_request, actor)
+    if not access_request.team_members.filter(pk=user.pk).exists():
+        raise NotFound("That person is not on this request's team.")
+    refusal = request_services.team_change_refusal(access_request)
+    if refusal:
+        raise Conflict(refusal)
+    access_request.team_members.remove(user)
+    access_request.last_activity_at = timezone.now()
+    access_request.save(update_fields=["last_activity_at", "updated_at"])
+    events.team_member_removed(access_request=access_request, user=user, actor=actor)
+    return access_request
+
+
+# --- the invitee's side -----------------------------------------------------------------------
+@transaction.atomic
+def invitation_accept(*, token: str, actor) -> TeamInvitation:
+    """The signed-in person who opened the link joins the team. Any account may: the address
+    is where the link was sent, not whose account it must be. The request's team must still
+    be open to change; the applicant cannot join their own team."""
+    found = invitation_from_token(token)
+    # Lock order of an applicant-side change: reviews, the request, then the invitation.
+    common.lock_reviews_of(found.request)
+    access_request = common.lock_request(found.request)
+    invitation = invitation_from_token(token, for_update=True)
+    if actor.pk == access_request.applicant_id:
+        raise Forbidden("You are the applicant of this request; you are on it already.")
+    if access_request.team_members.filter(pk=actor.pk).exists():
+        raise Conflict("You are on this request's team already.")
+    if access_request.status in (RequestStatus.WITHDRAWN, RequestStatus.CLOSED):
+        raise Conflict(
+            f"This request is {access_request.get_status_display().lower()}: nobody joins its "
+            "team any more."
+        )
+    if request_services.team_change_refusal(access_request):
+        raise Conflict(
+            "The applicant cannot change this request's team now, so the invitation cannot be "
+            "accepted yet. Ask them to get in touch."
+        )
+    now = timezone.now()
+    invitation.status = InvitationStatus.ACCEPTED
+    invitation.accepted_by = actor
+    invitation.answered_at = now
+    invitation.save(update_fields=["status", "accepted_by", "answered_at"])
+    access_request.team_members.add(actor)
+    access_request.last_activity_at = now
+    access_request.save(update_fields=["last_activity_at", "updated_at"])
+    events.invitation_accepted(invitation=invitation, actor=actor)
+    return invitation
+
+
+@transaction.atomic
+def invitation_decline(*, token: str, actor) -> TeamInvitation:
+    """The signed-in person who opened the link declines it; it cannot be used again."""
+    invitation = invitation_from_token(token, for_update=True)
+    invitation.status = InvitationStatus.DECLINED
+    invitation.answered_at = timezone.now()
+    invitation.save(update_fields=["status", "answered_at"])
+    events.invitation_declined(invitation=invitation, actor=actor)
+    return invitation
+
+
+# --- housekeeping (Celery beat) ---------------------------------------------------------------
+def _expire(invitation: TeamInvitation, now: datetime) -> None:
+    invitation.status = InvitationStatus.EXPIRED
+    invitation.answered_at = now
+    invitation.save(update_fields=["status", "answered_at"])
+    events.invitation_expired(invitation=invitation)
+
+
+@transaction.atomic
+def invitations_expire(*, now: datetime | None = None) -> int:
+    """Record as expired the pending invitations past their expiry. Trusted caller: the system
+    (Celery beat), no actor. Their links stopped working at the expiry already."""
+    now = now or timezone.now()
+    stale = TeamInvitation.objects.select_for_update(of=("self",)).filter(
+        status=InvitationStatus.PENDING, expires_at__lte=now
+    )
+    count = 0
+    for invitation in stale.select_related("request").order_by("pk"):
+        _expire(invitation, now)
+        count += 1
+    return count
