@@ -17,6 +17,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django_otp import login as otp_login
 
+from access.portal.team import invitation_rows
 from core.exceptions import Invalid, add_form_errors
 
 from . import mfa, oidc
@@ -52,6 +53,8 @@ def account(request):
         "accounts/account.html",
         {
             "overview": overview,
+            # The team invitations waiting for the person's answer, as on "My invitations".
+            "invitations": invitation_rows(request.user),
             "form": form,
             "mfa_applies": mfa.subject_to_mfa(request.user),
             "mfa_devices": mfa.confirmed_devices(request.user),

@@ -31,10 +31,6 @@ class AccountOverview:
     profile: Profile | None
     identities: list[ExternalIdentity]
     researcher_status: ResearcherStatus | None
-    # The person's open team invitations. None until the invitations branch's selector
-    # (access.selectors.invitations_pending_for) is wired in `account_overview` below: the page
-    # renders its "My invitations" section only when this is a list.
-    invitations: list | None = None
 
 
 def account_overview(user) -> AccountOverview:
@@ -44,9 +40,6 @@ def account_overview(user) -> AccountOverview:
         profile=Profile.objects.filter(user=user).first(),
         identities=list(ExternalIdentity.objects.filter(user=user).order_by("created", "pk")),
         researcher_status=researcher_status_current(user),
-        # INVITATIONS: set `invitations=access.selectors.invitations_pending_for(user)` here
-        # once team invitations are merged.
-        invitations=None,
     )
 
 

@@ -11,6 +11,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from access.services import team as team_services
 from access.services.researcher_status import VerifiedVisa, researcher_status_record
 from accounts.models import ExternalIdentity, Profile
 from accounts.orcid import check_character, normalise
@@ -110,7 +111,7 @@ def test_it_shows_what_tessera_knows_and_is_linked_from_the_header(person):
     assert "https://login.example.org/oidc" in text and "ada-ls-id@lifescience-ri.eu" in text
     assert "bona fide researcher" in text
     assert (now + timedelta(days=300)).strftime("%Y") in text
-    assert "My invitations" not in text  # no selector wired yet: no section, no fake list
+    assert "No invitations to join a request" in text
 
 
 def test_an_unverified_address_and_no_status_say_so(db):
@@ -185,3 +186,19 @@ def test_a_local_account_links_its_identity_from_the_page(db, oidc):
     assert back.status_code == 302 and back["Location"] == "/accounts/me/"
     page = client.get("/accounts/me/").content.decode()
     assert oidc.url in page and "grace-ls-id" in page and "Grace Hopper" in page
+
+
+def test_my_invitations_waiting_for_an_answer_are_listed(draft):
+    invitee = factories.user("grace")
+    team_services.invitation_send(
+        access_request=draft, actor=draft.applicant, email="Grace@Example.org"
+    )
+    client = Client()
+    client.force_login(invitee)
+    text = client.get("/accounts/me/").content.decode()
+    assert "My invitations" in text
+    assert draft.reference in text and draft.title in text
+    assert 'href="/invitations/' in text  # its answer page
+    # The applicant's own page lists none of them.
+    client.force_login(draft.applicant)
+    assert "No invitations to join a request" in client.get("/accounts/me/").content.decode()
