@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
@@ -351,12 +353,27 @@ def invitations_of_request(access_request: AccessRequest) -> list[TeamInvitation
     return list(access_request.invitations.select_related("accepted_by").order_by("created", "pk"))
 
 
+# Which of a person's addresses are theirs for certain belongs to `accounts` (a layer above: an
+# identity provider may send an address it did not verify); AccountsConfig.ready() registers the
+# lookup here, as tokens/subjects.py does for visa subjects.
+_verified_addresses: Callable[[object], set[str]] | None = None
+
+
+def register_verified_addresses(lookup: Callable[[object], set[str]] | None) -> None:
+    """Set (or, with None, clear) the lookup of a person's verified e-mail addresses."""
+    global _verified_addresses  # the one registration point, set at start-up
+    _verified_addresses = lookup
+
+
 def invitation_addresses(user) -> set[str]:
-    """The addresses whose invitations a signed-in person sees under "My invitations": their
-    account's e-mail, lower-case. (An account page that knows which addresses are verified
-    narrows this to those.)"""
-    address = (getattr(user, "email", "") or "").strip().lower()
-    return {address} if address else set()
+    """The addresses whose invitations a signed-in person sees under "My invitations", lower-case:
+    those `accounts` vouches for (an address an identity provider did not verify gives no one
+    another person's invitations); without `accounts`, the account's e-mail."""
+    if _verified_addresses is not None:
+        addresses = _verified_addresses(user)
+    else:
+        addresses = {getattr(user, "email", "") or ""}
+    return {a.strip().lower() for a in addresses if a and a.strip()}
 
 
 def invitations_pending_for(user) -> list[TeamInvitation]:

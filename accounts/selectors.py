@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from .models import ExternalIdentity
+from .models import ExternalIdentity, Profile
 
 
 def identity_owner(*, issuer: str, subject: str):
@@ -30,3 +30,14 @@ def federated_subject(user) -> str | None:
         .values_list("subject", flat=True)
         .first()
     )
+
+
+def verified_addresses(user) -> set[str]:
+    """The e-mail addresses that are the person's for certain: an account an administrator made
+    (no Profile) has the address they entered; an account made at sign-in has its address only
+    if the identity provider said `email_verified`."""
+    email = (getattr(user, "email", "") or "").strip()
+    if not email or user is None or not user.pk:
+        return set()
+    profile = Profile.objects.filter(user=user).values_list("email_verified", flat=True).first()
+    return {email} if profile is None or profile else set()
