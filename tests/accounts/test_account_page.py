@@ -119,10 +119,15 @@ def test_an_unverified_address_and_no_status_say_so(db):
     client = Client()
     client.force_login(user)
     text = client.get("/accounts/me/").content.decode()
-    assert "(not verified)" in text
+    assert "(entered by an administrator)" in text
     assert "No current researcher status" in text
     assert "None: you sign in with a Tessera username and password." in text
     assert "/accounts/oidc/login/" not in text  # no identity provider configured: nothing to link
+    federated = factories.user("jonas")
+    ExternalIdentity.objects.create(user=federated, issuer="https://login.example.org", subject="j")
+    Profile.objects.create(user=federated, email_verified=False)
+    client.force_login(federated)
+    assert "(not verified by your institution)" in client.get("/accounts/me/").content.decode()
 
 
 def test_the_orcid_id_is_checked_stored_and_recorded_without_its_value(person):
