@@ -12,6 +12,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.db import transaction
 from django.template.response import TemplateResponse
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit import events
 from core.exceptions import REFUSALS, refusal_text
@@ -166,3 +167,8 @@ class TesseraUserAdmin(UserAdmin):
 
 admin.site.unregister(User)
 admin.site.register(User, TesseraUserAdmin)
+
+# django-otp's own device admin would add devices (with a key the administrator chose), show
+# their keys and delete them, none of it recorded: a lost device is removed with
+# `manage.py mfa_reset` (accounts.mfa.mfa_reset, auth.mfa_reset in the ledger) instead.
+admin.site.unregister(TOTPDevice)

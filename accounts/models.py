@@ -70,7 +70,8 @@ class ExternalIdentity(models.Model):
 
 class Profile(models.Model):
     """What Tessera knows about a person beyond Django's user (name and e-mail live there):
-    whether their e-mail address was verified by an identity provider, and their affiliation."""
+    whether their e-mail address was verified by an identity provider, their affiliation, and
+    the ORCID iD they gave on their account page (`accounts.profile.profile_update`)."""
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile"
@@ -78,6 +79,8 @@ class Profile(models.Model):
     # True only when an identity provider said `email_verified` for the user's current address.
     email_verified = models.BooleanField(default=False)
     affiliation = models.TextField(blank=True)
+    # `0000-0002-1825-0097`, checked by accounts.orcid (format and ISO 7064 MOD 11-2); optional.
+    orcid = models.CharField("ORCID iD", max_length=19, blank=True)
     updated = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

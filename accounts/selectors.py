@@ -34,10 +34,13 @@ def federated_subject(user) -> str | None:
 
 def verified_addresses(user) -> set[str]:
     """The e-mail addresses that are the person's for certain: an account an administrator made
-    (no Profile) has the address they entered; an account made at sign-in has its address only
-    if the identity provider said `email_verified`."""
+    (no identity at a provider) has the address they entered; an account that signs in with a
+    provider has its address only if the provider said `email_verified`. (Not "no Profile": a
+    local account has one too once its owner saves an ORCID iD on the account page.)"""
     email = (getattr(user, "email", "") or "").strip()
     if not email or user is None or not user.pk:
         return set()
-    profile = Profile.objects.filter(user=user).values_list("email_verified", flat=True).first()
-    return {email} if profile is None or profile else set()
+    if not ExternalIdentity.objects.filter(user=user).exists():
+        return {email}
+    verified = Profile.objects.filter(user=user).values_list("email_verified", flat=True).first()
+    return {email} if verified else set()

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET
 
 from core.exceptions import Conflict, Forbidden
 
-from . import oidc, passports, selectors, services
+from . import mfa, oidc, passports, selectors, services
 from .choices import SignInFailure
 
 # The session keys of a sign-in in progress and of the provider's ID token (the end-session
@@ -173,6 +173,9 @@ def oidc_callback(request):
         return _failed(request, provider, SignInFailure.SUSPENDED, user=owner)
     login(request, signed_in.user, backend=BACKEND)  # a new session key; records auth.login
     request.session[SESSION_ID_TOKEN] = id_token
+    # The institution's login is this session's factor: staff are not asked for a TOTP code
+    # (accounts.mfa). Set here only, never when an identity is linked to a signed-in account.
+    request.session[mfa.SESSION_SIGNED_IN_WITH] = provider.issuer
     # The passport's ResearcherStatus visas: verified against the trusted issuers' keys,
     # recorded or ignored (and logged); a bad visa never refuses the sign-in.
     passports.researcher_status_from_claims(user=signed_in.user, claims=claims)

@@ -97,3 +97,12 @@ class EventType(models.TextChoices):
     IDENTITY_SIGNED_IN = "auth.identity_signed_in", "Signed in with an identity provider"
     IDENTITY_LINKED = "auth.identity_linked", "Identity at a provider linked to an account"
     IDENTITY_SIGN_IN_FAILED = "auth.identity_sign_in_failed", "Sign-in with a provider failed"
+    # a person's own account: their profile, password reset, second factor (accounts.profile,
+    # accounts.passwords, accounts.mfa)
+    PROFILE_CHANGED = "auth.profile_changed", "Own profile changed (name, ORCID iD)"
+    PASSWORD_RESET_REQUESTED = "auth.password_reset_requested", "Password reset requested"
+    PASSWORD_RESET_COMPLETED = "auth.password_reset_completed", "Password changed by reset link"
+    MFA_ENROLLED = "auth.mfa_enrolled", "Authenticator app (TOTP) enrolled"
+    MFA_VERIFIED = "auth.mfa_verified", "Second factor verified"
+    MFA_FAILED = "auth.mfa_failed", "Second factor refused"
+    MFA_RESET = "auth.mfa_reset", "Authenticator apps removed (lost device)"

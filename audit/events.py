@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import personal
-from .actors import client_actor_id, pseudonym_for
+from .actors import ANONYMOUS, client_actor_id, pseudonym_for
 from .choices import EventType
 from .ledger import append
 
@@ -805,3 +805,56 @@ def identity_sign_in_failed(*, issuer: str, reason: str, user=None):
         obj=user,
         payload={"issuer": issuer, "reason": reason, "known_account": user is not None},
     )
+
+
+# --- a person's own account (accounts.profile, accounts.passwords, accounts.mfa) ---------------
+# Names, addresses and ORCID iDs are personal data: an event says which fields changed, never
+# their values; the person is named by their pseudonym, a device by its row id.
+def profile_changed(*, user, fields: list[str]):
+    return _record(
+        EventType.PROFILE_CHANGED, actor=user, obj=user, payload={"fields": sorted(fields)}
+    )
+
+
+def password_reset_requested(*, users: list):
+    """Someone asked for a reset link (written through `audit.bounded`: anyone can ask). The
+    address typed is never written; the accounts that were sent a link are named by pseudonym
+    (none: the address matched no account with a password, which the page does not reveal)."""
+    return _record(
+        EventType.PASSWORD_RESET_REQUESTED,
+        actor=ANONYMOUS,  # whoever typed the address is not signed in
+        payload={"accounts": sorted(pseudonym_for(u) for u in users)},
+    )
+
+
+def password_reset_completed(*, user):
+    return _record(EventType.PASSWORD_RESET_COMPLETED, actor=user, obj=user)
+
+
+def mfa_enrolled(*, device):
+    return _record(
+        EventType.MFA_ENROLLED, actor=device.user, obj=device.user, payload={"device": device.pk}
+    )
+
+
+def mfa_verified(*, device):
+    return _record(
+        EventType.MFA_VERIFIED, actor=device.user, obj=device.user, payload={"device": device.pk}
+    )
+
+
+def mfa_failed(*, user, step: str, throttled: bool):
+    """A wrong or replayed code (`step`: `enrol` or `verify`); `throttled` when django-otp's
+    back-off refused to check it. Written through `audit.bounded` (a script can guess codes)."""
+    return _record(
+        EventType.MFA_FAILED,
+        actor=user,
+        obj=user,
+        payload={"step": step, "throttled": throttled},
+    )
+
+
+def mfa_reset(*, user, actor, devices: int):
+    """An administrator removed the person's devices (`manage.py mfa_reset`; actor None: the
+    system); they enrol a new one at their next password sign-in."""
+    return _record(EventType.MFA_RESET, actor=actor, obj=user, payload={"devices": devices})

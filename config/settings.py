@@ -65,6 +65,8 @@ INSTALLED_APPS = [
     "auditlog",
     "axes",
     "csp",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "core",
     "audit",
     "governance",
@@ -86,6 +88,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",  # request.user.is_verified(): a device this session
+    "accounts.middleware.StaffMfaMiddleware",  # staff with a password: a code before the admin
     "django.contrib.messages.middleware.MessageMiddleware",
     "core.middleware.RefusalMiddleware",  # a refusal a view let through: its page and status
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -332,6 +336,11 @@ TESSERA_LOGIN_COOL_OFF_MINUTES = env.int("TESSERA_LOGIN_COOL_OFF_MINUTES", defau
 TESSERA_LOGIN_FAILED_EVENTS_PER_ADDRESS = env.int(
     "TESSERA_LOGIN_FAILED_EVENTS_PER_ADDRESS", default=10
 )
+# --- Second factor for staff with a local password (accounts/mfa.py, django-otp TOTP) -----------
+# On: a staff user who signed in with a password (not through the identity provider) verifies a
+# code from an authenticator app, or enrols one, before any admin page. Default: on unless DEBUG.
+TESSERA_STAFF_MFA = env.bool("TESSERA_STAFF_MFA", default=not DEBUG)
+OTP_TOTP_ISSUER = env.str("TESSERA_MFA_ISSUER", default="Tessera")  # the name the app shows
 AXES_HANDLER = "core.lockout.LockoutHandler"
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
 AXES_FAILURE_LIMIT = TESSERA_LOGIN_FAILURES_PER_ACCOUNT

@@ -40,6 +40,7 @@ INHERITED = {
     "TESSERA_PREVIOUS_KEY_ENCRYPTION_KEYS",
     "TESSERA_PREVIOUS_KEY_ENCRYPTION_KEYS_FILE",
     "TESSERA_TRUSTED_VISA_ISSUERS",
+    "TESSERA_STAFF_MFA",
 }
 
 
@@ -130,6 +131,22 @@ def test_production_reads_the_trusted_visa_issuers_and_refuses_a_plain_http_jku(
     result = python(TRUSTED_VISA_ISSUERS, env=plain)
     assert result.returncode != 0
     assert "TESSERA_TRUSTED_VISA_ISSUERS" in result.stderr and "https" in result.stderr
+
+
+STAFF_MFA = (
+    "import django; django.setup(); from django.conf import settings; "
+    "print(settings.TESSERA_STAFF_MFA)"
+)
+
+
+def test_staff_mfa_is_on_in_production_unless_turned_off_and_off_in_development():
+    on = python(STAFF_MFA, env=production_env())
+    assert (on.returncode, on.stdout.strip()) == (0, "True"), on.stderr
+    off = python(STAFF_MFA, env=production_env(TESSERA_STAFF_MFA="false"))
+    assert (off.returncode, off.stdout.strip()) == (0, "False"), off.stderr
+    development = production_env(TESSERA_ENV=None)
+    dev = python(STAFF_MFA, env=development)
+    assert (dev.returncode, dev.stdout.strip()) == (0, "False"), dev.stderr
 
 
 KEYS_IN_USE = (

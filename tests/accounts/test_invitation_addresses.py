@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from access.selectors import invitation_addresses, invitations_pending_for
 from access.services import team as team_services
-from accounts.models import Profile
+from accounts.models import ExternalIdentity, Profile
 from tests import factories
 from tests.access_world import make_draft
 
@@ -28,15 +28,23 @@ def lone_draft(researcher, dataset, agreement, temporary_media):
 
 
 @pytest.mark.parametrize(
-    ("profile", "sees"),
+    ("identity", "profile", "sees"),
     [
-        pytest.param(None, True, id="made-by-an-administrator"),
-        pytest.param(True, True, id="provider-verified-the-address"),
-        pytest.param(False, False, id="provider-did-not-verify-it"),
+        pytest.param(False, None, True, id="made-by-an-administrator"),
+        # Its owner saved an ORCID iD on the account page: still the administrator's address.
+        pytest.param(False, False, True, id="made-by-an-administrator-with-a-profile"),
+        pytest.param(True, True, True, id="provider-verified-the-address"),
+        pytest.param(True, False, False, id="provider-did-not-verify-it"),
     ],
 )
-def test_my_invitations_shows_only_addresses_the_person_owns(client, lone_draft, profile, sees):
+def test_my_invitations_shows_only_addresses_the_person_owns(
+    client, lone_draft, identity, profile, sees
+):
     person = factories.user("noor.visser")  # noor.visser@example.org
+    if identity:
+        ExternalIdentity.objects.create(
+            user=person, issuer="https://login.example.org", subject="noor-ls-id"
+        )
     if profile is not None:
         Profile.objects.create(user=person, email_verified=profile)
     assert invitation_addresses(person) == ({"noor.visser@example.org"} if sees else set())
