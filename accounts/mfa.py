@@ -9,9 +9,11 @@ OTPMiddleware as `request.user.is_verified()`).
 
 What is protected (`mfa_protected`): every page of the admin site (the committee workspace is
 served inside it), the REST API reached with the session's cookie (`/api/`: a 403, not a
-redirect; OAuth bearer tokens are not sessions and are not affected), and linking an identity to
-the account (`/accounts/oidc/login/` while signed in): otherwise a stolen password could link the
-thief's own identity and sign in through the provider, unasked.
+redirect; OAuth bearer tokens are not sessions and are not affected), OAuth's authorisation page
+(`/o/authorize/`: otherwise a stolen password alone would authorise a client and get bearer and
+refresh tokens with the person's scopes), and linking an identity to the account
+(`/accounts/oidc/link/`): otherwise a stolen password could link the thief's own identity and
+sign in through the provider, unasked.
 
 The services lock the device, check the code with django-otp (which refuses a code used
 before, and backs off after failures) and append auth.mfa_enrolled, auth.mfa_verified or
@@ -69,7 +71,11 @@ def mfa_protected(request) -> bool:
     path = request.path_info
     if path.startswith(reverse("admin:index")):
         return path not in (reverse("admin:login"), reverse("admin:logout"))
-    return is_api(request) or path == reverse("oidc-login")
+    return (
+        is_api(request)
+        or path == reverse("oidc-link")
+        or path == reverse("oauth2_provider:authorize")
+    )
 
 
 def confirmed_devices(user) -> list[TOTPDevice]:

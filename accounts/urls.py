@@ -10,6 +10,7 @@ urlpatterns = [
     path("accounts/login/", views.LoginView.as_view(), name="login"),
     path("accounts/logout/", views.LogoutView.as_view(), name="logout"),
     path("accounts/oidc/login/", views.oidc_login, name="oidc-login"),
+    path("accounts/oidc/link/", views.oidc_link, name="oidc-link"),
     path("accounts/oidc/callback/", views.oidc_callback, name="oidc-callback"),
     # A person's own account, the staff's second factor, password reset (Django's names, which
     # its views reverse): accounts/account_views.py.

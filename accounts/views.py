@@ -14,12 +14,13 @@ import logging
 from django.conf import settings
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from core.exceptions import Conflict, Forbidden
 
@@ -119,13 +120,27 @@ class LogoutView(auth_views.LogoutView):
 @never_cache
 @require_GET
 def oidc_login(request):
-    """Send the person to the provider. Signed in already: the identity they come back with is
-    linked to their account (accounts.services.identity_link)."""
+    """Send the person to the provider to sign in. Someone already signed in goes where they
+    were going: a sign-in never starts from a signed-in session (a link on another site could
+    otherwise switch them to an identity they did not choose); linking is `oidc_link`."""
+    if request.user.is_authenticated:
+        return redirect(_safe_next(request, request.GET.get("next")) or "account")
+    return _to_provider(request, next_url=request.GET.get("next"), link=None)
+
+
+@never_cache
+@login_required
+@require_POST
+def oidc_link(request):
+    """Link the identity the person signs in with at the provider to their signed-in account
+    (accounts.services.identity_link). A POST with the CSRF token, from the account page only:
+    a cross-site link cannot start it (the identity could be someone else's)."""
+    return _to_provider(request, next_url=request.POST.get("next"), link=request.user.pk)
+
+
+def _to_provider(request, *, next_url: str | None, link: int | None):
     provider = _provider()
-    request.session[SESSION_INTENT] = {
-        "next": _safe_next(request, request.GET.get("next")),
-        "link": request.user.pk if request.user.is_authenticated else None,
-    }
+    request.session[SESSION_INTENT] = {"next": _safe_next(request, next_url), "link": link}
     try:
         return oidc.start(request, provider=provider, redirect_uri=_callback_url())
     except oidc.SignInFailed as failed:

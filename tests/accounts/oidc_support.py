@@ -143,6 +143,14 @@ def back_to_tessera(client, callback_url: str):
     return client.get(f"{parts.path}?{parts.query}")
 
 
+def link(client, *, sub: str, next_url: str = ""):
+    """A signed-in person links an identity: the account page's button (a POST), the provider,
+    Tessera's callback; the callback's response."""
+    started = client.post("/accounts/oidc/link/", {"next": next_url})
+    assert started.status_code == 302, started.status_code
+    return back_to_tessera(client, authorize(started["Location"], sub=sub))
+
+
 def sign_in(client, *, sub: str, query: dict | None = None):
     """The whole flow: Tessera → provider → Tessera's callback; the callback's response."""
     return back_to_tessera(client, authorize(at_provider(client, query=query), sub=sub))

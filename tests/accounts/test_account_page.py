@@ -22,7 +22,7 @@ from audit.models import AuditEvent
 from core.exceptions import Forbidden, Invalid
 from tests import factories
 
-from .oidc_support import sign_in
+from .oidc_support import link
 
 
 def changes():
@@ -186,8 +186,9 @@ def test_a_local_account_links_its_identity_from_the_page(db, oidc):
     client = Client()
     client.force_login(person)
     page = client.get("/accounts/me/").content.decode()
-    assert 'href="/accounts/oidc/login/?next=/accounts/me/"' in page
-    back = sign_in(client, sub="grace-ls-id", query={"next": "/accounts/me/"})
+    assert '<form method="post" action="/accounts/oidc/link/">' in page
+    assert 'name="next" value="/accounts/me/"' in page
+    back = link(client, sub="grace-ls-id", next_url="/accounts/me/")
     assert back.status_code == 302 and back["Location"] == "/accounts/me/"
     page = client.get("/accounts/me/").content.decode()
     assert oidc.url in page and "grace-ls-id" in page and "Grace Hopper" in page

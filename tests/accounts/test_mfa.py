@@ -174,12 +174,22 @@ def test_staff_signed_in_through_the_identity_provider_are_not_asked(oidc):
 def test_linking_an_identity_to_a_staff_account_needs_the_code_first(oidc):
     admin = staff()
     client = signed_in(admin)
-    link = client.get("/accounts/oidc/login/")
+    link = client.post("/accounts/oidc/link/")
     assert link.status_code == 302 and link["Location"].startswith("/accounts/mfa/")
     device = TOTPDevice.objects.create(user=admin, name="app", confirmed=True)
     client.post("/accounts/mfa/", {"token": code(device)})
-    started = client.get("/accounts/oidc/login/")
+    started = client.post("/accounts/oidc/link/")
     assert started.status_code == 302 and started["Location"].startswith(oidc.url)
+
+
+def test_authorising_an_oauth_client_needs_the_code_first():
+    """Without it, the password alone would authorise a client (the CLI's public client, PKCE)
+    and get bearer and refresh tokens with the person's scopes, around the second factor."""
+    admin = staff()
+    client = signed_in(admin)
+    authorize = client.get("/o/authorize/", {"response_type": "code", "client_id": "any"})
+    assert authorize.status_code == 302
+    assert authorize["Location"].startswith("/accounts/mfa/")
 
 
 def test_a_lost_device_is_removed_on_the_record_and_a_new_one_enrolled(settings):

@@ -30,6 +30,7 @@ from .oidc_support import (
     back_to_tessera,
     configure,
     free_port,
+    link,
     sign_in,
 )
 
@@ -171,7 +172,7 @@ def test_a_signed_in_person_cannot_link_someone_elses_identity(oidc):
     intruder = User.objects.create_user("intruder", password="a long local password 7")
     client = Client()
     client.force_login(intruder)
-    page = sign_in(client, sub="owned")
+    page = link(client, sub="owned")
     assert page.status_code == 409
     assert b"already linked to another" in page.content
     assert failures() == ["identity_linked_elsewhere"]
@@ -206,7 +207,7 @@ def test_a_signed_in_person_links_the_identity_to_their_account(oidc):
     oidc.set_user("steward-ls-id", **claims(preferred_username="someone-else"))
     client = Client()
     client.force_login(local)
-    done = sign_in(client, sub="steward-ls-id", query={"next": "/requests/"})
+    done = link(client, sub="steward-ls-id", next_url="/requests/")
     assert done.status_code == 302 and done["Location"] == "/requests/"
     identity = ExternalIdentity.objects.get(subject="steward-ls-id")
     assert identity.user == local
@@ -217,6 +218,23 @@ def test_a_signed_in_person_links_the_identity_to_their_account(oidc):
     assert signed_in_user(other) == local
     assert not User.objects.filter(username="someone-else").exists()
     assert not events(EventType.ACCOUNT_CREATED)
+
+
+def test_linking_needs_a_post_with_the_csrf_token_and_a_get_never_links(oidc):
+    person = User.objects.create_user("csrf-victim", password="a long local password 3")
+    oidc.set_user("attacker-ls-id", **claims(preferred_username="attacker"))
+    guarded = Client(enforce_csrf_checks=True)
+    guarded.force_login(person)
+    assert guarded.post("/accounts/oidc/link/").status_code == 403  # no CSRF token
+    assert guarded.get("/accounts/oidc/link/").status_code == 405
+    # A link on another site to the sign-in start, followed while signed in: nothing starts.
+    client = Client()
+    client.force_login(person)
+    started = client.get("/accounts/oidc/login/", {"next": "/requests/"})
+    assert started.status_code == 302 and started["Location"] == "/requests/"
+    assert not ExternalIdentity.objects.filter(user=person).exists()
+    # Signed out, linking is not offered: the sign-in page.
+    assert Client().post("/accounts/oidc/link/")["Location"].startswith("/accounts/login/")
 
 
 def test_an_administrator_links_an_account_before_its_first_sign_in(oidc):
