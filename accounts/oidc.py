@@ -62,7 +62,7 @@ def provider() -> Provider | None:
 
     Authlib caches the discovery document and keys on its client, so one client is kept per
     configuration (tests change the settings; a site has one)."""
-    issuer = settings.TESSERA_OIDC_ISSUER.rstrip("/")
+    issuer = settings.TESSERA_OIDC_ISSUER.strip()  # compared exactly with the ID token's iss
     if not issuer:
         return None
     key = (
@@ -80,7 +80,7 @@ def provider() -> Provider | None:
                 NAME,
                 client_id=settings.TESSERA_OIDC_CLIENT_ID,
                 client_secret=settings.TESSERA_OIDC_CLIENT_SECRET,
-                server_metadata_url=f"{issuer}/.well-known/openid-configuration",
+                server_metadata_url=discovery_url(issuer),
                 client_kwargs={
                     "scope": settings.TESSERA_OIDC_SCOPES,
                     "code_challenge_method": "S256",
@@ -89,6 +89,12 @@ def provider() -> Provider | None:
             )
             _clients[key] = client
     return Provider(issuer=issuer, name=settings.TESSERA_OIDC_NAME, client=client)
+
+
+def discovery_url(issuer: str) -> str:
+    """OpenID Connect Discovery 1.0, section 4: the issuer without a trailing "/", then
+    /.well-known/openid-configuration."""
+    return f"{issuer.rstrip('/')}/.well-known/openid-configuration"
 
 
 def start(request, *, provider: Provider, redirect_uri: str):

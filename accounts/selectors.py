@@ -21,7 +21,7 @@ def federated_subject(user) -> str | None:
     """The person's subject at the configured provider (their LS ID with Life Science Login),
     for the `sub` of their GA4GH visas; None without such an identity (or without a provider:
     an identity from a provider the site no longer uses names nobody its visas' readers know)."""
-    issuer = settings.TESSERA_OIDC_ISSUER.rstrip("/")
+    issuer = settings.TESSERA_OIDC_ISSUER.strip()
     if not issuer or user is None or not user.pk:
         return None
     return (

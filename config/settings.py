@@ -433,7 +433,9 @@ AUDIT_PERSONAL_FIELD_KEY = secret_text("AUDIT_PERSONAL_FIELD_KEY", "") or ""
 # token's `iss` must equal TESSERA_OIDC_ISSUER exactly. Register
 # <TESSERA_BASE_URL>/accounts/oidc/callback/ as the redirect URI and TESSERA_BASE_URL/ as the
 # post-logout redirect URI with the provider (docs/deployment.md).
-TESSERA_OIDC_ISSUER = env.str("TESSERA_OIDC_ISSUER", default="").rstrip("/")
+# Exactly as the provider writes it, trailing "/" included (ELIXIR AAI's has one; the discovery
+# URL is built without doubling it).
+TESSERA_OIDC_ISSUER = env.str("TESSERA_OIDC_ISSUER", default="").strip()
 TESSERA_OIDC_CLIENT_ID = env.str("TESSERA_OIDC_CLIENT_ID", default="")
 TESSERA_OIDC_CLIENT_SECRET = secret_text("TESSERA_OIDC_CLIENT_SECRET", "") or ""
 TESSERA_OIDC_NAME = env.str("TESSERA_OIDC_NAME", default="Life Science Login")

@@ -16,6 +16,7 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 
 from access.selectors import researcher_status_current
+from accounts import oidc as oidc_client
 from accounts import services
 from accounts.models import ExternalIdentity, Profile
 from accounts.services import user_suspend
@@ -322,6 +323,23 @@ def test_an_id_token_from_another_issuer_is_refused(settings, oidc_provider, cap
     assert signed_in_user(client) is None
     assert failures() == ["bad_id_token"]
     assert "bad_id_token InvalidClaimError: invalid_claim: Invalid claim: 'iss'" in caplog.text
+
+
+def test_the_issuer_is_kept_as_written_and_compared_exactly(settings, oidc_provider):
+    """Providers differ on a trailing "/" (ELIXIR AAI's issuer has one, this one's has none):
+    the discovery URL never doubles it, and the ID token's `iss` must be the configured value
+    exactly, so one that differs by the slash alone is refused."""
+    settings.TESSERA_OIDC_ISSUER = "https://login.elixir-czech.org/oidc/"
+    assert oidc_client.provider().issuer == "https://login.elixir-czech.org/oidc/"
+    assert oidc_client.discovery_url(settings.TESSERA_OIDC_ISSUER) == (
+        "https://login.elixir-czech.org/oidc/.well-known/openid-configuration"
+    )
+    configure(settings, f"{oidc_provider.url}/")  # discovery works; its tokens' iss has no "/"
+    oidc_provider.set_user("slash", **claims(preferred_username="slash"))
+    client = Client()
+    page = sign_in(client, sub="slash")
+    assert page.status_code == 400 and signed_in_user(client) is None
+    assert failures() == ["bad_id_token"]
 
 
 def test_an_expired_id_token_is_refused(settings, oidc_provider_expired, caplog):

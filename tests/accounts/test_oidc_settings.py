@@ -47,7 +47,7 @@ def test_the_provider_and_its_secret_file(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == repr(
-        ("https://login.aai.lifescience-ri.eu/oidc", "tessera", secret, "LS Login", "openid email")
+        ("https://login.aai.lifescience-ri.eu/oidc/", "tessera", secret, "LS Login", "openid email")
     )
 
 

@@ -25,7 +25,7 @@ class Command(BaseCommand):
         parser.add_argument("--issuer", default="", help="default: TESSERA_OIDC_ISSUER")
 
     def handle(self, *args, username, subject, issuer, **options):
-        issuer = (issuer or settings.TESSERA_OIDC_ISSUER).rstrip("/")
+        issuer = (issuer or settings.TESSERA_OIDC_ISSUER).strip()
         if not issuer:
             raise CommandError("No issuer: set TESSERA_OIDC_ISSUER or pass --issuer.")
         user = get_user_model().objects.filter(username=username).first()
