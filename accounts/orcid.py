@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-_FORM = re.compile(r"\d{4}-\d{4}-\d{4}-\d{3}[\dX]")
+_FORM = re.compile(r"[0-9]{4}-[0-9]{4}-[0-9]{4}-[0-9]{3}[0-9X]")  # ASCII digits only
 _URL_PREFIXES = ("https://orcid.org/", "http://orcid.org/", "orcid.org/")
 
 

@@ -52,6 +52,7 @@ def test_valid_orcid_ids_are_stored_in_orcids_form(typed, stored):
         "0000-0002-1825-00X7",
         "https://example.org/0000-0002-1825-0097",
         "",
+        "\u0660\u0660\u0660\u0660-\u0660\u0660\u0660\u0662-\u0661\u0668\u0662\u0665-\u0660\u0660\u06697",
     ],
 )
 def test_anything_else_is_refused(typed):
