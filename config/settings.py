@@ -48,6 +48,9 @@ TESSERA_TRUSTED_PROXIES = env.list("TESSERA_TRUSTED_PROXIES", default=[])
 TESSERA_BASE_URL = env.str("TESSERA_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 # How long a team invitation's link works (days); the link is signed and single use.
 TESSERA_INVITATION_DAYS = env.int("TESSERA_INVITATION_DAYS", default=14)
+# Invitations one person may send in 24 hours, withdrawn ones included (each is an e-mail carrying
+# the applicant's name and title to any address: not a relay).
+TESSERA_INVITATIONS_PER_DAY = env.int("TESSERA_INVITATIONS_PER_DAY", default=50)
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -48,7 +48,7 @@ LINK_REFUSED = (
 
 
 def invitation_days() -> int:
-    return int(getattr(settings, "TESSERA_INVITATION_DAYS", 14))
+    return settings.TESSERA_INVITATION_DAYS
 
 
 def normalise_email(address: str) -> str:
@@ -137,6 +137,14 @@ def invitation_send(*, access_request: AccessRequest, actor, email: str) -> Team
         _expire(stale, now)
     if pending.filter(email=address).exists():
         raise Conflict("An invitation to this address is pending already.")
+    sent_today = TeamInvitation.objects.filter(
+        invited_by=actor, created__gt=now - timedelta(days=1)
+    ).count()
+    if sent_today >= settings.TESSERA_INVITATIONS_PER_DAY:
+        raise Conflict(
+            f"You sent {sent_today} invitations in the last 24 hours, the most one person may "
+            "send in a day (withdrawn ones count too). Try again tomorrow."
+        )
     if pending.count() >= MAX_PENDING:
         raise Conflict(
             f"This request has {MAX_PENDING} pending invitations: withdraw some, or wait "

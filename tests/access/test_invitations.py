@@ -150,6 +150,23 @@ def test_a_second_pending_invitation_to_the_same_address_is_refused(lone_draft):
     assert send(lone_draft, "a@example.org").status == InvitationStatus.PENDING
 
 
+def test_sending_withdrawing_and_sending_again_stops_at_the_daily_limit(lone_draft, settings):
+    """Withdrawn invitations count: the invite form is not a mail relay."""
+    settings.TESSERA_INVITATIONS_PER_DAY = 3
+    for _ in range(3):
+        team_services.invitation_withdraw(
+            invitation=send(lone_draft, "target@example.org"), actor=lone_draft.applicant
+        )
+    mails = len(mail.outbox)
+    with pytest.raises(Conflict, match="in the last 24 hours"):
+        send(lone_draft, "target@example.org")
+    assert len(mail.outbox) == mails
+    assert lone_draft.invitations.count() == 3
+    # A day later the applicant may invite again.
+    lone_draft.invitations.update(created=timezone.now() - timedelta(days=1, minutes=1))
+    assert send(lone_draft, "target@example.org").status == InvitationStatus.PENDING
+
+
 @pytest.mark.parametrize("address", ["not-an-address", "", "a@b@example.org"])
 def test_a_bad_address_is_refused_by_the_service_and_the_form(lone_draft, researcher, address):
     with pytest.raises(Invalid):
