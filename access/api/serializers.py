@@ -6,10 +6,10 @@ from rest_framework import serializers
 from governance.choices import DatasetStatus, Ontology
 from governance.models import Dataset, OntologyTerm
 
-from .. import lifecycle
+from .. import lifecycle, selectors
 from ..answers import ETHICS_ANSWERS, PURPOSE_ANSWERS
 from ..choices import CommentVisibility, DecisionOutcome, VoteChoice
-from ..models import MAX_REQUESTED_MONTHS, AccessRequest, Decision, Grant, Review
+from ..models import MAX_REQUESTED_MONTHS, AccessRequest, Comment, Decision, Grant, Review
 from ..services import reviews as review_services
 from ..uploads import check_ethics_document
 
@@ -85,6 +85,22 @@ class DatasetStatusSerializer(serializers.Serializer):
     )
 
 
+class RequestAgreementSerializer(serializers.Serializer):
+    id = serializers.IntegerField(help_text="What `accept-agreement` takes.")
+    committee = serializers.CharField(help_text="The committee's slug.")
+    title = serializers.CharField()
+    version = serializers.IntegerField()
+    text = serializers.CharField()
+    datasets = serializers.ListField(
+        child=serializers.CharField(), help_text="The requested datasets it covers, by accession."
+    )
+    accepted_by = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Who of the applicant and the team accepted this version for this request.",
+    )
+    accepted = serializers.BooleanField(help_text="Whether you accepted it for this request.")
+
+
 class AccessRequestSerializer(serializers.ModelSerializer):
     """An access request. Datasets by accession, diseases by DOID CURIE; the accepted team
     members by username, read-only (they join by invitation, in the portal)."""
@@ -113,6 +129,7 @@ class AccessRequestSerializer(serializers.ModelSerializer):
     overall_status = serializers.SerializerMethodField()
     dataset_statuses = serializers.SerializerMethodField()
     reviews = ReviewSummarySerializer(many=True, read_only=True)
+    agreements = serializers.SerializerMethodField()
 
     class Meta:
         model = AccessRequest
@@ -132,6 +149,7 @@ class AccessRequestSerializer(serializers.ModelSerializer):
             "datasets",
             *ETHICS_ANSWERS,
             "has_ethics_document",
+            "agreements",
             "status",
             "overall_status",
             "dataset_statuses",
@@ -160,6 +178,31 @@ class AccessRequestSerializer(serializers.ModelSerializer):
             for d in obj.datasets.all()
         ]
 
+    @extend_schema_field(RequestAgreementSerializer(many=True))
+    def get_agreements(self, obj):
+        """The agreement versions the requested datasets need: the applicant accepts each one
+        before submitting (`accept-agreement`), as does every team member. Computed for the whole
+        page at once (`selectors.agreements_for_requests`)."""
+        cache = self.context.setdefault("_agreements", {})
+        if obj.pk not in cache:
+            page = getattr(self.parent, "instance", None) if self.parent is not None else None
+            ids = {r.pk for r in page} if page is not None else set()
+            cache.update(selectors.agreements_for_requests(ids | {obj.pk}))
+        user = getattr(self.context.get("request"), "user", None)
+        return [
+            {
+                "id": row["agreement"].pk,
+                "committee": row["agreement"].committee.slug,
+                "title": row["agreement"].title,
+                "version": row["agreement"].version,
+                "text": row["agreement"].text,
+                "datasets": row["datasets"],
+                "accepted_by": sorted(row["accepted_by"].values()),
+                "accepted": getattr(user, "pk", None) in row["accepted_by"],
+            }
+            for row in cache[obj.pk]
+        ]
+
     def validate_ethics_document(self, value):
         if value is not None:
             check_ethics_document(value)
@@ -180,6 +223,21 @@ class CommentSerializer(serializers.Serializer):
     committee = serializers.CharField(
         required=False, allow_blank=True, help_text="Committee slug, for committee members."
     )
+
+
+class ConversationEntrySerializer(serializers.ModelSerializer):
+    """One comment on a request. A committee's comment names the committee, never the member
+    who wrote it (as in the portal); the applicant's and the team's name their author."""
+
+    committee = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    author = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Comment
+        fields = ["id", "committee", "author", "visibility", "body", "created_at"]
+
+    def get_author(self, obj) -> str | None:
+        return None if obj.committee_id else obj.author.get_username()
 
 
 class CommitteeTargetSerializer(serializers.Serializer):

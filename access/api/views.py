@@ -30,6 +30,7 @@ from .serializers import (
     AccessRequestSerializer,
     CommentSerializer,
     CommitteeTargetSerializer,
+    ConversationEntrySerializer,
     DecideSerializer,
     GrantSerializer,
     RecuseSerializer,
@@ -97,6 +98,7 @@ class AccessRequestViewSet(
         "resubmit": [REQUESTS_WRITE],
         "accept_agreement": [REQUESTS_WRITE],
         "comment": OneOf((REQUESTS_WRITE, COMMITTEE_REVIEW)),  # narrowed in comment()
+        "comments": OneOf((REQUESTS_READ, REQUESTS_WRITE, COMMITTEE_REVIEW)),
         "vote": [COMMITTEE_REVIEW],
         "decide": [COMMITTEE_REVIEW],
         "revoke": [COMMITTEE_REVIEW],
@@ -265,6 +267,20 @@ class AccessRequestViewSet(
             committee=committee,
         )
         return self._respond(access_request, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=None,
+        responses=ConversationEntrySerializer(many=True),
+        summary="The conversation: a committee's questions, the applicant's replies",
+        description="Oldest first. The applicant and the team read the public comments (a "
+        "committee's questions when it returns the request are among them); a reviewer also "
+        "reads the internal notes of their own committees.",
+    )
+    @action(detail=True, methods=["get"])
+    def comments(self, request, pk=None):
+        access_request = self.get_object()
+        entries = selectors.comments_for_user(request.user, access_request, **self._reach())
+        return Response(ConversationEntrySerializer(entries, many=True).data)
 
     @extend_schema(
         request=VoteSerializer,
