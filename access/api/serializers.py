@@ -9,7 +9,15 @@ from governance.models import Dataset, OntologyTerm
 from .. import lifecycle, selectors
 from ..answers import ETHICS_ANSWERS, PURPOSE_ANSWERS
 from ..choices import CommentVisibility, DecisionOutcome, VoteChoice
-from ..models import MAX_REQUESTED_MONTHS, AccessRequest, Comment, Decision, Grant, Review
+from ..models import (
+    MAX_REQUESTED_MONTHS,
+    AccessRequest,
+    Comment,
+    Decision,
+    Grant,
+    Review,
+    TeamInvitation,
+)
 from ..services import reviews as review_services
 from ..uploads import check_ethics_document
 
@@ -238,6 +246,21 @@ class ConversationEntrySerializer(serializers.ModelSerializer):
 
     def get_author(self, obj) -> str | None:
         return None if obj.committee_id else obj.author.get_username()
+
+
+class InvitationSerializer(serializers.ModelSerializer):
+    """An invitation to join the team, as its applicant sees it (the addresses are theirs)."""
+
+    accepted_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = TeamInvitation
+        fields = ["id", "email", "status", "created", "expires_at", "answered_at", "accepted_by"]
+
+
+class InvitationSendSerializer(serializers.Serializer):
+    # Checked and normalised by the service (access.services.team.normalise_email).
+    email = serializers.CharField(max_length=254, help_text="The address to send the link to.")
 
 
 class CommitteeTargetSerializer(serializers.Serializer):

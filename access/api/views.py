@@ -25,6 +25,7 @@ from ..services import decisions as decision_services
 from ..services import grants as grant_services
 from ..services import requests as request_services
 from ..services import reviews as review_services
+from ..services import team as team_services
 from .serializers import (
     AcceptAgreementSerializer,
     AccessRequestSerializer,
@@ -33,6 +34,8 @@ from .serializers import (
     ConversationEntrySerializer,
     DecideSerializer,
     GrantSerializer,
+    InvitationSendSerializer,
+    InvitationSerializer,
     RecuseSerializer,
     RevokeSerializer,
     VoteSerializer,
@@ -99,6 +102,10 @@ class AccessRequestViewSet(
         "accept_agreement": [REQUESTS_WRITE],
         "comment": OneOf((REQUESTS_WRITE, COMMITTEE_REVIEW)),  # narrowed in comment()
         "comments": OneOf((REQUESTS_READ, REQUESTS_WRITE, COMMITTEE_REVIEW)),
+        "invitations": OneOf((REQUESTS_READ, REQUESTS_WRITE)),
+        "invite": [REQUESTS_WRITE],
+        "invitation_withdraw": [REQUESTS_WRITE],
+        "team_member_remove": [REQUESTS_WRITE],
         "vote": [COMMITTEE_REVIEW],
         "decide": [COMMITTEE_REVIEW],
         "revoke": [COMMITTEE_REVIEW],
@@ -128,6 +135,9 @@ class AccessRequestViewSet(
             "resubmit",
             "accept_agreement",
             "comment",
+            "invite",
+            "invitation_withdraw",
+            "team_member_remove",
             "vote",
             "decide",
             "revoke",
@@ -224,6 +234,81 @@ class AccessRequestViewSet(
             access_request=access_request,
             user=request.user,
             agreement=agreement,
+        )
+        return self._respond(access_request)
+
+    # --- the team: by e-mail invitation (access.services.team), for the applicant only --------
+    def _applicants_request(self) -> AccessRequest:
+        """The request, for its applicant only: anyone else, team members included, gets a 404
+        (as in the portal)."""
+        access_request = self.get_object()
+        if access_request.applicant_id != self.request.user.pk:
+            raise Http404
+        return access_request
+
+    @extend_schema(
+        request=None,
+        responses=InvitationSerializer(many=True),
+        summary="The team invitations sent for this request (its applicant only)",
+    )
+    @action(detail=True, methods=["get"])
+    def invitations(self, request, pk=None):
+        invitations = selectors.invitations_of_request(self._applicants_request())
+        return Response(InvitationSerializer(invitations, many=True).data)
+
+    @extend_schema(
+        request=InvitationSendSerializer,
+        responses={201: InvitationSerializer},
+        summary="Invite an e-mail address to join the team",
+        description="The address receives a link; the person joins the team when they accept "
+        "it, signed in, in the portal. The answer is the same whether or not the address has "
+        "an account.",
+    )
+    @invitations.mapping.post
+    def invite(self, request, pk=None):
+        access_request = self._applicants_request()
+        body = InvitationSendSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        invitation = team_services.invitation_send(
+            access_request=access_request, actor=request.user, email=body.validated_data["email"]
+        )
+        return Response(InvitationSerializer(invitation).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=None,
+        responses=InvitationSerializer,
+        parameters=[OpenApiParameter("invitation_pk", int, OpenApiParameter.PATH)],
+        summary="Withdraw a pending team invitation (its link stops working)",
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path=r"invitations/(?P<invitation_pk>[0-9]+)/withdraw",
+    )
+    def invitation_withdraw(self, request, pk=None, invitation_pk=None):
+        access_request = self._applicants_request()
+        invitation = access_request.invitations.filter(pk=int(invitation_pk)).first()
+        if invitation is None:
+            raise Http404
+        invitation = team_services.invitation_withdraw(invitation=invitation, actor=request.user)
+        return Response(InvitationSerializer(invitation).data)
+
+    @extend_schema(
+        request=None,
+        responses=AccessRequestSerializer,
+        parameters=[
+            OpenApiParameter("username", str, OpenApiParameter.PATH, description="A team member.")
+        ],
+        summary="Take a member off the team",
+    )
+    @action(detail=True, methods=["post"], url_path=r"team/(?P<username>[^/]+)/remove")
+    def team_member_remove(self, request, pk=None, username=None):
+        access_request = self._applicants_request()
+        member = access_request.team_members.filter(username=username).first()
+        if member is None:
+            raise Http404
+        team_services.team_member_remove(
+            access_request=access_request, actor=request.user, user=member
         )
         return self._respond(access_request)
 

@@ -15,10 +15,12 @@ from datetime import timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from access.models import AgreementAcceptance, Grant
+from access.models import AgreementAcceptance, Grant, TeamInvitation
+from access.services import team as team_services
 from audit.choices import EventType
 from audit.models import AuditEvent
 from core import scopes as S
@@ -57,7 +59,7 @@ def ok(response, code=200):
 
 
 def test_an_institutions_tool_drives_the_whole_request_through_the_api(
-    researcher, dataset, other_dataset, agreement, other_agreement, chair, other_chair
+    researcher, teammate, dataset, other_dataset, agreement, other_agreement, chair, other_chair
 ):
     tool = registered("Example University request tool", [S.REQUESTS_WRITE])
     me = bearer(researcher, tool, RESEARCHER_SCOPES)
@@ -99,6 +101,23 @@ def test_an_institutions_tool_drives_the_whole_request_through_the_api(
     uploaded = ok(me.patch(f"{base}/", {"ethics_document": pdf}, format="multipart"))
     assert uploaded["has_ethics_document"] is True
 
+    # The team, by invitation: one address invited by mistake and withdrawn, the teammate's
+    # invitation accepted by the teammate in the portal (the link came by e-mail).
+    wrong = ok(me.post(f"{base}/invitations/", {"email": "Typo@Example.org"}, format="json"), 201)
+    assert (wrong["email"], wrong["status"]) == ("typo@example.org", "pending")
+    assert ok(me.post(f"{base}/invitations/{wrong['id']}/withdraw/"))["status"] == "withdrawn"
+    invited = ok(me.post(f"{base}/invitations/", {"email": teammate.email}, format="json"), 201)
+    link = team_services.invitation_token(TeamInvitation.objects.get(pk=invited["id"]))
+    browser = Client()
+    browser.force_login(teammate)
+    assert browser.post(f"/invitations/{link}/", {"answer": "accept"}).status_code == 302
+    listed = ok(me.get(f"{base}/invitations/"))
+    assert [(i["status"], i["accepted_by"]) for i in listed] == [
+        ("withdrawn", None),
+        ("accepted", "teammate"),
+    ]
+    assert ok(me.get(f"{base}/"))["team_members"] == ["teammate"]
+
     # Submitting before accepting the agreements is refused, naming them.
     refused = me.post(f"{base}/submit/")
     assert refused.status_code == 400
@@ -117,6 +136,14 @@ def test_an_institutions_tool_drives_the_whole_request_through_the_api(
     assert all(a["accepted"] for a in accepted["agreements"])
     assert {tuple(a["accepted_by"]) for a in accepted["agreements"]} == {("researcher",)}
     assert AgreementAcceptance.objects.filter(user=researcher).count() == 2
+    # The teammate's own tool sees the same versions and accepts them too.
+    theirs = bearer(teammate, tool, f"{S.REQUESTS_READ} {S.REQUESTS_WRITE}")
+    for row in ok(theirs.get(f"{base}/"))["agreements"]:
+        assert row["accepted"] is False
+        ok(theirs.post(f"{base}/accept-agreement/", {"agreement": row["id"]}, format="json"))
+    assert {tuple(a["accepted_by"]) for a in ok(me.get(f"{base}/"))["agreements"]} == {
+        ("researcher", "teammate")
+    }
 
     submitted = ok(me.post(f"{base}/submit/"))
     assert submitted["status"] == "submitted"
@@ -163,7 +190,9 @@ def test_an_institutions_tool_drives_the_whole_request_through_the_api(
     # Withdrawal ends the project: every grant is revoked, no more tokens.
     withdrawn = ok(me.post(f"{base}/withdraw/"))
     assert withdrawn["status"] == "withdrawn"
-    assert not Grant.objects.filter(request_id=draft["id"], revoked_at__isnull=True).exists()
+    ended = Grant.objects.filter(request_id=draft["id"])
+    assert ended.count() == 4  # the researcher's and the teammate's, for both datasets
+    assert not ended.filter(revoked_at__isnull=True).exists()
     assert (
         me.post("/api/v1/tokens/", {"dataset": dataset.accession}, format="json").status_code == 403
     )
@@ -176,6 +205,8 @@ def test_an_institutions_tool_drives_the_whole_request_through_the_api(
     }
     assert {
         EventType.REQUEST_CREATED,
+        EventType.INVITATION_SENT,
+        EventType.INVITATION_WITHDRAWN,
         EventType.AGREEMENT_ACCEPTED,
         EventType.REQUEST_SUBMITTED,
         EventType.REQUEST_RESUBMITTED,
@@ -233,3 +264,24 @@ def test_accepting_an_agreement_the_request_does_not_need_is_a_400(draft, resear
     assert "agreement" in response.json()
     listed = ok(me.get(f"/api/v1/access-requests/{draft.pk}/"))["agreements"]
     assert unrelated.pk not in {a["id"] for a in listed}
+
+
+def test_only_the_applicant_manages_the_team_and_bad_addresses_are_400s(
+    draft, researcher, teammate
+):
+    base = f"/api/v1/access-requests/{draft.pk}"
+    reader = bearer(researcher, registered("Reader", [S.REQUESTS_READ]), S.REQUESTS_READ)
+    assert [i["status"] for i in ok(reader.get(f"{base}/invitations/"))] == ["accepted"]
+    refused = reader.post(f"{base}/invitations/", {"email": "x@example.org"}, format="json")
+    assert refused.status_code == 403  # requests:read cannot invite
+    me = bearer(researcher, registered("Writer", [S.REQUESTS_WRITE]), S.REQUESTS_WRITE)
+    bad = me.post(f"{base}/invitations/", {"email": "not an address"}, format="json")
+    assert bad.status_code == 400
+    assert "email" in bad.json()
+    # A team member sees the request but not its invitations, and cannot change the team.
+    member = bearer(teammate, registered("Member", [S.REQUESTS_WRITE]), S.REQUESTS_WRITE)
+    assert member.get(f"{base}/").status_code == 200
+    assert member.get(f"{base}/invitations/").status_code == 404
+    assert member.post(f"{base}/team/teammate/remove/").status_code == 404
+    assert me.post(f"{base}/team/nobody/remove/").status_code == 404
+    assert ok(me.post(f"{base}/team/teammate/remove/"))["team_members"] == []
