@@ -237,7 +237,12 @@ class ConversationEntrySerializer(serializers.ModelSerializer):
     """One comment on a request. A committee's comment names the committee, never the member
     who wrote it (as in the portal); the applicant's and the team's name their author."""
 
-    committee = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    committee = serializers.SlugRelatedField(
+        slug_field="slug",
+        read_only=True,
+        allow_null=True,
+        help_text="The committee that wrote it; null for the applicant's and the team's.",
+    )
     author = serializers.SerializerMethodField()
 
     class Meta:
@@ -251,7 +256,12 @@ class ConversationEntrySerializer(serializers.ModelSerializer):
 class InvitationSerializer(serializers.ModelSerializer):
     """An invitation to join the team, as its applicant sees it (the addresses are theirs)."""
 
-    accepted_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    accepted_by = serializers.SlugRelatedField(
+        slug_field="username",
+        read_only=True,
+        allow_null=True,
+        help_text="Who accepted it (whoever opened the link, signed in); null until then.",
+    )
 
     class Meta:
         model = TeamInvitation
