@@ -15,7 +15,9 @@ from datetime import timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -25,7 +27,7 @@ from audit.choices import EventType
 from audit.models import AuditEvent
 from core import scopes as S
 from tests import factories
-from tests.access_world import publish_agreement
+from tests.access_world import make_draft, publish_agreement
 from tests.tokens.test_oauth_scopes import REDIRECT, authorise
 from tests.tokens.token_support import token_keys, verify_independently  # noqa: F401 (autouse)
 from tokens.oauth import client_register
@@ -285,3 +287,22 @@ def test_only_the_applicant_manages_the_team_and_bad_addresses_are_400s(
     assert member.post(f"{base}/team/teammate/remove/").status_code == 404
     assert me.post(f"{base}/team/nobody/remove/").status_code == 404
     assert ok(me.post(f"{base}/team/teammate/remove/"))["team_members"] == []
+
+
+def test_the_agreements_of_a_page_of_requests_cost_the_same_queries_whatever_its_size(
+    researcher, dataset, other_dataset, agreement, other_agreement
+):
+    def listing():
+        with CaptureQueriesContext(connection) as captured:
+            body = ok(api.get("/api/v1/access-requests/?role=applicant"))
+        assert all(len(r["agreements"]) >= 1 for r in body["results"])
+        return len(captured), len(body["results"])
+
+    api = bearer(researcher, registered("Reader", [S.REQUESTS_READ]), S.REQUESTS_READ)
+    make_draft(researcher, [dataset])
+    one = listing()
+    for _ in range(3):
+        make_draft(researcher, [dataset, other_dataset])
+    four = listing()
+    assert (one[1], four[1]) == (1, 4)
+    assert four[0] == one[0]
