@@ -8,7 +8,7 @@ from governance.models import Dataset, OntologyTerm
 
 from .. import lifecycle, selectors
 from ..answers import ETHICS_ANSWERS, PURPOSE_ANSWERS
-from ..choices import CommentVisibility, DecisionOutcome, VoteChoice
+from ..choices import CommentVisibility, DecisionOutcome, InvitationStatus, VoteChoice
 from ..models import (
     MAX_REQUESTED_MONTHS,
     AccessRequest,
@@ -271,6 +271,22 @@ class InvitationSerializer(serializers.ModelSerializer):
 class InvitationSendSerializer(serializers.Serializer):
     # Checked and normalised by the service (access.services.team.normalise_email).
     email = serializers.CharField(max_length=254, help_text="The address to send the link to.")
+
+
+class InvitationAnswerSerializer(serializers.Serializer):
+    token = serializers.CharField(
+        max_length=1000, help_text="The token of the e-mailed link: /invitations/<token>/."
+    )
+    answer = serializers.ChoiceField(choices=["accept", "decline"])
+
+
+class InvitationAnsweredSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=InvitationStatus.choices)
+    request = serializers.IntegerField(
+        allow_null=True,
+        help_text="The request whose team you joined (read it at /api/v1/access-requests/<id>/); "
+        "null when you declined.",
+    )
 
 
 class CommitteeTargetSerializer(serializers.Serializer):

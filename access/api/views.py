@@ -12,6 +12,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from core.api import StandardPagination
 from core.api_auth import OneOf, token_allows
@@ -20,6 +21,7 @@ from core.scopes import COMMITTEE_REVIEW, GRANTS_READ, REQUESTS_READ, REQUESTS_W
 from governance.models import AccessAgreement, DataAccessCommittee
 
 from .. import selectors
+from ..choices import InvitationStatus
 from ..models import AccessRequest, Grant, Review
 from ..services import decisions as decision_services
 from ..services import grants as grant_services
@@ -34,6 +36,8 @@ from .serializers import (
     ConversationEntrySerializer,
     DecideSerializer,
     GrantSerializer,
+    InvitationAnsweredSerializer,
+    InvitationAnswerSerializer,
     InvitationSendSerializer,
     InvitationSerializer,
     RecuseSerializer,
@@ -472,6 +476,33 @@ class AccessRequestViewSet(
         review = self._review(access_request, body.validated_data.get("committee"))
         review_services.review_close(review=review, actor=request.user)
         return self._respond(access_request)
+
+
+class InvitationAnswerView(APIView):
+    """`POST /api/v1/invitations/answer/`: the invitee answers a team invitation with the token
+    of the link they were e-mailed, as on the link's page in the portal. A link that cannot be
+    used is a 404 whatever the reason (`access.services.team.LINK_REFUSED`)."""
+
+    token_scopes = {"post": [REQUESTS_WRITE]}
+    parser_classes = [JSONParser, FormParser]
+
+    @extend_schema(
+        request=InvitationAnswerSerializer,
+        responses=InvitationAnsweredSerializer,
+        summary="Accept or decline a team invitation (the invitee, with the e-mailed link's token)",
+    )
+    def post(self, request):
+        body = InvitationAnswerSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        service = {
+            "accept": team_services.invitation_accept,
+            "decline": team_services.invitation_decline,
+        }[body.validated_data["answer"]]
+        invitation = service(token=body.validated_data["token"], actor=request.user)
+        joined = invitation.status == InvitationStatus.ACCEPTED
+        return Response(
+            {"status": invitation.status, "request": invitation.request_id if joined else None}
+        )
 
 
 @extend_schema_view(

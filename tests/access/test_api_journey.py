@@ -11,12 +11,13 @@ committees act through the API too, each chair with a `committee:review` token o
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
+from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -55,13 +56,30 @@ def bearer(user, client, scope: str) -> APIClient:
     return api
 
 
+def emailed_token(address: str) -> str:
+    """The token of the invitation link in the last e-mail to `address`."""
+    sent = [m for m in mail.outbox if address in m.to]
+    assert sent, f"no e-mail to {address}"
+    found = re.search(r"/invitations/([^/\s]+)/", sent[-1].body)
+    assert found, sent[-1].body
+    return found.group(1)
+
+
 def ok(response, code=200):
     assert response.status_code == code, (response.status_code, response.content[:800])
     return response.json()
 
 
 def test_an_institutions_tool_drives_the_whole_request_through_the_api(
-    researcher, teammate, dataset, other_dataset, agreement, other_agreement, chair, other_chair
+    researcher,
+    teammate,
+    dataset,
+    other_dataset,
+    agreement,
+    other_agreement,
+    chair,
+    other_chair,
+    django_capture_on_commit_callbacks,
 ):
     tool = registered("Example University request tool", [S.REQUESTS_WRITE])
     me = bearer(researcher, tool, RESEARCHER_SCOPES)
@@ -103,16 +121,19 @@ def test_an_institutions_tool_drives_the_whole_request_through_the_api(
     uploaded = ok(me.patch(f"{base}/", {"ethics_document": pdf}, format="multipart"))
     assert uploaded["has_ethics_document"] is True
 
-    # The team, by invitation: one address invited by mistake and withdrawn, the teammate's
-    # invitation accepted by the teammate in the portal (the link came by e-mail).
+    # The team, by invitation: one address invited by mistake and withdrawn; the teammate's
+    # own tool answers the link they were e-mailed.
     wrong = ok(me.post(f"{base}/invitations/", {"email": "Typo@Example.org"}, format="json"), 201)
     assert (wrong["email"], wrong["status"]) == ("typo@example.org", "pending")
     assert ok(me.post(f"{base}/invitations/{wrong['id']}/withdraw/"))["status"] == "withdrawn"
-    invited = ok(me.post(f"{base}/invitations/", {"email": teammate.email}, format="json"), 201)
-    link = team_services.invitation_token(TeamInvitation.objects.get(pk=invited["id"]))
-    browser = Client()
-    browser.force_login(teammate)
-    assert browser.post(f"/invitations/{link}/", {"answer": "accept"}).status_code == 302
+    with django_capture_on_commit_callbacks(execute=True):  # the e-mail goes after commit
+        invited = ok(me.post(f"{base}/invitations/", {"email": teammate.email}, format="json"), 201)
+    link = emailed_token(teammate.email)
+    theirs = bearer(teammate, tool, f"{S.REQUESTS_READ} {S.REQUESTS_WRITE}")
+    answer = {"token": link, "answer": "accept"}
+    joined = ok(theirs.post("/api/v1/invitations/answer/", answer, format="json"))
+    assert joined == {"status": "accepted", "request": draft["id"]}
+    assert invited["id"] == TeamInvitation.objects.get(accepted_by=teammate).pk
     listed = ok(me.get(f"{base}/invitations/"))
     assert [(i["status"], i["accepted_by"]) for i in listed] == [
         ("withdrawn", None),
@@ -139,7 +160,6 @@ def test_an_institutions_tool_drives_the_whole_request_through_the_api(
     assert {tuple(a["accepted_by"]) for a in accepted["agreements"]} == {("researcher",)}
     assert AgreementAcceptance.objects.filter(user=researcher).count() == 2
     # The teammate's own tool sees the same versions and accepts them too.
-    theirs = bearer(teammate, tool, f"{S.REQUESTS_READ} {S.REQUESTS_WRITE}")
     for row in ok(theirs.get(f"{base}/"))["agreements"]:
         assert row["accepted"] is False
         ok(theirs.post(f"{base}/accept-agreement/", {"agreement": row["id"]}, format="json"))
@@ -209,6 +229,7 @@ def test_an_institutions_tool_drives_the_whole_request_through_the_api(
         EventType.REQUEST_CREATED,
         EventType.INVITATION_SENT,
         EventType.INVITATION_WITHDRAWN,
+        EventType.INVITATION_ACCEPTED,
         EventType.AGREEMENT_ACCEPTED,
         EventType.REQUEST_SUBMITTED,
         EventType.REQUEST_RESUBMITTED,
@@ -306,3 +327,26 @@ def test_the_agreements_of_a_page_of_requests_cost_the_same_queries_whatever_its
     four = listing()
     assert (one[1], four[1]) == (1, 4)
     assert four[0] == one[0]
+
+
+def test_answering_an_invitation_through_the_api(draft, researcher):
+    """The invitee's answer: decline once and the link is spent; a made-up or spent token is the
+    same 404; requests:read alone cannot answer; the applicant cannot join their own team."""
+    me = bearer(researcher, registered("Writer", [S.REQUESTS_WRITE]), S.REQUESTS_WRITE)
+    base = f"/api/v1/access-requests/{draft.pk}"
+    invited = ok(me.post(f"{base}/invitations/", {"email": "new@example.org"}, format="json"), 201)
+    token = team_services.invitation_token(TeamInvitation.objects.get(pk=invited["id"]))
+    newcomer = factories.user("newcomer")
+    reader = bearer(newcomer, registered("Reader", [S.REQUESTS_READ]), S.REQUESTS_READ)
+    answer = "/api/v1/invitations/answer/"
+    body = {"token": token, "answer": "decline"}
+    assert reader.post(answer, body, format="json").status_code == 403
+    assert me.post(answer, {**body, "answer": "accept"}, format="json").status_code == 403
+    assert me.post(answer, {**body, "answer": "maybe"}, format="json").status_code == 400
+    writer = bearer(newcomer, registered("Their tool", [S.REQUESTS_WRITE]), S.REQUESTS_WRITE)
+    assert ok(writer.post(answer, body, format="json")) == {"status": "declined", "request": None}
+    spent = writer.post(answer, {**body, "answer": "accept"}, format="json")
+    made_up = writer.post(answer, {"token": "x:y:z", "answer": "accept"}, format="json")
+    assert spent.status_code == made_up.status_code == 404
+    assert spent.json() == made_up.json()
+    assert writer.get(f"{base}/").status_code == 404
