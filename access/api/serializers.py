@@ -111,7 +111,8 @@ class RequestAgreementSerializer(serializers.Serializer):
 
 class AccessRequestSerializer(serializers.ModelSerializer):
     """An access request. Datasets by accession, diseases by DOID CURIE; the accepted team
-    members by username, read-only (they join by invitation, in the portal)."""
+    members by username, read-only (they join by accepting an e-mailed invitation:
+    `…/invitations/`, `/api/v1/invitations/answer/`)."""
 
     reference = serializers.CharField(read_only=True)
     applicant = serializers.SlugRelatedField(slug_field="username", read_only=True)
@@ -126,7 +127,7 @@ class AccessRequestSerializer(serializers.ModelSerializer):
         required=False,
         queryset=OntologyTerm.objects.filter(ontology=Ontology.DOID),
     )
-    # Read-only: people join a team by accepting an e-mail invitation in the portal
+    # Read-only: people join a team by accepting an e-mail invitation (portal or API)
     # (access.services.team), never by being named here.
     team_members = serializers.SlugRelatedField(slug_field="username", many=True, read_only=True)
     requested_months = serializers.IntegerField(
