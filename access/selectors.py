@@ -12,8 +12,9 @@ from guardian.shortcuts import get_objects_for_user
 from audit import ledger
 from audit.choices import EventType
 from audit.models import ActorPseudonym, AuditEvent
-from governance.choices import AgreementStatus, DatasetStatus
-from governance.models import AccessAgreement, CommitteeMembership, Dataset
+from governance.choices import DatasetStatus
+from governance.models import CommitteeMembership, Dataset
+from governance.selectors import current_agreements
 
 from .choices import CommentVisibility, InvitationStatus, ReviewStatus
 from .lifecycle import OPEN_REVIEW_STATES
@@ -181,6 +182,33 @@ def comments_for_review(review: Review) -> QuerySet[Comment]:
     ).select_related("committee", "author")
 
 
+def comments_for_user(
+    user, access_request: AccessRequest, *, as_applicant: bool, as_reviewer: bool
+) -> QuerySet[Comment]:
+    """The conversation on a request as `user` may read it: the public comments for the
+    applicant and the team; for a reviewer, also the internal notes of the committees whose
+    review of it they sit on (`comments_for_review`, for each of them). Oldest first."""
+    visible = Q(pk__in=[])
+    on_request = access_request.applicant_id == user.pk or (
+        access_request.team_members.filter(pk=user.pk).exists()
+    )
+    if as_applicant and on_request:
+        visible |= Q(visibility=CommentVisibility.PUBLIC)
+    if as_reviewer:
+        committees = list(
+            review_list_for_user(user)
+            .filter(request=access_request)
+            .values_list("committee_id", flat=True)
+        )
+        if committees:
+            visible |= Q(visibility=CommentVisibility.PUBLIC) | Q(committee_id__in=committees)
+    return (
+        access_request.comments.filter(visible)
+        .select_related("committee", "author")
+        .order_by("created_at", "pk")
+    )
+
+
 def votes_for_review(review: Review) -> QuerySet[Vote]:
     return review.votes.select_related("voter").order_by("-round", "cast_at")
 
@@ -269,29 +297,40 @@ def request_get_for_viewer(user, pk) -> AccessRequest:
     return access_request
 
 
-def current_agreements(datasets) -> dict[int, AccessAgreement]:
-    """The current agreement of each dataset, by dataset id, in one query: the dataset's own
-    published version, else its committee's (the rule of `Dataset.current_agreement`)."""
-    datasets = list(datasets)
-    if not datasets:
-        return {}
-    published = AccessAgreement.objects.filter(
-        Q(dataset__in=datasets)
-        | Q(dataset__isnull=True, committee__in={d.committee_id for d in datasets}),
-        status=AgreementStatus.PUBLISHED,
-    ).select_related("committee")
-    own, by_committee = {}, {}
-    for agreement in published:
-        if agreement.dataset_id:
-            own[agreement.dataset_id] = agreement
-        else:
-            by_committee[agreement.committee_id] = agreement
-    out = {}
-    for dataset in datasets:
-        agreement = own.get(dataset.pk) or by_committee.get(dataset.committee_id)
-        if agreement is not None:
-            out[dataset.pk] = agreement
-    return out
+def agreements_for_requests(request_ids) -> dict[int, list[dict]]:
+    """For each request, the agreement versions its datasets need (`current_agreements`), each
+    with the accessions it covers and who accepted it for that request ({user id: username}):
+    three queries for any number of requests."""
+    request_ids = list(request_ids)
+    links = list(
+        AccessRequest.datasets.through.objects.filter(accessrequest_id__in=request_ids)
+        .select_related("dataset")
+        .order_by("dataset__accession")
+    )
+    agreements = current_agreements({link.dataset for link in links})
+    accepted: dict[tuple[int, int], dict[int, str]] = {}
+    for request_id, agreement_id, user_id, username in AgreementAcceptance.objects.filter(
+        request_id__in=request_ids
+    ).values_list("request_id", "agreement_id", "user_id", "user__username"):
+        accepted.setdefault((request_id, agreement_id), {})[user_id] = username
+    out: dict[int, dict[int, dict]] = {pk: {} for pk in request_ids}
+    for link in links:
+        agreement = agreements.get(link.dataset_id)
+        if agreement is None:
+            continue
+        row = out[link.accessrequest_id].setdefault(
+            agreement.pk,
+            {
+                "agreement": agreement,
+                "datasets": [],
+                "accepted_by": accepted.get((link.accessrequest_id, agreement.pk), {}),
+            },
+        )
+        row["datasets"].append(link.dataset.accession)
+    return {
+        pk: sorted(rows.values(), key=lambda r: (r["agreement"].committee.name, r["agreement"].pk))
+        for pk, rows in out.items()
+    }
 
 
 def acceptance_map_for_request(access_request: AccessRequest) -> dict[int, set[int]]:

@@ -238,8 +238,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    # One name for the consent-match outcome (approve/review/deny) wherever it appears.
-    "ENUM_NAME_OVERRIDES": {"MatchOutcomeEnum": "governance.matching.OUTCOME_CHOICES"},
+    # One name for the consent-match outcome (approve/review/deny) wherever it appears, and one
+    # for a team invitation's status.
+    "ENUM_NAME_OVERRIDES": {
+        "MatchOutcomeEnum": "governance.matching.OUTCOME_CHOICES",
+        "InvitationStatusEnum": "access.choices.InvitationStatus",
+    },
 }
 
 # --- OAuth2 clients (storage tier, institutions' tooling) ------------------------------------

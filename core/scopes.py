@@ -24,7 +24,10 @@ GA4GH_PASSPORT = "ga4gh_passport"
 PUBLIC_SCOPES: dict[str, str] = {
     CATALOGUE_READ: "Read the public dataset catalogue",
     REQUESTS_READ: "Read your own access requests (as applicant or team member)",
-    REQUESTS_WRITE: "Draft, edit, submit, withdraw and comment on your access requests",
+    REQUESTS_WRITE: (
+        "Draft, edit, submit, withdraw and comment on your access requests, accept their "
+        "agreements and invite people to their teams"
+    ),
     COMMITTEE_REVIEW: (
         "Act for your committees: read their requests, comment, vote, decide, close, revoke grants"
     ),

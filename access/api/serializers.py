@@ -6,10 +6,18 @@ from rest_framework import serializers
 from governance.choices import DatasetStatus, Ontology
 from governance.models import Dataset, OntologyTerm
 
-from .. import lifecycle
+from .. import lifecycle, selectors
 from ..answers import ETHICS_ANSWERS, PURPOSE_ANSWERS
-from ..choices import CommentVisibility, DecisionOutcome, VoteChoice
-from ..models import MAX_REQUESTED_MONTHS, AccessRequest, Decision, Grant, Review
+from ..choices import CommentVisibility, DecisionOutcome, InvitationStatus, VoteChoice
+from ..models import (
+    MAX_REQUESTED_MONTHS,
+    AccessRequest,
+    Comment,
+    Decision,
+    Grant,
+    Review,
+    TeamInvitation,
+)
 from ..services import reviews as review_services
 from ..uploads import check_ethics_document
 
@@ -85,9 +93,26 @@ class DatasetStatusSerializer(serializers.Serializer):
     )
 
 
+class RequestAgreementSerializer(serializers.Serializer):
+    id = serializers.IntegerField(help_text="What `accept-agreement` takes.")
+    committee = serializers.CharField(help_text="The committee's slug.")
+    title = serializers.CharField()
+    version = serializers.IntegerField()
+    text = serializers.CharField()
+    datasets = serializers.ListField(
+        child=serializers.CharField(), help_text="The requested datasets it covers, by accession."
+    )
+    accepted_by = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Who of the applicant and the team accepted this version for this request.",
+    )
+    accepted = serializers.BooleanField(help_text="Whether you accepted it for this request.")
+
+
 class AccessRequestSerializer(serializers.ModelSerializer):
     """An access request. Datasets by accession, diseases by DOID CURIE; the accepted team
-    members by username, read-only (they join by invitation, in the portal)."""
+    members by username, read-only (they join by accepting an e-mailed invitation:
+    `…/invitations/`, `/api/v1/invitations/answer/`)."""
 
     reference = serializers.CharField(read_only=True)
     applicant = serializers.SlugRelatedField(slug_field="username", read_only=True)
@@ -102,7 +127,7 @@ class AccessRequestSerializer(serializers.ModelSerializer):
         required=False,
         queryset=OntologyTerm.objects.filter(ontology=Ontology.DOID),
     )
-    # Read-only: people join a team by accepting an e-mail invitation in the portal
+    # Read-only: people join a team by accepting an e-mail invitation (portal or API)
     # (access.services.team), never by being named here.
     team_members = serializers.SlugRelatedField(slug_field="username", many=True, read_only=True)
     requested_months = serializers.IntegerField(
@@ -113,6 +138,7 @@ class AccessRequestSerializer(serializers.ModelSerializer):
     overall_status = serializers.SerializerMethodField()
     dataset_statuses = serializers.SerializerMethodField()
     reviews = ReviewSummarySerializer(many=True, read_only=True)
+    agreements = serializers.SerializerMethodField()
 
     class Meta:
         model = AccessRequest
@@ -132,6 +158,7 @@ class AccessRequestSerializer(serializers.ModelSerializer):
             "datasets",
             *ETHICS_ANSWERS,
             "has_ethics_document",
+            "agreements",
             "status",
             "overall_status",
             "dataset_statuses",
@@ -160,6 +187,31 @@ class AccessRequestSerializer(serializers.ModelSerializer):
             for d in obj.datasets.all()
         ]
 
+    @extend_schema_field(RequestAgreementSerializer(many=True))
+    def get_agreements(self, obj):
+        """The agreement versions the requested datasets need: the applicant accepts each one
+        before submitting (`accept-agreement`), as does every team member. Computed for the whole
+        page at once (`selectors.agreements_for_requests`)."""
+        cache = self.context.setdefault("_agreements", {})
+        if obj.pk not in cache:
+            page = getattr(self.parent, "instance", None) if self.parent is not None else None
+            ids = {r.pk for r in page} if page is not None else set()
+            cache.update(selectors.agreements_for_requests(ids | {obj.pk}))
+        user = getattr(self.context.get("request"), "user", None)
+        return [
+            {
+                "id": row["agreement"].pk,
+                "committee": row["agreement"].committee.slug,
+                "title": row["agreement"].title,
+                "version": row["agreement"].version,
+                "text": row["agreement"].text,
+                "datasets": row["datasets"],
+                "accepted_by": sorted(row["accepted_by"].values()),
+                "accepted": getattr(user, "pk", None) in row["accepted_by"],
+            }
+            for row in cache[obj.pk]
+        ]
+
     def validate_ethics_document(self, value):
         if value is not None:
             check_ethics_document(value)
@@ -179,6 +231,62 @@ class CommentSerializer(serializers.Serializer):
     )
     committee = serializers.CharField(
         required=False, allow_blank=True, help_text="Committee slug, for committee members."
+    )
+
+
+class ConversationEntrySerializer(serializers.ModelSerializer):
+    """One comment on a request. A committee's comment names the committee, never the member
+    who wrote it (as in the portal); the applicant's and the team's name their author."""
+
+    committee = serializers.SlugRelatedField(
+        slug_field="slug",
+        read_only=True,
+        allow_null=True,
+        help_text="The committee that wrote it; null for the applicant's and the team's.",
+    )
+    author = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Comment
+        fields = ["id", "committee", "author", "visibility", "body", "created_at"]
+
+    def get_author(self, obj) -> str | None:
+        return None if obj.committee_id else obj.author.get_username()
+
+
+class InvitationSerializer(serializers.ModelSerializer):
+    """An invitation to join the team, as its applicant sees it (the addresses are theirs)."""
+
+    accepted_by = serializers.SlugRelatedField(
+        slug_field="username",
+        read_only=True,
+        allow_null=True,
+        help_text="Who accepted it (whoever opened the link, signed in); null until then.",
+    )
+
+    class Meta:
+        model = TeamInvitation
+        fields = ["id", "email", "status", "created", "expires_at", "answered_at", "accepted_by"]
+
+
+class InvitationSendSerializer(serializers.Serializer):
+    # Checked and normalised by the service (access.services.team.normalise_email).
+    email = serializers.CharField(max_length=254, help_text="The address to send the link to.")
+
+
+class InvitationAnswerSerializer(serializers.Serializer):
+    token = serializers.CharField(
+        max_length=1000, help_text="The token of the e-mailed link: /invitations/<token>/."
+    )
+    answer = serializers.ChoiceField(choices=["accept", "decline"])
+
+
+class InvitationAnsweredSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=InvitationStatus.choices)
+    request = serializers.IntegerField(
+        allow_null=True,
+        help_text="The request whose team you joined (read it at /api/v1/access-requests/<id>/); "
+        "null when you declined.",
     )
 
 

@@ -3,7 +3,7 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
-from .views import AccessRequestViewSet, GrantViewSet
+from .views import AccessRequestViewSet, GrantViewSet, InvitationAnswerView
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -14,5 +14,6 @@ router.register("access-requests", AccessRequestViewSet, basename="access-reques
 router.register("grants", GrantViewSet, basename="grant")
 
 urlpatterns = [
+    path("invitations/answer/", InvitationAnswerView.as_view(), name="invitation-answer"),
     path("", include(router.urls)),
 ]

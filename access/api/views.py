@@ -12,6 +12,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from core.api import StandardPagination
 from core.api_auth import OneOf, token_allows
@@ -20,18 +21,25 @@ from core.scopes import COMMITTEE_REVIEW, GRANTS_READ, REQUESTS_READ, REQUESTS_W
 from governance.models import AccessAgreement, DataAccessCommittee
 
 from .. import selectors
+from ..choices import InvitationStatus
 from ..models import AccessRequest, Grant, Review
 from ..services import decisions as decision_services
 from ..services import grants as grant_services
 from ..services import requests as request_services
 from ..services import reviews as review_services
+from ..services import team as team_services
 from .serializers import (
     AcceptAgreementSerializer,
     AccessRequestSerializer,
     CommentSerializer,
     CommitteeTargetSerializer,
+    ConversationEntrySerializer,
     DecideSerializer,
     GrantSerializer,
+    InvitationAnsweredSerializer,
+    InvitationAnswerSerializer,
+    InvitationSendSerializer,
+    InvitationSerializer,
     RecuseSerializer,
     RevokeSerializer,
     VoteSerializer,
@@ -97,6 +105,11 @@ class AccessRequestViewSet(
         "resubmit": [REQUESTS_WRITE],
         "accept_agreement": [REQUESTS_WRITE],
         "comment": OneOf((REQUESTS_WRITE, COMMITTEE_REVIEW)),  # narrowed in comment()
+        "comments": OneOf((REQUESTS_READ, REQUESTS_WRITE, COMMITTEE_REVIEW)),
+        "invitations": OneOf((REQUESTS_READ, REQUESTS_WRITE)),
+        "invite": [REQUESTS_WRITE],
+        "invitation_withdraw": [REQUESTS_WRITE],
+        "team_member_remove": [REQUESTS_WRITE],
         "vote": [COMMITTEE_REVIEW],
         "decide": [COMMITTEE_REVIEW],
         "revoke": [COMMITTEE_REVIEW],
@@ -126,6 +139,9 @@ class AccessRequestViewSet(
             "resubmit",
             "accept_agreement",
             "comment",
+            "invite",
+            "invitation_withdraw",
+            "team_member_remove",
             "vote",
             "decide",
             "revoke",
@@ -225,6 +241,81 @@ class AccessRequestViewSet(
         )
         return self._respond(access_request)
 
+    # --- the team: by e-mail invitation (access.services.team), for the applicant only --------
+    def _applicants_request(self) -> AccessRequest:
+        """The request, for its applicant only: anyone else, team members included, gets a 404
+        (as in the portal)."""
+        access_request = self.get_object()
+        if access_request.applicant_id != self.request.user.pk:
+            raise Http404
+        return access_request
+
+    @extend_schema(
+        request=None,
+        responses=InvitationSerializer(many=True),
+        summary="The team invitations sent for this request (its applicant only)",
+    )
+    @action(detail=True, methods=["get"])
+    def invitations(self, request, pk=None):
+        invitations = selectors.invitations_of_request(self._applicants_request())
+        return Response(InvitationSerializer(invitations, many=True).data)
+
+    @extend_schema(
+        request=InvitationSendSerializer,
+        responses={201: InvitationSerializer},
+        summary="Invite an e-mail address to join the team",
+        description="The address receives a link; the person joins the team when they accept "
+        "it, signed in, in the portal. The answer is the same whether or not the address has "
+        "an account.",
+    )
+    @invitations.mapping.post
+    def invite(self, request, pk=None):
+        access_request = self._applicants_request()
+        body = InvitationSendSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        invitation = team_services.invitation_send(
+            access_request=access_request, actor=request.user, email=body.validated_data["email"]
+        )
+        return Response(InvitationSerializer(invitation).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=None,
+        responses=InvitationSerializer,
+        parameters=[OpenApiParameter("invitation_pk", int, OpenApiParameter.PATH)],
+        summary="Withdraw a pending team invitation (its link stops working)",
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path=r"invitations/(?P<invitation_pk>[0-9]+)/withdraw",
+    )
+    def invitation_withdraw(self, request, pk=None, invitation_pk=None):
+        access_request = self._applicants_request()
+        invitation = access_request.invitations.filter(pk=int(invitation_pk)).first()
+        if invitation is None:
+            raise Http404
+        invitation = team_services.invitation_withdraw(invitation=invitation, actor=request.user)
+        return Response(InvitationSerializer(invitation).data)
+
+    @extend_schema(
+        request=None,
+        responses=AccessRequestSerializer,
+        parameters=[
+            OpenApiParameter("username", str, OpenApiParameter.PATH, description="A team member.")
+        ],
+        summary="Take a member off the team",
+    )
+    @action(detail=True, methods=["post"], url_path=r"team/(?P<username>[^/]+)/remove")
+    def team_member_remove(self, request, pk=None, username=None):
+        access_request = self._applicants_request()
+        member = access_request.team_members.filter(username=username).first()
+        if member is None:
+            raise Http404
+        team_services.team_member_remove(
+            access_request=access_request, actor=request.user, user=member
+        )
+        return self._respond(access_request)
+
     def _review(self, access_request, slug: str | None) -> Review:
         reviews = selectors.review_list_for_user(self.request.user).filter(request=access_request)
         if slug:
@@ -265,6 +356,20 @@ class AccessRequestViewSet(
             committee=committee,
         )
         return self._respond(access_request, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=None,
+        responses=ConversationEntrySerializer(many=True),
+        summary="The conversation: a committee's questions, the applicant's replies",
+        description="Oldest first. The applicant and the team read the public comments (a "
+        "committee's questions when it returns the request are among them); a reviewer also "
+        "reads the internal notes of their own committees.",
+    )
+    @action(detail=True, methods=["get"])
+    def comments(self, request, pk=None):
+        access_request = self.get_object()
+        entries = selectors.comments_for_user(request.user, access_request, **self._reach())
+        return Response(ConversationEntrySerializer(entries, many=True).data)
 
     @extend_schema(
         request=VoteSerializer,
@@ -371,6 +476,33 @@ class AccessRequestViewSet(
         review = self._review(access_request, body.validated_data.get("committee"))
         review_services.review_close(review=review, actor=request.user)
         return self._respond(access_request)
+
+
+class InvitationAnswerView(APIView):
+    """`POST /api/v1/invitations/answer/`: the invitee answers a team invitation with the token
+    of the link they were e-mailed, as on the link's page in the portal. A link that cannot be
+    used is a 404 whatever the reason (`access.services.team.LINK_REFUSED`)."""
+
+    token_scopes = {"post": [REQUESTS_WRITE]}
+    parser_classes = [JSONParser, FormParser]
+
+    @extend_schema(
+        request=InvitationAnswerSerializer,
+        responses=InvitationAnsweredSerializer,
+        summary="Accept or decline a team invitation (the invitee, with the e-mailed link's token)",
+    )
+    def post(self, request):
+        body = InvitationAnswerSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        service = {
+            "accept": team_services.invitation_accept,
+            "decline": team_services.invitation_decline,
+        }[body.validated_data["answer"]]
+        invitation = service(token=body.validated_data["token"], actor=request.user)
+        joined = invitation.status == InvitationStatus.ACCEPTED
+        return Response(
+            {"status": invitation.status, "request": invitation.request_id if joined else None}
+        )
 
 
 @extend_schema_view(

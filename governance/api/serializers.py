@@ -5,6 +5,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from ..models import (
+    AccessAgreement,
     ConsentScope,
     DataAccessCommittee,
     Dataset,
@@ -70,6 +71,17 @@ class OrganisationSerializer(serializers.ModelSerializer):
         fields = ["name", "country", "ror_id"]
 
 
+class AgreementVersionSerializer(serializers.ModelSerializer):
+    """One published version of an access agreement: its `id` is what
+    `POST /api/v1/access-requests/<id>/accept-agreement/` takes."""
+
+    committee = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+
+    class Meta:
+        model = AccessAgreement
+        fields = ["id", "committee", "title", "version", "text", "published_at"]
+
+
 class DatasetSerializer(serializers.ModelSerializer):
     consent_scope = ConsentScopeSerializer(allow_null=True)
     legal_basis = LegalBasisSerializer(allow_null=True)
@@ -77,6 +89,7 @@ class DatasetSerializer(serializers.ModelSerializer):
     controller = OrganisationSerializer()
     stains = serializers.SerializerMethodField()
     url = serializers.SerializerMethodField()
+    agreement = serializers.SerializerMethodField()
 
     class Meta:
         model = Dataset
@@ -98,7 +111,16 @@ class DatasetSerializer(serializers.ModelSerializer):
             "committee",
             "consent_scope",
             "legal_basis",
+            "agreement",
         ]
+
+    @extend_schema_field(AgreementVersionSerializer(allow_null=True))
+    def get_agreement(self, obj):
+        """The agreement version in force for this dataset (its own, else its committee's), which
+        an applicant accepts before submitting; null if none is published."""
+        agreements = self.context.get("agreements")
+        agreement = agreements.get(obj.pk) if agreements is not None else obj.current_agreement
+        return AgreementVersionSerializer(agreement).data if agreement is not None else None
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_stains(self, obj) -> list[str]:

@@ -140,6 +140,18 @@ class DatasetViewSet(CatalogueMatchMixin, viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):
         return selectors.dataset_list_public()
 
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        # Each dataset's agreement version, for the whole page in one query.
+        self._agreements = selectors.current_agreements(page if page is not None else queryset)
+        return page
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        if hasattr(self, "_agreements"):
+            context["agreements"] = self._agreements
+        return context
+
     def get_object(self):
         obj = selectors.dataset_get_public(self.kwargs["accession"])
         self.check_object_permissions(self.request, obj)
