@@ -159,15 +159,8 @@ def _request_form_post(request: HttpRequest, *, access_request) -> HttpResponse:
         access_request=access_request,
         locked=_locked(access_request),
     )
+    # Enter in a text box presses the form's default button, a hidden "save" placed first.
     action = request.POST.get("action", "save")
-    # Enter in a text box presses the form's first button ("Find datasets"); with only a
-    # disease typed, that search is the one meant.
-    if (
-        action == "find-datasets"
-        and not request.POST.get("dataset_q", "").strip()
-        and request.POST.get("disease_q", "").strip()
-    ):
-        action = "find-diseases"
     had_file = bool(request.FILES.get("ethics_document"))
     if action in ("find-datasets", "find-diseases"):
         form.suppress_errors()

@@ -274,7 +274,7 @@ def test_researcher_applies_two_committees_decide_and_both_grants_appear(
     researcher.click_and_load(researcher.role("button", "Find diseases"))
     page.get_by_label("lung cancer DOID:1324", exact=True).check()
     page.get_by_label("Methods or algorithm development").check()
-    page.get_by_label("Country where the data will be used").fill("NL")
+    page.get_by_label("Country where the data will be used").select_option(label="Netherlands")
     page.get_by_label("Requested duration (months)").fill("12")
 
     # The ethics approval, uploaded as a file.
