@@ -4,8 +4,11 @@ agreements accepted in one step, DUO codes readable without hovering, the flash-
 from __future__ import annotations
 
 import re
+from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
+from django.contrib.staticfiles import finders
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
@@ -122,3 +125,54 @@ def test_enter_with_a_search_typed_saves_and_keeps_the_file(researcher, dataset)
     response = client_for(researcher).post(reverse("access:request-create"), data)
     assert response.status_code == 302
     assert AccessRequest.objects.get().ethics_document
+
+
+# --- 5. the favicon; 6. the flash messages are a real list ----------------------------------------
+class _ListItems(HTMLParser):
+    """Every <li> with its parent element, as axe's `listitem` rule sees it: the parent must be
+    a <ul>, <ol> or <menu> that kept its list role (no other `role`)."""
+
+    VOID = {"meta", "link", "input", "img", "br", "hr", "source", "col", "area", "wbr"}
+
+    def __init__(self):
+        super().__init__()
+        self.stack: list[tuple[str, dict]] = []
+        self.bad: list[str] = []
+        self.items = 0
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "li":
+            self.items += 1
+            parent, parent_attrs = self.stack[-1] if self.stack else ("", {})
+            if parent not in ("ul", "ol", "menu") or parent_attrs.get("role", "list") != "list":
+                self.bad.append(f"<li> in <{parent} {parent_attrs}>")
+        if tag not in self.VOID:
+            self.stack.append((tag, attrs))
+
+    def handle_endtag(self, tag):
+        while self.stack:
+            if self.stack.pop()[0] == tag:
+                break
+
+
+def test_the_flash_messages_are_list_items_of_a_list_inside_a_live_region(researcher, dataset):
+    response = client_for(researcher).post(
+        reverse("access:request-create"), form_data([dataset]), follow=True
+    )
+    html = response.content.decode()
+    assert "Saved TSR-AR-" in html  # a message is shown
+    checker = _ListItems()
+    checker.feed(html)
+    assert checker.items and checker.bad == []
+    assert re.search(r'<div class="wrap" role="status">\s*<ul class="messages">', html)
+
+
+def test_every_portal_page_links_the_favicon_and_the_file_is_served(client, researcher):
+    assert finders.find("favicon.svg")
+    assert Path(finders.find("favicon.svg")).read_text(encoding="utf-8").lstrip().startswith("<svg")
+    for url in (reverse("portal:catalogue"), reverse("login")):
+        html = client.get(url).content.decode()
+        assert '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in html
+    html = client_for(researcher).get(reverse("access:grant-list")).content.decode()
+    assert 'rel="icon" href="/static/favicon.svg"' in html
