@@ -221,6 +221,24 @@ def agreement_accept(
     return acceptance
 
 
+@transaction.atomic
+def agreements_accept_all(
+    *, access_request: AccessRequest, user, agreements: Iterable[AccessAgreement]
+) -> list[AgreementAcceptance]:
+    """Accept several agreement versions in one step, all or none: the portal's "accept all"
+    button sends the versions the person was shown (a version published meanwhile is refused,
+    never accepted unseen). Each goes through `agreement_accept`, in this one transaction, so
+    each newly accepted version appends its own `access.agreement_accepted` event, as one by
+    one; versions already accepted are left as they are."""
+    agreements = sorted(set(agreements), key=lambda a: a.pk)
+    if not agreements:
+        raise Invalid({"agreement": "There is no agreement to accept."})
+    return [
+        agreement_accept(access_request=access_request, user=user, agreement=agreement)
+        for agreement in agreements
+    ]
+
+
 def submission_problems(access_request: AccessRequest) -> dict[str, str]:
     """What stops a draft from being submitted, by field (shown before the applicant submits)."""
     problems: dict[str, str] = {}

@@ -12,12 +12,15 @@ from django.contrib.staticfiles import finders
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from access.models import AccessRequest
+from access.models import AccessRequest, AgreementAcceptance
 from access.services import requests as request_services
+from audit.choices import EventType
+from audit.models import AuditEvent
 from governance.countries import COUNTRY_NAMES, country_code_for
 from governance.rules import ISO_COUNTRIES
+from tests.access_world import publish_agreement
 
-from .test_portal import client_for, form_data, pdf_upload, text_of
+from .test_portal import client_for, detail_url, flashes, form_data, pdf_upload, text_of
 
 pytestmark = pytest.mark.django_db
 
@@ -176,3 +179,83 @@ def test_every_portal_page_links_the_favicon_and_the_file_is_served(client, rese
         assert '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in html
     html = client_for(researcher).get(reverse("access:grant-list")).content.decode()
     assert 'rel="icon" href="/static/favicon.svg"' in html
+
+
+# --- 8. every outstanding agreement accepted in one step ------------------------------------------
+def _accept_all_form(html: str) -> str | None:
+    found = re.search(
+        r'<form method="post" action="[^"]*/agreements/accept-all/".*?</form>', html, re.S
+    )
+    return found[0] if found else None
+
+
+def _accepted_events(draft) -> list[AuditEvent]:
+    return list(
+        AuditEvent.objects.filter(event_type=EventType.AGREEMENT_ACCEPTED, target_id=str(draft.pk))
+    )
+
+
+def test_one_button_accepts_every_outstanding_agreement_with_an_event_each(
+    draft, researcher, agreement, other_agreement
+):
+    client = client_for(researcher)
+    form = _accept_all_form(client.get(detail_url(draft)).content.decode())
+    assert form, "two agreements outstanding: the accept-all button is offered"
+    assert sorted(re.findall(r'name="agreement" value="(\d+)"', form)) == sorted(
+        [str(agreement.pk), str(other_agreement.pk)]
+    )
+    assert "I accept all 2 agreements above" in form
+    posted = {"agreement": [agreement.pk, other_agreement.pk]}
+    response = client.post(reverse("access:agreements-accept-all", kwargs={"pk": draft.pk}), posted)
+    assert response.status_code == 302
+    accepted = AgreementAcceptance.objects.filter(request=draft, user=researcher)
+    assert {a.agreement_id for a in accepted} == {agreement.pk, other_agreement.pk}
+    events = _accepted_events(draft)
+    assert sorted(e.payload["agreement"] for e in events) == sorted(
+        [agreement.pk, other_agreement.pk]
+    )
+    page = client.get(detail_url(draft)).content.decode()
+    assert _accept_all_form(page) is None  # nothing left to accept
+    assert text_of(client.get(detail_url(draft))).count("You accepted this version.") == 2
+
+
+def test_the_button_is_not_offered_for_a_single_outstanding_agreement(draft, researcher, agreement):
+    request_services.agreement_accept(access_request=draft, user=researcher, agreement=agreement)
+    assert _accept_all_form(client_for(researcher).get(detail_url(draft)).content.decode()) is None
+
+
+def test_a_teammate_accepts_all_for_themselves_only(
+    draft, teammate, researcher, agreement, other_agreement
+):
+    client = client_for(teammate)
+    assert _accept_all_form(client.get(detail_url(draft)).content.decode())
+    client.post(
+        reverse("access:agreements-accept-all", kwargs={"pk": draft.pk}),
+        {"agreement": [agreement.pk, other_agreement.pk]},
+    )
+    assert AgreementAcceptance.objects.filter(request=draft, user=teammate).count() == 2
+    assert not AgreementAcceptance.objects.filter(request=draft, user=researcher).exists()
+
+
+def test_a_version_replaced_meanwhile_refuses_the_whole_step(
+    draft, researcher, agreement, other_agreement, other_committee
+):
+    """All or none: the person accepts what they were shown, never a version they did not see."""
+    publish_agreement(other_committee, "Data access agreement")  # version 2 replaces version 1
+    response = client_for(researcher).post(
+        reverse("access:agreements-accept-all", kwargs={"pk": draft.pk}),
+        {"agreement": [agreement.pk, other_agreement.pk]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert not AgreementAcceptance.objects.filter(request=draft).exists()
+    assert not AuditEvent.objects.filter(event_type=EventType.AGREEMENT_ACCEPTED).exists()
+    assert any(m.startswith("Nothing was accepted.") for m in flashes(response))
+
+
+def test_nothing_posted_is_refused_and_an_outsider_gets_404(draft, researcher, outsider, agreement):
+    url = reverse("access:agreements-accept-all", kwargs={"pk": draft.pk})
+    response = client_for(researcher).post(url, {}, follow=True)
+    assert any("There is no agreement to accept" in m for m in flashes(response))
+    assert client_for(outsider).post(url, {"agreement": [agreement.pk]}).status_code == 404
+    assert not AgreementAcceptance.objects.exists()
