@@ -312,13 +312,16 @@ def test_researcher_applies_two_committees_decide_and_both_grants_appear(
     researcher.page.reload()
     researcher.expect_text("Noor Visser (colleague)")
 
-    # Both committees' agreements, then submit through the confirmation page.
-    for person in (researcher, colleague):
-        for committee in (human, nordic):
-            person.click_and_load(
-                person.role("button", f"I accept {committee.name} data access agreement, version 1")
-            )
-            person.expect_text(f"You accepted “{committee.name} data access agreement”")
+    # Both committees' agreements: the researcher in one step, the colleague one by one; then
+    # submit through the confirmation page.
+    researcher.click_and_load(researcher.role("button", "I accept all 2 agreements above"))
+    researcher.expect_text(re.compile(rf"^You accepted 2 agreements for {reference}: "))
+    for committee in (human, nordic):
+        colleague.click_and_load(
+            colleague.role("button", f"I accept {committee.name} data access agreement, version 1")
+        )
+        colleague.expect_text(f"You accepted “{committee.name} data access agreement”")
+    researcher.page.reload()
     researcher.expect_text("Everything needed is there.")
     researcher.shot("02-draft-ready")
     researcher.click_and_load(researcher.role("link", f"Submit request {reference}"))
