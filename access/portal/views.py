@@ -468,7 +468,9 @@ def agreement_accept(request: HttpRequest, pk: int, agreement_pk: int) -> HttpRe
 def agreements_accept_all(request: HttpRequest, pk: int) -> HttpResponse:
     """The "accept all" button: the versions listed in the form, the ones the person saw."""
     access_request = selectors.request_get_for_user(request.user, pk)
-    ids = [int(v) for v in request.POST.getlist("agreement") if v.isdigit()][:50]
+    # Ids as the form sends them; anything else (not ASCII digits, too long for a key) is no id.
+    posted = request.POST.getlist("agreement")[:50]
+    ids = [int(v) for v in posted if v.isascii() and v.isdigit() and len(v) <= 18]
     agreements = list(AccessAgreement.objects.filter(pk__in=ids))
     _perform(
         request,

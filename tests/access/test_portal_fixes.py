@@ -259,3 +259,11 @@ def test_nothing_posted_is_refused_and_an_outsider_gets_404(draft, researcher, o
     assert any("There is no agreement to accept" in m for m in flashes(response))
     assert client_for(outsider).post(url, {"agreement": [agreement.pk]}).status_code == 404
     assert not AgreementAcceptance.objects.exists()
+
+
+@pytest.mark.parametrize("bad", ["²", "9" * 40, "-1", "1.0", "x"])
+def test_a_hostile_agreement_id_is_no_id_never_a_500(draft, researcher, bad):
+    url = reverse("access:agreements-accept-all", kwargs={"pk": draft.pk})
+    response = client_for(researcher).post(url, {"agreement": [bad]}, follow=True)
+    assert response.status_code == 200
+    assert any("There is no agreement to accept" in m for m in flashes(response))
