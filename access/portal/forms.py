@@ -11,7 +11,7 @@ from django.forms.utils import ErrorDict
 
 from core.exceptions import add_form_errors
 from governance.choices import DatasetStatus, Ontology
-from governance.countries import COUNTRY_CHOICES, country_code_for
+from governance.countries import COUNTRY_CHOICES, COUNTRY_NAMES, country_code_for
 from governance.models import Dataset, OntologyTerm
 
 from .. import selectors
@@ -170,6 +170,12 @@ class AccessRequestForm(PurposeFlagsForm):
             self.fields[name].disabled = True
         if "diseases" in self.locked:
             del self.fields["disease_q"]
+        # A code stored before the list (e.g. "UK") is shown as it is, not silently dropped on
+        # the next save: saving it again asks for a country from the list.
+        stored = (self.initial.get("country") or "").strip()
+        if stored and stored not in COUNTRY_NAMES:
+            widget = self.fields["country"].widget
+            widget.choices = [*widget.choices, (stored, f"{stored} (not a country code)")]
 
     def purpose_flags(self) -> list[forms.BoundField]:
         """The purpose flags' checkboxes, in `answers.PURPOSE_FLAGS` order."""

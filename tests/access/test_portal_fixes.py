@@ -73,6 +73,20 @@ def test_a_stored_code_is_shown_chosen_when_editing(researcher, dataset):
     assert '<option value="NL" selected>Netherlands</option>' in html
 
 
+def test_a_code_stored_before_the_list_is_shown_not_dropped(researcher, dataset):
+    client = client_for(researcher)
+    client.post(reverse("access:request-create"), form_data([dataset], country="NL"))
+    draft = AccessRequest.objects.get()
+    AccessRequest.objects.filter(pk=draft.pk).update(country="UK")  # as a past version allowed
+    edit = reverse("access:request-edit", kwargs={"pk": draft.pk})
+    html = client.get(edit).content.decode()
+    assert '<option value="UK" selected>UK (not a country code)</option>' in html
+    response = client.post(edit, form_data([dataset], country="UK"))
+    assert "Choose the country from the list." in text_of(response)
+    draft.refresh_from_db()
+    assert draft.country == "UK"  # unchanged until a country is chosen
+
+
 @pytest.mark.parametrize("posted", ["Netherlandsx", "UK", "ZZ", "Holland"])
 def test_a_bad_country_is_a_form_error_and_nothing_is_stored(researcher, dataset, posted):
     response = client_for(researcher).post(
