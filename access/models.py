@@ -5,12 +5,10 @@ Writes go through `access.services`; permission-filtered reads through `access.s
 
 from __future__ import annotations
 
-import re
 import uuid
 from datetime import date, datetime
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
@@ -27,7 +25,6 @@ from governance.models import (
     OntologyTerm,
     country_code,
 )
-from governance.rules import ISO_COUNTRIES
 
 from .choices import (
     CommentVisibility,
@@ -124,15 +121,6 @@ class AccessRequest(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("access:request-detail", kwargs={"pk": self.pk})
-
-    def clean(self) -> None:
-        # The field's validator checks the shape only ("ZZ" passes); the code must be assigned.
-        # Checked here rather than in the field's validators so that no migration is needed.
-        shaped = re.fullmatch(r"[A-Z]{2}", self.country or "")
-        if shaped and self.country not in ISO_COUNTRIES:
-            raise ValidationError(
-                {"country": f"{self.country!r} is not an ISO 3166-1 alpha-2 country code."}
-            )
 
     @property
     def reference(self) -> str:

@@ -226,8 +226,8 @@ class AccessRequestForm(PurposeFlagsForm):
 
     def clean_country(self) -> str:
         value = self.cleaned_data["country"].strip()
-        if not value:
-            return ""
+        if not value or "country" in self.locked:  # locked: shown, never sent to the service
+            return value
         code = country_code_for(value)
         if code is None:
             raise ValidationError("Choose the country from the list.")

@@ -18,7 +18,7 @@ from audit.choices import EventType
 from audit.models import AuditEvent
 from governance.countries import COUNTRY_NAMES, country_code_for
 from governance.rules import ISO_COUNTRIES
-from tests.access_world import publish_agreement
+from tests.access_world import api, publish_agreement
 
 from .test_portal import client_for, detail_url, flashes, form_data, pdf_upload, text_of
 
@@ -98,8 +98,7 @@ def test_a_bad_country_is_a_form_error_and_nothing_is_stored(researcher, dataset
     assert not AccessRequest.objects.exists()
 
 
-def test_the_model_refuses_a_well_shaped_code_that_is_not_assigned(researcher, dataset):
-    """What the API and every other caller of the services meet: codes, not names."""
+def test_the_services_refuse_a_well_shaped_code_that_is_not_assigned(researcher, dataset):
     with pytest.raises(ValidationError) as caught:
         request_services.request_create(
             applicant=researcher, data={"title": "T", "country": "ZZ"}, datasets=[dataset]
@@ -109,6 +108,24 @@ def test_the_model_refuses_a_well_shaped_code_that_is_not_assigned(researcher, d
         applicant=researcher, data={"title": "T", "country": "SE"}, datasets=[dataset]
     )
     assert saved.country == "SE"
+    with pytest.raises(ValidationError):
+        request_services.request_update(
+            access_request=saved, actor=researcher, data={"country": "EL"}
+        )
+
+
+@pytest.mark.parametrize("country,status", [("NL", 201), ("ZZ", 400), ("Netherlands", 400)])
+def test_the_api_stays_code_based(researcher, dataset, country, status):
+    response = api(researcher).post(
+        "/api/v1/access-requests/",
+        {"title": "TILs", "datasets": [dataset.accession], "country": country},
+        format="json",
+    )
+    assert response.status_code == status, response.json()
+    if status == 400:
+        assert "country" in str(response.json())
+    else:
+        assert response.json()["country"] == "NL"
 
 
 # --- 2. Enter saves the draft -------------------------------------------------------------------
