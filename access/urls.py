@@ -20,6 +20,11 @@ urlpatterns = [
         for action in views.CONFIRMATIONS
     ),
     path(
+        "requests/<int:pk>/agreements/accept-all/",
+        views.agreements_accept_all,
+        name="agreements-accept-all",
+    ),
+    path(
         "requests/<int:pk>/agreements/<int:agreement_pk>/accept/",
         views.agreement_accept,
         name="agreement-accept",

@@ -45,6 +45,18 @@ def dataset_get_public(accession: str) -> Dataset:
         raise Http404("No published dataset has that accession.") from None
 
 
+def dataset_retired_public(accession: str) -> Dataset | None:
+    """A dataset that was in the catalogue and has been retired: its public page says so. A
+    draft retired before it was ever published was never public: None, as for no dataset."""
+    return (
+        Dataset.objects.filter(
+            accession=accession, status=DatasetStatus.RETIRED, published_at__isnull=False
+        )
+        .select_related("committee")
+        .first()
+    )
+
+
 def dataset_list_for_user(user) -> QuerySet[Dataset]:
     """Datasets the user may see in the admin: their committees' and their organisations'."""
     if user.is_superuser:

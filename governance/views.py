@@ -266,6 +266,12 @@ def catalogue(request):
 
 
 def dataset_detail(request, accession: str):
+    retired = selectors.dataset_retired_public(accession)
+    if retired is not None:
+        # 410 Gone: the page existed and was removed on purpose, for good. Links and bookmarks
+        # to it get a page that says what happened; crawlers and API-minded clients get a status
+        # that tells "retired" from "never existed" (404, which unpublished drafts keep).
+        return render(request, "governance/dataset_retired.html", {"dataset": retired}, status=410)
     dataset = selectors.dataset_get_public(accession)
     api_path = reverse("dataset-detail", kwargs={"accession": dataset.accession})
     return render(

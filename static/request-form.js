@@ -69,3 +69,14 @@
     if (e.key === "Enter") { e.preventDefault(); clearTimeout(timer); last = ""; input.dispatchEvent(new Event("input")); }
   });
 })();
+/* Enter in a box saves the draft (the form's first, hidden button is "save"); in the dataset
+   search box it searches instead, as the disease box does. Without JavaScript it saves there
+   too, and the "Find datasets" button searches. */
+(function () {
+  var input = document.getElementById("id_dataset_q");
+  var button = input && input.form.querySelector("button[name=action][value=find-datasets]");
+  if (!button) return;
+  input.addEventListener("keydown", function (e) {
+    if (e.key === "Enter") { e.preventDefault(); button.click(); }
+  });
+})();

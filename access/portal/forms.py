@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -12,6 +11,7 @@ from django.forms.utils import ErrorDict
 
 from core.exceptions import add_form_errors
 from governance.choices import DatasetStatus, Ontology
+from governance.countries import COUNTRY_CHOICES, COUNTRY_NAMES, country_code_for
 from governance.models import Dataset, OntologyTerm
 
 from .. import selectors
@@ -96,12 +96,13 @@ class AccessRequestForm(PurposeFlagsForm):
         help_text="Anything the choices above do not cover. A committee member always reads it; "
         "it cannot be checked automatically.",
     )
+    # A list of names; the value sent is the ISO code. `clean_country` also takes a typed name
+    # or code (a client without the list), and refuses anything else rather than cutting it.
     country = forms.CharField(
         label="Country where the data will be used",
         required=False,
-        max_length=2,
-        help_text="Two-letter ISO code, for example NL, DE or GB.",
-        widget=forms.TextInput(attrs={"autocomplete": "off", "size": 4, "class": "input--short"}),
+        max_length=100,
+        widget=forms.Select(choices=[("", "Not chosen yet"), *COUNTRY_CHOICES]),
     )
     requested_months = forms.IntegerField(
         label="Requested duration (months)",
@@ -169,6 +170,12 @@ class AccessRequestForm(PurposeFlagsForm):
             self.fields[name].disabled = True
         if "diseases" in self.locked:
             del self.fields["disease_q"]
+        # A code stored before the list (e.g. "UK") is shown as it is, not silently dropped on
+        # the next save: saving it again asks for a country from the list.
+        stored = (self.initial.get("country") or "").strip()
+        if stored and stored not in COUNTRY_NAMES:
+            widget = self.fields["country"].widget
+            widget.choices = [*widget.choices, (stored, f"{stored} (not a country code)")]
 
     def purpose_flags(self) -> list[forms.BoundField]:
         """The purpose flags' checkboxes, in `answers.PURPOSE_FLAGS` order."""
@@ -218,9 +225,12 @@ class AccessRequestForm(PurposeFlagsForm):
         return datasets
 
     def clean_country(self) -> str:
-        code = self.cleaned_data["country"].strip().upper()
-        if code and not re.fullmatch(r"[A-Z]{2}", code):
-            raise ValidationError("Use a two-letter ISO country code, for example NL.")
+        value = self.cleaned_data["country"].strip()
+        if not value or "country" in self.locked:  # locked: shown, never sent to the service
+            return value
+        code = country_code_for(value)
+        if code is None:
+            raise ValidationError("Choose the country from the list.")
         return code
 
     def clean_ethics_document(self):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, time, timedelta
 
 from django.contrib.auth.decorators import login_required
@@ -28,5 +29,10 @@ def grant_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "access/grant_list.html",
-        {"grants": grants, "active_count": sum(g["active"] for g in grants)},
+        {
+            "grants": grants,
+            "active_count": sum(g["active"] for g in grants),
+            # Tells a fresh "Get a token" from the same form sent again by a reload.
+            "token_form_id": secrets.token_urlsafe(12),
+        },
     )

@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils.text import capfirst
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -159,15 +160,8 @@ def _request_form_post(request: HttpRequest, *, access_request) -> HttpResponse:
         access_request=access_request,
         locked=_locked(access_request),
     )
+    # Enter in a text box presses the form's default button, a hidden "save" placed first.
     action = request.POST.get("action", "save")
-    # Enter in a text box presses the form's first button ("Find datasets"); with only a
-    # disease typed, that search is the one meant.
-    if (
-        action == "find-datasets"
-        and not request.POST.get("dataset_q", "").strip()
-        and request.POST.get("disease_q", "").strip()
-    ):
-        action = "find-diseases"
     had_file = bool(request.FILES.get("ethics_document"))
     if action in ("find-datasets", "find-diseases"):
         form.suppress_errors()
@@ -356,6 +350,7 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "rows": rows,
             "live_verdicts": bool(live),
             "agreements": agreements,
+            "pending_agreements": pending,
             "actions": actions,
             "problems": problems,
             "summary": summary,
@@ -464,6 +459,30 @@ def agreement_accept(request: HttpRequest, pk: int, agreement_pk: int) -> HttpRe
         access_request=access_request,
         user=request.user,
         agreement=agreement,
+    )
+    return redirect(reverse("access:request-detail", kwargs={"pk": pk}) + "#agreements")
+
+
+@login_required
+@require_POST
+def agreements_accept_all(request: HttpRequest, pk: int) -> HttpResponse:
+    """The "accept all" button: the versions listed in the form, the ones the person saw."""
+    access_request = selectors.request_get_for_user(request.user, pk)
+    # Ids as the form sends them; anything else (not ASCII digits, too long for a key) is no id.
+    posted = request.POST.getlist("agreement")[:50]
+    ids = [int(v) for v in posted if v.isascii() and v.isdigit() and len(v) <= 18]
+    agreements = list(AccessAgreement.objects.filter(pk__in=ids))
+    _perform(
+        request,
+        request_services.agreements_accept_all,
+        success=f"You accepted {len(agreements)} agreement{pluralize(len(agreements))} for "
+        f"{access_request.reference}: "
+        + "; ".join(f"“{a.title}”, version {a.version}" for a in agreements)
+        + ".",
+        failure="Nothing was accepted.",
+        access_request=access_request,
+        user=request.user,
+        agreements=agreements,
     )
     return redirect(reverse("access:request-detail", kwargs={"pk": pk}) + "#agreements")
 

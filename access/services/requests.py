@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from guardian.shortcuts import assign_perm
@@ -17,6 +18,7 @@ from audit import events
 from core.exceptions import Forbidden, Invalid
 from governance.choices import DatasetStatus
 from governance.models import AccessAgreement, Dataset, OntologyTerm
+from governance.rules import ISO_COUNTRIES
 
 from .. import lifecycle, matching
 from ..answers import REQUEST_FIELDS
@@ -44,8 +46,16 @@ def required_agreements(access_request: AccessRequest) -> dict[int, AccessAgreem
 
 
 # --- drafting ---------------------------------------------------------------------------------
-def _clean_request(access_request: AccessRequest) -> None:
+def _clean_request(access_request: AccessRequest, *, written: Iterable[str]) -> None:
     access_request.full_clean(exclude=["applicant", "datasets", "team_members", "diseases"])
+    # The field's validator checks the shape only ("ZZ" passes): the code must be assigned.
+    # Checked when the country is written, so that a code stored before this check (e.g. "UK")
+    # never blocks a change to other answers (it may be locked under an approval).
+    country = access_request.country
+    if "country" in written and country and country not in ISO_COUNTRIES:
+        raise ValidationError(
+            {"country": f"{country!r} is not an ISO 3166-1 alpha-2 country code."}
+        )
 
 
 def _set_relations(
@@ -87,7 +97,7 @@ def request_create(
     if unknown:
         raise Invalid({f: "Not a field of an access request." for f in unknown})
     access_request = AccessRequest(applicant=applicant, **data)
-    _clean_request(access_request)
+    _clean_request(access_request, written=data)
     access_request.save()
     _set_relations(access_request, datasets=datasets, diseases=diseases)
     events.request_created(access_request=access_request, actor=applicant)
@@ -192,7 +202,7 @@ def request_update(
             )
     for field, value in data.items():
         setattr(access_request, field, value)
-    _clean_request(access_request)
+    _clean_request(access_request, written=changed)
     access_request.last_activity_at = timezone.now()
     access_request.save()
     changed += _set_relations(access_request, datasets=datasets, diseases=diseases)
@@ -219,6 +229,24 @@ def agreement_accept(
     if created:
         events.agreement_accepted(acceptance=acceptance, actor=user)
     return acceptance
+
+
+@transaction.atomic
+def agreements_accept_all(
+    *, access_request: AccessRequest, user, agreements: Iterable[AccessAgreement]
+) -> list[AgreementAcceptance]:
+    """Accept several agreement versions in one step, all or none: the portal's "accept all"
+    button sends the versions the person was shown (a version published meanwhile is refused,
+    never accepted unseen). Each goes through `agreement_accept`, in this one transaction, so
+    each newly accepted version appends its own `access.agreement_accepted` event, as one by
+    one; versions already accepted are left as they are."""
+    agreements = sorted(set(agreements), key=lambda a: a.pk)
+    if not agreements:
+        raise Invalid({"agreement": "There is no agreement to accept."})
+    return [
+        agreement_accept(access_request=access_request, user=user, agreement=agreement)
+        for agreement in agreements
+    ]
 
 
 def submission_problems(access_request: AccessRequest) -> dict[str, str]:

@@ -315,3 +315,25 @@ def test_a_draft_is_not_locked(researcher, dataset, agreement):
     page = client_for(researcher).get(reverse("access:request-edit", kwargs={"pk": draft.pk}))
     assert "Some answers are locked." not in text_of(page)
     assert 'name="disease_q"' in page.content.decode()
+
+
+def test_a_locked_country_stored_before_the_list_does_not_block_saving(
+    split, researcher, edit_page
+):
+    """A code the list does not hold (stored by an earlier version) on a locked field: shown
+    disabled, not asked for again, since the applicant cannot change it."""
+    type(split).objects.filter(pk=split.pk).update(country="UK")
+    data = {
+        "action": "save",
+        "title": split.title,
+        "lay_summary": split.lay_summary,
+        "scientific_abstract": "Changed while the country is locked.",
+        "requested_months": 12,
+    }
+    response = client_for(researcher).post(edit_page, data)
+    assert response.status_code == 302, text_of(response)
+    split.refresh_from_db()
+    assert (split.scientific_abstract, split.country) == (
+        "Changed while the country is locked.",
+        "UK",
+    )

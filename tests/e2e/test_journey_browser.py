@@ -274,7 +274,7 @@ def test_researcher_applies_two_committees_decide_and_both_grants_appear(
     researcher.click_and_load(researcher.role("button", "Find diseases"))
     page.get_by_label("lung cancer DOID:1324", exact=True).check()
     page.get_by_label("Methods or algorithm development").check()
-    page.get_by_label("Country where the data will be used").fill("NL")
+    page.get_by_label("Country where the data will be used").select_option(label="Netherlands")
     page.get_by_label("Requested duration (months)").fill("12")
 
     # The ethics approval, uploaded as a file.
@@ -312,13 +312,16 @@ def test_researcher_applies_two_committees_decide_and_both_grants_appear(
     researcher.page.reload()
     researcher.expect_text("Noor Visser (colleague)")
 
-    # Both committees' agreements, then submit through the confirmation page.
-    for person in (researcher, colleague):
-        for committee in (human, nordic):
-            person.click_and_load(
-                person.role("button", f"I accept {committee.name} data access agreement, version 1")
-            )
-            person.expect_text(f"You accepted “{committee.name} data access agreement”")
+    # Both committees' agreements: the researcher in one step, the colleague one by one; then
+    # submit through the confirmation page.
+    researcher.click_and_load(researcher.role("button", "I accept all 2 agreements above"))
+    researcher.expect_text(re.compile(rf"^You accepted 2 agreements for {reference}: "))
+    for committee in (human, nordic):
+        colleague.click_and_load(
+            colleague.role("button", f"I accept {committee.name} data access agreement, version 1")
+        )
+        colleague.expect_text(f"You accepted “{committee.name} data access agreement”")
+    researcher.page.reload()
     researcher.expect_text("Everything needed is there.")
     researcher.shot("02-draft-ready")
     researcher.click_and_load(researcher.role("link", f"Submit request {reference}"))

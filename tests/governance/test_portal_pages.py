@@ -115,8 +115,10 @@ def test_catalogue_lists_published_datasets_with_their_key_facts(client, committ
     assert "H&E, Ki-67" in text
     assert "4,321" in text
     assert "1.2 TB" in text
-    assert '<abbr title="general research use">GRU</abbr>' in html
-    assert 'title="not for profit organisation use only">NPU</abbr>' in html
+    # DUO codes are readable without hovering: each label is shown beside its code.
+    assert "GRU general research use" in text
+    assert "NPU not for profit organisation use only" in text
+    assert "<abbr" not in html.split('class="consent"', 1)[1].split("</td>", 1)[0]
     assert f'href="{committee.get_absolute_url()}"' in html
     assert "1 dataset published" in text
     assert "<caption" in html and 'scope="col"' in html and 'scope="row"' in html
@@ -406,9 +408,23 @@ def test_draft_and_unknown_datasets_are_404(client, committee, organisation):
     assert client.get("/datasets/TSR-DS-999999/").status_code == 404
 
 
-def test_retired_dataset_page_is_404(client, dataset):
+def test_a_retired_datasets_page_says_when_it_was_retired_with_410_gone(client, dataset):
     services.dataset_retire(dataset=dataset, actor=None, reason="consent withdrawn")
-    assert client.get(dataset.get_absolute_url()).status_code == 404
+    dataset.refresh_from_db()
+    response = client.get(dataset.get_absolute_url())
+    assert response.status_code == 410
+    text = text_of(response)
+    assert f"This dataset was retired on {dataset.retired_at:%-d %B %Y}" in text
+    assert dataset.accession in text and dataset.title in text
+    assert "Request access" not in text
+    assert "consent withdrawn" not in text  # the reason is the ledger's, not the public page's
+    assert f'href="{CATALOGUE}"' in response.content.decode()
+
+
+def test_a_draft_retired_before_it_was_ever_published_stays_404(client, committee, organisation):
+    draft = factories.dataset(committee=committee, controller=organisation, publish=False)
+    services.dataset_retire(dataset=draft, actor=None, reason="never used")
+    assert client.get(draft.get_absolute_url()).status_code == 404
 
 
 # --- committee --------------------------------------------------------------------------------

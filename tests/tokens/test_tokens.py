@@ -306,9 +306,14 @@ def test_the_button_shows_the_token_its_expiry_and_a_curl_example(grant, researc
     assert row.expires_at.strftime("%H:%M:%S") in html
 
 
-def test_the_button_refuses_get_and_other_peoples_grants(grant, outsider, researcher, chair):
+def test_the_button_sends_get_to_my_access_and_refuses_other_peoples_grants(
+    grant, outsider, researcher, chair
+):
     url = reverse("tokens:grant-token", kwargs={"pk": grant.pk})
-    assert api_client(researcher).get(url).status_code == 405
+    response = api_client(researcher).get(url)
+    assert response.status_code == 302
+    assert response.url == reverse("access:grant-list")
+    assert not IssuedToken.objects.exists()
     assert api_client(outsider).post(url).status_code == 404
     revoke(grant, chair=chair)
     response = api_client(researcher).post(url, follow=True)
