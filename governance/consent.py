@@ -590,15 +590,20 @@ def scope_decisions(purpose: Purpose) -> dict[str, list[int]]:
 
 
 class _AnyOf(Lookup):
-    """`lhs = ANY(%s)` with the ids as one array parameter (PostgreSQL): an IN list of 8,000
-    placeholders costs more to build and send than the query costs to run."""
+    """`lhs = ANY(%s::<lhs type>[])` with the ids as one array literal (PostgreSQL): an IN list
+    of 8,000 placeholders, or a list that psycopg adapts element by element, costs more to build
+    and send than the query costs to run. The cast matters: against an int4[] (what psycopg makes
+    of small ints) a bigint column is compared element by element, not by hash (0.4 s for 20,000
+    rows instead of 5 ms)."""
 
     lookup_name = "any_of"
     prepare_rhs = False
 
     def as_sql(self, compiler, connection):
         lhs, lhs_params = self.process_lhs(compiler, connection)
-        return f"{lhs} = ANY(%s)", [*lhs_params, list(self.rhs)]
+        db_type = self.lhs.output_field.db_type(connection)
+        literal = "{" + ",".join(map(str, self.rhs)) + "}"
+        return f"{lhs} = ANY(%s::{db_type}[])", [*lhs_params, literal]
 
 
 def _scope_in(ids: list[int]) -> Q:
