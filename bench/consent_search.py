@@ -7,6 +7,8 @@ Measures, in one run and against baselines from the same run:
 - the pure engine alone (`matching.evaluate` on prepared inputs);
 - the `match` filter over the whole catalogue (`consent.filter_by_match`), against a plain count;
 - `GET /api/v1/datasets/` pages with `purpose` (and `match`), against the same page without;
+  the `match` page twice: with the consent decisions cache emptied before every request (cold,
+  as before the cache), and warm (`consent.scope_decisions`, issue 13);
 and the number of queries of each.
 
     .venv/bin/python bench/consent_search.py              # PostgreSQL (creates tessera_bench_consent)
@@ -163,6 +165,7 @@ def main() -> int:
     url = use_database(DB, sqlite=args.sqlite)
     setup_django()
     from django.conf import settings
+    from django.core.cache import cache
     from django.test import Client
     from rest_framework.throttling import ScopedRateThrottle
 
@@ -216,6 +219,10 @@ def main() -> int:
             selectors.dataset_list_public(), purpose, {"approve"}
         ).count()
 
+    def match_count_cold():
+        cache.clear()
+        return match_count()
+
     runs = {"runs": args.runs, "warmup": 1}
     base, base_q = measure(catalogue, **runs)
     rows = [["catalogue query, no matching (baseline)", base_q, f"{base * 1000:.0f}", "", "1.00x"]]
@@ -230,17 +237,21 @@ def main() -> int:
             [label, queries, f"{median * 1000:.0f}", f"{n / median:,.0f}", f"{median / base:.3f}x"]
         )
     count_base, count_q = measure(plain_count, **runs)
-    count_match, count_match_q = measure(match_count, **runs)
     rows.append(["count(), no matching (baseline 2)", count_q, f"{count_base * 1000:.0f}", "", ""])
-    rows.append(
-        [
-            "filter_by_match(approve).count()",
-            count_match_q,
-            f"{count_match * 1000:.0f}",
-            f"{n / count_match:,.0f}",
-            f"{count_match / base:.3f}x ({count_match / count_base:.1f}x baseline 2)",
-        ]
-    )
+    for label, fn in (
+        ("filter_by_match(approve).count(), cold", match_count_cold),
+        ("filter_by_match(approve).count(), warm", match_count),
+    ):
+        count_match, count_match_q = measure(fn, **runs)
+        rows.append(
+            [
+                label,
+                count_match_q,
+                f"{count_match * 1000:.0f}",
+                f"{n / count_match:,.0f}",
+                f"{count_match / base:.3f}x ({count_match / count_base:.1f}x baseline 2)",
+            ]
+        )
     print()
     print(
         table(
@@ -263,29 +274,34 @@ def main() -> int:
     encoded = quote(json.dumps(PURPOSE))
     pages = []
     plain_page = None
+    ratios = []
     for size in (25, 100):
+        matched = f"/api/v1/datasets/?page_size={size}&purpose={encoded}&match=approve"
         urls = [
-            ("page, no purpose (baseline)", f"/api/v1/datasets/?page_size={size}"),
-            ("page + purpose", f"/api/v1/datasets/?page_size={size}&purpose={encoded}"),
-            (
-                "page + purpose + match=approve",
-                f"/api/v1/datasets/?page_size={size}&purpose={encoded}&match=approve",
-            ),
+            ("page, no purpose (baseline)", f"/api/v1/datasets/?page_size={size}", False),
+            ("page + purpose", f"/api/v1/datasets/?page_size={size}&purpose={encoded}", False),
+            ("page + purpose + match=approve, cold cache", matched, True),
+            ("page + purpose + match=approve, warm cache", matched, False),
         ]
-        for label, path in urls:
+        for label, path, cold in urls:
 
-            def call(path=path):
+            def call(path=path, cold=cold):
+                if cold:
+                    cache.clear()  # as before the cache: every scope evaluated on every request
                 response = client.get(path)
                 assert response.status_code == 200, (path, response.status_code)
 
             median, queries = measure(call, runs=max(args.runs, 7), warmup=1)
             if label.startswith("page, no purpose"):
                 plain_page = median
+            if "match=" in label:
+                ratios.append(f"page {size} {label.rsplit(', ', 1)[1]}: {median / plain_page:.2f}x")
             pages.append(
                 [label, size, queries, f"{median * 1000:.1f}", f"{median / plain_page:.2f}x"]
             )
     print()
     print(table(pages, ["GET /api/v1/datasets/", "page size", "queries", "median ms", "vs page"]))
+    print("\nfiltered/plain page: " + "; ".join(ratios))
     if not args.keep:
         drop_database(DB)
     return 0

@@ -298,6 +298,9 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
 
 # --- Caches ---------------------------------------------------------------------------------
 CACHES = {"default": env.cache_url_config(secret_text("CACHE_URL", "locmemcache://tessera"))}
+# How long the consent decisions of one research purpose stay cached (governance.consent.
+# scope_decisions). Any change they depend on makes a new key, so this only bounds memory.
+TESSERA_CONSENT_CACHE_SECONDS = env.int("TESSERA_CONSENT_CACHE_SECONDS", default=24 * 3600)
 
 # --- E-mail ---------------------------------------------------------------------------------
 EMAIL_BACKEND = env.str(

@@ -140,6 +140,9 @@ class ConsentScope(models.Model):
     named_users = models.TextField(blank=True, help_text="For US: one per line.")
     named_projects = models.TextField(blank=True, help_text="For PS: one per line.")
     named_institutions = models.TextField(blank=True, help_text="For IS: one per line.")
+    # Raised by every change (`services.consent_scope_update`): the consent verdict cache
+    # (`consent.scope_decisions`) is keyed by the scopes' count, highest pk and sum of versions.
+    version = models.PositiveIntegerField(default=1, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -342,6 +342,8 @@ def consent_scope_update(
     scope.region = sorted({str(r).upper() for r in scope.region or []})
     _full_clean(scope)
     consent_scope_validate(scope=scope, modifiers=modifiers, diseases=diseases)
+    # A new version, so that no cached consent verdict of the old one is used again.
+    scope.version = old.version + 1
     scope.save()
     scope.modifiers.set(modifiers)
     scope.diseases.set(diseases)
