@@ -117,10 +117,14 @@ def test_sending_answers_the_same_for_an_address_with_and_without_an_account(
         response = client.post(url, {"email": address})
 
         def same(text):
-            return (
+            # The request's history shows times to the minute: the two answers may fall on
+            # either side of a minute's turn.
+            return re.sub(
+                r"\b\d{1,2}:\d{2}\b",
+                "HH:MM",
                 text.replace(address, "ADDRESS")
                 .replace(access_request.reference, "REF")
-                .replace(f"/requests/{access_request.pk}/", "/requests/PK/")
+                .replace(f"/requests/{access_request.pk}/", "/requests/PK/"),
             )
 
         page = client.get(response.url)
