@@ -426,13 +426,8 @@ class Dataset(models.Model):
 
     @property
     def current_agreement(self) -> AccessAgreement | None:
-        """The dataset's own published agreement, else its committee's."""
-        own = self.specific_agreements.filter(status=AgreementStatus.PUBLISHED).first()
-        if own:
-            return own
-        return self.committee.agreements.filter(
-            dataset__isnull=True, status=AgreementStatus.PUBLISHED
-        ).first()
+        """The dataset's own published agreement, else its committee's (`current_agreements`)."""
+        return current_agreements([self]).get(self.pk)
 
 
 class DatasetParty(models.Model):
@@ -462,3 +457,28 @@ class OntologyRelease(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ontology} {self.source_sha256[:12]}"
+
+
+def current_agreements(datasets) -> dict[int, AccessAgreement]:
+    """The current agreement of each dataset, by dataset id, in one query: the dataset's own
+    published version, else its committee's. `Dataset.current_agreement` asks it for one."""
+    datasets = list(datasets)
+    if not datasets:
+        return {}
+    published = AccessAgreement.objects.filter(
+        Q(dataset__in=datasets)
+        | Q(dataset__isnull=True, committee__in={d.committee_id for d in datasets}),
+        status=AgreementStatus.PUBLISHED,
+    ).select_related("committee")
+    own, by_committee = {}, {}
+    for agreement in published:
+        if agreement.dataset_id:
+            own[agreement.dataset_id] = agreement
+        else:
+            by_committee[agreement.committee_id] = agreement
+    out = {}
+    for dataset in datasets:
+        agreement = own.get(dataset.pk) or by_committee.get(dataset.committee_id)
+        if agreement is not None:
+            out[dataset.pk] = agreement
+    return out

@@ -18,6 +18,9 @@ from .models import (
     OntologyTerm,
 )
 
+# The current agreement of datasets: one rule, beside Dataset.current_agreement.
+from .models import current_agreements as current_agreements
+
 
 def _with_catalogue_relations(qs: QuerySet[Dataset]) -> QuerySet[Dataset]:
     # A fixed number of queries per page whatever its size: joins for the to-one relations,
@@ -211,28 +214,3 @@ def dataset_list_filtered(
 
 def dataset_parties(dataset: Dataset) -> QuerySet[DatasetParty]:
     return dataset.parties.select_related("organisation").order_by("role", "organisation__name")
-
-
-def current_agreements(datasets) -> dict[int, AccessAgreement]:
-    """The current agreement of each dataset, by dataset id, in one query: the dataset's own
-    published version, else its committee's (the rule of `Dataset.current_agreement`)."""
-    datasets = list(datasets)
-    if not datasets:
-        return {}
-    published = AccessAgreement.objects.filter(
-        Q(dataset__in=datasets)
-        | Q(dataset__isnull=True, committee__in={d.committee_id for d in datasets}),
-        status=AgreementStatus.PUBLISHED,
-    ).select_related("committee")
-    own, by_committee = {}, {}
-    for agreement in published:
-        if agreement.dataset_id:
-            own[agreement.dataset_id] = agreement
-        else:
-            by_committee[agreement.committee_id] = agreement
-    out = {}
-    for dataset in datasets:
-        agreement = own.get(dataset.pk) or by_committee.get(dataset.committee_id)
-        if agreement is not None:
-            out[dataset.pk] = agreement
-    return out
