@@ -19,6 +19,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.http import Http404, HttpRequest
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
@@ -28,7 +29,7 @@ from audit.admin_mixins import NotFoundInsteadOfForbiddenMixin, SuperuserOnlyMix
 from . import lifecycle, selectors
 from .committee.context import (
     committee_datasets,
-    days_since,
+    due_text,
     ethics_document_url,
     researcher_status_text,
     verdict_badge,
@@ -38,8 +39,8 @@ from .committee.filters import (
     CommitteeFilter,
     DeliveryFilter,
     GrantStateFilter,
+    NeedsMeFilter,
     VerdictFilter,
-    WaitingForMeFilter,
 )
 from .committee.views import ReviewWorkspace, revoke_grants
 from .models import AccessRequest, Grant, Notification, ResearcherStatus, Review
@@ -88,18 +89,17 @@ class _CommitteeListMixin:
 # --- the work queue -----------------------------------------------------------------------------
 @admin.register(Review)
 class ReviewAdmin(_CommitteeListMixin, NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
+    # Few, wrapping columns: the queue fits 1280 px beside its filters (no sideways scrolling).
     list_display = [
         "reference",
         "project_title",
-        "applicant",
         "committee_slug",
-        "status",
-        "age",
+        "status_and_due",
         "datasets_and_verdicts",
         "votes_so_far",
     ]
     list_display_links = ["reference"]
-    list_filter = [WaitingForMeFilter, "status", CommitteeFilter, VerdictFilter]
+    list_filter = [NeedsMeFilter, "status", CommitteeFilter, VerdictFilter]
     search_fields = ["request__title"]  # shows the search box; the search itself is below
     search_help_text = "Reference (TSR-AR-000123 or 123), project title, applicant, accession."
     list_per_page = 50
@@ -147,23 +147,29 @@ class ReviewAdmin(_CommitteeListMixin, NotFoundInsteadOfForbiddenMixin, admin.Mo
     def reference(self, review):
         return format_html('<span class="nowrap">{}</span>', review.request.reference)
 
-    @admin.display(description="project title", ordering="request__title")
+    @admin.display(description="project · applicant", ordering="request__title")
     def project_title(self, review):
         title = review.request.title
-        return title if len(title) <= 60 else f"{title[:59]}…"
-
-    @admin.display(description="applicant", ordering="request__applicant__username")
-    def applicant(self, review):
-        return review.request.applicant.username
+        title = title if len(title) <= 60 else f"{title[:59]}…"
+        return format_html(
+            '{}<br><span class="quiet">{}</span>', title, review.request.applicant.username
+        )
 
     @admin.display(description="committee", ordering="committee__slug")
     def committee_slug(self, review):
         return review.committee.slug
 
-    @admin.display(description="days", ordering="-request__submitted_at")
-    def age(self, review):
-        days = days_since(review.request.submitted_at)
-        return "—" if days is None else days
+    @admin.display(description="status · due", ordering="request__submitted_at")
+    def status_and_due(self, review):
+        due, overdue = due_text(review)
+        if not due:
+            return review.get_status_display()
+        return format_html(
+            '{}<br><span class="{}">{}</span>',
+            review.get_status_display(),
+            "overdue" if overdue else "quiet",
+            due,
+        )
 
     @admin.display(description="datasets · consent match")
     def datasets_and_verdicts(self, review):
@@ -171,7 +177,7 @@ class ReviewAdmin(_CommitteeListMixin, NotFoundInsteadOfForbiddenMixin, admin.Mo
         rows = [(d.accession, verdict_badge(matches.get(d.pk))) for d in committee_datasets(review)]
         if not rows:
             return "—"
-        return format_html_join(mark_safe("<br>"), '<span class="nowrap">{} {}</span>', rows)
+        return format_html_join(mark_safe("<br>"), "{} {}", rows)
 
     @admin.display(description="votes")
     def votes_so_far(self, review):
@@ -302,6 +308,10 @@ class GrantAdmin(_CommitteeListMixin, NotFoundInsteadOfForbiddenMixin, admin.Mod
         return revoke_grants(self, request, queryset)
 
 
+def _when(moment) -> str:
+    return date_format(timezone.localtime(moment), "DATETIME_FORMAT")
+
+
 # --- superusers only: requests and the notification outbox ------------------------------------
 @admin.register(AccessRequest)
 class AccessRequestAdmin(SuperuserOnlyMixin, NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
@@ -387,13 +397,13 @@ class NotificationAdmin(SuperuserOnlyMixin, NotFoundInsteadOfForbiddenMixin, adm
     @admin.display(description="delivery", ordering="sent_at")
     def delivery(self, notification):
         if notification.sent_at is not None:
-            return f"sent {notification.sent_at:%Y-%m-%d %H:%M}"
+            return f"sent {_when(notification.sent_at)}"
         if not notification.attempts:
             return "waiting"
         return format_html(
             "waiting: {} attempt(s), next {}<br><small>{}</small>",
             notification.attempts,
-            f"{notification.next_attempt_at:%Y-%m-%d %H:%M}",
+            _when(notification.next_attempt_at),
             notification.last_error,
         )
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Protocol
 
 from core.exceptions import Conflict
@@ -266,6 +266,20 @@ def decider_shortfall(panel: Panel, *, policy: str, quorum: int) -> str | None:
                 f"voter{'' if voters == 1 else 's'} remain{'s' if voters == 1 else ''} on this review."
             )
     return None
+
+
+# --- review deadlines ------------------------------------------------------------------------------
+def review_due(submitted_at: datetime | None, service_level_days: int) -> datetime | None:
+    """When a review is due: its committee's service level after the request was submitted."""
+    if submitted_at is None:
+        return None
+    return submitted_at + timedelta(days=service_level_days)
+
+
+def review_overdue(status: str, due: datetime | None, now: datetime) -> bool:
+    """Whether a review is past its due date while the committee still has to act on it (a
+    review returned to the applicant waits for them, not for the committee)."""
+    return due is not None and status in DECIDABLE_STATES and now > due
 
 
 def summary_status(request_status: str, review_statuses: Iterable[str]) -> str:

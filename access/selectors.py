@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
@@ -16,6 +18,7 @@ from governance.choices import DatasetStatus
 from governance.models import CommitteeMembership, Dataset
 from governance.selectors import current_agreements
 
+from . import lifecycle
 from .choices import CommentVisibility, InvitationStatus, ReviewStatus
 from .lifecycle import OPEN_REVIEW_STATES
 from .models import (
@@ -139,6 +142,110 @@ def reviews_waiting_for(user, reviews: QuerySet[Review]) -> QuerySet[Review]:
         .exclude(request__team_members=user)
         .exclude(recusals__member=user)
     )
+
+
+def review_panel(review: Review) -> lifecycle.Panel:
+    """Who may act on this review, and who of them is barred by a conflict of interest.
+    Reads through `.all()`, so that a list (the API's, the workspace's) prefetches it for a
+    whole page."""
+    access_request = review.request
+    return lifecycle.Panel.of(
+        memberships={m.user_id: m.role for m in review.committee.memberships.all()},
+        deputies=[d.user_id for d in review.deputies.all()],
+        applicant=access_request.applicant_id,
+        team=[u.pk for u in access_request.team_members.all()],
+        recused=[r.member_id for r in review.recusals.all()],
+    )
+
+
+def review_due_at(review: Review) -> datetime | None:
+    """When the review is due: the committee's service level after the request's submission."""
+    return lifecycle.review_due(review.request.submitted_at, review.committee.service_level_days)
+
+
+@dataclass
+class ReviewWork:
+    """The open reviews on one person's panels, sorted by what they wait for. A review the
+    person is conflicted on (applicant, team, recusal) is in none of the lists."""
+
+    on_a_panel: bool = False
+    needs_vote: list[Review] = field(default_factory=list)
+    needs_decision: list[Review] = field(default_factory=list)
+    waiting_for_applicant: list[Review] = field(default_factory=list)
+    overdue: list[Review] = field(default_factory=list)
+
+    @property
+    def needs_me(self) -> list[Review]:
+        """What waits for this person's own action: a vote or a decision."""
+        seen = {r.pk: r for r in [*self.needs_vote, *self.needs_decision]}
+        return list(seen.values())
+
+
+def _panel_reviews(user) -> QuerySet[Review]:
+    """The open reviews of the person's committees and of the reviews they deputise on, with
+    everything `review_panel`, the votes and the due date read (one query each)."""
+    on_panel = Exists(
+        CommitteeMembership.objects.filter(committee_id=OuterRef("committee_id"), user=user)
+    ) | Exists(DeputyDecider.objects.filter(review_id=OuterRef("pk"), user=user))
+    return (
+        Review.objects.filter(on_panel, status__in=OPEN_REVIEW_STATES)
+        .select_related("request__applicant", "committee")
+        .prefetch_related(
+            "committee__memberships",
+            "deputies",
+            "recusals",
+            "request__team_members",
+            Prefetch(
+                "votes",
+                queryset=Vote.objects.filter(round=F("review__round")).only(
+                    "pk", "review_id", "voter_id", "choice", "round"
+                ),
+                to_attr="current_votes",
+            ),
+        )
+        .order_by("request__submitted_at", "pk")
+    )
+
+
+def review_work_for(user, *, now: datetime | None = None) -> ReviewWork:
+    """What waits for this person on their committees (the workspace's home, the queue's default
+    filter and the members' reminder digest), decided by the lifecycle's rules:
+
+    - needs your vote: a voting committee's review open for decision, on which the person may
+      vote and has not voted in the current round;
+    - needs your decision: a review open for decision that the person may decide under the
+      committee's policy (for a voting committee, once its quorum of eligible votes is cast);
+    - waiting for the applicant: returned for changes;
+    - overdue: open for decision past its due date (`review_due_at`)."""
+    now = now or timezone.now()
+    work = ReviewWork(on_a_panel=user.committee_memberships.exists() or user.deputy_for.exists())
+    if not work.on_a_panel:
+        return work
+    for review in _panel_reviews(user):
+        panel = review_panel(review)
+        role = panel.role_of(user.pk)
+        if role is None or lifecycle.conflict_refusal(panel, user.pk):
+            continue
+        if review.status == ReviewStatus.RETURNED:
+            work.waiting_for_applicant.append(review)
+            continue
+        if review.status not in lifecycle.DECIDABLE_STATES:
+            continue
+        committee = review.committee
+        policy = committee.decision_policy
+        voting = policy in lifecycle.VOTING_POLICIES
+        voted = any(v.voter_id == user.pk for v in review.current_votes)
+        if voting and lifecycle.may_vote(role) and not voted:
+            work.needs_vote.append(review)
+        if lifecycle.role_refusal(policy=policy, role=role) is None:
+            tally = lifecycle.eligible_tally(
+                ((v.voter_id, v.choice) for v in review.current_votes), panel
+            )
+            if not voting or tally.cast >= committee.quorum:
+                work.needs_decision.append(review)
+        if lifecycle.review_overdue(review.status, review_due_at(review), now):
+            work.overdue.append(review)
+    return work
 
 
 def request_may_view(user, access_request: AccessRequest) -> bool:

@@ -342,12 +342,12 @@ def review_started(*, review, actor):
     )
 
 
-def review_closed(*, review, actor, from_status: str):
+def review_closed(*, review, actor, from_status: str, reason: str):
     return _record(
         EventType.REVIEW_CLOSED,
         actor=actor,
         obj=review,
-        payload={"request": review.request_id, "from": from_status},
+        payload={"request": review.request_id, "from": from_status, "reason": reason},
     )
 
 

@@ -53,7 +53,8 @@ TESSERA_INVITATION_DAYS = env.int("TESSERA_INVITATION_DAYS", default=14)
 TESSERA_INVITATIONS_PER_DAY = env.int("TESSERA_INVITATIONS_PER_DAY", default=50)
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The admin site is the committee workspace (access/committee/site.py).
+    "access.committee.apps.WorkspaceAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -171,6 +172,13 @@ LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+# Dates read the same to everyone: `3 Dec 2026` (never 12/03/2026). The locale's formats win over
+# these settings, so config/formats/ sets the same for English.
+DATE_FORMAT = "j M Y"
+DATETIME_FORMAT = "j M Y, H:i"
+SHORT_DATE_FORMAT = "j M Y"
+SHORT_DATETIME_FORMAT = "j M Y, H:i"
+FORMAT_MODULE_PATH = ["config.formats"]
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]

@@ -285,6 +285,7 @@ class DataAccessCommitteeAdmin(_ServiceSavedAdmin):
         "slug",
         "decision_policy",
         "quorum",
+        "service_level_days",
         "organisation",
         "member_count",
         "dataset_count",

@@ -264,6 +264,14 @@ class DataAccessCommittee(models.Model):
         default=False,
         help_text="Grants then run for the requested duration.",
     )
+    # The committee's service level: a review is due this many days after the request was
+    # submitted; past that it is overdue (flagged in the queue, in the members' reminder digest).
+    service_level_days = models.PositiveSmallIntegerField(
+        "service level (days)",
+        default=14,
+        validators=[MinValueValidator(1)],
+        help_text="A review is due this many days after the request is submitted.",
+    )
     member_group = models.OneToOneField(
         Group, on_delete=models.PROTECT, related_name="committee", editable=False
     )

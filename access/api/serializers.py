@@ -298,6 +298,12 @@ class CommitteeTargetSerializer(serializers.Serializer):
     )
 
 
+class CloseSerializer(CommitteeTargetSerializer):
+    reason = serializers.CharField(
+        max_length=5000, help_text="Why the review is closed; the applicant is told."
+    )
+
+
 class VoteSerializer(CommitteeTargetSerializer):
     choice = serializers.ChoiceField(choices=VoteChoice.choices)
     rationale = serializers.CharField(max_length=10000)

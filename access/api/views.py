@@ -31,8 +31,8 @@ from ..services import team as team_services
 from .serializers import (
     AcceptAgreementSerializer,
     AccessRequestSerializer,
+    CloseSerializer,
     CommentSerializer,
-    CommitteeTargetSerializer,
     ConversationEntrySerializer,
     DecideSerializer,
     GrantSerializer,
@@ -464,17 +464,19 @@ class AccessRequestViewSet(
         return Response(GrantSerializer(grant).data)
 
     @extend_schema(
-        request=CommitteeTargetSerializer,
+        request=CloseSerializer,
         responses=AccessRequestSerializer,
-        summary="Close this committee's review",
+        summary="Close this committee's review, with the reason the applicant is told",
     )
     @action(detail=True, methods=["post"])
     def close(self, request, pk=None):
         access_request = self.get_object()
-        body = CommitteeTargetSerializer(data=request.data)
+        body = CloseSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         review = self._review(access_request, body.validated_data.get("committee"))
-        review_services.review_close(review=review, actor=request.user)
+        review_services.review_close(
+            review=review, actor=request.user, reason=body.validated_data["reason"]
+        )
         return self._respond(access_request)
 
 

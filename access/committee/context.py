@@ -23,16 +23,21 @@ from ..choices import DecisionOutcome, ReviewStatus
 from ..models import AccessRequest, Grant, Review
 from ..services import decisions as decision_services
 from ..services import reviews as review_services
-from .forms import DECISION_FORMS, CommentForm, DeputyForm, RecusalForm, RevokeForm, VoteForm
+from .forms import DECISION_FORMS, CommentForm, DeputyForm, RecusalForm, VoteForm
 
-VERDICT_LABELS = {Outcome.APPROVE: "approve", Outcome.DENY: "deny", Outcome.REVIEW: "needs review"}
+# How the consent match reads: whether the purpose fits the consent, never a recommendation.
+VERDICT_LABELS = {
+    Outcome.APPROVE: "fits",
+    Outcome.DENY: "does not fit",
+    Outcome.REVIEW: "needs review",
+}
 
 
 @dataclass
 class DecisionOption:
     outcome: str
     label: str
-    form: forms.Form
+    form: forms.Form | None
     refusal: str | None
 
 
@@ -40,7 +45,7 @@ class DecisionOption:
 class GrantRow:
     grant: Grant
     state: str
-    revoke_form: RevokeForm | None
+    may_revoke: bool
 
 
 def committee_datasets(review: Review) -> list[Dataset]:
@@ -55,6 +60,56 @@ def verdict_badge(decision: str | None):
         decision,
         VERDICT_LABELS.get(decision, decision),
     )
+
+
+def due_text(review: Review, now=None) -> tuple[str, bool]:
+    """The review's deadline in words, and whether it is overdue: "Due 3 Dec 2026", "Overdue
+    since 3 Dec 2026", or nothing once the committee no longer has to act on it."""
+    due = selectors.review_due_at(review)
+    if due is None or review.status not in lifecycle.DECIDABLE_STATES:
+        return "", False
+    day = date_format(timezone.localtime(due), "DATE_FORMAT")
+    if lifecycle.review_overdue(review.status, due, now or timezone.now()):
+        return f"Overdue since {day}", True
+    return f"Due {day}", False
+
+
+def display_name(user) -> str:
+    return user.get_full_name() or user.username
+
+
+def _names(people: list[str]) -> str:
+    return people[0] if len(people) == 1 else f"{', '.join(people[:-1])} and {people[-1]}"
+
+
+ROLE_NAMES = {
+    CommitteeRole.CHAIR: ("the chair", "the chairs"),
+    lifecycle.DEPUTY: ("the deputy decider", "the deputy deciders"),
+    CommitteeRole.SECRETARY: ("the secretary", "the secretaries"),
+    CommitteeRole.MEMBER: ("a member", "the members"),
+}
+
+
+def who_decides(review: Review, panel: lifecycle.Panel) -> str:
+    """One sentence for someone who may not decide: who can, by role and name."""
+    committee = review.committee
+    deciders = panel.eligible_deciders(committee.decision_policy)
+    if not deciders:
+        return "Nobody on this committee can decide this review now: every decider is conflicted."
+    users = {m.user_id: m.user for m in committee.memberships.select_related("user") if m.user_id}
+    users.update({d.user_id: d.user for d in review.deputies.select_related("user")})
+    groups = []
+    for role, (one, many) in ROLE_NAMES.items():
+        names = sorted(display_name(users[u]) for u in deciders if panel.roles.get(u) == role)
+        if names:
+            groups.append(f"{one if len(names) == 1 else many}, {_names(names)},")
+    who = " or ".join(groups).rstrip(",")
+    verb = (
+        "record the decision"
+        if committee.decision_policy in lifecycle.VOTING_POLICIES
+        else ("decide this review")
+    )
+    return f"Only {who}, can {verb}."
 
 
 def days_since(moment) -> int | None:
@@ -119,30 +174,35 @@ def review_page_context(request, review: Review, bound: dict[str, forms.Form]) -
             f"This review is {review.get_status_display().lower()}: "
             "no decision can be taken on it now."
         )
+    decider = role is not None and (
+        lifecycle.role_refusal(policy=committee.decision_policy, role=role) is None
+    )
     decision_options = []
+    decision_refusals: list[str] = []
     for outcome, label in DecisionOutcome.choices:
-        form = bound.get(outcome) or DECISION_FORMS[outcome](prefix=outcome, review=review)
-        refusal = (
-            closed_refusal
-            or conflict
-            or lifecycle.decision_refusal(
-                policy=committee.decision_policy,
-                quorum=committee.quorum,
-                role=role,
-                outcome=outcome,
-                tally=tally,
-            )
+        refusal = closed_refusal or lifecycle.decision_refusal(
+            policy=committee.decision_policy,
+            quorum=committee.quorum,
+            role=role,
+            outcome=outcome,
+            tally=tally,
         )
-        decision_options.append(DecisionOption(outcome, label, form, refusal))
+        if refusal:
+            if refusal not in decision_refusals:
+                decision_refusals.append(refusal)
+            continue
+        # Only the decisions this person may take now are offered: approve here, reject and
+        # return through their confirmation page (a reason the applicant reads).
+        form = None
+        if outcome == DecisionOutcome.APPROVE:
+            form = bound.get(outcome) or DECISION_FORMS[outcome](prefix=outcome, review=review)
+        decision_options.append(DecisionOption(outcome, label, form, None))
 
     grants = []
     for grant in selectors.grants_for_review(review):
         state = grant.inactive_reason() or "Active."
-        revoke_form = None
-        if may_manage and grant.revoked_at is None:
-            key = f"revoke-{grant.pk}"
-            revoke_form = bound.get(key) or RevokeForm(prefix=key, grant=grant)
-        grants.append(GrantRow(grant, state, revoke_form))
+        may_revoke = may_manage and grant.revoked_at is None
+        grants.append(GrantRow(grant, state, may_revoke))
 
     people = access_request.people()
     # Only this committee's agreements: what the applicant signed for others is not its business.
@@ -193,7 +253,7 @@ def review_page_context(request, review: Review, bound: dict[str, forms.Form]) -
         "ethics_document_url": ethics_document_url(access_request),
         "acceptances": acceptances,
         "missing_acceptances": missing_acceptances,
-        "dataset_rows": [(d, matches.get(d.pk)) for d in datasets],
+        "dataset_rows": [_dataset_row(d, matches.get(d.pk)) for d in datasets],
         "other_datasets": [
             d for d in access_request.datasets.all() if d.committee_id != committee.pk
         ],
@@ -215,8 +275,17 @@ def review_page_context(request, review: Review, bound: dict[str, forms.Form]) -
             else None,
         ),
         "own_vote": own_vote,
-        "may_decide": role is not None and decidable,
+        "may_decide": decider and decidable and bool(decision_options),
         "decision_options": decision_options,
+        # One sentence instead of refused forms: why the other decisions are not open yet, or,
+        # for someone who may not decide, who can.
+        "decision_note": " ".join(decision_refusals) if decider and decidable else None,
+        "who_decides": who_decides(review, panel)
+        if decidable and not decider and not conflict
+        else None,
+        "closed_note": closed_refusal,
+        "decidable": decidable,
+        "due": due_text(review),
         "may_start": role is not None
         and review.status in (ReviewStatus.SUBMITTED, ReviewStatus.RESUBMITTED),
         "may_close": may_manage
@@ -225,6 +294,25 @@ def review_page_context(request, review: Review, bound: dict[str, forms.Form]) -
         "start_error": _form_errors(bound.get("start")),
         "close_error": _form_errors(bound.get("close")),
     }
+
+
+@dataclass
+class DatasetRow:
+    dataset: Dataset
+    match: Any
+    verdict: str
+    rules: list[dict]
+
+
+def _dataset_row(dataset: Dataset, match) -> DatasetRow:
+    """A dataset with its consent match, in the workspace's words (fits / does not fit)."""
+    if match is None:
+        return DatasetRow(dataset, None, "", [])
+    rules = [
+        {**rule, "outcome": VERDICT_LABELS.get(rule.get("outcome"), rule.get("outcome"))}
+        for rule in match.rules or []
+    ]
+    return DatasetRow(dataset, match, VERDICT_LABELS.get(match.decision, match.decision), rules)
 
 
 def _role_label(role: str | None) -> str:

@@ -38,28 +38,75 @@ class CommitteeFilter(admin.SimpleListFilter):
         return queryset.filter(committee_id=int(value))
 
 
-class WaitingForMeFilter(admin.SimpleListFilter):
-    title = "waiting for me"
-    parameter_name = "waiting"
+class NeedsMeFilter(admin.SimpleListFilter):
+    """What waits for this person (`selectors.review_work_for`). The queue opens on "needs me"
+    (a vote or a decision) for anyone on a committee; "All reviews" shows the whole queue."""
+
+    title = "what waits for you"
+    parameter_name = "needs"
+    choices_by_value = {
+        "me": ("Needs me (vote or decision)", "needs_me"),
+        "vote": ("Needs your vote", "needs_vote"),
+        "decision": ("Needs your decision", "needs_decision"),
+        "applicant": ("Waiting for the applicant", "waiting_for_applicant"),
+        "overdue": ("Overdue", "overdue"),
+    }
+
+    def __init__(self, request, params, model, model_admin):
+        super().__init__(request, params, model, model_admin)
+        if self.parameter_name not in self.used_parameters and _sits_on_a_panel(request):
+            self.default = "me"
+        else:
+            self.default = None
+
+    def value(self):
+        return super().value() or self.default
+
+    def has_output(self):
+        return True
 
     def lookups(self, request, model_admin):
-        return [("me", "Open, and I may act on it")]
+        return [(value, label) for value, (label, _) in self.choices_by_value.items()]
+
+    def choices(self, changelist):
+        current = self.value()
+        yield {
+            "selected": current in (None, "all"),
+            "query_string": changelist.get_query_string({self.parameter_name: "all"}),
+            "display": "All reviews",
+        }
+        for value, label in self.lookup_choices:
+            yield {
+                "selected": current == value,
+                "query_string": changelist.get_query_string({self.parameter_name: value}),
+                "display": label,
+            }
 
     def queryset(self, request, queryset):
-        if self.value() != "me":
+        value = self.value()
+        if value in (None, "all"):
             return queryset
-        return selectors.reviews_waiting_for(request.user, queryset)
+        if value not in self.choices_by_value:
+            return queryset.none()
+        work = selectors.review_work_for(request.user)
+        reviews = getattr(work, self.choices_by_value[value][1])
+        return queryset.filter(pk__in=[r.pk for r in reviews])
+
+
+def _sits_on_a_panel(request) -> bool:
+    user = request.user
+    return user.committee_memberships.exists() or user.deputy_for.exists()
 
 
 class VerdictFilter(admin.SimpleListFilter):
-    title = "consent-match verdict (any dataset)"
+    title = "consent match (any dataset)"
     parameter_name = "verdict"
 
     def lookups(self, request, model_admin):
         return [
-            (Outcome.APPROVE, "Approve"),
+            (Outcome.APPROVE, "Fits"),
             (Outcome.REVIEW, "Needs review"),
-            (Outcome.DENY, "Deny"),
+            (Outcome.DENY, "Does not fit"),
             ("none", "Not evaluated yet"),
         ]
 

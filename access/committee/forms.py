@@ -103,7 +103,7 @@ class ApproveForm(_DecisionForm):
 
 class RejectForm(_DecisionForm):
     reason = forms.CharField(
-        label="Reason for rejecting",
+        label="Reason for rejecting (the applicant reads it)",
         widget=forms.Textarea(attrs={"rows": 2}),
         error_messages={"required": "A rejection needs a reason."},
     )
@@ -111,7 +111,7 @@ class RejectForm(_DecisionForm):
 
 class ReturnForm(_DecisionForm):
     questions = forms.CharField(
-        label="Questions for the applicant",
+        label="Questions for the applicant (they answer before resubmitting)",
         widget=forms.Textarea(attrs={"rows": 2}),
         error_messages={"required": "Returning a request needs the committee's questions."},
     )
@@ -124,6 +124,14 @@ DECISION_FORMS: dict[str, type[_DecisionForm]] = {
 }
 
 
+class CloseForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason for closing (the applicant reads it)",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": "Say why the review is closed; the applicant is told."},
+    )
+
+
 class RevokeForm(forms.Form):
     reason = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 1}),
@@ -132,9 +140,10 @@ class RevokeForm(forms.Form):
 
     def __init__(self, *args, grant: Grant, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields[
-            "reason"
-        ].label = f"Reason for revoking {grant.user.username}'s access to {grant.dataset.accession}"
+        self.fields["reason"].label = (
+            f"Reason for revoking {grant.user.username}'s access to {grant.dataset.accession} "
+            "(they read it)"
+        )
 
 
 class RecusalForm(forms.Form):

@@ -34,6 +34,7 @@ from .context import review_page_context
 from .errors import MethodNotAllowed, record_refusal
 from .forms import (
     DECISION_FORMS,
+    CloseForm,
     CommentForm,
     DeputyForm,
     RecusalForm,
@@ -41,6 +42,22 @@ from .forms import (
     RevokeForm,
     VoteForm,
 )
+
+# The decisions that go through a confirmation page, and what it says.
+CONFIRMED_DECISIONS: dict[str, dict[str, Any]] = {
+    DecisionOutcome.REJECT: {
+        "title": "Reject",
+        "explanation": "Rejecting ends this committee's review of the request. The applicant "
+        "is told, and reads your reason.",
+        "submit": "Reject the request",
+    },
+    DecisionOutcome.RETURN: {
+        "title": "Return for changes",
+        "explanation": "The request goes back to the applicant with your questions; the "
+        "review waits for their answer and resubmission.",
+        "submit": "Return to the applicant",
+    },
+}
 
 
 class ReviewWorkspace:
@@ -129,6 +146,33 @@ class ReviewWorkspace:
         }
         return TemplateResponse(request, "admin/access/review_page.html", context, status=status)
 
+    def _page_url(self, review: Review) -> str:
+        return reverse(
+            "admin:access_review_change", args=[review.pk], current_app=self.admin_site.name
+        )
+
+    def _confirm(self, request, review: Review, form: forms.Form, confirm: dict[str, Any]):
+        """The confirmation step of close, reject, return and revoke: what will happen, and the
+        reason the applicant (or the grant's holder) will read. Re-shown with its errors."""
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "app_label": self.opts.app_label,
+            "review": review,
+            "review_url": self._page_url(review),
+            "form": form,
+            "hidden": [],
+            **confirm,
+        }
+        return TemplateResponse(request, "admin/access/review_confirm.html", context)
+
+    def _confirmed_step(self, request, review, form, key, confirm, call, **step):
+        """GET shows the confirmation; a POST without a valid reason shows it again with the
+        error; a POST with one runs the step (`_form_step`)."""
+        if request.method != "POST" or not form.is_valid():
+            return self._confirm(request, review, form, confirm)
+        return self._form_step(request, review, form, key, call, **step)
+
     # --- running a step -------------------------------------------------------------------------
     def _refused(self, request, review: Review, form: forms.Form, key: str, exc=None):
         if exc is not None:
@@ -160,11 +204,7 @@ class ReviewWorkspace:
                 record_refusal(request, action, 403)
             return self._refused(request, review, form, key, exc)
         messages.success(request, success)
-        return HttpResponseRedirect(
-            reverse(
-                "admin:access_review_change", args=[review.pk], current_app=self.admin_site.name
-            )
-        )
+        return HttpResponseRedirect(self._page_url(review))
 
     def _posted_review(self, request, object_id) -> Review:
         # The 404 comes first: a stranger learns nothing, not even which methods a URL takes.
@@ -270,16 +310,27 @@ class ReviewWorkspace:
         )
 
     def decide_view(self, request, object_id):
-        review = self._posted_review(request, object_id)
+        review = self._review_or_404(request, object_id)
+        if request.method == "GET" and request.GET.get("outcome") in CONFIRMED_DECISIONS:
+            # Reject and return: the confirmation page, with the reason the applicant reads.
+            outcome = request.GET["outcome"]
+            form = DECISION_FORMS[outcome](prefix=outcome, review=review)
+            return self._confirm(request, review, form, self._decision_confirm(outcome))
+        if request.method != "POST":
+            raise MethodNotAllowed
         outcome = request.POST.get("outcome")
         if outcome not in DECISION_FORMS:
             messages.error(request, "Not done: choose approve, reject or return for changes.")
             return self._render(request, review)
-        return self._form_step(
+        form = DECISION_FORMS[outcome](request.POST, prefix=outcome, review=review)
+        step = self._form_step if outcome not in CONFIRMED_DECISIONS else self._confirmed_step
+        extra = () if outcome not in CONFIRMED_DECISIONS else (self._decision_confirm(outcome),)
+        return step(
             request,
             review,
-            DECISION_FORMS[outcome](request.POST, prefix=outcome, review=review),
+            form,
             outcome,
+            *extra,
             lambda form: decision_services.decision_record(
                 review=review, actor=request.user, outcome=outcome, **form.service_kwargs()
             ),
@@ -292,13 +343,31 @@ class ReviewWorkspace:
             outcome=outcome,
         )
 
+    @staticmethod
+    def _decision_confirm(outcome: str) -> dict[str, Any]:
+        return CONFIRMED_DECISIONS[outcome] | {"hidden": [("outcome", outcome)]}
+
     def close_view(self, request, object_id):
-        return self._formless_step(
+        review = self._review_or_404(request, object_id)
+        if request.method not in ("GET", "HEAD", "POST"):
+            raise MethodNotAllowed
+        return self._confirmed_step(
             request,
-            object_id,
+            review,
+            CloseForm(request.POST if request.method == "POST" else None, prefix="close"),
             "close",
-            review_services.review_close,
-            success="The review is closed.",
+            {
+                "title": "Close review",
+                "explanation": "Closing ends this committee's work on the request, and it cannot "
+                "be reopened. The applicant is told, with your reason, and sees it in the "
+                "request's history; the reason goes into the audit ledger.",
+                "submit": "Close the review",
+            },
+            lambda form: review_services.review_close(
+                review=review, actor=request.user, reason=form.cleaned_data["reason"]
+            ),
+            action="review_close",
+            success="The review is closed; the applicant is told your reason.",
         )
 
     def recuse_view(self, request, object_id):
@@ -336,14 +405,22 @@ class ReviewWorkspace:
         grant = selectors.grants_for_review(review).filter(pk=grant_id).first()
         if grant is None:
             raise Http404("No such grant on this review.")
-        if request.method != "POST":
+        if request.method not in ("GET", "HEAD", "POST"):
             raise MethodNotAllowed
         key = f"revoke-{grant.pk}"
-        return self._form_step(
+        return self._confirmed_step(
             request,
             review,
-            RevokeForm(request.POST, prefix=key, grant=grant),
+            RevokeForm(request.POST if request.method == "POST" else None, prefix=key, grant=grant),
             key,
+            {
+                "title": "Revoke access",
+                "explanation": f"Revoking ends {grant.user.username}'s access to "
+                f"{grant.dataset.accession} at once; every token derived from the grant stops "
+                "working. They are told by e-mail with your reason, which also goes into the "
+                "audit ledger.",
+                "submit": "Revoke the grant",
+            },
             lambda form: grant_services.grant_revoke(
                 grant=grant, actor=request.user, **form.cleaned_data
             ),

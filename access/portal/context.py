@@ -224,7 +224,10 @@ def timeline(access_request, user, reviews, people) -> list[dict]:
         elif kind == EventType.REVIEW_STARTED:
             text = f"{committee_name(event)} started its review."
         elif kind == EventType.REVIEW_CLOSED:
-            text = f"{committee_name(event)} closed its review."
+            reason = p.get("reason")
+            text = f"{committee_name(event)} closed its review." + (
+                f" Reason: {reason}" if reason else ""
+            )
         elif kind == EventType.COMMENT_ADDED:
             if p.get("committee"):
                 text = f"{committee_name(event)} wrote a message (see Conversation)."

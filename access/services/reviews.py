@@ -16,20 +16,8 @@ from .. import lifecycle
 from ..choices import CommentVisibility, RequestStatus, ReviewStatus, VoteChoice
 from ..lifecycle import TransitionRefused
 from ..models import AccessRequest, Comment, DeputyDecider, Recusal, Review, Vote
+from ..selectors import review_panel
 from . import common
-
-
-def review_panel(review: Review) -> lifecycle.Panel:
-    """Who may act on this review, and who of them is barred by a conflict of interest.
-    Reads through `.all()`, so that a list (the API's) prefetches it for a whole page."""
-    access_request = review.request
-    return lifecycle.Panel.of(
-        memberships={m.user_id: m.role for m in review.committee.memberships.all()},
-        deputies=[d.user_id for d in review.deputies.all()],
-        applicant=access_request.applicant_id,
-        team=[u.pk for u in access_request.team_members.all()],
-        recused=[r.member_id for r in review.recusals.all()],
-    )
 
 
 def require_eligible(review: Review, actor, panel: lifecycle.Panel | None = None) -> str:
@@ -190,14 +178,19 @@ def deputy_appoint(*, review: Review, actor, user, reason: str) -> DeputyDecider
 
 
 @transaction.atomic
-def review_close(*, review: Review, actor) -> Review:
+def review_close(*, review: Review, actor, reason: str) -> Review:
+    """Close the committee's review for good (it cannot be reopened). The reason is for the
+    applicant: it is kept in the ledger event, which their request's history shows."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise Invalid({"reason": "Say why the review is closed; the applicant is told."})
     review = common.lock_review(review)
     role = require_eligible(review, actor)
     if not lifecycle.may_manage(policy=review.committee.decision_policy, role=role):
         raise Forbidden("Only the chair or the secretary may close a review.")
     from_status = review.status
     common.transition(review, ReviewStatus.CLOSED)
-    events.review_closed(review=review, actor=actor, from_status=from_status)
+    events.review_closed(review=review, actor=actor, from_status=from_status, reason=reason)
     access_request = common.lock_request(review.request)
     if not access_request.reviews.exclude(
         status__in=[ReviewStatus.CLOSED, ReviewStatus.WITHDRAWN]

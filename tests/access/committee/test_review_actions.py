@@ -78,10 +78,11 @@ def test_members_decision_under_chair_decides_is_refused_with_the_reason_shown(
     client, member, review, dataset
 ):
     client.force_login(member)
-    reason = "This committee&#x27;s policy is that the chair decides."
     before = client.get(page(review)).text
-    assert reason in before  # explained before the click
-    assert 'aria-describedby="refusal-approve" disabled' in before
+    # One sentence says who can; no decision form, no disabled button, no repeated refusal.
+    assert before.count("Only the chair, chair, can decide this review.") == 1
+    assert 'id="id_approve-end_date"' not in before and " disabled" not in before
+    assert "policy is that the chair decides" not in before
 
     response = client.post(url("decide", review), approve_data(dataset))
     assert response.status_code == 200

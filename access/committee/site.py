@@ -1,0 +1,52 @@
+"""The admin site, branded as the committee workspace. Its home page starts with what waits for
+the person (`access.selectors.review_work_for`): the reviews that need their vote or their
+decision, those waiting for the applicant and those overdue, each a link to the queue filtered
+to them. Every app registers its ModelAdmins here, as on the stock `admin.site`."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import reverse
+
+from .. import selectors
+
+# The queue's filter values, in the order of the home page's cards (`filters.NeedsMeFilter`).
+HOME_CARDS = [
+    ("vote", "Needs your vote", "needs_vote"),
+    ("decision", "Needs your decision", "needs_decision"),
+    ("applicant", "Waiting for the applicant", "waiting_for_applicant"),
+    ("overdue", "Overdue", "overdue"),
+]
+
+
+class WorkspaceSite(admin.AdminSite):
+    site_header = "Tessera — committee workspace"
+    site_title = "Tessera committee workspace"
+    index_title = "Your committee work"
+    index_template = "admin/workspace_index.html"
+
+    def index(self, request, extra_context=None):
+        return super().index(request, {**home_context(request), **(extra_context or {})})
+
+
+def home_context(request) -> dict:
+    """The home page's cards: one per kind of waiting work, with its count and queue link."""
+    user = request.user
+    if not (user.is_active and user.is_staff):
+        return {}
+    work = selectors.review_work_for(user)
+    queue = reverse("admin:access_review_changelist")
+    cards = [
+        {
+            "key": key,
+            "label": label,
+            "count": len(getattr(work, attribute)),
+            "url": f"{queue}?needs={key}",
+        }
+        for key, label, attribute in HOME_CARDS
+    ]
+    return {
+        "work_cards": cards,
+        "on_a_panel": work.on_a_panel,
+        "all_reviews_url": f"{queue}?needs=all",
+    }
