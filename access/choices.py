@@ -50,6 +50,7 @@ class NotificationKind(models.TextChoices):
     DRAFT_EXPIRING = "draft_expiring", "Draft about to expire"
     DRAFT_EXPIRED = "draft_expired", "Draft expired"
     INVITATION = "invitation", "Team invitation"
+    REVIEW_REMINDER = "review_reminder", "Reviews waiting (daily digest)"
 
 
 class VisaIgnoredReason(models.TextChoices):

@@ -11,6 +11,7 @@ from celery import shared_task
 from .services import grants as grant_services
 from .services import notifications as notification_services
 from .services import requests as request_services
+from .services import reviews as review_services
 from .services import team as team_services
 
 
@@ -50,3 +51,8 @@ def grants_expire() -> dict:
 @shared_task
 def invitations_expire() -> int:
     return team_services.invitations_expire()
+
+
+@shared_task
+def review_reminders_send() -> int:
+    return review_services.review_reminders_send()

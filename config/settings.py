@@ -14,6 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from csp import constants as csp_constants
 
 from core import scopes as oauth_scopes
@@ -294,6 +295,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "drafts-expire": {"task": "access.tasks.drafts_expire", "schedule": 3600.0},
     "grants-expire": {"task": "access.tasks.grants_expire", "schedule": 3600.0},
     "invitations-expire": {"task": "access.tasks.invitations_expire", "schedule": 3600.0},
+    # The committee members' daily digest of reviews waiting for them (one a day per member).
+    "review-reminders": {
+        "task": "access.tasks.review_reminders_send",
+        "schedule": crontab(hour=env.int("TESSERA_REVIEW_REMINDER_HOUR", default=7), minute=0),
+    },
     # Fallback for the `audit_sequencer` process (see audit/ledger.py); idle when it runs.
     "audit-sequence": {"task": "audit.tasks.ledger_sequence", "schedule": 5.0},
     "audit-checkpoint": {

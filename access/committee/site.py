@@ -35,6 +35,8 @@ def home_context(request) -> dict:
     if not (user.is_active and user.is_staff):
         return {}
     work = selectors.review_work_for(user)
+    if not (work.on_a_panel or user.is_superuser):
+        return {}  # no committee, no reviews: the home is the admin's list of models
     queue = reverse("admin:access_review_changelist")
     cards = [
         {

@@ -4,8 +4,15 @@ closing a review."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from guardian.shortcuts import assign_perm
 
 from audit import events
@@ -13,11 +20,18 @@ from core.exceptions import Forbidden, Invalid
 from governance.models import DataAccessCommittee
 
 from .. import lifecycle
-from ..choices import CommentVisibility, RequestStatus, ReviewStatus, VoteChoice
+from ..choices import (
+    CommentVisibility,
+    NotificationKind,
+    RequestStatus,
+    ReviewStatus,
+    VoteChoice,
+)
 from ..lifecycle import TransitionRefused
 from ..models import AccessRequest, Comment, DeputyDecider, Recusal, Review, Vote
-from ..selectors import review_panel
+from ..selectors import review_due_at, review_panel, review_work_for
 from . import common
+from . import notifications as notification_services
 
 
 def require_eligible(review: Review, actor, panel: lifecycle.Panel | None = None) -> str:
@@ -199,3 +213,56 @@ def review_close(*, review: Review, actor, reason: str) -> Review:
         access_request.save(update_fields=["status", "updated_at"])
         events.request_closed(access_request=access_request, actor=actor)
     return review
+
+
+# --- the members' reminder digest (Celery beat) --------------------------------------------------
+def _review_line(review: Review) -> str:
+    link = settings.TESSERA_BASE_URL + reverse("admin:access_review_change", args=[review.pk])
+    due = review_due_at(review)
+    when = f", due {date_format(timezone.localtime(due), 'DATE_FORMAT')}" if due else ""
+    return f"- {review.request.reference} “{review.request.title}” ({review.committee.name}{when}): {link}"
+
+
+def review_reminders_send(*, now: datetime | None = None) -> int:
+    """One digest a day to each committee member (or deputy decider) whose reviews wait for
+    them: those needing their vote or decision, and their committees' overdue ones, each with
+    its link. Nothing is sent to someone with nothing waiting; the outbox key (member and day)
+    keeps it to one a day however often beat runs it. Trusted caller: the system, no actor.
+    Returns how many digests were queued."""
+    now = now or timezone.now()
+    day = timezone.localdate(now)
+    people = (
+        get_user_model()
+        .objects.filter(
+            Q(committee_memberships__isnull=False) | Q(deputy_for__isnull=False), is_active=True
+        )
+        .exclude(email="")
+        .distinct()
+        .order_by("pk")
+    )
+    queued = 0
+    for person in people:
+        work = review_work_for(person, now=now)
+        sections = [
+            ("Needs your vote", work.needs_vote),
+            ("Needs your decision", work.needs_decision),
+            ("Overdue", work.overdue),
+        ]
+        if not any(reviews for _, reviews in sections):
+            continue
+        body = ["These reviews wait for you in the committee workspace.", ""]
+        for heading, reviews in sections:
+            if reviews:
+                body += [f"{heading} ({len(reviews)}):", *map(_review_line, reviews), ""]
+        waiting = len(work.needs_me)
+        overdue = len(work.overdue)
+        subject = f"Reviews waiting for you: {waiting} need you, {overdue} overdue"
+        notification = notification_services.notify(
+            recipient=person,
+            kind=NotificationKind.REVIEW_REMINDER,
+            subject=subject,
+            body="\n".join(body).rstrip() + "\n",
+            key=f"review-reminder:{person.pk}:{day.isoformat()}",
+        )
+        queued += notification is not None
+    return queued

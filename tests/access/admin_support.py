@@ -24,6 +24,8 @@ def url(name: str, review, *more) -> str:
 
 
 def changelist(client, **params):
+    """The review queue; the whole of it unless `needs` says otherwise (it opens on "needs me")."""
+    params.setdefault("needs", "all")
     return client.get(reverse("admin:access_review_changelist"), params)
 
 

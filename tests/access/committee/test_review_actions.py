@@ -75,12 +75,12 @@ def test_an_end_date_beyond_the_requested_duration_is_refused_on_the_page(
 
 
 def test_members_decision_under_chair_decides_is_refused_with_the_reason_shown(
-    client, member, review, dataset
+    client, chair, member, review, dataset
 ):
     client.force_login(member)
     before = client.get(page(review)).text
     # One sentence says who can; no decision form, no disabled button, no repeated refusal.
-    assert before.count("Only the chair, chair, can decide this review.") == 1
+    assert before.count(f"Only the chair, {chair.username}, can decide this review.") == 1
     assert 'id="id_approve-end_date"' not in before and " disabled" not in before
     assert "policy is that the chair decides" not in before
 
@@ -212,12 +212,15 @@ def test_a_member_may_not_revoke_under_chair_decides(client, chair, member, appr
 def test_close_from_the_admin(client, chair, member, review):
     client.force_login(member)
     assert "Close review" not in client.get(page(review)).text
-    refused = client.post(url("close", review))
+    refused = client.post(url("close", review), {"close-reason": "Duplicate request."})
     assert refused.status_code == 200
     assert any("Only the chair or the secretary may close" in m for m in messages_of(refused))
 
     client.force_login(chair)
-    assert client.post(url("close", review)).status_code == 302
+    assert url("close", review) in client.get(page(review)).text  # a link to the confirmation
+    assert (
+        client.post(url("close", review), {"close-reason": "Duplicate request."}).status_code == 302
+    )
     review.refresh_from_db()
     assert review.status == ReviewStatus.CLOSED
     assert client.get(page(review)).status_code == 200  # a closed review stays readable

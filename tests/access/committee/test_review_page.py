@@ -13,7 +13,7 @@ from audit.models import AuditEvent
 from tests import factories
 from tests.access_world import submit_request
 
-from ..admin_support import page
+from ..admin_support import page, url
 
 pytestmark = pytest.mark.django_db
 
@@ -55,21 +55,28 @@ def test_the_ethics_document_link_works_for_the_committee_and_is_ledgered(client
 
 def test_every_form_control_has_a_label_and_every_button_a_name(client, chair, approved):
     client.force_login(chair)
-    # a fresh, undecided review has every decision form
+    # a fresh, undecided review offers every decision: approve on the page, reject and return
+    # (and close, and revoke) through their confirmation pages
     text = client.get(page(approved)).text
-    assert ">Revoke</button>" in text
+    assert ">Revoke…</a>" in text
     other = submit_request(factories.user("labels"), [approved.request.datasets.first()])
-    text = client.get(page(other.reviews.get())).text
-    for button in [">Start review<", ">Add comment<", ">Cast vote<", ">Approve<", ">Reject<"]:
+    review = other.reviews.get()
+    text = client.get(page(review)).text
+    for button in [">Start review<", ">Add comment<", ">Cast vote<", ">Approve<", ">Reject…<"]:
         assert button in text, button
-    assert ">Return for changes<" in text
-    assert ">Close review<" in text
+    assert ">Return for changes…<" in text
+    assert ">Close review…<" in text
     for field_id in [
         "id_comment-body",
         "id_vote-rationale",
         "id_approve-end_date",
         "id_approve-conditions",
-        "id_reject-reason",
-        "id_return-questions",
     ]:
         assert f'for="{field_id}"' in text, field_id
+    confirmations = [
+        (url("decide", review) + "?outcome=reject", "id_reject-reason"),
+        (url("decide", review) + "?outcome=return", "id_return-questions"),
+        (url("close", review), "id_close-reason"),
+    ]
+    for address, field_id in confirmations:
+        assert f'for="{field_id}"' in client.get(address).text, field_id
