@@ -132,7 +132,7 @@ def test_changelist_shows_the_committees_datasets_verdicts_and_votes(
     if verdict is None:
         assert f"{dataset.accession} —" in row
     else:
-        expected = {"approve": "approve", "deny": "deny", "review": "needs review"}
+        expected = {"approve": "fits", "deny": "does not fit", "review": "needs review"}
         assert expected[verdict.decision] in row
 
 

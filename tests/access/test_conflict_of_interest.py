@@ -208,7 +208,7 @@ def test_chair_on_the_team_cannot_start_close_or_revoke(committee, dataset, rese
     with pytest.raises(PermissionDenied, match="on this request's team"):
         grant_services.grant_revoke(grant=grant, actor=secretary, reason="Mine to end.")
     with pytest.raises(PermissionDenied, match="on this request's team"):
-        review_services.review_close(review=review, actor=secretary)
+        review_services.review_close(review=review, actor=secretary, reason="Out of scope.")
     grant.refresh_from_db()
     review.refresh_from_db()
     assert grant.revoked_at is None
@@ -485,7 +485,9 @@ ACTIONS = {
     "decide": lambda review, actor, grant: decision_services.decision_record(
         review=review, actor=actor, outcome="reject", reason="No."
     ),
-    "close": lambda review, actor, grant: review_services.review_close(review=review, actor=actor),
+    "close": lambda review, actor, grant: review_services.review_close(
+        review=review, actor=actor, reason="Out of scope."
+    ),
     "revoke": lambda review, actor, grant: grant_services.grant_revoke(
         grant=grant, actor=actor, reason="Ended."
     ),

@@ -85,14 +85,18 @@ def test_an_outsiders_committee_action_on_the_api_is_refused_and_recorded_once(
 
 
 def test_a_member_refused_by_the_decision_policy_is_recorded_with_403(submitted, member, chair):
-    response = api(member).post(f"/api/v1/access-requests/{submitted.pk}/close/", {}, format="json")
+    response = api(member).post(
+        f"/api/v1/access-requests/{submitted.pk}/close/", {"reason": "Duplicate."}, format="json"
+    )
     assert response.status_code == 403
     (event,) = refusals()
     assert (event.actor_id, event.payload["status"]) == (pseudonym_for(member), 403)
 
 
 def test_an_allowed_committee_action_records_no_refusal(submitted, chair):
-    response = api(chair).post(f"/api/v1/access-requests/{submitted.pk}/close/", {}, format="json")
+    response = api(chair).post(
+        f"/api/v1/access-requests/{submitted.pk}/close/", {"reason": "Duplicate."}, format="json"
+    )
     assert response.status_code == 200, response.json()
     assert refusals() == []
 
@@ -151,7 +155,9 @@ def test_revoking_a_grant_of_another_committee_in_the_admin_is_recorded(
 
 def test_a_service_refusal_on_the_review_page_is_recorded_with_403(submitted, committee, member):
     review = review_of(submitted, committee)
-    response = admin_client(member).post(reverse("admin:access_review_close", args=[review.pk]), {})
+    response = admin_client(member).post(
+        reverse("admin:access_review_close", args=[review.pk]), {"close-reason": "Duplicate."}
+    )
     assert response.status_code == 200  # the page again, with the reason
     (event,) = refusals()
     assert event.payload == {

@@ -236,7 +236,8 @@ ENDPOINTS = {
         {"reason": "I co-authored with the applicant."}, {S.COMMITTEE_REVIEW}, "ok",
     ),
     "close the review": (
-        "chair", "post", "/api/v1/access-requests/{pk}/close/", {}, {S.COMMITTEE_REVIEW}, "ok",
+        "chair", "post", "/api/v1/access-requests/{pk}/close/", {"reason": "Duplicate."},
+        {S.COMMITTEE_REVIEW}, "ok",
     ),
     "list my grants": ("researcher", "get", "/api/v1/grants/", None, {S.GRANTS_READ}, "ok"),
     "the catalogue": ("researcher", "get", "/api/v1/datasets/", None, {S.CATALOGUE_READ}, "ok"),
