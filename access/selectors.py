@@ -129,21 +129,6 @@ def review_queue_for_user(user) -> QuerySet[Review]:
     )
 
 
-def reviews_waiting_for(user, reviews: QuerySet[Review]) -> QuerySet[Review]:
-    """Of these reviews, the open ones this person may act on: not those of a request they
-    applied for or are on the team of, nor those they declared a conflict on."""
-    on_panel = Exists(
-        CommitteeMembership.objects.filter(committee_id=OuterRef("committee_id"), user=user)
-    ) | Exists(DeputyDecider.objects.filter(review_id=OuterRef("pk"), user=user))
-    return (
-        reviews.filter(on_panel, status__in=OPEN_REVIEW_STATES)
-        .exclude(status=ReviewStatus.RETURNED)
-        .exclude(request__applicant=user)
-        .exclude(request__team_members=user)
-        .exclude(recusals__member=user)
-    )
-
-
 def review_panel(review: Review) -> lifecycle.Panel:
     """Who may act on this review, and who of them is barred by a conflict of interest.
     Reads through `.all()`, so that a list (the API's, the workspace's) prefetches it for a

@@ -312,20 +312,23 @@ def test_recusal_needs_a_reason_and_a_seat(dataset, researcher, member, outsider
         )
 
 
-def test_recused_review_is_not_waiting_for_me(dataset, researcher, member):
+def test_recused_review_is_not_waiting_for_me(dataset, researcher, member, committee):
+    committee.decision_policy = "majority"
+    gov.committee_update(committee=committee, actor=None)
     review = submitted_request(researcher, dataset)
-    mine = Review.objects.all()
-    assert list(selectors.reviews_waiting_for(member, mine)) == [review]
+    assert selectors.review_work_for(member).needs_vote == [review]
 
     review_services.recusal_declare(review=review, actor=member, reason="Conflict.")
 
-    assert list(selectors.reviews_waiting_for(member, mine)) == []
+    work = selectors.review_work_for(member)
+    assert (work.needs_vote, work.needs_decision, work.overdue) == ([], [], [])
 
 
 def test_own_request_is_not_waiting_for_me(toxpath, rat_livers):
     submitted_request(toxpath, rat_livers)
 
-    assert not selectors.reviews_waiting_for(toxpath, Review.objects.all()).exists()
+    work = selectors.review_work_for(toxpath)
+    assert (work.needs_me, work.waiting_for_applicant, work.overdue) == ([], [], [])
 
 
 # --- deputies ------------------------------------------------------------------------------------
@@ -427,7 +430,7 @@ def test_waiting_for_me_filter_leaves_out_conflicted_reviews(client, dataset, re
     theirs = submitted_request(researcher, dataset)
     client.force_login(chair)
 
-    response = client.get(reverse("admin:access_review_changelist"), {"waiting": "me"})
+    response = client.get(reverse("admin:access_review_changelist"), {"needs": "me"})
 
     assert {r.pk for r in response.context["cl"].result_list} == {theirs.pk}
 

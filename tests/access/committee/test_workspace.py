@@ -6,8 +6,7 @@ page goes through the Django test client as the persona would ask for it."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.contrib import admin
@@ -162,9 +161,9 @@ def test_a_superuser_on_no_committee_opens_on_the_whole_queue(
 
 # --- review deadlines -------------------------------------------------------------------------
 def test_the_due_date_is_submission_plus_the_committees_service_level():
-    submitted = datetime(2026, 12, 1, 9, 0, tzinfo=dt_timezone.utc)
+    submitted = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
     due = lifecycle.review_due(submitted, 14)
-    assert due == datetime(2026, 12, 15, 9, 0, tzinfo=dt_timezone.utc)
+    assert due == datetime(2026, 12, 15, 9, 0, tzinfo=UTC)
     assert lifecycle.review_due(None, 14) is None
     later = due + timedelta(minutes=1)
     assert lifecycle.review_overdue(ReviewStatus.UNDER_REVIEW, due, later)
@@ -182,9 +181,7 @@ def test_a_committee_has_a_service_level_of_14_days_by_default_and_sets_its_own(
     assert committee.service_level_days == 5
 
 
-def test_overdue_reviews_are_flagged_in_the_queue_and_on_the_page(
-    client, chair, committee, review
-):
+def test_overdue_reviews_are_flagged_in_the_queue_and_on_the_page(client, chair, committee, review):
     client.force_login(chair)
     submitted_days_ago(review, 3)
     due = date_format(timezone.localtime(selectors.review_due_at(review)), "j M Y")
@@ -366,7 +363,7 @@ def test_the_consent_match_reads_fits_does_not_fit_needs_review():
 
 def test_dates_are_unambiguous():
     day = date(2026, 12, 3)
-    moment = datetime(2026, 12, 3, 14, 5, tzinfo=dt_timezone.utc)
+    moment = datetime(2026, 12, 3, 14, 5, tzinfo=UTC)
     rendered = Template("{{ d|date }}|{{ d|date:'SHORT_DATE_FORMAT' }}|{{ m }}|{{ d }}").render(
         Context({"d": day, "m": moment})
     )
