@@ -344,8 +344,9 @@ def test_researcher_applies_two_committees_decide_and_both_grants_appear(
     chair2.sign_in_admin()
     open_review(chair2, reference)
     question = "Which immunotherapy regimens does your cohort cover?"
+    chair2.click_and_load(chair2.role("link", "Return for changes…"))
     chair2.page.get_by_label("Questions for the applicant").fill(question)
-    chair2.click_and_load(chair2.role("button", "Return for changes", exact=True))
+    chair2.click_and_load(chair2.role("button", "Return to the applicant"))
     chair2.expect_text("Returned for changes; the applicant sees your questions.")
     chair2.shot("06-chair2-returned")
 
