@@ -13,6 +13,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from core.dates import DateWithinYears
@@ -428,7 +429,8 @@ class Grant(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.user} → {self.dataset.accession} until {self.valid_until:%Y-%m-%d}"
+        until = date_format(timezone.localtime(self.valid_until), "j M Y")
+        return f"{self.user} → {self.dataset.accession} until {until}"
 
     def inactive_reason(self, now: datetime | None = None) -> str | None:
         """Why the grant is not active right now, or None when it is (`grant_inactive_reason`).
@@ -573,7 +575,8 @@ class ResearcherStatus(models.Model):
         indexes = [models.Index(fields=["user", "expires_at"])]
 
     def __str__(self) -> str:
-        return f"{self.user} bona fide ({self.source}, until {self.expires_at:%Y-%m-%d})"
+        until = date_format(timezone.localtime(self.expires_at), "j M Y")
+        return f"{self.user} bona fide ({self.source}, until {until})"
 
     def is_current(self, at: datetime | None = None) -> bool:
         return self.expires_at > (at or timezone.now())

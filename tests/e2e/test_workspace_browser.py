@@ -58,15 +58,18 @@ def test_member_votes_the_queue_fits_1280_and_the_secretary_closes_with_a_reason
     tab = journey(member.username)
     _sign_in(tab)
     tab.expect_text("Tessera — committee workspace")
+    tab.shot("workspace-01-home")
     tab.click_and_load(tab.page.locator("#work-vote"))
     tab.expect(tab.role("link", reference, exact=True))
     assert _sideways_scroll(tab) == 0, "the queue scrolls sideways at 1280 px"
+    tab.shot("workspace-02-queue")
     tab.click_and_load(tab.role("link", reference, exact=True))
     assert _sideways_scroll(tab) == 0, "the review page scrolls sideways at 1280 px"
+    tab.shot("workspace-03-review")
     # Only voting is offered to the member, and one sentence says who decides.
     assert tab.page.get_by_text(re.compile(r"^Only the chair, .* or the secretary, .*")).count()
     assert tab.role("button", "Approve", exact=True).count() == 0
-    tab.page.get_by_label("Approve").first.check()
+    tab.role("radio", "Approve", exact=True).check()
     tab.page.get_by_label("Rationale").fill("The purpose fits the consent.")
     tab.click_and_load(tab.role("button", "Cast vote"))
     tab.expect_text("Your vote (approve) is recorded.")
@@ -81,6 +84,7 @@ def test_member_votes_the_queue_fits_1280_and_the_secretary_closes_with_a_reason
     clerk.expect_text("cannot be reopened")
     clerk.click_and_load(clerk.role("button", "Close the review"))
     clerk.expect_text("Say why the review is closed")  # no reason: asked again
+    clerk.shot("workspace-04-close-confirm")
     review.refresh_from_db()
     assert review.status != ReviewStatus.CLOSED
     clerk.page.get_by_label("Reason for closing").fill("The applicant asked us to stop.")
