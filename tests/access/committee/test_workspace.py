@@ -288,6 +288,10 @@ def test_closing_asks_for_a_reason_and_the_applicant_reads_it(client, chair, rev
     event = AuditEvent.objects.get(event_type=EventType.REVIEW_CLOSED, target_id=str(review.pk))
     assert event.payload["reason"] == "The project was cancelled."
     assert event in selectors.timeline_for_applicant(review.request)
+    # the applicant reads it in their request's history
+    client.force_login(review.request.applicant)
+    mine = client.get(reverse("access:request-detail", kwargs={"pk": review.request_id}))
+    assert "closed its review. Reason: The project was cancelled." in mine.text
 
 
 def test_the_service_refuses_a_close_without_a_reason(chair, review):
