@@ -24,7 +24,7 @@ from django.urls import URLPattern, path, reverse
 
 from core.exceptions import REFUSALS, add_form_errors, refusal_text
 
-from .. import selectors
+from .. import lifecycle, selectors
 from ..choices import CommentVisibility, DecisionOutcome, VoteChoice
 from ..models import Review
 from ..services import decisions as decision_services
@@ -167,8 +167,12 @@ class ReviewWorkspace:
         return TemplateResponse(request, "admin/access/review_confirm.html", context)
 
     def _confirmed_step(self, request, review, form, key, confirm, call, **step):
-        """GET shows the confirmation; a POST without a valid reason shows it again with the
-        error; a POST with one runs the step (`_form_step`)."""
+        """GET shows the confirmation (to someone who may take the step; anyone else goes back
+        to the page, which says who can); a POST without a valid reason shows it again with the
+        error; a POST with one runs the step (`_form_step`), whose service has the last word."""
+        if request.method != "POST" and not confirm["allowed"]:
+            messages.error(request, f"Not done: {confirm['refusal']}")
+            return HttpResponseRedirect(self._page_url(review))
         if request.method != "POST" or not form.is_valid():
             return self._confirm(request, review, form, confirm)
         return self._form_step(request, review, form, key, call, **step)
@@ -315,7 +319,14 @@ class ReviewWorkspace:
             # Reject and return: the confirmation page, with the reason the applicant reads.
             outcome = request.GET["outcome"]
             form = DECISION_FORMS[outcome](prefix=outcome, review=review)
-            return self._confirm(request, review, form, self._decision_confirm(outcome))
+            return self._confirmed_step(
+                request,
+                review,
+                form,
+                outcome,
+                self._decision_confirm(request, review, outcome),
+                None,
+            )
         if request.method != "POST":
             raise MethodNotAllowed
         outcome = request.POST.get("outcome")
@@ -324,7 +335,11 @@ class ReviewWorkspace:
             return self._render(request, review)
         form = DECISION_FORMS[outcome](request.POST, prefix=outcome, review=review)
         step = self._form_step if outcome not in CONFIRMED_DECISIONS else self._confirmed_step
-        extra = () if outcome not in CONFIRMED_DECISIONS else (self._decision_confirm(outcome),)
+        extra = (
+            ()
+            if outcome not in CONFIRMED_DECISIONS
+            else (self._decision_confirm(request, review, outcome),)
+        )
         return step(
             request,
             review,
@@ -344,8 +359,16 @@ class ReviewWorkspace:
         )
 
     @staticmethod
-    def _decision_confirm(outcome: str) -> dict[str, Any]:
-        return CONFIRMED_DECISIONS[outcome] | {"hidden": [("outcome", outcome)]}
+    def _decision_confirm(request, review: Review, outcome: str) -> dict[str, Any]:
+        # Who may take the decision; the votes it needs are counted by the service on POST.
+        refusal = lifecycle.role_refusal(
+            policy=review.committee.decision_policy, role=_acting_role(request.user, review)
+        )
+        return CONFIRMED_DECISIONS[outcome] | {
+            "hidden": [("outcome", outcome)],
+            "allowed": refusal is None,
+            "refusal": refusal,
+        }
 
     def close_view(self, request, object_id):
         review = self._review_or_404(request, object_id)
@@ -362,6 +385,9 @@ class ReviewWorkspace:
                 "be reopened. The applicant is told, with your reason, and sees it in the "
                 "request's history; the reason goes into the audit ledger.",
                 "submit": "Close the review",
+                **_management(
+                    request.user, review, "Only the chair or the secretary may close a review."
+                ),
             },
             lambda form: review_services.review_close(
                 review=review, actor=request.user, reason=form.cleaned_data["reason"]
@@ -420,6 +446,7 @@ class ReviewWorkspace:
                 "working. They are told by e-mail with your reason, which also goes into the "
                 "audit ledger.",
                 "submit": "Revoke the grant",
+                **_management(request.user, review, "Only the chair or the secretary may revoke."),
             },
             lambda form: grant_services.grant_revoke(
                 grant=grant, actor=request.user, **form.cleaned_data
@@ -428,6 +455,21 @@ class ReviewWorkspace:
             success=f"Revoked {grant.user.username}'s access to {grant.dataset.accession}.",
             grant=grant.pk,
         )
+
+
+def _acting_role(user, review: Review) -> str | None:
+    """The person's role on the review's panel, or None when they are off it or conflicted."""
+    panel = selectors.review_panel(review)
+    if lifecycle.conflict_refusal(panel, user.pk):
+        return None
+    return panel.role_of(user.pk)
+
+
+def _management(user, review: Review, refusal: str) -> dict[str, Any]:
+    """Whether the person may close the review or revoke its grants (the confirmation's GET)."""
+    role = _acting_role(user, review)
+    allowed = lifecycle.may_manage(policy=review.committee.decision_policy, role=role)
+    return {"allowed": allowed, "refusal": refusal}
 
 
 def revoke_grants(model_admin: admin.ModelAdmin, request, queryset):

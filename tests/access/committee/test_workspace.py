@@ -372,3 +372,21 @@ def test_dates_are_unambiguous():
         Context({"d": day, "m": moment})
     )
     assert rendered == "3 Dec 2026|3 Dec 2026|3 Dec 2026, 14:05|3 Dec 2026"
+
+
+def test_someone_who_may_not_act_is_sent_back_from_a_confirmation(
+    client, chair, member, review, approved
+):
+    client.force_login(member)  # chair-decides: a member neither closes, rejects nor revokes
+    grant = approved.decisions.get().grants.first()
+    for address in [
+        url("close", review),
+        url("decide", review) + "?outcome=reject",
+        url("revoke", approved, grant.pk),
+    ]:
+        response = client.get(address, follow=True)
+        assert response.redirect_chain[-1][0].endswith("/change/"), address
+        assert any(
+            m.startswith("Not done: Only the chair") or "chair decides" in m
+            for m in messages_of(response)
+        ), address
