@@ -87,6 +87,7 @@ def test_the_admin_edits_the_policy(client, admin_user, committee):
         "organisation": committee.organisation_id or "",
         "decision_policy": committee.decision_policy,
         "quorum": committee.quorum,
+        "service_level_days": committee.service_level_days,
         "requires_ethics_approval": "on",
         "requires_bona_fide": "on",
         "_save": "Save",

@@ -472,6 +472,7 @@ def membership_formset(committee, rows, *, initial: int) -> dict:
         "organisation": committee.organisation_id or "",
         "decision_policy": committee.decision_policy,
         "quorum": committee.quorum,
+        "service_level_days": committee.service_level_days,
         "requires_ethics_approval": "on",
         "_save": "Save",
         "memberships-TOTAL_FORMS": str(len(rows)),
