@@ -14,6 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from csp import constants as csp_constants
 
 from core import scopes as oauth_scopes
@@ -51,6 +52,8 @@ TESSERA_INVITATION_DAYS = env.int("TESSERA_INVITATION_DAYS", default=14)
 # Invitations one person may send in 24 hours, withdrawn ones included (each is an e-mail carrying
 # the applicant's name and title to any address: not a relay).
 TESSERA_INVITATIONS_PER_DAY = env.int("TESSERA_INVITATIONS_PER_DAY", default=50)
+# Days before a grant ends that its holder is first reminded (a last reminder comes 7 days before).
+TESSERA_EXPIRY_REMINDER_DAYS = env.int("TESSERA_EXPIRY_REMINDER_DAYS", default=30)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -286,6 +289,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "drafts-expire": {"task": "access.tasks.drafts_expire", "schedule": 3600.0},
     "grants-expire": {"task": "access.tasks.grants_expire", "schedule": 3600.0},
     "invitations-expire": {"task": "access.tasks.invitations_expire", "schedule": 3600.0},
+    # One mail a day to each person who chose the daily digest (access.services.notifications).
+    "notifications-digest": {
+        "task": "access.tasks.notifications_digest",
+        "schedule": crontab(hour=env.int("TESSERA_DIGEST_HOUR", default=7), minute=0),
+    },
     # Fallback for the `audit_sequencer` process (see audit/ledger.py); idle when it runs.
     "audit-sequence": {"task": "audit.tasks.ledger_sequence", "schedule": 5.0},
     "audit-checkpoint": {

@@ -22,7 +22,7 @@ from governance.rules import ISO_COUNTRIES
 
 from .. import lifecycle, matching
 from ..answers import REQUEST_FIELDS
-from ..choices import NotificationKind, RequestStatus, ReviewStatus
+from ..choices import RequestStatus, ReviewStatus
 from ..lifecycle import TransitionRefused
 from ..models import AccessRequest, AgreementAcceptance, Grant, Review
 from ..selectors import request_may_view, researcher_status_current
@@ -333,21 +333,7 @@ def request_submit(*, access_request: AccessRequest, actor) -> AccessRequest:
         reviews.append(review)
     matching.matches_record(access_request=access_request)
     events.request_submitted(access_request=access_request, actor=actor, reviews=reviews)
-    for review in reviews:
-        notification_services.notify_committee(
-            committee=review.committee,
-            kind=NotificationKind.SUBMITTED,
-            subject=f"New access request {access_request.reference} for {review.committee.name}",
-            body=f"{access_request.reference} “{access_request.title}” awaits your committee's review.",
-            key=f"submitted:{review.pk}",
-        )
-    notification_services.notify(
-        recipient=access_request.applicant,
-        kind=NotificationKind.SUBMITTED,
-        subject=f"Your access request {access_request.reference} was submitted",
-        body=f"“{access_request.title}” went to {len(reviews)} committee(s). You will hear from them here.",
-        key=f"submitted:{access_request.pk}:applicant",
-    )
+    notification_services.notify_submitted(access_request=access_request, reviews=reviews)
     # Matching says what the committees' automatic policies decide; they are recorded here.
     for automatic in matching.automatic_decisions(access_request=access_request, reviews=reviews):
         decision_services.decision_record(
@@ -423,13 +409,7 @@ def request_resubmit(*, access_request: AccessRequest, actor) -> AccessRequest:
         review.round += 1
         common.transition(review, ReviewStatus.RESUBMITTED)
         events.request_resubmitted(access_request=access_request, review=review, actor=actor)
-        notification_services.notify_committee(
-            committee=review.committee,
-            kind=NotificationKind.SUBMITTED,
-            subject=f"{access_request.reference} was resubmitted",
-            body=f"The applicant answered your questions on “{access_request.title}”.",
-            key=f"resubmitted:{review.pk}:{review.round}",
-        )
+        notification_services.notify_resubmitted(access_request=access_request, review=review)
     # Only the parts going back to a committee are matched again: a decided part keeps the
     # verdict its committee saw (a later date alone could turn an approved part's match).
     matching.matches_record(
@@ -468,19 +448,14 @@ def drafts_expire(*, now: datetime | None = None) -> dict[str, int]:
             draft.status = RequestStatus.CLOSED
             draft.save(update_fields=["status", "updated_at"])
             events.request_expired(access_request=draft)
-            notification_services.notify(
-                recipient=draft.applicant,
-                kind=NotificationKind.DRAFT_EXPIRED,
-                subject=f"Your draft {draft.reference} expired",
-                body=f"“{draft.title}” was idle for {DRAFT_IDLE_DAYS} days and was closed.",
-                key=f"draft-expired:{draft.pk}",
+            notification_services.notify_draft(
+                draft=draft, expired=True, days=DRAFT_IDLE_DAYS, key=f"draft-expired:{draft.pk}"
             )
             expired += 1
-        elif notification_services.notify(
-            recipient=draft.applicant,
-            kind=NotificationKind.DRAFT_EXPIRING,
-            subject=f"Your draft {draft.reference} expires in {DRAFT_REMINDER_DAYS} days",
-            body=f"“{draft.title}” will be closed unless you edit or submit it.",
+        elif notification_services.notify_draft(
+            draft=draft,
+            expired=False,
+            days=DRAFT_REMINDER_DAYS,
             key=f"draft-expiring:{draft.pk}:{draft.last_activity_at:%Y%m%d}",
         ):
             reminded += 1

@@ -17,6 +17,7 @@ from ..choices import CommentVisibility, RequestStatus, ReviewStatus, VoteChoice
 from ..lifecycle import TransitionRefused
 from ..models import AccessRequest, Comment, DeputyDecider, Recusal, Review, Vote
 from . import common
+from . import notifications as notification_services
 
 
 def review_panel(review: Review) -> lifecycle.Panel:
@@ -100,6 +101,7 @@ def comment_add(
     access_request.last_activity_at = timezone.now()
     access_request.save(update_fields=["last_activity_at"])
     events.comment_added(comment=comment, actor=actor)
+    notification_services.notify_comment(comment=comment)
     return comment
 
 
