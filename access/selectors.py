@@ -26,6 +26,7 @@ from .models import (
     Decision,
     DeputyDecider,
     Grant,
+    NotificationPreference,
     ResearcherStatus,
     Review,
     ReviewGroupObjectPermission,
@@ -452,3 +453,8 @@ def researcher_status_current(user, at=None) -> ResearcherStatus | None:
         .order_by("-asserted", "-expires_at", "-pk")
         .first()
     )
+
+
+def notification_digest_chosen(user) -> bool:
+    """Whether the person chose one daily digest over immediate e-mail (the default)."""
+    return NotificationPreference.objects.filter(user=user, digest=True).exists()

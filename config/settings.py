@@ -109,7 +109,8 @@ WSGI_APPLICATION = "config.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        # A deployment's own templates (e.g. its e-mails, templates/notifications/) come first.
+        "DIRS": [*env.list("TESSERA_TEMPLATE_DIRS", default=[]), BASE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [

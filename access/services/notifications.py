@@ -37,6 +37,7 @@ from core.exceptions import Forbidden
 
 from ..choices import CommentVisibility, DecisionOutcome, NotificationKind, ReviewStatus
 from ..models import AgreementAcceptance, Notification, NotificationPreference
+from ..selectors import notification_digest_chosen
 
 log = logging.getLogger(__name__)
 
@@ -65,10 +66,6 @@ EVENT_KINDS = {
 
 
 # --- the outbox -------------------------------------------------------------------------------
-def wants_digest(user) -> bool:
-    return NotificationPreference.objects.filter(user=user, digest=True).exists()
-
-
 def notify(
     *,
     recipient=None,
@@ -88,7 +85,7 @@ def notify(
         return None
     if recipient is None and not address:
         return None
-    held = recipient is not None and wants_digest(recipient)
+    held = recipient is not None and notification_digest_chosen(recipient)
     notification, created = Notification.objects.get_or_create(
         dedupe_key=key[:200],
         defaults={
