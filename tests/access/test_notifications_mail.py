@@ -13,6 +13,7 @@ import pytest
 from django.core import mail
 from django.test import Client
 from django.urls import reverse
+from django.utils.html import escape
 
 from access import tasks
 from access.models import Grant, Notification, NotificationPreference
@@ -48,10 +49,12 @@ def one(user, kind):
 
 
 def path_in(text: str) -> str:
-    """The first deep link's path (the absolute link is TESSERA_BASE_URL and a path)."""
-    found = re.search(re.escape(BASE) + r"(/[^\s\"<]*)", text)
+    """The path of the mail's deep link: the last link above the footer (the text part's
+    signature, the HTML part's rule); a link is TESSERA_BASE_URL and a path."""
+    above = text.split("\n-- \n")[0].split("<hr")[0]
+    found = re.findall(re.escape(BASE) + r"(/[^\s\"<]*)", above)
     assert found, text
-    return found.group(1)
+    return found[-1]
 
 
 def opens(client, user, row) -> str:
@@ -70,7 +73,7 @@ def review_page(review) -> str:
 
 # --- who is told what, and where the link takes them ----------------------------------------
 def test_a_submission_reaches_each_committee_with_a_link_to_its_review(
-    client, submitted, researcher, chair, member, other_chair, committee
+    client, researcher, chair, member, other_chair, committee, submitted
 ):
     review = submitted.reviews.get(committee=committee)
     for person in (chair, member):
@@ -84,7 +87,7 @@ def test_a_submission_reaches_each_committee_with_a_link_to_its_review(
 
 
 def test_a_resubmission_reaches_the_committee_that_asked(
-    client, submitted, researcher, chair, member, other_chair, committee
+    client, researcher, chair, member, other_chair, committee, submitted
 ):
     review = submitted.reviews.get(committee=committee)
     decision_services.decision_record(
@@ -99,7 +102,7 @@ def test_a_resubmission_reaches_the_committee_that_asked(
 
 
 def test_a_committee_question_reaches_the_applicant_and_the_team(
-    client, submitted, researcher, teammate, chair, member, committee
+    client, researcher, teammate, chair, member, committee, submitted
 ):
     review_services.comment_add(
         access_request=submitted,
@@ -117,7 +120,7 @@ def test_a_committee_question_reaches_the_applicant_and_the_team(
 
 
 def test_an_internal_comment_tells_nobody_outside_the_committee(
-    submitted, researcher, teammate, chair, committee
+    researcher, teammate, chair, committee, submitted
 ):
     review_services.comment_add(
         access_request=submitted,
@@ -130,7 +133,7 @@ def test_an_internal_comment_tells_nobody_outside_the_committee(
 
 
 def test_the_applicants_reply_reaches_the_committees_still_reviewing(
-    client, submitted, researcher, chair, member, other_chair, other_member, committee
+    client, researcher, chair, member, other_chair, other_member, committee, submitted
 ):
     other_review = submitted.reviews.get(committee__slug="leeds-dac")
     review_services.review_close(review=other_review, actor=other_chair, **close_kwargs())
@@ -151,14 +154,14 @@ def close_kwargs() -> dict:
 
 
 def test_each_decision_reaches_the_applicant_and_every_team_member_with_its_terms(
-    client, submitted, researcher, teammate, chair, dataset
+    client, researcher, teammate, chair, dataset, submitted
 ):
     end = approve_part(submitted, dataset, chair, days=90, conditions="Cite the dataset.")
     for person in (researcher, teammate):
         row = one(person, "decided")
         assert "approved" in row.subject
-        for part in (row.body, row.html_body):
-            assert dataset.title in part and dataset.accession in part
+        for part, title in ((row.body, dataset.title), (row.html_body, escape(dataset.title))):
+            assert title in part and dataset.accession in part
             assert f"{end.day} {end:%b %Y}" in part  # e.g. 3 Dec 2026
             assert "Cite the dataset." in part
             assert reverse("access:grant-list") in part
@@ -168,7 +171,7 @@ def test_each_decision_reaches_the_applicant_and_every_team_member_with_its_term
     assert "you must accept" not in one(researcher, "decided").body
 
 
-def test_the_obligations_of_the_consent_are_listed(submitted, researcher, chair, dataset):
+def test_the_obligations_of_the_consent_are_listed(researcher, chair, dataset, submitted):
     submitted.matches.filter(dataset=dataset).update(
         obligations=[{"term": "DUO:0000019", "text": "Publish the results."}]
     )
@@ -178,7 +181,7 @@ def test_the_obligations_of_the_consent_are_listed(submitted, researcher, chair,
 
 
 def test_a_return_reaches_the_applicant_and_the_team_with_the_questions(
-    client, submitted, researcher, teammate, chair, committee
+    client, researcher, teammate, chair, committee, submitted
 ):
     decision_services.decision_record(
         review=submitted.reviews.get(committee=committee),
@@ -209,12 +212,13 @@ def test_the_invitation_mail_has_both_parts_and_the_link(researcher, dataset, ag
         access_request=draft, actor=researcher, email="someone@example.org"
     )
     row = Notification.objects.get(dedupe_key=f"invitation:{invitation.pk}")
-    assert path_in(row.body) == path_in(row.html_body)
-    assert team_services.invitation_link(invitation) in row.body
+    path = path_in(row.body)
+    assert path == path_in(row.html_body) and path.startswith("/invitations/")
+    assert team_services.invitation_from_token(path.split("/")[2]) == invitation
 
 
 def test_a_revocation_reaches_the_holder_with_the_reason(
-    client, submitted, researcher, chair, dataset
+    client, researcher, chair, dataset, submitted
 ):
     approve_part(submitted, dataset, chair)
     grant = Grant.objects.get(user=researcher, dataset=dataset)
@@ -226,7 +230,7 @@ def test_a_revocation_reaches_the_holder_with_the_reason(
 
 
 def test_expiry_reminders_follow_the_setting_once_per_grant(
-    client, settings, submitted, researcher, chair, dataset
+    client, settings, researcher, chair, dataset, submitted
 ):
     settings.TESSERA_EXPIRY_REMINDER_DAYS = 45
     approve_part(submitted, dataset, chair, days=90)
@@ -242,7 +246,7 @@ def test_expiry_reminders_follow_the_setting_once_per_grant(
 
 
 def test_a_closed_review_tells_the_applicant_and_the_team_why(
-    client, submitted, researcher, teammate, committee
+    client, researcher, teammate, committee, submitted
 ):
     review = submitted.reviews.get(committee=committee)
     notification_services.notify_review_closed(review=review, reason="  Duplicate of TSR-AR-7. ")
@@ -257,7 +261,7 @@ def test_a_closed_review_tells_the_applicant_and_the_team_why(
 
 
 # --- the mail itself --------------------------------------------------------------------------
-def test_the_mail_sent_is_multipart_text_and_html(submitted, chair):
+def test_the_mail_sent_is_multipart_text_and_html(chair, submitted):
     row = one(chair, "submitted")
     mail.outbox.clear()
     assert notification_services.notification_deliver(notification_id=row.pk) is True
@@ -269,7 +273,7 @@ def test_the_mail_sent_is_multipart_text_and_html(submitted, chair):
 
 
 def test_a_deployment_overrides_a_template(
-    settings, tmp_path, submitted, researcher, chair, committee
+    settings, tmp_path, researcher, chair, committee, submitted
 ):
     folder = tmp_path / "notifications"
     folder.mkdir()
@@ -291,7 +295,7 @@ def test_a_deployment_overrides_a_template(
 
 # --- the daily digest -------------------------------------------------------------------------
 def test_digest_rows_wait_and_go_as_one_mail_a_day(
-    submitted, researcher, chair, committee, django_capture_on_commit_callbacks
+    researcher, chair, committee, django_capture_on_commit_callbacks, submitted
 ):
     notification_services.notification_preference_set(
         user=researcher, actor=researcher, digest=True
@@ -319,7 +323,7 @@ def test_digest_rows_wait_and_go_as_one_mail_a_day(
     assert tasks.notifications_digest() == 0  # nothing held any more
 
 
-def test_a_failed_digest_keeps_its_rows_and_is_retried(submitted, researcher, chair, committee):
+def test_a_failed_digest_keeps_its_rows_and_is_retried(researcher, chair, committee, submitted):
     notification_services.notification_preference_set(
         user=researcher, actor=researcher, digest=True
     )
@@ -338,7 +342,7 @@ def test_a_failed_digest_keeps_its_rows_and_is_retried(submitted, researcher, ch
     mail.outbox.clear()
     with mock.patch("django.utils.timezone.now", return_value=row.next_attempt_at):
         tasks.notifications_sweep()
-    (message,) = mail.outbox
+    (message,) = [m for m in mail.outbox if "summary" in m.subject]
     assert message.to == [researcher.email] and "Q?" in message.body
     row.refresh_from_db()
     assert row.sent_at is not None
