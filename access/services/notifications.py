@@ -472,7 +472,9 @@ def notify_team_joined(*, invitation, agreements) -> None:
         event="team_joined",
         context={
             "access_request": access_request,
-            "to_accept": _awaiting_acceptance(access_request, person, agreements),
+            "to_accept": _awaiting_acceptance(
+                access_request, person, sorted(agreements, key=lambda a: a.pk)
+            ),
             "link": request_link(access_request),
         },
         key=f"team-joined:{invitation.pk}",
