@@ -300,9 +300,10 @@ def notification_preference_set(*, user, actor, digest: bool) -> NotificationPre
 
 
 # --- the deep links ---------------------------------------------------------------------------
-def request_link(access_request) -> str:
-    """The applicant's and the team's page of a request (the portal)."""
-    return link(access_request.get_absolute_url())
+def request_link(access_request, *, agreements: bool = False) -> str:
+    """The applicant's and the team's page of a request (the portal); at its agreements when
+    the person has some to accept."""
+    return link(access_request.get_absolute_url() + ("#agreements" if agreements else ""))
 
 
 def review_link(review) -> str:
@@ -387,6 +388,7 @@ def notify_decided(*, decision) -> None:
     ]
     agreements = list(decision.agreements.order_by("pk"))
     for person in access_request.people():
+        to_accept = _awaiting_acceptance(access_request, person, agreements)
         notify_event(
             recipient=person,
             event="returned" if returned else "decided",
@@ -396,9 +398,9 @@ def notify_decided(*, decision) -> None:
                 "decision": decision,
                 "approved": decision.outcome == DecisionOutcome.APPROVE,
                 "datasets": datasets,
-                "to_accept": _awaiting_acceptance(access_request, person, agreements),
+                "to_accept": to_accept,
                 "is_applicant": person.pk == access_request.applicant_id,
-                "link": request_link(access_request),
+                "link": request_link(access_request, agreements=bool(to_accept)),
                 "grants_link": grants_link(),
             },
             key=f"decided:{decision.pk}:{person.pk}",
@@ -467,15 +469,14 @@ def notify_team_joined(*, invitation, agreements) -> None:
     """The person who joined a team: the request, and the agreements they have to accept."""
     access_request = invitation.request
     person = invitation.accepted_by
+    to_accept = _awaiting_acceptance(access_request, person, sorted(agreements, key=lambda a: a.pk))
     notify_event(
         recipient=person,
         event="team_joined",
         context={
             "access_request": access_request,
-            "to_accept": _awaiting_acceptance(
-                access_request, person, sorted(agreements, key=lambda a: a.pk)
-            ),
-            "link": request_link(access_request),
+            "to_accept": to_accept,
+            "link": request_link(access_request, agreements=bool(to_accept)),
         },
         key=f"team-joined:{invitation.pk}",
     )

@@ -58,13 +58,14 @@ def path_in(text: str) -> str:
 
 
 def opens(client, user, row) -> str:
-    """The path of the row's link, which `user` opens with 200 (text and HTML agree)."""
+    """The path of the row's link (without its #fragment), which `user` opens with 200 (text
+    and HTML agree)."""
     path = path_in(row.body)
     assert path_in(row.html_body) == path
     client.force_login(user)
     response = client.get(path)
     assert response.status_code == 200, (path, response.status_code)
-    return path
+    return path.split("#")[0]
 
 
 def review_page(review) -> str:
@@ -166,9 +167,12 @@ def test_each_decision_reaches_the_applicant_and_every_team_member_with_its_term
             assert "Cite the dataset." in part
             assert reverse("access:grant-list") in part
         assert opens(client, person, row) == submitted.get_absolute_url()
-    # The teammate has not accepted the committee's agreement yet: the mail says so.
+    # The teammate has not accepted the committee's agreement yet: the mail says so, and takes
+    # them to the request's agreements.
     assert "you must accept" in one(teammate, "decided").body
+    assert path_in(one(teammate, "decided").body).endswith("/#agreements")
     assert "you must accept" not in one(researcher, "decided").body
+    assert path_in(one(researcher, "decided").body) == submitted.get_absolute_url()
 
 
 def test_the_obligations_of_the_consent_are_listed(researcher, chair, dataset, submitted):
@@ -202,8 +206,8 @@ def test_joining_a_team_tells_the_member_which_agreements_to_accept(
     make_draft(researcher, [dataset], team=[newcomer])
     row = one(newcomer, "team_joined")
     assert agreement.title in row.body and "accept" in row.body
-    path = opens(client, newcomer, row)
-    assert path.startswith("/requests/")
+    assert path_in(row.body).endswith("/#agreements")
+    assert opens(client, newcomer, row).startswith("/requests/")
 
 
 def test_the_invitation_mail_has_both_parts_and_the_link(researcher, dataset, agreement):
