@@ -28,6 +28,7 @@ from audit.models import AuditEvent
 from core.exceptions import Forbidden
 from tests import factories
 from tests.access_world import approve_part, make_draft
+from tests.test_settings import production_env, python
 
 pytestmark = pytest.mark.django_db
 
@@ -405,3 +406,28 @@ def test_only_the_person_sets_their_own_preference(researcher, outsider):
         notification_services.notification_preference_set(
             user=researcher, actor=outsider, digest=True
         )
+
+
+# --- the settings -------------------------------------------------------------------------------
+def test_the_daily_digest_is_on_the_beat_schedule(settings):
+    (entry,) = [e for e in settings.CELERY_BEAT_SCHEDULE.values() if e["task"].endswith("_digest")]
+    assert entry["task"] == tasks.notifications_digest.name
+    assert entry["schedule"].hour == {7} and entry["schedule"].minute == {0}
+
+
+NOTIFICATION_SETTINGS = (
+    "import django; django.setup(); from django.conf import settings as s; "
+    "print(s.TEMPLATES[0]['DIRS'][0], s.TESSERA_EXPIRY_REMINDER_DAYS, "
+    "sorted(s.CELERY_BEAT_SCHEDULE['notifications-digest']['schedule'].hour))"
+)
+
+
+def test_a_deployment_sets_its_template_folder_reminder_days_and_digest_hour():
+    env = production_env(
+        TESSERA_TEMPLATE_DIRS="/etc/tessera/templates",
+        TESSERA_EXPIRY_REMINDER_DAYS="45",
+        TESSERA_DIGEST_HOUR="6",
+    )
+    result = python(NOTIFICATION_SETTINGS, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "/etc/tessera/templates 45 [6]"
