@@ -206,7 +206,7 @@ def notification_deliver(*, notification_id: int) -> bool:
     """Send one outbox e-mail; True when it left (or had left already). Trusted caller: the
     system (the outbox task), no actor. A row held for a digest goes with its digest."""
     notification = (
-        Notification.objects.select_for_update(skip_locked=True)
+        Notification.objects.select_for_update(skip_locked=True, of=("self",))
         .select_related("recipient")
         .filter(pk=notification_id)
         .first()
@@ -235,7 +235,7 @@ def notification_digest_deliver(*, recipient_id: int) -> bool:
     (or nothing was held). On failure every row is kept and backs off, as a single row does.
     Trusted caller: the system (the daily digest task, the sweep), no actor."""
     held = list(
-        Notification.objects.select_for_update(skip_locked=True)
+        Notification.objects.select_for_update(skip_locked=True, of=("self",))
         .select_related("recipient")
         .filter(recipient_id=recipient_id, digest=True, sent_at__isnull=True)
         .order_by("created_at", "pk")
