@@ -21,7 +21,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 # axe-core (package.json, pinned in package-lock.json) for the accessibility browser test, from
 # npm. Without npm this only warns: the Python side still installs, and that test fails under
 # CI=true (tests/e2e/test_accessibility_browser.py).
-node_modules/.installed: package-lock.json
+node_modules/.installed: package.json package-lock.json
 	@if command -v npm >/dev/null; then \
 		npm ci --no-audit --no-fund && touch $@; \
 	else \
