@@ -194,7 +194,8 @@ def a11y_world(transactional_db, settings, tmp_path):
 @dataclass
 class Page:
     """One page to check: who looks (a username, or None signed out), how to reach it (a URL, or
-    `steps` that lead there from `url`), the status it answers with."""
+    `steps` that lead there from `url` and return the last response), the status it answers
+    with (None: any)."""
 
     role: str | None
     label: str
@@ -209,16 +210,18 @@ def _run_admin_action(action: str, pk: int):
     def steps(page):
         page.locator(f"input[name=_selected_action][value='{pk}']").check()
         page.locator("select[name=action]").select_option(action)
-        with page.expect_navigation():
+        with page.expect_navigation() as navigation:
             page.locator("button[name=index]").click()
+        return navigation.value
 
     return steps
 
 
 def _get_token(accession: str):
     def steps(page):
-        with page.expect_navigation():
+        with page.expect_navigation() as navigation:
             page.get_by_role("button", name=f"Get a token for {accession}").click()
+        return navigation.value
 
     return steps
 
@@ -370,9 +373,9 @@ def _check(page, spec: Page, found: Findings) -> None:
     started = time.monotonic()
     response = page.goto(spec.url)
     if spec.steps is not None:
-        spec.steps(page)
+        response = spec.steps(page)
         name = f"{spec.label} [{spec.role or 'signed out'}] after {spec.url}"
-    status = response.status if spec.steps is None else 200
+    status = response.status
     if spec.status is not None and status != spec.status:
         found.wrong_status.append(f"{name}: {status}, expected {spec.status} ({page.url})")
         return
