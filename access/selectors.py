@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, date, time, timedelta
 
-from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, F, Max, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 from guardian.shortcuts import get_objects_for_user
@@ -17,7 +17,13 @@ from governance.choices import DatasetStatus
 from governance.models import CommitteeMembership, Dataset
 from governance.selectors import current_agreements
 
-from .choices import CommentVisibility, InvitationStatus, RequestStatus, ReviewStatus
+from .choices import (
+    CommentVisibility,
+    DecisionOutcome,
+    InvitationStatus,
+    RequestStatus,
+    ReviewStatus,
+)
 from .lifecycle import OPEN_REVIEW_STATES
 from .models import (
     AccessRequest,
@@ -541,3 +547,59 @@ def grant_last_day(grant: Grant) -> date | None:
     last day. None for a grant that ends at another time (then its end is shown as a time)."""
     until = grant.valid_until.astimezone(UTC)
     return (until - timedelta(days=1)).date() if until.time() == time.min else None
+
+
+# --- a returned request: the committees' questions, and whether the applicant has replied -------
+def returned_questions(access_request: AccessRequest) -> list[dict]:
+    """For each review that returned the request and waits for it: the committee, when it
+    returned it, its questions (the return's), and what it wrote to the applicant since."""
+    reviews = list(
+        access_request.reviews.filter(status=ReviewStatus.RETURNED)
+        .select_related("committee")
+        .order_by("committee__name")
+    )
+    out = []
+    for review in reviews:
+        decision = (
+            review.decisions.filter(outcome=DecisionOutcome.RETURN).order_by("-decided_at").first()
+        )
+        since = decision.decided_at if decision else review.updated_at
+        questions = decision.questions if decision else ""
+        later = [
+            c
+            for c in access_request.comments.filter(
+                committee=review.committee,
+                visibility=CommentVisibility.PUBLIC,
+                created_at__gte=since,
+            ).order_by("created_at")
+            if c.body != questions
+        ]
+        out.append(
+            {
+                "review": review,
+                "committee": review.committee,
+                "returned_at": since,
+                "questions": questions,
+                "comments": later,
+            }
+        )
+    return out
+
+
+def committee_reply_missing(access_request: AccessRequest) -> bool:
+    """Whether a committee returned the request and the applicant has written nothing to the
+    committees since the latest return: resubmission waits for their reply."""
+    returned = list(access_request.reviews.filter(status=ReviewStatus.RETURNED))
+    if not returned:
+        return False
+    latest = Decision.objects.filter(review__in=returned, outcome=DecisionOutcome.RETURN).aggregate(
+        at=Max("decided_at")
+    )["at"]
+    if latest is None:
+        latest = max(r.updated_at for r in returned)
+    return not Comment.objects.filter(
+        request=access_request,
+        committee__isnull=True,
+        author_id=access_request.applicant_id,
+        created_at__gt=latest,
+    ).exists()

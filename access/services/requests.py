@@ -25,7 +25,7 @@ from ..answers import REQUEST_FIELDS
 from ..choices import RequestStatus, ReviewStatus
 from ..lifecycle import TransitionRefused
 from ..models import AccessRequest, AgreementAcceptance, Grant, Review
-from ..selectors import request_may_view, researcher_status_current
+from ..selectors import committee_reply_missing, request_may_view, researcher_status_current
 from . import common
 from . import decisions as decision_services
 from . import grants as grant_services
@@ -287,7 +287,8 @@ def agreements_accept_all(
 
 
 def submission_problems(access_request: AccessRequest) -> dict[str, str]:
-    """What stops a draft from being submitted, by field (shown before the applicant submits)."""
+    """What stops a draft from being submitted, or a returned request from being resubmitted
+    (then also a reply to the committee, "reply"), by field (shown before the applicant does)."""
     problems: dict[str, str] = {}
     for field, label in (
         ("title", "a project title"),
@@ -340,6 +341,11 @@ def submission_problems(access_request: AccessRequest) -> dict[str, str]:
     if missing:
         names = ", ".join(sorted(f"{a.title} v{a.version}" for a in missing))
         problems["agreements"] = f"Accept the current access agreement(s): {names}."
+    if access_request.status == RequestStatus.SUBMITTED and committee_reply_missing(access_request):
+        problems["reply"] = (
+            "Reply to the committee's questions: use the reply box at the top of the "
+            "request's page."
+        )
     return problems
 
 
