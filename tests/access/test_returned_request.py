@@ -53,7 +53,8 @@ def test_the_questions_and_the_reply_box_open_the_page(returned, researcher, oth
     datasets = html.index('<h2 id="datasets">')
     assert questions < datasets and box < datasets
     assert html.index('<h2 id="next-heading">') < questions
-    assert f"{other_committee.name} returned the request with questions on" in html
+    assert f"{other_committee.name} returned the request with questions." in html
+    assert re.search(r"Returned on <time[^>]*>\d{1,2} [A-Z][a-z]{2} \d{4}</time>", html)
     # One reply box on the page: the conversation points to it rather than repeating it.
     assert html.count('name="body"') == 1
     assert "the reply box at the top of the page" in html
