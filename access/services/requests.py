@@ -343,8 +343,8 @@ def submission_problems(access_request: AccessRequest) -> dict[str, str]:
         problems["agreements"] = f"Accept the current access agreement(s): {names}."
     if access_request.status == RequestStatus.SUBMITTED and committee_reply_missing(access_request):
         problems["reply"] = (
-            "Reply to the committee's questions: use the reply box at the top of the "
-            "request's page."
+            "Reply to the committee's questions: write to the committees (in the portal, "
+            "the reply box at the top of the request's page)."
         )
     return problems
 
