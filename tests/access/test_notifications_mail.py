@@ -27,7 +27,7 @@ from audit.choices import EventType
 from audit.models import AuditEvent
 from core.exceptions import Forbidden
 from tests import factories
-from tests.access_world import approve_part, make_draft
+from tests.access_world import approve_part, make_draft, reply_to_committee
 from tests.test_settings import production_env, python
 
 pytestmark = pytest.mark.django_db
@@ -95,6 +95,7 @@ def test_a_resubmission_reaches_the_committee_that_asked(
     decision_services.decision_record(
         review=review, actor=chair, outcome="return", questions="Which cohort?"
     )
+    reply_to_committee(submitted, "Cohort A.")  # a returned request resubmits after a reply
     request_services.request_resubmit(access_request=submitted, actor=researcher)
     for person in (chair, member):
         (row,) = rows(person, dedupe_key__startswith="resubmitted")
