@@ -18,7 +18,18 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
-install: $(VENV)/.installed
+# axe-core (package.json, pinned in package-lock.json) for the accessibility browser test, from
+# npm. Without npm this only warns: the Python side still installs, and that test fails under
+# CI=true (tests/e2e/test_accessibility_browser.py).
+node_modules/.installed: package.json package-lock.json
+	@if command -v npm >/dev/null; then \
+		npm ci --no-audit --no-fund && touch $@; \
+	else \
+		echo "npm not found: axe-core is not installed, the accessibility browser test cannot run" \
+			"(on Debian/Ubuntu: apt install npm)" >&2; \
+	fi
+
+install: $(VENV)/.installed node_modules/.installed
 
 setup: install
 	$(BIN)/python manage.py migrate --noinput
@@ -65,4 +76,4 @@ bench: install
 	@for script in bench/[!_]*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 clean:
-	rm -rf $(VENV) db.sqlite3 db.sqlite3-* var
+	rm -rf $(VENV) node_modules db.sqlite3 db.sqlite3-* var

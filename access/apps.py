@@ -13,3 +13,10 @@ class AccessConfig(AppConfig):
         notification_services.notification_ready.connect(
             notification_enqueue, dispatch_uid="access.tasks.notification_enqueue"
         )
+
+        # The catalogue (governance, a layer below) shows a person's holdings and drafts.
+        from governance.cart import register_catalogue_cart  # noqa: PLC0415 - see above
+
+        from .portal.cart import catalogue_cart  # noqa: PLC0415 - see above
+
+        register_catalogue_cart(catalogue_cart)

@@ -50,6 +50,10 @@ class NotificationKind(models.TextChoices):
     DRAFT_EXPIRING = "draft_expiring", "Draft about to expire"
     DRAFT_EXPIRED = "draft_expired", "Draft expired"
     INVITATION = "invitation", "Team invitation"
+    TEAM_JOINED = "team_joined", "Joined a team"
+    COMMENT = "comment", "Comment from a committee"
+    REPLY = "reply", "Reply from the applicant"
+    REVIEW_CLOSED = "review_closed", "Review closed"
     REVIEW_REMINDER = "review_reminder", "Reviews waiting (daily digest)"
 
 

@@ -524,6 +524,10 @@ class Notification(models.Model):
     kind = models.CharField(max_length=20, choices=NotificationKind.choices)
     subject = models.CharField(max_length=200)
     body = models.TextField()
+    html_body = models.TextField(blank=True, help_text="The HTML part, sent beside the text.")
+    # Held for the recipient's daily digest (their `NotificationPreference`): the sweep leaves
+    # it to `notification_digest_deliver`, which sends all of a person's held rows in one mail.
+    digest = models.BooleanField(default=False)
     dedupe_key = models.CharField(max_length=200, unique=True)
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True, db_index=True)
@@ -541,6 +545,21 @@ class Notification(models.Model):
     @property
     def to(self) -> str:
         return self.recipient.email if self.recipient_id else self.address
+
+
+class NotificationPreference(models.Model):
+    """How a person wants their e-mail: each notification as it happens (no row, the default),
+    or held and sent once a day in one digest. Written only by
+    `access.services.notifications.notification_preference_set`."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preference"
+    )
+    digest = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.user}: {'daily digest' if self.digest else 'immediate'}"
 
 
 class ResearcherStatus(models.Model):

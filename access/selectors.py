@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 
-from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, F, Max, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 from guardian.shortcuts import get_objects_for_user
@@ -19,7 +19,13 @@ from governance.models import CommitteeMembership, Dataset
 from governance.selectors import current_agreements
 
 from . import lifecycle
-from .choices import CommentVisibility, InvitationStatus, ReviewStatus
+from .choices import (
+    CommentVisibility,
+    DecisionOutcome,
+    InvitationStatus,
+    RequestStatus,
+    ReviewStatus,
+)
 from .lifecycle import OPEN_REVIEW_STATES
 from .models import (
     AccessRequest,
@@ -29,6 +35,7 @@ from .models import (
     Decision,
     DeputyDecider,
     Grant,
+    NotificationPreference,
     ResearcherStatus,
     Review,
     ReviewGroupObjectPermission,
@@ -544,3 +551,146 @@ def researcher_status_current(user, at=None) -> ResearcherStatus | None:
         .order_by("-asserted", "-expires_at", "-pk")
         .first()
     )
+
+
+def notification_digest_chosen(user) -> bool:
+    """Whether the person chose one daily digest over immediate e-mail (the default)."""
+    return NotificationPreference.objects.filter(user=user, digest=True).exists()
+
+
+# --- the cart: a dataset added to an open draft, and what a person already holds ---------------
+def drafts_open_for(user) -> list[AccessRequest]:
+    """The person's own drafts (the only requests whose datasets change), latest activity first:
+    the carts a dataset from the catalogue can join."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    return list(
+        AccessRequest.objects.filter(applicant=user, status=RequestStatus.DRAFT)
+        .prefetch_related("datasets")
+        .order_by("-last_activity_at", "-pk")
+    )
+
+
+def datasets_named(accessions) -> list[Dataset]:
+    """The public datasets among `accessions`: published, or retired (the catalogue still has a
+    page saying so, and the cart refuses them by name). An unpublished draft answers like an
+    accession that does not exist."""
+    return list(
+        Dataset.objects.filter(
+            accession__in=list(accessions),
+            status__in=(DatasetStatus.PUBLISHED, DatasetStatus.RETIRED),
+        ).select_related("committee")
+    )
+
+
+def request_get_for_applicant(user, pk) -> AccessRequest:
+    """A request `user` applied for; anyone else's (a team member's too) is a 404."""
+    return _one_or_404(AccessRequest.objects.filter(applicant=user), pk, "No such access request.")
+
+
+def dataset_holdings_for(user, datasets) -> dict[int, dict]:
+    """What the catalogue tells `user` about each of `datasets` they already have, by dataset id:
+    `until`, the last day of an active grant (the latest, if several), and `requests`, their open
+    requests that name the dataset (a draft, or a submitted one whose committee has not decided
+    it yet). Datasets they have nothing for are left out."""
+    ids = [d.pk for d in datasets]
+    if not ids or not getattr(user, "is_authenticated", False):
+        return {}
+    out: dict[int, dict] = {}
+    grants = (
+        Grant.objects.filter(
+            user=user, dataset_id__in=ids, revoked_at__isnull=True, valid_until__gt=timezone.now()
+        )
+        .select_related("dataset", "decision__review__committee", "request", "user")
+        .prefetch_related("decision__agreements", "request__acceptances")
+    )
+    for grant in grants:
+        if grant.inactive_reason() is not None:
+            continue
+        entry = out.setdefault(grant.dataset_id, {"until": None, "requests": []})
+        last_day = grant_last_day(grant) or grant.valid_until.astimezone(UTC).date()
+        if entry["until"] is None or last_day > entry["until"]:
+            entry["until"] = last_day
+    requests = (
+        AccessRequest.objects.filter(pk__in=request_ids_visible_to(user))
+        .filter(status__in=(RequestStatus.DRAFT, RequestStatus.SUBMITTED))
+        .prefetch_related(
+            Prefetch("datasets", queryset=Dataset.objects.filter(pk__in=ids)), "reviews"
+        )
+        .order_by("pk")
+    )
+    for access_request in requests:
+        open_committees = {
+            r.committee_id for r in access_request.reviews.all() if r.status in OPEN_REVIEW_STATES
+        }
+        for dataset in access_request.datasets.all():
+            if access_request.status == RequestStatus.SUBMITTED and (
+                dataset.committee_id not in open_committees
+            ):
+                continue
+            entry = out.setdefault(dataset.pk, {"until": None, "requests": []})
+            entry["requests"].append(access_request)
+    return out
+
+
+def grant_last_day(grant: Grant) -> date | None:
+    """The last day a grant lasts, as people count days: grants end at midnight UTC after their
+    last day. None for a grant that ends at another time (then its end is shown as a time)."""
+    until = grant.valid_until.astimezone(UTC)
+    return (until - timedelta(days=1)).date() if until.time() == time.min else None
+
+
+# --- a returned request: the committees' questions, and whether the applicant has replied -------
+def returned_questions(access_request: AccessRequest) -> list[dict]:
+    """For each review that returned the request and waits for it: the committee, when it
+    returned it, its questions (the return's), and what it wrote to the applicant since."""
+    reviews = list(
+        access_request.reviews.filter(status=ReviewStatus.RETURNED)
+        .select_related("committee")
+        .order_by("committee__name")
+    )
+    out = []
+    for review in reviews:
+        decision = (
+            review.decisions.filter(outcome=DecisionOutcome.RETURN).order_by("-decided_at").first()
+        )
+        since = decision.decided_at if decision else review.updated_at
+        questions = decision.questions if decision else ""
+        later = [
+            c
+            for c in access_request.comments.filter(
+                committee=review.committee,
+                visibility=CommentVisibility.PUBLIC,
+                created_at__gte=since,
+            ).order_by("created_at")
+            if c.body != questions
+        ]
+        out.append(
+            {
+                "review": review,
+                "committee": review.committee,
+                "returned_at": since,
+                "questions": questions,
+                "comments": later,
+            }
+        )
+    return out
+
+
+def committee_reply_missing(access_request: AccessRequest) -> bool:
+    """Whether a committee returned the request and the applicant has written nothing to the
+    committees since the latest return: resubmission waits for their reply."""
+    returned = list(access_request.reviews.filter(status=ReviewStatus.RETURNED))
+    if not returned:
+        return False
+    latest = Decision.objects.filter(review__in=returned, outcome=DecisionOutcome.RETURN).aggregate(
+        at=Max("decided_at")
+    )["at"]
+    if latest is None:
+        latest = max(r.updated_at for r in returned)
+    return not Comment.objects.filter(
+        request=access_request,
+        committee__isnull=True,
+        author_id=access_request.applicant_id,
+        created_at__gt=latest,
+    ).exists()

@@ -39,6 +39,15 @@ def notifications_sweep() -> int:
 
 
 @shared_task
+def notifications_digest() -> int:
+    """Each person's daily digest (Celery beat, once a day); a failed one is retried by the sweep."""
+    sent = 0
+    for recipient_id in notification_services.digest_recipients():
+        sent += bool(notification_services.notification_digest_deliver(recipient_id=recipient_id))
+    return sent
+
+
+@shared_task
 def drafts_expire() -> dict:
     return request_services.drafts_expire()
 

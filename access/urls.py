@@ -2,11 +2,12 @@
 
 from django.urls import path
 
-from .portal import grants, team, views
+from .portal import cart, grants, team, views
 
 urlpatterns = [
     path("requests/", views.request_list, name="request-list"),
     path("requests/new/", views.request_create, name="request-create"),
+    path("requests/cart/", cart.cart, name="cart"),
     path("requests/diseases.json", views.disease_search_json, name="disease-search-json"),
     path("requests/<int:pk>/", views.request_detail, name="request-detail"),
     path("requests/<int:pk>/edit/", views.request_edit, name="request-edit"),

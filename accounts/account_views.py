@@ -15,13 +15,22 @@ from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 
 from access.portal.team import invitation_rows
+from access.selectors import notification_digest_chosen
+from access.services.notifications import notification_preference_set
 from core.exceptions import Invalid, add_form_errors
 
 from . import mfa, oidc
-from .forms import CodeForm, PasswordResetForm, ProfileForm, SetPasswordForm
+from .forms import (
+    CodeForm,
+    NotificationPreferenceForm,
+    PasswordResetForm,
+    ProfileForm,
+    SetPasswordForm,
+)
 from .profile import account_overview, profile_update
 
 
@@ -48,6 +57,13 @@ def account(request):
                 request, "Your profile is saved." if changed else "Nothing had changed."
             )
             return redirect("account")
+    return _account_page(request, overview=overview, form=form)
+
+
+def _account_page(request, *, overview, form, delivery_form=None):
+    if delivery_form is None:
+        chosen = "digest" if notification_digest_chosen(request.user) else "immediate"
+        delivery_form = NotificationPreferenceForm(initial={"delivery": chosen})
     return render(
         request,
         "accounts/account.html",
@@ -56,12 +72,41 @@ def account(request):
             # The team invitations waiting for the person's answer, as on "My invitations".
             "invitations": invitation_rows(request.user),
             "form": form,
+            "delivery_form": delivery_form,
             "mfa_applies": mfa.subject_to_mfa(request.user),
             "mfa_devices": mfa.confirmed_devices(request.user),
             "provider": oidc.provider(),  # None: no identity provider, nothing to link
         },
-        status=400 if form.errors else 200,
+        status=400 if form.errors or delivery_form.errors else 200,
     )
+
+
+@never_cache
+@login_required
+@require_POST
+def account_notifications(request):
+    """The person's choice of immediate e-mail or a daily digest, from "My account"."""
+    delivery_form = NotificationPreferenceForm(request.POST)
+    if not delivery_form.is_valid():
+        overview = account_overview(request.user)
+        profile = overview.profile
+        form = ProfileForm(
+            initial={
+                "first_name": request.user.first_name,
+                "last_name": request.user.last_name,
+                "orcid": profile.orcid if profile else "",
+            }
+        )
+        return _account_page(request, overview=overview, form=form, delivery_form=delivery_form)
+    digest = delivery_form.cleaned_data["delivery"] == "digest"
+    notification_preference_set(user=request.user, actor=request.user, digest=digest)
+    messages.success(
+        request,
+        "You will get one summary e-mail a day."
+        if digest
+        else "You will get each e-mail as it happens.",
+    )
+    return redirect(reverse("account") + "#notifications-heading")
 
 
 def _next(request) -> str:

@@ -34,6 +34,21 @@ class ProfileForm(forms.Form):
     )
 
 
+class NotificationPreferenceForm(forms.Form):
+    """Immediate e-mail or one daily digest (access.services.notifications)."""
+
+    delivery = forms.ChoiceField(
+        label="How do you want your e-mail from Tessera?",
+        choices=[
+            ("immediate", "One e-mail for each thing that happens, as it happens"),
+            ("digest", "One summary e-mail a day"),
+        ],
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose how you want your e-mail."},
+        help_text="Invitations to join a team always come at once.",
+    )
+
+
 class CodeForm(forms.Form):
     """Six digits from the authenticator app (spaces allowed, as some apps show them)."""
 

@@ -15,6 +15,11 @@ urlpatterns = [
     # A person's own account, the staff's second factor, password reset (Django's names, which
     # its views reverse): accounts/account_views.py.
     path("accounts/me/", account_views.account, name="account"),
+    path(
+        "accounts/me/notifications/",
+        account_views.account_notifications,
+        name="account-notifications",
+    ),
     path("accounts/mfa/", account_views.mfa_page, name="mfa"),
     path(
         "accounts/password/reset/",

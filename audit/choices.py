@@ -64,6 +64,10 @@ class EventType(models.TextChoices):
     GRANT_REVOKED = "access.grant_revoked", "Grant revoked"
     GRANT_EXPIRED = "access.grant_expired", "Grant expired"
     NOTIFICATION_QUEUED = "access.notification_queued", "Notification queued"
+    NOTIFICATION_PREFERENCE_CHANGED = (
+        "access.notification_preference_changed",
+        "Own choice of immediate e-mail or a daily digest changed",
+    )
     RESEARCHER_STATUS_RECORDED = (
         "access.researcher_status_recorded",
         "Researcher status recorded from a trusted visa",

@@ -464,6 +464,16 @@ def notification_queued(*, notification):
     )
 
 
+def notification_preference_changed(*, user, digest: bool):
+    """A person chose immediate e-mail or the daily digest (for themselves)."""
+    return _record(
+        EventType.NOTIFICATION_PREFERENCE_CHANGED,
+        actor=user,
+        obj=user,
+        payload={"digest": bool(digest)},
+    )
+
+
 # Team invitations (access.services.team). The target is the request; the invitation is named
 # by id, its address by keyed fingerprint (audit.personal), the person who joined by pseudonym.
 # The token is never written.

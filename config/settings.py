@@ -52,6 +52,8 @@ TESSERA_INVITATION_DAYS = env.int("TESSERA_INVITATION_DAYS", default=14)
 # Invitations one person may send in 24 hours, withdrawn ones included (each is an e-mail carrying
 # the applicant's name and title to any address: not a relay).
 TESSERA_INVITATIONS_PER_DAY = env.int("TESSERA_INVITATIONS_PER_DAY", default=50)
+# Days before a grant ends that its holder is first reminded (a last reminder comes 7 days before).
+TESSERA_EXPIRY_REMINDER_DAYS = env.int("TESSERA_EXPIRY_REMINDER_DAYS", default=30)
 
 INSTALLED_APPS = [
     # The admin site is the committee workspace (access/committee/site.py).
@@ -108,7 +110,8 @@ WSGI_APPLICATION = "config.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        # A deployment's own templates (e.g. its e-mails, templates/notifications/) come first.
+        "DIRS": [*env.list("TESSERA_TEMPLATE_DIRS", default=[]), BASE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -295,6 +298,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "drafts-expire": {"task": "access.tasks.drafts_expire", "schedule": 3600.0},
     "grants-expire": {"task": "access.tasks.grants_expire", "schedule": 3600.0},
     "invitations-expire": {"task": "access.tasks.invitations_expire", "schedule": 3600.0},
+    # One mail a day to each person who chose the daily digest (access.services.notifications).
+    "notifications-digest": {
+        "task": "access.tasks.notifications_digest",
+        "schedule": crontab(hour=env.int("TESSERA_DIGEST_HOUR", default=7), minute=0),
+    },
     # The committee members' daily digest of reviews waiting for them (one a day per member).
     "review-reminders": {
         "task": "access.tasks.review_reminders_send",

@@ -10,7 +10,7 @@ from django.utils.text import capfirst
 
 from core.exceptions import add_form_errors
 
-from . import consent, matching, selectors
+from . import cart, consent, matching, selectors
 from .choices import Ontology, Species
 from .matching import Outcome
 from .models import DataAccessCommittee, OntologyTerm
@@ -241,7 +241,12 @@ def catalogue(request):
         if purpose is not None
         else {}
     )
-    rows = [(dataset, verdicts.get(dataset.accession)) for dataset in on_page]
+    mine = cart.cart_for(request.user, on_page)
+    # (dataset, its verdict against the purpose or None, what the person already has of it)
+    rows = [
+        (dataset, verdicts.get(dataset.accession), mine["holdings"].get(dataset.pk))
+        for dataset in on_page
+    ]
     # Without JavaScript there is no autocomplete: offer the nearest names instead.
     disease_suggestions = (
         selectors.disease_search(request.GET["disease"][:100], limit=5)[0]
@@ -255,7 +260,8 @@ def catalogue(request):
         {
             "form": form,
             "page": page,
-            "rows": rows,  # (dataset, its verdict against the purpose, or None)
+            "rows": rows,
+            "drafts": mine["drafts"],
             "page_range": page.paginator.get_elided_page_range(page.number, on_each_side=2),
             "filtered": filtered or purpose_form.is_stated(),
             "disease_suggestions": disease_suggestions,
@@ -274,6 +280,7 @@ def dataset_detail(request, accession: str):
         return render(request, "governance/dataset_retired.html", {"dataset": retired}, status=410)
     dataset = selectors.dataset_get_public(accession)
     api_path = reverse("dataset-detail", kwargs={"accession": dataset.accession})
+    mine = cart.cart_for(request.user, [dataset])
     return render(
         request,
         "governance/dataset_detail.html",
@@ -285,6 +292,8 @@ def dataset_detail(request, accession: str):
             "parties": selectors.dataset_parties(dataset),
             "api_path": api_path,
             "api_url": request.build_absolute_uri(api_path),
+            "holding": mine["holdings"].get(dataset.pk),
+            "drafts": mine["drafts"],
         },
     )
 

@@ -1,7 +1,8 @@
 """The access-request world, for every test directory (the root conftest registers this module
 as a plugin): published agreements for both committees, a teammate, the researcher's draft
 request for both datasets and that request submitted; the helpers that build others
-(make_draft, join_team, submit_request, approve_part, publish_agreement) and a REST client (api).
+(make_draft, join_team, submit_request, reply_to_committee, approve_part,
+publish_agreement) and a REST client (api).
 
 A draft uploads an ethics approval: `temporary_media` sends it to the test's own folder (the
 directories whose tests call `make_draft` directly use it for every test, see their conftest)."""
@@ -17,6 +18,7 @@ from rest_framework.test import APIClient
 
 from access.services import decisions as decision_services
 from access.services import requests as request_services
+from access.services import reviews as review_services
 from access.services import team as team_services
 from governance import services as gov
 from governance.models import AccessAgreement
@@ -120,6 +122,13 @@ def submit_request(applicant, datasets, **data):
 def submitted(draft, researcher):
     accept_all(draft, researcher)
     return request_services.request_submit(access_request=draft, actor=researcher)
+
+
+def reply_to_committee(access_request, body="Here are the answers to your questions."):
+    """The applicant replies to the committees (a returned request resubmits only after one)."""
+    return review_services.comment_add(
+        access_request=access_request, actor=access_request.applicant, body=body
+    )
 
 
 def approve_part(access_request, dataset, chair, *, days=180, **decision):

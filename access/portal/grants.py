@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, time, timedelta
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -19,11 +18,13 @@ def grant_list(request: HttpRequest) -> HttpResponse:
     grants = []
     for grant in selectors.grant_list_for_user(request.user):
         reason = grant.inactive_reason()
-        # Grants end at midnight UTC after their last day; people think in last days.
-        until = grant.valid_until.astimezone(UTC)
-        last_day = (until - timedelta(days=1)).date() if until.time() == time.min else None
         grants.append(
-            {"grant": grant, "active": reason is None, "reason": reason, "last_day": last_day}
+            {
+                "grant": grant,
+                "active": reason is None,
+                "reason": reason,
+                "last_day": selectors.grant_last_day(grant),
+            }
         )
     grants.sort(key=lambda g: (not g["active"], g["grant"].valid_until))
     return render(

@@ -19,10 +19,11 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonRe
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.text import capfirst
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from core.exceptions import REFUSALS, refusal_text
+from core.exceptions import REFUSALS, refusal, refusal_text
 from governance import selectors as catalogue
 from governance.models import AccessAgreement
 
@@ -338,6 +339,8 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
     pending = ctx.pending_agreements(access_request, user, agreements_by_dataset, accepted_pairs)
     summary = lifecycle.summary_status(access_request.status, [r.status for r in reviews])
     latest_questions = [r for r in reviews if r.status == ReviewStatus.RETURNED]
+    # A returned request: the committees' questions and the reply box open the page.
+    questions = selectors.returned_questions(access_request) if latest_questions else []
     return render(
         request,
         "access/request_detail.html",
@@ -347,6 +350,9 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
             **team_context(access_request, user),
             "reviews": reviews,
             "returned_reviews": latest_questions,
+            "returned_questions": questions,
+            "reply_missing": bool(problems and "reply" in problems),
+            "checklist": {f: p for f, p in (problems or {}).items() if f != "reply"},
             "rows": rows,
             "live_verdicts": bool(live),
             "agreements": agreements,
@@ -406,14 +412,25 @@ def request_transition(request: HttpRequest, pk: int, action: str) -> HttpRespon
     spec = CONFIRMATIONS[action]
     ref = access_request.reference
     if request.method == "POST":
-        _perform(
-            request,
-            spec["service"],
-            success=spec["success"].format(ref=ref),
-            failure=spec["failure"].format(ref=ref),
-            access_request=access_request,
-            actor=request.user,
-        )
+        try:
+            spec["service"](access_request=access_request, actor=request.user)
+        except REFUSALS as exc:
+            found = refusal(exc)
+            if found is not None and "reply" in found.field_errors:
+                # The reply to the committee is missing: say so, with a link to the reply box.
+                messages.error(
+                    request,
+                    format_html(
+                        '{} {} <a href="{}#reply">Go to the reply box</a>.',
+                        spec["failure"].format(ref=ref),
+                        refusal_text(exc),
+                        access_request.get_absolute_url(),
+                    ),
+                )
+                return redirect(access_request.get_absolute_url() + "#reply")
+            messages.error(request, f"{spec['failure'].format(ref=ref)} {refusal_text(exc)}")
+        else:
+            messages.success(request, spec["success"].format(ref=ref))
         return redirect(access_request)
     reviews = list(access_request.reviews.all())
     if not ctx.actions(access_request, request.user, reviews)[action]:
@@ -505,7 +522,9 @@ def comment_add(request: HttpRequest, pk: int) -> HttpResponse:
             body=form.cleaned_data["body"],
             committee=None,
         )
-    return redirect(reverse("access:request-detail", kwargs={"pk": pk}) + "#conversation")
+    # The reply box at the top of a returned request sends the person back to it.
+    anchor = "#reply" if request.POST.get("from") == "reply" else "#conversation"
+    return redirect(reverse("access:request-detail", kwargs={"pk": pk}) + anchor)
 
 
 @login_required

@@ -17,7 +17,7 @@ from governance.choices import DatasetStatus
 from governance.models import Dataset
 
 from .. import lifecycle
-from ..choices import CommentVisibility, DecisionOutcome, NotificationKind
+from ..choices import CommentVisibility, DecisionOutcome
 from ..lifecycle import TransitionRefused
 from ..models import AccessRequest, Comment, Decision, Review
 from . import common
@@ -136,19 +136,5 @@ def decision_record(
         events.comment_added(comment=comment, actor=actor)
     access_request.last_activity_at = timezone.now()
     access_request.save(update_fields=["last_activity_at"])
-    kind = (
-        NotificationKind.RETURNED if outcome == DecisionOutcome.RETURN else NotificationKind.DECIDED
-    )
-    verb = {
-        DecisionOutcome.APPROVE: "approved",
-        DecisionOutcome.REJECT: "rejected",
-        DecisionOutcome.RETURN: "returned for changes",
-    }[outcome]
-    notification_services.notify(
-        recipient=access_request.applicant,
-        kind=kind,
-        subject=f"{access_request.reference}: {committee.name} {verb} your request",
-        body=(reason or questions or conditions or f"Your request was {verb}.").strip(),
-        key=f"decided:{decision.pk}",
-    )
+    notification_services.notify_decided(decision=decision)
     return decision

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -14,14 +15,19 @@ from core.exceptions import Forbidden, Invalid
 from governance.models import Dataset
 
 from .. import lifecycle
-from ..choices import NotificationKind
 from ..lifecycle import TransitionRefused
 from ..models import Decision, Grant, Notification
 from ..signals import grant_revoked
 from . import notifications as notification_services
 from . import reviews as review_services
 
-GRANT_REMINDER_DAYS = (30, 7)
+# The last reminder before a grant ends, in days; the first is `TESSERA_EXPIRY_REMINDER_DAYS`.
+LAST_REMINDER_DAYS = 7
+
+
+def reminder_days() -> tuple[int, ...]:
+    """The days before its end at which a grant's holder is reminded (each once per grant)."""
+    return tuple(sorted({settings.TESSERA_EXPIRY_REMINDER_DAYS, LAST_REMINDER_DAYS}, reverse=True))
 
 
 def grants_create(*, decision: Decision, datasets: list[Dataset], actor) -> list[Grant]:
@@ -80,13 +86,7 @@ def grant_revoke_locked(*, grant: Grant, actor, reason: str, notice: str) -> Gra
     grant.save(update_fields=["revoked_at", "revoked_by", "revoked_reason"])
     events.grant_revoked(grant=grant, actor=actor)
     _on_grant_revoked(grant)
-    notification_services.notify(
-        recipient=grant.user,
-        kind=NotificationKind.REVOKED,
-        subject=f"Your access to {grant.dataset.accession} was revoked",
-        body=notice,
-        key=f"revoked:{grant.pk}",
-    )
+    notification_services.notify_revoked(grant=grant, notice=notice)
     return grant
 
 
@@ -98,38 +98,29 @@ def _on_grant_revoked(grant: Grant) -> None:
 
 @transaction.atomic
 def grants_expire(*, now: datetime | None = None) -> dict[str, int]:
-    """Notify grant holders 30 and 7 days before the end, and when a grant has expired. Trusted
-    caller: the system (Celery beat), no actor."""
+    """Notify grant holders `TESSERA_EXPIRY_REMINDER_DAYS` (30) and 7 days before the end, and
+    when a grant has expired. Trusted caller: the system (Celery beat), no actor."""
     now = now or timezone.now()
     counts = {"reminded": 0, "expired": 0}
-    horizon = now + timedelta(days=max(GRANT_REMINDER_DAYS))
+    thresholds = reminder_days()
+    horizon = now + timedelta(days=max(thresholds))
     grants = Grant.objects.filter(
         revoked_at__isnull=True, valid_until__lte=horizon, valid_until__gt=now - timedelta(days=1)
     ).select_related("user", "dataset")
     for grant in grants:
         if grant.valid_until <= now:
-            if notification_services.notify(
-                recipient=grant.user,
-                kind=NotificationKind.GRANT_EXPIRED,
-                subject=f"Your access to {grant.dataset.accession} has ended",
-                body=f"Your grant for {grant.dataset.title} ended on {grant.valid_until:%Y-%m-%d}.",
-                key=f"grant-expired:{grant.pk}",
-            ):
+            if notification_services.notify_grant_expired(grant=grant):
                 events.grant_expired(grant=grant)
                 counts["expired"] += 1
             continue
         days_left = (grant.valid_until - now).days
         # The nearest threshold first: at 6 days left the 7-day reminder is due, not the 30-day one.
-        for threshold in sorted(GRANT_REMINDER_DAYS):
+        for threshold in sorted(thresholds):
             if days_left < threshold:
                 key = f"grant-expiring:{grant.pk}:{threshold}"
                 if not Notification.objects.filter(dedupe_key=key).exists():
-                    notification_services.notify(
-                        recipient=grant.user,
-                        kind=NotificationKind.GRANT_EXPIRING,
-                        subject=f"Your access to {grant.dataset.accession} ends in {days_left + 1} days",
-                        body=f"Your grant for {grant.dataset.title} ends on {grant.valid_until:%Y-%m-%d}.",
-                        key=key,
+                    notification_services.notify_grant_expiring(
+                        grant=grant, days_left=days_left + 1, key=key
                     )
                     counts["reminded"] += 1
                 break

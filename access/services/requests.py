@@ -22,10 +22,10 @@ from governance.rules import ISO_COUNTRIES
 
 from .. import lifecycle, matching
 from ..answers import REQUEST_FIELDS
-from ..choices import NotificationKind, RequestStatus, ReviewStatus
+from ..choices import RequestStatus, ReviewStatus
 from ..lifecycle import TransitionRefused
 from ..models import AccessRequest, AgreementAcceptance, Grant, Review
-from ..selectors import request_may_view, researcher_status_current
+from ..selectors import committee_reply_missing, request_may_view, researcher_status_current
 from . import common
 from . import decisions as decision_services
 from . import grants as grant_services
@@ -212,6 +212,43 @@ def request_update(
 
 
 @transaction.atomic
+def request_datasets_add(
+    *, access_request: AccessRequest, actor, datasets: Iterable[Dataset]
+) -> AccessRequest:
+    """Add `datasets` to a draft: the cart ("Add to draft TSR-AR-…?" on the catalogue and a
+    dataset's page). Only the applicant, only while the request is a draft (a submitted request's
+    datasets are fixed), only datasets in the catalogue now: a retired or unpublished one is
+    refused by accession. Datasets already on the draft stay as they are; a change is recorded
+    in the ledger as an update's is (`request.changed`, field "datasets")."""
+    access_request = common.lock_request(access_request)
+    common.require_applicant(access_request, actor)
+    if access_request.status != RequestStatus.DRAFT:
+        raise TransitionRefused(
+            f"Datasets can be added to a draft only; {access_request.reference} is "
+            f"{access_request.get_status_display().lower()}. Start a new request instead."
+        )
+    datasets = list(datasets)
+    if not datasets:
+        raise Invalid({"datasets": "Choose a dataset to add."})
+    unavailable = sorted(d.accession for d in datasets if d.status != DatasetStatus.PUBLISHED)
+    if unavailable:
+        raise Invalid(
+            {
+                "datasets": f"No longer available in the catalogue, so nothing was added: "
+                f"{', '.join(unavailable)}."
+            }
+        )
+    present = set(access_request.datasets.values_list("pk", flat=True))
+    new = [d for d in datasets if d.pk not in present]
+    if new:
+        access_request.datasets.add(*new)
+        access_request.last_activity_at = timezone.now()
+        access_request.save(update_fields=["last_activity_at", "updated_at"])
+        events.request_changed(access_request=access_request, actor=actor, fields=["datasets"])
+    return access_request
+
+
+@transaction.atomic
 def agreement_accept(
     *, access_request: AccessRequest, user, agreement: AccessAgreement
 ) -> AgreementAcceptance:
@@ -250,7 +287,8 @@ def agreements_accept_all(
 
 
 def submission_problems(access_request: AccessRequest) -> dict[str, str]:
-    """What stops a draft from being submitted, by field (shown before the applicant submits)."""
+    """What stops a draft from being submitted, or a returned request from being resubmitted
+    (then also a reply to the committee, "reply"), by field (shown before the applicant does)."""
     problems: dict[str, str] = {}
     for field, label in (
         ("title", "a project title"),
@@ -303,6 +341,11 @@ def submission_problems(access_request: AccessRequest) -> dict[str, str]:
     if missing:
         names = ", ".join(sorted(f"{a.title} v{a.version}" for a in missing))
         problems["agreements"] = f"Accept the current access agreement(s): {names}."
+    if access_request.status == RequestStatus.SUBMITTED and committee_reply_missing(access_request):
+        problems["reply"] = (
+            "Reply to the committee's questions: write to the committees (in the portal, "
+            "the reply box at the top of the request's page)."
+        )
     return problems
 
 
@@ -333,21 +376,7 @@ def request_submit(*, access_request: AccessRequest, actor) -> AccessRequest:
         reviews.append(review)
     matching.matches_record(access_request=access_request)
     events.request_submitted(access_request=access_request, actor=actor, reviews=reviews)
-    for review in reviews:
-        notification_services.notify_committee(
-            committee=review.committee,
-            kind=NotificationKind.SUBMITTED,
-            subject=f"New access request {access_request.reference} for {review.committee.name}",
-            body=f"{access_request.reference} “{access_request.title}” awaits your committee's review.",
-            key=f"submitted:{review.pk}",
-        )
-    notification_services.notify(
-        recipient=access_request.applicant,
-        kind=NotificationKind.SUBMITTED,
-        subject=f"Your access request {access_request.reference} was submitted",
-        body=f"“{access_request.title}” went to {len(reviews)} committee(s). You will hear from them here.",
-        key=f"submitted:{access_request.pk}:applicant",
-    )
+    notification_services.notify_submitted(access_request=access_request, reviews=reviews)
     # Matching says what the committees' automatic policies decide; they are recorded here.
     for automatic in matching.automatic_decisions(access_request=access_request, reviews=reviews):
         decision_services.decision_record(
@@ -423,13 +452,7 @@ def request_resubmit(*, access_request: AccessRequest, actor) -> AccessRequest:
         review.round += 1
         common.transition(review, ReviewStatus.RESUBMITTED)
         events.request_resubmitted(access_request=access_request, review=review, actor=actor)
-        notification_services.notify_committee(
-            committee=review.committee,
-            kind=NotificationKind.SUBMITTED,
-            subject=f"{access_request.reference} was resubmitted",
-            body=f"The applicant answered your questions on “{access_request.title}”.",
-            key=f"resubmitted:{review.pk}:{review.round}",
-        )
+        notification_services.notify_resubmitted(access_request=access_request, review=review)
     # Only the parts going back to a committee are matched again: a decided part keeps the
     # verdict its committee saw (a later date alone could turn an approved part's match).
     matching.matches_record(
@@ -468,19 +491,14 @@ def drafts_expire(*, now: datetime | None = None) -> dict[str, int]:
             draft.status = RequestStatus.CLOSED
             draft.save(update_fields=["status", "updated_at"])
             events.request_expired(access_request=draft)
-            notification_services.notify(
-                recipient=draft.applicant,
-                kind=NotificationKind.DRAFT_EXPIRED,
-                subject=f"Your draft {draft.reference} expired",
-                body=f"“{draft.title}” was idle for {DRAFT_IDLE_DAYS} days and was closed.",
-                key=f"draft-expired:{draft.pk}",
+            notification_services.notify_draft(
+                draft=draft, expired=True, days=DRAFT_IDLE_DAYS, key=f"draft-expired:{draft.pk}"
             )
             expired += 1
-        elif notification_services.notify(
-            recipient=draft.applicant,
-            kind=NotificationKind.DRAFT_EXPIRING,
-            subject=f"Your draft {draft.reference} expires in {DRAFT_REMINDER_DAYS} days",
-            body=f"“{draft.title}” will be closed unless you edit or submit it.",
+        elif notification_services.notify_draft(
+            draft=draft,
+            expired=False,
+            days=DRAFT_REMINDER_DAYS,
             key=f"draft-expiring:{draft.pk}:{draft.last_activity_at:%Y%m%d}",
         ):
             reminded += 1

@@ -102,6 +102,7 @@ def comment_add(
     access_request.last_activity_at = timezone.now()
     access_request.save(update_fields=["last_activity_at"])
     events.comment_added(comment=comment, actor=actor)
+    notification_services.notify_comment(comment=comment)
     return comment
 
 

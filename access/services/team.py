@@ -30,7 +30,7 @@ from django.utils import timezone
 from audit import events
 from core.exceptions import Conflict, Forbidden, Invalid, NotFound
 
-from ..choices import InvitationStatus, NotificationKind, RequestStatus
+from ..choices import InvitationStatus, RequestStatus
 from ..models import AccessRequest, TeamInvitation
 from . import common
 from . import notifications as notification_services
@@ -97,22 +97,8 @@ def invitation_from_token(token: str, *, for_update: bool = False) -> TeamInvita
 
 # --- the applicant's side ---------------------------------------------------------------------
 def _notify_invitee(invitation: TeamInvitation) -> None:
-    access_request = invitation.request
-    applicant = access_request.applicant
-    name = applicant.get_full_name() or applicant.get_username()
-    notification_services.notify(
-        address=invitation.email,
-        kind=NotificationKind.INVITATION,
-        subject=f"{name} invites you to the team of an access request on Tessera",
-        body=(
-            f"{name} invites you to join the team of the access request "
-            f"{access_request.reference} “{access_request.title}”.\n\n"
-            f"To accept or decline, open this link and sign in (with your institution's "
-            f"account, or a Tessera account):\n\n{invitation_link(invitation)}\n\n"
-            f"The link works once and until {invitation.expires_at:%Y-%m-%d %H:%M} UTC. "
-            "If you did not expect it, ignore this e-mail."
-        ),
-        key=f"invitation:{invitation.pk}",
+    notification_services.notify_invitation(
+        invitation=invitation, invitation_link=invitation_link(invitation)
     )
 
 
@@ -248,6 +234,10 @@ def invitation_accept(*, token: str, actor) -> TeamInvitation:
     access_request.last_activity_at = now
     access_request.save(update_fields=["last_activity_at", "updated_at"])
     events.invitation_accepted(invitation=invitation, actor=actor)
+    notification_services.notify_team_joined(
+        invitation=invitation,
+        agreements=set(request_services.required_agreements(access_request).values()),
+    )
     return invitation
 
 

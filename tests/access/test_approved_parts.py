@@ -30,7 +30,14 @@ from audit.choices import EventType
 from audit.models import AuditEvent
 from core.exceptions import Conflict
 from tests import factories
-from tests.access_world import accept_all, api, approve_part, make_draft, publish_agreement
+from tests.access_world import (
+    accept_all,
+    api,
+    approve_part,
+    make_draft,
+    publish_agreement,
+    reply_to_committee,
+)
 
 from .test_portal import PDF, client_for, flashes, text_of
 
@@ -215,6 +222,7 @@ def test_answers_not_relied_on_change_and_resubmitting_keeps_the_approved_match(
     assert response.status_code == 200, response.content
     split.refresh_from_db()
     assert split.requested_months == 24
+    reply_to_committee(split)
     assert api(researcher).post(url(split) + "resubmit/").status_code == 200
 
     again_a = ConsentMatch.objects.get(request=split, dataset=part_a)

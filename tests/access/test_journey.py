@@ -9,7 +9,7 @@ from access.lifecycle import TransitionRefused
 from access.models import Grant
 from access.services import decisions as decision_services
 from access.services import requests as request_services
-from tests.access_world import accept_all
+from tests.access_world import accept_all, reply_to_committee
 
 pytestmark = pytest.mark.django_db
 
@@ -62,6 +62,7 @@ def test_return_then_resubmit_then_approve(submitted, other_chair, researcher, o
     request_services.request_update(
         access_request=submitted, actor=researcher, data={"lay_summary": "Cohort A only."}
     )
+    reply_to_committee(submitted, "Cohort A only.")
     request_services.request_resubmit(access_request=submitted, actor=researcher)
     review.refresh_from_db()
     assert (review.status, review.round) == (ReviewStatus.RESUBMITTED, 2)

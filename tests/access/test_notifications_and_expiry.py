@@ -54,7 +54,8 @@ def test_a_mail_server_outage_backs_off_and_retries(
 ):
     accept_all(draft, researcher)
     with mock.patch(
-        "access.services.notifications.send_mail", side_effect=ConnectionRefusedError("smtp down")
+        "access.services.notifications.EmailMultiAlternatives.send",
+        side_effect=ConnectionRefusedError("smtp down"),
     ):
         with django_capture_on_commit_callbacks(execute=False):
             request_services.request_submit(access_request=draft, actor=researcher)

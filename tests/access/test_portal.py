@@ -22,7 +22,7 @@ from access.uploads import MAX_BYTES
 from audit.choices import EventType
 from audit.models import AuditEvent
 from tests import factories
-from tests.access_world import accept_all, approve_part, make_draft
+from tests.access_world import accept_all, approve_part, make_draft, reply_to_committee
 
 pytestmark = pytest.mark.django_db
 
@@ -617,6 +617,7 @@ def test_history_names_the_committee_of_the_event_not_of_a_review_with_the_same_
     decision_services.decision_record(
         review=review, actor=other_chair, outcome="return", questions="Which cohort?"
     )
+    reply_to_committee(submitted)
     request_services.request_resubmit(access_request=submitted, actor=researcher)
     client.force_login(researcher)
     page = client.get(f"/requests/{submitted.pk}/").content.decode()

@@ -34,7 +34,7 @@ def test_each_dataset_shows_whether_it_fits_with_reasons(client, catalogue_world
     page = client.get(
         "/datasets/", {"p-diseases": "DOID:1324", "p-commercial": "on"}
     ).content.decode()
-    assert "Fits your purpose?" in page
+    assert "Title, and whether it fits your purpose" in page
     assert page.count("Does not fit") == 2  # heart (other disease), non-commercial (NCU)
     assert page.count(">Fits<") == 1
     assert "non-commercial" in page.lower()
