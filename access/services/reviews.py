@@ -206,6 +206,7 @@ def review_close(*, review: Review, actor, reason: str) -> Review:
     from_status = review.status
     common.transition(review, ReviewStatus.CLOSED)
     events.review_closed(review=review, actor=actor, from_status=from_status, reason=reason)
+    notification_services.notify_review_closed(review=review, reason=reason)
     access_request = common.lock_request(review.request)
     if not access_request.reviews.exclude(
         status__in=[ReviewStatus.CLOSED, ReviewStatus.WITHDRAWN]
