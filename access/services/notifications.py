@@ -62,6 +62,7 @@ EVENT_KINDS = {
     "draft_expiring": NotificationKind.DRAFT_EXPIRING,
     "draft_expired": NotificationKind.DRAFT_EXPIRED,
     "review_closed": NotificationKind.REVIEW_CLOSED,
+    "review_reminder": NotificationKind.REVIEW_REMINDER,
 }
 
 

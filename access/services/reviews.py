@@ -6,13 +6,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import date_format
 from guardian.shortcuts import assign_perm
 
 from audit import events
@@ -22,7 +20,6 @@ from governance.models import DataAccessCommittee
 from .. import lifecycle
 from ..choices import (
     CommentVisibility,
-    NotificationKind,
     RequestStatus,
     ReviewStatus,
     VoteChoice,
@@ -218,11 +215,13 @@ def review_close(*, review: Review, actor, reason: str) -> Review:
 
 
 # --- the members' reminder digest (Celery beat) --------------------------------------------------
-def _review_line(review: Review) -> str:
-    link = settings.TESSERA_BASE_URL + reverse("admin:access_review_change", args=[review.pk])
+def _reminder_item(review: Review) -> dict:
     due = review_due_at(review)
-    when = f", due {date_format(timezone.localtime(due), 'DATE_FORMAT')}" if due else ""
-    return f"- {review.request.reference} “{review.request.title}” ({review.committee.name}{when}): {link}"
+    return {
+        "review": review,
+        "due": timezone.localtime(due) if due else None,
+        "link": notification_services.review_link(review),
+    }
 
 
 def review_reminders_send(*, now: datetime | None = None) -> int:
@@ -252,18 +251,18 @@ def review_reminders_send(*, now: datetime | None = None) -> int:
         ]
         if not any(reviews for _, reviews in sections):
             continue
-        body = ["These reviews wait for you in the committee workspace.", ""]
-        for heading, reviews in sections:
-            if reviews:
-                body += [f"{heading} ({len(reviews)}):", *map(_review_line, reviews), ""]
-        waiting = len(work.needs_me)
-        overdue = len(work.overdue)
-        subject = f"Reviews waiting for you: {waiting} need you, {overdue} overdue"
-        notification = notification_services.notify(
+        notification = notification_services.notify_event(
             recipient=person,
-            kind=NotificationKind.REVIEW_REMINDER,
-            subject=subject,
-            body="\n".join(body).rstrip() + "\n",
+            event="review_reminder",
+            context={
+                "sections": [
+                    {"heading": heading, "reviews": [_reminder_item(r) for r in reviews]}
+                    for heading, reviews in sections
+                ],
+                "waiting": len(work.needs_me),
+                "overdue": len(work.overdue),
+                "link": notification_services.link(reverse("admin:index")),
+            },
             key=f"review-reminder:{person.pk}:{day.isoformat()}",
         )
         queued += notification is not None

@@ -220,6 +220,9 @@ def test_reminders_go_to_members_with_reviews_waiting_once_a_day(
     assert "http" in member_digest and page(review) in member_digest
     assert page(other_review) not in member_digest  # not their committee's review
     assert "Needs your vote" not in digests[secretary].body
+    # the HTML part links each review too, and the subject counts what waits
+    assert f'{page(review)}">{review.request.reference}</a>' in digests[member].html_body
+    assert digests[member].subject.startswith("Reviews waiting for you: 1 needs you, 1 overdue")
 
     # the same day again: nothing new
     assert review_services.review_reminders_send() == 0
