@@ -54,7 +54,7 @@ ACTIONS = {
         {"outcome": "approve", "end_date": end_date()},
         EventType.DECISION_RECORDED,
     ),
-    "close": ("post", "close/", {}, EventType.REVIEW_CLOSED),
+    "close": ("post", "close/", {"reason": "Out of scope."}, EventType.REVIEW_CLOSED),
     "revoke": ("post", "revoke/", {"reason": "Ended."}, EventType.GRANT_REVOKED),
     "recuse": (
         "post",
