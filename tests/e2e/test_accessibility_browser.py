@@ -16,10 +16,8 @@ must fit 390 px and 1280 px; a workspace page must fit 1280 px, and one wider th
 reported (printed), not failed: the Django admin is not built for phones.
 
 Without Chromium, Playwright or node_modules/axe-core the test fails under CI=true and is skipped
-elsewhere (as the journey's).
+elsewhere (tests/e2e/conftest.py).
 """
-
-# ruff: noqa: F401, F811  (fixtures are imported from the journey module, then used as parameters)
 
 from __future__ import annotations
 
@@ -47,13 +45,7 @@ from tests import factories
 from tests.access_world import approve_part, make_draft, publish_agreement, submit_request
 from tokens import keyring, keys
 
-from .test_journey_browser import (
-    PASSWORD,
-    STEP_TIMEOUT_MS,
-    _reference_data,
-    browser,
-    chromium_path,
-)
+from .conftest import PASSWORD, STEP_TIMEOUT_MS, _reference_data
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
