@@ -319,9 +319,10 @@ def test_researcher_gathers_three_datasets_two_committees_decide_with_their_mail
     researcher.shot("08-resubmitted")
     mails.open_links(mails.new(sent_back=["chair2", "secretary2"]))
 
-    # The second committee's secretary reads the answer and closes the review through the
-    # confirmation page, with a reason the researcher and the colleague are told.
-    open_review(secretary2, reference)
+    # The second committee's secretary (whose mail's link led to the review) reads the answer and
+    # closes the review through the confirmation page, with a reason the researcher and the
+    # colleague are told.
+    secretary2.expect(secretary2.role("heading", re.compile(rf"^{reference} — ")))
     secretary2.expect_text("pembrolizumab, alone or with chemotherapy")
     secretary2.expect_text("I added it to the abstract.")
     secretary2.click_and_load(secretary2.role("link", "Close review…"))
