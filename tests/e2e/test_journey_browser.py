@@ -56,7 +56,7 @@ def journey_world(world):
     human.decision_policy = "majority"
     human.quorum = 1
     gov.committee_update(committee=human, actor=None)
-    colon = factories.dataset(
+    squamous = factories.dataset(
         committee=human,
         controller=lung.controller,
         title="Lung squamous cell carcinoma biopsies, H&E",
@@ -64,7 +64,7 @@ def journey_world(world):
     )
     return {
         **world,
-        "datasets": (lung, colon, nsclc),
+        "datasets": (lung, squamous, nsclc),
         "member": factories.committee_staff("member", human, "member"),
         "secretary2": factories.committee_staff("secretary2", nordic, "secretary"),
     }
@@ -94,7 +94,7 @@ class Mails:
             return person
         return get_user_model().objects.get(username=person).email
 
-    def new(self, **expected: list[str]) -> dict[str, list]:
+    def new(self, **expected: list[str]) -> list:
         """The mails sent since the last call. `expected` names, per fragment of a subject
         (`_` for a space), the people (usernames, or addresses) who got such a mail: every mail
         sent is one of those, and each of them got one."""
@@ -153,7 +153,7 @@ def test_researcher_gathers_three_datasets_two_committees_decide_with_their_mail
 ):
     settings.TESSERA_BASE_URL = live_server.url  # the mails' links point here
     world = journey_world
-    lung, colon, nsclc = world["datasets"]
+    lung, squamous, nsclc = world["datasets"]
     human, nordic = world["committees"]
     # Researchers sign in with their institution (Life Science Login here, oidc-provider-mock):
     # the researcher's account was linked to their identity beforehand by an administrator;
@@ -215,17 +215,17 @@ def test_researcher_gathers_three_datasets_two_committees_decide_with_their_mail
 
     # The cart: the second dataset joins the draft on its own page, the third from the
     # catalogue through the cart's confirmation page.
-    page.goto(colon.get_absolute_url())
+    page.goto(squamous.get_absolute_url())
     researcher.expect_text(f"Add to draft {reference}?")
     researcher.click_and_load(researcher.role("button", f"Add to draft {reference}"))
-    researcher.expect_text(re.compile(rf"^Added {colon.accession} to {reference}"))
+    researcher.expect_text(re.compile(rf"^Added {squamous.accession} to {reference}"))
     researcher.click_and_load(researcher.nav("Catalogue"))
     researcher.click_and_load(researcher.role("link", f"Add to a draft ({nsclc.accession})"))
     researcher.expect(researcher.role("heading", f"Add to draft {reference}?"))
     researcher.shot("02-cart-confirmation")
     researcher.click_and_load(researcher.role("button", f"Add to draft {reference}"))
     researcher.expect_text(re.compile(rf"^Added {nsclc.accession} to {reference}"))
-    for dataset in (lung, colon, nsclc):
+    for dataset in (lung, squamous, nsclc):
         researcher.expect(researcher.role("link", f"{dataset.accession} {dataset.title}"))
 
     # A colleague joins the team by e-mail: the link, opened signed out in a second browser
@@ -273,8 +273,8 @@ def test_researcher_gathers_three_datasets_two_committees_decide_with_their_mail
     )
     for mail in submitted:  # each committee hears of its own datasets
         if mail.to[0] in {mails.address("chair"), mails.address("member")}:
-            assert (lung.accession, colon.accession) == tuple(
-                a for a in (lung.accession, colon.accession, nsclc.accession) if a in mail.body
+            assert (lung.accession, squamous.accession) == tuple(
+                a for a in (lung.accession, squamous.accession, nsclc.accession) if a in mail.body
             ), mail.body
         elif mail.to[0] != mails.address("researcher"):
             assert nsclc.accession in mail.body and lung.accession not in mail.body, mail.body
@@ -364,7 +364,7 @@ def test_researcher_gathers_three_datasets_two_committees_decide_with_their_mail
     for username in ("researcher", "colleague"):
         body = decided[mails.address(username)].body
         assert f"until {end_date.day} {end_date:%b %Y}" in body, body
-        for dataset in (lung, colon):
+        for dataset in (lung, squamous):
             assert f"{dataset.title} ({dataset.accession})" in body, body
         assert nsclc.accession not in body
         assert (agreement in body) == (username == "colleague"), body
@@ -379,7 +379,7 @@ def test_researcher_gathers_three_datasets_two_committees_decide_with_their_mail
 
     # Both grants are on "My access", active, for both of them.
     researcher.click_and_load(researcher.nav("My access"))
-    for dataset in (lung, colon):
+    for dataset in (lung, squamous):
         card = researcher.page.get_by_role("article", name=f"{dataset.accession} {dataset.title}")
         researcher.expect(card)
         researcher.expect(card.get_by_text("Active", exact=True))
