@@ -16,10 +16,8 @@ must fit 390 px and 1280 px; a workspace page must fit 1280 px, and one wider th
 reported (printed), not failed: the Django admin is not built for phones.
 
 Without Chromium, Playwright or node_modules/axe-core the test fails under CI=true and is skipped
-elsewhere (as the journey's).
+elsewhere (tests/e2e/conftest.py).
 """
-
-# ruff: noqa: F401, F811  (fixtures are imported from the journey module, then used as parameters)
 
 from __future__ import annotations
 
@@ -47,13 +45,7 @@ from tests import factories
 from tests.access_world import approve_part, make_draft, publish_agreement, submit_request
 from tokens import keyring, keys
 
-from .test_journey_browser import (
-    PASSWORD,
-    STEP_TIMEOUT_MS,
-    _reference_data,
-    browser,
-    chromium_path,
-)
+from .conftest import PASSWORD, STEP_TIMEOUT_MS, _reference_data
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -203,7 +195,6 @@ class Page:
     status: int = 200
     steps: Callable | None = None
     workspace: bool = False
-    optional: bool = False  # a confirmation page that a later change adds: checked if present
 
 
 def _run_admin_action(action: str, pk: int):
@@ -292,9 +283,6 @@ def workspace_pages(w) -> list[Page]:
     def admin(name, *args, query=""):
         return reverse(f"admin:{name}", args=args) + query
 
-    def confirmation(role, label, name):
-        return Page(role, label, admin(name, review.pk), workspace=True, optional=True)
-
     pages = [
         Page(None, "admin sign in", admin("login"), workspace=True),
         *(
@@ -311,10 +299,12 @@ def workspace_pages(w) -> list[Page]:
         Page("chair", "grant list", admin("access_grant_changelist"), workspace=True),
         Page("chair", "grant", admin("access_grant_change", w["grant"].pk), workspace=True),
         Page("chair", "grant revoke confirmation", admin("access_grant_changelist"), steps=_run_admin_action("revoke", w["grant"].pk), workspace=True),
-        # Confirmation steps of the review workspace (issue 13): checked where they are pages.
-        confirmation("secretary", "close confirmation", "access_review_close"),
-        confirmation("chair", "decide confirmation", "access_review_decide"),
-        confirmation("member", "vote confirmation", "access_review_vote"),
+        # The confirmation pages of the review workspace (issue 13), each asking for a reason. A
+        # vote has none: it is cast on the review page and a second vote replaces it.
+        Page("secretary", "close confirmation", admin("access_review_close", review.pk), workspace=True),
+        Page("chair", "reject confirmation", admin("access_review_decide", review.pk, query="?outcome=reject"), workspace=True),
+        Page("chair", "return confirmation", admin("access_review_decide", review.pk, query="?outcome=return"), workspace=True),
+        Page("chair", "revoke confirmation", admin("access_review_revoke", decided.pk, w["grant"].pk), workspace=True),
         Page("steward", "admin index (steward)", admin("index"), workspace=True),
         Page("steward", "dataset list", admin("governance_dataset_changelist"), workspace=True),
         Page("steward", "dataset", admin("governance_dataset_change", ds["lung"].pk), workspace=True),
@@ -349,7 +339,6 @@ class Findings:
     reported: list[str] = field(default_factory=list)
     wrong_status: list[str] = field(default_factory=list)
     checked: list[str] = field(default_factory=list)
-    absent: list[str] = field(default_factory=list)
 
 
 def _sign_in(context, role: str) -> None:
@@ -365,11 +354,6 @@ def _sign_in(context, role: str) -> None:
 def _check(page, spec: Page, found: Findings) -> None:
     name = f"{spec.label} [{spec.role or 'signed out'}] {spec.url}"
     page.set_viewport_size({"width": DESKTOP, "height": 900})
-    # A confirmation step that is only a POST here answers 405 with no body, which Chromium
-    # refuses to show: ask first.
-    if spec.optional and page.request.get(spec.url, max_redirects=0).status == 405:
-        found.absent.append(name)
-        return
     started = time.monotonic()
     response = page.goto(spec.url)
     if spec.steps is not None:
@@ -432,8 +416,6 @@ def test_every_page_passes_axe_and_fits_the_screen(
         print(f"\naxe-core and page width: {len(found.checked)} pages checked")
         for line in found.checked:
             print(f"  {line}")
-        for line in found.absent:
-            print(f"  not a page here (405), not checked: {line}")
         for line in found.reported:
             print(f"  workspace page wider than a phone (reported only): {line}")
     problems = [

@@ -3,9 +3,7 @@ purpose stated has no horizontal page scroll, even with a verdict's reasons open
 words stay inside the table's scroll box), and a dataset joins the open draft through
 "Add to draft TSR-AR-…?".
 
-Same Chromium and fixtures as the journey (tests/e2e/test_journey_browser.py)."""
-
-# ruff: noqa: F401, F811  (fixtures are imported from the journey module, then used as parameters)
+Same Chromium and fixtures as the journey (tests/e2e/conftest.py)."""
 
 from __future__ import annotations
 
@@ -15,7 +13,7 @@ import pytest
 
 from tests.access_world import make_draft
 
-from .test_journey_browser import Journey, browser, chromium_path, journey, world
+from .conftest import Journey
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

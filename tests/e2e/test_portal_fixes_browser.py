@@ -2,9 +2,7 @@
 the draft and keeps the chosen file (Enter in the dataset search box searches), the country is
 chosen by name, and the token page fits a phone's width and copies the token.
 
-Same Chromium and fixtures as the journey (tests/e2e/test_journey_browser.py)."""
-
-# ruff: noqa: F401, F811  (fixtures are imported from the journey module, then used as parameters)
+Same Chromium and fixtures as the journey (tests/e2e/conftest.py)."""
 
 from __future__ import annotations
 
@@ -18,14 +16,7 @@ from access.models import AccessRequest, Grant
 from tests.access_world import approve_part, submit_request
 from tokens import keyring, keys
 
-from .test_journey_browser import (
-    ETHICS_PDF,
-    Journey,
-    browser,
-    chromium_path,
-    journey,
-    world,
-)
+from .conftest import ETHICS_PDF, Journey
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -3,9 +3,7 @@ vote" on the home and votes; the chair's queue and review page fit the width (no
 scrolling) and their buttons are large; the secretary closes a review through the confirmation,
 with a reason the applicant reads.
 
-Same Chromium and fixtures as the journey (tests/e2e/test_journey_browser.py)."""
-
-# ruff: noqa: F401, F811  (fixtures are imported from the journey module, then used as parameters)
+Same Chromium and fixtures as the journey (tests/e2e/conftest.py)."""
 
 from __future__ import annotations
 
@@ -21,7 +19,7 @@ from governance import services as gov
 from tests import factories
 from tests.access_world import submit_request
 
-from .test_journey_browser import Journey, browser, chromium_path, journey, world
+from .conftest import Journey
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
