@@ -12,8 +12,7 @@ axe-core comes from npm (package.json, pinned in package-lock.json; `make instal
 and is injected into each page as an init script, which the Content-Security-Policy does not
 govern: the pages run under the production policy, as people see them. Every rule axe runs by default counts; a violation of impact
 serious or critical fails the test, listed by page, rule and nodes. Widths: every portal page
-must fit 390 px and 1280 px; a workspace page must fit 1280 px, and one wider than 390 px is
-reported (printed), not failed: the Django admin is not built for phones.
+and every workspace page must fit 390 px and 1280 px.
 
 Without Chromium, Playwright or node_modules/axe-core the test fails under CI=true and is skipped
 elsewhere (tests/e2e/conftest.py).
@@ -194,7 +193,6 @@ class Page:
     url: str
     status: int = 200
     steps: Callable | None = None
-    workspace: bool = False
 
 
 def _run_admin_action(action: str, pk: int):
@@ -284,49 +282,49 @@ def workspace_pages(w) -> list[Page]:
         return reverse(f"admin:{name}", args=args) + query
 
     pages = [
-        Page(None, "admin sign in", admin("login"), workspace=True),
+        Page(None, "admin sign in", admin("login")),
         *(
             page
             for role in ("secretary", "member", "chair")
             for page in (
-                Page(role, f"admin index ({role})", admin("index"), workspace=True),
-                Page(role, f"review queue ({role})", admin("access_review_changelist"), workspace=True),
-                Page(role, f"review page ({role})", admin("access_review_change", review.pk), workspace=True),
+                Page(role, f"admin index ({role})", admin("index")),
+                Page(role, f"review queue ({role})", admin("access_review_changelist")),
+                Page(role, f"review page ({role})", admin("access_review_change", review.pk)),
             )
         ),
-        Page("chair", "decided review page", admin("access_review_change", decided.pk), workspace=True),
-        Page("chair", "review history", admin("access_review_history", review.pk), workspace=True),
-        Page("chair", "grant list", admin("access_grant_changelist"), workspace=True),
-        Page("chair", "grant", admin("access_grant_change", w["grant"].pk), workspace=True),
-        Page("chair", "grant revoke confirmation", admin("access_grant_changelist"), steps=_run_admin_action("revoke", w["grant"].pk), workspace=True),
+        Page("chair", "decided review page", admin("access_review_change", decided.pk)),
+        Page("chair", "review history", admin("access_review_history", review.pk)),
+        Page("chair", "grant list", admin("access_grant_changelist")),
+        Page("chair", "grant", admin("access_grant_change", w["grant"].pk)),
+        Page("chair", "grant revoke confirmation", admin("access_grant_changelist"), steps=_run_admin_action("revoke", w["grant"].pk)),
         # The confirmation pages of the review workspace (issue 13), each asking for a reason. A
         # vote has none: it is cast on the review page and a second vote replaces it.
-        Page("secretary", "close confirmation", admin("access_review_close", review.pk), workspace=True),
-        Page("chair", "reject confirmation", admin("access_review_decide", review.pk, query="?outcome=reject"), workspace=True),
-        Page("chair", "return confirmation", admin("access_review_decide", review.pk, query="?outcome=return"), workspace=True),
-        Page("chair", "revoke confirmation", admin("access_review_revoke", decided.pk, w["grant"].pk), workspace=True),
-        Page("steward", "admin index (steward)", admin("index"), workspace=True),
-        Page("steward", "dataset list", admin("governance_dataset_changelist"), workspace=True),
-        Page("steward", "dataset", admin("governance_dataset_change", ds["lung"].pk), workspace=True),
-        Page("steward", "new dataset", admin("governance_dataset_add"), workspace=True),
-        Page("steward", "dataset retire confirmation", admin("governance_dataset_changelist"), steps=_run_admin_action("retire", ds["colon"].pk), workspace=True),
-        Page("root", "committee list", admin("governance_dataaccesscommittee_changelist"), workspace=True),
-        Page("root", "committee", admin("governance_dataaccesscommittee_change", ds["lung"].committee.pk), workspace=True),
-        Page("root", "agreement list", admin("governance_accessagreement_changelist"), workspace=True),
-        Page("root", "consent scope list", admin("governance_consentscope_changelist"), workspace=True),
-        Page("root", "consent scope", admin("governance_consentscope_change", ds["lung"].consent_scope.pk), workspace=True),
-        Page("root", "organisation", admin("governance_organisation_change", ds["lung"].controller.pk), workspace=True),
-        Page("auditor", "admin index (auditor)", admin("index"), workspace=True),
-        Page("auditor", "ledger", admin("audit_auditevent_changelist"), workspace=True),
-        Page("auditor", "ledger event", admin("audit_auditevent_change", AuditEvent.objects.order_by("seq").first().pk), workspace=True),
-        Page("root", "checkpoints", admin("audit_checkpoint_changelist"), workspace=True),
-        Page("root", "admin index (superuser)", admin("index"), workspace=True),
-        Page("root", "access requests", admin("access_accessrequest_changelist"), workspace=True),
-        Page("root", "notification outbox", admin("access_notification_changelist"), workspace=True),
-        Page("root", "people", admin("auth_user_changelist"), workspace=True),
-        Page("root", "person", admin("auth_user_change", w["researcher"].pk), workspace=True),
-        Page("root", "field history", admin("auditlog_logentry_changelist"), workspace=True),
-        Page("root", "admin 404", admin("access_review_change", 999999), status=404, workspace=True),
+        Page("secretary", "close confirmation", admin("access_review_close", review.pk)),
+        Page("chair", "reject confirmation", admin("access_review_decide", review.pk, query="?outcome=reject")),
+        Page("chair", "return confirmation", admin("access_review_decide", review.pk, query="?outcome=return")),
+        Page("chair", "revoke confirmation", admin("access_review_revoke", decided.pk, w["grant"].pk)),
+        Page("steward", "admin index (steward)", admin("index")),
+        Page("steward", "dataset list", admin("governance_dataset_changelist")),
+        Page("steward", "dataset", admin("governance_dataset_change", ds["lung"].pk)),
+        Page("steward", "new dataset", admin("governance_dataset_add")),
+        Page("steward", "dataset retire confirmation", admin("governance_dataset_changelist"), steps=_run_admin_action("retire", ds["colon"].pk)),
+        Page("root", "committee list", admin("governance_dataaccesscommittee_changelist")),
+        Page("root", "committee", admin("governance_dataaccesscommittee_change", ds["lung"].committee.pk)),
+        Page("root", "agreement list", admin("governance_accessagreement_changelist")),
+        Page("root", "consent scope list", admin("governance_consentscope_changelist")),
+        Page("root", "consent scope", admin("governance_consentscope_change", ds["lung"].consent_scope.pk)),
+        Page("root", "organisation", admin("governance_organisation_change", ds["lung"].controller.pk)),
+        Page("auditor", "admin index (auditor)", admin("index")),
+        Page("auditor", "ledger", admin("audit_auditevent_changelist")),
+        Page("auditor", "ledger event", admin("audit_auditevent_change", AuditEvent.objects.order_by("seq").first().pk)),
+        Page("root", "checkpoints", admin("audit_checkpoint_changelist")),
+        Page("root", "admin index (superuser)", admin("index")),
+        Page("root", "access requests", admin("access_accessrequest_changelist")),
+        Page("root", "notification outbox", admin("access_notification_changelist")),
+        Page("root", "people", admin("auth_user_changelist")),
+        Page("root", "person", admin("auth_user_change", w["researcher"].pk)),
+        Page("root", "field history", admin("auditlog_logentry_changelist")),
+        Page("root", "admin 404", admin("access_review_change", 999999), status=404),
     ]  # fmt: skip
     return pages
 
@@ -336,7 +334,6 @@ def workspace_pages(w) -> list[Page]:
 class Findings:
     violations: list[str] = field(default_factory=list)
     too_wide: list[str] = field(default_factory=list)
-    reported: list[str] = field(default_factory=list)
     wrong_status: list[str] = field(default_factory=list)
     checked: list[str] = field(default_factory=list)
 
@@ -384,11 +381,9 @@ def _check(page, spec: Page, found: Findings) -> None:
         scroll, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
         if scroll > inner:
             culprits = ", ".join(page.evaluate(WIDEST_ELEMENTS))
-            line = f"{name}: {scroll} px wide at {width} px, past the edge: {culprits}"
-            if spec.workspace and width == PHONE:
-                found.reported.append(line)
-            else:
-                found.too_wide.append(line)
+            found.too_wide.append(
+                f"{name}: {scroll} px wide at {width} px, past the edge: {culprits}"
+            )
 
 
 def test_every_page_passes_axe_and_fits_the_screen(
@@ -416,8 +411,6 @@ def test_every_page_passes_axe_and_fits_the_screen(
         print(f"\naxe-core and page width: {len(found.checked)} pages checked")
         for line in found.checked:
             print(f"  {line}")
-        for line in found.reported:
-            print(f"  workspace page wider than a phone (reported only): {line}")
     problems = [
         *(f"status: {line}" for line in found.wrong_status),
         *(f"axe: {line}" for line in found.violations),
