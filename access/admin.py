@@ -407,8 +407,11 @@ class NotificationAdmin(SuperuserOnlyMixin, NotFoundInsteadOfForbiddenMixin, adm
             notification.last_error,
         )
 
+    # The text part is shown; the HTML part says the same with markup, unreadable as source.
+    exclude = ["html_body"]
+
     def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in Notification._meta.concrete_fields]
+        return [f.name for f in Notification._meta.concrete_fields if f.name not in self.exclude]
 
     def get_actions(self, request):
         actions = super().get_actions(request)

@@ -285,3 +285,13 @@ def test_retry_now_sends_an_unsent_notification(client, admin_user, submitted, m
         e.payload.get("action") == "notification_retry"
         for e in AuditEvent.objects.filter(event_type=EventType.ADMIN_ACTION)
     )
+
+
+def test_an_outbox_row_shows_its_text_not_its_html_source(client, admin_user, submitted):
+    row = Notification.objects.exclude(html_body="").first()
+    client.force_login(admin_user)
+    response = client.get(reverse("admin:access_notification_change", args=[row.pk]))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert row.subject in page
+    assert "&lt;!doctype html&gt;" not in page.lower()  # the HTML part, escaped, is not shown
