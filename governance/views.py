@@ -12,6 +12,7 @@ from core.exceptions import add_form_errors
 
 from . import cart, consent, matching, selectors
 from .choices import Ontology, Species
+from .countries import COUNTRY_CHOICES, country_code_for
 from .matching import Outcome
 from .models import DataAccessCommittee, OntologyTerm
 
@@ -157,8 +158,13 @@ class PurposeForm(PurposeFlagsForm):
     months = forms.IntegerField(
         label="Duration (months)", required=False, min_value=1, max_value=120
     )
+    # Chosen by name, sent as the ISO code (as on the request form); a typed name or code from a
+    # bookmarked or hand-made URL is taken too, anything else refused rather than cut.
     country = forms.CharField(
-        label="Country of use", required=False, max_length=2, help_text="ISO code, e.g. NL."
+        label="Country of use",
+        required=False,
+        max_length=100,
+        widget=forms.Select(choices=[("", "Any country"), *COUNTRY_CHOICES]),
     )
     match = forms.ChoiceField(
         label="Show",
@@ -196,11 +202,27 @@ class PurposeForm(PurposeFlagsForm):
             curies.append(term.curie)
         return curies
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A typed name or code shows as the list's choice (its code), not as typed.
+        key = self.add_prefix("country")
+        code = country_code_for(str(self.data.get(key, "")))
+        if code is not None:
+            self.data = self.data.copy()
+            self.data[key] = code
+
+    def clean_country(self) -> str:
+        value = self.cleaned_data["country"].strip()
+        if not value:
+            return value
+        code = country_code_for(value)
+        if code is None:
+            raise forms.ValidationError("Choose the country from the list.")
+        return code
+
     def purpose(self):
         """The engine's Purpose, or None with the problems added to the form."""
         data = {k: v for k, v in self.cleaned_data.items() if k != "match" and v not in (None, "")}
-        if "country" in data:
-            data["country"] = data["country"].upper()
         try:
             return consent.purpose_from_data(data)
         except consent.ConsentInputError as exc:

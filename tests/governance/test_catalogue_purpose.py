@@ -78,7 +78,7 @@ def test_unknown_disease_is_an_error_next_to_the_field_not_a_500(client, catalog
 def test_bad_country_is_named(client, catalogue_world):
     response = client.get("/datasets/", {"p-country": "ZZ", "p-methods_development": "on"})
     assert response.status_code == 200
-    assert "is not an ISO 3166-1 alpha-2 country code" in response.content.decode()
+    assert "Choose the country from the list." in response.content.decode()
 
 
 def test_matching_costs_a_constant_number_of_queries(
@@ -99,3 +99,34 @@ def test_matching_costs_a_constant_number_of_queries(
     add(12, "B", "HMB", modifiers=["NCU"])
     with django_assert_max_num_queries(len(few.captured_queries)):
         client.get("/datasets/", {"p-diseases": "DOID:162"})
+
+
+@pytest.fixture
+def eu_only(committee, organisation):
+    return factories.dataset(
+        committee=committee,
+        controller=organisation,
+        title="EU-only cohort",
+        consent_scope=factories.consent_scope("GRU", modifiers=["GS"], region=["EU"]),
+    )
+
+
+def test_the_country_is_chosen_by_name_and_matched_by_its_code(client, eu_only):
+    page = client.get("/datasets/", {"p-country": "NL", "p-match": "approve"}).content.decode()
+    assert '<option value="NL" selected>Netherlands</option>' in page
+    assert "EU-only cohort" in page  # the Netherlands is inside the EU
+    # Niger ("NE", what a two-letter box once kept of "Netherlands") is outside it
+    page = client.get("/datasets/", {"p-country": "NE", "p-match": "approve"}).content.decode()
+    assert "EU-only cohort" not in page
+
+
+@pytest.mark.parametrize("typed", ["Netherlands", "netherlands", "nl", " The Netherlands "])
+def test_a_typed_country_name_or_code_is_taken_not_cut(client, eu_only, typed):
+    response = client.get("/datasets/", {"p-country": typed, "p-match": "approve"})
+    page = response.content.decode()
+    if typed.strip() == "The Netherlands":  # not a name on the list: refused, never guessed
+        assert "Choose the country from the list." in page
+        assert "EU-only cohort" not in page
+    else:
+        assert '<option value="NL" selected>Netherlands</option>' in page
+        assert "EU-only cohort" in page
