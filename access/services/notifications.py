@@ -164,13 +164,6 @@ def notify_event(
     )
 
 
-def notify_committee(*, committee, kind: str, subject: str, body: str, key: str) -> None:
-    """`notify` every member of the committee; each row's key is `key` and the member's id."""
-    for membership in committee.memberships.select_related("user"):
-        person = membership.user
-        notify(recipient=person, kind=kind, subject=subject, body=body, key=f"{key}:{person.pk}")
-
-
 def _failed(notifications: list[Notification], exc: Exception) -> None:
     now = timezone.now()
     for notification in notifications:
