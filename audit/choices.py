@@ -63,6 +63,8 @@ class EventType(models.TextChoices):
     GRANT_CREATED = "access.grant_created", "Grant created"
     GRANT_REVOKED = "access.grant_revoked", "Grant revoked"
     GRANT_EXPIRED = "access.grant_expired", "Grant expired"
+    GRANT_EXTENDED = "access.grant_extended", "Grant extended by a renewal"
+    RENEWAL_REQUESTED = "access.renewal_requested", "Renewal asked for"
     NOTIFICATION_QUEUED = "access.notification_queued", "Notification queued"
     NOTIFICATION_PREFERENCE_CHANGED = (
         "access.notification_preference_changed",

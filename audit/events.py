@@ -449,6 +449,36 @@ def grant_expired(*, grant):
     )
 
 
+def grant_extended(*, grant, actor, decision, old_until, bound: str):
+    return _record(
+        EventType.GRANT_EXTENDED,
+        actor=actor,
+        obj=grant,
+        payload={
+            "grantee": _people([grant.user])[0],
+            "dataset": grant.dataset.accession,
+            "renewal": decision.review.request_id,
+            "decision": decision.pk,
+            "old_valid_until": old_until.isoformat(),
+            "valid_until": grant.valid_until.isoformat(),
+            "bound": bound,
+        },
+    )
+
+
+def renewal_requested(*, renewal, actor):
+    return _record(
+        EventType.RENEWAL_REQUESTED,
+        actor=actor,
+        obj=renewal,
+        payload={
+            "parent": renewal.parent_id,
+            "months": renewal.renewal_months,
+            "datasets": sorted(d.accession for d in renewal.datasets.all()),
+        },
+    )
+
+
 def notification_queued(*, notification):
     # A notification to an address alone (a team invitation) names it by its keyed fingerprint.
     recipient = (

@@ -139,6 +139,9 @@ class AccessRequestSerializer(serializers.ModelSerializer):
     dataset_statuses = serializers.SerializerMethodField()
     reviews = ReviewSummarySerializer(many=True, read_only=True)
     agreements = serializers.SerializerMethodField()
+    parent = serializers.PrimaryKeyRelatedField(
+        read_only=True, help_text="The approved request a renewal continues."
+    )
 
     class Meta:
         model = AccessRequest
@@ -166,8 +169,20 @@ class AccessRequestSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
             "submitted_at",
+            "kind",
+            "parent",
+            "renewal_months",
+            "progress_report",
         ]
-        read_only_fields = ["status", "created_at", "updated_at", "submitted_at"]
+        read_only_fields = [
+            "status",
+            "created_at",
+            "updated_at",
+            "submitted_at",
+            "kind",
+            "renewal_months",
+            "progress_report",
+        ]
 
     def get_has_ethics_document(self, obj) -> bool:
         return bool(obj.ethics_document)
@@ -216,6 +231,16 @@ class AccessRequestSerializer(serializers.ModelSerializer):
         if value is not None:
             check_ethics_document(value)
         return value
+
+
+class RenewSerializer(serializers.Serializer):
+    months = serializers.IntegerField(
+        min_value=1, max_value=MAX_REQUESTED_MONTHS, help_text="How many months more."
+    )
+    progress_report = serializers.CharField(
+        max_length=10000,
+        help_text="What was done with the data so far, and the publications.",
+    )
 
 
 class AcceptAgreementSerializer(serializers.Serializer):

@@ -16,7 +16,7 @@ from core.exceptions import Forbidden, Invalid
 from governance.choices import DatasetStatus
 from governance.models import Dataset
 
-from .. import lifecycle
+from .. import lifecycle, selectors
 from ..choices import CommentVisibility, DecisionOutcome
 from ..lifecycle import TransitionRefused
 from ..models import AccessRequest, Comment, Decision, Review
@@ -27,7 +27,13 @@ from . import reviews as review_services
 
 
 def latest_end_date(access_request: AccessRequest, *, today: date | None = None) -> date:
+    """The latest end date a committee may approve: the requested duration from today, or for
+    a renewal the months asked for after the last day of the grants it extends."""
     today = today or timezone.localdate()
+    if access_request.is_renewal:
+        latest = selectors.renewal_latest_end(access_request)
+        if latest is not None:
+            return latest
     return today + relativedelta(months=access_request.requested_months)
 
 
@@ -120,7 +126,12 @@ def decision_record(
     events.decision_recorded(
         decision=decision, actor=None if automatic else actor, automatic=automatic
     )
-    if approved:
+    if approved and access_request.is_renewal:
+        # A renewal extends the parent's grants in place; it creates none.
+        grant_services.grants_extend(
+            decision=decision, datasets=approved, actor=None if automatic else actor
+        )
+    elif approved:
         grant_services.grants_create(
             decision=decision, datasets=approved, actor=None if automatic else actor
         )

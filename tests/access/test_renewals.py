@@ -1,0 +1,329 @@
+"""Renewals (issue 14, part 3): from `TESSERA_RENEWAL_WINDOW_DAYS` before a grant ends its
+applicant asks for more time; the committees decide as for any request, and an approval extends
+the grants in place without a gap, never past the ethics approval or the dataset's retention."""
+
+# ruff: noqa: F401, F811  (token fixtures are imported from token_support, then used as parameters)
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from dateutil.relativedelta import relativedelta
+from django.utils import timezone
+
+from access.choices import RequestKind, ReviewStatus
+from access.lifecycle import TransitionRefused
+from access.models import AccessRequest, Grant
+from access.services import decisions as decision_services
+from access.services import grants as grant_services
+from access.services import renewals as renewal_services
+from access.services import requests as request_services
+from audit import ledger
+from audit.choices import EventType
+from audit.models import AuditEvent
+from core.exceptions import Forbidden, Invalid
+from governance.models import Dataset
+from tests.access_world import api, approve_part
+from tests.tokens.token_support import introspect, storage, token_keys
+from tokens.issue import token_issue
+
+pytestmark = pytest.mark.django_db
+
+REPORT = "Trained a TIL counter on 400 slides; preprint doi:10.1101/2026.01.01."
+
+
+def events_of(event_type) -> list[AuditEvent]:
+    ledger.flush()
+    return list(AuditEvent.objects.filter(event_type=event_type).order_by("seq"))
+
+
+def last_day(grant) -> object:
+    return (grant.valid_until - timedelta(days=1)).date()
+
+
+@pytest.fixture
+def ending(submitted, chair, dataset):
+    """`submitted`'s part for `dataset` approved, its grants ending in 30 days."""
+    approve_part(submitted, dataset, chair, days=30)
+    return submitted
+
+
+def renew(access_request, months=6, report=REPORT):
+    return renewal_services.renewal_open(
+        access_request=access_request,
+        actor=access_request.applicant,
+        months=months,
+        progress_report=report,
+    )
+
+
+def approve_renewal(renewal, chair, dataset, end=None):
+    return decision_services.decision_record(
+        review=renewal.reviews.get(committee=dataset.committee),
+        actor=chair,
+        outcome="approve",
+        end_date=end or decision_services.latest_end_date(renewal),
+    )
+
+
+# --- asking -------------------------------------------------------------------------------------
+def test_a_renewal_is_a_submitted_request_linked_to_its_parent(ending, dataset, teammate):
+    renewal = renew(ending)
+    assert renewal.kind == RequestKind.RENEWAL
+    assert renewal.parent == ending
+    assert renewal.renewal_months == 6
+    assert renewal.progress_report == REPORT
+    assert renewal.status == "submitted"
+    # Only the datasets whose grants end within the window, reviewed by their committee only.
+    assert list(renewal.datasets.all()) == [dataset]
+    assert [r.committee for r in renewal.reviews.all()] == [dataset.committee]
+    assert set(renewal.team_members.all()) == {teammate}
+    assert renewal.title == ending.title and renewal.ethics_expiry == ending.ethics_expiry
+    assert list(renewal.diseases.all()) == list(ending.diseases.all())
+    (event,) = events_of(EventType.RENEWAL_REQUESTED)
+    assert event.payload["parent"] == ending.pk and event.payload["months"] == 6
+
+
+def test_no_renewal_before_the_window(submitted, chair, dataset):
+    approve_part(submitted, dataset, chair, days=90)
+    with pytest.raises(TransitionRefused, match="60 days before a grant ends"):
+        renew(submitted)
+    assert not AccessRequest.objects.filter(kind=RequestKind.RENEWAL).exists()
+
+
+def test_the_window_is_a_setting(settings, submitted, chair, dataset):
+    approve_part(submitted, dataset, chair, days=90)
+    settings.TESSERA_RENEWAL_WINDOW_DAYS = 120
+    assert renew(submitted).parent == submitted
+
+
+def test_no_renewal_without_active_grants(submitted):
+    with pytest.raises(TransitionRefused, match="no active grants"):
+        renew(submitted)
+
+
+def test_no_renewal_after_the_grants_expired(ending):
+    Grant.objects.filter(request=ending).update(valid_until=timezone.now() - timedelta(hours=1))
+    with pytest.raises(TransitionRefused, match="no active grants"):
+        renew(ending)
+
+
+def test_no_second_renewal_while_one_waits(ending):
+    first = renew(ending)
+    with pytest.raises(TransitionRefused, match=f"already waiting.*{first.reference}"):
+        renew(ending)
+
+
+def test_a_decided_renewal_does_not_block_the_next_one(ending, chair, dataset):
+    first = renew(ending)
+    decision_services.decision_record(
+        review=first.reviews.get(), actor=chair, outcome="reject", reason="Report is too thin."
+    )
+    assert renew(ending).pk != first.pk
+
+
+def test_only_the_applicant_may_renew(ending, teammate):
+    with pytest.raises(Forbidden):
+        renewal_services.renewal_open(
+            access_request=ending, actor=teammate, months=6, progress_report=REPORT
+        )
+
+
+@pytest.mark.parametrize(
+    ("months", "report", "field"),
+    [(0, REPORT, "months"), (61, REPORT, "months"), ("x", REPORT, "months"), (6, "  ", "progress_report")],
+)
+def test_months_and_a_progress_report_are_required(ending, months, report, field):
+    with pytest.raises(Invalid) as refused:
+        renew(ending, months=months, report=report)
+    assert field in refused.value.message_dict
+
+
+def test_a_renewal_cannot_itself_be_renewed(ending):
+    renewal = renew(ending)
+    with pytest.raises(TransitionRefused, match=f"ask for more time on {ending.reference}"):
+        renew(renewal)
+
+
+# --- deciding -----------------------------------------------------------------------------------
+def test_approval_extends_the_same_grants_by_the_months_asked(ending, chair, dataset):
+    before = {g.pk: g.valid_until for g in Grant.objects.filter(request=ending)}
+    renewal = renew(ending, months=6)
+    decision = approve_renewal(renewal, chair, dataset)
+    grants = list(Grant.objects.filter(request=ending))
+    assert {g.pk for g in grants} == set(before), "no grant is created, the same rows live on"
+    assert not Grant.objects.filter(request=renewal).exists()
+    for grant in grants:
+        old_last = (before[grant.pk] - timedelta(days=1)).date()
+        assert last_day(grant) == old_last + relativedelta(months=6)
+        assert grant.revoked_at is None
+    extended = events_of(EventType.GRANT_EXTENDED)
+    assert len(extended) == len(grants)
+    assert {e.payload["old_valid_until"] for e in extended} == {
+        v.isoformat() for v in before.values()
+    }
+    assert {e.payload["bound"] for e in extended} == {"requested"}
+    assert "extended from" in decision.renewal_note
+
+
+def test_approved_the_day_before_expiry_leaves_no_gap(
+    submitted, chair, dataset, researcher, storage
+):
+    approve_part(submitted, dataset, chair, days=1)
+    grant = Grant.objects.get(request=submitted, user=researcher, dataset=dataset)
+    old_until = grant.valid_until
+    issued = token_issue(grant=grant, actor=researcher)
+    assert introspect(storage[1], issued.token).json()["active"] is True
+    renewal = renew(submitted, months=6)
+    approve_renewal(renewal, chair, dataset)
+    grant.refresh_from_db()
+    tomorrow = timezone.localdate() + timedelta(days=1)
+    assert last_day(grant) == tomorrow + relativedelta(months=6)
+    # The token derived from the grant stays valid across the extension.
+    assert introspect(storage[1], issued.token).json()["active"] is True
+    # And the extended grant is active the day after its old end.
+    day_after = old_until + timedelta(hours=1)
+    assert grant.inactive_reason(now=day_after) is None
+
+
+def test_a_renewal_cannot_outlive_the_ethics_approval(ending, chair, dataset):
+    ethics = ending.ethics_expiry  # a year from today
+    renewal = renew(ending, months=24)
+    decision = approve_renewal(renewal, chair, dataset)
+    for grant in Grant.objects.filter(request=ending):
+        assert last_day(grant) == ethics
+    assert {e.payload["bound"] for e in events_of(EventType.GRANT_EXTENDED)} == {"ethics"}
+    assert "bounded by the ethics approval" in decision.renewal_note
+
+
+def test_a_renewal_cannot_outlive_the_datasets_retention(ending, chair, dataset):
+    retention = timezone.localdate() + timedelta(days=100)
+    Dataset.objects.filter(pk=dataset.pk).update(retention_until=retention)
+    renewal = renew(ending, months=12)
+    approve_renewal(renewal, chair, dataset)
+    for grant in Grant.objects.filter(request=ending):
+        assert last_day(grant) == retention
+
+
+def test_the_committee_may_give_less_time_but_never_less_than_before(ending, chair, dataset):
+    old = {g.pk: last_day(g) for g in Grant.objects.filter(request=ending)}
+    renewal = renew(ending, months=12)
+    shorter = max(old.values()) + timedelta(days=10)
+    approve_renewal(renewal, chair, dataset, end=shorter)
+    for grant in Grant.objects.filter(request=ending):
+        assert last_day(grant) == shorter
+
+
+def test_rejection_leaves_the_grants_as_they_were(ending, chair, dataset):
+    before = {g.pk: g.valid_until for g in Grant.objects.filter(request=ending)}
+    renewal = renew(ending)
+    decision_services.decision_record(
+        review=renewal.reviews.get(), actor=chair, outcome="reject", reason="No progress shown."
+    )
+    assert {g.pk: g.valid_until for g in Grant.objects.filter(request=ending)} == before
+    assert not events_of(EventType.GRANT_EXTENDED)
+
+
+def test_a_grant_that_expired_meanwhile_is_not_brought_back(ending, chair, dataset, teammate):
+    renewal = renew(ending)
+    lapsed = Grant.objects.get(request=ending, user=teammate)
+    # It ends after the renewal was asked for and before the decision.
+    Grant.objects.filter(pk=lapsed.pk).update(valid_until=timezone.now())
+    decision = approve_renewal(renewal, chair, dataset)
+    lapsed.refresh_from_db()
+    assert lapsed.valid_until < timezone.now()
+    assert f"{teammate.get_username()} on {dataset.accession}: not extended, the grant expired" in (
+        decision.renewal_note
+    )
+    assert len(events_of(EventType.GRANT_EXTENDED)) == 1
+
+
+def test_a_revoked_grant_is_not_brought_back(ending, chair, dataset, teammate):
+    renewal = renew(ending)
+    lapsed = Grant.objects.get(request=ending, user=teammate)
+    grant_services.grant_revoke(grant=lapsed, actor=chair, reason="Shared the data.")
+    decision = approve_renewal(renewal, chair, dataset)
+    lapsed.refresh_from_db()
+    assert lapsed.revoked_at is not None
+    assert "not extended, the grant was revoked" in decision.renewal_note
+
+
+def test_the_latest_end_a_committee_may_give_is_the_old_end_plus_the_months(ending, chair, dataset):
+    renewal = renew(ending, months=6)
+    old_last = max(last_day(g) for g in Grant.objects.filter(request=ending))
+    assert decision_services.latest_end_date(renewal) == old_last + relativedelta(months=6)
+    with pytest.raises(Invalid):
+        approve_renewal(renewal, chair, dataset, end=old_last + relativedelta(months=6, days=1))
+
+
+def test_an_automatic_policy_decides_a_renewal_too(ending, committee, dataset):
+    committee.auto_approve_matching = True
+    committee.save()
+    renewal = renew(ending, months=6)
+    assert renewal.reviews.get().status == ReviewStatus.APPROVED
+    assert events_of(EventType.GRANT_EXTENDED)
+
+
+def test_a_renewals_approved_answers_cannot_change(ending, chair):
+    renewal = renew(ending)
+    decision_services.decision_record(
+        review=renewal.reviews.get(), actor=chair, outcome="return", questions="Which papers?"
+    )
+    with pytest.raises(Invalid) as refused:
+        request_services.request_update(
+            access_request=renewal, actor=ending.applicant, data={"country": "FR"}
+        )
+    assert "country" in refused.value.message_dict
+
+
+# --- the REST API -------------------------------------------------------------------------------
+def test_api_renew_answers_201_with_the_renewal(ending, researcher):
+    response = api(researcher).post(
+        f"/api/v1/access-requests/{ending.pk}/renew/",
+        {"months": 6, "progress_report": REPORT},
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["kind"] == "renewal" and body["parent"] == ending.pk
+    assert body["renewal_months"] == 6 and body["status"] == "submitted"
+
+
+def test_api_renew_twice_is_a_conflict(ending, researcher):
+    client = api(researcher)
+    data = {"months": 6, "progress_report": REPORT}
+    url = f"/api/v1/access-requests/{ending.pk}/renew/"
+    assert client.post(url, data, format="json").status_code == 201
+    response = client.post(url, data, format="json")
+    assert response.status_code == 409
+    assert "already waiting" in str(response.json())
+
+
+def test_api_renew_outside_the_window_is_a_conflict(submitted, chair, dataset, researcher):
+    approve_part(submitted, dataset, chair, days=120)
+    response = api(researcher).post(
+        f"/api/v1/access-requests/{submitted.pk}/renew/",
+        {"months": 6, "progress_report": REPORT},
+        format="json",
+    )
+    assert response.status_code == 409
+    assert "60 days before" in str(response.json())
+
+
+def test_api_renew_needs_months_and_a_report(ending, researcher):
+    response = api(researcher).post(
+        f"/api/v1/access-requests/{ending.pk}/renew/", {"months": 0}, format="json"
+    )
+    assert response.status_code == 400
+    assert set(response.json()) >= {"months", "progress_report"} or "months" in str(response.json())
+
+
+def test_api_renew_by_anyone_but_the_applicant_is_404(ending, teammate, outsider, chair):
+    for user in (teammate, outsider, chair):
+        response = api(user).post(
+            f"/api/v1/access-requests/{ending.pk}/renew/",
+            {"months": 6, "progress_report": REPORT},
+            format="json",
+        )
+        assert response.status_code == 404, user
