@@ -347,6 +347,7 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "access_request": access_request,
             "is_applicant": is_applicant,
+            **ctx.renewal_context(access_request, reviews),
             **team_context(access_request, user),
             "reviews": reviews,
             "returned_reviews": latest_questions,

@@ -177,7 +177,7 @@ def grants_expire(*, now: datetime | None = None) -> dict[str, int]:
     horizon = now + timedelta(days=max(thresholds))
     grants = Grant.objects.filter(
         revoked_at__isnull=True, valid_until__lte=horizon, valid_until__gt=now - timedelta(days=1)
-    ).select_related("user", "dataset")
+    ).select_related("user", "dataset", "request")
     for grant in grants:
         if grant.valid_until <= now:
             if notification_services.notify_grant_expired(grant=grant):

@@ -132,7 +132,12 @@ def test_only_the_applicant_may_renew(ending, teammate):
 
 @pytest.mark.parametrize(
     ("months", "report", "field"),
-    [(0, REPORT, "months"), (61, REPORT, "months"), ("x", REPORT, "months"), (6, "  ", "progress_report")],
+    [
+        (0, REPORT, "months"),
+        (61, REPORT, "months"),
+        ("x", REPORT, "months"),
+        (6, "  ", "progress_report"),
+    ],
 )
 def test_months_and_a_progress_report_are_required(ending, months, report, field):
     with pytest.raises(Invalid) as refused:
