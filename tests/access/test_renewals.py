@@ -10,11 +10,14 @@ from datetime import timedelta
 
 import pytest
 from dateutil.relativedelta import relativedelta
+from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from access.choices import RequestKind, ReviewStatus
 from access.lifecycle import TransitionRefused
-from access.models import AccessRequest, Grant
+from access.models import AccessRequest, Grant, Notification
 from access.services import decisions as decision_services
 from access.services import grants as grant_services
 from access.services import renewals as renewal_services
@@ -27,6 +30,8 @@ from governance.models import Dataset
 from tests.access_world import api, approve_part
 from tests.tokens.token_support import introspect, storage, token_keys
 from tokens.issue import token_issue
+
+from .admin_support import page as page_of
 
 pytestmark = pytest.mark.django_db
 
@@ -332,3 +337,91 @@ def test_api_renew_by_anyone_but_the_applicant_is_404(ending, teammate, outsider
             format="json",
         )
         assert response.status_code == 404, user
+
+
+# --- the portal ---------------------------------------------------------------------------------
+def renew_url(access_request) -> str:
+    return reverse("access:request-renew", args=[access_request.pk])
+
+
+def test_the_request_page_offers_more_time_within_the_window(client, ending, researcher):
+    client.force_login(researcher)
+    page = client.get(ending.get_absolute_url()).content.decode()
+    assert "Ask for more time" in page and renew_url(ending) in page
+
+
+def test_the_request_page_offers_no_renewal_before_the_window(
+    client, submitted, chair, dataset, researcher
+):
+    approve_part(submitted, dataset, chair, days=90)
+    client.force_login(researcher)
+    assert renew_url(submitted) not in client.get(submitted.get_absolute_url()).content.decode()
+
+
+def test_the_portal_form_opens_a_renewal(client, ending, researcher):
+    client.force_login(researcher)
+    assert client.get(renew_url(ending)).status_code == 200
+    response = client.post(renew_url(ending), {"months": "6", "progress_report": REPORT})
+    renewal = AccessRequest.objects.get(kind=RequestKind.RENEWAL)
+    assert response.status_code == 302 and response.url == renewal.get_absolute_url()
+    page = client.get(renewal.get_absolute_url()).content.decode()
+    assert "Renewal of" in page and ending.reference in page and "preprint" in page
+    assert renewal.reference in client.get(ending.get_absolute_url()).content.decode()
+
+
+def test_the_portal_form_shows_errors_next_to_the_fields(client, ending, researcher):
+    client.force_login(researcher)
+    response = client.post(renew_url(ending), {"months": "0", "progress_report": ""})
+    assert response.status_code == 200
+    form = response.context["form"]
+    assert "months" in form.errors and "progress_report" in form.errors
+    assert not AccessRequest.objects.filter(kind=RequestKind.RENEWAL).exists()
+
+
+def test_the_portal_form_says_why_outside_the_window(client, submitted, chair, dataset, researcher):
+    approve_part(submitted, dataset, chair, days=90)
+    client.force_login(researcher)
+    assert "60 days before a grant ends" in client.get(renew_url(submitted)).content.decode()
+    response = client.post(renew_url(submitted), {"months": "6", "progress_report": REPORT})
+    assert "60 days before a grant ends" in response.content.decode()
+    assert not AccessRequest.objects.filter(kind=RequestKind.RENEWAL).exists()
+
+
+def test_the_portal_form_needs_the_csrf_token(ending, researcher):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(researcher)
+    response = client.post(renew_url(ending), {"months": "6", "progress_report": REPORT})
+    assert response.status_code == 403
+    assert not AccessRequest.objects.filter(kind=RequestKind.RENEWAL).exists()
+
+
+def test_the_renewal_page_is_404_for_anyone_but_the_applicant(
+    client, ending, teammate, outsider, chair
+):
+    for user in (teammate, outsider, chair):
+        client.force_login(user)
+        assert client.get(renew_url(ending)).status_code == 404
+        response = client.post(renew_url(ending), {"months": "6", "progress_report": REPORT})
+        assert response.status_code == 404
+
+
+def test_the_committee_sees_a_renewal_with_its_report_and_the_grant_ends(
+    client, ending, chair, dataset
+):
+    renewal = renew(ending)
+    grant = Grant.objects.filter(request=ending).first()
+    client.force_login(chair)
+    page = client.get(page_of(renewal.reviews.get())).content.decode()
+    assert "Renewal of" in page and ending.reference in page
+    assert "preprint doi:10.1101/2026.01.01" in page
+    assert date_format(grant.valid_until, "j M Y") in page
+
+
+# --- the expiry reminder ------------------------------------------------------------------------
+def test_the_expiry_reminder_links_the_applicant_to_the_renewal(ending, researcher, teammate):
+    end = Grant.objects.filter(request=ending).first().valid_until
+    grant_services.grants_expire(now=end - timedelta(days=6))
+    mine = Notification.objects.get(recipient=researcher, kind="grant_expiring")
+    assert renew_url(ending) in mine.body and "ask for more time" in mine.body
+    theirs = Notification.objects.get(recipient=teammate, kind="grant_expiring")
+    assert ending.get_absolute_url() in theirs.body and renew_url(ending) not in theirs.body
