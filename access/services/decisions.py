@@ -104,6 +104,9 @@ def decision_record(
     elif outcome == DecisionOutcome.RETURN and not questions.strip():
         raise Invalid({"questions": "Returning a request needs the committee's questions."})
 
+    renewed = None
+    if approved and access_request.is_renewal:
+        renewed = grant_services.grants_lock_for_renewal(renewal=access_request, datasets=approved)
     review_services.review_start_if_needed(review, actor=actor)
     decision = Decision.objects.create(
         review=review,
@@ -126,10 +129,10 @@ def decision_record(
     events.decision_recorded(
         decision=decision, actor=None if automatic else actor, automatic=automatic
     )
-    if approved and access_request.is_renewal:
+    if renewed is not None:
         # A renewal extends the parent's grants in place; it creates none.
         grant_services.grants_extend(
-            decision=decision, datasets=approved, actor=None if automatic else actor
+            decision=decision, datasets=approved, grants=renewed, actor=None if automatic else actor
         )
     elif approved:
         grant_services.grants_create(

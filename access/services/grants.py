@@ -63,23 +63,30 @@ BOUND_WORDS = {
 }
 
 
-def grants_extend(*, decision: Decision, datasets: list[Dataset], actor) -> list[Grant]:
-    """An approved renewal: the parent request's grants of `datasets` that are still live are
-    extended in place (the same rows, so tokens and visas derived from them keep working, and
-    there is no gap), each to `lifecycle.renewal_last_day`. A grant that expired or was revoked
-    since the renewal was asked for is not brought back: the decision's `renewal_note` names it.
-    Returns the grants extended."""
-    renewal = decision.review.request
-    now = timezone.now()
-    wanted = {d.pk for d in datasets}
-    # Locked before reading their ends: a revocation or a token issue on the same grant waits,
-    # and a grant that expires while we decide is judged by the clock read after the lock.
-    grants = list(
+def grants_lock_for_renewal(*, renewal, datasets: list[Dataset]) -> list[Grant]:
+    """The parent's grants an approval of `renewal` would extend (`selectors.renewal_grants`),
+    locked. Taken before the decision's first ledger event: an event holds the ledger's lock
+    until commit, and a token issuer or a sweep holding one of these grants waits for it."""
+    return list(
         renewal_grants(renewal)
-        .filter(dataset_id__in=wanted)
+        .filter(dataset_id__in=[d.pk for d in datasets])
         .select_for_update(of=("self",))
         .order_by("pk")
     )
+
+
+def grants_extend(
+    *, decision: Decision, datasets: list[Dataset], grants: list[Grant], actor
+) -> list[Grant]:
+    """An approved renewal: the parent request's `grants` (locked by `grants_lock_for_renewal`)
+    that are still live are extended in place (the same rows, so tokens and visas derived from
+    them keep working, and there is no gap), each to `lifecycle.renewal_last_day`. A grant that
+    expired or was revoked since the renewal was asked for is not brought back: the decision's
+    `renewal_note` names it. Returns the grants extended."""
+    renewal = decision.review.request
+    # The clock is read after the locks: a grant that expired while we waited for them is
+    # judged expired, and `grants_expire` (which locks them too) never tells its holder of an
+    # expiry that an extension committed before.
     now = timezone.now()
     retention = {d.pk: d.retention_until for d in datasets}
     extended, lines = [], []
@@ -175,9 +182,18 @@ def grants_expire(*, now: datetime | None = None) -> dict[str, int]:
     counts = {"reminded": 0, "expired": 0}
     thresholds = reminder_days()
     horizon = now + timedelta(days=max(thresholds))
-    grants = Grant.objects.filter(
-        revoked_at__isnull=True, valid_until__lte=horizon, valid_until__gt=now - timedelta(days=1)
-    ).select_related("user", "dataset", "request")
+    # Locked before the first ledger event (see `grants_lock_for_renewal`): a renewal extending
+    # one of these grants commits first, and the grant is then read with its new end (and no
+    # longer expired), or waits for this sweep and finds it expired.
+    grants = (
+        Grant.objects.filter(
+            revoked_at__isnull=True,
+            valid_until__lte=horizon,
+            valid_until__gt=now - timedelta(days=1),
+        )
+        .select_related("user", "dataset", "request")
+        .select_for_update(of=("self",))
+    )
     for grant in grants:
         if grant.valid_until <= now:
             if notification_services.notify_grant_expired(grant=grant):

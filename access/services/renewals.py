@@ -17,7 +17,7 @@ from .. import selectors
 from ..answers import REQUEST_FIELDS
 from ..choices import RequestKind, RequestStatus
 from ..lifecycle import TransitionRefused
-from ..models import MAX_REQUESTED_MONTHS, AccessRequest, AgreementAcceptance
+from ..models import MAX_REQUESTED_MONTHS, AccessRequest, AgreementAcceptance, Grant
 from . import common
 from . import requests as request_services
 
@@ -85,7 +85,15 @@ def renewal_open(
     refusal = renewal_refusal(parent)
     if refusal:
         raise TransitionRefused(refusal)
+    # The grants it would extend, locked before the first ledger event: the committees'
+    # automatic policies may extend them in this transaction (see `grants_lock_for_renewal`).
     grants = selectors.grants_renewable(parent)
+    list(
+        Grant.objects.select_for_update(of=("self",))
+        .filter(pk__in=[g.pk for g in grants])
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
     datasets = sorted({g.dataset for g in grants}, key=lambda d: d.pk)
     data = {field: getattr(parent, field) for field in REQUEST_FIELDS}
     data["requested_months"] = months
