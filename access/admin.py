@@ -316,7 +316,7 @@ def _when(moment) -> str:
 @admin.register(AccessRequest)
 class AccessRequestAdmin(SuperuserOnlyMixin, NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
     list_display = ["reference", "title", "applicant", "status", "submitted_at", "review_links"]
-    list_filter = ["status"]
+    list_filter = ["status", "kind"]
     search_fields = ["title", "applicant__username"]
     list_select_related = ["applicant"]
     list_per_page = 50
