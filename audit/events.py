@@ -318,12 +318,14 @@ def attachment_viewed(*, access_request, actor):
     return _record(EventType.ATTACHMENT_VIEWED, actor=actor, obj=access_request)
 
 
-def agreement_accepted(*, acceptance, actor):
+def agreement_accepted(*, acceptance, actor, carried_from=None):
+    """`carried_from`: the request whose acceptance a renewal carries over (the person's own
+    acceptance of the same version, recorded there)."""
+    payload = {"agreement": acceptance.agreement_id, "version": acceptance.agreement.version}
+    if carried_from is not None:
+        payload["carried_from"] = carried_from.pk
     return _record(
-        EventType.AGREEMENT_ACCEPTED,
-        actor=actor,
-        obj=acceptance.request,
-        payload={"agreement": acceptance.agreement_id, "version": acceptance.agreement.version},
+        EventType.AGREEMENT_ACCEPTED, actor=actor, obj=acceptance.request, payload=payload
     )
 
 

@@ -106,20 +106,26 @@ def renewal_open(
         **data,
     )
     renewal.datasets.set(datasets)
+    events.request_created(access_request=renewal, actor=actor)
+    events.renewal_requested(renewal=renewal, actor=actor)
     renewal.diseases.set(parent.diseases.all())
     # The team as approved: the renewal continues the same people's access.
     renewal.team_members.set(parent.team_members.all())
     # The agreement versions accepted for the parent still bind the same people; a version
     # published since must be accepted on the parent first (submission names it).
-    for acceptance in parent.acceptances.all():
-        AgreementAcceptance.objects.get_or_create(
+    committees = {d.committee_id for d in datasets}
+    for accepted in (
+        parent.acceptances.filter(agreement__committee_id__in=committees)
+        .select_related("user", "agreement")
+        .order_by("pk")
+    ):
+        carried = AgreementAcceptance.objects.create(
             request=renewal,
-            user_id=acceptance.user_id,
-            agreement_id=acceptance.agreement_id,
-            defaults={"accepted_at": acceptance.accepted_at},
+            user=accepted.user,
+            agreement=accepted.agreement,
+            accepted_at=accepted.accepted_at,
         )
-    events.request_created(access_request=renewal, actor=actor)
-    events.renewal_requested(renewal=renewal, actor=actor)
+        events.agreement_accepted(acceptance=carried, actor=accepted.user, carried_from=parent)
     problems = request_services.submission_problems(renewal)
     if problems:
         if "agreements" in problems:

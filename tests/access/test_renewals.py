@@ -425,3 +425,19 @@ def test_the_expiry_reminder_links_the_applicant_to_the_renewal(ending, research
     assert renew_url(ending) in mine.body and "ask for more time" in mine.body
     theirs = Notification.objects.get(recipient=teammate, kind="grant_expiring")
     assert ending.get_absolute_url() in theirs.body and renew_url(ending) not in theirs.body
+
+
+def test_the_parents_acceptances_carry_over_with_their_ledger_events(ending, researcher, agreement):
+    renewal = renew(ending)
+    carried = renewal.acceptances.get(user=researcher)
+    assert carried.agreement == agreement
+    (event,) = [
+        e
+        for e in events_of(EventType.AGREEMENT_ACCEPTED)
+        if e.payload.get("carried_from") == ending.pk
+    ][:1]
+    assert event.target_id == str(renewal.pk)
+    # Only the agreements of the committees reviewing the renewal.
+    assert {a.agreement.committee_id for a in renewal.acceptances.all()} == {
+        agreement.committee_id
+    }
