@@ -44,10 +44,19 @@ class EligibilitySerializer(serializers.Serializer):
 class ReviewSummarySerializer(serializers.ModelSerializer):
     committee = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     eligibility = serializers.SerializerMethodField()
+    renewal_note = serializers.SerializerMethodField()
 
     class Meta:
         model = Review
-        fields = ["id", "committee", "status", "round", "decided_at", "eligibility"]
+        fields = ["id", "committee", "status", "round", "decided_at", "eligibility", "renewal_note"]
+
+    def get_renewal_note(self, review) -> str | None:
+        """For a renewal approved by this committee: what the approval did to each grant (new
+        end and what bounded it, or why a grant could not be extended)."""
+        if not review.request.is_renewal:
+            return None
+        decision = review.decisions.exclude(renewal_note="").order_by("-decided_at").first()
+        return decision.renewal_note if decision else None
 
     def _panel_reviews(self, user) -> tuple[set[int], set[int]]:
         """The committees the user sits on and the reviews they are deputy for, once per response."""

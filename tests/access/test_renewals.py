@@ -438,6 +438,14 @@ def test_the_parents_acceptances_carry_over_with_their_ledger_events(ending, res
     ][:1]
     assert event.target_id == str(renewal.pk)
     # Only the agreements of the committees reviewing the renewal.
-    assert {a.agreement.committee_id for a in renewal.acceptances.all()} == {
-        agreement.committee_id
-    }
+    assert {a.agreement.committee_id for a in renewal.acceptances.all()} == {agreement.committee_id}
+
+
+def test_the_api_shows_what_an_approved_renewal_did(ending, researcher, chair, dataset):
+    renewal = renew(ending)
+    approve_renewal(renewal, chair, dataset)
+    body = api(researcher).get(f"/api/v1/access-requests/{renewal.pk}/").json()
+    (review,) = body["reviews"]
+    assert review["status"] == "approved" and "extended from" in review["renewal_note"]
+    parent = api(researcher).get(f"/api/v1/access-requests/{ending.pk}/").json()
+    assert all(r["renewal_note"] is None for r in parent["reviews"])
