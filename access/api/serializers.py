@@ -149,7 +149,9 @@ class AccessRequestSerializer(serializers.ModelSerializer):
     reviews = ReviewSummarySerializer(many=True, read_only=True)
     agreements = serializers.SerializerMethodField()
     parent = serializers.PrimaryKeyRelatedField(
-        read_only=True, help_text="The approved request a renewal continues."
+        read_only=True,
+        allow_null=True,
+        help_text="The approved request a renewal continues (null for a first request).",
     )
 
     class Meta:
