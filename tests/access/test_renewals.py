@@ -449,3 +449,10 @@ def test_the_api_shows_what_an_approved_renewal_did(ending, researcher, chair, d
     assert review["status"] == "approved" and "extended from" in review["renewal_note"]
     parent = api(researcher).get(f"/api/v1/access-requests/{ending.pk}/").json()
     assert all(r["renewal_note"] is None for r in parent["reviews"])
+
+
+def test_the_committees_queue_marks_a_renewal(client, ending, chair):
+    renew(ending)
+    client.force_login(chair)
+    page = client.get(reverse("admin:access_review_changelist")).content.decode()
+    assert f"<strong>Renewal</strong> of {ending.reference}, 6 more months" in page
