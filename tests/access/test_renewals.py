@@ -456,3 +456,12 @@ def test_the_committees_queue_marks_a_renewal(client, ending, chair):
     client.force_login(chair)
     page = client.get(reverse("admin:access_review_changelist")).content.decode()
     assert f"<strong>Renewal</strong> of {ending.reference}, 6 more months" in page
+
+
+def test_withdrawing_a_renewal_leaves_the_grants_and_frees_the_next_one(ending, researcher):
+    before = {g.pk: g.valid_until for g in Grant.objects.filter(request=ending)}
+    renewal = renew(ending)
+    request_services.request_withdraw(access_request=renewal, actor=researcher)
+    live = Grant.objects.filter(request=ending, revoked_at__isnull=True)
+    assert {g.pk: g.valid_until for g in live} == before
+    assert renew(ending).pk != renewal.pk
