@@ -20,6 +20,7 @@ from tests import factories
 from tests.access_world import api, submit_request
 
 from .admin_support import messages_of, page, review_for, url
+from .test_portal import client_for, text_of
 
 pytestmark = pytest.mark.django_db
 
@@ -155,10 +156,17 @@ def test_a_closed_review_is_refused(stale, review, dataset, chair):
     assert not reevaluated_events().exists()
 
 
-def test_the_applicant_reads_that_the_consent_check_ran_again(stale, review, member):
+def test_the_applicant_reads_that_the_consent_check_ran_again(
+    stale, review, dataset, member, researcher
+):
     review_services.consent_reevaluate(review=review, actor=member)
     kinds = [e.event_type for e in selectors.timeline_for_applicant(stale)]
     assert EventType.CONSENT_REEVALUATED in kinds
+    timeline = text_of(client_for(researcher).get(stale.get_absolute_url()))
+    assert (
+        f"{review.committee.name} had the consent check run again with the current consent "
+        f"engine ({NEW}): {dataset.accession}: fits the consent." in timeline
+    )
 
 
 # --- the review page ------------------------------------------------------------------------------
