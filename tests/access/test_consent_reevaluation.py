@@ -13,6 +13,7 @@ from access.models import ConsentMatch, Decision
 from access.services import reviews as review_services
 from audit.choices import EventType
 from audit.models import AuditEvent
+from core import scopes as S
 from core.exceptions import Conflict, Forbidden
 from governance import matching as engine
 from governance import services as gov
@@ -20,6 +21,7 @@ from tests import factories
 from tests.access_world import api, submit_request
 
 from .admin_support import messages_of, page, review_for, url
+from .test_api_journey import bearer, registered
 from .test_portal import client_for, text_of
 
 pytestmark = pytest.mark.django_db
@@ -315,3 +317,13 @@ def test_api_needs_a_signed_in_caller(stale, review):
 
 def test_api_takes_post_only(stale, review, chair):
     assert api(chair).get(endpoint(review)).status_code == 405
+
+
+def test_an_oauth_token_needs_the_committee_review_scope(stale, review, chair):
+    dashboard = registered("Committee dashboard", [S.COMMITTEE_REVIEW, S.REQUESTS_READ])
+    reader = bearer(chair, dashboard, S.REQUESTS_READ)
+    assert reader.post(endpoint(review)).status_code == 403
+    reviewer = bearer(chair, dashboard, S.COMMITTEE_REVIEW)
+    assert reviewer.post(endpoint(review)).status_code == 200
+    (event,) = reevaluated_events()
+    assert event.payload.get("oauth_client") == f"client:{dashboard.application.pk}"
