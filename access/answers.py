@@ -8,6 +8,7 @@ Pure: no database, so `access.lifecycle` can import it.
 from __future__ import annotations
 
 from governance.matching import PURPOSE_FLAGS as ENGINE_PURPOSE_FLAGS
+from governance.matching import SENSITIVE_FLAGS as ENGINE_SENSITIVE_FLAGS
 
 # The engine's flag that a request does not ask: it is true while the request's ethics
 # reference is given and its expiry not passed (`access.matching.purpose_for_request`).
@@ -15,6 +16,9 @@ ETHICS_FLAG = "ethics_approval"
 # The research purpose's yes/no answers: each is a BooleanField of `AccessRequest` named as the
 # engine's flag it feeds.
 PURPOSE_FLAGS: tuple[str, ...] = tuple(f for f in ENGINE_PURPOSE_FLAGS if f != ETHICS_FLAG)
+# Those of them that mark sensitive research: the engine sends each to a committee, and the
+# form and the review page show them apart.
+SENSITIVE_FLAGS: tuple[str, ...] = tuple(ENGINE_SENSITIVE_FLAGS)
 # The research purpose besides its diseases (a relation): the flags and the free text, which
 # feeds the engine's `other`.
 PURPOSE_ANSWERS: tuple[str, ...] = (*PURPOSE_FLAGS, "other_purpose")

@@ -79,6 +79,23 @@ class AccessRequest(models.Model):
     )
     clinical_care = models.BooleanField(PURPOSE_FLAGS["clinical_care"], default=False)
     genetic_study = models.BooleanField(PURPOSE_FLAGS["genetic_study"], default=False)
+    # Sensitive research (governance.matching.SENSITIVE_FLAGS): each one is a committee's decision.
+    children = models.BooleanField(PURPOSE_FLAGS["children"], default=False)
+    vulnerable_populations = models.BooleanField(
+        PURPOSE_FLAGS["vulnerable_populations"], default=False
+    )
+    stigmatising_diseases = models.BooleanField(
+        PURPOSE_FLAGS["stigmatising_diseases"], default=False
+    )
+    sexual_diseases = models.BooleanField(PURPOSE_FLAGS["sexual_diseases"], default=False)
+    illegal_behaviour = models.BooleanField(PURPOSE_FLAGS["illegal_behaviour"], default=False)
+    psychological_traits = models.BooleanField(PURPOSE_FLAGS["psychological_traits"], default=False)
+    non_health = models.BooleanField(PURPOSE_FLAGS["non_health"], default=False)
+    restricted_population = models.BooleanField(
+        PURPOSE_FLAGS["restricted_population"], default=False
+    )
+    controls = models.BooleanField(PURPOSE_FLAGS["controls"], default=False)
+    one_gender = models.BooleanField(PURPOSE_FLAGS["one_gender"], default=False)
     other_purpose = models.TextField(
         "other purpose", blank=True, help_text="Anything else; always reviewed by a person."
     )

@@ -7,8 +7,9 @@ the inputs from a `ConsentScope` or from JSON.
 
 The semantics follow GA4GH's Data Use Ontology (DUO) as applied by Tessera's consent-matching issue:
 exactly one permission term, judged by the purpose's columns (diseases, methods development only,
-general health research, population/ancestry), then every modifier. Any `deny` denies; else any
-`review` sends the verdict to a human; else it approves.
+general health research, population/ancestry), then every modifier, then the sensitive-research
+flags (each a `review`, as DUOS v4 abstains on them). Any `deny` denies; else any `review` sends the
+verdict to a human; else it approves. `docs/consent-matching.md` sets every rule beside DUOS v4's.
 
 Why one module of about 600 lines: the rule table and the code that applies it are read side by
 side, cell by cell, against DUO and DUOS; the next step if it grows is the evaluation class
@@ -29,7 +30,10 @@ from core.exceptions import Invalid
 from .rules import EEA_COUNTRIES, EU_COUNTRIES
 
 # Bump when a rule's outcome can change for the same inputs (stored matches record it).
-ENGINE_VERSION = "1.0.0"
+# 2.0.0: DS without NMDS allows methods development without a disease (DUO's NMDS, DUOS v4's
+#        testMDS_positive_case_3); sensitive-research flags give `review`; HMB denies non-health
+#        research. 1.0.0: the consent-matching issue's table.
+ENGINE_VERSION = "2.0.0"
 
 # DUO terms the engine understands: CURIE -> (shorthand, label), as in the shipped duo.csv.
 PERMISSIONS: dict[str, tuple[str, str]] = {
@@ -107,9 +111,10 @@ class ConsentInput:
     named_institutions: tuple[str, ...] = ()
 
 
-def _flag(label: str) -> Any:
-    """A yes/no fact about a purpose, false unless stated; `label` is how forms ask for it."""
-    return field(default=False, metadata={"label": label})
+def _flag(label: str, *, sensitive: bool = False) -> Any:
+    """A yes/no fact about a purpose, false unless stated; `label` is how forms ask for it.
+    A sensitive flag marks research that is always a committee's decision (`SENSITIVE_FLAGS`)."""
+    return field(default=False, metadata={"label": label, "sensitive": sensitive})
 
 
 @dataclass(frozen=True)
@@ -128,6 +133,30 @@ class Purpose:
     clinical_care: bool = _flag("clinical care use")
     genetic_study: bool = _flag("genetic study")
     ethics_approval: bool = _flag("I hold an ethics approval")
+    # Sensitive research, where DUOS abstains (docs/consent-matching.md): always a human decision.
+    children: bool = _flag("research on children (under 18)", sensitive=True)
+    vulnerable_populations: bool = _flag(
+        "research on vulnerable people (prisoners, pregnant women, people with a mental "
+        "disability, economically or educationally disadvantaged people)",
+        sensitive=True,
+    )
+    stigmatising_diseases: bool = _flag("research on a stigmatising disease", sensitive=True)
+    sexual_diseases: bool = _flag(
+        "research on sexual preferences or sexually transmitted diseases", sensitive=True
+    )
+    illegal_behaviour: bool = _flag(
+        "research on illegal behaviour (violence, abuse, alcohol or drug abuse)", sensitive=True
+    )
+    psychological_traits: bool = _flag(
+        "research on psychological traits (intelligence, attention, emotion)", sensitive=True
+    )
+    non_health: bool = _flag("research not related to health", sensitive=True)
+    restricted_population: bool = _flag(
+        "research on a restricted population or on variation in the general population",
+        sensitive=True,
+    )
+    controls: bool = _flag("use of the data as controls for other research", sensitive=True)
+    one_gender: bool = _flag("research limited to one sex or gender", sensitive=True)
     months: int | None = None
     country: str | None = None
     other: str = ""
@@ -146,6 +175,10 @@ class Purpose:
 # The purpose's yes/no facts, in declaration order: field name -> label.
 PURPOSE_FLAGS: dict[str, str] = {
     f.name: f.metadata["label"] for f in fields(Purpose) if "label" in f.metadata
+}
+# The sensitive ones among them, in the same order: each sends the verdict to a committee.
+SENSITIVE_FLAGS: dict[str, str] = {
+    f.name: f.metadata["label"] for f in fields(Purpose) if f.metadata.get("sensitive")
 }
 
 
@@ -283,6 +316,7 @@ class _Evaluation:
             )
         self.permission_rules(PERMISSIONS[permission][0])
         self.modifier_rules()
+        self.sensitive_rules()
         if self.purpose.other.strip():
             text = " ".join(self.purpose.other.split())
             text = text if len(text) <= 200 else text[:199] + "…"
@@ -297,6 +331,18 @@ class _Evaluation:
             rules=tuple(self.rules),
             obligations=tuple(self.obligations),
         )
+
+    def sensitive_rules(self) -> None:
+        """Each sensitive flag sends the purpose to a committee, whatever the consent allows."""
+        curie = self.consent.permission
+        for name, label in SENSITIVE_FLAGS.items():
+            if getattr(self.purpose, name):
+                self.add(
+                    curie,
+                    Outcome.REVIEW,
+                    f"Sensitive research ({label}): always a committee's decision, "
+                    "whatever the consent allows.",
+                )
 
     def columns(self) -> list[str]:
         """Which columns of the permission table judge this purpose."""
@@ -324,7 +370,14 @@ class _Evaluation:
                 scope = "any use" if short == "NRES" else "any research purpose"
                 self.add(curie, Outcome.APPROVE, f"{name} allows {scope}, including {what}.")
             elif short == "HMB":
-                if col == _ANCESTRY:
+                if col != _ANCESTRY and self.purpose.non_health:
+                    self.add(
+                        curie,
+                        Outcome.DENY,
+                        f"{name} allows health, medical and biomedical research only; the "
+                        "purpose is research not related to health.",
+                    )
+                elif col == _ANCESTRY:
                     self.add(
                         curie,
                         Outcome.DENY,
@@ -395,9 +448,17 @@ class _Evaluation:
                 )
             else:
                 self.add(curie, Outcome.APPROVE, f"{name}: {'; '.join(fits)}.")
+        elif col == _METHODS and CURIE_BY_SHORTHAND["NMDS"] not in self.consent.modifiers:
+            self.add(
+                curie,
+                Outcome.APPROVE,
+                f"{name}: methods development without a disease is allowed, because the "
+                f"consent does not carry {self.duo(CURIE_BY_SHORTHAND['NMDS'])}, the DUO "
+                "modifier that forbids it.",
+            )
         else:
             what = {
-                _METHODS: "methods development without a disease",
+                _METHODS: "methods development without a disease (the consent carries NMDS)",
                 _GENERAL: "general health research without a disease",
                 _ANCESTRY: "population origins or ancestry research",
             }[col]

@@ -148,6 +148,13 @@ class PurposeForm(PurposeFlagsForm):
 
     field_order = ["diseases", *matching.PURPOSE_FLAGS, "months", "country", "match"]
 
+    def general_fields(self):
+        """The form's fields but the sensitive-research flags, in order."""
+        return [f for f in self if f.name not in matching.SENSITIVE_FLAGS]
+
+    def sensitive_fields(self):
+        return [self[name] for name in matching.SENSITIVE_FLAGS]
+
     diseases = forms.CharField(
         label="Diseases studied",
         required=False,

@@ -19,7 +19,7 @@ from governance.matching import Outcome
 from governance.models import DataAccessCommittee, Dataset
 
 from .. import lifecycle, selectors
-from ..answers import PURPOSE_FLAGS
+from ..answers import PURPOSE_FLAGS, SENSITIVE_FLAGS
 from ..choices import DecisionOutcome, ReviewStatus
 from ..models import AccessRequest, Grant, Review
 from ..services import decisions as decision_services
@@ -266,6 +266,7 @@ def review_page_context(request, review: Review, bound: dict[str, forms.Form]) -
         "team": list(access_request.team_members.order_by("username")),
         "researcher_status": researcher_status_text(access_request.applicant),
         "purpose_flags": _purpose_flags(access_request),
+        "sensitive_flags": _sensitive_flags(access_request),
         "ethics_document_url": ethics_document_url(access_request),
         "acceptances": acceptances,
         "missing_acceptances": missing_acceptances,
@@ -358,5 +359,15 @@ def _form_errors(form: forms.Form | None) -> list[str]:
 def _purpose_flags(access_request: AccessRequest) -> list[tuple[str, bool]]:
     opts = AccessRequest._meta
     return [
-        (str(opts.get_field(f).verbose_name), getattr(access_request, f)) for f in PURPOSE_FLAGS
+        (str(opts.get_field(f).verbose_name), getattr(access_request, f))
+        for f in PURPOSE_FLAGS
+        if f not in SENSITIVE_FLAGS
+    ]
+
+
+def _sensitive_flags(access_request: AccessRequest) -> list[str]:
+    """The labels of the sensitive-research answers the applicant ticked."""
+    opts = AccessRequest._meta
+    return [
+        str(opts.get_field(f).verbose_name) for f in SENSITIVE_FLAGS if getattr(access_request, f)
     ]

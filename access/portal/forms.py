@@ -15,7 +15,7 @@ from governance.countries import COUNTRY_CHOICES, COUNTRY_NAMES, country_code_fo
 from governance.models import Dataset, OntologyTerm
 
 from .. import selectors
-from ..answers import PURPOSE_FLAGS, REQUEST_FIELDS
+from ..answers import PURPOSE_FLAGS, REQUEST_FIELDS, SENSITIVE_FLAGS
 from ..choices import RequestStatus
 from ..models import MAX_REQUESTED_MONTHS, AccessRequest
 from ..uploads import MAX_BYTES, check_ethics_document
@@ -178,8 +178,12 @@ class AccessRequestForm(PurposeFlagsForm):
             widget.choices = [*widget.choices, (stored, f"{stored} (not a country code)")]
 
     def purpose_flags(self) -> list[forms.BoundField]:
-        """The purpose flags' checkboxes, in `answers.PURPOSE_FLAGS` order."""
-        return [self[name] for name in PURPOSE_FLAGS]
+        """The purpose flags' checkboxes but the sensitive ones, in `answers.PURPOSE_FLAGS` order."""
+        return [self[name] for name in PURPOSE_FLAGS if name not in SENSITIVE_FLAGS]
+
+    def sensitive_flags(self) -> list[forms.BoundField]:
+        """The sensitive-research checkboxes (`matching.SENSITIVE_FLAGS`), asked on their own."""
+        return [self[name] for name in SENSITIVE_FLAGS]
 
     @property
     def datasets_locked(self) -> bool:

@@ -85,7 +85,9 @@ PERMISSION_TABLE = [
     ("NRES", {}, A, A, A, A),
     ("GRU", {}, A, A, A, A),
     ("HMB", {}, A, A, A, D),
-    ("DS", DS_CANCER, A, D, D, D),
+    # DS + methods only: approve since engine 2.0.0 (no NMDS on the scope; DUO's NMDS and DUOS v4's
+    # testMDS_positive_case_3). With NMDS it is denied: test_disease_specific_methods_and_nmds.
+    ("DS", DS_CANCER, A, A, D, D),
     ("POA", {}, D, A, D, A),
 ]
 
@@ -176,6 +178,80 @@ def test_disease_reason_names_only_the_diseases_that_do_not_fit():
     [rule] = verdict.rules
     assert "colon cancer (DOID:219) is neither a consented disease nor a kind of one" in rule.reason
     assert "lung adenocarcinoma" not in rule.reason
+
+
+@pytest.mark.parametrize(
+    ("modifiers", "purpose_input", "expected", "rules"),
+    [
+        pytest.param((), METHODS_ONLY, A, {"DS": {A}}, id="without-NMDS"),
+        pytest.param(("NMDS",), METHODS_ONLY, D, {"DS": {D}, "NMDS": {D}}, id="with-NMDS"),
+        pytest.param((), purpose(LUNG_CANCER, methods_development=True), A, {"DS": {A}}, id="in-disease"),
+        pytest.param(("NMDS",), purpose(LUNG_CANCER, methods_development=True), A, {"DS": {A}, "NMDS": {A}}, id="in-disease-with-NMDS"),
+        pytest.param((), purpose(BREAST_CANCER, methods_development=True), D, {"DS": {D}}, id="in-other-disease"),
+    ],
+)  # fmt: skip
+def test_disease_specific_methods_and_nmds(modifiers, purpose_input, expected, rules):
+    verdict = judge(scope("DS", *modifiers, diseases={LUNG_CANCER}), purpose_input)
+    assert (verdict.decision, outcomes(verdict)) == (expected, rules)
+
+
+def test_disease_specific_methods_approval_names_the_missing_nmds():
+    (rule,) = judge(scope("DS", diseases={CANCER}), METHODS_ONLY).rules
+    assert "NMDS (no general methods research)" in rule.reason
+    assert "does not carry" in rule.reason
+
+
+NON_HEALTH = purpose(non_health=True)
+
+
+@pytest.mark.parametrize(
+    ("permission", "fields", "expected", "permission_outcome"),
+    [
+        ("NRES", {}, R, A),
+        ("GRU", {}, R, A),
+        ("HMB", {}, D, D),
+        ("DS", DS_CANCER, D, D),
+        ("POA", {}, D, D),
+    ],
+)
+def test_non_health_research_column(permission, fields, expected, permission_outcome):
+    """Research not related to health: outside HMB, DS and POA; under NRES and GRU allowed by the
+    permission but, being sensitive, still a committee's decision."""
+    verdict = judge(scope(permission, **fields), NON_HEALTH)
+    assert verdict.decision == expected
+    assert outcomes(verdict)[permission] >= {permission_outcome}
+    assert sum(r.outcome == R and "Sensitive research" in r.reason for r in verdict.rules) == 1
+
+
+def test_sensitive_flags_are_the_ten_duos_abstains_on():
+    assert list(matching.SENSITIVE_FLAGS) == [
+        "children",
+        "vulnerable_populations",
+        "stigmatising_diseases",
+        "sexual_diseases",
+        "illegal_behaviour",
+        "psychological_traits",
+        "non_health",
+        "restricted_population",
+        "controls",
+        "one_gender",
+    ]
+    assert set(matching.SENSITIVE_FLAGS) <= set(matching.PURPOSE_FLAGS)
+
+
+@pytest.mark.parametrize("flag", [f for f in matching.SENSITIVE_FLAGS if f != "non_health"])
+@pytest.mark.parametrize("permission", ["NRES", "GRU", "HMB"])
+def test_each_sensitive_flag_sends_an_approvable_purpose_to_a_committee(flag, permission):
+    assert judge(scope(permission), purpose()).decision == A
+    verdict = judge(scope(permission), purpose(**{flag: True}))
+    assert verdict.decision == R
+    (sensitive,) = [r for r in verdict.rules if r.outcome == R]
+    assert matching.SENSITIVE_FLAGS[flag] in sensitive.reason
+
+
+def test_sensitive_flags_never_turn_a_denial_into_a_review():
+    verdict = judge(scope("DS", diseases={LUNG_CANCER}), purpose(BREAST_CANCER, children=True))
+    assert verdict.decision == D
 
 
 def test_disease_specific_scope_without_diseases_needs_a_human():

@@ -4,6 +4,8 @@ on the real Human Disease Ontology hierarchy parsed from the shipped file (no da
 - A purpose that adds a restriction-relevant flag never gets a more lenient verdict
   (so never turns `deny` into `approve`).
 - Narrowing a purpose's diseases to descendants never turns `approve` into `deny`.
+- Adding NMDS to a consent never makes a verdict more lenient.
+- A sensitive-research flag never lets a verdict approve.
 """
 
 from __future__ import annotations
@@ -95,6 +97,7 @@ def purposes(draw, min_diseases: int = 0, near: frozenset[str] = frozenset()) ->
         months=draw(st.none() | st.integers(1, 60)),
         country=draw(st.none() | st.sampled_from(["NL", "DE", "NO", "US", "GB", "CH"])),
         other=draw(st.sampled_from(["", "pilot study"])),
+        **{name: draw(rarely) for name in matching.SENSITIVE_FLAGS},
     )
 
 
@@ -121,8 +124,16 @@ RESTRICTIONS = [
     _longer,
 ]
 # Population/ancestry research and methods development are restrictions for every permission
-# except POA, whose table row *allows* exactly those columns and denies general research.
+# except POA, whose table row *allows* exactly those columns and denies general research; and
+# methods development is not one for DS without NMDS either, whose row allows methods
+# development but denies general research (engine 2.0.0).
 RESTRICTIONS_EXCEPT_POA = [_set("population_ancestry", True), _set("methods_development", True)]
+RESTRICTIONS += [_set(name, True) for name in matching.SENSITIVE_FLAGS]
+NMDS = matching.CURIE_BY_SHORTHAND["NMDS"]
+
+
+def _methods_widens(consent: ConsentInput) -> bool:
+    return consent.permission == matching.CURIE_BY_SHORTHAND["DS"] and NMDS not in consent.modifiers
 
 
 @hsettings(max_examples=400, deadline=None)
@@ -134,6 +145,8 @@ RESTRICTIONS_EXCEPT_POA = [_set("population_ancestry", True), _set("methods_deve
 def test_adding_a_restriction_never_makes_the_verdict_more_lenient(consent, purpose, restrict):
     if restrict in RESTRICTIONS_EXCEPT_POA:
         assume(consent.permission != matching.CURIE_BY_SHORTHAND["POA"])
+    if restrict is RESTRICTIONS_EXCEPT_POA[1]:
+        assume(not _methods_widens(consent))
     restricted = restrict(purpose)
     assume(restricted is not None)
     before, after = judge(consent, purpose), judge(consent, restricted)
@@ -141,6 +154,29 @@ def test_adding_a_restriction_never_makes_the_verdict_more_lenient(consent, purp
     event(f"{before} -> {after}")
     assert SEVERITY[after] >= SEVERITY[before]
     assert not (before == Outcome.DENY and after == Outcome.APPROVE)
+
+
+@hsettings(max_examples=400, deadline=None)
+@given(consent=consents(), purpose=purposes())
+def test_adding_nmds_never_makes_a_verdict_more_lenient(consent, purpose):
+    with_nmds = dataclasses.replace(consent, modifiers=consent.modifiers | {NMDS})
+    before, after = judge(consent, purpose), judge(with_nmds, purpose)
+    event(f"{before} -> {after}")
+    assert SEVERITY[after] >= SEVERITY[before]
+
+
+@hsettings(max_examples=400, deadline=None)
+@given(consent=consents(), purpose=purposes(), flag=st.sampled_from(list(matching.SENSITIVE_FLAGS)))
+def test_a_sensitive_flag_never_lets_a_verdict_approve(consent, purpose, flag):
+    assert judge(consent, dataclasses.replace(purpose, **{flag: True})) != Outcome.APPROVE
+
+
+def test_ds_without_nmds_is_the_exception_the_table_makes_for_methods():
+    ds = ConsentInput(permission=matching.CURIE_BY_SHORTHAND["DS"], diseases=frozenset({CANCER}))
+    assert judge(ds, Purpose()) == Outcome.DENY
+    assert judge(ds, Purpose(methods_development=True)) == Outcome.APPROVE
+    with_nmds = dataclasses.replace(ds, modifiers=frozenset({NMDS}))
+    assert judge(with_nmds, Purpose(methods_development=True)) == Outcome.DENY
 
 
 def test_poa_is_the_exception_the_table_makes_for_ancestry_and_methods():
