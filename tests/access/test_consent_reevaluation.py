@@ -36,8 +36,10 @@ def engine_bumped(monkeypatch):
 
 
 def judged_by_old_engine(access_request, dataset, decision="deny") -> ConsentMatch:
-    """The stored verdict as the old engine gave it (before its rule changed)."""
+    """The stored verdict as the old engine gave it (before its rule changed). The current
+    engine finds the fixtures' purpose within their consent (GRU): the tests rely on it."""
     match = ConsentMatch.objects.get(request=access_request, dataset=dataset)
+    assert match.decision == "approve", match.rules
     match.engine_version = OLD
     match.decision = decision
     match.save()
