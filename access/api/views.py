@@ -366,7 +366,8 @@ class AccessRequestViewSet(
         "committee's questions when it returns the request are among them); a reviewer also "
         "reads the internal notes of their own committees.",
     )
-    @action(detail=True, methods=["get"])
+    # One conversation, answered whole (no pages): `pagination_class=None` also tells the schema.
+    @action(detail=True, methods=["get"], pagination_class=None)
     def comments(self, request, pk=None):
         access_request = self.get_object()
         entries = selectors.comments_for_user(request.user, access_request, **self._reach())
