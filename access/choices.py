@@ -55,6 +55,7 @@ class NotificationKind(models.TextChoices):
     REPLY = "reply", "Reply from the applicant"
     REVIEW_CLOSED = "review_closed", "Review closed"
     REVIEW_REMINDER = "review_reminder", "Reviews waiting (daily digest)"
+    EXPERT_INVITATION = "expert_invitation", "Invitation to give an expert opinion"
 
 
 class VisaIgnoredReason(models.TextChoices):

@@ -466,6 +466,55 @@ class Grant(models.Model):
         return self.inactive_reason() is None
 
 
+class OutsideReviewer(models.Model):
+    """An expert from outside the committee, invited by e-mail by one of its members to give an
+    opinion on one review (access.services.experts).
+
+    Whoever signs in and accepts the link (a signed token naming the row and its `nonce`)
+    becomes the expert (`user`). They see that request's answers and attachments only, may
+    comment to the committee (internal comments), never vote or decide; their access ends when
+    the review is decided, closed or withdrawn, or when a member ends it (`ended_at`)."""
+
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="outside_reviewers")
+    email = models.EmailField("e-mail address", help_text="Stored lower-case.")
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    invited_at = models.DateTimeField(default=timezone.now)
+    nonce = models.CharField(max_length=64)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="expert_reviews",
+    )
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["invited_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["review", "email"],
+                condition=models.Q(ended_at__isnull=True),
+                name="one_open_expert_invitation_per_address",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Outside reviewer {self.email} on review {self.review_id}"
+
+    @property
+    def state(self) -> str:
+        if self.ended_at is not None:
+            return "ended"
+        return "accepted" if self.user_id else "invited"
+
+
 class Bar(models.Model):
     """A committee bars a person from its datasets until a date, after revoking a grant for
     misuse (`access.services.grants.grant_revoke` with `bar_until`). While it runs, the person's

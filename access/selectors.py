@@ -37,6 +37,7 @@ from .models import (
     DeputyDecider,
     Grant,
     NotificationPreference,
+    OutsideReviewer,
     ResearcherStatus,
     Review,
     ReviewGroupObjectPermission,
@@ -249,6 +250,8 @@ def request_may_view(user, access_request: AccessRequest) -> bool:
         or access_request.team_members.filter(pk=user.pk).exists()
     ):
         return True
+    if experts_active_for(user).filter(review__request_id=access_request.pk).exists():
+        return True  # an outside expert, for the request's attachments
     return review_list_for_user(user).filter(request_id=access_request.pk).exists()
 
 
@@ -728,3 +731,22 @@ def bar_list_for_committee_user(user) -> QuerySet[Bar]:
     if user.is_superuser:
         return bars
     return bars.filter(committee__memberships__user=user).distinct()
+
+
+def experts_active_for(user) -> QuerySet[OutsideReviewer]:
+    """The reviews the person gives an outside opinion on now: accepted, not ended, and the
+    review still open (an expert's access ends with the review)."""
+    if not user.is_authenticated:
+        return OutsideReviewer.objects.none()
+    return OutsideReviewer.objects.filter(
+        user=user, ended_at__isnull=True, review__status__in=OPEN_REVIEW_STATES
+    ).select_related("review__request", "review__committee")
+
+
+def expert_review_for(user, pk) -> OutsideReviewer:
+    """One of them, or 404 (for anyone else, and once it ended)."""
+    return _one_or_404(experts_active_for(user), pk, "No such review.")
+
+
+def experts_of_review(review: Review) -> list[OutsideReviewer]:
+    return list(review.outside_reviewers.select_related("user", "invited_by", "ended_by"))

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .portal import cart, grants, team, views
+from .portal import cart, experts, grants, team, views
 
 urlpatterns = [
     path("requests/", views.request_list, name="request-list"),
@@ -46,4 +46,7 @@ urlpatterns = [
     path("invitations/", team.invitation_list, name="invitation-list"),
     path("invitations/<str:token>/", team.invitation_answer, name="invitation"),
     path("access/", grants.grant_list, name="grant-list"),
+    path("expert/", experts.expert_list, name="expert-list"),
+    path("expert/reviews/<int:pk>/", experts.expert_review, name="expert-review"),
+    path("expert/invitations/<str:token>/", experts.expert_invitation, name="expert-invitation"),
 ]

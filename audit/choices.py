@@ -67,6 +67,9 @@ class EventType(models.TextChoices):
     GRANT_CREATED = "access.grant_created", "Grant created"
     GRANT_REVOKED = "access.grant_revoked", "Grant revoked"
     PERSON_BARRED = "access.person_barred", "Person barred by a committee"
+    EXPERT_INVITED = "access.expert_invited", "Outside expert invited"
+    EXPERT_JOINED = "access.expert_joined", "Outside expert joined a review"
+    EXPERT_ENDED = "access.expert_ended", "Outside expert's access ended"
     GRANT_EXPIRED = "access.grant_expired", "Grant expired"
     NOTIFICATION_QUEUED = "access.notification_queued", "Notification queued"
     NOTIFICATION_PREFERENCE_CHANGED = (

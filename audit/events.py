@@ -471,6 +471,31 @@ def person_barred(*, bar, actor):
     )
 
 
+def expert_invited(*, expert, actor):
+    # The address is personal data: the ledger keeps its salted fingerprint, not the address.
+    return _record(
+        EventType.EXPERT_INVITED,
+        actor=actor,
+        obj=expert.review,
+        payload={"expert": expert.pk, "address": personal.fingerprint(expert.email)},
+    )
+
+
+def expert_joined(*, expert, actor):
+    return _record(
+        EventType.EXPERT_JOINED,
+        actor=actor,
+        obj=expert.review,
+        payload={"expert": expert.pk, "person": _people([actor])[0]},
+    )
+
+
+def expert_ended(*, expert, actor):
+    return _record(
+        EventType.EXPERT_ENDED, actor=actor, obj=expert.review, payload={"expert": expert.pk}
+    )
+
+
 def grant_expired(*, grant):
     return _record(
         EventType.GRANT_EXPIRED,

@@ -24,7 +24,7 @@ from ..choices import DecisionOutcome, ReviewStatus
 from ..models import AccessRequest, Grant, Review
 from ..services import decisions as decision_services
 from ..services import reviews as review_services
-from .forms import DECISION_FORMS, CommentForm, DeputyForm, RecusalForm, VoteForm
+from .forms import DECISION_FORMS, CommentForm, DeputyForm, ExpertInviteForm, RecusalForm, VoteForm
 
 # How the consent match reads: whether the purpose fits the consent, never a recommendation.
 VERDICT_LABELS = {
@@ -257,6 +257,11 @@ def review_page_context(request, review: Review, bound: dict[str, forms.Form]) -
         and user.pk not in panel.excluded
         and review.status not in (ReviewStatus.CLOSED, ReviewStatus.WITHDRAWN),
         "recusal_form": bound.get("recusal") or RecusalForm(prefix="recusal"),
+        "experts": selectors.experts_of_review(review),
+        "may_invite_expert": on_panel_role is not None
+        and not conflict
+        and review.status in lifecycle.OPEN_REVIEW_STATES,
+        "expert_form": bound.get("expert") or ExpertInviteForm(prefix="expert"),
         "may_appoint_deputy": user.is_superuser
         and review.status not in (ReviewStatus.CLOSED, ReviewStatus.WITHDRAWN),
         "deputy_form": bound.get("deputy") or DeputyForm(prefix="deputy", actor=user),

@@ -163,6 +163,17 @@ class RevokeForm(forms.Form):
         return until
 
 
+class ExpertInviteForm(forms.Form):
+    email = forms.EmailField(
+        label="E-mail address of the outside expert",
+        max_length=254,
+        help_text="They get a link: after signing in they read this request's answers and "
+        "attachments and write their opinion to the committee. They never vote or decide; "
+        "their access ends with this review.",
+        error_messages={"required": "Give the expert's e-mail address."},
+    )
+
+
 class RecusalForm(forms.Form):
     reason = forms.CharField(
         label="Your conflict of interest",

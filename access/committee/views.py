@@ -30,6 +30,7 @@ from .. import lifecycle, selectors
 from ..choices import CommentVisibility, DecisionOutcome, VoteChoice
 from ..models import Review
 from ..services import decisions as decision_services
+from ..services import experts as expert_services
 from ..services import grants as grant_services
 from ..services import reviews as review_services
 from .context import VERDICT_LABELS, reevaluation_refusal, review_page_context
@@ -39,6 +40,7 @@ from .forms import (
     CloseForm,
     CommentForm,
     DeputyForm,
+    ExpertInviteForm,
     RecusalForm,
     RevokeActionForm,
     RevokeForm,
@@ -113,6 +115,16 @@ class ReviewWorkspace:
                 "<path:object_id>/deputy/",
                 wrap(self.deputy_view, "deputy_appoint"),
                 name=f"{name}_deputy",
+            ),
+            path(
+                "<path:object_id>/experts/",
+                wrap(self.expert_invite_view, "expert_invite"),
+                name=f"{name}_expert_invite",
+            ),
+            path(
+                "<path:object_id>/experts/<int:expert_id>/end/",
+                wrap(self.expert_end_view, "expert_end"),
+                name=f"{name}_expert_end",
             ),
             path(
                 "<path:object_id>/reevaluate/",
@@ -435,6 +447,36 @@ class ReviewWorkspace:
             success=lambda data: (
                 f"{data['user'].username} is now a deputy decider for this review."
             ),
+        )
+
+    def expert_invite_view(self, request, object_id):
+        review = self._posted_review(request, object_id)
+        return self._form_step(
+            request,
+            review,
+            ExpertInviteForm(request.POST, prefix="expert"),
+            "expert",
+            lambda form: expert_services.expert_invite(
+                review=review, actor=request.user, email=form.cleaned_data["email"]
+            ),
+            action="expert_invite",
+            success=lambda data: f"{data['email']} is invited to give an opinion on this review.",
+        )
+
+    def expert_end_view(self, request, object_id, expert_id):
+        review = self._posted_review(request, object_id)
+        expert = review.outside_reviewers.filter(pk=expert_id).first()
+        if expert is None:
+            raise Http404("No such expert on this review.")
+        return self._form_step(
+            request,
+            review,
+            forms.Form(request.POST),
+            "expert_end",
+            lambda _form: expert_services.expert_end(expert=expert, actor=request.user),
+            action="expert_end",
+            success=f"{expert.email} no longer has access to this review.",
+            expert=expert.pk,
         )
 
     def reevaluate_view(self, request, object_id):

@@ -55,6 +55,7 @@ EVENT_KINDS = {
     "comment": NotificationKind.COMMENT,
     "reply": NotificationKind.REPLY,
     "invitation": NotificationKind.INVITATION,
+    "expert_invitation": NotificationKind.EXPERT_INVITATION,
     "team_joined": NotificationKind.TEAM_JOINED,
     "revoked": NotificationKind.REVOKED,
     "grant_expiring": NotificationKind.GRANT_EXPIRING,
@@ -456,6 +457,22 @@ def notify_invitation(*, invitation, invitation_link: str) -> None:
             "link": invitation_link,
         },
         key=f"invitation:{invitation.pk}",
+    )
+
+
+def notify_expert_invitation(*, expert, link: str) -> None:
+    """An outside expert's invitation goes to the address alone, at once."""
+    notify_event(
+        address=expert.email,
+        event="expert_invitation",
+        context={
+            "expert": expert,
+            "access_request": expert.review.request,
+            "committee": expert.review.committee,
+            "inviter": expert.invited_by,
+            "link": link,
+        },
+        key=f"expert-invitation:{expert.pk}",
     )
 
 
