@@ -428,3 +428,16 @@ class ConsentReevaluationSerializer(serializers.Serializer):
     engine_version = serializers.CharField(help_text="The consent engine that judged them now.")
     matches = ConsentMatchSerializer(many=True, help_text="This review's datasets' matches now.")
     changes = ConsentChangeSerializer(many=True)
+
+
+class ExpertInviteSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+
+
+class OutsideReviewerSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    email = serializers.EmailField()
+    state = serializers.ChoiceField(choices=["invited", "accepted", "ended"])
+    invited_at = serializers.DateTimeField()
+    accepted_at = serializers.DateTimeField(allow_null=True)
+    ended_at = serializers.DateTimeField(allow_null=True)

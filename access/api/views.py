@@ -24,6 +24,7 @@ from .. import selectors
 from ..choices import InvitationStatus
 from ..models import AccessRequest, Grant, Review
 from ..services import decisions as decision_services
+from ..services import experts as expert_services
 from ..services import grants as grant_services
 from ..services import requests as request_services
 from ..services import reviews as review_services
@@ -36,11 +37,13 @@ from .serializers import (
     ConsentReevaluationSerializer,
     ConversationEntrySerializer,
     DecideSerializer,
+    ExpertInviteSerializer,
     GrantSerializer,
     InvitationAnsweredSerializer,
     InvitationAnswerSerializer,
     InvitationSendSerializer,
     InvitationSerializer,
+    OutsideReviewerSerializer,
     RecuseSerializer,
     RevokeSerializer,
     VoteSerializer,
@@ -489,8 +492,16 @@ class ReviewViewSet(viewsets.GenericViewSet):
     does not sit on (nor is deputy for) is a 404, whatever the reason."""
 
     serializer_class = ConsentReevaluationSerializer
-    token_scopes = {"reevaluate": [COMMITTEE_REVIEW]}
-    refusals_recorded = {"reevaluate": "review.reevaluate"}
+    token_scopes = {
+        "reevaluate": [COMMITTEE_REVIEW],
+        "experts": [COMMITTEE_REVIEW],
+        "expert_end": [COMMITTEE_REVIEW],
+    }
+    refusals_recorded = {
+        "reevaluate": "review.reevaluate",
+        "experts": "review.expert_invite",
+        "expert_end": "review.expert_end",
+    }
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # drf-spectacular building the schema
@@ -527,6 +538,52 @@ class ReviewViewSet(viewsets.GenericViewSet):
                 }
             ).data
         )
+
+    @extend_schema(
+        request=ExpertInviteSerializer,
+        responses={201: OutsideReviewerSerializer},
+        summary="Invite an outside expert to give an opinion on this review (by e-mail)",
+        description="For the review's committee members without a conflict, while the review is "
+        "open. The address gets a link; whoever signs in with it reads the request's answers "
+        "and attachments and writes internal comments to the committee, never votes or "
+        "decides, and loses access when the review ends.",
+    )
+    @action(detail=True, methods=["post"])
+    def experts(self, request, pk=None):
+        review = self.get_object()
+        body = ExpertInviteSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        expert = expert_services.expert_invite(
+            review=review, actor=request.user, email=body.validated_data["email"]
+        )
+        return Response(_expert_data(expert), status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=None,
+        responses=OutsideReviewerSerializer,
+        summary="End an outside expert's invitation or access to this review",
+    )
+    @action(detail=True, methods=["post"], url_path=r"experts/(?P<expert_id>\d+)/end")
+    def expert_end(self, request, pk=None, expert_id=None):
+        review = self.get_object()
+        expert = review.outside_reviewers.filter(pk=expert_id).first()
+        if expert is None:
+            raise Http404
+        expert = expert_services.expert_end(expert=expert, actor=request.user)
+        return Response(_expert_data(expert))
+
+
+def _expert_data(expert) -> dict:
+    return OutsideReviewerSerializer(
+        {
+            "id": expert.pk,
+            "email": expert.email,
+            "state": expert.state,
+            "invited_at": expert.invited_at,
+            "accepted_at": expert.accepted_at,
+            "ended_at": expert.ended_at,
+        }
+    ).data
 
 
 class InvitationAnswerView(APIView):
