@@ -19,6 +19,7 @@ from ..models import (
     TeamInvitation,
 )
 from ..services import reviews as review_services
+from ..services.team import REASON_MAX
 from ..uploads import check_ethics_document
 
 ETHICS_MAX_BYTES = 10 * 1024 * 1024
@@ -333,6 +334,16 @@ class RecuseSerializer(CommitteeTargetSerializer):
 class RevokeSerializer(serializers.Serializer):
     grant = serializers.IntegerField()
     reason = serializers.CharField(max_length=5000)
+
+
+class TeamDepartureSerializer(serializers.Serializer):
+    reason = serializers.CharField(
+        max_length=REASON_MAX,
+        required=False,
+        allow_blank=True,
+        help_text="Optional: why, recorded with the revoked grants and told to the member and the "
+        "applicant.",
+    )
 
 
 class GrantSerializer(serializers.ModelSerializer):
