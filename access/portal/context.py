@@ -79,6 +79,9 @@ def actions(access_request: AccessRequest, user, reviews) -> dict[str, bool]:
         "resubmit": applicant and status == RequestStatus.SUBMITTED and returned,
         "comment": applicant and status == RequestStatus.SUBMITTED,
         "accept": status in (RequestStatus.DRAFT, RequestStatus.SUBMITTED),
+        "leave": not applicant
+        and status in (RequestStatus.DRAFT, RequestStatus.SUBMITTED)
+        and access_request.team_members.filter(pk=user.pk).exists(),
     }
 
 
