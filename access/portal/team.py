@@ -102,7 +102,7 @@ def team_member_remove(request: HttpRequest, pk: int, user_pk: int) -> HttpRespo
     access_request = _applicants_request(request, pk)
     member = get_object_or_404(access_request.team_members.all(), pk=user_pk)
     name = member.get_full_name() or member.get_username()
-    form = TeamDepartureForm(request.POST or None)
+    form = TeamDepartureForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             team_services.team_member_remove(

@@ -424,7 +424,11 @@ def request_transition(request: HttpRequest, pk: int, action: str) -> HttpRespon
     access_request = selectors.request_get_for_user(request.user, pk)
     spec = CONFIRMATIONS[action]
     ref = access_request.reference
-    form = TeamDepartureForm(request.POST or None) if spec.get("reason") else None
+    form = (
+        TeamDepartureForm(request.POST if request.method == "POST" else None)
+        if spec.get("reason")
+        else None
+    )
     if request.method == "POST" and (form is None or form.is_valid()):
         extra = {"reason": form.cleaned_data["reason"]} if form is not None else {}
         try:
