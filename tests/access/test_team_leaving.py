@@ -306,3 +306,19 @@ def test_the_former_route_still_removes(project, researcher, teammate):
     response = api(researcher).post(f"{base(project)}/team/teammate/remove/")
     assert response.status_code == 200, response.content
     assert not grants_of(project, teammate)[0].is_active
+
+
+def test_the_mails_say_whose_access_ended_and_why(project, researcher, teammate, dataset):
+    team_services.team_member_remove(
+        access_request=project, actor=researcher, user=teammate, reason="Finished."
+    )
+    (to_member,) = told(teammate, project)
+    (to_applicant,) = told(researcher, project)
+    assert to_member.subject == f"You were removed from the team of {project.reference}"
+    assert f"Your access to {dataset.title} has ended" in to_member.body
+    assert "Reason: Finished." in to_member.body
+    assert "/access/" in to_member.body  # their link is to My access, not the request
+    assert to_applicant.subject == f"{project.reference}: team member teammate is no longer on the team"
+    assert f"Their access to {dataset.title} has ended" in to_applicant.body
+    assert to_member.html_body and "Finished." in to_member.html_body
+    assert "Your team member teammate is no longer on the team" in to_applicant.body
