@@ -318,7 +318,10 @@ def test_the_mails_say_whose_access_ended_and_why(project, researcher, teammate,
     assert f"Your access to {dataset.title} has ended" in to_member.body
     assert "Reason: Finished." in to_member.body
     assert "/access/" in to_member.body  # their link is to My access, not the request
-    assert to_applicant.subject == f"{project.reference}: team member teammate is no longer on the team"
+    assert (
+        to_applicant.subject
+        == f"{project.reference}: team member teammate is no longer on the team"
+    )
     assert f"Their access to {dataset.title} has ended" in to_applicant.body
     assert to_member.html_body and "Finished." in to_member.html_body
     assert "Your team member teammate is no longer on the team" in to_applicant.body
