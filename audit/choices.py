@@ -53,6 +53,10 @@ class EventType(models.TextChoices):
     ATTACHMENT_VIEWED = "access.attachment_viewed", "Ethics approval document viewed"
     AGREEMENT_ACCEPTED = "access.agreement_accepted", "Agreement accepted"
     CONSENT_MATCHED = "access.consent_matched", "Consent match recorded"
+    CONSENT_REEVALUATED = (
+        "access.consent_reevaluated",
+        "Consent matches re-evaluated with the current engine",
+    )
     REVIEW_STARTED = "access.review_started", "Review started"
     REVIEW_CLOSED = "access.review_closed", "Review closed"
     COMMENT_ADDED = "access.comment_added", "Comment added"
@@ -62,6 +66,7 @@ class EventType(models.TextChoices):
     DECISION_RECORDED = "access.decision_recorded", "Decision recorded"
     GRANT_CREATED = "access.grant_created", "Grant created"
     GRANT_REVOKED = "access.grant_revoked", "Grant revoked"
+    PERSON_BARRED = "access.person_barred", "Person barred by a committee"
     GRANT_EXPIRED = "access.grant_expired", "Grant expired"
     NOTIFICATION_QUEUED = "access.notification_queued", "Notification queued"
     NOTIFICATION_PREFERENCE_CHANGED = (

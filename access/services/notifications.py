@@ -500,13 +500,15 @@ def notify_team_left(*, access_request, user, left: bool, reason: str, grants, k
         )
 
 
-def notify_revoked(*, grant, notice: str) -> None:
+def notify_revoked(*, grant, notice: str, bar=None) -> None:
+    """The holder told of a revocation; `bar`, when the committee also barred them."""
     notify_event(
         recipient=grant.user,
         event="revoked",
         context={
             "grant": grant,
             "notice": notice,
+            "bar": bar,
             "reason": grant.revoked_reason,
             "link": grants_link(),
         },
