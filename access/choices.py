@@ -51,6 +51,7 @@ class NotificationKind(models.TextChoices):
     DRAFT_EXPIRED = "draft_expired", "Draft expired"
     INVITATION = "invitation", "Team invitation"
     TEAM_JOINED = "team_joined", "Joined a team"
+    TEAM_LEFT = "team_left", "Left a team"
     COMMENT = "comment", "Comment from a committee"
     REPLY = "reply", "Reply from the applicant"
     REVIEW_CLOSED = "review_closed", "Review closed"

@@ -87,6 +87,7 @@ class EventType(models.TextChoices):
     INVITATION_DECLINED = "access.invitation_declined", "Team invitation declined"
     INVITATION_EXPIRED = "access.invitation_expired", "Team invitation expired"
     TEAM_MEMBER_REMOVED = "access.team_member_removed", "Team member removed"
+    TEAM_MEMBER_LEFT = "access.team_member_left", "Team member left"
     # audit
     CHECKPOINT_SIGNED = "audit.checkpoint_signed", "Checkpoint signed"
     LEDGER_EXPORTED = "audit.ledger_exported", "Ledger exported"

@@ -582,12 +582,36 @@ def invitation_expired(*, invitation):
     )
 
 
-def team_member_removed(*, access_request, user, actor):
+def _departure(member, *, reason: str, grants_ended: list[int] | None) -> dict:
+    # The reason is the applicant's or the member's own words, shown in the request's history
+    # (as a closed review's is); the grants it ended by id.
+    payload: dict[str, Any] = {"member": _people([member])[0]}
+    if reason:
+        payload["reason"] = reason
+    if grants_ended:
+        payload["grants_ended"] = sorted(grants_ended)
+    return payload
+
+
+def team_member_removed(
+    *, access_request, user, actor, reason: str = "", grants_ended: list[int] | None = None
+):
     return _record(
         EventType.TEAM_MEMBER_REMOVED,
         actor=actor,
         obj=access_request,
-        payload={"member": _people([user])[0]},
+        payload=_departure(user, reason=reason, grants_ended=grants_ended),
+    )
+
+
+def team_member_left(
+    *, access_request, user, reason: str = "", grants_ended: list[int] | None = None
+):
+    return _record(
+        EventType.TEAM_MEMBER_LEFT,
+        actor=user,
+        obj=access_request,
+        payload=_departure(user, reason=reason, grants_ended=grants_ended),
     )
 
 

@@ -21,6 +21,7 @@ from ..models import (
     TeamInvitation,
 )
 from ..services import reviews as review_services
+from ..services.team import REASON_MAX
 from ..uploads import check_ethics_document
 
 ETHICS_MAX_BYTES = 10 * 1024 * 1024
@@ -340,6 +341,16 @@ class RevokeSerializer(serializers.Serializer):
         allow_null=True,
         help_text="For misuse: also bar the person from the committee's datasets to the end of "
         "this day (tomorrow at the earliest, at most ten years on).",
+    )
+
+
+class TeamDepartureSerializer(serializers.Serializer):
+    reason = serializers.CharField(
+        max_length=REASON_MAX,
+        required=False,
+        allow_blank=True,
+        help_text="Optional: why, recorded with the revoked grants and told to the member and the "
+        "applicant.",
     )
 
 

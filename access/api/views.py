@@ -46,6 +46,7 @@ from .serializers import (
     OutsideReviewerSerializer,
     RecuseSerializer,
     RevokeSerializer,
+    TeamDepartureSerializer,
     VoteSerializer,
 )
 
@@ -114,6 +115,8 @@ class AccessRequestViewSet(
         "invite": [REQUESTS_WRITE],
         "invitation_withdraw": [REQUESTS_WRITE],
         "team_member_remove": [REQUESTS_WRITE],
+        "member_remove": [REQUESTS_WRITE],
+        "leave": [REQUESTS_WRITE],
         "vote": [COMMITTEE_REVIEW],
         "decide": [COMMITTEE_REVIEW],
         "revoke": [COMMITTEE_REVIEW],
@@ -146,6 +149,8 @@ class AccessRequestViewSet(
             "invite",
             "invitation_withdraw",
             "team_member_remove",
+            "member_remove",
+            "leave",
             "vote",
             "decide",
             "revoke",
@@ -301,24 +306,72 @@ class AccessRequestViewSet(
         invitation = team_services.invitation_withdraw(invitation=invitation, actor=request.user)
         return Response(InvitationSerializer(invitation).data)
 
+    def _remove_member(self, username: str):
+        access_request = self._applicants_request()
+        body = TeamDepartureSerializer(data=self.request.data)
+        body.is_valid(raise_exception=True)
+        if username == access_request.applicant.get_username():
+            member = access_request.applicant  # refused by the service: the applicant stays
+        else:
+            member = access_request.team_members.filter(username=username).first()
+        if member is None:
+            raise Http404
+        team_services.team_member_remove(
+            access_request=access_request,
+            actor=self.request.user,
+            user=member,
+            reason=body.validated_data.get("reason", ""),
+        )
+        return self._respond(access_request)
+
     @extend_schema(
-        request=None,
+        request=TeamDepartureSerializer,
         responses=AccessRequestSerializer,
         parameters=[
             OpenApiParameter("username", str, OpenApiParameter.PATH, description="A team member.")
         ],
-        summary="Take a member off the team",
+        summary="Take a member off the team (the applicant)",
+        description="Needs no review. Before an approval the member is simply off the team; "
+        "after one, every grant the member holds from this request is revoked at once (the "
+        "reason recorded on each, their tokens and visas listed in the revocation feed). The "
+        "applicant cannot remove themselves (409: withdraw the request instead).",
+    )
+    @action(detail=True, methods=["post"], url_path=r"members/(?P<username>[^/]+)/remove")
+    def member_remove(self, request, pk=None, username=None):
+        return self._remove_member(username)
+
+    @extend_schema(
+        request=TeamDepartureSerializer,
+        responses=AccessRequestSerializer,
+        parameters=[
+            OpenApiParameter("username", str, OpenApiParameter.PATH, description="A team member.")
+        ],
+        summary="Take a member off the team (the former route of members/{username}/remove/)",
+        deprecated=True,
     )
     @action(detail=True, methods=["post"], url_path=r"team/(?P<username>[^/]+)/remove")
     def team_member_remove(self, request, pk=None, username=None):
-        access_request = self._applicants_request()
-        member = access_request.team_members.filter(username=username).first()
-        if member is None:
-            raise Http404
-        team_services.team_member_remove(
-            access_request=access_request, actor=request.user, user=member
+        return self._remove_member(username)
+
+    @extend_schema(
+        request=TeamDepartureSerializer,
+        responses={204: None},
+        summary="Leave this request's team (a member)",
+        description="Needs no review: the caller is off the team, and every grant they hold "
+        "from this request is revoked at once (tokens and visas into the revocation feed); the "
+        "applicant is told. The applicant cannot leave (409: withdraw the request instead); "
+        "anyone not on the team gets 404.",
+    )
+    @action(detail=True, methods=["post"])
+    def leave(self, request, pk=None):
+        body = TeamDepartureSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        team_services.team_member_leave(
+            access_request=self.get_object(),
+            actor=request.user,
+            reason=body.validated_data.get("reason", ""),
         )
-        return self._respond(access_request)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
     def _review(self, access_request, slug: str | None) -> Review:
         reviews = selectors.review_list_for_user(self.request.user).filter(request=access_request)

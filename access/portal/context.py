@@ -79,6 +79,9 @@ def actions(access_request: AccessRequest, user, reviews) -> dict[str, bool]:
         "resubmit": applicant and status == RequestStatus.SUBMITTED and returned,
         "comment": applicant and status == RequestStatus.SUBMITTED,
         "accept": status in (RequestStatus.DRAFT, RequestStatus.SUBMITTED),
+        "leave": not applicant
+        and status in (RequestStatus.DRAFT, RequestStatus.SUBMITTED)
+        and access_request.team_members.filter(pk=user.pk).exists(),
     }
 
 
@@ -269,6 +272,17 @@ def timeline(access_request, user, reviews, people) -> list[dict]:
             text = "An invitation to the team was declined."
         elif kind == EventType.TEAM_MEMBER_REMOVED:
             text = f"{capitalised(actor)} removed a member from the team."
+            if p.get("grants_ended"):
+                text = text[:-1] + "; their access ended."
+            if p.get("reason"):
+                text += f" Reason: {p['reason']}"
+        elif kind == EventType.TEAM_MEMBER_LEFT:
+            # Whoever left is on no list of this request any more: not named.
+            text = "A member left the team."
+            if p.get("grants_ended"):
+                text = text[:-1] + "; their access ended."
+            if p.get("reason"):
+                text += f" Reason: {p['reason']}"
         else:  # a new event type the selector lets through: say what the ledger calls it
             text = EventType(kind).label if kind in EventType.values else kind
         out.append({"when": event.occurred_at, "text": text, "seq": event.seq})

@@ -18,6 +18,7 @@ from .. import selectors
 from ..answers import PURPOSE_FLAGS, REQUEST_FIELDS, SENSITIVE_FLAGS
 from ..choices import RequestStatus
 from ..models import MAX_REQUESTED_MONTHS, AccessRequest
+from ..services.team import REASON_MAX
 from ..uploads import MAX_BYTES, check_ethics_document
 
 # The answers a request form edits: every field the services accept except the upload, which
@@ -275,6 +276,18 @@ class CommentForm(forms.Form):
         max_length=10000,
         widget=forms.Textarea(attrs={"rows": 5}),
         error_messages={"required": "Write your reply before sending it."},
+    )
+
+
+class TeamDepartureForm(forms.Form):
+    """The optional reason when a member leaves a team or is taken off it."""
+
+    reason = forms.CharField(
+        label="Reason (optional)",
+        help_text="Recorded with the access that ends, and told to the member and the applicant.",
+        max_length=REASON_MAX,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
     )
 
 

@@ -32,9 +32,10 @@ from ..answers import PURPOSE_FLAGS
 from ..choices import RequestStatus, ReviewStatus
 from ..services import requests as request_services
 from ..services import reviews as review_services
+from ..services import team as team_services
 from ..uploads import sniff
 from . import context as ctx
-from .forms import AccessRequestForm, CommentForm
+from .forms import AccessRequestForm, CommentForm, TeamDepartureForm
 from .team import team_context
 
 log = logging.getLogger(__name__)
@@ -400,6 +401,18 @@ CONFIRMATIONS = {
         "success": "Resubmitted {ref}. The committees that asked questions review it again.",
         "failure": "{ref} was not resubmitted.",
     },
+    # A member (not the applicant) leaves the team: no review, their access ends at once.
+    "leave": {
+        "service": team_services.team_member_leave,
+        "title": "Leave the team of {ref}",
+        "button": "Leave this project and end my access",
+        "success": "You left the team of {ref}. Your access from it was revoked, and tokens "
+        "issued for it no longer work.",
+        "failure": "You did not leave {ref}.",
+        "reason": True,
+        # Off the team the request is no longer theirs to see: back to their list.
+        "done": "access:request-list",
+    },
 }
 
 
@@ -411,9 +424,15 @@ def request_transition(request: HttpRequest, pk: int, action: str) -> HttpRespon
     access_request = selectors.request_get_for_user(request.user, pk)
     spec = CONFIRMATIONS[action]
     ref = access_request.reference
-    if request.method == "POST":
+    form = (
+        TeamDepartureForm(request.POST if request.method == "POST" else None)
+        if spec.get("reason")
+        else None
+    )
+    if request.method == "POST" and (form is None or form.is_valid()):
+        extra = {"reason": form.cleaned_data["reason"]} if form is not None else {}
         try:
-            spec["service"](access_request=access_request, actor=request.user)
+            spec["service"](access_request=access_request, actor=request.user, **extra)
         except REFUSALS as exc:
             found = refusal(exc)
             if found is not None and "reply" in found.field_errors:
@@ -431,6 +450,8 @@ def request_transition(request: HttpRequest, pk: int, action: str) -> HttpRespon
             messages.error(request, f"{spec['failure'].format(ref=ref)} {refusal_text(exc)}")
         else:
             messages.success(request, spec["success"].format(ref=ref))
+            if spec.get("done"):
+                return redirect(spec["done"])
         return redirect(access_request)
     reviews = list(access_request.reviews.all())
     if not ctx.actions(access_request, request.user, reviews)[action]:
@@ -456,10 +477,12 @@ def request_transition(request: HttpRequest, pk: int, action: str) -> HttpRespon
             "approved_by": [
                 r.committee.name for r in request_services.approvals_standing(access_request)
             ]
-            if action == "withdraw"
+            if action in ("withdraw", "leave")
             else [],
             "problems": problems,
+            "form": form,
         },
+        status=400 if form is not None and form.errors else 200,
     )
 
 

@@ -4,7 +4,8 @@
   attachment, idle drafts;
 - `reviews`: the committee's panel and conflicts of interest, starting, comments, votes,
   recusals, deputy deciders, closing;
-- `team`: the team by invitation (send, withdraw, accept, decline, expiry, removal);
+- `team`: the team by invitation (send, withdraw, accept, decline, expiry), and leaving it
+  (removal by the applicant, a member leaving; after an approval their grants end with it);
 - `decisions`: `decision_record` and what follows from it;
 - `grants`: grant creation, revocation and expiry;
 - `notifications`: the outbox and its delivery;

@@ -57,6 +57,7 @@ EVENT_KINDS = {
     "invitation": NotificationKind.INVITATION,
     "expert_invitation": NotificationKind.EXPERT_INVITATION,
     "team_joined": NotificationKind.TEAM_JOINED,
+    "team_left": NotificationKind.TEAM_LEFT,
     "revoked": NotificationKind.REVOKED,
     "grant_expiring": NotificationKind.GRANT_EXPIRING,
     "grant_expired": NotificationKind.GRANT_EXPIRED,
@@ -491,6 +492,29 @@ def notify_team_joined(*, invitation, agreements) -> None:
         },
         key=f"team-joined:{invitation.pk}",
     )
+
+
+def notify_team_left(*, access_request, user, left: bool, reason: str, grants, key: str) -> None:
+    """A member left the team or was taken off it: the member (their grants' own notices say
+    the same per dataset) and the applicant, with the datasets whose access ended."""
+    datasets = sorted({g.dataset.title for g in grants})
+    member_name = user.get_full_name() or user.get_username()
+    for person, is_member in ((user, True), (access_request.applicant, False)):
+        notify_event(
+            recipient=person,
+            event="team_left",
+            context={
+                "access_request": access_request,
+                "member_name": member_name,
+                "is_member": is_member,
+                "left": left,
+                "reason": reason,
+                "datasets": datasets,
+                # The member no longer sees the request: their link is to what access they hold.
+                "link": grants_link() if is_member else request_link(access_request),
+            },
+            key=f"team-left:{access_request.pk}:{key}:{'member' if is_member else 'applicant'}",
+        )
 
 
 def notify_revoked(*, grant, notice: str, bar=None) -> None:
