@@ -9,10 +9,8 @@ Whether an expert may see a review right now is one read, `access.selectors.expe
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
 
 from django.conf import settings
-from django.core import signing
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -38,7 +36,7 @@ LINK_REFUSED = (
 
 
 def expert_token(expert: OutsideReviewer) -> str:
-    return signing.dumps({"e": expert.pk, "n": expert.nonce}, salt=SALT, compress=False)
+    return common.link_token(expert.pk, expert.nonce, salt=SALT)
 
 
 def expert_link(expert: OutsideReviewer) -> str:
@@ -52,21 +50,14 @@ def review_is_open(review: Review) -> bool:
 
 def expert_from_token(token: str, *, for_update: bool = False) -> OutsideReviewer:
     """The open, not yet accepted invitation a token names; `NotFound(LINK_REFUSED)` else."""
-    try:
-        value = signing.loads(
-            str(token)[:500], salt=SALT, max_age=timedelta(days=settings.TESSERA_INVITATION_DAYS)
-        )
-        pk, nonce = int(value["e"]), str(value["n"])
-    except (signing.BadSignature, KeyError, TypeError, ValueError):
-        raise NotFound(LINK_REFUSED) from None
     found = OutsideReviewer.objects.select_related("review__request", "review__committee")
     if for_update:
         found = found.select_for_update(of=("self",))
-    expert = found.filter(pk=pk).first()
+    expert = common.link_row(
+        token, found, salt=SALT, days=settings.TESSERA_INVITATION_DAYS, refused=LINK_REFUSED
+    )
     if (
-        expert is None
-        or not secrets.compare_digest(expert.nonce, nonce)
-        or expert.ended_at is not None
+        expert.ended_at is not None
         or expert.user_id is not None
         or not review_is_open(expert.review)
     ):

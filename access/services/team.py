@@ -20,7 +20,6 @@ import secrets
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
@@ -64,7 +63,7 @@ def normalise_email(address: str) -> str:
 
 # --- the link ---------------------------------------------------------------------------------
 def invitation_token(invitation: TeamInvitation) -> str:
-    return signing.dumps({"i": invitation.pk, "n": invitation.nonce}, salt=SALT, compress=False)
+    return common.link_token(invitation.pk, invitation.nonce, salt=SALT)
 
 
 def invitation_link(invitation: TeamInvitation) -> str:
@@ -76,22 +75,13 @@ def invitation_link(invitation: TeamInvitation) -> str:
 def invitation_from_token(token: str, *, for_update: bool = False) -> TeamInvitation:
     """The open invitation a token names; `NotFound(LINK_REFUSED)` for any other token
     (malformed, tampered, too old, unknown, used, withdrawn, expired)."""
-    try:
-        value = signing.loads(
-            str(token)[:500], salt=SALT, max_age=timedelta(days=invitation_days())
-        )
-        pk, nonce = int(value["i"]), str(value["n"])
-    except (signing.BadSignature, KeyError, TypeError, ValueError):
-        raise NotFound(LINK_REFUSED) from None
     found = TeamInvitation.objects.select_related("request__applicant")
     if for_update:
         found = found.select_for_update(of=("self",))
-    invitation = found.filter(pk=pk).first()
-    if (
-        invitation is None
-        or not secrets.compare_digest(invitation.nonce, nonce)
-        or not invitation.is_open()
-    ):
+    invitation = common.link_row(
+        token, found, salt=SALT, days=invitation_days(), refused=LINK_REFUSED
+    )
+    if not invitation.is_open():
         raise NotFound(LINK_REFUSED)
     return invitation
 
