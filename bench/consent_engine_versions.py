@@ -55,8 +55,6 @@ def main() -> int:
     parser.add_argument("--base", default="56146fd", help="a git revision with engine 1.0.0")
     args = parser.parse_args()
 
-    import os
-
     import django
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
