@@ -129,6 +129,16 @@ class AccessRequest(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
     last_activity_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # Provenance of a request started with "Copy as new request" (access.services.requests.
+    # request_copy): the earlier request it was pre-filled from. Kept if that one is deleted.
+    copied_from = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="copies",
+        help_text="The earlier request this one was copied from.",
+    )
 
     class Meta:
         ordering = ["-created_at"]

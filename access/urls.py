@@ -20,6 +20,7 @@ urlpatterns = [
         )
         for action in views.CONFIRMATIONS
     ),
+    path("requests/<int:pk>/copy/", views.request_copy, name="request-copy"),
     path(
         "requests/<int:pk>/agreements/accept-all/",
         views.agreements_accept_all,

@@ -139,6 +139,10 @@ class AccessRequestSerializer(serializers.ModelSerializer):
     dataset_statuses = serializers.SerializerMethodField()
     reviews = ReviewSummarySerializer(many=True, read_only=True)
     agreements = serializers.SerializerMethodField()
+    copied_from = serializers.PrimaryKeyRelatedField(
+        read_only=True,
+        help_text="The earlier request this one was copied from (`…/copy/`), or null.",
+    )
 
     class Meta:
         model = AccessRequest
@@ -163,6 +167,7 @@ class AccessRequestSerializer(serializers.ModelSerializer):
             "overall_status",
             "dataset_statuses",
             "reviews",
+            "copied_from",
             "created_at",
             "updated_at",
             "submitted_at",
@@ -216,6 +221,35 @@ class AccessRequestSerializer(serializers.ModelSerializer):
         if value is not None:
             check_ethics_document(value)
         return value
+
+
+class AccessRequestCopySerializer(AccessRequestSerializer):
+    """The new draft `…/copy/` made, and what it left out of the request it copies."""
+
+    datasets_skipped = serializers.ListField(
+        child=serializers.CharField(),
+        read_only=True,
+        help_text="Accessions of the copied request no longer in the catalogue, so not copied.",
+    )
+    not_copied = serializers.ListField(
+        child=serializers.CharField(),
+        read_only=True,
+        help_text="Answers not copied, to give again: always ethics_document (a file is "
+        "uploaded for each request), and any answer the form now refuses.",
+    )
+    team_not_copied = serializers.IntegerField(
+        read_only=True,
+        help_text="How many team members the copied request had: a team is never copied, "
+        "each member is invited again (…/invitations/).",
+    )
+
+    class Meta(AccessRequestSerializer.Meta):
+        fields = [
+            *AccessRequestSerializer.Meta.fields,
+            "datasets_skipped",
+            "not_copied",
+            "team_not_copied",
+        ]
 
 
 class AcceptAgreementSerializer(serializers.Serializer):

@@ -30,6 +30,7 @@ from ..services import reviews as review_services
 from ..services import team as team_services
 from .serializers import (
     AcceptAgreementSerializer,
+    AccessRequestCopySerializer,
     AccessRequestSerializer,
     CloseSerializer,
     CommentSerializer,
@@ -103,6 +104,7 @@ class AccessRequestViewSet(
         "submit": [REQUESTS_WRITE],
         "withdraw": [REQUESTS_WRITE],
         "resubmit": [REQUESTS_WRITE],
+        "copy": [REQUESTS_WRITE],
         "accept_agreement": [REQUESTS_WRITE],
         "comment": OneOf((REQUESTS_WRITE, COMMITTEE_REVIEW)),  # narrowed in comment()
         "comments": OneOf((REQUESTS_READ, REQUESTS_WRITE, COMMITTEE_REVIEW)),
@@ -137,6 +139,7 @@ class AccessRequestViewSet(
             "submit",
             "withdraw",
             "resubmit",
+            "copy",
             "accept_agreement",
             "comment",
             "invite",
@@ -240,6 +243,28 @@ class AccessRequestViewSet(
             agreement=agreement,
         )
         return self._respond(access_request)
+
+    @extend_schema(
+        request=None,
+        responses={201: AccessRequestCopySerializer},
+        summary="Copy a finished request as a new draft (its applicant only)",
+        description="Starts a new draft pre-filled from this request, which must be finished: "
+        "withdrawn, closed, or submitted with every committee's part decided (409 otherwise). "
+        "Copied: the answers, the diseases and the datasets still in the catalogue. Not "
+        "copied: the ethics approval document (upload it again), datasets no longer in the "
+        "catalogue, and the team (invite its members again); the answer lists them. The new "
+        "draft's `copied_from` names this request. Anyone but the applicant gets a 404.",
+    )
+    @action(detail=True, methods=["post"])
+    def copy(self, request, pk=None):
+        copy = request_services.request_copy(
+            access_request=self._applicants_request(), actor=request.user
+        )
+        fresh = self._visible().get(pk=copy.pk)
+        for name in ("datasets_skipped", "not_copied", "team_not_copied"):
+            setattr(fresh, name, getattr(copy, name))
+        body = AccessRequestCopySerializer(fresh, context=self.get_serializer_context())
+        return Response(body.data, status=status.HTTP_201_CREATED)
 
     # --- the team: by e-mail invitation (access.services.team), for the applicant only --------
     def _applicants_request(self) -> AccessRequest:

@@ -42,6 +42,24 @@ FIELD_LABELS = {
 }
 
 
+def copy_left_out_text(copy: AccessRequest) -> str:
+    """What `request_copy` left out of the new draft `copy`, in a sentence or two."""
+    parts = []
+    if copy.datasets_skipped:
+        parts.append(
+            f"No longer in the catalogue, so not copied: {', '.join(copy.datasets_skipped)}."
+        )
+    answers = [FIELD_LABELS.get(f, f) for f in copy.not_copied]
+    if answers:
+        parts.append(f"Not copied, give again: {', '.join(answers)}.")
+    team = copy.team_not_copied
+    if team:
+        parts.append(
+            f"The team is not copied: invite its {team} member{'s' if team != 1 else ''} again."
+        )
+    return " ".join(parts)
+
+
 def person_name(user, viewer) -> str:
     if user.pk == viewer.pk:
         return "you"
@@ -79,6 +97,7 @@ def actions(access_request: AccessRequest, user, reviews) -> dict[str, bool]:
         "resubmit": applicant and status == RequestStatus.SUBMITTED and returned,
         "comment": applicant and status == RequestStatus.SUBMITTED,
         "accept": status in (RequestStatus.DRAFT, RequestStatus.SUBMITTED),
+        "copy": applicant and lifecycle.copy_refusal(status, [r.status for r in reviews]) is None,
     }
 
 
@@ -210,6 +229,8 @@ def timeline(access_request, user, reviews, people) -> list[dict]:
             )
         elif kind == EventType.REQUEST_CLOSED:
             text = "The request was closed."
+        elif kind == EventType.REQUEST_COPIED:
+            text = f"{capitalised(actor)} started this draft as a copy of an earlier request."
         elif kind == EventType.REQUEST_EXPIRED:
             text = "The draft was closed after 90 days without activity."
         elif kind == EventType.AGREEMENT_ACCEPTED:

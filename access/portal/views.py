@@ -465,6 +465,31 @@ def request_transition(request: HttpRequest, pk: int, action: str) -> HttpRespon
 
 @login_required
 @require_POST
+def request_copy(request: HttpRequest, pk: int) -> HttpResponse:
+    """ "Copy as new request": a new draft pre-filled from this finished request, opened in the
+    form, with what could not be copied said above it. The applicant's only (404 for the team)."""
+    access_request = selectors.request_get_for_user(request.user, pk)
+    if access_request.applicant_id != request.user.pk:
+        raise Http404("No such access request.")
+    ref = access_request.reference
+    try:
+        copy = request_services.request_copy(access_request=access_request, actor=request.user)
+    except REFUSALS as exc:
+        messages.error(request, f"{ref} was not copied. {refusal_text(exc)}")
+        return redirect(access_request)
+    messages.success(
+        request,
+        f"Started {copy.reference}, a new draft copied from {ref}. Check the answers, save, "
+        "then submit it.",
+    )
+    left_out = ctx.copy_left_out_text(copy)
+    if left_out:
+        messages.warning(request, left_out)
+    return redirect("access:request-edit", pk=copy.pk)
+
+
+@login_required
+@require_POST
 def agreement_accept(request: HttpRequest, pk: int, agreement_pk: int) -> HttpResponse:
     access_request = selectors.request_get_for_user(request.user, pk)
     agreement = get_object_or_404(AccessAgreement, pk=agreement_pk)
