@@ -231,6 +231,8 @@ def timeline(access_request, user, reviews, people) -> list[dict]:
             text = "The request was closed."
         elif kind == EventType.REQUEST_COPIED:
             text = f"{capitalised(actor)} started this draft as a copy of an earlier request."
+        elif kind == EventType.CLOSEOUT_FILED:
+            text = f"{capitalised(actor)} filed the close-out of the project."
         elif kind == EventType.REQUEST_EXPIRED:
             text = "The draft was closed after 90 days without activity."
         elif kind == EventType.AGREEMENT_ACCEPTED:

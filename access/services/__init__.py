@@ -5,6 +5,7 @@
 - `reviews`: the committee's panel and conflicts of interest, starting, comments, votes,
   recusals, deputy deciders, closing;
 - `team`: the team by invitation (send, withdraw, accept, decline, expiry, removal);
+- `closeouts`: the close-out at the end of a project;
 - `decisions`: `decision_record` and what follows from it;
 - `grants`: grant creation, revocation and expiry;
 - `notifications`: the outbox and its delivery;

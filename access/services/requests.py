@@ -25,7 +25,12 @@ from ..answers import REQUEST_FIELDS
 from ..choices import RequestStatus, ReviewStatus
 from ..lifecycle import TransitionRefused
 from ..models import AccessRequest, AgreementAcceptance, Grant, Review
-from ..selectors import committee_reply_missing, request_may_view, researcher_status_current
+from ..selectors import (
+    closeouts_missing,
+    committee_reply_missing,
+    request_may_view,
+    researcher_status_current,
+)
 from . import common
 from . import decisions as decision_services
 from . import grants as grant_services
@@ -358,6 +363,20 @@ def agreements_accept_all(
     ]
 
 
+def closeouts_due_before_submission(
+    access_request: AccessRequest, datasets: Iterable[Dataset] | None = None
+) -> list[tuple[Any, list[AccessRequest]]]:
+    """The committees of the request that require close-outs (`requires_closeout`), each with
+    the applicant's earlier projects with it that ended without one: these block submission."""
+    if datasets is None:
+        datasets = access_request.datasets.select_related("committee")
+    requiring = {d.committee_id: d.committee for d in datasets if d.committee.requires_closeout}
+    if not requiring:
+        return []
+    missing = closeouts_missing(access_request.applicant_id, requiring, exclude=access_request.pk)
+    return [(requiring[cid], earlier) for cid, earlier in missing.items()]
+
+
 def submission_problems(access_request: AccessRequest) -> dict[str, str]:
     """What stops a draft from being submitted, or a returned request from being resubmitted
     (then also a reply to the committee, "reply"), by field (shown before the applicant does)."""
@@ -403,6 +422,19 @@ def submission_problems(access_request: AccessRequest) -> dict[str, str]:
             f"{' and '.join(committees)} only accept{'s' if len(committees) == 1 else ''} "
             "requests from bona fide researchers, and you have no current researcher status. "
             "Sign in through your institution, which sends your status to Tessera."
+        )
+    # A new request only: a returned one was accepted for review already.
+    closeouts = (
+        closeouts_due_before_submission(access_request, datasets)
+        if access_request.status == RequestStatus.DRAFT
+        else []
+    )
+    if closeouts:
+        problems["closeouts"] = " ".join(
+            f"{committee.name} requires a close-out of each ended project before it accepts a "
+            f"new request: file the close-out of "
+            f"{', '.join(f'{r.reference} “{r.title}”' for r in earlier)} first."
+            for committee, earlier in closeouts
         )
     accepted = set(
         AgreementAcceptance.objects.filter(
