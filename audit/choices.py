@@ -55,6 +55,10 @@ class EventType(models.TextChoices):
     ATTACHMENT_VIEWED = "access.attachment_viewed", "Ethics approval document viewed"
     AGREEMENT_ACCEPTED = "access.agreement_accepted", "Agreement accepted"
     CONSENT_MATCHED = "access.consent_matched", "Consent match recorded"
+    CONSENT_REEVALUATED = (
+        "access.consent_reevaluated",
+        "Consent matches re-evaluated with the current engine",
+    )
     REVIEW_STARTED = "access.review_started", "Review started"
     REVIEW_CLOSED = "access.review_closed", "Review closed"
     COMMENT_ADDED = "access.comment_added", "Comment added"

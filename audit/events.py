@@ -363,6 +363,23 @@ def consent_matched(*, access_request, dataset, decision: str, engine_version: s
     )
 
 
+def consent_reevaluated(*, review, actor, engine_version: str, datasets: list[dict[str, Any]]):
+    """A committee member had the review's stored consent matches judged again by the current
+    engine. `datasets`: one {"dataset", "engine_before", "before", "after"} per accession (the
+    stored engine version and decision before, the decision now); no person in it."""
+    return _record(
+        EventType.CONSENT_REEVALUATED,
+        actor=actor,
+        obj=review,
+        payload={
+            "request": review.request_id,
+            "committee": review.committee.slug,
+            "engine": engine_version,
+            "datasets": datasets,
+        },
+    )
+
+
 def review_started(*, review, actor):
     return _record(
         EventType.REVIEW_STARTED, actor=actor, obj=review, payload={"request": review.request_id}

@@ -4,6 +4,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from governance.choices import DatasetStatus, Ontology
+from governance.matching import Outcome
 from governance.models import Dataset, OntologyTerm
 
 from .. import lifecycle, selectors
@@ -20,6 +21,7 @@ from ..models import (
     AccessRequest,
     CloseOut,
     Comment,
+    ConsentMatch,
     Decision,
     Grant,
     Review,
@@ -449,3 +451,49 @@ class GrantSerializer(serializers.ModelSerializer):
 
     def get_inactive_reason(self, obj) -> str | None:
         return obj._inactive_reason
+
+
+class ConsentMatchSerializer(serializers.ModelSerializer):
+    """One dataset's stored consent-match verdict, with the engine and ontologies that gave it."""
+
+    dataset = serializers.SlugRelatedField(slug_field="accession", read_only=True)
+    decision = serializers.ChoiceField(choices=[o.value for o in Outcome], read_only=True)
+    rules = serializers.ListField(
+        child=serializers.DictField(),
+        read_only=True,
+        help_text="The rules that fired: {term, outcome, reason}.",
+    )
+    obligations = serializers.ListField(
+        child=serializers.DictField(),
+        read_only=True,
+        help_text="What the consent asks of the user: {term, text}.",
+    )
+
+    class Meta:
+        model = ConsentMatch
+        fields = [
+            "dataset",
+            "decision",
+            "rules",
+            "obligations",
+            "engine_version",
+            "ontology_version",
+            "evaluated_at",
+        ]
+        read_only_fields = fields
+
+
+class ConsentChangeSerializer(serializers.Serializer):
+    dataset = serializers.CharField(help_text="The dataset's accession.")
+    engine_before = serializers.CharField(
+        allow_null=True, help_text="The engine version of the verdict replaced; null if none."
+    )
+    before = serializers.CharField(allow_null=True, help_text="The verdict replaced; null if none.")
+    after = serializers.CharField(help_text="The verdict now.")
+
+
+class ConsentReevaluationSerializer(serializers.Serializer):
+    review = serializers.IntegerField()
+    engine_version = serializers.CharField(help_text="The consent engine that judged them now.")
+    matches = ConsentMatchSerializer(many=True, help_text="This review's datasets' matches now.")
+    changes = ConsentChangeSerializer(many=True)

@@ -36,6 +36,7 @@ from .serializers import (
     CloseOutFileSerializer,
     CloseSerializer,
     CommentSerializer,
+    ConsentReevaluationSerializer,
     ConversationEntrySerializer,
     DecideSerializer,
     GrantSerializer,
@@ -416,7 +417,8 @@ class AccessRequestViewSet(
         "committee's questions when it returns the request are among them); a reviewer also "
         "reads the internal notes of their own committees.",
     )
-    @action(detail=True, methods=["get"])
+    # One conversation, answered whole (no pages): `pagination_class=None` also tells the schema.
+    @action(detail=True, methods=["get"], pagination_class=None)
     def comments(self, request, pk=None):
         access_request = self.get_object()
         entries = selectors.comments_for_user(request.user, access_request, **self._reach())
@@ -529,6 +531,52 @@ class AccessRequestViewSet(
             review=review, actor=request.user, reason=body.validated_data["reason"]
         )
         return self._respond(access_request)
+
+
+class ReviewViewSet(viewsets.GenericViewSet):
+    """One committee's review of a request, by its id (`reviews[].id` of an access request):
+    the committee's steps that concern its review alone. A review of a committee the caller
+    does not sit on (nor is deputy for) is a 404, whatever the reason."""
+
+    serializer_class = ConsentReevaluationSerializer
+    token_scopes = {"reevaluate": [COMMITTEE_REVIEW]}
+    refusals_recorded = {"reevaluate": "review.reevaluate"}
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # drf-spectacular building the schema
+            return Review.objects.none()
+        return selectors.review_list_for_user(self.request.user)
+
+    def get_object(self):
+        try:
+            return self.get_queryset().get(pk=int(self.kwargs["pk"]))
+        except (Review.DoesNotExist, ValueError):
+            raise Http404 from None
+
+    @extend_schema(
+        request=None,
+        responses=ConsentReevaluationSerializer,
+        summary="Judge this review's consent matches again with the current consent engine",
+        description="For the review's committee members without a conflict, while the review "
+        "is open for a decision (409 once decided or closed). The stored verdicts of the "
+        "committee's datasets are replaced by the current engine's, and one ledger event "
+        "records each one's engine and decision before and after. Other committees' verdicts "
+        "stay as they are, and no automatic policy runs. Answers the review's matches now.",
+    )
+    @action(detail=True, methods=["post"])
+    def reevaluate(self, request, pk=None):
+        review = self.get_object()
+        result = review_services.consent_reevaluate(review=review, actor=request.user)
+        return Response(
+            ConsentReevaluationSerializer(
+                {
+                    "review": review.pk,
+                    "engine_version": result.engine_version,
+                    "matches": result.matches,
+                    "changes": result.changes,
+                }
+            ).data
+        )
 
 
 class InvitationAnswerView(APIView):

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
 
+from governance import matching as consent_engine
 from governance.choices import CommitteeRole, DecisionPolicy
 from governance.matching import Outcome
 from governance.models import DataAccessCommittee, Dataset
@@ -110,6 +111,20 @@ def who_decides(review: Review, panel: lifecycle.Panel) -> str:
         else ("decide this review")
     )
     return f"Only {who}, can {verb}."
+
+
+def reevaluation_refusal(review: Review, role: str | None) -> str | None:
+    """Why someone with this acting role (None: off the panel or conflicted) may not have the
+    review's consent matches judged again now, or None if they may; the service
+    (`consent_reevaluate`) checks the same on POST."""
+    if role is None:
+        return "Only members of this request's committee, without a conflict, may do this."
+    if review.status not in lifecycle.DECIDABLE_STATES:
+        return (
+            f"This review is {review.get_status_display().lower()}: its consent matches are "
+            "kept as they were when it was decided."
+        )
+    return None
 
 
 def days_since(moment) -> int | None:
@@ -221,6 +236,7 @@ def review_page_context(request, review: Review, bound: dict[str, forms.Form]) -
     ]
 
     own_vote = next((v for v in current_votes if v.voter_id == user.pk), None)
+    dataset_rows = [_dataset_row(d, matches.get(d.pk)) for d in datasets]
     return {
         "review": review,
         "access_request": access_request,
@@ -260,7 +276,12 @@ def review_page_context(request, review: Review, bound: dict[str, forms.Form]) -
         "ethics_document_url": ethics_document_url(access_request),
         "acceptances": acceptances,
         "missing_acceptances": missing_acceptances,
-        "dataset_rows": [_dataset_row(d, matches.get(d.pk)) for d in datasets],
+        "dataset_rows": dataset_rows,
+        "engine_version": consent_engine.ENGINE_VERSION,
+        # Verdicts stay as the engine of the day gave them; someone who may act is offered to
+        # have the outdated ones judged again (a confirmation page, then one service).
+        "may_reevaluate": any(row.outdated for row in dataset_rows)
+        and reevaluation_refusal(review, role) is None,
         "other_datasets": [
             d for d in access_request.datasets.all() if d.committee_id != committee.pk
         ],
@@ -309,6 +330,9 @@ class DatasetRow:
     match: Any
     verdict: str
     rules: list[dict]
+    # Judged by an older consent engine than the one running now (the verdict is kept until a
+    # committee member has it judged again).
+    outdated: bool = False
 
 
 def _dataset_row(dataset: Dataset, match) -> DatasetRow:
@@ -319,7 +343,13 @@ def _dataset_row(dataset: Dataset, match) -> DatasetRow:
         {**rule, "outcome": VERDICT_LABELS.get(rule.get("outcome"), rule.get("outcome"))}
         for rule in match.rules or []
     ]
-    return DatasetRow(dataset, match, VERDICT_LABELS.get(match.decision, match.decision), rules)
+    return DatasetRow(
+        dataset,
+        match,
+        VERDICT_LABELS.get(match.decision, match.decision),
+        rules,
+        outdated=match.engine_version != consent_engine.ENGINE_VERSION,
+    )
 
 
 def _role_label(role: str | None) -> str:

@@ -244,6 +244,16 @@ def timeline(access_request, user, reviews, people) -> list[dict]:
             text = (
                 f"Automatic consent check for {p.get('dataset', 'a dataset')}: {verdict.lower()}."
             )
+        elif kind == EventType.CONSENT_REEVALUATED:
+            checks = "; ".join(
+                f"{d.get('dataset', 'a dataset')}: "
+                f"{VERDICT_LABELS.get(d.get('after'), d.get('after') or '').lower()}"
+                for d in p.get("datasets", [])
+            )
+            text = (
+                f"{committee_name(event)} had the consent check run again with the current "
+                f"consent engine ({p.get('engine', '?')})" + (f": {checks}." if checks else ".")
+            )
         elif kind == EventType.REVIEW_STARTED:
             text = f"{committee_name(event)} started its review."
         elif kind == EventType.REVIEW_CLOSED:

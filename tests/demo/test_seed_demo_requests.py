@@ -248,3 +248,13 @@ def test_every_seeded_request_and_review_page_opens(seeded, client):
         response = client.get(f"/admin/access/review/{review.pk}/change/")
         assert response.status_code == 200, review
         assert review.request.reference in response.content.decode()
+
+
+def test_a_sensitive_request_waits_for_its_committee_with_the_reason(seeded):
+    """Research on children on a consent that allows it: the stored verdict is review."""
+    spitz = AccessRequest.objects.get(title__startswith="Spitz tumours in children")
+    assert spitz.children and spitz.status == "submitted"
+    (match,) = ConsentMatch.objects.filter(request=spitz)
+    assert match.decision == "review"
+    assert [r["outcome"] for r in match.rules if "Sensitive research" in r["reason"]] == ["review"]
+    assert not Decision.objects.filter(review__request=spitz).exists()
