@@ -230,7 +230,8 @@ def timeline(access_request, user, reviews, people) -> list[dict]:
         elif kind == EventType.REQUEST_CLOSED:
             text = "The request was closed."
         elif kind == EventType.REQUEST_COPIED:
-            text = f"{capitalised(actor)} started this draft as a copy of an earlier request."
+            source = AccessRequest(pk=p["source"]).reference if p.get("source") else "another"
+            text = f"{capitalised(actor)} started this draft as a copy of {source}."
         elif kind == EventType.CLOSEOUT_FILED:
             text = f"{capitalised(actor)} filed the close-out of the project."
         elif kind == EventType.REQUEST_EXPIRED:

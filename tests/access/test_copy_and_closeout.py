@@ -186,7 +186,7 @@ def test_portal_copy_opens_the_new_draft_and_says_what_was_not_copied(
     assert "invite its 1 member again" in said
     detail = client.get(reverse("access:request-detail", kwargs={"pk": copy.pk}))
     assert f"copied from {decided.reference}" in text_of(detail)
-    assert "started this draft as a copy of an earlier request" in text_of(detail)
+    assert f"started this draft as a copy of {decided.reference}." in text_of(detail)
 
 
 def test_portal_offers_no_copy_while_under_review_and_refuses_it(submitted, researcher):
