@@ -183,6 +183,7 @@ class AccessRequestSerializer(serializers.ModelSerializer):
     )
     copied_from = serializers.PrimaryKeyRelatedField(
         read_only=True,
+        allow_null=True,
         help_text="The earlier request this one was copied from (`…/copy/`), or null.",
     )
 
