@@ -22,11 +22,13 @@ from access.services import reviews as review_services
 from audit import ledger
 from audit.choices import EventType
 from audit.models import AuditEvent
+from core import scopes as S
 from core.exceptions import Forbidden, Invalid
 from governance import services as gov
 from governance.models import DataAccessCommittee
 from tests.access_world import accept_all, api, approve_part, make_draft, submit_request
 
+from .test_api_journey import bearer, registered
 from .test_portal import client_for, flashes, text_of
 
 pytestmark = pytest.mark.django_db
@@ -444,3 +446,14 @@ def test_the_review_page_shows_the_closeout_and_the_applicants_earlier_projects(
         )
     )
     assert KEPT["agreement"] in own and KEPT["results"] in own
+
+
+# --- OAuth tokens: both are the applicant's writes ----------------------------------------------
+def test_copy_and_closeout_need_the_requests_write_scope(ended, researcher):
+    tool = registered("Lab notebook", [S.REQUESTS_READ, S.REQUESTS_WRITE])
+    reader = bearer(researcher, tool, S.REQUESTS_READ)
+    assert reader.post(f"/api/v1/access-requests/{ended.pk}/copy/").status_code == 403
+    assert reader.post(f"/api/v1/access-requests/{ended.pk}/closeout/", DELETED).status_code == 403
+    writer = bearer(researcher, tool, S.REQUESTS_WRITE)
+    assert writer.post(f"/api/v1/access-requests/{ended.pk}/closeout/", DELETED).status_code == 201
+    assert writer.post(f"/api/v1/access-requests/{ended.pk}/copy/").status_code == 201
