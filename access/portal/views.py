@@ -30,7 +30,7 @@ from governance.models import AccessAgreement
 from .. import lifecycle, selectors
 from ..answers import PURPOSE_FLAGS
 from ..choices import RequestStatus, ReviewStatus
-from ..models import CloseOut
+from ..models import AccessRequest, CloseOut
 from ..services import closeouts as closeout_services
 from ..services import requests as request_services
 from ..services import reviews as review_services
@@ -42,6 +42,7 @@ from .team import team_context
 log = logging.getLogger(__name__)
 
 REQUESTS_PAGE_SIZE = 25
+CLOSEOUT_NEXT_STEP = "File the close-out of the project: what became of the data, and its results."
 SEARCH_RESULTS = 20
 
 
@@ -69,6 +70,14 @@ def request_list(request: HttpRequest) -> HttpResponse:
     items = list(page.object_list)
     agreements = selectors.current_agreements({d for r in items for d in r.datasets.all()})
     accepted = selectors.acceptances_of_user(request.user, items)
+    # The applicant's ended projects on this page that still wait for their close-out.
+    closeout_due = set(
+        selectors.requests_ended(
+            AccessRequest.objects.filter(pk__in=[r.pk for r in items], applicant=request.user)
+        )
+        .filter(closeout__isnull=True)
+        .values_list("pk", flat=True)
+    )
     rows = []
     for access_request in items:
         reviews = list(access_request.reviews.all())
@@ -88,7 +97,9 @@ def request_list(request: HttpRequest) -> HttpResponse:
                 "summary": summary,
                 "summary_label": ctx.status_label(summary),
                 "datasets": ctx.dataset_statuses(access_request, datasets, reviews),
-                "next_step": ctx.next_step(
+                "next_step": CLOSEOUT_NEXT_STEP
+                if access_request.pk in closeout_due
+                else ctx.next_step(
                     access_request,
                     request.user,
                     reviews=reviews,
@@ -377,8 +388,7 @@ def _detail_page(
             "problems": problems,
             "summary": summary,
             "summary_label": ctx.status_label(summary),
-            "next_step": "File the close-out of the project: what became of the data, and "
-            "its results."
+            "next_step": CLOSEOUT_NEXT_STEP
             if closeout_due
             else ctx.next_step(
                 access_request, user, reviews=reviews, pending=bool(pending), problems=problems

@@ -339,6 +339,8 @@ def test_portal_offers_the_closeout_form_when_due_and_shows_it_filed(ended, rese
     url = reverse("access:request-detail", kwargs={"pk": ended.pk})
     page = text_of(client.get(url))
     assert "File the close-out" in page
+    listed = text_of(client.get(reverse("access:request-list")))
+    assert "File the close-out of the project" in listed
     refused = client.post(
         reverse("access:closeout-file", kwargs={"pk": ended.pk}),
         {"data_disposition": "kept", "results": "Two papers."},
