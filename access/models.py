@@ -511,6 +511,36 @@ class Grant(models.Model):
         return self.inactive_reason() is None
 
 
+class Bar(models.Model):
+    """A committee bars a person from its datasets until a date, after revoking a grant for
+    misuse (`access.services.grants.grant_revoke` with `bar_until`). While it runs, the person's
+    new requests to the committee are flagged on its review page, and rejected at submission
+    when the committee's policy says so (`DataAccessCommittee.auto_reject_barred`)."""
+
+    committee = models.ForeignKey(
+        DataAccessCommittee, on_delete=models.PROTECT, related_name="bars"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="bars"
+    )
+    until = models.DateField("barred until (inclusive)")
+    reason = models.TextField()
+    grant = models.ForeignKey(
+        Grant, on_delete=models.PROTECT, null=True, blank=True, related_name="bars"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["committee", "user", "until"])]
+
+    def __str__(self) -> str:
+        return f"{self.user} barred by {self.committee} until {date_format(self.until, 'j M Y')}"
+
+
 class _GrantFacts:
     """A grant's `GrantState`, read from the model and its relations only when the rule asks
     (a revoked grant loads nothing more)."""

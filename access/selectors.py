@@ -30,6 +30,7 @@ from .lifecycle import OPEN_REVIEW_STATES
 from .models import (
     AccessRequest,
     AgreementAcceptance,
+    Bar,
     CloseOut,
     Comment,
     ConsentMatch,
@@ -698,6 +699,38 @@ def committee_reply_missing(access_request: AccessRequest) -> bool:
         author_id=access_request.applicant_id,
         created_at__gt=latest,
     ).exists()
+
+
+def bars_in_force(*, committee_ids, users, on: date | None = None) -> QuerySet[Bar]:
+    """The bars of these committees on these people that still run on `on` (today): a bar
+    runs to the end of its `until` day."""
+    on = on or timezone.localdate()
+    return (
+        Bar.objects.filter(
+            committee_id__in=list(committee_ids),
+            user__in=list(users),
+            until__gte=on,
+        )
+        .select_related("user", "committee")
+        .order_by("user__username", "-until")
+    )
+
+
+def bars_for_request(access_request: AccessRequest, committee_ids) -> QuerySet[Bar]:
+    """The bars in force on the applicant or a team member of the request, by these committees."""
+    people = [
+        access_request.applicant_id,
+        *access_request.team_members.values_list("pk", flat=True),
+    ]
+    return bars_in_force(committee_ids=committee_ids, users=people)
+
+
+def bar_list_for_committee_user(user) -> QuerySet[Bar]:
+    """The bars of the committees the person sits on (every bar for a superuser)."""
+    bars = Bar.objects.select_related("user", "committee", "created_by")
+    if user.is_superuser:
+        return bars
+    return bars.filter(committee__memberships__user=user).distinct()
 
 
 # --- the end of a project: close-outs ------------------------------------------------------------

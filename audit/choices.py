@@ -68,6 +68,7 @@ class EventType(models.TextChoices):
     DECISION_RECORDED = "access.decision_recorded", "Decision recorded"
     GRANT_CREATED = "access.grant_created", "Grant created"
     GRANT_REVOKED = "access.grant_revoked", "Grant revoked"
+    PERSON_BARRED = "access.person_barred", "Person barred by a committee"
     GRANT_EXPIRED = "access.grant_expired", "Grant expired"
     NOTIFICATION_QUEUED = "access.notification_queued", "Notification queued"
     NOTIFICATION_PREFERENCE_CHANGED = (

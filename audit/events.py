@@ -484,6 +484,20 @@ def grant_revoked(*, grant, actor):
     )
 
 
+def person_barred(*, bar, actor):
+    return _record(
+        EventType.PERSON_BARRED,
+        actor=actor,
+        obj=bar,
+        payload={
+            "person": _people([bar.user])[0],
+            "committee": bar.committee.slug,
+            "until": bar.until.isoformat(),
+            "grant": bar.grant_id,
+        },
+    )
+
+
 def grant_expired(*, grant):
     return _record(
         EventType.GRANT_EXPIRED,

@@ -269,6 +269,12 @@ class DataAccessCommittee(models.Model):
     auto_reject_denied = models.BooleanField(
         "automatically reject when a dataset's consent match is deny", default=False
     )
+    auto_reject_barred = models.BooleanField(
+        "automatically reject requests from a person the committee has barred",
+        default=False,
+        help_text="Otherwise such a request is flagged on the review page and waits for the "
+        "committee.",
+    )
     auto_approve_matching = models.BooleanField(
         "automatically approve when every verdict is approve and nothing needs a person",
         default=False,

@@ -411,6 +411,12 @@ class RecuseSerializer(CommitteeTargetSerializer):
 class RevokeSerializer(serializers.Serializer):
     grant = serializers.IntegerField()
     reason = serializers.CharField(max_length=5000)
+    bar_until = serializers.DateField(
+        required=False,
+        allow_null=True,
+        help_text="For misuse: also bar the person from the committee's datasets to the end of "
+        "this day (tomorrow at the earliest, at most ten years on).",
+    )
 
 
 class GrantSerializer(serializers.ModelSerializer):

@@ -513,6 +513,7 @@ class AccessRequestViewSet(
             grant=grant,
             actor=request.user,
             reason=body.validated_data["reason"],
+            bar_until=body.validated_data.get("bar_until"),
         )
         return Response(GrantSerializer(grant).data)
 

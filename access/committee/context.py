@@ -250,6 +250,7 @@ def review_page_context(request, review: Review, bound: dict[str, forms.Form]) -
         if review.status in lifecycle.OPEN_REVIEW_STATES
         else None,
         "recusals": list(review.recusals.select_related("member")),
+        "bars": list(selectors.bars_for_request(access_request, [committee.pk])),
         "deputies": list(review.deputies.select_related("user", "appointed_by")),
         "uncounted_votes": [v for v in current_votes if v.voter_id not in panel.eligible_voters()],
         "may_recuse": on_panel_role is not None

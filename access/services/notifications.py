@@ -476,13 +476,15 @@ def notify_team_joined(*, invitation, agreements) -> None:
     )
 
 
-def notify_revoked(*, grant, notice: str) -> None:
+def notify_revoked(*, grant, notice: str, bar=None) -> None:
+    """The holder told of a revocation; `bar`, when the committee also barred them."""
     notify_event(
         recipient=grant.user,
         event="revoked",
         context={
             "grant": grant,
             "notice": notice,
+            "bar": bar,
             "reason": grant.revoked_reason,
             "link": grants_link(),
         },

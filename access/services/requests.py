@@ -22,10 +22,11 @@ from governance.rules import ISO_COUNTRIES
 
 from .. import lifecycle, matching
 from ..answers import REQUEST_FIELDS
-from ..choices import RequestStatus, ReviewStatus
+from ..choices import DecisionOutcome, RequestStatus, ReviewStatus
 from ..lifecycle import TransitionRefused
 from ..models import AccessRequest, AgreementAcceptance, Grant, Review
 from ..selectors import (
+    bars_for_request,
     closeouts_missing,
     committee_reply_missing,
     request_may_view,
@@ -481,8 +482,11 @@ def request_submit(*, access_request: AccessRequest, actor) -> AccessRequest:
     matching.matches_record(access_request=access_request)
     events.request_submitted(access_request=access_request, actor=actor, reviews=reviews)
     notification_services.notify_submitted(access_request=access_request, reviews=reviews)
-    # Matching says what the committees' automatic policies decide; they are recorded here.
-    for automatic in matching.automatic_decisions(access_request=access_request, reviews=reviews):
+    # A committee that rejects barred people's requests does so first; then matching says what
+    # the committees' consent policies decide. Both are recorded here.
+    rejected = _reject_barred(access_request, reviews)
+    fresh = [r for r in reviews if r.pk not in rejected]
+    for automatic in matching.automatic_decisions(access_request=access_request, reviews=fresh):
         decision_services.decision_record(
             review=automatic.review,
             actor=None,
@@ -493,6 +497,33 @@ def request_submit(*, access_request: AccessRequest, actor) -> AccessRequest:
             reason=automatic.reason,
         )
     return access_request
+
+
+def _reject_barred(access_request: AccessRequest, reviews: list[Review]) -> set[int]:
+    """Reject, for each committee whose policy says so, a fresh review of a request whose
+    applicant or team member it has barred; the ids of the reviews rejected. Other committees
+    see the bar on their review page (`bars_for_request`)."""
+    strict = {r.committee_id: r for r in reviews if r.committee.auto_reject_barred}
+    if not strict:
+        return set()
+    barred: dict[int, list] = {}
+    for bar in bars_for_request(access_request, strict):
+        barred.setdefault(bar.committee_id, []).append(bar)
+    for committee_id, bars in barred.items():
+        who = "; ".join(
+            f"{'the applicant' if b.user_id == access_request.applicant_id else 'team member'} "
+            f"{b.user.username} until {b.until.strftime('%-d %b %Y')}"
+            for b in bars
+        )
+        decision_services.decision_record(
+            review=strict[committee_id],
+            actor=None,
+            outcome=DecisionOutcome.REJECT,
+            automatic=True,
+            reason="Automatic rejection under the committee's policy: it has barred "
+            f"{who} from its datasets.",
+        )
+    return {strict[c].pk for c in barred}
 
 
 WITHDRAWAL_REASON = "Request withdrawn by the applicant"

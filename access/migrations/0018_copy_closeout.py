@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("access", "0016_sensitive_purpose_flags"),
+        ("access", "0017_barring"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("governance", "0004_committee_service_level"),
+        ("governance", "0005_barring"),
     ]
 
     operations = [
