@@ -43,7 +43,7 @@ from .committee.filters import (
     VerdictFilter,
 )
 from .committee.views import ReviewWorkspace, revoke_grants
-from .models import AccessRequest, Bar, Grant, Notification, ResearcherStatus, Review
+from .models import AccessRequest, Bar, CloseOut, Grant, Notification, ResearcherStatus, Review
 from .services import notifications as notification_services
 
 REFERENCE = re.compile(r"(?:TSR-AR-)?0*(\d{1,12})", re.IGNORECASE)
@@ -342,6 +342,18 @@ def _when(moment) -> str:
 
 
 # --- superusers only: requests and the notification outbox ------------------------------------
+class CloseOutInline(admin.StackedInline):
+    """The request's close-out, read-only: only its applicant files it (access.services.closeouts)."""
+
+    model = CloseOut
+    extra = 0
+    can_delete = False
+    fields = readonly_fields = ["data_disposition", "agreement", "results", "filed_at", "filed_by"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(AccessRequest)
 class AccessRequestAdmin(SuperuserOnlyMixin, NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
     list_display = ["reference", "title", "applicant", "status", "submitted_at", "review_links"]
@@ -352,6 +364,7 @@ class AccessRequestAdmin(SuperuserOnlyMixin, NotFoundInsteadOfForbiddenMixin, ad
     show_full_result_count = False
     actions = None
     exclude = ["ethics_document"]
+    inlines = [CloseOutInline]
 
     def get_queryset(self, request):
         return (

@@ -79,6 +79,13 @@ class VisaIgnoredReason(models.TextChoices):
     CONDITIONAL = "conditional", "Carries conditions (not supported)"
 
 
+class DataDisposition(models.TextChoices):
+    """What became of the data at the end of a project (its close-out)."""
+
+    DELETED = "deleted", "Deleted"
+    KEPT = "kept", "Kept under an agreement"
+
+
 class InvitationStatus(models.TextChoices):
     """A team invitation's answer. Only an accepted one puts someone on the team."""
 

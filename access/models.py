@@ -29,6 +29,7 @@ from governance.models import (
 
 from .choices import (
     CommentVisibility,
+    DataDisposition,
     DecisionOutcome,
     InvitationStatus,
     NotificationKind,
@@ -129,6 +130,16 @@ class AccessRequest(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
     last_activity_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # Provenance of a request started with "Copy as new request" (access.services.requests.
+    # request_copy): the earlier request it was pre-filled from. Kept if that one is deleted.
+    copied_from = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="copies",
+        help_text="The earlier request this one was copied from.",
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -146,6 +157,40 @@ class AccessRequest(models.Model):
 
     def people(self) -> list:
         return [self.applicant, *self.team_members.all()]
+
+
+class CloseOut(models.Model):
+    """The applicant's report at the end of a project: what became of the data, and the results.
+
+    Filed once per request, by `access.services.closeouts.closeout_file`, when every grant of
+    the request has ended; its committees read it, and a committee may require it before it
+    accepts a new request from the same applicant (`DataAccessCommittee.requires_closeout`)."""
+
+    request = models.OneToOneField(AccessRequest, on_delete=models.CASCADE, related_name="closeout")
+    data_disposition = models.CharField(
+        "what became of the data", max_length=16, choices=DataDisposition.choices
+    )
+    agreement = models.TextField(
+        "agreement the data are kept under",
+        blank=True,
+        max_length=2000,
+        help_text="When the data are kept: the agreement (its name, reference or terms).",
+    )
+    results = models.TextField(
+        "results and publications",
+        max_length=10000,
+        help_text="What the project found; its publications (references, DOIs).",
+    )
+    filed_at = models.DateTimeField(default=timezone.now)
+    filed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = "close-out"
+
+    def __str__(self) -> str:
+        return f"Close-out of {self.request.reference}"
 
 
 class TeamInvitation(models.Model):

@@ -31,6 +31,7 @@ from .models import (
     AccessRequest,
     AgreementAcceptance,
     Bar,
+    CloseOut,
     Comment,
     ConsentMatch,
     Decision,
@@ -353,6 +354,8 @@ APPLICANT_EVENTS = {
     EventType.REQUEST_RESUBMITTED,
     EventType.REQUEST_CLOSED,
     EventType.REQUEST_EXPIRED,
+    EventType.REQUEST_COPIED,
+    EventType.CLOSEOUT_FILED,
     EventType.AGREEMENT_ACCEPTED,
     EventType.CONSENT_MATCHED,
     EventType.CONSENT_REEVALUATED,
@@ -751,3 +754,73 @@ def expert_review_for(user, pk) -> OutsideReviewer:
 
 def experts_of_review(review: Review) -> list[OutsideReviewer]:
     return list(review.outside_reviewers.select_related("user", "invited_by", "ended_by"))
+
+
+# --- the end of a project: close-outs ------------------------------------------------------------
+def requests_ended(queryset: QuerySet[AccessRequest], now: datetime | None = None) -> QuerySet:
+    """Those of `queryset` whose project has ended: it has grants, and every one of them has
+    ended (expired or revoked), or the request is closed. Their applicant files a close-out
+    (`access.services.closeouts`); the one rule for the portal, the API and submission."""
+    now = now or timezone.now()
+    live = Grant.objects.filter(
+        request=OuterRef("pk"), revoked_at__isnull=True, valid_until__gt=now
+    )
+    return queryset.filter(Exists(Grant.objects.filter(request=OuterRef("pk")))).filter(
+        Q(status=RequestStatus.CLOSED) | ~Exists(live)
+    )
+
+
+def request_ended(access_request: AccessRequest) -> bool:
+    return requests_ended(AccessRequest.objects.filter(pk=access_request.pk)).exists()
+
+
+def _projects_with(applicant_id: int, committee_id: int, exclude: int | None):
+    """The applicant's requests a committee granted access for (its projects with them)."""
+    qs = AccessRequest.objects.filter(applicant_id=applicant_id).filter(
+        Exists(
+            Grant.objects.filter(
+                request=OuterRef("pk"), decision__review__committee_id=committee_id
+            )
+        )
+    )
+    return qs.exclude(pk=exclude) if exclude is not None else qs
+
+
+def closeouts_missing(
+    applicant_id: int, committee_ids, *, exclude: int | None = None
+) -> dict[int, list[AccessRequest]]:
+    """By committee: the applicant's ended projects with it that have no close-out (the
+    requests other than `exclude`)."""
+    out = {}
+    for committee_id in sorted(set(committee_ids)):
+        found = list(
+            requests_ended(_projects_with(applicant_id, committee_id, exclude))
+            .filter(closeout__isnull=True)
+            .order_by("pk")
+        )
+        if found:
+            out[committee_id] = found
+    return out
+
+
+@dataclass
+class EarlierProject:
+    request: AccessRequest
+    ended: bool
+    closeout: CloseOut | None
+
+
+def earlier_projects(access_request: AccessRequest, committee_id: int) -> list[EarlierProject]:
+    """For a committee's review page: the applicant's other projects this committee granted
+    access for, whether each has ended, and its close-out if one was filed."""
+    projects = list(
+        _projects_with(access_request.applicant_id, committee_id, access_request.pk)
+        .select_related("closeout")
+        .order_by("pk")
+    )
+    ended = set(
+        requests_ended(AccessRequest.objects.filter(pk__in=[p.pk for p in projects])).values_list(
+            "pk", flat=True
+        )
+    )
+    return [EarlierProject(p, p.pk in ended, getattr(p, "closeout", None)) for p in projects]

@@ -20,6 +20,8 @@ urlpatterns = [
         )
         for action in views.CONFIRMATIONS
     ),
+    path("requests/<int:pk>/copy/", views.request_copy, name="request-copy"),
+    path("requests/<int:pk>/closeout/", views.closeout_file, name="closeout-file"),
     path(
         "requests/<int:pk>/agreements/accept-all/",
         views.agreements_accept_all,

@@ -50,6 +50,8 @@ class EventType(models.TextChoices):
     REQUEST_RESUBMITTED = "access.request_resubmitted", "Access request resubmitted"
     REQUEST_CLOSED = "access.request_closed", "Access request closed"
     REQUEST_EXPIRED = "access.request_expired", "Idle draft expired"
+    REQUEST_COPIED = "access.request_copied", "Access request copied as a new draft"
+    CLOSEOUT_FILED = "access.closeout_filed", "Project close-out filed"
     ATTACHMENT_VIEWED = "access.attachment_viewed", "Ethics approval document viewed"
     AGREEMENT_ACCEPTED = "access.agreement_accepted", "Agreement accepted"
     CONSENT_MATCHED = "access.consent_matched", "Consent match recorded"

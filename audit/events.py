@@ -314,6 +314,33 @@ def request_expired(*, access_request):
     return _record(EventType.REQUEST_EXPIRED, actor=None, obj=access_request)
 
 
+def request_copied(
+    *, access_request, source, actor, datasets_skipped: list[str], not_copied: list[str]
+):
+    """`access_request` is a new draft pre-filled from `source`: the accessions left out (no
+    longer in the catalogue) and the answers not carried over (field names)."""
+    return _record(
+        EventType.REQUEST_COPIED,
+        actor=actor,
+        obj=access_request,
+        payload={
+            "source": source.pk,
+            "datasets_skipped": sorted(datasets_skipped),
+            "not_copied": sorted(not_copied),
+        },
+    )
+
+
+def closeout_filed(*, closeout, actor):
+    # The results and the agreement are free text: kept in the close-out, not copied here.
+    return _record(
+        EventType.CLOSEOUT_FILED,
+        actor=actor,
+        obj=closeout.request,
+        payload={"closeout": closeout.pk, "data_disposition": closeout.data_disposition},
+    )
+
+
 def attachment_viewed(*, access_request, actor):
     return _record(EventType.ATTACHMENT_VIEWED, actor=actor, obj=access_request)
 

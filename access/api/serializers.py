@@ -9,10 +9,17 @@ from governance.models import Dataset, OntologyTerm
 
 from .. import lifecycle, selectors
 from ..answers import ETHICS_ANSWERS, PURPOSE_ANSWERS
-from ..choices import CommentVisibility, DecisionOutcome, InvitationStatus, VoteChoice
+from ..choices import (
+    CommentVisibility,
+    DataDisposition,
+    DecisionOutcome,
+    InvitationStatus,
+    VoteChoice,
+)
 from ..models import (
     MAX_REQUESTED_MONTHS,
     AccessRequest,
+    CloseOut,
     Comment,
     ConsentMatch,
     Decision,
@@ -112,6 +119,34 @@ class RequestAgreementSerializer(serializers.Serializer):
     accepted = serializers.BooleanField(help_text="Whether you accepted it for this request.")
 
 
+class CloseOutSerializer(serializers.ModelSerializer):
+    """The close-out of a request's project, as its applicant filed it."""
+
+    filed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = CloseOut
+        fields = ["data_disposition", "agreement", "results", "filed_at", "filed_by"]
+        read_only_fields = fields
+
+
+class CloseOutFileSerializer(serializers.Serializer):
+    data_disposition = serializers.ChoiceField(
+        choices=DataDisposition.choices, help_text="What became of the data."
+    )
+    agreement = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=2000,
+        help_text="When the data are kept: the agreement they are kept under; blank otherwise.",
+    )
+    results = serializers.CharField(
+        allow_blank=True,
+        max_length=10000,
+        help_text="What the project found, and its publications (or that there are none yet).",
+    )
+
+
 class AccessRequestSerializer(serializers.ModelSerializer):
     """An access request. Datasets by accession, diseases by DOID CURIE; the accepted team
     members by username, read-only (they join by accepting an e-mailed invitation:
@@ -142,6 +177,16 @@ class AccessRequestSerializer(serializers.ModelSerializer):
     dataset_statuses = serializers.SerializerMethodField()
     reviews = ReviewSummarySerializer(many=True, read_only=True)
     agreements = serializers.SerializerMethodField()
+    closeout = CloseOutSerializer(
+        read_only=True,
+        allow_null=True,
+        help_text="The close-out filed at the end of the project (`…/closeout/`), or null.",
+    )
+    copied_from = serializers.PrimaryKeyRelatedField(
+        read_only=True,
+        allow_null=True,
+        help_text="The earlier request this one was copied from (`…/copy/`), or null.",
+    )
 
     class Meta:
         model = AccessRequest
@@ -166,6 +211,8 @@ class AccessRequestSerializer(serializers.ModelSerializer):
             "overall_status",
             "dataset_statuses",
             "reviews",
+            "copied_from",
+            "closeout",
             "created_at",
             "updated_at",
             "submitted_at",
@@ -219,6 +266,35 @@ class AccessRequestSerializer(serializers.ModelSerializer):
         if value is not None:
             check_ethics_document(value)
         return value
+
+
+class AccessRequestCopySerializer(AccessRequestSerializer):
+    """The new draft `…/copy/` made, and what it left out of the request it copies."""
+
+    datasets_skipped = serializers.ListField(
+        child=serializers.CharField(),
+        read_only=True,
+        help_text="Accessions of the copied request no longer in the catalogue, so not copied.",
+    )
+    not_copied = serializers.ListField(
+        child=serializers.CharField(),
+        read_only=True,
+        help_text="Answers not copied, to give again: always ethics_document (a file is "
+        "uploaded for each request), and any answer the form now refuses.",
+    )
+    team_not_copied = serializers.IntegerField(
+        read_only=True,
+        help_text="How many team members the copied request had: a team is never copied, "
+        "each member is invited again (…/invitations/).",
+    )
+
+    class Meta(AccessRequestSerializer.Meta):
+        fields = [
+            *AccessRequestSerializer.Meta.fields,
+            "datasets_skipped",
+            "not_copied",
+            "team_not_copied",
+        ]
 
 
 class AcceptAgreementSerializer(serializers.Serializer):

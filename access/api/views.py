@@ -23,6 +23,7 @@ from governance.models import AccessAgreement, DataAccessCommittee
 from .. import selectors
 from ..choices import InvitationStatus
 from ..models import AccessRequest, Grant, Review
+from ..services import closeouts as closeout_services
 from ..services import decisions as decision_services
 from ..services import experts as expert_services
 from ..services import grants as grant_services
@@ -31,7 +32,9 @@ from ..services import reviews as review_services
 from ..services import team as team_services
 from .serializers import (
     AcceptAgreementSerializer,
+    AccessRequestCopySerializer,
     AccessRequestSerializer,
+    CloseOutFileSerializer,
     CloseSerializer,
     CommentSerializer,
     ConsentReevaluationSerializer,
@@ -57,7 +60,7 @@ def _visible_requests(user, *, as_applicant: bool = True, as_reviewer: bool = Tr
     ids = selectors.request_ids_visible_to(user, as_applicant=as_applicant, as_reviewer=as_reviewer)
     return (
         AccessRequest.objects.filter(pk__in=ids)
-        .select_related("applicant")
+        .select_related("applicant", "closeout__filed_by")
         .prefetch_related(
             "reviews__committee__memberships",
             "reviews__deputies",
@@ -108,6 +111,8 @@ class AccessRequestViewSet(
         "submit": [REQUESTS_WRITE],
         "withdraw": [REQUESTS_WRITE],
         "resubmit": [REQUESTS_WRITE],
+        "copy": [REQUESTS_WRITE],
+        "closeout": [REQUESTS_WRITE],
         "accept_agreement": [REQUESTS_WRITE],
         "comment": OneOf((REQUESTS_WRITE, COMMITTEE_REVIEW)),  # narrowed in comment()
         "comments": OneOf((REQUESTS_READ, REQUESTS_WRITE, COMMITTEE_REVIEW)),
@@ -144,6 +149,8 @@ class AccessRequestViewSet(
             "submit",
             "withdraw",
             "resubmit",
+            "copy",
+            "closeout",
             "accept_agreement",
             "comment",
             "invite",
@@ -249,6 +256,50 @@ class AccessRequestViewSet(
             agreement=agreement,
         )
         return self._respond(access_request)
+
+    @extend_schema(
+        request=None,
+        responses={201: AccessRequestCopySerializer},
+        summary="Copy a finished request as a new draft (its applicant only)",
+        description="Starts a new draft pre-filled from this request, which must be finished: "
+        "withdrawn, closed, or submitted with every committee's part decided (409 otherwise). "
+        "Copied: the answers, the diseases and the datasets still in the catalogue. Not "
+        "copied: the ethics approval document (upload it again), datasets no longer in the "
+        "catalogue, and the team (invite its members again); the answer lists them. The new "
+        "draft's `copied_from` names this request. Anyone but the applicant gets a 404.",
+    )
+    @action(detail=True, methods=["post"])
+    def copy(self, request, pk=None):
+        copy = request_services.request_copy(
+            access_request=self._applicants_request(), actor=request.user
+        )
+        fresh = self._visible().get(pk=copy.pk)
+        for name in ("datasets_skipped", "not_copied", "team_not_copied"):
+            setattr(fresh, name, getattr(copy, name))
+        body = AccessRequestCopySerializer(fresh, context=self.get_serializer_context())
+        return Response(body.data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=CloseOutFileSerializer,
+        responses={201: AccessRequestSerializer},
+        summary="File the close-out of the project (its applicant only)",
+        description="At the end of a project, once every grant of the request has ended "
+        "(expired or revoked) or the request is closed: what became of the data (deleted, or "
+        "kept under an agreement, named in `agreement`) and the results and publications. "
+        "Once per request (409 when filed already or the project has not ended). The answer "
+        "is the request, its `closeout` filled in; its committees read it there. A committee "
+        "with `requires_closeout` refuses the applicant's next request until it is filed. "
+        "Anyone but the applicant gets a 404.",
+    )
+    @action(detail=True, methods=["post"])
+    def closeout(self, request, pk=None):
+        access_request = self._applicants_request()
+        body = CloseOutFileSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        closeout_services.closeout_file(
+            access_request=access_request, actor=request.user, data=dict(body.validated_data)
+        )
+        return self._respond(access_request, status.HTTP_201_CREATED)
 
     # --- the team: by e-mail invitation (access.services.team), for the applicant only --------
     def _applicants_request(self) -> AccessRequest:

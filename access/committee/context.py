@@ -21,7 +21,7 @@ from governance.models import DataAccessCommittee, Dataset
 from .. import lifecycle, selectors
 from ..answers import PURPOSE_FLAGS, SENSITIVE_FLAGS
 from ..choices import DecisionOutcome, ReviewStatus
-from ..models import AccessRequest, Grant, Review
+from ..models import AccessRequest, CloseOut, Grant, Review
 from ..services import decisions as decision_services
 from ..services import reviews as review_services
 from .forms import DECISION_FORMS, CommentForm, DeputyForm, ExpertInviteForm, RecusalForm, VoteForm
@@ -271,6 +271,12 @@ def review_page_context(request, review: Review, bound: dict[str, forms.Form]) -
         "diseases": list(access_request.diseases.order_by("curie")),
         "team": list(access_request.team_members.order_by("username")),
         "researcher_status": researcher_status_text(access_request.applicant),
+        # The end of this project, and the applicant's other projects with this committee: a
+        # committee that requires close-outs sees at once whose are missing.
+        "closeout": CloseOut.objects.filter(request=access_request)
+        .select_related("filed_by")
+        .first(),
+        "earlier_projects": selectors.earlier_projects(access_request, committee.pk),
         "purpose_flags": _purpose_flags(access_request),
         "sensitive_flags": _sensitive_flags(access_request),
         "ethics_document_url": ethics_document_url(access_request),

@@ -42,6 +42,24 @@ FIELD_LABELS = {
 }
 
 
+def copy_left_out_text(copy: AccessRequest) -> str:
+    """What `request_copy` left out of the new draft `copy`, in a sentence or two."""
+    parts = []
+    if copy.datasets_skipped:
+        parts.append(
+            f"No longer in the catalogue, so not copied: {', '.join(copy.datasets_skipped)}."
+        )
+    answers = [FIELD_LABELS.get(f, f) for f in copy.not_copied]
+    if answers:
+        parts.append(f"Not copied, give again: {', '.join(answers)}.")
+    team = copy.team_not_copied
+    if team:
+        parts.append(
+            f"The team is not copied: invite its {team} member{'s' if team != 1 else ''} again."
+        )
+    return " ".join(parts)
+
+
 def person_name(user, viewer) -> str:
     if user.pk == viewer.pk:
         return "you"
@@ -82,6 +100,7 @@ def actions(access_request: AccessRequest, user, reviews) -> dict[str, bool]:
         "leave": not applicant
         and status in (RequestStatus.DRAFT, RequestStatus.SUBMITTED)
         and access_request.team_members.filter(pk=user.pk).exists(),
+        "copy": applicant and lifecycle.copy_refusal(status, [r.status for r in reviews]) is None,
     }
 
 
@@ -213,6 +232,11 @@ def timeline(access_request, user, reviews, people) -> list[dict]:
             )
         elif kind == EventType.REQUEST_CLOSED:
             text = "The request was closed."
+        elif kind == EventType.REQUEST_COPIED:
+            source = AccessRequest(pk=p["source"]).reference if p.get("source") else "another"
+            text = f"{capitalised(actor)} started this draft as a copy of {source}."
+        elif kind == EventType.CLOSEOUT_FILED:
+            text = f"{capitalised(actor)} filed the close-out of the project."
         elif kind == EventType.REQUEST_EXPIRED:
             text = "The draft was closed after 90 days without activity."
         elif kind == EventType.AGREEMENT_ACCEPTED:
