@@ -315,7 +315,8 @@ class AccessRequestViewSet(
         responses=InvitationSerializer(many=True),
         summary="The team invitations sent for this request (its applicant only)",
     )
-    @action(detail=True, methods=["get"])
+    # Answered whole (at most MAX_PENDING open ones); `pagination_class=None` tells the schema.
+    @action(detail=True, methods=["get"], pagination_class=None)
     def invitations(self, request, pk=None):
         invitations = selectors.invitations_of_request(self._applicants_request())
         return Response(InvitationSerializer(invitations, many=True).data)

@@ -128,10 +128,11 @@ def test_reject_without_reason_is_a_400(submitted, chair):
     assert "reason" in response.json()
 
 
-def test_the_schema_documents_the_conversation_as_the_plain_list_it_is(client):
-    """The conversation is answered whole; the schema once promised pages (schemathesis found
-    it when a fuzzed id hit a request)."""
+@pytest.mark.parametrize("endpoint", ["comments", "invitations"])
+def test_the_schema_documents_the_whole_lists_as_the_plain_lists_they_are(client, endpoint):
+    """The conversation and the invitations are answered whole; the schema once promised pages
+    (schemathesis failed when a fuzzed id hit a request)."""
     schema = client.get("/api/schema/?format=json").json()
-    get = schema["paths"]["/api/v1/access-requests/{id}/comments/"]["get"]
+    get = schema["paths"][f"/api/v1/access-requests/{{id}}/{endpoint}/"]["get"]
     assert get["responses"]["200"]["content"]["application/json"]["schema"]["type"] == "array"
     assert [p["name"] for p in get["parameters"]] == ["id"]
