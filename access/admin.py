@@ -43,7 +43,7 @@ from .committee.filters import (
     VerdictFilter,
 )
 from .committee.views import ReviewWorkspace, revoke_grants
-from .models import AccessRequest, Grant, Notification, ResearcherStatus, Review
+from .models import AccessRequest, Bar, CloseOut, Grant, Notification, ResearcherStatus, Review
 from .services import notifications as notification_services
 
 REFERENCE = re.compile(r"(?:TSR-AR-)?0*(\d{1,12})", re.IGNORECASE)
@@ -222,6 +222,35 @@ class ReviewAdmin(_CommitteeListMixin, NotFoundInsteadOfForbiddenMixin, admin.Mo
 
 
 # --- grants ----------------------------------------------------------------------------------
+@admin.register(Bar)
+class BarAdmin(_CommitteeListMixin, NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
+    """The people a committee has barred, read-only: a bar is made with a grant's revocation
+    (the review page's "Revoke" step, or the API's `revoke` with `bar_until`) and runs out on
+    its date."""
+
+    list_display = ["user", "committee", "until", "in_force", "created_at"]
+    list_filter = ["committee"]
+    search_fields = ["user__username"]
+    fields = ["user", "committee", "until", "reason", "grant", "created_by", "created_at"]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return selectors.bar_list_for_committee_user(request.user)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="in force", boolean=True)
+    def in_force(self, bar):
+        return bar.until >= timezone.localdate()
+
+
 @admin.register(Grant)
 class GrantAdmin(_CommitteeListMixin, NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
     list_display = [
@@ -322,6 +351,18 @@ def _when(moment) -> str:
 
 
 # --- superusers only: requests and the notification outbox ------------------------------------
+class CloseOutInline(admin.StackedInline):
+    """The request's close-out, read-only: only its applicant files it (access.services.closeouts)."""
+
+    model = CloseOut
+    extra = 0
+    can_delete = False
+    fields = readonly_fields = ["data_disposition", "agreement", "results", "filed_at", "filed_by"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(AccessRequest)
 class AccessRequestAdmin(SuperuserOnlyMixin, NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
     list_display = ["reference", "title", "applicant", "status", "submitted_at", "review_links"]
@@ -332,6 +373,7 @@ class AccessRequestAdmin(SuperuserOnlyMixin, NotFoundInsteadOfForbiddenMixin, ad
     show_full_result_count = False
     actions = None
     exclude = ["ethics_document"]
+    inlines = [CloseOutInline]
 
     def get_queryset(self, request):
         return (

@@ -60,10 +60,12 @@ class NotificationKind(models.TextChoices):
     DRAFT_EXPIRED = "draft_expired", "Draft expired"
     INVITATION = "invitation", "Team invitation"
     TEAM_JOINED = "team_joined", "Joined a team"
+    TEAM_LEFT = "team_left", "Left a team"
     COMMENT = "comment", "Comment from a committee"
     REPLY = "reply", "Reply from the applicant"
     REVIEW_CLOSED = "review_closed", "Review closed"
     REVIEW_REMINDER = "review_reminder", "Reviews waiting (daily digest)"
+    EXPERT_INVITATION = "expert_invitation", "Invitation to give an expert opinion"
 
 
 class VisaIgnoredReason(models.TextChoices):
@@ -84,6 +86,13 @@ class VisaIgnoredReason(models.TextChoices):
     NOT_RESEARCHER_STATUS = "not_researcher_status", "Not a ResearcherStatus visa"
     SELF_ASSERTED = "self_asserted", "Asserted by the person themselves"
     CONDITIONAL = "conditional", "Carries conditions (not supported)"
+
+
+class DataDisposition(models.TextChoices):
+    """What became of the data at the end of a project (its close-out)."""
+
+    DELETED = "deleted", "Deleted"
+    KEPT = "kept", "Kept under an agreement"
 
 
 class InvitationStatus(models.TextChoices):

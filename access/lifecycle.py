@@ -284,6 +284,23 @@ def review_overdue(status: str, due: datetime | None, now: datetime) -> bool:
     return due is not None and status in DECIDABLE_STATES and now > due
 
 
+def copy_refusal(request_status: str, review_statuses: Iterable[str]) -> str | None:
+    """Why a request cannot be copied as a new one now, or None: only a finished request is
+    (withdrawn, closed, or submitted with every committee's part decided), so that a copy never
+    runs beside the request it repeats while that one is still drafted or reviewed."""
+    if request_status in (RequestStatus.WITHDRAWN, RequestStatus.CLOSED):
+        return None
+    if request_status == RequestStatus.DRAFT:
+        return "A draft cannot be copied: edit it instead, or withdraw it first."
+    statuses = set(review_statuses)
+    if not statuses or statuses & OPEN_REVIEW_STATES:
+        return (
+            "This request is still under review: it can be copied once every committee has "
+            "decided (or once it is withdrawn)."
+        )
+    return None
+
+
 def summary_status(request_status: str, review_statuses: Iterable[str]) -> str:
     """One word for the applicant's list: the request's own state, or the reviews' common state."""
     statuses = set(review_statuses)

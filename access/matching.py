@@ -55,10 +55,15 @@ def _ontology_label() -> str:
 
 
 def matches_record(
-    *, access_request: AccessRequest, datasets: Iterable[Dataset] | None = None
+    *,
+    access_request: AccessRequest,
+    datasets: Iterable[Dataset] | None = None,
+    record_events: bool = True,
 ) -> list[ConsentMatch]:
     """Store the verdict for each requested dataset on submission, or refresh it for the
-    datasets given (a resubmission's returned parts only)."""
+    datasets given (a resubmission's returned parts only, a committee's re-evaluation). With
+    `record_events=False` the caller writes one ledger event for them all instead of one
+    `consent_matched` per dataset (`reviews.consent_reevaluate`)."""
     verdicts = verdicts_for_request(access_request, datasets=datasets)
     ontology = _ontology_label()
     by_accession = {d.accession: d for d in access_request.datasets.all()}
@@ -77,12 +82,13 @@ def matches_record(
                 "evaluated_at": timezone.now(),
             },
         )
-        events.consent_matched(
-            access_request=access_request,
-            dataset=match.dataset,
-            decision=data["decision"],
-            engine_version=matching.ENGINE_VERSION,
-        )
+        if record_events:
+            events.consent_matched(
+                access_request=access_request,
+                dataset=match.dataset,
+                decision=data["decision"],
+                engine_version=matching.ENGINE_VERSION,
+            )
         stored.append(match)
     return stored
 

@@ -29,6 +29,7 @@ from governance.models import (
 
 from .choices import (
     CommentVisibility,
+    DataDisposition,
     DecisionOutcome,
     InvitationStatus,
     NotificationKind,
@@ -148,6 +149,16 @@ class AccessRequest(models.Model):
         blank=True,
         help_text="A renewal's report: what was done with the data so far, and publications.",
     )
+    # Provenance of a request started with "Copy as new request" (access.services.requests.
+    # request_copy): the earlier request it was pre-filled from. Kept if that one is deleted.
+    copied_from = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="copies",
+        help_text="The earlier request this one was copied from.",
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -169,6 +180,40 @@ class AccessRequest(models.Model):
     @property
     def is_renewal(self) -> bool:
         return self.kind == RequestKind.RENEWAL
+
+
+class CloseOut(models.Model):
+    """The applicant's report at the end of a project: what became of the data, and the results.
+
+    Filed once per request, by `access.services.closeouts.closeout_file`, when every grant of
+    the request has ended; its committees read it, and a committee may require it before it
+    accepts a new request from the same applicant (`DataAccessCommittee.requires_closeout`)."""
+
+    request = models.OneToOneField(AccessRequest, on_delete=models.CASCADE, related_name="closeout")
+    data_disposition = models.CharField(
+        "what became of the data", max_length=16, choices=DataDisposition.choices
+    )
+    agreement = models.TextField(
+        "agreement the data are kept under",
+        blank=True,
+        max_length=2000,
+        help_text="When the data are kept: the agreement (its name, reference or terms).",
+    )
+    results = models.TextField(
+        "results and publications",
+        max_length=10000,
+        help_text="What the project found; its publications (references, DOIs).",
+    )
+    filed_at = models.DateTimeField(default=timezone.now)
+    filed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = "close-out"
+
+    def __str__(self) -> str:
+        return f"Close-out of {self.request.reference}"
 
 
 class TeamInvitation(models.Model):
@@ -490,6 +535,85 @@ class Grant(models.Model):
     @property
     def is_active(self) -> bool:
         return self.inactive_reason() is None
+
+
+class OutsideReviewer(models.Model):
+    """An expert from outside the committee, invited by e-mail by one of its members to give an
+    opinion on one review (access.services.experts).
+
+    Whoever signs in and accepts the link (a signed token naming the row and its `nonce`)
+    becomes the expert (`user`). They see that request's answers and attachments only, may
+    comment to the committee (internal comments), never vote or decide; their access ends when
+    the review is decided, closed or withdrawn, or when a member ends it (`ended_at`)."""
+
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="outside_reviewers")
+    email = models.EmailField("e-mail address", help_text="Stored lower-case.")
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    invited_at = models.DateTimeField(default=timezone.now)
+    nonce = models.CharField(max_length=64)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="expert_reviews",
+    )
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["invited_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["review", "email"],
+                condition=models.Q(ended_at__isnull=True),
+                name="one_open_expert_invitation_per_address",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Outside reviewer {self.email} on review {self.review_id}"
+
+    @property
+    def state(self) -> str:
+        if self.ended_at is not None:
+            return "ended"
+        return "accepted" if self.user_id else "invited"
+
+
+class Bar(models.Model):
+    """A committee bars a person from its datasets until a date, after revoking a grant for
+    misuse (`access.services.grants.grant_revoke` with `bar_until`). While it runs, the person's
+    new requests to the committee are flagged on its review page, and rejected at submission
+    when the committee's policy says so (`DataAccessCommittee.auto_reject_barred`)."""
+
+    committee = models.ForeignKey(
+        DataAccessCommittee, on_delete=models.PROTECT, related_name="bars"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="bars"
+    )
+    until = models.DateField("barred until (inclusive)")
+    reason = models.TextField()
+    grant = models.ForeignKey(
+        Grant, on_delete=models.PROTECT, null=True, blank=True, related_name="bars"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["committee", "user", "until"])]
+
+    def __str__(self) -> str:
+        return f"{self.user} barred by {self.committee} until {date_format(self.until, 'j M Y')}"
 
 
 class _GrantFacts:

@@ -33,12 +33,15 @@ from .lifecycle import OPEN_REVIEW_STATES
 from .models import (
     AccessRequest,
     AgreementAcceptance,
+    Bar,
+    CloseOut,
     Comment,
     ConsentMatch,
     Decision,
     DeputyDecider,
     Grant,
     NotificationPreference,
+    OutsideReviewer,
     ResearcherStatus,
     Review,
     ReviewGroupObjectPermission,
@@ -251,6 +254,8 @@ def request_may_view(user, access_request: AccessRequest) -> bool:
         or access_request.team_members.filter(pk=user.pk).exists()
     ):
         return True
+    if experts_active_for(user).filter(review__request_id=access_request.pk).exists():
+        return True  # an outside expert, for the request's attachments
     return review_list_for_user(user).filter(request_id=access_request.pk).exists()
 
 
@@ -352,8 +357,11 @@ APPLICANT_EVENTS = {
     EventType.REQUEST_RESUBMITTED,
     EventType.REQUEST_CLOSED,
     EventType.REQUEST_EXPIRED,
+    EventType.REQUEST_COPIED,
+    EventType.CLOSEOUT_FILED,
     EventType.AGREEMENT_ACCEPTED,
     EventType.CONSENT_MATCHED,
+    EventType.CONSENT_REEVALUATED,
     EventType.REVIEW_STARTED,
     EventType.REVIEW_CLOSED,
     EventType.COMMENT_ADDED,
@@ -363,6 +371,7 @@ APPLICANT_EVENTS = {
     EventType.INVITATION_ACCEPTED,
     EventType.INVITATION_DECLINED,
     EventType.TEAM_MEMBER_REMOVED,
+    EventType.TEAM_MEMBER_LEFT,
 }
 
 
@@ -776,3 +785,124 @@ def grant_last_day_or_date(grant: Grant) -> date:
     """The grant's last day (`grant_last_day`), or the UTC date of its end when it ends at
     another time than midnight."""
     return grant_last_day(grant) or grant.valid_until.astimezone(UTC).date()
+
+
+def bars_in_force(*, committee_ids, users, on: date | None = None) -> QuerySet[Bar]:
+    """The bars of these committees on these people that still run on `on` (today): a bar
+    runs to the end of its `until` day."""
+    on = on or timezone.localdate()
+    return (
+        Bar.objects.filter(
+            committee_id__in=list(committee_ids),
+            user__in=list(users),
+            until__gte=on,
+        )
+        .select_related("user", "committee")
+        .order_by("user__username", "-until")
+    )
+
+
+def bars_for_request(access_request: AccessRequest, committee_ids) -> QuerySet[Bar]:
+    """The bars in force on the applicant or a team member of the request, by these committees."""
+    people = [
+        access_request.applicant_id,
+        *access_request.team_members.values_list("pk", flat=True),
+    ]
+    return bars_in_force(committee_ids=committee_ids, users=people)
+
+
+def bar_list_for_committee_user(user) -> QuerySet[Bar]:
+    """The bars of the committees the person sits on (every bar for a superuser)."""
+    bars = Bar.objects.select_related("user", "committee", "created_by")
+    if user.is_superuser:
+        return bars
+    return bars.filter(committee__memberships__user=user).distinct()
+
+
+def experts_active_for(user) -> QuerySet[OutsideReviewer]:
+    """The reviews the person gives an outside opinion on now: accepted, not ended, and the
+    review still open (an expert's access ends with the review)."""
+    if not user.is_authenticated:
+        return OutsideReviewer.objects.none()
+    return OutsideReviewer.objects.filter(
+        user=user, ended_at__isnull=True, review__status__in=OPEN_REVIEW_STATES
+    ).select_related("review__request", "review__committee")
+
+
+def expert_review_for(user, pk) -> OutsideReviewer:
+    """One of them, or 404 (for anyone else, and once it ended)."""
+    return _one_or_404(experts_active_for(user), pk, "No such review.")
+
+
+def experts_of_review(review: Review) -> list[OutsideReviewer]:
+    return list(review.outside_reviewers.select_related("user", "invited_by", "ended_by"))
+
+
+# --- the end of a project: close-outs ------------------------------------------------------------
+def requests_ended(queryset: QuerySet[AccessRequest], now: datetime | None = None) -> QuerySet:
+    """Those of `queryset` whose project has ended: it has grants, and every one of them has
+    ended (expired or revoked), or the request is closed. Their applicant files a close-out
+    (`access.services.closeouts`); the one rule for the portal, the API and submission."""
+    now = now or timezone.now()
+    live = Grant.objects.filter(
+        request=OuterRef("pk"), revoked_at__isnull=True, valid_until__gt=now
+    )
+    return queryset.filter(Exists(Grant.objects.filter(request=OuterRef("pk")))).filter(
+        Q(status=RequestStatus.CLOSED) | ~Exists(live)
+    )
+
+
+def request_ended(access_request: AccessRequest) -> bool:
+    return requests_ended(AccessRequest.objects.filter(pk=access_request.pk)).exists()
+
+
+def _projects_with(applicant_id: int, committee_id: int, exclude: int | None):
+    """The applicant's requests a committee granted access for (its projects with them)."""
+    qs = AccessRequest.objects.filter(applicant_id=applicant_id).filter(
+        Exists(
+            Grant.objects.filter(
+                request=OuterRef("pk"), decision__review__committee_id=committee_id
+            )
+        )
+    )
+    return qs.exclude(pk=exclude) if exclude is not None else qs
+
+
+def closeouts_missing(
+    applicant_id: int, committee_ids, *, exclude: int | None = None
+) -> dict[int, list[AccessRequest]]:
+    """By committee: the applicant's ended projects with it that have no close-out (the
+    requests other than `exclude`)."""
+    out = {}
+    for committee_id in sorted(set(committee_ids)):
+        found = list(
+            requests_ended(_projects_with(applicant_id, committee_id, exclude))
+            .filter(closeout__isnull=True)
+            .order_by("pk")
+        )
+        if found:
+            out[committee_id] = found
+    return out
+
+
+@dataclass
+class EarlierProject:
+    request: AccessRequest
+    ended: bool
+    closeout: CloseOut | None
+
+
+def earlier_projects(access_request: AccessRequest, committee_id: int) -> list[EarlierProject]:
+    """For a committee's review page: the applicant's other projects this committee granted
+    access for, whether each has ended, and its close-out if one was filed."""
+    projects = list(
+        _projects_with(access_request.applicant_id, committee_id, access_request.pk)
+        .select_related("closeout")
+        .order_by("pk")
+    )
+    ended = set(
+        requests_ended(AccessRequest.objects.filter(pk__in=[p.pk for p in projects])).values_list(
+            "pk", flat=True
+        )
+    )
+    return [EarlierProject(p, p.pk in ended, getattr(p, "closeout", None)) for p in projects]

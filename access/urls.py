@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .portal import cart, grants, renewals, team, views
+from .portal import cart, experts, grants, renewals, team, views
 
 urlpatterns = [
     path("requests/", views.request_list, name="request-list"),
@@ -20,6 +20,8 @@ urlpatterns = [
         )
         for action in views.CONFIRMATIONS
     ),
+    path("requests/<int:pk>/copy/", views.request_copy, name="request-copy"),
+    path("requests/<int:pk>/closeout/", views.closeout_file, name="closeout-file"),
     path(
         "requests/<int:pk>/agreements/accept-all/",
         views.agreements_accept_all,
@@ -47,4 +49,7 @@ urlpatterns = [
     path("invitations/", team.invitation_list, name="invitation-list"),
     path("invitations/<str:token>/", team.invitation_answer, name="invitation"),
     path("access/", grants.grant_list, name="grant-list"),
+    path("expert/", experts.expert_list, name="expert-list"),
+    path("expert/reviews/<int:pk>/", experts.expert_review, name="expert-review"),
+    path("expert/invitations/<str:token>/", experts.expert_invitation, name="expert-invitation"),
 ]

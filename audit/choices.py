@@ -50,9 +50,15 @@ class EventType(models.TextChoices):
     REQUEST_RESUBMITTED = "access.request_resubmitted", "Access request resubmitted"
     REQUEST_CLOSED = "access.request_closed", "Access request closed"
     REQUEST_EXPIRED = "access.request_expired", "Idle draft expired"
+    REQUEST_COPIED = "access.request_copied", "Access request copied as a new draft"
+    CLOSEOUT_FILED = "access.closeout_filed", "Project close-out filed"
     ATTACHMENT_VIEWED = "access.attachment_viewed", "Ethics approval document viewed"
     AGREEMENT_ACCEPTED = "access.agreement_accepted", "Agreement accepted"
     CONSENT_MATCHED = "access.consent_matched", "Consent match recorded"
+    CONSENT_REEVALUATED = (
+        "access.consent_reevaluated",
+        "Consent matches re-evaluated with the current engine",
+    )
     REVIEW_STARTED = "access.review_started", "Review started"
     REVIEW_CLOSED = "access.review_closed", "Review closed"
     COMMENT_ADDED = "access.comment_added", "Comment added"
@@ -62,6 +68,10 @@ class EventType(models.TextChoices):
     DECISION_RECORDED = "access.decision_recorded", "Decision recorded"
     GRANT_CREATED = "access.grant_created", "Grant created"
     GRANT_REVOKED = "access.grant_revoked", "Grant revoked"
+    PERSON_BARRED = "access.person_barred", "Person barred by a committee"
+    EXPERT_INVITED = "access.expert_invited", "Outside expert invited"
+    EXPERT_JOINED = "access.expert_joined", "Outside expert joined a review"
+    EXPERT_ENDED = "access.expert_ended", "Outside expert's access ended"
     GRANT_EXPIRED = "access.grant_expired", "Grant expired"
     GRANT_EXTENDED = "access.grant_extended", "Grant extended by a renewal"
     RENEWAL_REQUESTED = "access.renewal_requested", "Renewal asked for"
@@ -81,6 +91,7 @@ class EventType(models.TextChoices):
     INVITATION_DECLINED = "access.invitation_declined", "Team invitation declined"
     INVITATION_EXPIRED = "access.invitation_expired", "Team invitation expired"
     TEAM_MEMBER_REMOVED = "access.team_member_removed", "Team member removed"
+    TEAM_MEMBER_LEFT = "access.team_member_left", "Team member left"
     # audit
     CHECKPOINT_SIGNED = "audit.checkpoint_signed", "Checkpoint signed"
     LEDGER_EXPORTED = "audit.ledger_exported", "Ledger exported"

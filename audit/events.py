@@ -314,6 +314,33 @@ def request_expired(*, access_request):
     return _record(EventType.REQUEST_EXPIRED, actor=None, obj=access_request)
 
 
+def request_copied(
+    *, access_request, source, actor, datasets_skipped: list[str], not_copied: list[str]
+):
+    """`access_request` is a new draft pre-filled from `source`: the accessions left out (no
+    longer in the catalogue) and the answers not carried over (field names)."""
+    return _record(
+        EventType.REQUEST_COPIED,
+        actor=actor,
+        obj=access_request,
+        payload={
+            "source": source.pk,
+            "datasets_skipped": sorted(datasets_skipped),
+            "not_copied": sorted(not_copied),
+        },
+    )
+
+
+def closeout_filed(*, closeout, actor):
+    # The results and the agreement are free text: kept in the close-out, not copied here.
+    return _record(
+        EventType.CLOSEOUT_FILED,
+        actor=actor,
+        obj=closeout.request,
+        payload={"closeout": closeout.pk, "data_disposition": closeout.data_disposition},
+    )
+
+
 def attachment_viewed(*, access_request, actor):
     return _record(EventType.ATTACHMENT_VIEWED, actor=actor, obj=access_request)
 
@@ -335,6 +362,23 @@ def consent_matched(*, access_request, dataset, decision: str, engine_version: s
         actor=None,
         obj=access_request,
         payload={"dataset": dataset.accession, "decision": decision, "engine": engine_version},
+    )
+
+
+def consent_reevaluated(*, review, actor, engine_version: str, datasets: list[dict[str, Any]]):
+    """A committee member had the review's stored consent matches judged again by the current
+    engine. `datasets`: one {"dataset", "engine_before", "before", "after"} per accession (the
+    stored engine version and decision before, the decision now); no person in it."""
+    return _record(
+        EventType.CONSENT_REEVALUATED,
+        actor=actor,
+        obj=review,
+        payload={
+            "request": review.request_id,
+            "committee": review.committee.slug,
+            "engine": engine_version,
+            "datasets": datasets,
+        },
     )
 
 
@@ -439,6 +483,45 @@ def grant_revoked(*, grant, actor):
         actor=actor,
         obj=grant,
         payload={"grantee": _people([grant.user])[0], "dataset": grant.dataset.accession},
+    )
+
+
+def person_barred(*, bar, actor):
+    return _record(
+        EventType.PERSON_BARRED,
+        actor=actor,
+        obj=bar,
+        payload={
+            "person": _people([bar.user])[0],
+            "committee": bar.committee.slug,
+            "until": bar.until.isoformat(),
+            "grant": bar.grant_id,
+        },
+    )
+
+
+def expert_invited(*, expert, actor):
+    # The address is personal data: the ledger keeps its salted fingerprint, not the address.
+    return _record(
+        EventType.EXPERT_INVITED,
+        actor=actor,
+        obj=expert.review,
+        payload={"expert": expert.pk, "address": personal.fingerprint(expert.email)},
+    )
+
+
+def expert_joined(*, expert, actor):
+    return _record(
+        EventType.EXPERT_JOINED,
+        actor=actor,
+        obj=expert.review,
+        payload={"expert": expert.pk, "person": _people([actor])[0]},
+    )
+
+
+def expert_ended(*, expert, actor):
+    return _record(
+        EventType.EXPERT_ENDED, actor=actor, obj=expert.review, payload={"expert": expert.pk}
     )
 
 
@@ -558,12 +641,36 @@ def invitation_expired(*, invitation):
     )
 
 
-def team_member_removed(*, access_request, user, actor):
+def _departure(member, *, reason: str, grants_ended: list[int] | None) -> dict:
+    # The reason is the applicant's or the member's own words, shown in the request's history
+    # (as a closed review's is); the grants it ended by id.
+    payload: dict[str, Any] = {"member": _people([member])[0]}
+    if reason:
+        payload["reason"] = reason
+    if grants_ended:
+        payload["grants_ended"] = sorted(grants_ended)
+    return payload
+
+
+def team_member_removed(
+    *, access_request, user, actor, reason: str = "", grants_ended: list[int] | None = None
+):
     return _record(
         EventType.TEAM_MEMBER_REMOVED,
         actor=actor,
         obj=access_request,
-        payload={"member": _people([user])[0]},
+        payload=_departure(user, reason=reason, grants_ended=grants_ended),
+    )
+
+
+def team_member_left(
+    *, access_request, user, reason: str = "", grants_ended: list[int] | None = None
+):
+    return _record(
+        EventType.TEAM_MEMBER_LEFT,
+        actor=user,
+        obj=access_request,
+        payload=_departure(user, reason=reason, grants_ended=grants_ended),
     )
 
 

@@ -257,6 +257,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "MatchOutcomeEnum": "governance.matching.OUTCOME_CHOICES",
         "InvitationStatusEnum": "access.choices.InvitationStatus",
+        # A request's status appears in two components (a request, and the copy of one).
+        "AccessStatusEnum": "access.choices.RequestStatus",
     },
 }
 

@@ -616,6 +616,26 @@ ACCESS_REQUESTS: list[DemoRequest] = [
         },
         steps=(("accept", "researcher"), ("submit",)),
     ),
+    # Submitted, sensitive research: children. The consent (HMB-IRB-PUB) allows the purpose,
+    # but research on children is always a committee's decision: the verdict is "review".
+    DemoRequest(
+        "Spitz tumours in children and adolescents: a reference atlas",
+        applicant="researcher2",
+        datasets=("Melanocytic skin lesions, H&E",),
+        diseases=("DOID:8923",),
+        ethics="Ethikkommission Charité EA2/031/26",
+        answers={
+            "lay_summary": "Some moles in children look like melanoma under the microscope but "
+            "are harmless. We collect clear examples so that pathologists can tell them apart.",
+            "scientific_abstract": "Curated atlas of Spitz naevi, atypical Spitz tumours and "
+            "spitzoid melanomas in patients under 18, with consensus diagnoses.",
+            "children": True,
+            "requested_months": 24,
+            "country": "DE",
+            "institution": "Charité Universitätsmedizin Berlin",
+        },
+        steps=(("accept", "researcher2"), ("submit",)),
+    ),
     # Under review: one vote of the two the quorum needs.
     DemoRequest(
         "Melanoma or naevus: inter-observer variation and decision support",

@@ -290,7 +290,12 @@ class DataAccessCommitteeAdmin(_ServiceSavedAdmin):
         "member_count",
         "dataset_count",
     ]
-    list_filter = ["decision_policy", "requires_ethics_approval", "requires_bona_fide"]
+    list_filter = [
+        "decision_policy",
+        "requires_ethics_approval",
+        "requires_bona_fide",
+        "requires_closeout",
+    ]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [MembershipInline]

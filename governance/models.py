@@ -254,10 +254,26 @@ class DataAccessCommittee(models.Model):
         help_text="Requests are refused until the applicant's researcher status (a GA4GH "
         "ResearcherStatus visa from a trusted issuer, received at sign-in) is current.",
     )
+    # At the end of a project its applicant files a close-out (access.CloseOut); with this on,
+    # a new request from an applicant whose earlier project with this committee has ended
+    # without one cannot be submitted until it is filed.
+    requires_closeout = models.BooleanField(
+        "applicants must file a close-out of their ended projects",
+        default=False,
+        help_text="A new request is refused while the applicant has an ended project with this "
+        "committee (every grant expired or revoked) without a close-out (data deleted or kept "
+        "under which agreement, results).",
+    )
     # Automatic decisions on consent-match verdicts; both off by default, and every automatic
     # decision is a ledger event by the system actor.
     auto_reject_denied = models.BooleanField(
         "automatically reject when a dataset's consent match is deny", default=False
+    )
+    auto_reject_barred = models.BooleanField(
+        "automatically reject requests from a person the committee has barred",
+        default=False,
+        help_text="Otherwise such a request is flagged on the review page and waits for the "
+        "committee.",
     )
     auto_approve_matching = models.BooleanField(
         "automatically approve when every verdict is approve and nothing needs a person",

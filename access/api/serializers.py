@@ -4,21 +4,31 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from governance.choices import DatasetStatus, Ontology
+from governance.matching import Outcome
 from governance.models import Dataset, OntologyTerm
 
 from .. import lifecycle, selectors
 from ..answers import ETHICS_ANSWERS, PURPOSE_ANSWERS
-from ..choices import CommentVisibility, DecisionOutcome, InvitationStatus, VoteChoice
+from ..choices import (
+    CommentVisibility,
+    DataDisposition,
+    DecisionOutcome,
+    InvitationStatus,
+    VoteChoice,
+)
 from ..models import (
     MAX_REQUESTED_MONTHS,
     AccessRequest,
+    CloseOut,
     Comment,
+    ConsentMatch,
     Decision,
     Grant,
     Review,
     TeamInvitation,
 )
 from ..services import reviews as review_services
+from ..services.team import REASON_MAX
 from ..uploads import check_ethics_document
 
 ETHICS_MAX_BYTES = 10 * 1024 * 1024
@@ -118,6 +128,34 @@ class RequestAgreementSerializer(serializers.Serializer):
     accepted = serializers.BooleanField(help_text="Whether you accepted it for this request.")
 
 
+class CloseOutSerializer(serializers.ModelSerializer):
+    """The close-out of a request's project, as its applicant filed it."""
+
+    filed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = CloseOut
+        fields = ["data_disposition", "agreement", "results", "filed_at", "filed_by"]
+        read_only_fields = fields
+
+
+class CloseOutFileSerializer(serializers.Serializer):
+    data_disposition = serializers.ChoiceField(
+        choices=DataDisposition.choices, help_text="What became of the data."
+    )
+    agreement = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=2000,
+        help_text="When the data are kept: the agreement they are kept under; blank otherwise.",
+    )
+    results = serializers.CharField(
+        allow_blank=True,
+        max_length=10000,
+        help_text="What the project found, and its publications (or that there are none yet).",
+    )
+
+
 class AccessRequestSerializer(serializers.ModelSerializer):
     """An access request. Datasets by accession, diseases by DOID CURIE; the accepted team
     members by username, read-only (they join by accepting an e-mailed invitation:
@@ -153,6 +191,16 @@ class AccessRequestSerializer(serializers.ModelSerializer):
         allow_null=True,
         help_text="The approved request a renewal continues (null for a first request).",
     )
+    closeout = CloseOutSerializer(
+        read_only=True,
+        allow_null=True,
+        help_text="The close-out filed at the end of the project (`…/closeout/`), or null.",
+    )
+    copied_from = serializers.PrimaryKeyRelatedField(
+        read_only=True,
+        allow_null=True,
+        help_text="The earlier request this one was copied from (`…/copy/`), or null.",
+    )
 
     class Meta:
         model = AccessRequest
@@ -177,6 +225,8 @@ class AccessRequestSerializer(serializers.ModelSerializer):
             "overall_status",
             "dataset_statuses",
             "reviews",
+            "copied_from",
+            "closeout",
             "created_at",
             "updated_at",
             "submitted_at",
@@ -252,6 +302,35 @@ class RenewSerializer(serializers.Serializer):
         max_length=10000,
         help_text="What was done with the data so far, and the publications.",
     )
+
+
+class AccessRequestCopySerializer(AccessRequestSerializer):
+    """The new draft `…/copy/` made, and what it left out of the request it copies."""
+
+    datasets_skipped = serializers.ListField(
+        child=serializers.CharField(),
+        read_only=True,
+        help_text="Accessions of the copied request no longer in the catalogue, so not copied.",
+    )
+    not_copied = serializers.ListField(
+        child=serializers.CharField(),
+        read_only=True,
+        help_text="Answers not copied, to give again: always ethics_document (a file is "
+        "uploaded for each request), and any answer the form now refuses.",
+    )
+    team_not_copied = serializers.IntegerField(
+        read_only=True,
+        help_text="How many team members the copied request had: a team is never copied, "
+        "each member is invited again (…/invitations/).",
+    )
+
+    class Meta(AccessRequestSerializer.Meta):
+        fields = [
+            *AccessRequestSerializer.Meta.fields,
+            "datasets_skipped",
+            "not_copied",
+            "team_not_copied",
+        ]
 
 
 class AcceptAgreementSerializer(serializers.Serializer):
@@ -369,6 +448,22 @@ class RecuseSerializer(CommitteeTargetSerializer):
 class RevokeSerializer(serializers.Serializer):
     grant = serializers.IntegerField()
     reason = serializers.CharField(max_length=5000)
+    bar_until = serializers.DateField(
+        required=False,
+        allow_null=True,
+        help_text="For misuse: also bar the person from the committee's datasets to the end of "
+        "this day (tomorrow at the earliest, at most ten years on).",
+    )
+
+
+class TeamDepartureSerializer(serializers.Serializer):
+    reason = serializers.CharField(
+        max_length=REASON_MAX,
+        required=False,
+        allow_blank=True,
+        help_text="Optional: why, recorded with the revoked grants and told to the member and the "
+        "applicant.",
+    )
 
 
 class GrantSerializer(serializers.ModelSerializer):
@@ -410,3 +505,62 @@ class GrantSerializer(serializers.ModelSerializer):
 
     def get_inactive_reason(self, obj) -> str | None:
         return obj._inactive_reason
+
+
+class ConsentMatchSerializer(serializers.ModelSerializer):
+    """One dataset's stored consent-match verdict, with the engine and ontologies that gave it."""
+
+    dataset = serializers.SlugRelatedField(slug_field="accession", read_only=True)
+    decision = serializers.ChoiceField(choices=[o.value for o in Outcome], read_only=True)
+    rules = serializers.ListField(
+        child=serializers.DictField(),
+        read_only=True,
+        help_text="The rules that fired: {term, outcome, reason}.",
+    )
+    obligations = serializers.ListField(
+        child=serializers.DictField(),
+        read_only=True,
+        help_text="What the consent asks of the user: {term, text}.",
+    )
+
+    class Meta:
+        model = ConsentMatch
+        fields = [
+            "dataset",
+            "decision",
+            "rules",
+            "obligations",
+            "engine_version",
+            "ontology_version",
+            "evaluated_at",
+        ]
+        read_only_fields = fields
+
+
+class ConsentChangeSerializer(serializers.Serializer):
+    dataset = serializers.CharField(help_text="The dataset's accession.")
+    engine_before = serializers.CharField(
+        allow_null=True, help_text="The engine version of the verdict replaced; null if none."
+    )
+    before = serializers.CharField(allow_null=True, help_text="The verdict replaced; null if none.")
+    after = serializers.CharField(help_text="The verdict now.")
+
+
+class ConsentReevaluationSerializer(serializers.Serializer):
+    review = serializers.IntegerField()
+    engine_version = serializers.CharField(help_text="The consent engine that judged them now.")
+    matches = ConsentMatchSerializer(many=True, help_text="This review's datasets' matches now.")
+    changes = ConsentChangeSerializer(many=True)
+
+
+class ExpertInviteSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+
+
+class OutsideReviewerSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    email = serializers.EmailField()
+    state = serializers.ChoiceField(choices=["invited", "accepted", "ended"])
+    invited_at = serializers.DateTimeField()
+    accepted_at = serializers.DateTimeField(allow_null=True)
+    ended_at = serializers.DateTimeField(allow_null=True)

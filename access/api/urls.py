@@ -3,7 +3,7 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
-from .views import AccessRequestViewSet, GrantViewSet, InvitationAnswerView
+from .views import AccessRequestViewSet, GrantViewSet, InvitationAnswerView, ReviewViewSet
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -12,6 +12,7 @@ router.include_root_view = False
 router.include_format_suffixes = False
 router.register("access-requests", AccessRequestViewSet, basename="access-request")
 router.register("grants", GrantViewSet, basename="grant")
+router.register("reviews", ReviewViewSet, basename="review")
 
 urlpatterns = [
     path("invitations/answer/", InvitationAnswerView.as_view(), name="invitation-answer"),

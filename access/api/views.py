@@ -23,7 +23,9 @@ from governance.models import AccessAgreement, DataAccessCommittee
 from .. import selectors
 from ..choices import InvitationStatus
 from ..models import AccessRequest, Grant, Review
+from ..services import closeouts as closeout_services
 from ..services import decisions as decision_services
+from ..services import experts as expert_services
 from ..services import grants as grant_services
 from ..services import renewals as renewal_services
 from ..services import requests as request_services
@@ -31,19 +33,25 @@ from ..services import reviews as review_services
 from ..services import team as team_services
 from .serializers import (
     AcceptAgreementSerializer,
+    AccessRequestCopySerializer,
     AccessRequestSerializer,
+    CloseOutFileSerializer,
     CloseSerializer,
     CommentSerializer,
+    ConsentReevaluationSerializer,
     ConversationEntrySerializer,
     DecideSerializer,
+    ExpertInviteSerializer,
     GrantSerializer,
     InvitationAnsweredSerializer,
     InvitationAnswerSerializer,
     InvitationSendSerializer,
     InvitationSerializer,
+    OutsideReviewerSerializer,
     RecuseSerializer,
     RenewSerializer,
     RevokeSerializer,
+    TeamDepartureSerializer,
     VoteSerializer,
 )
 
@@ -54,7 +62,7 @@ def _visible_requests(user, *, as_applicant: bool = True, as_reviewer: bool = Tr
     ids = selectors.request_ids_visible_to(user, as_applicant=as_applicant, as_reviewer=as_reviewer)
     return (
         AccessRequest.objects.filter(pk__in=ids)
-        .select_related("applicant")
+        .select_related("applicant", "closeout__filed_by")
         .prefetch_related(
             "reviews__committee__memberships",
             "reviews__deputies",
@@ -106,6 +114,8 @@ class AccessRequestViewSet(
         "withdraw": [REQUESTS_WRITE],
         "resubmit": [REQUESTS_WRITE],
         "renew": [REQUESTS_WRITE],
+        "copy": [REQUESTS_WRITE],
+        "closeout": [REQUESTS_WRITE],
         "accept_agreement": [REQUESTS_WRITE],
         "comment": OneOf((REQUESTS_WRITE, COMMITTEE_REVIEW)),  # narrowed in comment()
         "comments": OneOf((REQUESTS_READ, REQUESTS_WRITE, COMMITTEE_REVIEW)),
@@ -113,6 +123,8 @@ class AccessRequestViewSet(
         "invite": [REQUESTS_WRITE],
         "invitation_withdraw": [REQUESTS_WRITE],
         "team_member_remove": [REQUESTS_WRITE],
+        "member_remove": [REQUESTS_WRITE],
+        "leave": [REQUESTS_WRITE],
         "vote": [COMMITTEE_REVIEW],
         "decide": [COMMITTEE_REVIEW],
         "revoke": [COMMITTEE_REVIEW],
@@ -141,11 +153,15 @@ class AccessRequestViewSet(
             "withdraw",
             "resubmit",
             "renew",
+            "copy",
+            "closeout",
             "accept_agreement",
             "comment",
             "invite",
             "invitation_withdraw",
             "team_member_remove",
+            "member_remove",
+            "leave",
             "vote",
             "decide",
             "revoke",
@@ -268,6 +284,50 @@ class AccessRequestViewSet(
         )
         return self._respond(access_request)
 
+    @extend_schema(
+        request=None,
+        responses={201: AccessRequestCopySerializer},
+        summary="Copy a finished request as a new draft (its applicant only)",
+        description="Starts a new draft pre-filled from this request, which must be finished: "
+        "withdrawn, closed, or submitted with every committee's part decided (409 otherwise). "
+        "Copied: the answers, the diseases and the datasets still in the catalogue. Not "
+        "copied: the ethics approval document (upload it again), datasets no longer in the "
+        "catalogue, and the team (invite its members again); the answer lists them. The new "
+        "draft's `copied_from` names this request. Anyone but the applicant gets a 404.",
+    )
+    @action(detail=True, methods=["post"])
+    def copy(self, request, pk=None):
+        copy = request_services.request_copy(
+            access_request=self._applicants_request(), actor=request.user
+        )
+        fresh = self._visible().get(pk=copy.pk)
+        for name in ("datasets_skipped", "not_copied", "team_not_copied"):
+            setattr(fresh, name, getattr(copy, name))
+        body = AccessRequestCopySerializer(fresh, context=self.get_serializer_context())
+        return Response(body.data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=CloseOutFileSerializer,
+        responses={201: AccessRequestSerializer},
+        summary="File the close-out of the project (its applicant only)",
+        description="At the end of a project, once every grant of the request has ended "
+        "(expired or revoked) or the request is closed: what became of the data (deleted, or "
+        "kept under an agreement, named in `agreement`) and the results and publications. "
+        "Once per request (409 when filed already or the project has not ended). The answer "
+        "is the request, its `closeout` filled in; its committees read it there. A committee "
+        "with `requires_closeout` refuses the applicant's next request until it is filed. "
+        "Anyone but the applicant gets a 404.",
+    )
+    @action(detail=True, methods=["post"])
+    def closeout(self, request, pk=None):
+        access_request = self._applicants_request()
+        body = CloseOutFileSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        closeout_services.closeout_file(
+            access_request=access_request, actor=request.user, data=dict(body.validated_data)
+        )
+        return self._respond(access_request, status.HTTP_201_CREATED)
+
     # --- the team: by e-mail invitation (access.services.team), for the applicant only --------
     def _applicants_request(self) -> AccessRequest:
         """The request, for its applicant only: anyone else, team members included, gets a 404
@@ -282,7 +342,8 @@ class AccessRequestViewSet(
         responses=InvitationSerializer(many=True),
         summary="The team invitations sent for this request (its applicant only)",
     )
-    @action(detail=True, methods=["get"])
+    # Answered whole (at most MAX_PENDING open ones); `pagination_class=None` tells the schema.
+    @action(detail=True, methods=["get"], pagination_class=None)
     def invitations(self, request, pk=None):
         invitations = selectors.invitations_of_request(self._applicants_request())
         return Response(InvitationSerializer(invitations, many=True).data)
@@ -324,24 +385,72 @@ class AccessRequestViewSet(
         invitation = team_services.invitation_withdraw(invitation=invitation, actor=request.user)
         return Response(InvitationSerializer(invitation).data)
 
+    def _remove_member(self, username: str):
+        access_request = self._applicants_request()
+        body = TeamDepartureSerializer(data=self.request.data)
+        body.is_valid(raise_exception=True)
+        if username == access_request.applicant.get_username():
+            member = access_request.applicant  # refused by the service: the applicant stays
+        else:
+            member = access_request.team_members.filter(username=username).first()
+        if member is None:
+            raise Http404
+        team_services.team_member_remove(
+            access_request=access_request,
+            actor=self.request.user,
+            user=member,
+            reason=body.validated_data.get("reason", ""),
+        )
+        return self._respond(access_request)
+
     @extend_schema(
-        request=None,
+        request=TeamDepartureSerializer,
         responses=AccessRequestSerializer,
         parameters=[
             OpenApiParameter("username", str, OpenApiParameter.PATH, description="A team member.")
         ],
-        summary="Take a member off the team",
+        summary="Take a member off the team (the applicant)",
+        description="Needs no review. Before an approval the member is simply off the team; "
+        "after one, every grant the member holds from this request is revoked at once (the "
+        "reason recorded on each, their tokens and visas listed in the revocation feed). The "
+        "applicant cannot remove themselves (409: withdraw the request instead).",
+    )
+    @action(detail=True, methods=["post"], url_path=r"members/(?P<username>[^/]+)/remove")
+    def member_remove(self, request, pk=None, username=None):
+        return self._remove_member(username)
+
+    @extend_schema(
+        request=TeamDepartureSerializer,
+        responses=AccessRequestSerializer,
+        parameters=[
+            OpenApiParameter("username", str, OpenApiParameter.PATH, description="A team member.")
+        ],
+        summary="Take a member off the team (the former route of members/{username}/remove/)",
+        deprecated=True,
     )
     @action(detail=True, methods=["post"], url_path=r"team/(?P<username>[^/]+)/remove")
     def team_member_remove(self, request, pk=None, username=None):
-        access_request = self._applicants_request()
-        member = access_request.team_members.filter(username=username).first()
-        if member is None:
-            raise Http404
-        team_services.team_member_remove(
-            access_request=access_request, actor=request.user, user=member
+        return self._remove_member(username)
+
+    @extend_schema(
+        request=TeamDepartureSerializer,
+        responses={204: None},
+        summary="Leave this request's team (a member)",
+        description="Needs no review: the caller is off the team, and every grant they hold "
+        "from this request is revoked at once (tokens and visas into the revocation feed); the "
+        "applicant is told. The applicant cannot leave (409: withdraw the request instead); "
+        "anyone not on the team gets 404.",
+    )
+    @action(detail=True, methods=["post"])
+    def leave(self, request, pk=None):
+        body = TeamDepartureSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        team_services.team_member_leave(
+            access_request=self.get_object(),
+            actor=request.user,
+            reason=body.validated_data.get("reason", ""),
         )
-        return self._respond(access_request)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
     def _review(self, access_request, slug: str | None) -> Review:
         reviews = selectors.review_list_for_user(self.request.user).filter(request=access_request)
@@ -392,7 +501,8 @@ class AccessRequestViewSet(
         "committee's questions when it returns the request are among them); a reviewer also "
         "reads the internal notes of their own committees.",
     )
-    @action(detail=True, methods=["get"])
+    # One conversation, answered whole (no pages): `pagination_class=None` also tells the schema.
+    @action(detail=True, methods=["get"], pagination_class=None)
     def comments(self, request, pk=None):
         access_request = self.get_object()
         entries = selectors.comments_for_user(request.user, access_request, **self._reach())
@@ -487,6 +597,7 @@ class AccessRequestViewSet(
             grant=grant,
             actor=request.user,
             reason=body.validated_data["reason"],
+            bar_until=body.validated_data.get("bar_until"),
         )
         return Response(GrantSerializer(grant).data)
 
@@ -505,6 +616,106 @@ class AccessRequestViewSet(
             review=review, actor=request.user, reason=body.validated_data["reason"]
         )
         return self._respond(access_request)
+
+
+class ReviewViewSet(viewsets.GenericViewSet):
+    """One committee's review of a request, by its id (`reviews[].id` of an access request):
+    the committee's steps that concern its review alone. A review of a committee the caller
+    does not sit on (nor is deputy for) is a 404, whatever the reason."""
+
+    serializer_class = ConsentReevaluationSerializer
+    token_scopes = {
+        "reevaluate": [COMMITTEE_REVIEW],
+        "experts": [COMMITTEE_REVIEW],
+        "expert_end": [COMMITTEE_REVIEW],
+    }
+    refusals_recorded = {
+        "reevaluate": "review.reevaluate",
+        "experts": "review.expert_invite",
+        "expert_end": "review.expert_end",
+    }
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # drf-spectacular building the schema
+            return Review.objects.none()
+        return selectors.review_list_for_user(self.request.user)
+
+    def get_object(self):
+        try:
+            return self.get_queryset().get(pk=int(self.kwargs["pk"]))
+        except (Review.DoesNotExist, ValueError):
+            raise Http404 from None
+
+    @extend_schema(
+        request=None,
+        responses=ConsentReevaluationSerializer,
+        summary="Judge this review's consent matches again with the current consent engine",
+        description="For the review's committee members without a conflict, while the review "
+        "is open for a decision (409 once decided or closed). The stored verdicts of the "
+        "committee's datasets are replaced by the current engine's, and one ledger event "
+        "records each one's engine and decision before and after. Other committees' verdicts "
+        "stay as they are, and no automatic policy runs. Answers the review's matches now.",
+    )
+    @action(detail=True, methods=["post"])
+    def reevaluate(self, request, pk=None):
+        review = self.get_object()
+        result = review_services.consent_reevaluate(review=review, actor=request.user)
+        return Response(
+            ConsentReevaluationSerializer(
+                {
+                    "review": review.pk,
+                    "engine_version": result.engine_version,
+                    "matches": result.matches,
+                    "changes": result.changes,
+                }
+            ).data
+        )
+
+    @extend_schema(
+        request=ExpertInviteSerializer,
+        responses={201: OutsideReviewerSerializer},
+        summary="Invite an outside expert to give an opinion on this review (by e-mail)",
+        description="For the review's committee members without a conflict, while the review is "
+        "open. The address gets a link; whoever signs in with it reads the request's answers "
+        "and attachments and writes internal comments to the committee, never votes or "
+        "decides, and loses access when the review ends.",
+    )
+    @action(detail=True, methods=["post"])
+    def experts(self, request, pk=None):
+        review = self.get_object()
+        body = ExpertInviteSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        expert = expert_services.expert_invite(
+            review=review, actor=request.user, email=body.validated_data["email"]
+        )
+        return Response(_expert_data(expert), status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=None,
+        responses=OutsideReviewerSerializer,
+        summary="End an outside expert's invitation or access to this review",
+    )
+    @action(detail=True, methods=["post"], url_path=r"experts/(?P<expert_id>\d+)/end")
+    def expert_end(self, request, pk=None, expert_id=None):
+        review = self.get_object()
+        expert = review.outside_reviewers.filter(pk=expert_id).first()
+        if expert is None:
+            raise Http404
+        expert = expert_services.expert_end(expert=expert, actor=request.user)
+        return Response(_expert_data(expert))
+
+
+def _expert_data(expert) -> dict:
+    return OutsideReviewerSerializer(
+        {
+            "id": expert.pk,
+            "email": expert.email,
+            "state": expert.state,
+            "invited_at": expert.invited_at,
+            "accepted_at": expert.accepted_at,
+            "ended_at": expert.ended_at,
+        }
+    ).data
 
 
 class InvitationAnswerView(APIView):

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
 
+from governance import matching as consent_engine
 from governance.choices import CommitteeRole, DecisionPolicy
 from governance.matching import Outcome
 from governance.models import DataAccessCommittee, Dataset
@@ -20,10 +21,10 @@ from governance.models import DataAccessCommittee, Dataset
 from .. import lifecycle, selectors
 from ..answers import PURPOSE_FLAGS, SENSITIVE_FLAGS
 from ..choices import DecisionOutcome, ReviewStatus
-from ..models import AccessRequest, Grant, Review
+from ..models import AccessRequest, CloseOut, Grant, Review
 from ..services import decisions as decision_services
 from ..services import reviews as review_services
-from .forms import DECISION_FORMS, CommentForm, DeputyForm, RecusalForm, VoteForm
+from .forms import DECISION_FORMS, CommentForm, DeputyForm, ExpertInviteForm, RecusalForm, VoteForm
 
 # How the consent match reads: whether the purpose fits the consent, never a recommendation.
 VERDICT_LABELS = {
@@ -110,6 +111,20 @@ def who_decides(review: Review, panel: lifecycle.Panel) -> str:
         else ("decide this review")
     )
     return f"Only {who}, can {verb}."
+
+
+def reevaluation_refusal(review: Review, role: str | None) -> str | None:
+    """Why someone with this acting role (None: off the panel or conflicted) may not have the
+    review's consent matches judged again now, or None if they may; the service
+    (`consent_reevaluate`) checks the same on POST."""
+    if role is None:
+        return "Only members of this request's committee, without a conflict, may do this."
+    if review.status not in lifecycle.DECIDABLE_STATES:
+        return (
+            f"This review is {review.get_status_display().lower()}: its consent matches are "
+            "kept as they were when it was decided."
+        )
+    return None
 
 
 def days_since(moment) -> int | None:
@@ -221,6 +236,7 @@ def review_page_context(request, review: Review, bound: dict[str, forms.Form]) -
     ]
 
     own_vote = next((v for v in current_votes if v.voter_id == user.pk), None)
+    dataset_rows = [_dataset_row(d, matches.get(d.pk)) for d in datasets]
     return {
         "review": review,
         "access_request": access_request,
@@ -234,12 +250,18 @@ def review_page_context(request, review: Review, bound: dict[str, forms.Form]) -
         if review.status in lifecycle.OPEN_REVIEW_STATES
         else None,
         "recusals": list(review.recusals.select_related("member")),
+        "bars": list(selectors.bars_for_request(access_request, [committee.pk])),
         "deputies": list(review.deputies.select_related("user", "appointed_by")),
         "uncounted_votes": [v for v in current_votes if v.voter_id not in panel.eligible_voters()],
         "may_recuse": on_panel_role is not None
         and user.pk not in panel.excluded
         and review.status not in (ReviewStatus.CLOSED, ReviewStatus.WITHDRAWN),
         "recusal_form": bound.get("recusal") or RecusalForm(prefix="recusal"),
+        "experts": selectors.experts_of_review(review),
+        "may_invite_expert": on_panel_role is not None
+        and not conflict
+        and review.status in lifecycle.OPEN_REVIEW_STATES,
+        "expert_form": bound.get("expert") or ExpertInviteForm(prefix="expert"),
         "may_appoint_deputy": user.is_superuser
         and review.status not in (ReviewStatus.CLOSED, ReviewStatus.WITHDRAWN),
         "deputy_form": bound.get("deputy") or DeputyForm(prefix="deputy", actor=user),
@@ -249,12 +271,23 @@ def review_page_context(request, review: Review, bound: dict[str, forms.Form]) -
         "diseases": list(access_request.diseases.order_by("curie")),
         "team": list(access_request.team_members.order_by("username")),
         "researcher_status": researcher_status_text(access_request.applicant),
+        # The end of this project, and the applicant's other projects with this committee: a
+        # committee that requires close-outs sees at once whose are missing.
+        "closeout": CloseOut.objects.filter(request=access_request)
+        .select_related("filed_by")
+        .first(),
+        "earlier_projects": selectors.earlier_projects(access_request, committee.pk),
         "purpose_flags": _purpose_flags(access_request),
         "sensitive_flags": _sensitive_flags(access_request),
         "ethics_document_url": ethics_document_url(access_request),
         "acceptances": acceptances,
         "missing_acceptances": missing_acceptances,
-        "dataset_rows": [_dataset_row(d, matches.get(d.pk)) for d in datasets],
+        "dataset_rows": dataset_rows,
+        "engine_version": consent_engine.ENGINE_VERSION,
+        # Verdicts stay as the engine of the day gave them; someone who may act is offered to
+        # have the outdated ones judged again (a confirmation page, then one service).
+        "may_reevaluate": any(row.outdated for row in dataset_rows)
+        and reevaluation_refusal(review, role) is None,
         "other_datasets": [
             d for d in access_request.datasets.all() if d.committee_id != committee.pk
         ],
@@ -322,6 +355,9 @@ class DatasetRow:
     match: Any
     verdict: str
     rules: list[dict]
+    # Judged by an older consent engine than the one running now (the verdict is kept until a
+    # committee member has it judged again).
+    outdated: bool = False
 
 
 def _dataset_row(dataset: Dataset, match) -> DatasetRow:
@@ -332,7 +368,13 @@ def _dataset_row(dataset: Dataset, match) -> DatasetRow:
         {**rule, "outcome": VERDICT_LABELS.get(rule.get("outcome"), rule.get("outcome"))}
         for rule in match.rules or []
     ]
-    return DatasetRow(dataset, match, VERDICT_LABELS.get(match.decision, match.decision), rules)
+    return DatasetRow(
+        dataset,
+        match,
+        VERDICT_LABELS.get(match.decision, match.decision),
+        rules,
+        outdated=match.engine_version != consent_engine.ENGINE_VERSION,
+    )
 
 
 def _role_label(role: str | None) -> str:

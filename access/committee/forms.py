@@ -19,6 +19,7 @@ from governance.models import Dataset
 from ..choices import CommentVisibility, DecisionOutcome, VoteChoice
 from ..models import Decision, Grant, Review
 from ..services import decisions as decision_services
+from ..services.grants import bar_until_problem
 
 
 class CommentForm(forms.Form):
@@ -138,12 +139,39 @@ class RevokeForm(forms.Form):
         error_messages={"required": "Say why the grant is revoked."},
     )
 
+    bar_until = forms.DateField(
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="For misuse only: leave empty to revoke this grant alone.",
+    )
+
     def __init__(self, *args, grant: Grant, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["reason"].label = (
             f"Reason for revoking {grant.user.username}'s access to {grant.dataset.accession} "
             "(they read it)"
         )
+        self.fields[
+            "bar_until"
+        ].label = f"Also bar {grant.user.username} from the committee's datasets until (optional)"
+
+    def clean_bar_until(self):
+        until = self.cleaned_data.get("bar_until")
+        problem = bar_until_problem(until)
+        if problem:
+            raise forms.ValidationError(problem)
+        return until
+
+
+class ExpertInviteForm(forms.Form):
+    email = forms.EmailField(
+        label="E-mail address of the outside expert",
+        max_length=254,
+        help_text="They get a link: after signing in they read this request's answers and "
+        "attachments and write their opinion to the committee. They never vote or decide; "
+        "their access ends with this review.",
+        error_messages={"required": "Give the expert's e-mail address."},
+    )
 
 
 class RecusalForm(forms.Form):

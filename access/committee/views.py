@@ -1,7 +1,8 @@
 """The views of the committee's review workspace, served inside the admin site.
 
 `ReviewWorkspace` takes the ReviewAdmin and gives it the review page and one POST URL per step
-on it (start, comment, vote, decide, close, recuse, appoint a deputy, revoke a grant); each view
+on it (start, comment, vote, decide, close, recuse, appoint a deputy, revoke a grant, judge the
+consent matches again with the current engine); each view
 calls one service and records the admin action in the ledger in the same transaction, then goes
 back to the page (POST/redirect/GET), or re-renders it with the service's reason for refusing.
 `revoke_grants` is the grant list's "revoke" action. A review the person may not see is a 404
@@ -23,20 +24,23 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 
 from core.exceptions import REFUSALS, add_form_errors, refusal_text
+from governance import matching as consent_engine
 
 from .. import lifecycle, selectors
 from ..choices import CommentVisibility, DecisionOutcome, VoteChoice
 from ..models import Review
 from ..services import decisions as decision_services
+from ..services import experts as expert_services
 from ..services import grants as grant_services
 from ..services import reviews as review_services
-from .context import review_page_context
+from .context import VERDICT_LABELS, reevaluation_refusal, review_page_context
 from .errors import MethodNotAllowed, record_refusal
 from .forms import (
     DECISION_FORMS,
     CloseForm,
     CommentForm,
     DeputyForm,
+    ExpertInviteForm,
     RecusalForm,
     RevokeActionForm,
     RevokeForm,
@@ -111,6 +115,21 @@ class ReviewWorkspace:
                 "<path:object_id>/deputy/",
                 wrap(self.deputy_view, "deputy_appoint"),
                 name=f"{name}_deputy",
+            ),
+            path(
+                "<path:object_id>/experts/",
+                wrap(self.expert_invite_view, "expert_invite"),
+                name=f"{name}_expert_invite",
+            ),
+            path(
+                "<path:object_id>/experts/<int:expert_id>/end/",
+                wrap(self.expert_end_view, "expert_end"),
+                name=f"{name}_expert_end",
+            ),
+            path(
+                "<path:object_id>/reevaluate/",
+                wrap(self.reevaluate_view, "consent_reevaluate"),
+                name=f"{name}_reevaluate",
             ),
             path(
                 "<path:object_id>/grants/<int:grant_id>/revoke/",
@@ -195,19 +214,21 @@ class ReviewWorkspace:
         *,
         action: str,
         success: str,
+        reported: Callable[[Any], str] | None = None,
         **detail,
     ):
         """Run the service and the admin's ledger record in one transaction; on success go back
-        to the review page (POST/redirect/GET), on a refusal re-render it with the reason."""
+        to the review page (POST/redirect/GET), on a refusal re-render it with the reason.
+        `reported` adds what the service's result says to the success message."""
         try:
             with transaction.atomic():
-                call()
+                result = call()
                 self.model_admin._record_admin_action(request, review, action, action, **detail)
         except REFUSALS as exc:
             if isinstance(exc, PermissionDenied):  # a service's authority check said no
                 record_refusal(request, action, 403)
             return self._refused(request, review, form, key, exc)
-        messages.success(request, success)
+        messages.success(request, f"{success} {reported(result)}" if reported else success)
         return HttpResponseRedirect(self._page_url(review))
 
     def _posted_review(self, request, object_id) -> Review:
@@ -242,6 +263,7 @@ class ReviewWorkspace:
         action: str,
         success: str | Callable[[dict[str, Any]], str],
         logged: tuple[str, ...] = (),
+        reported: Callable[[Any], str] | None = None,
         **detail,
     ):
         """A step with a form: re-render the page with the form's errors if it is not valid,
@@ -258,6 +280,7 @@ class ReviewWorkspace:
             lambda: call(form),
             action=action,
             success=success(data) if callable(success) else success,
+            reported=reported,
             **{name: data[name] for name in logged},
             **detail,
         )
@@ -428,6 +451,63 @@ class ReviewWorkspace:
             ),
         )
 
+    def expert_invite_view(self, request, object_id):
+        review = self._posted_review(request, object_id)
+        return self._form_step(
+            request,
+            review,
+            ExpertInviteForm(request.POST, prefix="expert"),
+            "expert",
+            lambda form: expert_services.expert_invite(
+                review=review, actor=request.user, email=form.cleaned_data["email"]
+            ),
+            action="expert_invite",
+            success=lambda data: f"{data['email']} is invited to give an opinion on this review.",
+        )
+
+    def expert_end_view(self, request, object_id, expert_id):
+        review = self._posted_review(request, object_id)
+        expert = review.outside_reviewers.filter(pk=expert_id).first()
+        if expert is None:
+            raise Http404("No such expert on this review.")
+        return self._form_step(
+            request,
+            review,
+            forms.Form(request.POST),
+            "expert_end",
+            lambda _form: expert_services.expert_end(expert=expert, actor=request.user),
+            action="expert_end",
+            success=f"{expert.email} no longer has access to this review.",
+            expert=expert.pk,
+        )
+
+    def reevaluate_view(self, request, object_id):
+        review = self._review_or_404(request, object_id)
+        if request.method not in ("GET", "HEAD", "POST"):
+            raise MethodNotAllowed
+        refusal = reevaluation_refusal(review, _acting_role(request.user, review))
+        return self._confirmed_step(
+            request,
+            review,
+            forms.Form(request.POST if request.method == "POST" else None),
+            "reevaluate",
+            {
+                "title": "Re-evaluate consent",
+                "explanation": "The consent engine judges this committee's datasets again "
+                f"against the request's purpose, as version {consent_engine.ENGINE_VERSION} "
+                "does now; the stored verdicts are replaced and the change goes into the audit "
+                "ledger. Other committees' verdicts stay as they are, and no automatic decision "
+                "follows: the committee decides as before.",
+                "submit": "Re-evaluate consent",
+                "allowed": refusal is None,
+                "refusal": refusal,
+            },
+            lambda _form: review_services.consent_reevaluate(review=review, actor=request.user),
+            action="consent_reevaluate",
+            success="Consent re-evaluated",
+            reported=reevaluation_report,
+        )
+
     def revoke_view(self, request, object_id, grant_id):
         review = self._review_or_404(request, object_id)
         grant = selectors.grants_for_review(review).filter(pk=grant_id).first()
@@ -465,6 +545,20 @@ def _acting_role(user, review: Review) -> str | None:
     if lifecycle.conflict_refusal(panel, user.pk):
         return None
     return panel.role_of(user.pk)
+
+
+def reevaluation_report(result: review_services.ConsentReevaluation) -> str:
+    """What changed, for the success message: "with engine 2.0.0: ACC-1: does not fit → fits;
+    ACC-2 unchanged (fits)."."""
+    parts = []
+    for change in result.changes:
+        after = VERDICT_LABELS.get(change.after, change.after)
+        if change.before == change.after:
+            parts.append(f"{change.dataset} unchanged ({after})")
+        else:
+            before = VERDICT_LABELS.get(change.before, change.before or "not evaluated")
+            parts.append(f"{change.dataset}: {before} → {after}")
+    return f"with engine {result.engine_version}: {'; '.join(parts) or 'no dataset'}."
 
 
 def _management(user, review: Review, refusal: str) -> dict[str, Any]:

@@ -43,6 +43,24 @@ FIELD_LABELS = {
 }
 
 
+def copy_left_out_text(copy: AccessRequest) -> str:
+    """What `request_copy` left out of the new draft `copy`, in a sentence or two."""
+    parts = []
+    if copy.datasets_skipped:
+        parts.append(
+            f"No longer in the catalogue, so not copied: {', '.join(copy.datasets_skipped)}."
+        )
+    answers = [FIELD_LABELS.get(f, f) for f in copy.not_copied]
+    if answers:
+        parts.append(f"Not copied, give again: {', '.join(answers)}.")
+    team = copy.team_not_copied
+    if team:
+        parts.append(
+            f"The team is not copied: invite its {team} member{'s' if team != 1 else ''} again."
+        )
+    return " ".join(parts)
+
+
 def person_name(user, viewer) -> str:
     if user.pk == viewer.pk:
         return "you"
@@ -80,6 +98,10 @@ def actions(access_request: AccessRequest, user, reviews) -> dict[str, bool]:
         "resubmit": applicant and status == RequestStatus.SUBMITTED and returned,
         "comment": applicant and status == RequestStatus.SUBMITTED,
         "accept": status in (RequestStatus.DRAFT, RequestStatus.SUBMITTED),
+        "leave": not applicant
+        and status in (RequestStatus.DRAFT, RequestStatus.SUBMITTED)
+        and access_request.team_members.filter(pk=user.pk).exists(),
+        "copy": applicant and lifecycle.copy_refusal(status, [r.status for r in reviews]) is None,
         "renew": applicant
         and status == RequestStatus.SUBMITTED
         and not access_request.is_renewal
@@ -235,6 +257,11 @@ def timeline(access_request, user, reviews, people) -> list[dict]:
             )
         elif kind == EventType.REQUEST_CLOSED:
             text = "The request was closed."
+        elif kind == EventType.REQUEST_COPIED:
+            source = AccessRequest(pk=p["source"]).reference if p.get("source") else "another"
+            text = f"{capitalised(actor)} started this draft as a copy of {source}."
+        elif kind == EventType.CLOSEOUT_FILED:
+            text = f"{capitalised(actor)} filed the close-out of the project."
         elif kind == EventType.REQUEST_EXPIRED:
             text = "The draft was closed after 90 days without activity."
         elif kind == EventType.AGREEMENT_ACCEPTED:
@@ -245,6 +272,16 @@ def timeline(access_request, user, reviews, people) -> list[dict]:
             verdict = VERDICT_LABELS.get(p.get("decision"), p.get("decision", ""))
             text = (
                 f"Automatic consent check for {p.get('dataset', 'a dataset')}: {verdict.lower()}."
+            )
+        elif kind == EventType.CONSENT_REEVALUATED:
+            checks = "; ".join(
+                f"{d.get('dataset', 'a dataset')}: "
+                f"{VERDICT_LABELS.get(d.get('after'), d.get('after') or '').lower()}"
+                for d in p.get("datasets", [])
+            )
+            text = (
+                f"{committee_name(event)} had the consent check run again with the current "
+                f"consent engine ({p.get('engine', '?')})" + (f": {checks}." if checks else ".")
             )
         elif kind == EventType.REVIEW_STARTED:
             text = f"{committee_name(event)} started its review."
@@ -284,6 +321,17 @@ def timeline(access_request, user, reviews, people) -> list[dict]:
             text = "An invitation to the team was declined."
         elif kind == EventType.TEAM_MEMBER_REMOVED:
             text = f"{capitalised(actor)} removed a member from the team."
+            if p.get("grants_ended"):
+                text = text[:-1] + "; their access ended."
+            if p.get("reason"):
+                text += f" Reason: {p['reason']}"
+        elif kind == EventType.TEAM_MEMBER_LEFT:
+            # Whoever left is on no list of this request any more: not named.
+            text = "A member left the team."
+            if p.get("grants_ended"):
+                text = text[:-1] + "; their access ended."
+            if p.get("reason"):
+                text += f" Reason: {p['reason']}"
         else:  # a new event type the selector lets through: say what the ledger calls it
             text = EventType(kind).label if kind in EventType.values else kind
         out.append({"when": event.occurred_at, "text": text, "seq": event.seq})

@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 from django.forms.utils import ErrorDict
+from django.utils.text import capfirst
 
 from core.exceptions import add_form_errors
 from governance.choices import DatasetStatus, Ontology
@@ -16,8 +17,9 @@ from governance.models import Dataset, OntologyTerm
 
 from .. import selectors
 from ..answers import PURPOSE_FLAGS, REQUEST_FIELDS, SENSITIVE_FLAGS
-from ..choices import RequestStatus
-from ..models import MAX_REQUESTED_MONTHS, AccessRequest
+from ..choices import DataDisposition, RequestStatus
+from ..models import MAX_REQUESTED_MONTHS, AccessRequest, CloseOut
+from ..services.team import REASON_MAX
 from ..uploads import MAX_BYTES, check_ethics_document
 
 # The answers a request form edits: every field the services accept except the upload, which
@@ -276,6 +278,56 @@ class CommentForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 5}),
         error_messages={"required": "Write your reply before sending it."},
     )
+
+
+class TeamDepartureForm(forms.Form):
+    """The optional reason when a member leaves a team or is taken off it."""
+
+    reason = forms.CharField(
+        label="Reason (optional)",
+        help_text="Recorded with the access that ends, and told to the member and the applicant.",
+        max_length=REASON_MAX,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+def _closeout_label(name: str) -> str:
+    return capfirst(CloseOut._meta.get_field(name).verbose_name)
+
+
+class CloseOutForm(forms.Form):
+    """The applicant's close-out at the end of a project (labels from the model); the service
+    (`closeout_file`) checks it again and its field errors are shown here."""
+
+    data_disposition = forms.ChoiceField(
+        label=_closeout_label("data_disposition"),
+        choices=DataDisposition.choices,
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": "Say whether the data were deleted or are kept under an agreement."
+        },
+    )
+    agreement = forms.CharField(
+        label=_closeout_label("agreement"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=CloseOut._meta.get_field("agreement").help_text,
+    )
+    results = forms.CharField(
+        label=_closeout_label("results"),
+        max_length=10000,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text=CloseOut._meta.get_field("results").help_text,
+        error_messages={
+            "required": "Say what the project found and list its publications (or say there "
+            "are none yet)."
+        },
+    )
+
+    def add_service_errors(self, exc: BaseException) -> None:
+        add_form_errors(self, exc)
 
 
 class InvitationForm(forms.Form):

@@ -19,9 +19,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 from core.exceptions import REFUSALS, NotFound, refusal_text
 
 from .. import selectors
+from ..choices import RequestStatus
 from ..services import requests as request_services
 from ..services import team as team_services
-from .forms import InvitationForm
+from .forms import InvitationForm, TeamDepartureForm
 
 
 def team_context(access_request, user) -> dict:
@@ -35,6 +36,10 @@ def team_context(access_request, user) -> dict:
             "invitation_form": InvitationForm(),
             "team_editable": refusal is None,
             "team_fixed_reason": refusal or "",
+            # After submission the team shrinks behind a confirmation page (with a reason):
+            # leaving needs no review, and what the member holds from the request ends.
+            "team_removable": refusal is not None
+            and access_request.status == RequestStatus.SUBMITTED,
         }
     return context
 
@@ -90,20 +95,48 @@ def invitation_withdraw(request: HttpRequest, pk: int, invitation_pk: int) -> Ht
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def team_member_remove(request: HttpRequest, pk: int, user_pk: int) -> HttpResponse:
+    """The applicant takes a member off the team. A draft's team changes at a click; after
+    submission a confirmation page (GET) says what ends, and asks for an optional reason."""
     access_request = _applicants_request(request, pk)
     member = get_object_or_404(access_request.team_members.all(), pk=user_pk)
-    try:
-        team_services.team_member_remove(
-            access_request=access_request, actor=request.user, user=member
-        )
-    except REFUSALS as exc:
-        messages.error(request, f"Not removed. {refusal_text(exc)}".strip())
-    else:
-        name = member.get_full_name() or member.get_username()
-        messages.success(request, f"{name} is no longer on the team.")
-    return redirect(_team_anchor(pk))
+    name = member.get_full_name() or member.get_username()
+    form = TeamDepartureForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            team_services.team_member_remove(
+                access_request=access_request,
+                actor=request.user,
+                user=member,
+                reason=form.cleaned_data["reason"],
+            )
+        except REFUSALS as exc:
+            messages.error(request, f"Not removed. {refusal_text(exc)}".strip())
+        else:
+            ended = access_request.status != RequestStatus.DRAFT
+            messages.success(
+                request,
+                f"{name} is no longer on the team."
+                + (" Their access from this request was revoked." if ended else ""),
+            )
+        return redirect(_team_anchor(pk))
+    return render(
+        request,
+        "access/confirm.html",
+        {
+            "access_request": access_request,
+            "action": "remove",
+            "member_name": name,
+            "title": f"Remove {name} from the team of {access_request.reference}",
+            "button": f"Remove {name} and revoke their access",
+            "form": form,
+            "approved_by": [
+                r.committee.name for r in request_services.approvals_standing(access_request)
+            ],
+        },
+        status=400 if form.errors else 200,
+    )
 
 
 # --- the invitee ------------------------------------------------------------------------------

@@ -30,16 +30,20 @@ from governance.models import AccessAgreement
 from .. import lifecycle, selectors
 from ..answers import PURPOSE_FLAGS
 from ..choices import RequestStatus, ReviewStatus
+from ..models import AccessRequest, CloseOut
+from ..services import closeouts as closeout_services
 from ..services import requests as request_services
 from ..services import reviews as review_services
+from ..services import team as team_services
 from ..uploads import sniff
 from . import context as ctx
-from .forms import AccessRequestForm, CommentForm
+from .forms import AccessRequestForm, CloseOutForm, CommentForm, TeamDepartureForm
 from .team import team_context
 
 log = logging.getLogger(__name__)
 
 REQUESTS_PAGE_SIZE = 25
+CLOSEOUT_NEXT_STEP = "File the close-out of the project: what became of the data, and its results."
 SEARCH_RESULTS = 20
 
 
@@ -67,6 +71,14 @@ def request_list(request: HttpRequest) -> HttpResponse:
     items = list(page.object_list)
     agreements = selectors.current_agreements({d for r in items for d in r.datasets.all()})
     accepted = selectors.acceptances_of_user(request.user, items)
+    # The applicant's ended projects on this page that still wait for their close-out.
+    closeout_due = set(
+        selectors.requests_ended(
+            AccessRequest.objects.filter(pk__in=[r.pk for r in items], applicant=request.user)
+        )
+        .filter(closeout__isnull=True)
+        .values_list("pk", flat=True)
+    )
     rows = []
     for access_request in items:
         reviews = list(access_request.reviews.all())
@@ -86,7 +98,9 @@ def request_list(request: HttpRequest) -> HttpResponse:
                 "summary": summary,
                 "summary_label": ctx.status_label(summary),
                 "datasets": ctx.dataset_statuses(access_request, datasets, reviews),
-                "next_step": ctx.next_step(
+                "next_step": CLOSEOUT_NEXT_STEP
+                if access_request.pk in closeout_due
+                else ctx.next_step(
                     access_request,
                     request.user,
                     reviews=reviews,
@@ -268,7 +282,12 @@ def disease_search_json(request: HttpRequest) -> JsonResponse:
 @login_required
 @require_GET
 def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    access_request = selectors.request_get_for_user(request.user, pk)
+    return _detail_page(request, selectors.request_get_for_user(request.user, pk))
+
+
+def _detail_page(
+    request: HttpRequest, access_request, *, closeout_form: CloseOutForm | None = None
+) -> HttpResponse:
     user = request.user
     reviews = list(access_request.reviews.all())
     datasets = list(access_request.datasets.select_related("committee"))
@@ -338,6 +357,15 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
     accepted_pairs = {(access_request.pk, a) for a, ids in acceptance_map.items() if user.pk in ids}
     pending = ctx.pending_agreements(access_request, user, agreements_by_dataset, accepted_pairs)
     summary = lifecycle.summary_status(access_request.status, [r.status for r in reviews])
+    closeout = CloseOut.objects.filter(request=access_request).select_related("filed_by").first()
+    closeout_due = is_applicant and closeout is None and selectors.request_ended(access_request)
+    closeouts_due = []
+    if problems and "closeouts" in problems:
+        closeouts_due = [
+            earlier
+            for _, projects in request_services.closeouts_due_before_submission(access_request)
+            for earlier in projects
+        ]
     latest_questions = [r for r in reviews if r.status == ReviewStatus.RETURNED]
     # A returned request: the committees' questions and the reply box open the page.
     questions = selectors.returned_questions(access_request) if latest_questions else []
@@ -362,9 +390,15 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "problems": problems,
             "summary": summary,
             "summary_label": ctx.status_label(summary),
-            "next_step": ctx.next_step(
+            "next_step": CLOSEOUT_NEXT_STEP
+            if closeout_due
+            else ctx.next_step(
                 access_request, user, reviews=reviews, pending=bool(pending), problems=problems
             ),
+            "closeout": closeout,
+            "closeout_due": closeout_due,
+            "closeout_form": closeout_form or CloseOutForm(),
+            "closeouts_due": closeouts_due,
             "comments": selectors.comments_for_applicant(access_request),
             "comment_form": CommentForm(),
             "timeline": ctx.timeline(access_request, user, reviews, people),
@@ -401,6 +435,18 @@ CONFIRMATIONS = {
         "success": "Resubmitted {ref}. The committees that asked questions review it again.",
         "failure": "{ref} was not resubmitted.",
     },
+    # A member (not the applicant) leaves the team: no review, their access ends at once.
+    "leave": {
+        "service": team_services.team_member_leave,
+        "title": "Leave the team of {ref}",
+        "button": "Leave this project and end my access",
+        "success": "You left the team of {ref}. Your access from it was revoked, and tokens "
+        "issued for it no longer work.",
+        "failure": "You did not leave {ref}.",
+        "reason": True,
+        # Off the team the request is no longer theirs to see: back to their list.
+        "done": "access:request-list",
+    },
 }
 
 
@@ -412,9 +458,15 @@ def request_transition(request: HttpRequest, pk: int, action: str) -> HttpRespon
     access_request = selectors.request_get_for_user(request.user, pk)
     spec = CONFIRMATIONS[action]
     ref = access_request.reference
-    if request.method == "POST":
+    form = (
+        TeamDepartureForm(request.POST if request.method == "POST" else None)
+        if spec.get("reason")
+        else None
+    )
+    if request.method == "POST" and (form is None or form.is_valid()):
+        extra = {"reason": form.cleaned_data["reason"]} if form is not None else {}
         try:
-            spec["service"](access_request=access_request, actor=request.user)
+            spec["service"](access_request=access_request, actor=request.user, **extra)
         except REFUSALS as exc:
             found = refusal(exc)
             if found is not None and "reply" in found.field_errors:
@@ -432,6 +484,8 @@ def request_transition(request: HttpRequest, pk: int, action: str) -> HttpRespon
             messages.error(request, f"{spec['failure'].format(ref=ref)} {refusal_text(exc)}")
         else:
             messages.success(request, spec["success"].format(ref=ref))
+            if spec.get("done"):
+                return redirect(spec["done"])
         return redirect(access_request)
     reviews = list(access_request.reviews.all())
     if not ctx.actions(access_request, request.user, reviews)[action]:
@@ -457,11 +511,66 @@ def request_transition(request: HttpRequest, pk: int, action: str) -> HttpRespon
             "approved_by": [
                 r.committee.name for r in request_services.approvals_standing(access_request)
             ]
-            if action == "withdraw"
+            if action in ("withdraw", "leave")
             else [],
             "problems": problems,
+            "form": form,
         },
+        status=400 if form is not None and form.errors else 200,
     )
+
+
+@login_required
+@require_POST
+def request_copy(request: HttpRequest, pk: int) -> HttpResponse:
+    """ "Copy as new request": a new draft pre-filled from this finished request, opened in the
+    form, with what could not be copied said above it. The applicant's only (404 for the team)."""
+    access_request = selectors.request_get_for_user(request.user, pk)
+    if access_request.applicant_id != request.user.pk:
+        raise Http404("No such access request.")
+    ref = access_request.reference
+    try:
+        copy = request_services.request_copy(access_request=access_request, actor=request.user)
+    except REFUSALS as exc:
+        messages.error(request, f"{ref} was not copied. {refusal_text(exc)}")
+        return redirect(access_request)
+    messages.success(
+        request,
+        f"Started {copy.reference}, a new draft copied from {ref}. Check the answers, save, "
+        "then submit it.",
+    )
+    left_out = ctx.copy_left_out_text(copy)
+    if left_out:
+        messages.warning(request, left_out)
+    return redirect("access:request-edit", pk=copy.pk)
+
+
+@login_required
+@require_POST
+def closeout_file(request: HttpRequest, pk: int) -> HttpResponse:
+    """The close-out form on the request's page: the applicant's only (404 for the team)."""
+    access_request = selectors.request_get_for_user(request.user, pk)
+    if access_request.applicant_id != request.user.pk:
+        raise Http404("No such access request.")
+    form = CloseOutForm(request.POST)
+    if form.is_valid():
+        try:
+            closeout_services.closeout_file(
+                access_request=access_request, actor=request.user, data=form.cleaned_data
+            )
+        except ValidationError as exc:  # bad input: next to the fields it names
+            form.add_service_errors(exc)
+        except REFUSALS as exc:
+            messages.error(request, f"Not filed. {refusal_text(exc)}")
+            return redirect(access_request)
+        else:
+            messages.success(
+                request,
+                f"Filed the close-out of {access_request.reference}. Its committees can read it.",
+            )
+            return redirect(access_request.get_absolute_url() + "#closeout")
+    messages.error(request, "Not filed: see the problems in the close-out form.")
+    return _detail_page(request, access_request, closeout_form=form)
 
 
 @login_required

@@ -4,7 +4,9 @@
   attachment, idle drafts;
 - `reviews`: the committee's panel and conflicts of interest, starting, comments, votes,
   recusals, deputy deciders, closing;
-- `team`: the team by invitation (send, withdraw, accept, decline, expiry, removal);
+- `team`: the team by invitation (send, withdraw, accept, decline, expiry), and leaving it
+  (removal by the applicant, a member leaving; after an approval their grants end with it);
+- `closeouts`: the close-out at the end of a project;
 - `decisions`: `decision_record` and what follows from it;
 - `grants`: grant creation, revocation and expiry;
 - `notifications`: the outbox and its delivery;

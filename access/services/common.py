@@ -1,9 +1,15 @@
 """What the access service modules share: the row locks, taken in one order (reviews, then the
-request, then its grants), the applicant check, and a review's state transition."""
+request, then its grants), the applicant check, a review's state transition, and the signed
+tokens of e-mailed links (team invitations, outside experts)."""
 
 from __future__ import annotations
 
-from core.exceptions import Forbidden
+import secrets
+from datetime import timedelta
+
+from django.core import signing
+
+from core.exceptions import Forbidden, NotFound
 
 from .. import lifecycle
 from ..models import AccessRequest, Review
@@ -49,3 +55,22 @@ def transition(review: Review, target: str) -> None:
     lifecycle.check_transition(review.status, target)
     review.status = target
     review.save(update_fields=["status", "updated_at", "round", "decided_at"])
+
+
+# --- e-mailed links: a signed token naming one row and its random nonce --------------------------
+def link_token(pk: int, nonce: str, *, salt: str) -> str:
+    return signing.dumps({"i": pk, "n": nonce}, salt=salt, compress=False)
+
+
+def link_row(token: str, queryset, *, salt: str, days: int, refused: str):
+    """The row of `queryset` a token names, its nonce checked in constant time; `NotFound
+    (refused)` for a malformed, tampered, too old or unknown token (the caller checks state)."""
+    try:
+        value = signing.loads(str(token)[:500], salt=salt, max_age=timedelta(days=days))
+        pk, nonce = int(value["i"]), str(value["n"])
+    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        raise NotFound(refused) from None
+    row = queryset.filter(pk=pk).first()
+    if row is None or not secrets.compare_digest(row.nonce, nonce):
+        raise NotFound(refused)
+    return row

@@ -3,7 +3,7 @@ withdrawal (with their tokens), and their expiry reminders and notices."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -16,7 +16,7 @@ from governance.models import Dataset
 
 from .. import lifecycle
 from ..lifecycle import TransitionRefused
-from ..models import Decision, Grant, Notification
+from ..models import Bar, Decision, Grant, Notification
 from ..selectors import grant_last_day_or_date, renewal_grants
 from ..signals import grant_revoked
 from . import notifications as notification_services
@@ -132,10 +132,31 @@ def grants_extend(
     return extended
 
 
+# The longest a committee may bar a person for, in years.
+BAR_MAX_YEARS = 10
+
+
+def bar_until_problem(until: date | None) -> str | None:
+    """Why `until` cannot end a bar, or None (no bar, or a day from tomorrow to ten years on)."""
+    if until is None:
+        return None
+    today = timezone.localdate()
+    if until <= today:
+        return "A bar ends on a day after today."
+    if until > today.replace(year=today.year + BAR_MAX_YEARS):
+        return f"A bar lasts at most {BAR_MAX_YEARS} years."
+    return None
+
+
 @transaction.atomic
-def grant_revoke(*, grant: Grant, actor, reason: str) -> Grant:
+def grant_revoke(*, grant: Grant, actor, reason: str, bar_until: date | None = None) -> Grant:
+    """Revoke a grant (the deciding committee's chair or secretary). With `bar_until`, for
+    misuse, the person is also barred from the committee's datasets to the end of that day."""
     if not (reason or "").strip():
         raise Invalid({"reason": "Say why the grant is revoked."})
+    problem = bar_until_problem(bar_until)
+    if problem:
+        raise Invalid({"bar_until": problem})
     grant = (
         Grant.objects.select_for_update(of=("self",))
         .select_related("decision__review__committee", "dataset", "user")
@@ -147,15 +168,29 @@ def grant_revoke(*, grant: Grant, actor, reason: str) -> Grant:
         raise Forbidden("Only the chair or the secretary of the deciding committee may revoke.")
     if grant.revoked_at is not None:
         raise TransitionRefused("This grant is already revoked.")
+    bar = None
+    if bar_until is not None:
+        bar = Bar.objects.create(
+            committee=committee,
+            user=grant.user,
+            until=bar_until,
+            reason=reason.strip(),
+            grant=grant,
+            created_by=actor,
+        )
+        events.person_barred(bar=bar, actor=actor)
     return grant_revoke_locked(
         grant=grant,
         actor=actor,
         reason=reason,
         notice=f"{committee.name} revoked your access to {grant.dataset.title}: {reason.strip()}",
+        bar=bar,
     )
 
 
-def grant_revoke_locked(*, grant: Grant, actor, reason: str, notice: str) -> Grant:
+def grant_revoke_locked(
+    *, grant: Grant, actor, reason: str, notice: str, bar: Bar | None = None
+) -> Grant:
     """Revoke a live grant whose row the caller holds locked: the change, its ledger event, its
     tokens revoked into the feed, and the holder told (`notice`)."""
     grant.revoked_at = timezone.now()
@@ -164,7 +199,7 @@ def grant_revoke_locked(*, grant: Grant, actor, reason: str, notice: str) -> Gra
     grant.save(update_fields=["revoked_at", "revoked_by", "revoked_reason"])
     events.grant_revoked(grant=grant, actor=actor)
     _on_grant_revoked(grant)
-    notification_services.notify_revoked(grant=grant, notice=notice)
+    notification_services.notify_revoked(grant=grant, notice=notice, bar=bar)
     return grant
 
 

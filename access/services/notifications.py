@@ -55,7 +55,9 @@ EVENT_KINDS = {
     "comment": NotificationKind.COMMENT,
     "reply": NotificationKind.REPLY,
     "invitation": NotificationKind.INVITATION,
+    "expert_invitation": NotificationKind.EXPERT_INVITATION,
     "team_joined": NotificationKind.TEAM_JOINED,
+    "team_left": NotificationKind.TEAM_LEFT,
     "revoked": NotificationKind.REVOKED,
     "grant_expiring": NotificationKind.GRANT_EXPIRING,
     "grant_expired": NotificationKind.GRANT_EXPIRED,
@@ -459,6 +461,22 @@ def notify_invitation(*, invitation, invitation_link: str) -> None:
     )
 
 
+def notify_expert_invitation(*, expert, link: str) -> None:
+    """An outside expert's invitation goes to the address alone, at once."""
+    notify_event(
+        address=expert.email,
+        event="expert_invitation",
+        context={
+            "expert": expert,
+            "access_request": expert.review.request,
+            "committee": expert.review.committee,
+            "inviter": expert.invited_by,
+            "link": link,
+        },
+        key=f"expert-invitation:{expert.pk}",
+    )
+
+
 def notify_team_joined(*, invitation, agreements) -> None:
     """The person who joined a team: the request, and the agreements they have to accept."""
     access_request = invitation.request
@@ -476,13 +494,38 @@ def notify_team_joined(*, invitation, agreements) -> None:
     )
 
 
-def notify_revoked(*, grant, notice: str) -> None:
+def notify_team_left(*, access_request, user, left: bool, reason: str, grants, key: str) -> None:
+    """A member left the team or was taken off it: the member (their grants' own notices say
+    the same per dataset) and the applicant, with the datasets whose access ended."""
+    datasets = sorted({g.dataset.title for g in grants})
+    member_name = user.get_full_name() or user.get_username()
+    for person, is_member in ((user, True), (access_request.applicant, False)):
+        notify_event(
+            recipient=person,
+            event="team_left",
+            context={
+                "access_request": access_request,
+                "member_name": member_name,
+                "is_member": is_member,
+                "left": left,
+                "reason": reason,
+                "datasets": datasets,
+                # The member no longer sees the request: their link is to what access they hold.
+                "link": grants_link() if is_member else request_link(access_request),
+            },
+            key=f"team-left:{access_request.pk}:{key}:{'member' if is_member else 'applicant'}",
+        )
+
+
+def notify_revoked(*, grant, notice: str, bar=None) -> None:
+    """The holder told of a revocation; `bar`, when the committee also barred them."""
     notify_event(
         recipient=grant.user,
         event="revoked",
         context={
             "grant": grant,
             "notice": notice,
+            "bar": bar,
             "reason": grant.revoked_reason,
             "link": grants_link(),
         },

@@ -22,10 +22,16 @@ from governance.rules import ISO_COUNTRIES
 
 from .. import lifecycle, matching
 from ..answers import REQUEST_FIELDS
-from ..choices import RequestStatus, ReviewStatus
+from ..choices import DecisionOutcome, RequestStatus, ReviewStatus
 from ..lifecycle import TransitionRefused
 from ..models import AccessRequest, AgreementAcceptance, Grant, Review
-from ..selectors import committee_reply_missing, request_may_view, researcher_status_current
+from ..selectors import (
+    bars_for_request,
+    closeouts_missing,
+    committee_reply_missing,
+    request_may_view,
+    researcher_status_current,
+)
 from . import common
 from . import decisions as decision_services
 from . import grants as grant_services
@@ -90,18 +96,90 @@ def request_create(
     data: dict[str, Any],
     datasets: Iterable[Dataset] = (),
     diseases: Iterable[OntologyTerm] = (),
+    copied_from: AccessRequest | None = None,
 ) -> AccessRequest:
     """A draft filed by `applicant` for themselves: the caller passes the person asking (the
-    signed-in user, a token's user), never someone else, so there is no one else to check."""
+    signed-in user, a token's user), never someone else, so there is no one else to check.
+    `copied_from` is set by `request_copy` only."""
     unknown = set(data) - set(REQUEST_FIELDS)
     if unknown:
         raise Invalid({f: "Not a field of an access request." for f in unknown})
-    access_request = AccessRequest(applicant=applicant, **data)
+    access_request = AccessRequest(applicant=applicant, copied_from=copied_from, **data)
     _clean_request(access_request, written=data)
     access_request.save()
     _set_relations(access_request, datasets=datasets, diseases=diseases)
     events.request_created(access_request=access_request, actor=applicant)
     return access_request
+
+
+# The answers a copy never carries over: a file is uploaded again for each request (its copy
+# would be a second stored file that nobody chose to send).
+NOT_COPIED = ("ethics_document",)
+
+
+def _copyable_answers(source: AccessRequest) -> tuple[dict[str, Any], list[str]]:
+    """The answers of `source` a new draft can take as they are, and the names of those it
+    cannot: the ethics document, and any answer stored before a rule that now refuses it (a
+    country code that is not ISO 3166-1, a value out of its field's bounds)."""
+    data: dict[str, Any] = {}
+    left_out = list(NOT_COPIED)
+    for name in REQUEST_FIELDS:
+        if name in NOT_COPIED:
+            continue
+        value = getattr(source, name)
+        field = AccessRequest._meta.get_field(name)
+        try:
+            field.clean(value, source)
+        except ValidationError:
+            left_out.append(name)
+            continue
+        if name == "country" and value and value not in ISO_COUNTRIES:
+            left_out.append(name)
+            continue
+        data[name] = value
+    return data, left_out
+
+
+@transaction.atomic
+def request_copy(*, access_request: AccessRequest, actor) -> AccessRequest:
+    """Start a new draft from a finished request of the applicant's ("Copy as new request"):
+    its answers, its datasets still in the catalogue and its diseases, through `request_create`,
+    with `copied_from` naming the source. Not copied: the ethics approval document (uploaded
+    again), datasets no longer in the catalogue, answers the form would now refuse, and the team
+    (each member is invited again and accepts again; nobody joins a project unasked).
+
+    The returned draft carries what was left out, for the caller to say:
+    `copy.datasets_skipped` (accessions), `copy.not_copied` (answer names) and
+    `copy.team_not_copied` (how many team members are to be invited again)."""
+    common.require_applicant(access_request, actor)
+    # Read fresh: the caller's copy may predate a decision or a withdrawal. Nothing of the source
+    # is written, so no lock is needed; a review reopened meanwhile changes nothing we copy.
+    source = AccessRequest.objects.get(pk=access_request.pk)
+    refusal = lifecycle.copy_refusal(source.status, source.reviews.values_list("status", flat=True))
+    if refusal:
+        raise TransitionRefused(refusal)
+    data, not_copied = _copyable_answers(source)
+    datasets = list(source.datasets.order_by("accession"))
+    kept = [d for d in datasets if d.status == DatasetStatus.PUBLISHED]
+    skipped = [d.accession for d in datasets if d.status != DatasetStatus.PUBLISHED]
+    copy = request_create(
+        applicant=actor,
+        data=data,
+        datasets=kept,
+        diseases=source.diseases.filter(ontology="DOID"),
+        copied_from=source,
+    )
+    events.request_copied(
+        access_request=copy,
+        source=source,
+        actor=actor,
+        datasets_skipped=skipped,
+        not_copied=not_copied,
+    )
+    copy.datasets_skipped = skipped
+    copy.not_copied = not_copied
+    copy.team_not_copied = source.team_members.count()
+    return copy
 
 
 def approvals_standing(access_request: AccessRequest) -> list[Review]:
@@ -301,6 +379,20 @@ def agreements_accept_all(
     ]
 
 
+def closeouts_due_before_submission(
+    access_request: AccessRequest, datasets: Iterable[Dataset] | None = None
+) -> list[tuple[Any, list[AccessRequest]]]:
+    """The committees of the request that require close-outs (`requires_closeout`), each with
+    the applicant's earlier projects with it that ended without one: these block submission."""
+    if datasets is None:
+        datasets = access_request.datasets.select_related("committee")
+    requiring = {d.committee_id: d.committee for d in datasets if d.committee.requires_closeout}
+    if not requiring:
+        return []
+    missing = closeouts_missing(access_request.applicant_id, requiring, exclude=access_request.pk)
+    return [(requiring[cid], earlier) for cid, earlier in missing.items()]
+
+
 def submission_problems(access_request: AccessRequest) -> dict[str, str]:
     """What stops a draft from being submitted, or a returned request from being resubmitted
     (then also a reply to the committee, "reply"), by field (shown before the applicant does)."""
@@ -347,6 +439,19 @@ def submission_problems(access_request: AccessRequest) -> dict[str, str]:
             "requests from bona fide researchers, and you have no current researcher status. "
             "Sign in through your institution, which sends your status to Tessera."
         )
+    # A new request only: a returned one was accepted for review already.
+    closeouts = (
+        closeouts_due_before_submission(access_request, datasets)
+        if access_request.status == RequestStatus.DRAFT
+        else []
+    )
+    if closeouts:
+        problems["closeouts"] = " ".join(
+            f"{committee.name} requires a close-out of each ended project before it accepts a "
+            f"new request: file the close-out of "
+            f"{', '.join(f'{r.reference} “{r.title}”' for r in earlier)} first."
+            for committee, earlier in closeouts
+        )
     accepted = set(
         AgreementAcceptance.objects.filter(
             request=access_request, user_id=access_request.applicant_id
@@ -392,8 +497,11 @@ def request_submit(*, access_request: AccessRequest, actor) -> AccessRequest:
     matching.matches_record(access_request=access_request)
     events.request_submitted(access_request=access_request, actor=actor, reviews=reviews)
     notification_services.notify_submitted(access_request=access_request, reviews=reviews)
-    # Matching says what the committees' automatic policies decide; they are recorded here.
-    for automatic in matching.automatic_decisions(access_request=access_request, reviews=reviews):
+    # A committee that rejects barred people's requests does so first; then matching says what
+    # the committees' consent policies decide. Both are recorded here.
+    rejected = _reject_barred(access_request, reviews)
+    fresh = [r for r in reviews if r.pk not in rejected]
+    for automatic in matching.automatic_decisions(access_request=access_request, reviews=fresh):
         decision_services.decision_record(
             review=automatic.review,
             actor=None,
@@ -404,6 +512,33 @@ def request_submit(*, access_request: AccessRequest, actor) -> AccessRequest:
             reason=automatic.reason,
         )
     return access_request
+
+
+def _reject_barred(access_request: AccessRequest, reviews: list[Review]) -> set[int]:
+    """Reject, for each committee whose policy says so, a fresh review of a request whose
+    applicant or team member it has barred; the ids of the reviews rejected. Other committees
+    see the bar on their review page (`bars_for_request`)."""
+    strict = {r.committee_id: r for r in reviews if r.committee.auto_reject_barred}
+    if not strict:
+        return set()
+    barred: dict[int, list] = {}
+    for bar in bars_for_request(access_request, strict):
+        barred.setdefault(bar.committee_id, []).append(bar)
+    for committee_id, bars in barred.items():
+        who = "; ".join(
+            f"{'the applicant' if b.user_id == access_request.applicant_id else 'team member'} "
+            f"{b.user.username} until {b.until.strftime('%-d %b %Y')}"
+            for b in bars
+        )
+        decision_services.decision_record(
+            review=strict[committee_id],
+            actor=None,
+            outcome=DecisionOutcome.REJECT,
+            automatic=True,
+            reason="Automatic rejection under the committee's policy: it has barred "
+            f"{who} from its datasets.",
+        )
+    return {strict[c].pk for c in barred}
 
 
 WITHDRAWAL_REASON = "Request withdrawn by the applicant"

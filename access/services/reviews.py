@@ -1,9 +1,10 @@
 """A committee's work on one review before and around its decision: who may act (the panel, its
-conflicts of interest), starting the review, comments, votes, recusals, deputy deciders, and
-closing a review."""
+conflicts of interest), starting the review, comments, votes, recusals, deputy deciders, closing a review, and judging its consent matches again with the
+current consent engine."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.contrib.auth import get_user_model
@@ -15,9 +16,10 @@ from guardian.shortcuts import assign_perm
 
 from audit import events
 from core.exceptions import Forbidden, Invalid
+from governance import matching as consent_engine
 from governance.models import DataAccessCommittee
 
-from .. import lifecycle
+from .. import lifecycle, matching
 from ..choices import (
     CommentVisibility,
     RequestStatus,
@@ -25,7 +27,7 @@ from ..choices import (
     VoteChoice,
 )
 from ..lifecycle import TransitionRefused
-from ..models import AccessRequest, Comment, DeputyDecider, Recusal, Review, Vote
+from ..models import AccessRequest, Comment, ConsentMatch, DeputyDecider, Recusal, Review, Vote
 from ..selectors import review_due_at, review_panel, review_work_for
 from . import common
 from . import notifications as notification_services
@@ -212,6 +214,86 @@ def review_close(*, review: Review, actor, reason: str) -> Review:
         access_request.save(update_fields=["status", "updated_at"])
         events.request_closed(access_request=access_request, actor=actor)
     return review
+
+
+@dataclass(frozen=True)
+class ConsentChange:
+    """One dataset's stored verdict before a re-evaluation and its verdict after it."""
+
+    dataset: str  # accession
+    engine_before: str | None  # None: it had no stored match
+    before: str | None
+    after: str
+
+
+@dataclass(frozen=True)
+class ConsentReevaluation:
+    """What `consent_reevaluate` did: the review's matches now, and each dataset's change."""
+
+    engine_version: str
+    matches: list[ConsentMatch]
+    changes: list[ConsentChange]
+
+
+@transaction.atomic
+def consent_reevaluate(*, review: Review, actor) -> ConsentReevaluation:
+    """Judge the stored consent matches of this review's datasets again with the current
+    consent engine, at the request of someone on its panel. Verdicts are stored on submission
+    and kept as they were (the committee may have relied on them) until a committee asks for
+    this; other committees' datasets keep theirs. One ledger event records every dataset's
+    engine and decision before and its decision after. The committees' automatic policies do
+    not run again: they act on fresh submissions only, never on a review already in hand."""
+    review = common.lock_review(review)
+    if not getattr(actor, "is_active", False):
+        raise Forbidden("Only members of this request's committee may do this.")
+    require_eligible(review, actor)
+    if review.status not in lifecycle.DECIDABLE_STATES:
+        raise TransitionRefused(
+            f"This review is {review.get_status_display().lower()}: its consent matches are "
+            "kept as they were when it was decided."
+        )
+    datasets = list(review.datasets().order_by("accession"))
+    # The review's row lock serialises this with a resubmission's refresh of the same matches
+    # (it locks the request's reviews first), so "before" is what the update replaces.
+    before = {
+        m.dataset_id: m
+        for m in ConsentMatch.objects.select_for_update().filter(
+            request_id=review.request_id, dataset__in=datasets
+        )
+    }
+    stored = matching.matches_record(
+        access_request=review.request, datasets=datasets, record_events=False
+    )
+    after = {m.dataset_id: m for m in stored}
+    changes = [
+        ConsentChange(
+            dataset=d.accession,
+            engine_before=before[d.pk].engine_version if d.pk in before else None,
+            before=before[d.pk].decision if d.pk in before else None,
+            after=after[d.pk].decision,
+        )
+        for d in datasets
+        if d.pk in after
+    ]
+    events.consent_reevaluated(
+        review=review,
+        actor=actor,
+        engine_version=consent_engine.ENGINE_VERSION,
+        datasets=[
+            {
+                "dataset": c.dataset,
+                "engine_before": c.engine_before,
+                "before": c.before,
+                "after": c.after,
+            }
+            for c in changes
+        ],
+    )
+    return ConsentReevaluation(
+        engine_version=consent_engine.ENGINE_VERSION,
+        matches=sorted(stored, key=lambda m: m.dataset.accession),
+        changes=changes,
+    )
 
 
 # --- the members' reminder digest (Celery beat) --------------------------------------------------

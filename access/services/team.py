@@ -20,7 +20,6 @@ import secrets
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
@@ -31,8 +30,9 @@ from audit import events
 from core.exceptions import Conflict, Forbidden, Invalid, NotFound
 
 from ..choices import InvitationStatus, RequestStatus
-from ..models import AccessRequest, TeamInvitation
+from ..models import AccessRequest, Grant, TeamInvitation
 from . import common
+from . import grants as grant_services
 from . import notifications as notification_services
 from . import requests as request_services
 
@@ -63,7 +63,7 @@ def normalise_email(address: str) -> str:
 
 # --- the link ---------------------------------------------------------------------------------
 def invitation_token(invitation: TeamInvitation) -> str:
-    return signing.dumps({"i": invitation.pk, "n": invitation.nonce}, salt=SALT, compress=False)
+    return common.link_token(invitation.pk, invitation.nonce, salt=SALT)
 
 
 def invitation_link(invitation: TeamInvitation) -> str:
@@ -75,22 +75,13 @@ def invitation_link(invitation: TeamInvitation) -> str:
 def invitation_from_token(token: str, *, for_update: bool = False) -> TeamInvitation:
     """The open invitation a token names; `NotFound(LINK_REFUSED)` for any other token
     (malformed, tampered, too old, unknown, used, withdrawn, expired)."""
-    try:
-        value = signing.loads(
-            str(token)[:500], salt=SALT, max_age=timedelta(days=invitation_days())
-        )
-        pk, nonce = int(value["i"]), str(value["n"])
-    except (signing.BadSignature, KeyError, TypeError, ValueError):
-        raise NotFound(LINK_REFUSED) from None
     found = TeamInvitation.objects.select_related("request__applicant")
     if for_update:
         found = found.select_for_update(of=("self",))
-    invitation = found.filter(pk=pk).first()
-    if (
-        invitation is None
-        or not secrets.compare_digest(invitation.nonce, nonce)
-        or not invitation.is_open()
-    ):
+    invitation = common.link_row(
+        token, found, salt=SALT, days=invitation_days(), refused=LINK_REFUSED
+    )
+    if not invitation.is_open():
         raise NotFound(LINK_REFUSED)
     return invitation
 
@@ -182,21 +173,115 @@ def invitation_withdraw(*, invitation: TeamInvitation, actor) -> TeamInvitation:
     return invitation
 
 
-@transaction.atomic
-def team_member_remove(*, access_request: AccessRequest, actor, user) -> AccessRequest:
-    """The applicant takes an accepted member off the team, while the team may change."""
-    common.lock_reviews_of(access_request)
-    access_request = common.lock_request(access_request)
-    common.require_applicant(access_request, actor)
+# --- leaving the team ---------------------------------------------------------------------------
+# Leaving needs no review: a smaller team is never more access than a committee approved, so
+# the applicant may take a member off the team, and a member may leave, at any time the request
+# is live (a draft, or submitted: under review, returned or approved). What that person holds
+# from this request ends at once with the same revocation as a committee's: ledger, feed,
+# tokens and visas. The applicant cannot leave (they withdraw the request instead).
+APPLICANT_STAYS = (
+    "You are the applicant of this request: you cannot leave its team. Withdraw the request "
+    "instead (its access ends for everyone)."
+)
+REASON_MAX = 1000
+
+
+def team_departure_refusal(access_request: AccessRequest, *, live_grants: bool) -> str | None:
+    """Why a member cannot leave this request's team now, or None: a live request's team can
+    always shrink; a withdrawn or closed one's only while that member still holds a grant."""
+    if access_request.status in (RequestStatus.DRAFT, RequestStatus.SUBMITTED) or live_grants:
+        return None
+    return (
+        f"This request is {access_request.get_status_display().lower()}: its team no longer "
+        "changes."
+    )
+
+
+def _depart(*, access_request: AccessRequest, user, actor, reason: str, left: bool) -> list[Grant]:
+    """Take `user` off the team (the caller holds the reviews' and the request's locks) and
+    revoke what they hold from this request. Returns the grants revoked."""
+    if user.pk == access_request.applicant_id:
+        raise Conflict(APPLICANT_STAYS)
     if not access_request.team_members.filter(pk=user.pk).exists():
         raise NotFound("That person is not on this request's team.")
-    refusal = request_services.team_change_refusal(access_request)
+    reason = (reason or "").strip()[:REASON_MAX]
+    # The grants last in the lock order (reviews, request, grants), and before the first ledger
+    # event: a token issuer holds a grant's lock while its own event waits for the ledger's
+    # (see tokens.issue). Grants waiting for an agreement end too: nothing is left pending.
+    grants = list(
+        Grant.objects.select_for_update(of=("self",))
+        .filter(
+            request=access_request,
+            user=user,
+            revoked_at__isnull=True,
+            valid_until__gt=timezone.now(),
+        )
+        .select_related("decision__review__committee", "dataset", "user")
+        .order_by("pk")
+    )
+    refusal = team_departure_refusal(access_request, live_grants=bool(grants))
     if refusal:
         raise Conflict(refusal)
     access_request.team_members.remove(user)
-    access_request.last_activity_at = timezone.now()
+    now = timezone.now()
+    access_request.last_activity_at = now
     access_request.save(update_fields=["last_activity_at", "updated_at"])
-    events.team_member_removed(access_request=access_request, user=user, actor=actor)
+    ended = [g.pk for g in grants]
+    if left:
+        events.team_member_left(
+            access_request=access_request, user=user, reason=reason, grants_ended=ended
+        )
+        why = f"Left the team of request {access_request.reference}"
+    else:
+        events.team_member_removed(
+            access_request=access_request,
+            user=user,
+            actor=actor,
+            reason=reason,
+            grants_ended=ended,
+        )
+        why = f"Removed from the team of request {access_request.reference} by the applicant"
+    why += f": {reason}" if reason else ""
+    for grant in grants:
+        grant_services.grant_revoke_locked(
+            grant=grant,
+            actor=actor,
+            reason=why,
+            notice=f"You are no longer on the team of {access_request.reference} "
+            f"“{access_request.title}”, so your access to {grant.dataset.title} has ended.",
+        )
+    if grants or left or access_request.status != RequestStatus.DRAFT:
+        notification_services.notify_team_left(
+            access_request=access_request,
+            user=user,
+            left=left,
+            reason=reason,
+            grants=grants,
+            key=f"{user.pk}:{now.timestamp()}",
+        )
+    return grants
+
+
+@transaction.atomic
+def team_member_remove(
+    *, access_request: AccessRequest, actor, user, reason: str = ""
+) -> AccessRequest:
+    """The applicant takes a member off the team: while the team may change, as a draft's
+    edit; after an approval, with that member's grants of this request revoked at once."""
+    common.lock_reviews_of(access_request)
+    access_request = common.lock_request(access_request)
+    common.require_applicant(access_request, actor)
+    _depart(access_request=access_request, user=user, actor=actor, reason=reason, left=False)
+    return access_request
+
+
+@transaction.atomic
+def team_member_leave(*, access_request: AccessRequest, actor, reason: str = "") -> AccessRequest:
+    """A member leaves the team of their own accord: their grants of this request are revoked
+    at once, and the applicant is told. The applicant cannot leave."""
+    common.lock_reviews_of(access_request)
+    access_request = common.lock_request(access_request)
+    _depart(access_request=access_request, user=actor, actor=actor, reason=reason, left=True)
     return access_request
 
 

@@ -256,3 +256,13 @@ def test_a_renewal_waits_for_a_decision_on_grants_ending_within_60_days(seeded):
     assert {r.status for r in renewal.reviews.all()} <= lifecycle.OPEN_REVIEW_STATES
     assert "Preprint" in renewal.progress_report
     assert selectors.grants_renewable(renewal.parent), "its grants end within the window"
+
+
+def test_a_sensitive_request_waits_for_its_committee_with_the_reason(seeded):
+    """Research on children on a consent that allows it: the stored verdict is review."""
+    spitz = AccessRequest.objects.get(title__startswith="Spitz tumours in children")
+    assert spitz.children and spitz.status == "submitted"
+    (match,) = ConsentMatch.objects.filter(request=spitz)
+    assert match.decision == "review"
+    assert [r["outcome"] for r in match.rules if "Sensitive research" in r["reason"]] == ["review"]
+    assert not Decision.objects.filter(review__request=spitz).exists()

@@ -21,6 +21,7 @@ from access.services import decisions as decision_services
 from access.services import grants as grant_services
 from access.services import requests as request_services
 from access.services import reviews as review_services
+from access.services import team as team_services
 from accounts.services import user_suspend
 from governance import services as gov
 from governance.models import LegalBasisArticle, OntologyTerm
@@ -250,3 +251,35 @@ def test_an_edit_racing_an_approval_waits_for_it_and_is_refused(
     submitted.refresh_from_db()
     assert submitted.commercial is False
     assert Grant.objects.filter(request=submitted, revoked_at__isnull=True).exists()
+
+
+def test_a_member_removed_while_an_approval_lands_keeps_no_grant_and_no_deadlock(
+    grant, researcher, teammate, other_chair, other_dataset, monkeypatch
+):
+    """Leaving needs no review (issue 14): the removal locks the reviews before the request, as
+    a withdrawal does, so it waits for the approval of the other part and then revokes the
+    grants that approval just made for the member, along with their earlier ones."""
+    access_request = grant.request
+    approve, deciding, errors = paused_approval(
+        monkeypatch, access_request, other_dataset, other_chair
+    )
+
+    def remove():
+        try:
+            assert deciding.wait(timeout=10)
+            team_services.team_member_remove(
+                access_request=access_request, actor=researcher, user=teammate, reason="Left."
+            )
+        except Exception as exc:
+            errors["remove"] = repr(exc)
+        finally:
+            connection.close()
+
+    run(approve, remove)
+    assert errors == {}
+    assert not access_request.team_members.filter(pk=teammate.pk).exists()
+    theirs = Grant.objects.filter(request=access_request, user=teammate)
+    assert {g.dataset_id for g in theirs} == {grant.dataset_id, other_dataset.pk}
+    assert not theirs.filter(revoked_at__isnull=True).exists()
+    mine = Grant.objects.filter(request=access_request, user=researcher)
+    assert mine.count() == 2 and not mine.filter(revoked_at__isnull=False).exists()
