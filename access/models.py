@@ -598,7 +598,7 @@ class Bar(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="bars"
     )
-    until = models.DateField("barred until (inclusive)")
+    until = models.DateField("barred until (inclusive)", validators=[DateWithinYears(10)])
     reason = models.TextField()
     grant = models.ForeignKey(
         Grant, on_delete=models.PROTECT, null=True, blank=True, related_name="bars"
