@@ -151,6 +151,15 @@ class ReviewAdmin(_CommitteeListMixin, NotFoundInsteadOfForbiddenMixin, admin.Mo
     def project_title(self, review):
         title = review.request.title
         title = title if len(title) <= 60 else f"{title[:59]}…"
+        if review.request.is_renewal:
+            # A renewal reads as one at a glance: what it continues, and for how long.
+            return format_html(
+                '<strong>Renewal</strong> of {}, {} more months: {}<br><span class="quiet">{}</span>',
+                f"TSR-AR-{review.request.parent_id:06d}",
+                review.request.renewal_months,
+                title,
+                review.request.applicant.username,
+            )
         return format_html(
             '{}<br><span class="quiet">{}</span>', title, review.request.applicant.username
         )
@@ -357,7 +366,7 @@ class CloseOutInline(admin.StackedInline):
 @admin.register(AccessRequest)
 class AccessRequestAdmin(SuperuserOnlyMixin, NotFoundInsteadOfForbiddenMixin, admin.ModelAdmin):
     list_display = ["reference", "title", "applicant", "status", "submitted_at", "review_links"]
-    list_filter = ["status"]
+    list_filter = ["status", "kind"]
     search_fields = ["title", "applicant__username"]
     list_select_related = ["applicant"]
     list_per_page = 50

@@ -10,6 +10,15 @@ class RequestStatus(models.TextChoices):
     CLOSED = "closed", "Closed"
 
 
+class RequestKind(models.TextChoices):
+    """What a request is to the project it belongs to: its first application, or a later step
+    linked to an approved request (`AccessRequest.parent`)."""
+
+    INITIAL = "initial", "Initial request"
+    RENEWAL = "renewal", "Renewal"
+    # AMENDMENT comes with amendments (issue 14, part 1).
+
+
 class ReviewStatus(models.TextChoices):
     """One committee's review of a request (a request spanning committees has one per committee)."""
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Protocol
 
+from dateutil.relativedelta import relativedelta
+
 from core.exceptions import Conflict
 from governance.choices import CommitteeRole, DatasetStatus, DecisionPolicy
 
@@ -385,3 +387,49 @@ def grant_inactive_reason(state: GrantState, now: datetime) -> str | None:
     if state.needs_agreement and not state.agreement_accepted:
         return "The access agreement was not accepted."
     return None
+
+
+# --- renewals ------------------------------------------------------------------------------------
+# What bounded a renewed grant's new last day (`renewal_last_day`), in the ledger's words.
+BOUND_REQUESTED = "requested"
+BOUND_DECISION = "decision"
+BOUND_ETHICS = "ethics"
+BOUND_RETENTION = "retention"
+
+
+@dataclass(frozen=True)
+class RenewedEnd:
+    """A grant's last day after a renewal, and what bounded it."""
+
+    last_day: date
+    bound: str
+
+    @property
+    def extended(self) -> bool:
+        return self.bound != "unchanged"
+
+
+def renewal_last_day(
+    *,
+    old_last_day: date,
+    months: int,
+    decided_end: date | None,
+    ethics_expiry: date | None,
+    retention_until: date | None,
+) -> RenewedEnd:
+    """The last day of a grant that a renewal extends: its old last day plus the months asked
+    for, no later than the committee's end date, the ethics approval's expiry or the dataset's
+    retention end (the first that bites is named), and never earlier than the old last day:
+    the extension continues the grant without a gap, or leaves it as it was ("unchanged")."""
+    candidates = [(old_last_day + relativedelta(months=months), BOUND_REQUESTED)]
+    if decided_end is not None:
+        candidates.append((decided_end, BOUND_DECISION))
+    if ethics_expiry is not None:
+        candidates.append((ethics_expiry, BOUND_ETHICS))
+    if retention_until is not None:
+        candidates.append((retention_until, BOUND_RETENTION))
+    # min() keeps the first of equal dates: the months asked for win a tie.
+    last_day, bound = min(candidates, key=lambda c: c[0])
+    if last_day <= old_last_day:
+        return RenewedEnd(old_last_day, "unchanged")
+    return RenewedEnd(last_day, bound)

@@ -19,6 +19,7 @@ from governance.models import Dataset
 from .answers import ETHICS_FLAG, PURPOSE_FLAGS
 from .choices import DecisionOutcome
 from .models import AccessRequest, ConsentMatch, Review
+from .selectors import renewal_latest_end
 
 
 def purpose_for_request(access_request: AccessRequest) -> Purpose:
@@ -92,6 +93,16 @@ def matches_record(
     return stored
 
 
+def automatic_end_date(access_request: AccessRequest) -> date:
+    """The end an automatic approval gives: the requested duration from today, or for a renewal
+    the months asked for after the grants it extends (`selectors.renewal_latest_end`)."""
+    if access_request.is_renewal:
+        latest = renewal_latest_end(access_request)
+        if latest is not None:
+            return latest
+    return timezone.localdate() + relativedelta(months=access_request.requested_months)
+
+
 @dataclass(frozen=True)
 class AutomaticDecision:
     """A decision a committee's automatic policy takes on a fresh review; the submission service
@@ -134,8 +145,7 @@ def automatic_decisions(*, access_request: AccessRequest, reviews) -> list[Autom
                 AutomaticDecision(
                     review=review,
                     outcome=DecisionOutcome.APPROVE,
-                    end_date=timezone.localdate()
-                    + relativedelta(months=access_request.requested_months),
+                    end_date=automatic_end_date(access_request),
                     conditions="Automatic approval under the committee's policy: every dataset's consent matches the purpose.",
                 )
             )

@@ -33,6 +33,7 @@ from .choices import (
     DecisionOutcome,
     InvitationStatus,
     NotificationKind,
+    RequestKind,
     RequestStatus,
     ReviewStatus,
     VoteChoice,
@@ -130,6 +131,24 @@ class AccessRequest(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
     last_activity_at = models.DateTimeField(default=timezone.now, db_index=True)
+    kind = models.CharField(
+        max_length=16, choices=RequestKind.choices, default=RequestKind.INITIAL, db_index=True
+    )
+    # The approved request a renewal continues (`access.services.renewals`). The reverse name
+    # is not "children": that is a purpose answer (research on children).
+    parent = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="follow_ups"
+    )
+    renewal_months = models.PositiveSmallIntegerField(
+        "extension asked for (months)",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_REQUESTED_MONTHS)],
+    )
+    progress_report = models.TextField(
+        blank=True,
+        help_text="A renewal's report: what was done with the data so far, and publications.",
+    )
     # Provenance of a request started with "Copy as new request" (access.services.requests.
     # request_copy): the earlier request it was pre-filled from. Kept if that one is deleted.
     copied_from = models.ForeignKey(
@@ -157,6 +176,10 @@ class AccessRequest(models.Model):
 
     def people(self) -> list:
         return [self.applicant, *self.team_members.all()]
+
+    @property
+    def is_renewal(self) -> bool:
+        return self.kind == RequestKind.RENEWAL
 
 
 class CloseOut(models.Model):
@@ -448,6 +471,9 @@ class Decision(models.Model):
     conditions = models.TextField(blank=True)
     reason = models.TextField(blank=True)
     questions = models.TextField(blank=True)
+    # What an approved renewal did to each grant it was to extend (new end date, what bounded
+    # it, or why a grant could not be extended), as shown to the applicant and the committee.
+    renewal_note = models.TextField(blank=True)
     approved_datasets = models.ManyToManyField(Dataset, blank=True, related_name="+")
     agreements = models.ManyToManyField(
         AccessAgreement,

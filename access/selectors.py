@@ -6,6 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
+from dateutil.relativedelta import relativedelta
+from django.conf import settings
 from django.db.models import Exists, F, Max, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
@@ -23,6 +25,7 @@ from .choices import (
     CommentVisibility,
     DecisionOutcome,
     InvitationStatus,
+    RequestKind,
     RequestStatus,
     ReviewStatus,
 )
@@ -703,6 +706,85 @@ def committee_reply_missing(access_request: AccessRequest) -> bool:
         author_id=access_request.applicant_id,
         created_at__gt=latest,
     ).exists()
+
+
+# --- renewals -------------------------------------------------------------------------------------
+def renewal_window_days() -> int:
+    return settings.TESSERA_RENEWAL_WINDOW_DAYS
+
+
+def grants_live_of(access_request: AccessRequest, *, now: datetime | None = None):
+    """The request's grants neither revoked nor expired (a renewal may extend these)."""
+    now = now or timezone.now()
+    return Grant.objects.filter(
+        request_id=access_request.pk, revoked_at__isnull=True, valid_until__gt=now
+    )
+
+
+def grants_renewable(access_request: AccessRequest, *, now: datetime | None = None) -> list[Grant]:
+    """The request's live grants that end within the renewal window
+    (`TESSERA_RENEWAL_WINDOW_DAYS`): the ones a renewal asked for now would extend."""
+    now = now or timezone.now()
+    horizon = now + timedelta(days=renewal_window_days())
+    return list(
+        grants_live_of(access_request, now=now)
+        .filter(valid_until__lte=horizon)
+        .select_related("dataset__committee", "user")
+        .order_by("valid_until", "pk")
+    )
+
+
+def renewal_window_opens(access_request: AccessRequest) -> date | None:
+    """The first day the applicant may ask for a renewal (the earliest end of a live grant,
+    less the window), or None when the request has no live grant."""
+    first = grants_live_of(access_request).order_by("valid_until").first()
+    if first is None:
+        return None
+    return (first.valid_until - timedelta(days=renewal_window_days())).date()
+
+
+def renewal_pending_of(access_request: AccessRequest) -> AccessRequest | None:
+    """The renewal of this request still waiting for a committee, if there is one."""
+    return (
+        AccessRequest.objects.filter(parent_id=access_request.pk, kind=RequestKind.RENEWAL)
+        .filter(
+            Q(status=RequestStatus.DRAFT)
+            | Q(status=RequestStatus.SUBMITTED, reviews__status__in=OPEN_REVIEW_STATES)
+        )
+        .distinct()
+        .first()
+    )
+
+
+def renewal_grants(renewal: AccessRequest):
+    """The parent's grants a renewal is about: those of its datasets that were live when it was
+    asked for (whether or not they still are)."""
+    since = renewal.submitted_at or renewal.created_at
+    return (
+        Grant.objects.filter(
+            request_id=renewal.parent_id,
+            dataset__in=renewal.datasets.all(),
+            valid_until__gt=since,
+        )
+        .filter(Q(revoked_at__isnull=True) | Q(revoked_at__gt=since))
+        .select_related("dataset__committee", "user")
+        .order_by("dataset__accession", "pk")
+    )
+
+
+def renewal_latest_end(renewal: AccessRequest) -> date | None:
+    """The latest end a committee may give a renewal: the latest last day of the grants it
+    extends plus the months asked for (each grant's own end is computed from its own)."""
+    days = [grant_last_day_or_date(g) for g in renewal_grants(renewal)]
+    if not days or not renewal.renewal_months:
+        return None
+    return max(days) + relativedelta(months=renewal.renewal_months)
+
+
+def grant_last_day_or_date(grant: Grant) -> date:
+    """The grant's last day (`grant_last_day`), or the UTC date of its end when it ends at
+    another time than midnight."""
+    return grant_last_day(grant) or grant.valid_until.astimezone(UTC).date()
 
 
 def bars_in_force(*, committee_ids, users, on: date | None = None) -> QuerySet[Bar]:

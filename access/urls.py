@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .portal import cart, experts, grants, team, views
+from .portal import cart, experts, grants, renewals, team, views
 
 urlpatterns = [
     path("requests/", views.request_list, name="request-list"),
@@ -32,6 +32,7 @@ urlpatterns = [
         views.agreement_accept,
         name="agreement-accept",
     ),
+    path("requests/<int:pk>/renew/", renewals.request_renew, name="request-renew"),
     path("requests/<int:pk>/comments/", views.comment_add, name="comment-add"),
     path("requests/<int:pk>/ethics-document/", views.ethics_document, name="ethics-document"),
     path("requests/<int:pk>/invitations/", team.invitation_send, name="invitation-send"),

@@ -73,6 +73,8 @@ class EventType(models.TextChoices):
     EXPERT_JOINED = "access.expert_joined", "Outside expert joined a review"
     EXPERT_ENDED = "access.expert_ended", "Outside expert's access ended"
     GRANT_EXPIRED = "access.grant_expired", "Grant expired"
+    GRANT_EXTENDED = "access.grant_extended", "Grant extended by a renewal"
+    RENEWAL_REQUESTED = "access.renewal_requested", "Renewal asked for"
     NOTIFICATION_QUEUED = "access.notification_queued", "Notification queued"
     NOTIFICATION_PREFERENCE_CHANGED = (
         "access.notification_preference_changed",

@@ -345,12 +345,14 @@ def attachment_viewed(*, access_request, actor):
     return _record(EventType.ATTACHMENT_VIEWED, actor=actor, obj=access_request)
 
 
-def agreement_accepted(*, acceptance, actor):
+def agreement_accepted(*, acceptance, actor, carried_from=None):
+    """`carried_from`: the request whose acceptance a renewal carries over (the person's own
+    acceptance of the same version, recorded there)."""
+    payload = {"agreement": acceptance.agreement_id, "version": acceptance.agreement.version}
+    if carried_from is not None:
+        payload["carried_from"] = carried_from.pk
     return _record(
-        EventType.AGREEMENT_ACCEPTED,
-        actor=actor,
-        obj=acceptance.request,
-        payload={"agreement": acceptance.agreement_id, "version": acceptance.agreement.version},
+        EventType.AGREEMENT_ACCEPTED, actor=actor, obj=acceptance.request, payload=payload
     )
 
 
@@ -529,6 +531,36 @@ def grant_expired(*, grant):
         actor=None,
         obj=grant,
         payload={"grantee": _people([grant.user])[0], "dataset": grant.dataset.accession},
+    )
+
+
+def grant_extended(*, grant, actor, decision, old_until, bound: str):
+    return _record(
+        EventType.GRANT_EXTENDED,
+        actor=actor,
+        obj=grant,
+        payload={
+            "grantee": _people([grant.user])[0],
+            "dataset": grant.dataset.accession,
+            "renewal": decision.review.request_id,
+            "decision": decision.pk,
+            "old_valid_until": old_until.isoformat(),
+            "valid_until": grant.valid_until.isoformat(),
+            "bound": bound,
+        },
+    )
+
+
+def renewal_requested(*, renewal, actor):
+    return _record(
+        EventType.RENEWAL_REQUESTED,
+        actor=actor,
+        obj=renewal,
+        payload={
+            "parent": renewal.parent_id,
+            "months": renewal.renewal_months,
+            "datasets": sorted(d.accession for d in renewal.datasets.all()),
+        },
     )
 
 

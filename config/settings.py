@@ -54,6 +54,8 @@ TESSERA_INVITATION_DAYS = env.int("TESSERA_INVITATION_DAYS", default=14)
 TESSERA_INVITATIONS_PER_DAY = env.int("TESSERA_INVITATIONS_PER_DAY", default=50)
 # Days before a grant ends that its holder is first reminded (a last reminder comes 7 days before).
 TESSERA_EXPIRY_REMINDER_DAYS = env.int("TESSERA_EXPIRY_REMINDER_DAYS", default=30)
+# Days before a grant ends from which its applicant may ask for a renewal.
+TESSERA_RENEWAL_WINDOW_DAYS = env.int("TESSERA_RENEWAL_WINDOW_DAYS", default=60)
 
 INSTALLED_APPS = [
     # The admin site is the committee workspace (access/committee/site.py).

@@ -555,7 +555,8 @@ ACCESS_REQUESTS: list[DemoRequest] = [
             ("approve", "chair2", NORDIC, ""),
         ),
     ),
-    # Approved by a single decider; no ethics approval needed for the animal studies.
+    # Approved by a single decider; no ethics approval needed for the animal studies. Its
+    # grants end within 60 days, and a renewal waits for the committee.
     DemoRequest(
         "Classifier for INHAND liver findings in rodent toxicity studies",
         applicant="researcher",
@@ -583,8 +584,16 @@ ACCESS_REQUESTS: list[DemoRequest] = [
                 "publication; the sponsors ask for it.",
             ),
             (
-                "approve", "toxpath", PRECLINICAL,
+                "approve_for_days", "toxpath", PRECLINICAL, 40,
                 "Study codes stay pseudonymous; no attempt to link them to compounds.",
+            ),
+            # The grants end within 60 days: the applicant asked for more time (a renewal
+            # waiting for the committee's decision).
+            (
+                "renew", 12,
+                "The classifier reaches an AUC of 0.91 for hypertrophy on the rat studies; the "
+                "mouse validation is half done. Preprint: doi:10.1101/2026.03.14.000001. The "
+                "extra year covers the mouse studies and the reader study with three pathologists.",
             ),
         ),
     ),

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from access.models import AccessRequest
 from access.services import decisions as decision_services
+from access.services import renewals as renewal_services
 from access.services import requests as request_services
 from access.services import reviews as review_services
 from access.services import team as team_services
@@ -339,6 +340,11 @@ def _request_step(world: World, access_request: AccessRequest, step: DemoStep) -
         )
     elif verb == "reply":
         review_services.comment_add(access_request=access_request, actor=applicant, body=args[0])
+    elif verb == "renew":
+        months, report = args
+        renewal_services.renewal_open(
+            access_request=access_request, actor=applicant, months=months, progress_report=report
+        )
     else:
         who, slug, *rest = args
         actor, committee = world.users[who], world.committees[slug]
@@ -358,6 +364,16 @@ def _request_step(world: World, access_request: AccessRequest, step: DemoStep) -
             choice, rationale = rest
             review_services.vote_cast(
                 review=review, actor=actor, choice=choice, rationale=rationale
+            )
+        elif verb == "approve_for_days":
+            # An approval whose grants end soon (within the renewal window).
+            days, conditions = rest
+            decision_services.decision_record(
+                review=review,
+                actor=actor,
+                outcome="approve",
+                end_date=timezone.localdate() + timedelta(days=days),
+                conditions=conditions,
             )
         elif verb in DECISION_TEXT:
             until = (

@@ -54,10 +54,19 @@ class EligibilitySerializer(serializers.Serializer):
 class ReviewSummarySerializer(serializers.ModelSerializer):
     committee = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     eligibility = serializers.SerializerMethodField()
+    renewal_note = serializers.SerializerMethodField()
 
     class Meta:
         model = Review
-        fields = ["id", "committee", "status", "round", "decided_at", "eligibility"]
+        fields = ["id", "committee", "status", "round", "decided_at", "eligibility", "renewal_note"]
+
+    def get_renewal_note(self, review) -> str | None:
+        """For a renewal approved by this committee: what the approval did to each grant (new
+        end and what bounded it, or why a grant could not be extended)."""
+        if not review.request.is_renewal:
+            return None
+        decision = review.decisions.exclude(renewal_note="").order_by("-decided_at").first()
+        return decision.renewal_note if decision else None
 
     def _panel_reviews(self, user) -> tuple[set[int], set[int]]:
         """The committees the user sits on and the reviews they are deputy for, once per response."""
@@ -177,6 +186,11 @@ class AccessRequestSerializer(serializers.ModelSerializer):
     dataset_statuses = serializers.SerializerMethodField()
     reviews = ReviewSummarySerializer(many=True, read_only=True)
     agreements = serializers.SerializerMethodField()
+    parent = serializers.PrimaryKeyRelatedField(
+        read_only=True,
+        allow_null=True,
+        help_text="The approved request a renewal continues (null for a first request).",
+    )
     closeout = CloseOutSerializer(
         read_only=True,
         allow_null=True,
@@ -216,8 +230,20 @@ class AccessRequestSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
             "submitted_at",
+            "kind",
+            "parent",
+            "renewal_months",
+            "progress_report",
         ]
-        read_only_fields = ["status", "created_at", "updated_at", "submitted_at"]
+        read_only_fields = [
+            "status",
+            "created_at",
+            "updated_at",
+            "submitted_at",
+            "kind",
+            "renewal_months",
+            "progress_report",
+        ]
 
     def get_has_ethics_document(self, obj) -> bool:
         return bool(obj.ethics_document)
@@ -266,6 +292,16 @@ class AccessRequestSerializer(serializers.ModelSerializer):
         if value is not None:
             check_ethics_document(value)
         return value
+
+
+class RenewSerializer(serializers.Serializer):
+    months = serializers.IntegerField(
+        min_value=1, max_value=MAX_REQUESTED_MONTHS, help_text="How many months more."
+    )
+    progress_report = serializers.CharField(
+        max_length=10000,
+        help_text="What was done with the data so far, and the publications.",
+    )
 
 
 class AccessRequestCopySerializer(AccessRequestSerializer):

@@ -27,6 +27,7 @@ from ..services import closeouts as closeout_services
 from ..services import decisions as decision_services
 from ..services import experts as expert_services
 from ..services import grants as grant_services
+from ..services import renewals as renewal_services
 from ..services import requests as request_services
 from ..services import reviews as review_services
 from ..services import team as team_services
@@ -48,6 +49,7 @@ from .serializers import (
     InvitationSerializer,
     OutsideReviewerSerializer,
     RecuseSerializer,
+    RenewSerializer,
     RevokeSerializer,
     TeamDepartureSerializer,
     VoteSerializer,
@@ -111,6 +113,7 @@ class AccessRequestViewSet(
         "submit": [REQUESTS_WRITE],
         "withdraw": [REQUESTS_WRITE],
         "resubmit": [REQUESTS_WRITE],
+        "renew": [REQUESTS_WRITE],
         "copy": [REQUESTS_WRITE],
         "closeout": [REQUESTS_WRITE],
         "accept_agreement": [REQUESTS_WRITE],
@@ -149,6 +152,7 @@ class AccessRequestViewSet(
             "submit",
             "withdraw",
             "resubmit",
+            "renew",
             "copy",
             "closeout",
             "accept_agreement",
@@ -236,6 +240,29 @@ class AccessRequestViewSet(
             access_request=self.get_object(), actor=request.user
         )
         return self._respond(access_request)
+
+    @extend_schema(
+        request=RenewSerializer,
+        responses={201: AccessRequestSerializer},
+        summary="Ask for more time on an approved request (its applicant only)",
+        description="From `TESSERA_RENEWAL_WINDOW_DAYS` (60) days before a grant ends: a "
+        "renewal request for the datasets whose grants end within the window, with the "
+        "request's answers and team, submitted at once to their committees. Its approval "
+        "extends the grants without a gap, up to the ethics approval's expiry and the datasets' "
+        "retention end. 409 outside the window or while a renewal is waiting.",
+    )
+    @action(detail=True, methods=["post"])
+    def renew(self, request, pk=None):
+        access_request = self._applicants_request()
+        body = RenewSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        renewal = renewal_services.renewal_open(
+            access_request=access_request,
+            actor=request.user,
+            months=body.validated_data["months"],
+            progress_report=body.validated_data["progress_report"],
+        )
+        return self._respond(renewal, code=status.HTTP_201_CREATED)
 
     @extend_schema(
         request=AcceptAgreementSerializer,

@@ -327,6 +327,25 @@ def review_page_context(request, review: Review, bound: dict[str, forms.Form]) -
         "may_manage": may_manage,
         "start_error": _form_errors(bound.get("start")),
         "close_error": _form_errors(bound.get("close")),
+        **_renewal(access_request, committee),
+    }
+
+
+def _renewal(access_request: AccessRequest, committee: DataAccessCommittee) -> dict[str, Any]:
+    """For a renewal: the parent and this committee's part of it (its review there, and the
+    current end of each grant the renewal would extend)."""
+    if not access_request.is_renewal:
+        return {}
+    parent = access_request.parent
+    return {
+        "now": timezone.now(),
+        "renewal_parent": parent,
+        "renewal_parent_review": parent.reviews.filter(committee=committee).first(),
+        "renewal_grants": [
+            g
+            for g in selectors.renewal_grants(access_request)
+            if g.dataset.committee_id == committee.pk
+        ],
     }
 
 

@@ -374,7 +374,9 @@ class ReviewWorkspace:
             ),
             action="decision_record",
             success={
-                DecisionOutcome.APPROVE: "Approved; the grants are listed below.",
+                DecisionOutcome.APPROVE: "Approved; the grants are listed below."
+                if not review.request.is_renewal
+                else "Approved; the renewal extended the grants as the decision below says.",
                 DecisionOutcome.REJECT: "Rejected; the applicant is told the reason.",
                 DecisionOutcome.RETURN: "Returned for changes; the applicant sees your questions.",
             }[outcome],

@@ -14,8 +14,9 @@ from governance.matching import Outcome
 from governance.models import AccessAgreement
 
 from .. import lifecycle, matching, selectors
-from ..choices import DecisionOutcome, RequestStatus, ReviewStatus
+from ..choices import DecisionOutcome, RequestKind, RequestStatus, ReviewStatus
 from ..models import AccessRequest
+from ..services import renewals as renewal_services
 from ..services import requests as request_services
 
 log = logging.getLogger(__name__)
@@ -101,6 +102,30 @@ def actions(access_request: AccessRequest, user, reviews) -> dict[str, bool]:
         and status in (RequestStatus.DRAFT, RequestStatus.SUBMITTED)
         and access_request.team_members.filter(pk=user.pk).exists(),
         "copy": applicant and lifecycle.copy_refusal(status, [r.status for r in reviews]) is None,
+        "renew": applicant
+        and status == RequestStatus.SUBMITTED
+        and not access_request.is_renewal
+        and renewal_services.renewal_refusal(access_request) is None,
+    }
+
+
+def renewal_context(access_request: AccessRequest, reviews) -> dict:
+    """What a request's page shows of renewals: for a renewal, its parent, report and what its
+    approval did to each grant; for any other request, its renewals."""
+    if access_request.is_renewal:
+        return {
+            "renewal_notes": [
+                decision
+                for review in reviews
+                for decision in review.decisions.all()
+                if decision.renewal_note
+            ],
+        }
+    return {
+        "renewal_window_days": selectors.renewal_window_days(),
+        "renewals": list(
+            access_request.follow_ups.filter(kind=RequestKind.RENEWAL).order_by("-created_at")
+        ),
     }
 
 

@@ -343,3 +343,32 @@ class InvitationForm(forms.Form):
         },
         widget=forms.EmailInput(attrs={"autocomplete": "off"}),
     )
+
+
+class RenewalForm(forms.Form):
+    """The applicant asks for more time on an approved request (`renewal_open`)."""
+
+    months = forms.IntegerField(
+        label="How many more months",
+        min_value=1,
+        max_value=MAX_REQUESTED_MONTHS,
+        initial=12,
+        help_text="Counted from the current end of your access. The committee may give less; "
+        "access never lasts past your ethics approval or the dataset's retention end.",
+        error_messages={
+            "required": "Say how many more months you need.",
+            "min_value": f"Ask for 1 to {MAX_REQUESTED_MONTHS} months.",
+            "max_value": f"Ask for 1 to {MAX_REQUESTED_MONTHS} months.",
+            "invalid": "Give a whole number of months.",
+        },
+    )
+    progress_report = forms.CharField(
+        label="Progress report",
+        max_length=10000,
+        help_text="What you have done with the data so far, and your publications.",
+        widget=forms.Textarea(attrs={"rows": 6}),
+        error_messages={
+            "required": "Report on the project's progress: what was done with the data, and "
+            "publications."
+        },
+    )

@@ -375,6 +375,7 @@ def _detail_page(
         {
             "access_request": access_request,
             "is_applicant": is_applicant,
+            **ctx.renewal_context(access_request, reviews),
             **team_context(access_request, user),
             "reviews": reviews,
             "returned_reviews": latest_questions,

@@ -16,7 +16,7 @@ from core.exceptions import Forbidden, Invalid
 from governance.choices import DatasetStatus
 from governance.models import Dataset
 
-from .. import lifecycle
+from .. import lifecycle, selectors
 from ..choices import CommentVisibility, DecisionOutcome
 from ..lifecycle import TransitionRefused
 from ..models import AccessRequest, Comment, Decision, Review
@@ -27,7 +27,13 @@ from . import reviews as review_services
 
 
 def latest_end_date(access_request: AccessRequest, *, today: date | None = None) -> date:
+    """The latest end date a committee may approve: the requested duration from today, or for
+    a renewal the months asked for after the last day of the grants it extends."""
     today = today or timezone.localdate()
+    if access_request.is_renewal:
+        latest = selectors.renewal_latest_end(access_request)
+        if latest is not None:
+            return latest
     return today + relativedelta(months=access_request.requested_months)
 
 
@@ -98,6 +104,9 @@ def decision_record(
     elif outcome == DecisionOutcome.RETURN and not questions.strip():
         raise Invalid({"questions": "Returning a request needs the committee's questions."})
 
+    renewed = None
+    if approved and access_request.is_renewal:
+        renewed = grant_services.grants_lock_for_renewal(renewal=access_request, datasets=approved)
     review_services.review_start_if_needed(review, actor=actor)
     decision = Decision.objects.create(
         review=review,
@@ -120,7 +129,12 @@ def decision_record(
     events.decision_recorded(
         decision=decision, actor=None if automatic else actor, automatic=automatic
     )
-    if approved:
+    if renewed is not None:
+        # A renewal extends the parent's grants in place; it creates none.
+        grant_services.grants_extend(
+            decision=decision, datasets=approved, grants=renewed, actor=None if automatic else actor
+        )
+    elif approved:
         grant_services.grants_create(
             decision=decision, datasets=approved, actor=None if automatic else actor
         )

@@ -17,6 +17,7 @@ from governance.models import Dataset
 from .. import lifecycle
 from ..lifecycle import TransitionRefused
 from ..models import Bar, Decision, Grant, Notification
+from ..selectors import grant_last_day_or_date, renewal_grants
 from ..signals import grant_revoked
 from . import notifications as notification_services
 from . import reviews as review_services
@@ -52,6 +53,83 @@ def grants_create(*, decision: Decision, datasets: list[Dataset], actor) -> list
             events.grant_created(grant=grant, actor=actor)
             grants.append(grant)
     return grants
+
+
+BOUND_WORDS = {
+    lifecycle.BOUND_REQUESTED: "the months asked for",
+    lifecycle.BOUND_DECISION: "the committee's end date",
+    lifecycle.BOUND_ETHICS: "the ethics approval's expiry",
+    lifecycle.BOUND_RETENTION: "the dataset's retention end",
+}
+
+
+def grants_lock_for_renewal(*, renewal, datasets: list[Dataset]) -> list[Grant]:
+    """The parent's grants an approval of `renewal` would extend (`selectors.renewal_grants`),
+    locked. Taken before the decision's first ledger event: an event holds the ledger's lock
+    until commit, and a token issuer or a sweep holding one of these grants waits for it."""
+    return list(
+        renewal_grants(renewal)
+        .filter(dataset_id__in=[d.pk for d in datasets])
+        .select_for_update(of=("self",))
+        .order_by("pk")
+    )
+
+
+def grants_extend(
+    *, decision: Decision, datasets: list[Dataset], grants: list[Grant], actor
+) -> list[Grant]:
+    """An approved renewal: the parent request's `grants` (locked by `grants_lock_for_renewal`)
+    that are still live are extended in place (the same rows, so tokens and visas derived from
+    them keep working, and there is no gap), each to `lifecycle.renewal_last_day`. A grant that
+    expired or was revoked since the renewal was asked for is not brought back: the decision's
+    `renewal_note` names it. Returns the grants extended."""
+    renewal = decision.review.request
+    # The clock is read after the locks: a grant that expired while we waited for them is
+    # judged expired, and `grants_expire` (which locks them too) never tells its holder of an
+    # expiry that an extension committed before.
+    now = timezone.now()
+    retention = {d.pk: d.retention_until for d in datasets}
+    extended, lines = [], []
+    for grant in grants:
+        who = f"{grant.user.get_username()} on {grant.dataset.accession}"
+        if grant.revoked_at is not None:
+            lines.append(f"{who}: not extended, the grant was revoked.")
+            continue
+        if grant.valid_until <= now:
+            lines.append(
+                f"{who}: not extended, the grant expired before the decision; ask for access anew."
+            )
+            continue
+        old_last = grant_last_day_or_date(grant)
+        renewed = lifecycle.renewal_last_day(
+            old_last_day=old_last,
+            months=renewal.renewal_months or 0,
+            decided_end=decision.end_date,
+            ethics_expiry=renewal.ethics_expiry,
+            retention_until=retention.get(grant.dataset_id),
+        )
+        if not renewed.extended:
+            lines.append(
+                f"{who}: not extended, its current end ({old_last.isoformat()}) is already as "
+                "late as this renewal allows."
+            )
+            continue
+        old_until = grant.valid_until
+        grant.valid_until = end_of_day(renewed.last_day)
+        grant.save(update_fields=["valid_until"])
+        events.grant_extended(
+            grant=grant, actor=actor, decision=decision, old_until=old_until, bound=renewed.bound
+        )
+        extended.append(grant)
+        line = f"{who}: extended from {old_last.isoformat()} to {renewed.last_day.isoformat()}"
+        if renewed.bound != lifecycle.BOUND_REQUESTED:
+            line += f", bounded by {BOUND_WORDS[renewed.bound]}"
+        lines.append(line + ".")
+    if not grants:
+        lines.append("No grant of these datasets was live when the renewal was asked for.")
+    decision.renewal_note = "\n".join(lines)
+    decision.save(update_fields=["renewal_note"])
+    return extended
 
 
 # The longest a committee may bar a person for, in years.
@@ -139,9 +217,18 @@ def grants_expire(*, now: datetime | None = None) -> dict[str, int]:
     counts = {"reminded": 0, "expired": 0}
     thresholds = reminder_days()
     horizon = now + timedelta(days=max(thresholds))
-    grants = Grant.objects.filter(
-        revoked_at__isnull=True, valid_until__lte=horizon, valid_until__gt=now - timedelta(days=1)
-    ).select_related("user", "dataset")
+    # Locked before the first ledger event (see `grants_lock_for_renewal`): a renewal extending
+    # one of these grants commits first, and the grant is then read with its new end (and no
+    # longer expired), or waits for this sweep and finds it expired.
+    grants = (
+        Grant.objects.filter(
+            revoked_at__isnull=True,
+            valid_until__lte=horizon,
+            valid_until__gt=now - timedelta(days=1),
+        )
+        .select_related("user", "dataset", "request")
+        .select_for_update(of=("self",))
+    )
     for grant in grants:
         if grant.valid_until <= now:
             if notification_services.notify_grant_expired(grant=grant):

@@ -533,11 +533,27 @@ def notify_revoked(*, grant, notice: str, bar=None) -> None:
     )
 
 
+def renewal_link(access_request) -> str:
+    return link(reverse("access:request-renew", kwargs={"pk": access_request.pk}))
+
+
 def notify_grant_expiring(*, grant, days_left: int, key: str) -> Notification | None:
+    """The reminder links to the renewal of the grant's request: its applicant asks there; a
+    team member is sent to the request's page (the applicant asks for the team)."""
+    access_request = grant.request
+    is_applicant = access_request.applicant_id == grant.user_id
+    renew = renewal_link(access_request)
     return notify_event(
         recipient=grant.user,
         event="grant_expiring",
-        context={"grant": grant, "days_left": days_left, "link": grants_link()},
+        context={
+            "grant": grant,
+            "days_left": days_left,
+            "access_request": access_request,
+            "is_applicant": is_applicant,
+            "renewal_link": renew,
+            "link": renew if is_applicant else request_link(access_request),
+        },
         key=key,
     )
 

@@ -266,6 +266,21 @@ def request_update(
         raise Invalid({f: "Not a field of an access request." for f in unknown})
     diseases = None if diseases is None else list(diseases)
     changed = [f for f, v in data.items() if _answer_changed(access_request, f, v)]
+    if access_request.is_renewal:
+        # A renewal continues its parent's project as approved: only the title and summaries
+        # may change (a different project is a new request).
+        fixed = sorted(
+            set(changed + _relation_changes(access_request, diseases=diseases))
+            & set((*lifecycle.APPROVAL_FIELDS, "requested_months"))
+        )
+        if fixed:
+            raise Invalid(
+                {
+                    f: f"A renewal continues {access_request.parent.reference} as approved; "
+                    "this answer cannot change."
+                    for f in fixed
+                }
+            )
     if access_request.status != RequestStatus.DRAFT:
         # Refused before anything is written: a standing approval's grants were made for these
         # answers, and would otherwise keep giving access to a project no committee approved.

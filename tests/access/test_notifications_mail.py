@@ -241,7 +241,8 @@ def test_expiry_reminders_follow_the_setting_once_per_grant(
     row = one(researcher, "grant_expiring")
     assert "45 days" in row.subject
     assert f"{end.day} {end:%b %Y}" in row.body
-    assert opens(client, researcher, row) == reverse("access:grant-list")
+    # The applicant's reminder opens the renewal of the request (issue 14).
+    assert opens(client, researcher, row) == reverse("access:request-renew", args=[submitted.pk])
 
 
 def test_a_closed_review_tells_the_applicant_and_the_team_why(

@@ -250,6 +250,14 @@ def test_every_seeded_request_and_review_page_opens(seeded, client):
         assert review.request.reference in response.content.decode()
 
 
+def test_a_renewal_waits_for_a_decision_on_grants_ending_within_60_days(seeded):
+    renewal = AccessRequest.objects.get(kind="renewal")
+    assert renewal.parent.reviews.get().status == "approved"
+    assert {r.status for r in renewal.reviews.all()} <= lifecycle.OPEN_REVIEW_STATES
+    assert "Preprint" in renewal.progress_report
+    assert selectors.grants_renewable(renewal.parent), "its grants end within the window"
+
+
 def test_a_sensitive_request_waits_for_its_committee_with_the_reason(seeded):
     """Research on children on a consent that allows it: the stored verdict is review."""
     spitz = AccessRequest.objects.get(title__startswith="Spitz tumours in children")
