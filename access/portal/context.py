@@ -100,6 +100,7 @@ def actions(access_request: AccessRequest, user, reviews) -> dict[str, bool]:
         "accept": status in (RequestStatus.DRAFT, RequestStatus.SUBMITTED),
         "leave": not applicant
         and status in (RequestStatus.DRAFT, RequestStatus.SUBMITTED)
+        and not access_request.is_renewal  # a renewal's team is its project's: leave that
         and access_request.team_members.filter(pk=user.pk).exists(),
         "copy": applicant and lifecycle.copy_refusal(status, [r.status for r in reviews]) is None,
         "renew": applicant

@@ -39,7 +39,8 @@ def team_context(access_request, user) -> dict:
             # After submission the team shrinks behind a confirmation page (with a reason):
             # leaving needs no review, and what the member holds from the request ends.
             "team_removable": refusal is not None
-            and access_request.status == RequestStatus.SUBMITTED,
+            and access_request.status == RequestStatus.SUBMITTED
+            and not access_request.is_renewal,  # a renewal's team is its project's
         }
     return context
 

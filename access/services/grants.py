@@ -10,8 +10,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit import events
-from core.dates import end_of_day
+from core.dates import DateWithinYears, end_of_day
 from core.exceptions import Forbidden, Invalid
+from governance.choices import CommitteeRole
 from governance.models import Dataset
 
 from .. import lifecycle
@@ -89,11 +90,31 @@ def grants_extend(
     # expiry that an extension committed before.
     now = timezone.now()
     retention = {d.pk: d.retention_until for d in datasets}
+    parent = renewal.parent
+    # An extension is new access: only for people still on the project (the applicant, or on
+    # both the project's team and the renewal's), and not for anyone the committee has barred.
+    on_team = {parent.applicant_id} | (
+        set(parent.team_members.values_list("pk", flat=True))
+        & set(renewal.team_members.values_list("pk", flat=True))
+    )
+    barred = set(
+        Bar.objects.filter(
+            committee_id=decision.review.committee_id,
+            user_id__in=[g.user_id for g in grants],
+            until__gte=timezone.localdate(),
+        ).values_list("user_id", flat=True)
+    )
     extended, lines = [], []
     for grant in grants:
         who = f"{grant.user.get_username()} on {grant.dataset.accession}"
         if grant.revoked_at is not None:
             lines.append(f"{who}: not extended, the grant was revoked.")
+            continue
+        if grant.user_id not in on_team:
+            lines.append(f"{who}: not extended, they are no longer on the project's team.")
+            continue
+        if grant.user_id in barred:
+            lines.append(f"{who}: not extended, the committee has barred them.")
             continue
         if grant.valid_until <= now:
             lines.append(
@@ -143,7 +164,7 @@ def bar_until_problem(until: date | None) -> str | None:
     today = timezone.localdate()
     if until <= today:
         return "A bar ends on a day after today."
-    if until > today.replace(year=today.year + BAR_MAX_YEARS):
+    if until > DateWithinYears(BAR_MAX_YEARS).latest(today):
         return f"A bar lasts at most {BAR_MAX_YEARS} years."
     return None
 
@@ -166,6 +187,8 @@ def grant_revoke(*, grant: Grant, actor, reason: str, bar_until: date | None = N
     role = review_services.require_eligible(grant.decision.review, actor)
     if not lifecycle.may_manage(policy=committee.decision_policy, role=role):
         raise Forbidden("Only the chair or the secretary of the deciding committee may revoke.")
+    if bar_until is not None and role not in (CommitteeRole.CHAIR, CommitteeRole.SECRETARY):
+        raise Forbidden("Only the chair or the secretary of the committee may bar a person.")
     if grant.revoked_at is not None:
         raise TransitionRefused("This grant is already revoked.")
     bar = None
@@ -228,6 +251,7 @@ def grants_expire(*, now: datetime | None = None) -> dict[str, int]:
         )
         .select_related("user", "dataset", "request")
         .select_for_update(of=("self",))
+        .order_by("pk")  # the lock order of every grant writer: no deadlock with them
     )
     for grant in grants:
         if grant.valid_until <= now:

@@ -115,7 +115,10 @@ def renewal_open(
     # published since must be accepted on the parent first (submission names it).
     committees = {d.committee_id for d in datasets}
     for accepted in (
-        parent.acceptances.filter(agreement__committee_id__in=committees)
+        parent.acceptances.filter(
+            agreement__committee_id__in=committees,
+            user__in=[parent.applicant_id, *parent.team_members.values_list("pk", flat=True)],
+        )
         .select_related("user", "agreement")
         .order_by("pk")
     ):

@@ -204,6 +204,13 @@ def _depart(*, access_request: AccessRequest, user, actor, reason: str, left: bo
         raise Conflict(APPLICANT_STAYS)
     if not access_request.team_members.filter(pk=user.pk).exists():
         raise NotFound("That person is not on this request's team.")
+    if access_request.is_renewal:
+        # A renewal holds no grant: the project's grants are its parent's. Leaving it alone
+        # would leave that access running, and the renewal would then extend it.
+        raise Conflict(
+            "A renewal's team is its project's: leave the project itself, "
+            f"{access_request.parent.reference}, or take the member off it there."
+        )
     reason = (reason or "").strip()[:REASON_MAX]
     # The grants last in the lock order (reviews, request, grants), and before the first ledger
     # event: a token issuer holds a grant's lock while its own event waits for the ledger's
@@ -226,6 +233,17 @@ def _depart(*, access_request: AccessRequest, user, actor, reason: str, left: bo
     now = timezone.now()
     access_request.last_activity_at = now
     access_request.save(update_fields=["last_activity_at", "updated_at"])
+    # The project's renewals carry its team: the person leaves them too (each in the ledger).
+    for renewal in access_request.follow_ups.filter(team_members=user).order_by("pk"):
+        renewal.team_members.remove(user)
+        if left:
+            events.team_member_left(
+                access_request=renewal, user=user, reason=reason, grants_ended=[]
+            )
+        else:
+            events.team_member_removed(
+                access_request=renewal, user=user, actor=actor, reason=reason, grants_ended=[]
+            )
     ended = [g.pk for g in grants]
     if left:
         events.team_member_left(

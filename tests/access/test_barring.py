@@ -4,7 +4,7 @@ submission when the committee's policy says so. Review page, API and service, wi
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from django.utils import timezone
@@ -15,11 +15,11 @@ from access.models import Bar, Decision, Grant, Notification
 from access.services import grants as grant_services
 from audit.choices import EventType
 from audit.models import AuditEvent
-from core.exceptions import Invalid
+from core.exceptions import Forbidden, Invalid
 from governance import services as gov
 from tests.access_world import submit_request
 
-from .admin_support import url
+from .admin_support import set_policy, url
 
 pytestmark = pytest.mark.django_db
 
@@ -176,3 +176,20 @@ def test_the_bars_list_shows_only_the_members_committees(client, grant, chair, o
     client.force_login(other_chair)
     assert link not in client.get("/admin/access/bar/").text
     assert client.get(link).status_code == 404
+
+
+def test_under_a_single_decider_policy_a_member_may_revoke_but_not_bar(grant, member, committee):
+    set_policy(committee, "single")
+    with pytest.raises(Forbidden):
+        revoke_and_bar(grant, member)
+    grant.refresh_from_db()
+    assert grant.revoked_at is None and not Bar.objects.exists()
+    grant_services.grant_revoke(grant=grant, actor=member, reason="Project ended early.")
+    grant.refresh_from_db()
+    assert grant.revoked_at is not None
+
+
+def test_a_bar_set_on_29_february_ends_at_most_ten_years_on(monkeypatch):
+    monkeypatch.setattr(timezone, "localdate", lambda *a, **k: date(2028, 2, 29))
+    assert grant_services.bar_until_problem(date(2038, 2, 28)) is None
+    assert grant_services.bar_until_problem(date(2038, 3, 1)) == "A bar lasts at most 10 years."

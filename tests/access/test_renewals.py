@@ -17,15 +17,17 @@ from django.utils.formats import date_format
 
 from access.choices import RequestKind, ReviewStatus
 from access.lifecycle import TransitionRefused
-from access.models import AccessRequest, Grant, Notification
+from access.models import AccessRequest, Bar, Grant, Notification
+from access.portal import context as portal_context
 from access.services import decisions as decision_services
 from access.services import grants as grant_services
 from access.services import renewals as renewal_services
 from access.services import requests as request_services
+from access.services import team as team_services
 from audit import ledger
 from audit.choices import EventType
 from audit.models import AuditEvent
-from core.exceptions import Forbidden, Invalid
+from core.exceptions import Conflict, Forbidden, Invalid
 from governance.models import Dataset
 from tests.access_world import api, approve_part
 from tests.tokens.token_support import introspect, storage, token_keys
@@ -465,3 +467,47 @@ def test_withdrawing_a_renewal_leaves_the_grants_and_frees_the_next_one(ending, 
     live = Grant.objects.filter(request=ending, revoked_at__isnull=True)
     assert {g.pk: g.valid_until for g in live} == before
     assert renew(ending).pk != renewal.pk
+
+
+# --- the team of a renewal is the project's ----------------------------------------------------
+def test_a_member_cannot_leave_a_renewal_alone(ending, teammate):
+    renewal = renew(ending)
+    with pytest.raises(Conflict) as refused:
+        team_services.team_member_leave(access_request=renewal, actor=teammate)
+    assert ending.reference in str(refused.value)
+    assert renewal.team_members.filter(pk=teammate.pk).exists()
+    actions = portal_context.actions(renewal, teammate, reviews=list(renewal.reviews.all()))
+    assert not actions["leave"]
+
+
+def test_a_member_taken_off_the_project_leaves_its_renewal_too(ending, teammate, chair, dataset):
+    renewal = renew(ending)
+    team_services.team_member_remove(access_request=ending, actor=ending.applicant, user=teammate)
+    assert not renewal.team_members.filter(pk=teammate.pk).exists()
+    assert sorted(e.target_id for e in events_of(EventType.TEAM_MEMBER_REMOVED)) == sorted(
+        [str(ending.pk), str(renewal.pk)]
+    )
+    approve_renewal(renewal, chair, dataset)
+    grant = Grant.objects.get(request=ending, user=teammate)
+    assert grant.revoked_at is not None  # revoked with the removal, never extended
+
+
+def test_a_renewal_does_not_extend_a_holder_the_committee_barred(ending, teammate, chair, dataset):
+    renewal = renew(ending)
+    Bar.objects.create(
+        committee=dataset.committee,
+        user=teammate,
+        until=timezone.localdate() + timedelta(days=365),
+        reason="Misuse on another project.",
+        created_by=chair,
+    )
+    before = Grant.objects.get(request=ending, user=teammate).valid_until
+    approve_renewal(renewal, chair, dataset)
+    assert Grant.objects.get(request=ending, user=teammate).valid_until == before
+    applicants = Grant.objects.get(request=ending, user=ending.applicant)
+    assert applicants.valid_until > before  # the applicant's is extended
+    note = renewal.reviews.get().decisions.get().renewal_note
+    assert (
+        f"{teammate.get_username()} on {dataset.accession}: not extended, the committee has barred them."
+        in note
+    )
