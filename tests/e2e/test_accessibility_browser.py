@@ -25,6 +25,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -35,7 +36,9 @@ from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from access.models import Bar
 from access.services import decisions as decision_services
+from access.services import experts as expert_services
 from access.services import reviews as review_services
 from access.services import team as team_services
 from audit.models import AuditEvent
@@ -111,6 +114,7 @@ def a11y_world(transactional_db, settings, tmp_path):
         "steward": factories.user("steward", is_staff=True),
         "auditor": factories.user("auditor", is_staff=True),
         "root": factories.user("root", is_staff=True, is_superuser=True),
+        "expert": factories.user("expert", first_name="Ines", last_name="Costa"),
     }
     gov.organisation_steward_add(organisation=radboud, user=people["steward"], actor=None)
     people["auditor"].user_permissions.add(
@@ -161,6 +165,24 @@ def a11y_world(transactional_db, settings, tmp_path):
         else:
             approve_part(approved, dataset, people["chair2"])
     grant = approved.grants.get(user=researcher, dataset=colon)
+    # An outside expert reading the submitted request, another invited (issue 14), and a bar.
+    review = submitted.reviews.get(committee=human)
+    expert = expert_services.expert_invite(
+        review=review, actor=people["member"], email="ines.costa@example.org"
+    )
+    expert_services.expert_accept(
+        token=expert_services.expert_token(expert), actor=people["expert"]
+    )
+    invited = expert_services.expert_invite(
+        review=review, actor=people["member"], email="noor@example.org"
+    )
+    bar = Bar.objects.create(
+        committee=human,
+        user=people["colleague"],
+        until=date.today() + timedelta(days=365),
+        reason="Shared slides outside the project.",
+        created_by=people["chair"],
+    )
     return {
         **people,
         "datasets": {"lung": lung, "colon": colon, "nsclc": nsclc, "retired": retired},
@@ -174,6 +196,9 @@ def a11y_world(transactional_db, settings, tmp_path):
         "review": submitted.reviews.get(committee=human),
         "decided_review": approved.reviews.get(committee=human),
         "grant": grant,
+        "expert": expert,
+        "expert_invitation": expert_services.expert_token(invited),
+        "bar": bar,
     }
 
 
@@ -266,6 +291,9 @@ def portal_pages(w) -> list[Page]:
         Page("researcher", "404, signed in", f"{reverse('access:request-list')}999999/", status=404),
         Page("colleague", "invitation", reverse("access:invitation", args=[w["invitation"]])),
         Page("colleague", "invitations (one waiting)", reverse("access:invitation-list")),
+        Page("colleague", "expert invitation", reverse("access:expert-invitation", args=[w["expert_invitation"]])),
+        Page("expert", "expert reviews", reverse("access:expert-list")),
+        Page("expert", "expert review", reverse("access:expert-review", args=[w["expert"].pk])),
     ]  # fmt: skip
     return signed_out + mine
 
@@ -320,6 +348,8 @@ def workspace_pages(w) -> list[Page]:
         Page("root", "people", admin("auth_user_changelist")),
         Page("root", "person", admin("auth_user_change", w["researcher"].pk)),
         Page("root", "field history", admin("auditlog_logentry_changelist")),
+        Page("chair", "bars", admin("access_bar_changelist")),
+        Page("chair", "bar", admin("access_bar_change", w["bar"].pk)),
         Page("root", "admin 404", admin("access_review_change", 999999), status=404),
     ]  # fmt: skip
     return pages
