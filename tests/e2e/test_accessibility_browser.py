@@ -39,6 +39,7 @@ from django.utils.http import urlsafe_base64_encode
 from access.models import Bar
 from access.services import decisions as decision_services
 from access.services import experts as expert_services
+from access.services import requests as request_services
 from access.services import reviews as review_services
 from access.services import team as team_services
 from audit.models import AuditEvent
@@ -165,6 +166,13 @@ def a11y_world(transactional_db, settings, tmp_path):
         else:
             approve_part(approved, dataset, people["chair2"])
     grant = approved.grants.get(user=researcher, dataset=colon)
+    # Issue 14: a project whose grants end within the renewal window, and one that ended (its
+    # close-out due).
+    ending = submit_request(researcher, [nsclc], title="Lung cancer grading, ending soon")
+    approve_part(ending, nsclc, people["chair2"], days=30)
+    ended = submit_request(researcher, [nsclc], title="A finished lung study")
+    approve_part(ended, nsclc, people["chair2"], days=90)
+    request_services.request_withdraw(access_request=ended, actor=researcher)
     # An outside expert reading the submitted request, another invited (issue 14), and a bar.
     review = submitted.reviews.get(committee=human)
     expert = expert_services.expert_invite(
@@ -191,6 +199,8 @@ def a11y_world(transactional_db, settings, tmp_path):
             "submitted": submitted,
             "returned": returned,
             "approved": approved,
+            "ending": ending,
+            "ended": ended,
         },
         "invitation": team_services.invitation_token(invitation),
         "review": submitted.reviews.get(committee=human),
@@ -279,6 +289,8 @@ def portal_pages(w) -> list[Page]:
             Page("researcher", f"request detail ({state})", reverse("access:request-detail", args=[r[state].pk]))
             for state in ("draft", "submitted", "returned", "approved")
         ),
+        Page("researcher", "request detail (ended, close-out due)", reverse("access:request-detail", args=[r["ended"].pk])),
+        Page("researcher", "ask for more time", reverse("access:request-renew", args=[r["ending"].pk])),
         Page("researcher", "edit request (draft)", reverse("access:request-edit", args=[r["draft"].pk])),
         Page("researcher", "edit request (returned)", reverse("access:request-edit", args=[r["returned"].pk])),
         Page("researcher", "submit confirmation", reverse("access:request-submit", args=[r["draft"].pk])),
