@@ -313,12 +313,17 @@ def grants_link() -> str:
 
 # --- who is told what -------------------------------------------------------------------------
 def _committee_members(review) -> list:
-    """The members of the review's committee, less those recused from it."""
-    recused = set(review.recusals.values_list("member_id", flat=True))
+    """The members of the review's committee who may act on it: less those recused from it,
+    and less the applicant and the team when they sit on the committee (their own request is
+    not theirs to review; the applicant has a receipt of their own)."""
+    access_request = review.request
+    excluded = set(review.recusals.values_list("member_id", flat=True))
+    excluded.add(access_request.applicant_id)
+    excluded |= set(access_request.team_members.values_list("pk", flat=True))
     return [
         m.user
         for m in review.committee.memberships.select_related("user")
-        if m.user_id not in recused
+        if m.user_id not in excluded
     ]
 
 

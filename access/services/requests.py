@@ -547,7 +547,8 @@ WITHDRAWAL_REASON = "Request withdrawn by the applicant"
 @transaction.atomic
 def request_withdraw(*, access_request: AccessRequest, actor) -> AccessRequest:
     """Withdraw the request: open reviews stop, and since withdrawal ends the project, every
-    grant it still holds is revoked (tokens swept into the revocation feed)."""
+    grant it still holds is revoked (tokens swept into the revocation feed), and a renewal of it
+    still waiting for its committees is withdrawn with it."""
     reviews = common.lock_reviews_of(access_request)
     access_request = common.lock_request(access_request)
     common.require_applicant(access_request, actor)
@@ -555,6 +556,14 @@ def request_withdraw(*, access_request: AccessRequest, actor) -> AccessRequest:
         raise TransitionRefused(
             f"A {access_request.get_status_display().lower()} request cannot be withdrawn."
         )
+    # The project's renewals still waiting end with it. Their reviews are locked before the
+    # grants: a renewal's decision locks its review, then the project's grants.
+    renewals = list(access_request.follow_ups.filter(status=RequestStatus.SUBMITTED).order_by("pk"))
+    renewal_reviews = list(
+        Review.objects.select_for_update(of=("self",))
+        .filter(request__in=renewals, status__in=lifecycle.OPEN_REVIEW_STATES)
+        .order_by("pk")
+    )
     # Grants last, and before the first ledger event: a token issuer holds a grant's lock while
     # its own event waits for the ledger's (see tokens.issue).
     grants = list(
@@ -574,6 +583,16 @@ def request_withdraw(*, access_request: AccessRequest, actor) -> AccessRequest:
     events.request_withdrawn(
         access_request=access_request, actor=actor, grants_ended=[g.pk for g in grants]
     )
+    for renewal in renewals:
+        waiting = [r for r in renewal_reviews if r.request_id == renewal.pk]
+        if not waiting:
+            continue
+        for review in waiting:
+            common.transition(review, ReviewStatus.WITHDRAWN)
+        renewal.status = RequestStatus.WITHDRAWN
+        renewal.last_activity_at = timezone.now()
+        renewal.save(update_fields=["status", "last_activity_at", "updated_at"])
+        events.request_withdrawn(access_request=renewal, actor=actor, grants_ended=[])
     for grant in grants:
         grant_services.grant_revoke_locked(
             grant=grant,

@@ -26,7 +26,7 @@ from audit.choices import EventType
 from audit.models import AuditEvent
 from core.exceptions import Forbidden
 from tests import factories
-from tests.access_world import approve_part, make_draft, reply_to_committee
+from tests.access_world import accept_all, approve_part, join_team, make_draft, reply_to_committee
 from tests.test_settings import production_env, python
 
 pytestmark = pytest.mark.django_db
@@ -426,3 +426,24 @@ def test_a_deployment_sets_its_template_folder_reminder_days_and_digest_hour():
     result = python(NOTIFICATION_SETTINGS, env=env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "/etc/tessera/templates 45 [6]"
+
+
+def test_a_committee_member_who_applies_gets_the_receipt_not_the_committees_mail(
+    member, chair, dataset, agreement, committee
+):
+    """Their own request is not theirs to review: no committee mail to the applicant, nor to a
+    committee member on its team; the other members are told as ever."""
+    on_team = factories.committee_staff("onteam", committee, "member")
+    draft = make_draft(member, [dataset])
+    join_team(draft, on_team)
+    accept_all(draft, member)
+    accept_all(draft, on_team)
+    request_services.request_submit(access_request=draft, actor=member)
+    keys = set(Notification.objects.filter(recipient=member).values_list("dedupe_key", flat=True))
+    assert keys == {f"submitted:{draft.pk}:applicant"}
+    assert not Notification.objects.filter(
+        recipient=on_team, dedupe_key__startswith="submitted:"
+    ).exists()
+    assert Notification.objects.filter(
+        recipient=chair, dedupe_key__startswith="submitted:"
+    ).exists()

@@ -511,3 +511,14 @@ def test_a_renewal_does_not_extend_a_holder_the_committee_barred(ending, teammat
         f"{teammate.get_username()} on {dataset.accession}: not extended, the committee has barred them."
         in note
     )
+
+
+def test_withdrawing_the_project_withdraws_its_waiting_renewal(ending, teammate):
+    renewal = renew(ending)
+    request_services.request_withdraw(access_request=ending, actor=ending.applicant)
+    renewal.refresh_from_db()
+    assert renewal.status == "withdrawn"
+    assert set(renewal.reviews.values_list("status", flat=True)) == {ReviewStatus.WITHDRAWN}
+    withdrawn = [e.target_id for e in events_of(EventType.REQUEST_WITHDRAWN)]
+    assert sorted(withdrawn) == sorted([str(ending.pk), str(renewal.pk)])
+    assert not Grant.objects.filter(request=ending, revoked_at__isnull=True).exists()
