@@ -35,7 +35,7 @@ class OpinionForm(forms.Form):
 def _link_refused(request: HttpRequest) -> HttpResponse:
     return render(
         request,
-        "access/expert_link_refused.html",
+        "access/invitation_refused.html",  # the page of every e-mailed link that cannot be used
         {"reason": expert_services.LINK_REFUSED},
         status=404,
     )

@@ -18,7 +18,7 @@ from governance.models import Dataset
 from .. import lifecycle
 from ..lifecycle import TransitionRefused
 from ..models import Bar, Decision, Grant, Notification
-from ..selectors import grant_last_day_or_date, renewal_grants
+from ..selectors import bars_in_force, grant_last_day_or_date, renewal_grants
 from ..signals import grant_revoked
 from . import notifications as notification_services
 from . import reviews as review_services
@@ -98,10 +98,8 @@ def grants_extend(
         & set(renewal.team_members.values_list("pk", flat=True))
     )
     barred = set(
-        Bar.objects.filter(
-            committee_id=decision.review.committee_id,
-            user_id__in=[g.user_id for g in grants],
-            until__gte=timezone.localdate(),
+        bars_in_force(
+            committee_ids=[decision.review.committee_id], users=[g.user_id for g in grants]
         ).values_list("user_id", flat=True)
     )
     extended, lines = [], []
