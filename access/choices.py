@@ -16,7 +16,7 @@ class RequestKind(models.TextChoices):
 
     INITIAL = "initial", "Initial request"
     RENEWAL = "renewal", "Renewal"
-    # AMENDMENT comes with amendments (issue 14, part 1).
+    AMENDMENT = "amendment", "Amendment"
 
 
 class ReviewStatus(models.TextChoices):

@@ -8,7 +8,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from dateutil.relativedelta import relativedelta
 from django.utils import timezone
 
 from audit import events
@@ -19,7 +18,7 @@ from governance.models import Dataset
 from .answers import ETHICS_FLAG, PURPOSE_FLAGS
 from .choices import DecisionOutcome
 from .models import AccessRequest, ConsentMatch, Review
-from .selectors import renewal_latest_end
+from .selectors import request_latest_end
 
 
 def purpose_for_request(access_request: AccessRequest) -> Purpose:
@@ -94,13 +93,9 @@ def matches_record(
 
 
 def automatic_end_date(access_request: AccessRequest) -> date:
-    """The end an automatic approval gives: the requested duration from today, or for a renewal
-    the months asked for after the grants it extends (`selectors.renewal_latest_end`)."""
-    if access_request.is_renewal:
-        latest = renewal_latest_end(access_request)
-        if latest is not None:
-            return latest
-    return timezone.localdate() + relativedelta(months=access_request.requested_months)
+    """The end an automatic approval gives: the latest a committee may approve
+    (`selectors.request_latest_end`)."""
+    return request_latest_end(access_request, today=timezone.localdate())
 
 
 @dataclass(frozen=True)

@@ -134,8 +134,9 @@ class AccessRequest(models.Model):
     kind = models.CharField(
         max_length=16, choices=RequestKind.choices, default=RequestKind.INITIAL, db_index=True
     )
-    # The approved request a renewal continues (`access.services.renewals`). The reverse name
-    # is not "children": that is a purpose answer (research on children).
+    # The approved request a renewal continues (`access.services.renewals`) or an amendment
+    # changes (`access.services.amendments`). The reverse name is not "children": that is a
+    # purpose answer (research on children).
     parent = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="follow_ups"
     )
@@ -149,6 +150,12 @@ class AccessRequest(models.Model):
         blank=True,
         help_text="A renewal's report: what was done with the data so far, and publications.",
     )
+    # When an amendment's changes were made to its project (every committee it went to
+    # approved it, or none had to): grants created and revoked, the project's answers updated.
+    applied_at = models.DateTimeField(null=True, blank=True)
+    # An amendment's changes and reviewing committees in words, as submitted (before applying it
+    # makes its project match, after which they can no longer be compared).
+    amendment_summary = models.JSONField(default=dict, blank=True)
     # Provenance of a request started with "Copy as new request" (access.services.requests.
     # request_copy): the earlier request it was pre-filled from. Kept if that one is deleted.
     copied_from = models.ForeignKey(
@@ -180,6 +187,10 @@ class AccessRequest(models.Model):
     @property
     def is_renewal(self) -> bool:
         return self.kind == RequestKind.RENEWAL
+
+    @property
+    def is_amendment(self) -> bool:
+        return self.kind == RequestKind.AMENDMENT
 
 
 class CloseOut(models.Model):

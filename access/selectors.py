@@ -781,6 +781,44 @@ def renewal_latest_end(renewal: AccessRequest) -> date | None:
     return max(days) + relativedelta(months=renewal.renewal_months)
 
 
+# --- amendments -----------------------------------------------------------------------------------
+def amendment_pending_of(access_request: AccessRequest) -> AccessRequest | None:
+    """The amendment of this project still drafted or waiting for a committee, if there is one."""
+    return (
+        AccessRequest.objects.filter(
+            parent_id=access_request.pk, kind=RequestKind.AMENDMENT, applied_at__isnull=True
+        )
+        .filter(
+            Q(status=RequestStatus.DRAFT)
+            | Q(status=RequestStatus.SUBMITTED, reviews__status__in=OPEN_REVIEW_STATES)
+        )
+        .distinct()
+        .first()
+    )
+
+
+def project_last_day(access_request: AccessRequest) -> date | None:
+    """The last day of the project's live grants that ends latest, or None when none is live:
+    an amendment adds datasets and people up to it, never beyond (more time is a renewal's)."""
+    days = [grant_last_day_or_date(g) for g in grants_live_of(access_request)]
+    return max(days) if days else None
+
+
+def request_latest_end(access_request: AccessRequest, *, today: date) -> date:
+    """The latest end date a committee may approve for this request: the requested duration from
+    `today`; for a renewal the months asked for after the grants it extends; for an amendment
+    the project's current end (`project_last_day`)."""
+    if access_request.is_renewal:
+        latest = renewal_latest_end(access_request)
+        if latest is not None:
+            return latest
+    if access_request.is_amendment and access_request.parent_id:
+        latest = project_last_day(access_request.parent)
+        if latest is not None:
+            return latest
+    return today + relativedelta(months=access_request.requested_months)
+
+
 def grant_last_day_or_date(grant: Grant) -> date:
     """The grant's last day (`grant_last_day`), or the UTC date of its end when it ends at
     another time than midnight."""

@@ -75,6 +75,8 @@ class EventType(models.TextChoices):
     GRANT_EXPIRED = "access.grant_expired", "Grant expired"
     GRANT_EXTENDED = "access.grant_extended", "Grant extended by a renewal"
     RENEWAL_REQUESTED = "access.renewal_requested", "Renewal asked for"
+    AMENDMENT_OPENED = "access.amendment_opened", "Amendment started"
+    AMENDMENT_APPLIED = "access.amendment_applied", "Amendment applied to its project"
     NOTIFICATION_QUEUED = "access.notification_queued", "Notification queued"
     NOTIFICATION_PREFERENCE_CHANGED = (
         "access.notification_preference_changed",

@@ -564,6 +564,46 @@ def renewal_requested(*, renewal, actor):
     )
 
 
+def amendment_opened(*, amendment, actor):
+    return _record(
+        EventType.AMENDMENT_OPENED,
+        actor=actor,
+        obj=amendment,
+        payload={"parent": amendment.parent_id},
+    )
+
+
+def amendment_applied(
+    *,
+    amendment,
+    actor,
+    datasets_added,
+    datasets_removed,
+    members_added,
+    members_removed,
+    answers_changed,
+    grants_created,
+    grants_revoked,
+):
+    """An amendment's changes made to its project (the parent request, the event's target):
+    datasets by accession, people by pseudonym, answers by field name, grants by id."""
+    return _record(
+        EventType.AMENDMENT_APPLIED,
+        actor=actor,
+        obj=amendment.parent,
+        payload={
+            "amendment": amendment.pk,
+            "datasets_added": sorted(datasets_added),
+            "datasets_removed": sorted(datasets_removed),
+            "members_added": sorted(pseudonym_for(u) for u in members_added),
+            "members_removed": sorted(pseudonym_for(u) for u in members_removed),
+            "answers_changed": sorted(answers_changed),
+            "grants_created": sorted(grants_created),
+            "grants_revoked": sorted(grants_revoked),
+        },
+    )
+
+
 def notification_queued(*, notification):
     # A notification to an address alone (a team invitation) names it by its keyed fingerprint.
     recipient = (

@@ -27,6 +27,7 @@ from ..models import (
     Review,
     TeamInvitation,
 )
+from ..services import amendments as amendment_services
 from ..services import reviews as review_services
 from ..services.team import REASON_MAX
 from ..uploads import check_ethics_document
@@ -156,6 +157,19 @@ class CloseOutFileSerializer(serializers.Serializer):
     )
 
 
+class AmendmentSummarySerializer(serializers.Serializer):
+    changes = serializers.ListField(
+        child=serializers.CharField(), help_text="What it changes, in words."
+    )
+    review = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="The committees that review it, each with why (empty when none has to).",
+    )
+    applied_at = serializers.DateTimeField(
+        allow_null=True, help_text="When its changes were made to the project (null until then)."
+    )
+
+
 class AccessRequestSerializer(serializers.ModelSerializer):
     """An access request. Datasets by accession, diseases by DOID CURIE; the accepted team
     members by username, read-only (they join by accepting an e-mailed invitation:
@@ -189,8 +203,10 @@ class AccessRequestSerializer(serializers.ModelSerializer):
     parent = serializers.PrimaryKeyRelatedField(
         read_only=True,
         allow_null=True,
-        help_text="The approved request a renewal continues (null for a first request).",
+        help_text="The approved request a renewal continues or an amendment changes (null for "
+        "a first request).",
     )
+    amendment = serializers.SerializerMethodField()
     closeout = CloseOutSerializer(
         read_only=True,
         allow_null=True,
@@ -234,6 +250,7 @@ class AccessRequestSerializer(serializers.ModelSerializer):
             "parent",
             "renewal_months",
             "progress_report",
+            "amendment",
         ]
         read_only_fields = [
             "status",
@@ -244,6 +261,14 @@ class AccessRequestSerializer(serializers.ModelSerializer):
             "renewal_months",
             "progress_report",
         ]
+
+    @extend_schema_field(AmendmentSummarySerializer(allow_null=True))
+    def get_amendment(self, obj):
+        """For an amendment: what it changes against its project as it stands, which
+        committees review it and why, and when it was applied (null until then)."""
+        if not obj.is_amendment:
+            return None
+        return {**amendment_services.amendment_summary(obj), "applied_at": obj.applied_at}
 
     def get_has_ethics_document(self, obj) -> bool:
         return bool(obj.ethics_document)

@@ -23,6 +23,7 @@ from governance.models import AccessAgreement, DataAccessCommittee
 from .. import selectors
 from ..choices import InvitationStatus
 from ..models import AccessRequest, Grant, Review
+from ..services import amendments as amendment_services
 from ..services import closeouts as closeout_services
 from ..services import decisions as decision_services
 from ..services import experts as expert_services
@@ -114,6 +115,7 @@ class AccessRequestViewSet(
         "withdraw": [REQUESTS_WRITE],
         "resubmit": [REQUESTS_WRITE],
         "renew": [REQUESTS_WRITE],
+        "amend": [REQUESTS_WRITE],
         "copy": [REQUESTS_WRITE],
         "closeout": [REQUESTS_WRITE],
         "accept_agreement": [REQUESTS_WRITE],
@@ -153,6 +155,7 @@ class AccessRequestViewSet(
             "withdraw",
             "resubmit",
             "renew",
+            "amend",
             "copy",
             "closeout",
             "accept_agreement",
@@ -263,6 +266,29 @@ class AccessRequestViewSet(
             progress_report=body.validated_data["progress_report"],
         )
         return self._respond(renewal, code=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=None,
+        responses={201: AccessRequestSerializer},
+        summary="Start changing an approved project (its applicant only)",
+        description="Returns a new draft amendment (`kind` `amendment`, `parent` this request), "
+        "pre-filled from the project as it stands: its answers, the datasets it holds active "
+        "grants for, its diseases, its team and the agreements accepted. Edit it (PATCH: add "
+        "or remove datasets, change the purpose or the ethics approval; invite or remove team "
+        "members) and submit it as any draft. Only the committees whose decision the change "
+        "touches review it (`amendment.review`): an added dataset's committee; for a changed "
+        "purpose every committee whose datasets the project keeps; for an added member every "
+        "committee of the project. Once every one of them approves (or at submission, when "
+        "none has to), the project's grants are created and revoked to match. 409 when the "
+        "request is not an approved first request, holds no active grant, or a change is "
+        "already under way. Anyone but the applicant gets a 404.",
+    )
+    @action(detail=True, methods=["post"])
+    def amend(self, request, pk=None):
+        amendment = amendment_services.amendment_open(
+            access_request=self._applicants_request(), actor=request.user
+        )
+        return self._respond(amendment, code=status.HTTP_201_CREATED)
 
     @extend_schema(
         request=AcceptAgreementSerializer,

@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
-from dateutil.relativedelta import relativedelta
 from django.db import transaction
 from django.utils import timezone
 
@@ -20,6 +19,7 @@ from .. import lifecycle, selectors
 from ..choices import CommentVisibility, DecisionOutcome
 from ..lifecycle import TransitionRefused
 from ..models import AccessRequest, Comment, Decision, Review
+from . import amendments as amendment_services
 from . import common
 from . import grants as grant_services
 from . import notifications as notification_services
@@ -27,14 +27,8 @@ from . import reviews as review_services
 
 
 def latest_end_date(access_request: AccessRequest, *, today: date | None = None) -> date:
-    """The latest end date a committee may approve: the requested duration from today, or for
-    a renewal the months asked for after the last day of the grants it extends."""
-    today = today or timezone.localdate()
-    if access_request.is_renewal:
-        latest = selectors.renewal_latest_end(access_request)
-        if latest is not None:
-            return latest
-    return today + relativedelta(months=access_request.requested_months)
+    """The latest end date a committee may approve (`selectors.request_latest_end`)."""
+    return selectors.request_latest_end(access_request, today=today or timezone.localdate())
 
 
 @transaction.atomic
@@ -51,6 +45,11 @@ def decision_record(
     automatic: bool = False,
 ) -> Decision:
     """Approve (with an end date, optional conditions), reject (with a reason) or return (with questions)."""
+    # An amendment's project, its reviews and the project's grants first, before any ledger
+    # event: the last approval applies the amendment to them (`amendments.lock_project`).
+    project_grants = None
+    if review.request.is_amendment:
+        project_grants = amendment_services.lock_project(review.request)
     review = common.lock_review(review)
     access_request = review.request
     committee = review.committee
@@ -134,6 +133,14 @@ def decision_record(
         grant_services.grants_extend(
             decision=decision, datasets=approved, grants=renewed, actor=None if automatic else actor
         )
+    elif project_grants is not None:
+        # An amendment changes its project's grants once every committee it went to approved.
+        if outcome != DecisionOutcome.RETURN:
+            amendment_services.amendment_settle(
+                amendment=access_request,
+                actor=None if automatic else actor,
+                grants=project_grants,
+            )
     elif approved:
         grant_services.grants_create(
             decision=decision, datasets=approved, actor=None if automatic else actor

@@ -32,6 +32,7 @@ from ..selectors import (
     request_may_view,
     researcher_status_current,
 )
+from . import amendments as amendment_services
 from . import common
 from . import decisions as decision_services
 from . import grants as grant_services
@@ -266,6 +267,16 @@ def request_update(
         raise Invalid({f: "Not a field of an access request." for f in unknown})
     diseases = None if diseases is None else list(diseases)
     changed = [f for f, v in data.items() if _answer_changed(access_request, f, v)]
+    if access_request.is_amendment:
+        fixed = sorted(set(changed) & set(amendment_services.FIXED_ANSWERS))
+        if fixed:
+            raise Invalid(
+                {
+                    f: "An amendment changes what the project does and who does it; ask for "
+                    "more time with a renewal."
+                    for f in fixed
+                }
+            )
     if access_request.is_renewal:
         # A renewal continues its parent's project as approved: only the title and summaries
         # may change (a different project is a new request).
@@ -439,10 +450,11 @@ def submission_problems(access_request: AccessRequest) -> dict[str, str]:
             "requests from bona fide researchers, and you have no current researcher status. "
             "Sign in through your institution, which sends your status to Tessera."
         )
-    # A new request only: a returned one was accepted for review already.
+    # A new request only: a returned one was accepted for review already, and an amendment
+    # continues a project the committees accepted.
     closeouts = (
         closeouts_due_before_submission(access_request, datasets)
-        if access_request.status == RequestStatus.DRAFT
+        if access_request.status == RequestStatus.DRAFT and not access_request.is_amendment
         else []
     )
     if closeouts:
@@ -461,6 +473,8 @@ def submission_problems(access_request: AccessRequest) -> dict[str, str]:
     if missing:
         names = ", ".join(sorted(f"{a.title} v{a.version}" for a in missing))
         problems["agreements"] = f"Accept the current access agreement(s): {names}."
+    if access_request.is_amendment and access_request.status == RequestStatus.DRAFT:
+        problems.update(amendment_services.submission_problems(access_request))
     if access_request.status == RequestStatus.SUBMITTED and committee_reply_missing(access_request):
         problems["reply"] = (
             "Reply to the committee's questions: write to the committees (in the portal, "
@@ -477,6 +491,12 @@ def request_submit(*, access_request: AccessRequest, actor) -> AccessRequest:
         raise TransitionRefused(
             f"Only a draft can be submitted; this request is {access_request.get_status_display().lower()}."
         )
+    # An amendment takes its project's locks before the first ledger event (see
+    # `amendments.lock_project`): the committees' automatic decisions, or the amendment itself
+    # when no committee has to review it, change the project's grants in this transaction.
+    project_grants = (
+        amendment_services.lock_project(access_request) if access_request.is_amendment else None
+    )
     problems = submission_problems(access_request)
     if problems:
         raise Invalid(problems)
@@ -485,9 +505,15 @@ def request_submit(*, access_request: AccessRequest, actor) -> AccessRequest:
     access_request.submitted_at = now
     access_request.last_activity_at = now
     access_request.save(update_fields=["status", "submitted_at", "last_activity_at", "updated_at"])
-    committees = {
-        d.committee_id: d.committee for d in access_request.datasets.select_related("committee")
-    }
+    if access_request.is_amendment:
+        # Only the committees whose decision the change touches review it.
+        changes = amendment_services.amendment_changes(access_request)
+        amendment_services.summary_record(access_request, changes)
+        committees = changes.committees
+    else:
+        committees = {
+            d.committee_id: d.committee for d in access_request.datasets.select_related("committee")
+        }
     reviews = []
     for committee in committees.values():
         review = Review.objects.create(request=access_request, committee=committee)
@@ -496,6 +522,11 @@ def request_submit(*, access_request: AccessRequest, actor) -> AccessRequest:
         reviews.append(review)
     matching.matches_record(access_request=access_request)
     events.request_submitted(access_request=access_request, actor=actor, reviews=reviews)
+    if project_grants is not None and not reviews:
+        amendment_services.apply_unreviewed(
+            amendment=access_request, actor=actor, grants=project_grants
+        )
+        return access_request
     notification_services.notify_submitted(access_request=access_request, reviews=reviews)
     # A committee that rejects barred people's requests does so first; then matching says what
     # the committees' consent policies decide. Both are recorded here.
