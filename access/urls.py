@@ -21,6 +21,7 @@ urlpatterns = [
         for action in views.CONFIRMATIONS
     ),
     path("requests/<int:pk>/copy/", views.request_copy, name="request-copy"),
+    path("requests/<int:pk>/amend/", views.request_amend, name="request-amend"),
     path("requests/<int:pk>/closeout/", views.closeout_file, name="closeout-file"),
     path(
         "requests/<int:pk>/agreements/accept-all/",

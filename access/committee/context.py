@@ -22,6 +22,7 @@ from .. import lifecycle, selectors
 from ..answers import PURPOSE_FLAGS, SENSITIVE_FLAGS
 from ..choices import DecisionOutcome, ReviewStatus
 from ..models import AccessRequest, CloseOut, Grant, Review
+from ..services import amendments as amendment_services
 from ..services import decisions as decision_services
 from ..services import reviews as review_services
 from .forms import DECISION_FORMS, CommentForm, DeputyForm, ExpertInviteForm, RecusalForm, VoteForm
@@ -328,6 +329,24 @@ def review_page_context(request, review: Review, bound: dict[str, forms.Form]) -
         "start_error": _form_errors(bound.get("start")),
         "close_error": _form_errors(bound.get("close")),
         **_renewal(access_request, committee),
+        **_amendment(access_request, committee),
+    }
+
+
+def _amendment(access_request: AccessRequest, committee: DataAccessCommittee) -> dict[str, Any]:
+    """For an amendment: its project, this committee's review there, what the amendment changes
+    and why this committee reviews it, and the project's end (an approval cannot outlast it)."""
+    if not access_request.is_amendment:
+        return {}
+    project = access_request.parent
+    summary = amendment_services.amendment_summary(access_request)
+    mine = [line for line in summary.get("review", []) if line.startswith(f"{committee.name}:")]
+    return {
+        "amendment_project": project,
+        "amendment_project_review": project.reviews.filter(committee=committee).first(),
+        "amendment_changes": summary.get("changes", []),
+        "amendment_why": mine[0].removeprefix(f"{committee.name}: ") if mine else "",
+        "amendment_project_end": selectors.project_last_day(project),
     }
 
 

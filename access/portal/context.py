@@ -16,6 +16,7 @@ from governance.models import AccessAgreement
 from .. import lifecycle, matching, selectors
 from ..choices import DecisionOutcome, RequestKind, RequestStatus, ReviewStatus
 from ..models import AccessRequest
+from ..services import amendments as amendment_services
 from ..services import renewals as renewal_services
 from ..services import requests as request_services
 
@@ -107,6 +108,9 @@ def actions(access_request: AccessRequest, user, reviews) -> dict[str, bool]:
         and status == RequestStatus.SUBMITTED
         and not access_request.is_renewal
         and renewal_services.renewal_refusal(access_request) is None,
+        "amend": applicant
+        and status == RequestStatus.SUBMITTED
+        and amendment_services.amendment_refusal(access_request) is None,
     }
 
 
@@ -122,12 +126,34 @@ def renewal_context(access_request: AccessRequest, reviews) -> dict:
                 if decision.renewal_note
             ],
         }
+    if access_request.is_amendment:
+        return {"amendment": amendment_services.amendment_summary(access_request)}
     return {
         "renewal_window_days": selectors.renewal_window_days(),
         "renewals": list(
             access_request.follow_ups.filter(kind=RequestKind.RENEWAL).order_by("-created_at")
         ),
+        "amendments": [
+            (amendment, amendment_state(amendment))
+            for amendment in access_request.follow_ups.filter(kind=RequestKind.AMENDMENT)
+            .prefetch_related("reviews")
+            .order_by("-created_at")
+        ],
     }
+
+
+def amendment_state(amendment: AccessRequest) -> str:
+    """Where an amendment stands, in a few words (its project's page lists them)."""
+    if amendment.applied_at is not None:
+        return f"applied on {amendment.applied_at:%-d %B %Y}"
+    if amendment.status == RequestStatus.DRAFT:
+        return "a draft, not submitted yet"
+    if amendment.status != RequestStatus.SUBMITTED:
+        return amendment.get_status_display().lower()
+    statuses = {r.status for r in amendment.reviews.all()}
+    if statuses & lifecycle.OPEN_REVIEW_STATES:
+        return "waiting for the committees"
+    return "not approved: the project continues as it was"
 
 
 def next_step(access_request, user, *, reviews, pending: bool, problems=None) -> str:
@@ -261,6 +287,18 @@ def timeline(access_request, user, reviews, people) -> list[dict]:
         elif kind == EventType.REQUEST_COPIED:
             source = AccessRequest(pk=p["source"]).reference if p.get("source") else "another"
             text = f"{capitalised(actor)} started this draft as a copy of {source}."
+        elif kind == EventType.AMENDMENT_OPENED:
+            project = AccessRequest(pk=p["parent"]).reference if p.get("parent") else "a project"
+            text = f"{capitalised(actor)} started this change to {project}."
+        elif kind == EventType.AMENDMENT_APPLIED:
+            change = (
+                AccessRequest(pk=p["amendment"]).reference if p.get("amendment") else "A change"
+            )
+            created, ended = len(p.get("grants_created", [])), len(p.get("grants_revoked", []))
+            text = (
+                f"The change {change} was made to the project: {created} grant"
+                f"{'' if created == 1 else 's'} given, {ended} ended."
+            )
         elif kind == EventType.CLOSEOUT_FILED:
             text = f"{capitalised(actor)} filed the close-out of the project."
         elif kind == EventType.REQUEST_EXPIRED:

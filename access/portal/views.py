@@ -31,6 +31,7 @@ from .. import lifecycle, selectors
 from ..answers import PURPOSE_FLAGS
 from ..choices import RequestStatus, ReviewStatus
 from ..models import AccessRequest, CloseOut
+from ..services import amendments as amendment_services
 from ..services import closeouts as closeout_services
 from ..services import requests as request_services
 from ..services import reviews as review_services
@@ -161,10 +162,16 @@ def request_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _locked(access_request) -> tuple[str, ...]:
-    """The answers the form shows disabled: those an approval still standing relied on."""
+    """The answers the form shows disabled: those an approval still standing relied on, and an
+    amendment's duration (the project's; more time is a renewal's)."""
+    fixed = (
+        amendment_services.FIXED_ANSWERS if getattr(access_request, "is_amendment", False) else ()
+    )
     if access_request is None or access_request.status == RequestStatus.DRAFT:
-        return ()
-    return lifecycle.APPROVAL_FIELDS if request_services.approvals_standing(access_request) else ()
+        return fixed
+    if request_services.approvals_standing(access_request):
+        return (*lifecycle.APPROVAL_FIELDS, *fixed)
+    return fixed
 
 
 def _request_form_post(request: HttpRequest, *, access_request) -> HttpResponse:
@@ -543,6 +550,30 @@ def request_copy(request: HttpRequest, pk: int) -> HttpResponse:
     if left_out:
         messages.warning(request, left_out)
     return redirect("access:request-edit", pk=copy.pk)
+
+
+@login_required
+@require_POST
+def request_amend(request: HttpRequest, pk: int) -> HttpResponse:
+    """ "Change this project": a draft amendment pre-filled from the approved project, opened
+    in the form. The applicant's only (404 for anyone else)."""
+    access_request = selectors.request_get_for_applicant(request.user, pk)
+    ref = access_request.reference
+    try:
+        amendment = amendment_services.amendment_open(
+            access_request=access_request, actor=request.user
+        )
+    except REFUSALS as exc:
+        messages.error(request, f"{ref} cannot be changed now. {refusal_text(exc)}")
+        return redirect(access_request)
+    messages.success(
+        request,
+        f"Started {amendment.reference}, a change to {ref}. Add or remove datasets, change the "
+        "purpose or the ethics approval, or change the team on its page; then submit it. Only "
+        "the committees the change concerns review it, and until they approve, the project "
+        "continues as it is.",
+    )
+    return redirect("access:request-edit", pk=amendment.pk)
 
 
 @login_required

@@ -32,6 +32,7 @@ from tests.access_world import accept_all, api, approve_part, join_team, make_dr
 from tests.tokens.token_support import feed, introspect, storage, token_keys
 from tokens.issue import token_issue
 
+from .admin_support import page as page_of
 from .test_portal import client_for, flashes, text_of
 
 pytestmark = pytest.mark.django_db
@@ -436,3 +437,73 @@ def test_the_api_refuses_to_amend_an_amendment_or_a_draft(project, researcher, d
     assert response.status_code == 409
     assert project.reference in response.json()["detail"]
     assert api(researcher).post(f"/api/v1/access-requests/{draft.pk}/amend/").status_code == 409
+
+
+# --- the portal and the committee's page -------------------------------------------------------
+def test_change_this_project_in_the_portal(
+    project, researcher, teammate, other_dataset, other_agreement, other_committee
+):
+    client = client_for(researcher)
+    page = client.get(reverse("access:request-detail", kwargs={"pk": project.pk}))
+    assert "Change this project" in text_of(page)
+    # The team member sees no such button, and posting gets a 404.
+    assert "Change this project" not in text_of(
+        client_for(teammate).get(reverse("access:request-detail", kwargs={"pk": project.pk}))
+    )
+    url = reverse("access:request-amend", kwargs={"pk": project.pk})
+    assert client_for(teammate).post(url).status_code == 404
+    assert client.get(url).status_code == 405
+
+    response = client.post(url)
+    amendment = AccessRequest.objects.get(kind=RequestKind.AMENDMENT)
+    assert response.status_code == 302
+    assert response["Location"] == reverse("access:request-edit", kwargs={"pk": amendment.pk})
+    assert any(f"a change to {project.reference}" in m for m in flashes(response))
+    # The form keeps the project's duration.
+    form = client.get(response["Location"]).content.decode()
+    assert (
+        'name="requested_months"' in form
+        and "disabled" in form.split('name="requested_months"')[1][:200]
+    )
+
+    add_dataset(amendment, other_dataset)
+    page = text_of(client.get(amendment.get_absolute_url()))
+    assert f"Change to {project.reference}" in page
+    assert f"Adds {other_dataset.accession}." in page
+    assert f"{other_committee.name}: adds {other_dataset.accession}." in page
+    # The project lists it; a second "Change this project" is not offered while it is open.
+    project_page = text_of(client.get(project.get_absolute_url()))
+    assert f"{amendment.reference} : change started" in project_page
+    assert "a draft, not submitted yet" in project_page
+    assert "Change this project" not in project_page
+    refused = client.post(url, follow=True)
+    assert f"already under way: {amendment.reference}" in " ".join(flashes(refused)) + text_of(
+        refused
+    )
+
+
+def test_the_committee_sees_what_the_amendment_changes(
+    project, other_dataset, other_agreement, other_committee, other_chair
+):
+    amendment = submit(add_dataset(amend(project), other_dataset))
+    page = text_of(client_for(other_chair).get(page_of(amendment.reviews.get())))
+    assert f"Change to {project.reference}" in page
+    assert f"This committee reviews it because it adds {other_dataset.accession}." in page
+    assert f"Adds {other_dataset.accession}." in page
+    end = selectors.project_last_day(project)
+    assert f"ending no later than the project's current end, {end:%-d %b %Y}" in page
+
+
+def test_the_histories_tell_the_change(
+    project, researcher, other_dataset, other_agreement, other_committee, other_chair
+):
+    amendment = submit(add_dataset(amend(project), other_dataset))
+    decide(amendment, other_committee, other_chair)
+    client = client_for(researcher)
+    assert f"You started this change to {project.reference}." in text_of(
+        client.get(amendment.get_absolute_url())
+    )
+    assert (
+        f"The change {amendment.reference} was made to the project: 2 grants given, 0 ended."
+        in text_of(client.get(project.get_absolute_url()))
+    )
