@@ -553,6 +553,23 @@ ACCESS_REQUESTS: list[DemoRequest] = [
             ),
             ("vote", "member2", NORDIC, "approve", "Agree with the chair."),
             ("approve", "chair2", NORDIC, ""),
+            # Amended: the project now also trains its own TIL model (methods development),
+            # a changed purpose that both committees with active grants reviewed and approved.
+            (
+                "amend",
+                {"methods_development": True},
+                (
+                    ("submit",),
+                    (
+                        "vote", "member", HUMAN, "approve",
+                        "Methods development within lung cancer fits the consent.",
+                    ),
+                    ("approve", "chair", HUMAN, "As before: with the thoracic pathology group."),
+                    ("vote", "chair2", NORDIC, "approve", "Fits GRU-NCU."),
+                    ("vote", "member2", NORDIC, "approve", "Agree."),
+                    ("approve", "chair2", NORDIC, ""),
+                ),
+            ),
         ),
     ),
     # Approved by a single decider; no ethics approval needed for the animal studies. Its

@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from access.models import AccessRequest
 from access.services import decisions as decision_services
+from access.services import amendments as amendment_services
 from access.services import renewals as renewal_services
 from access.services import requests as request_services
 from access.services import reviews as review_services
@@ -340,6 +341,16 @@ def _request_step(world: World, access_request: AccessRequest, step: DemoStep) -
         )
     elif verb == "reply":
         review_services.comment_add(access_request=access_request, actor=applicant, body=args[0])
+    elif verb == "amend":
+        # A change to the approved project: the draft amendment, its answers changed, then its
+        # own steps (submitted, reviewed and decided as any request).
+        changes, steps = args
+        amendment = amendment_services.amendment_open(
+            access_request=access_request, actor=applicant
+        )
+        request_services.request_update(access_request=amendment, actor=applicant, data=changes)
+        for inner in steps:
+            _request_step(world, amendment, inner)
     elif verb == "renew":
         months, report = args
         renewal_services.renewal_open(
