@@ -27,8 +27,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from access.models import AccessRequest
-from access.services import decisions as decision_services
 from access.services import amendments as amendment_services
+from access.services import decisions as decision_services
 from access.services import renewals as renewal_services
 from access.services import requests as request_services
 from access.services import reviews as review_services

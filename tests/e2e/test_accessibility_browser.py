@@ -37,6 +37,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from access.models import Bar
+from access.services import amendments as amendment_services
 from access.services import decisions as decision_services
 from access.services import experts as expert_services
 from access.services import requests as request_services
@@ -45,7 +46,13 @@ from access.services import team as team_services
 from audit.models import AuditEvent
 from governance import services as gov
 from tests import factories
-from tests.access_world import approve_part, make_draft, publish_agreement, submit_request
+from tests.access_world import (
+    accept_all,
+    approve_part,
+    make_draft,
+    publish_agreement,
+    submit_request,
+)
 from tokens import keyring, keys
 
 from .conftest import PASSWORD, STEP_TIMEOUT_MS, _reference_data, _unavailable
@@ -173,6 +180,13 @@ def a11y_world(transactional_db, settings, tmp_path):
     ended = submit_request(researcher, [nsclc], title="A finished lung study")
     approve_part(ended, nsclc, people["chair2"], days=90)
     request_services.request_withdraw(access_request=ended, actor=researcher)
+    # A change to the project ending soon, adding a dataset of the other committee (issue 14).
+    amendment = amendment_services.amendment_open(access_request=ending, actor=researcher)
+    request_services.request_update(
+        access_request=amendment, actor=researcher, data={}, datasets=[nsclc, lung]
+    )
+    accept_all(amendment, researcher)
+    request_services.request_submit(access_request=amendment, actor=researcher)
     # An outside expert reading the submitted request, another invited (issue 14), and a bar.
     review = submitted.reviews.get(committee=human)
     expert = expert_services.expert_invite(
@@ -201,6 +215,7 @@ def a11y_world(transactional_db, settings, tmp_path):
             "approved": approved,
             "ending": ending,
             "ended": ended,
+            "amendment": amendment,
         },
         "invitation": team_services.invitation_token(invitation),
         "review": submitted.reviews.get(committee=human),
@@ -291,6 +306,7 @@ def portal_pages(w) -> list[Page]:
         ),
         Page("researcher", "request detail (ended, close-out due)", reverse("access:request-detail", args=[r["ended"].pk])),
         Page("researcher", "ask for more time", reverse("access:request-renew", args=[r["ending"].pk])),
+        Page("researcher", "request detail (a change to a project)", reverse("access:request-detail", args=[r["amendment"].pk])),
         Page("researcher", "edit request (draft)", reverse("access:request-edit", args=[r["draft"].pk])),
         Page("researcher", "edit request (returned)", reverse("access:request-edit", args=[r["returned"].pk])),
         Page("researcher", "submit confirmation", reverse("access:request-submit", args=[r["draft"].pk])),
@@ -329,6 +345,7 @@ def workspace_pages(w) -> list[Page]:
             )
         ),
         Page("chair", "decided review page", admin("access_review_change", decided.pk)),
+        Page("chair", "review page (a change to a project)", admin("access_review_change", w["requests"]["amendment"].reviews.get().pk)),
         Page("chair", "review history", admin("access_review_history", review.pk)),
         Page("chair", "grant list", admin("access_grant_changelist")),
         Page("chair", "grant", admin("access_grant_change", w["grant"].pk)),
