@@ -266,3 +266,20 @@ def test_a_sensitive_request_waits_for_its_committee_with_the_reason(seeded):
     assert match.decision == "review"
     assert [r["outcome"] for r in match.rules if "Sensitive research" in r["reason"]] == ["review"]
     assert not Decision.objects.filter(review__request=spitz).exists()
+
+
+def test_an_amended_project_took_its_change_from_both_committees(seeded):
+    """The lung TIL project was changed (methods development added): both committees with
+    active grants reviewed the change and approved it, and the project now carries it."""
+    amendment = AccessRequest.objects.get(kind="amendment")
+    project = amendment.parent
+    assert amendment.applied_at is not None
+    assert {r.status for r in amendment.reviews.all()} == {"approved"}
+    assert {r.committee for r in amendment.reviews.all()} == {
+        r.committee for r in project.reviews.all()
+    }
+    assert project.methods_development is True
+    assert selectors.grants_live_of(project).exists()
+    assert AuditEvent.objects.filter(
+        event_type="access.amendment_applied", target_id=str(project.pk)
+    ).exists()
