@@ -457,6 +457,26 @@ CONFIRMATIONS = {
 }
 
 
+def _success_text(action: str, access_request, spec) -> str:
+    """What the applicant is told after a transition; a submitted amendment says who reviews it,
+    or that the change was made at once (no committee had to review it)."""
+    ref = access_request.reference
+    if action != "submit" or not access_request.is_amendment:
+        return spec["success"].format(ref=ref)
+    access_request.refresh_from_db()
+    project = access_request.parent.reference
+    if access_request.applied_at is not None:
+        return (
+            f"Submitted {ref}. No committee had to review it, so the change was made to "
+            f"{project} now; anyone taken off has lost their access."
+        )
+    names = sorted(r.committee.name for r in access_request.reviews.select_related("committee"))
+    return (
+        f"Submitted {ref} to {' and '.join(names)}, the committees the change concerns. Until "
+        f"{'they approve' if len(names) > 1 else 'it approves'}, {project} continues as it is."
+    )
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def request_transition(request: HttpRequest, pk: int, action: str) -> HttpResponse:
@@ -490,7 +510,7 @@ def request_transition(request: HttpRequest, pk: int, action: str) -> HttpRespon
                 return redirect(access_request.get_absolute_url() + "#reply")
             messages.error(request, f"{spec['failure'].format(ref=ref)} {refusal_text(exc)}")
         else:
-            messages.success(request, spec["success"].format(ref=ref))
+            messages.success(request, _success_text(action, access_request, spec))
             if spec.get("done"):
                 return redirect(spec["done"])
         return redirect(access_request)

@@ -507,3 +507,25 @@ def test_the_histories_tell_the_change(
         f"The change {amendment.reference} was made to the project: 2 grants given, 0 ended."
         in text_of(client.get(project.get_absolute_url()))
     )
+
+
+def test_submitting_says_who_reviews_the_change_or_that_it_was_made(
+    project, researcher, teammate, other_dataset, other_agreement, other_committee
+):
+    client = client_for(researcher)
+    amendment = add_dataset(amend(project), other_dataset)
+    accept_all(amendment, researcher)
+    response = client.post(reverse("access:request-submit", kwargs={"pk": amendment.pk}))
+    assert any(
+        f"Submitted {amendment.reference} to {other_committee.name}, the committees the change "
+        f"concerns. Until it approves, {project.reference} continues as it is." in m
+        for m in flashes(response)
+    ), flashes(response)
+    request_services.request_withdraw(access_request=amendment, actor=researcher)
+    second = amend(project)
+    team_services.team_member_remove(access_request=second, actor=researcher, user=teammate)
+    response = client.post(reverse("access:request-submit", kwargs={"pk": second.pk}))
+    assert any(
+        f"No committee had to review it, so the change was made to {project.reference} now" in m
+        for m in flashes(response)
+    ), flashes(response)

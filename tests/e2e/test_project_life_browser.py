@@ -58,7 +58,10 @@ def test_a_researcher_changes_the_project_then_asks_for_more_time(world, journey
     )
     researcher.click_and_load(researcher.role("link", f"Submit request {ref}"))
     researcher.click_and_load(researcher.role("button", f"Submit request {ref}"))
-    researcher.expect_text(re.compile(rf"^Submitted {ref}\."))
+    researcher.expect_text(
+        f"Submitted {ref} to Nordic Pathology DAC, the committees the change concerns. Until it "
+        f"approves, {project.reference} continues as it is."
+    )
     assert [r.committee.slug for r in amendment.reviews.all()] == ["nordic-dac"]
 
     # Only the second committee reviews it; its chair sees what changes and approves.
