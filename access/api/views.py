@@ -5,6 +5,7 @@ the locked `fields` when the answers an approval relied on would change)."""
 
 from __future__ import annotations
 
+from django.db.models import Q
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -612,9 +613,12 @@ class AccessRequestViewSet(
         access_request = self.get_object()
         body = RevokeSerializer(data=request.data)
         body.is_valid(raise_exception=True)
+        # A grant of this request, or one a decision on it made for its project (an amendment's
+        # grants belong to the project it changed).
         grant = (
             selectors.grant_list_for_committee_user(request.user)
-            .filter(request=access_request, pk=body.validated_data["grant"])
+            .filter(Q(request=access_request) | Q(decision__review__request=access_request))
+            .filter(pk=body.validated_data["grant"])
             .first()
         )
         if grant is None:

@@ -190,16 +190,13 @@ def dataset_statuses(access_request, datasets, reviews) -> list[dict]:
     rows = []
     for dataset in datasets:
         review = by_committee.get(dataset.committee_id)
-        rows.append(
-            {
-                "dataset": dataset,
-                "review": review,
-                "status": review.status if review else access_request.status,
-                "status_label": review.get_status_display()
-                if review
-                else access_request.get_status_display(),
-            }
-        )
+        status, label = access_request.status, access_request.get_status_display()
+        if review is not None:
+            status, label = review.status, review.get_status_display()
+        elif access_request.is_amendment and access_request.status == RequestStatus.SUBMITTED:
+            # A submitted change its committee does not review: this dataset stays as it is.
+            status, label = "unchanged", "Unchanged: no review needed"
+        rows.append({"dataset": dataset, "review": review, "status": status, "status_label": label})
     return rows
 
 

@@ -648,6 +648,11 @@ def request_resubmit(*, access_request: AccessRequest, actor) -> AccessRequest:
         raise Invalid(problems)
     access_request.last_activity_at = timezone.now()
     access_request.save(update_fields=["last_activity_at", "updated_at"])
+    if access_request.is_amendment:
+        # Its answers may have changed since: the summary says what it changes now.
+        amendment_services.summary_record(
+            access_request, amendment_services.amendment_changes(access_request)
+        )
     for review in returned:
         review.round += 1
         common.transition(review, ReviewStatus.RESUBMITTED)

@@ -521,6 +521,10 @@ def test_submitting_says_who_reviews_the_change_or_that_it_was_made(
         f"concerns. Until it approves, {project.reference} continues as it is." in m
         for m in flashes(response)
     ), flashes(response)
+    # The project's own dataset is not under review: the page says it stays as it is.
+    page = text_of(client.get(amendment.get_absolute_url()))
+    assert "Committee radboud-dac Unchanged: no review needed" in page
+    assert f"{other_dataset.title} Committee leeds-dac Submitted" in page
     request_services.request_withdraw(access_request=amendment, actor=researcher)
     second = amend(project)
     team_services.team_member_remove(access_request=second, actor=researcher, user=teammate)
@@ -529,3 +533,25 @@ def test_submitting_says_who_reviews_the_change_or_that_it_was_made(
         f"No committee had to review it, so the change was made to {project.reference} now" in m
         for m in flashes(response)
     ), flashes(response)
+
+
+def test_the_deciding_committee_revokes_an_amendments_grant_through_the_change(
+    project, researcher, other_dataset, other_agreement, other_committee, other_chair, chair
+):
+    amendment = submit(add_dataset(amend(project), other_dataset))
+    decide(amendment, other_committee, other_chair)
+    grant = live(project, dataset=other_dataset, user=researcher)[0]
+    body = {"grant": grant.pk, "reason": "Shared outside the project."}
+    # The first committee did not make it: not theirs to revoke.
+    assert (
+        api(chair)
+        .post(f"/api/v1/access-requests/{project.pk}/revoke/", body, format="json")
+        .status_code
+        == 404
+    )
+    response = api(other_chair).post(
+        f"/api/v1/access-requests/{amendment.pk}/revoke/", body, format="json"
+    )
+    assert response.status_code == 200, response.content
+    grant.refresh_from_db()
+    assert grant.revoked_at is not None
