@@ -52,7 +52,9 @@ def test_a_crash_gets_the_branded_500(client):
 
 
 @pytest.mark.urls("tests.error_urls")
-def test_the_500_page_renders_while_the_database_is_down(django_user_model, monkeypatch):
+def test_the_503_page_renders_while_the_database_is_down(django_user_model, monkeypatch):
+    """Unreachable is not broken: 503 with Retry-After (tests/test_database_unavailable.py
+    refuses real connections on PostgreSQL)."""
     client = Client(raise_request_exception=False)
     client.force_login(django_user_model.objects.create_user("someone"))
 
@@ -61,7 +63,8 @@ def test_the_500_page_renders_while_the_database_is_down(django_user_model, monk
 
     monkeypatch.setattr(type(connections["default"]), "cursor", refuse)
     response = client.get("/catalogue/")
-    assert_branded(response, 500, "Something went wrong on our side")
+    assert_branded(response, 503, "Tessera is briefly unavailable")
+    assert response["Retry-After"] == "5"
     assert "Sign out" not in response.content.decode()  # no user context on this page
 
 
