@@ -25,6 +25,7 @@ from .tasks import deliver_after_commit
 
 
 class WebhookSubscriptionForm(forms.ModelForm):
+    url = forms.URLField(label="URL", max_length=500, assume_scheme="https")
     events = forms.MultipleChoiceField(
         choices=WebhookEvent.choices, widget=forms.CheckboxSelectMultiple
     )

@@ -192,8 +192,16 @@ def deliveries_enqueue(*, event_type: EventType, obj, ledger_payload: dict) -> l
     return [s.pk for s in subscriptions]
 
 
-def subscriptions_due(*, now: datetime | None = None) -> list[int]:
-    """Active subscriptions with a pending delivery due (for the sweep)."""
+def deliveries_send_due(*, now: datetime | None = None) -> int:
+    """The sweep: send for every subscription with a delivery due (retries, and whatever was
+    queued while the broker or a worker was down). Trusted caller: Celery beat. `now` decides
+    what is due. Returns how many were delivered."""
+    return sum(
+        subscription_deliver(subscription_id=pk, now=now) for pk in _subscriptions_due(now=now)
+    )
+
+
+def _subscriptions_due(*, now: datetime | None) -> list[int]:
     now = now or timezone.now()
     return sorted(
         set(

@@ -19,9 +19,7 @@ def webhook_deliver(subscription_id: int) -> int:
 @shared_task(ignore_result=True)
 def webhooks_sweep() -> int:
     """Send what is due: retries, and anything queued while the broker or a worker was down."""
-    return sum(
-        services.subscription_deliver(subscription_id=pk) for pk in services.subscriptions_due()
-    )
+    return services.deliveries_send_due()
 
 
 def deliver_after_commit(subscription_ids: list[int]) -> None:
