@@ -34,9 +34,9 @@ class Receiver:
         self.process: subprocess.Popen | None = None
 
     def start(self) -> Receiver:
-        self.process = subprocess.Popen(
-            [sys.executable, str(RECEIVER), "--port", str(self.port), "--log", str(self.log),
-             "--mode-file", str(self.mode_file)],  # fmt: skip
+        arguments = ["--port", str(self.port), "--log", str(self.log)]
+        self.process = subprocess.Popen(  # noqa: S603 - our interpreter, fixed arguments
+            [sys.executable, str(RECEIVER), *arguments, "--mode-file", str(self.mode_file)],
             stdout=subprocess.PIPE,
             text=True,
         )

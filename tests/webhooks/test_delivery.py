@@ -161,7 +161,7 @@ def test_a_delivery_is_given_up_after_the_retry_window_and_retry_now_sends_it(
 def test_a_given_up_delivery_no_longer_holds_back_the_ones_after_it(
     receiver, django_capture_on_commit_callbacks, submitted, chair, dataset
 ):
-    _subscription, secret = subscribe(receiver.url)
+    subscribe(receiver.url)
     with django_capture_on_commit_callbacks(execute=True):
         approve_part(submitted, dataset, chair)
     first = WebhookDelivery.objects.order_by("pk").first()
@@ -180,7 +180,7 @@ def test_only_subscribed_events_and_active_subscriptions_are_queued(
     receiver, django_capture_on_commit_callbacks, submitted, chair, dataset
 ):
     receiver.start()
-    revocations, _ = subscribe(receiver.url, events=["grant.revoked"])
+    subscribe(receiver.url, events=["grant.revoked"])
     paused, _ = subscribe(receiver.url, events=["grant.created"])
     services.subscription_update(subscription=paused, actor=None, active=False)
     with django_capture_on_commit_callbacks(execute=True):
