@@ -11,6 +11,7 @@ non-key column), so a slow or dead endpoint never holds up a decision."""
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
@@ -228,24 +229,28 @@ def _lease_take(subscription_id: int) -> bool:
     )
 
 
-def _lease_renew(subscription_id: int) -> None:
+def _lease_renew(subscription_id: int) -> WebhookSubscription | None:
+    """Extend the lease; the subscription as it now is, or None once it was switched off."""
     WebhookSubscription.objects.filter(pk=subscription_id).update(
         lease_until=timezone.now() + timedelta(seconds=_lease_seconds())
     )
+    return WebhookSubscription.objects.filter(pk=subscription_id, active=True).first()
 
 
 def _lease_release(subscription_id: int) -> None:
     WebhookSubscription.objects.filter(pk=subscription_id).update(lease_until=None)
 
 
-def _head(subscription_id: int) -> WebhookDelivery | None:
-    return (
-        WebhookDelivery.objects.filter(
-            subscription_id=subscription_id, status=DeliveryStatus.PENDING
-        )
-        .order_by("pk")
-        .first()
-    )
+def _queue(subscription_id: int, *, limit: int):
+    """The subscription's pending deliveries, oldest first: the head and those behind it."""
+    return WebhookDelivery.objects.filter(
+        subscription_id=subscription_id, status=DeliveryStatus.PENDING
+    ).order_by("pk")[:limit]
+
+
+# Deliveries read per query while sending; the lease is renewed (and the subscription read
+# again: switched off, a new secret) when a third of it has passed.
+BATCH = 100
 
 
 def subscription_deliver(*, subscription_id: int, now: datetime | None = None) -> int:
@@ -259,26 +264,33 @@ def subscription_deliver(*, subscription_id: int, now: datetime | None = None) -
         finally:
             _lease_release(subscription_id)
         # A delivery committed while we held the lease would otherwise wait for the sweep.
-        head = _head(subscription_id)
+        head = _queue(subscription_id, limit=1).first()
         if head is None or head.next_attempt_at > (now or timezone.now()):
             break
     return delivered
 
 
 def _send_queue(subscription_id: int, *, now: datetime | None) -> int:
+    subscription = WebhookSubscription.objects.filter(pk=subscription_id, active=True).first()
     delivered = 0
-    while True:
-        subscription = WebhookSubscription.objects.filter(pk=subscription_id, active=True).first()
-        head = _head(subscription_id)
-        if subscription is None or head is None or head.next_attempt_at > (now or timezone.now()):
+    renewed = time.monotonic()
+    while subscription is not None:
+        batch = list(_queue(subscription_id, limit=BATCH))
+        if not batch:
             return delivered
-        if not _attempt(head, subscription, now=now):
-            # A given-up head no longer holds the queue; a failed one does, until it is due.
-            if WebhookDelivery.objects.filter(pk=head.pk, status=DeliveryStatus.FAILED).exists():
-                continue
-            return delivered
-        delivered += 1
-        _lease_renew(subscription_id)
+        for head in batch:
+            if head.next_attempt_at > (now or timezone.now()):
+                return delivered
+            outcome = _attempt(head, subscription, now=now)
+            if outcome == DeliveryStatus.PENDING:
+                return delivered  # failed: it holds the queue until its retry is due
+            # Delivered, or given up: a given-up delivery no longer holds the queue.
+            delivered += outcome == DeliveryStatus.DELIVERED
+            if time.monotonic() - renewed > _lease_seconds() / 3:
+                subscription, renewed = _lease_renew(subscription_id), time.monotonic()
+                if subscription is None:
+                    return delivered
+    return delivered
 
 
 def _http() -> requests.Session:
@@ -293,8 +305,9 @@ _session: requests.Session | None = None
 _session_pid: int | None = None
 
 
-def _attempt(delivery: WebhookDelivery, subscription: WebhookSubscription, *, now) -> bool:
-    """POST one delivery and record the outcome. Never raises for the endpoint's failures."""
+def _attempt(delivery: WebhookDelivery, subscription: WebhookSubscription, *, now) -> str:
+    """POST one delivery and record the outcome, its new status. Never raises for the
+    endpoint's failures."""
     sent_at = timezone.now()
     body = delivery.body.encode()
     status_code: int | None = None
@@ -331,7 +344,7 @@ def _attempt(delivery: WebhookDelivery, subscription: WebhookSubscription, *, no
     pending = WebhookDelivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.PENDING)
     if not error:
         pending.update(status=DeliveryStatus.DELIVERED, delivered_at=finished, **common)
-        return True
+        return DeliveryStatus.DELIVERED
     retry = policy.retry_at(
         created_at=delivery.created_at,
         attempts=delivery.attempts + 1,
@@ -340,6 +353,6 @@ def _attempt(delivery: WebhookDelivery, subscription: WebhookSubscription, *, no
     )
     if retry is None:
         pending.update(status=DeliveryStatus.FAILED, **common)
-    else:
-        pending.update(next_attempt_at=retry, **common)
-    return False
+        return DeliveryStatus.FAILED
+    pending.update(next_attempt_at=retry, **common)
+    return DeliveryStatus.PENDING
