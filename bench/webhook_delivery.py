@@ -38,6 +38,7 @@ from _harness import (
 )
 
 NAME = "tessera_bench_webhooks"
+JSON = {"content-type": "application/json"}
 
 
 def start_receiver(folder: Path):
@@ -45,9 +46,10 @@ def start_receiver(folder: Path):
     from tests.webhooks.conftest import free_port
 
     port = free_port()
+    script = ROOT / "tests" / "webhooks" / "receiver.py"
+    files = ["--log", str(folder / "log.jsonl"), "--mode-file", str(folder / "mode")]
     process = subprocess.Popen(
-        [sys.executable, str(ROOT / "tests" / "webhooks" / "receiver.py"), "--port", str(port),
-         "--log", str(folder / "log.jsonl"), "--mode-file", str(folder / "mode")],  # fmt: skip
+        [sys.executable, str(script), "--port", str(port), *files],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -98,18 +100,14 @@ def main() -> None:
 
         def plain() -> None:
             for body in bodies:
-                requests.post(
-                    url, data=body.encode(), headers={"content-type": "application/json"},
-                    timeout=10,
-                ).raise_for_status()  # fmt: skip
+                response = requests.post(url, data=body.encode(), headers=JSON, timeout=10)
+                response.raise_for_status()
 
         def session() -> None:
             with requests.Session() as http:
                 for body in bodies:
-                    http.post(
-                        url, data=body.encode(), headers={"content-type": "application/json"},
-                        timeout=10,
-                    ).raise_for_status()  # fmt: skip
+                    response = http.post(url, data=body.encode(), headers=JSON, timeout=10)
+                    response.raise_for_status()
 
         def webhooks() -> None:
             WebhookDelivery.objects.bulk_create(
@@ -145,7 +143,9 @@ def main() -> None:
             rate = args.deliveries / statistics.median(seconds)
             rows.append([name, f"{rate:,.0f}", f"{rate / base:.2f}"])
         print(f"webhook delivery, {args.deliveries} deliveries x {args.runs} runs, one endpoint")
-        print(f"git {git_revision()}  db {'sqlite' if args.sqlite else 'postgresql'}  {db_variant()}")
+        print(
+            f"git {git_revision()}  db {'sqlite' if args.sqlite else 'postgresql'}  {db_variant()}"
+        )
         print(table(rows, ["loop", "deliveries/s", "ratio to plain"]))
     finally:
         receiver.terminate()

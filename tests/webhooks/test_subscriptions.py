@@ -100,7 +100,9 @@ def test_plain_http_is_allowed_only_while_debug_is_on(settings):
 @pytest.mark.django_db
 def test_only_administrators_manage_subscriptions(chair):
     with pytest.raises(Forbidden):
-        services.subscription_create(url="https://a.example.org/", events=["key.rotated"], actor=chair)
+        services.subscription_create(
+            url="https://a.example.org/", events=["key.rotated"], actor=chair
+        )
 
 
 # --- the admin ----------------------------------------------------------------------------------
@@ -157,7 +159,10 @@ def test_the_admin_changes_a_subscription_through_the_service(superuser):
     assert subscription.active is False
     (event,) = ledger_events(EventType.WEBHOOK_SUBSCRIPTION_CHANGED)
     assert event.payload["secret_changed"] is True
-    assert event.payload["changes"]["events"] == [["grant.created"], ["grant.created", "grant.expired"]]
+    assert event.payload["changes"]["events"] == [
+        ["grant.created"],
+        ["grant.created", "grant.expired"],
+    ]
     assert new not in str(event.payload)
 
 
@@ -216,7 +221,9 @@ def test_retries_back_off_exponentially_and_stop_after_the_window():
     start = datetime(2026, 1, 1, tzinfo=UTC)
     waits = []
     now, attempts = start, 1
-    while (at := policy.retry_at(created_at=start, attempts=attempts, now=now, hours=24)) is not None:
+    while (
+        at := policy.retry_at(created_at=start, attempts=attempts, now=now, hours=24)
+    ) is not None:
         waits.append((at - now).total_seconds())
         now, attempts = at, attempts + 1
     assert waits[:4] == [5, 10, 20, 40]
