@@ -13,12 +13,13 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterable
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
 import requests
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -260,7 +261,8 @@ def subscription_deliver(*, subscription_id: int, now: datetime | None = None) -
     delivered = 0
     while _lease_take(subscription_id):
         try:
-            delivered += _send_queue(subscription_id, now=now)
+            with _commits_without_flush():
+                delivered += _send_queue(subscription_id, now=now)
         finally:
             _lease_release(subscription_id)
         # A delivery committed while we held the lease would otherwise wait for the sweep.
@@ -341,18 +343,43 @@ def _attempt(delivery: WebhookDelivery, subscription: WebhookSubscription, *, no
         "last_status_code": status_code,
         "last_error": error,
     }
-    pending = WebhookDelivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.PENDING)
     if not error:
-        pending.update(status=DeliveryStatus.DELIVERED, delivered_at=finished, **common)
-        return DeliveryStatus.DELIVERED
-    retry = policy.retry_at(
-        created_at=delivery.created_at,
-        attempts=delivery.attempts + 1,
-        now=now or finished,
-        hours=settings.TESSERA_WEBHOOK_RETRY_HOURS,
-    )
-    if retry is None:
-        pending.update(status=DeliveryStatus.FAILED, **common)
-        return DeliveryStatus.FAILED
-    pending.update(next_attempt_at=retry, **common)
-    return DeliveryStatus.PENDING
+        outcome = DeliveryStatus.DELIVERED
+        common.update(status=outcome, delivered_at=finished)
+    else:
+        retry = policy.retry_at(
+            created_at=delivery.created_at,
+            attempts=delivery.attempts + 1,
+            now=now or finished,
+            hours=settings.TESSERA_WEBHOOK_RETRY_HOURS,
+        )
+        outcome = DeliveryStatus.FAILED if retry is None else DeliveryStatus.PENDING
+        common.update(status=outcome, **({"next_attempt_at": retry} if retry else {}))
+    _outcome_record(delivery.pk, common)
+    return outcome
+
+
+def _outcome_record(delivery_id: int, fields: dict[str, Any]) -> None:
+    WebhookDelivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PENDING).update(**fields)
+
+
+@contextmanager
+def _commits_without_flush():
+    """While a sender works through a queue, its commits do not wait for the disk
+    (PostgreSQL's `synchronous_commit = off`, for this session until the queue is done; only
+    outside a transaction, so nothing else shares it). A crash within the next few hundred
+    milliseconds may lose an outcome: the delivery is then still pending and is sent again
+    with the same `webhook-id`, which at-least-once delivery allows. Waiting for the WAL
+    flush on every delivery cost most of the throughput (bench/webhook_delivery.py,
+    PostgreSQL, 1000 deliveries: 226/s against 629/s for a plain POST loop, 0.36; one
+    autocommit UPDATE took 3.8 ms synchronous, 0.13 ms without)."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET synchronous_commit TO OFF")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET synchronous_commit")
