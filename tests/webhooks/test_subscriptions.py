@@ -128,6 +128,8 @@ def test_the_admin_shows_a_generated_secret_once_and_never_again(superuser, chai
     subscription = WebhookSubscription.objects.get()
     assert subscription.secret in response.content.decode()
     assert "no-store" in response["Cache-Control"]
+    listed = superuser.get("/admin/webhooks/webhooksubscription/")
+    assert listed.status_code == 200 and subscription.secret not in listed.content.decode()
     change = superuser.get(f"/admin/webhooks/webhooksubscription/{subscription.pk}/change/")
     assert change.status_code == 200
     assert subscription.secret not in change.content.decode()
