@@ -220,26 +220,38 @@ def _lease_seconds() -> float:
     return CONNECT_TIMEOUT_SECONDS + settings.TESSERA_WEBHOOK_TIMEOUT + 30
 
 
-def _lease_take(subscription_id: int) -> bool:
-    # The conditional UPDATE's row count says who won: one sender per subscription at a time.
+def _lease_take(subscription_id: int) -> datetime | None:
+    """The subscription's lease (its expiry, which names it), or None while another sender
+    holds one. The conditional UPDATE's row count says who won."""
     now = timezone.now()
-    return bool(
+    until = now + timedelta(seconds=_lease_seconds())
+    taken = (
         WebhookSubscription.objects.filter(pk=subscription_id, active=True)
         .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
-        .update(lease_until=now + timedelta(seconds=_lease_seconds()))
+        .update(lease_until=until)
     )
+    return until if taken else None
 
 
-def _lease_renew(subscription_id: int) -> WebhookSubscription | None:
-    """Extend the lease; the subscription as it now is, or None once it was switched off."""
-    WebhookSubscription.objects.filter(pk=subscription_id).update(
-        lease_until=timezone.now() + timedelta(seconds=_lease_seconds())
+def _lease_renew(
+    subscription_id: int, lease: datetime
+) -> tuple[WebhookSubscription | None, datetime]:
+    """Extend our lease: the subscription as it now is and the new lease, or None once it was
+    switched off or the lease was lost (it ran out and another sender took over)."""
+    until = timezone.now() + timedelta(seconds=_lease_seconds())
+    kept = WebhookSubscription.objects.filter(pk=subscription_id, lease_until=lease).update(
+        lease_until=until
     )
-    return WebhookSubscription.objects.filter(pk=subscription_id, active=True).first()
+    if not kept:
+        return None, lease
+    return WebhookSubscription.objects.filter(pk=subscription_id, active=True).first(), until
 
 
-def _lease_release(subscription_id: int) -> None:
-    WebhookSubscription.objects.filter(pk=subscription_id).update(lease_until=None)
+def _lease_release(subscription_id: int, lease: datetime) -> None:
+    # Only our own: a lease that ran out may be another sender's by now.
+    WebhookSubscription.objects.filter(pk=subscription_id, lease_until=lease).update(
+        lease_until=None
+    )
 
 
 def _queue(subscription_id: int, *, limit: int):
@@ -259,12 +271,13 @@ def subscription_deliver(*, subscription_id: int, now: datetime | None = None) -
     later ones wait for it). Trusted caller: the Celery task. Returns how many were delivered.
     `now` decides what is due (the sweep's clock); signatures always carry the real time."""
     delivered = 0
-    while _lease_take(subscription_id):
+    while (lease := _lease_take(subscription_id)) is not None:
+        held = [lease]
         try:
             with _commits_without_flush():
-                delivered += _send_queue(subscription_id, now=now)
+                delivered += _send_queue(subscription_id, held, now=now)
         finally:
-            _lease_release(subscription_id)
+            _lease_release(subscription_id, held[0])
         # A delivery committed while we held the lease would otherwise wait for the sweep.
         head = _queue(subscription_id, limit=1).first()
         if head is None or head.next_attempt_at > (now or timezone.now()):
@@ -272,7 +285,8 @@ def subscription_deliver(*, subscription_id: int, now: datetime | None = None) -
     return delivered
 
 
-def _send_queue(subscription_id: int, *, now: datetime | None) -> int:
+def _send_queue(subscription_id: int, held: list[datetime], *, now: datetime | None) -> int:
+    """Send the queue while we hold the lease (`held[0]`, updated as it is renewed)."""
     subscription = WebhookSubscription.objects.filter(pk=subscription_id, active=True).first()
     delivered = 0
     renewed = time.monotonic()
@@ -289,7 +303,8 @@ def _send_queue(subscription_id: int, *, now: datetime | None) -> int:
             # Delivered, or given up: a given-up delivery no longer holds the queue.
             delivered += outcome == DeliveryStatus.DELIVERED
             if time.monotonic() - renewed > _lease_seconds() / 3:
-                subscription, renewed = _lease_renew(subscription_id), time.monotonic()
+                subscription, held[0] = _lease_renew(subscription_id, held[0])
+                renewed = time.monotonic()
                 if subscription is None:
                     return delivered
     return delivered

@@ -22,7 +22,7 @@ from tests.access_world import approve_part
 from tokens import keyring
 from webhooks import services
 from webhooks.choices import DeliveryStatus, WebhookEvent
-from webhooks.models import WebhookDelivery
+from webhooks.models import WebhookDelivery, WebhookSubscription
 
 from .conftest import subscribe
 
@@ -197,3 +197,23 @@ def test_a_change_that_rolls_back_sends_nothing(receiver, submitted, chair, data
         raise RuntimeError("rolled back")
     assert WebhookDelivery.objects.count() == 0
     assert receiver.received() == []
+
+
+def test_one_sender_at_a_time_and_a_lease_that_ran_out_is_taken_over(
+    receiver, django_capture_on_commit_callbacks, submitted, chair, dataset
+):
+    receiver.start()
+    subscription, secret = subscribe(receiver.url, events=["request.decided"])
+    # Another sender holds the subscription's lease: the decision's webhook waits for it.
+    held = later(minutes=1)
+    WebhookSubscription.objects.filter(pk=subscription.pk).update(lease_until=held)
+    with django_capture_on_commit_callbacks(execute=True):
+        approve_part(submitted, dataset, chair)
+    assert services.subscription_deliver(subscription_id=subscription.pk) == 0
+    assert receiver.received() == []
+    # That sender died: once its lease has run out, the next one takes over and sends.
+    WebhookSubscription.objects.filter(pk=subscription.pk).update(lease_until=later(seconds=-1))
+    assert services.subscription_deliver(subscription_id=subscription.pk) == 1
+    assert [m["type"] for m in verified(receiver, secret)] == ["request.decided"]
+    subscription.refresh_from_db()
+    assert subscription.lease_until is None
