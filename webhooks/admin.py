@@ -80,8 +80,12 @@ class WebhookSubscriptionAdmin(SuperuserOnlyMixin, LedgeredSavesMixin, admin.Mod
             super()
             .get_queryset(request)
             .annotate(
-                pending_count=Count("deliveries", filter=Q(deliveries__status="pending")),
-                failed_count=Count("deliveries", filter=Q(deliveries__status="failed")),
+                pending_count=Count(
+                    "deliveries", filter=Q(deliveries__status=DeliveryStatus.PENDING)
+                ),
+                failed_count=Count(
+                    "deliveries", filter=Q(deliveries__status=DeliveryStatus.FAILED)
+                ),
             )
         )
 

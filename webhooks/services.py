@@ -103,7 +103,11 @@ def subscription_update(
     """Change an endpoint, its events, whether it is active, or its secret (None keeps each).
     Deliveries already queued keep their body; each attempt is signed with the current secret."""
     _require_admin(actor)
-    subscription = WebhookSubscription.objects.select_for_update().get(pk=subscription.pk)
+    # FOR NO KEY UPDATE: a decision queueing a delivery meanwhile (its foreign key's KEY SHARE
+    # lock) does not wait for this change.
+    subscription = WebhookSubscription.objects.select_for_update(no_key=True).get(
+        pk=subscription.pk
+    )
     secret = secret.strip() if secret else None
     chosen = subscription_check(
         url=subscription.url if url is None else url,
@@ -137,12 +141,12 @@ def subscription_update(
 
 @transaction.atomic
 def deliveries_retry(*, deliveries: Iterable[WebhookDelivery], actor) -> list[int]:
-    """ "Retry now": the chosen deliveries not yet delivered are due at once; a given-up one is
-    pending again for one more attempt (past its retry window, a failure gives it up again at
-    once). One ledger event per subscription. Returns the
-    subscriptions to send for after commit. Order is kept among pending deliveries, not across
-    a give-up: a given-up delivery retried goes out when it reaches the head of its queue
-    (by id), before those queued after it that are still pending."""
+    """The admin's "retry now": the chosen deliveries not yet delivered are due at once; a
+    given-up one is pending again for one more attempt (past its retry window, a failure gives
+    it up again at once). One ledger event per subscription. Returns the subscriptions to send
+    for after commit. Order is kept among pending deliveries, not across a give-up: a given-up
+    delivery retried goes out when it reaches the head of its queue (by id), before those
+    queued after it that are still pending."""
     _require_admin(actor)
     now = timezone.now()
     rows = list(
