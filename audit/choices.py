@@ -125,3 +125,7 @@ class EventType(models.TextChoices):
     MFA_VERIFIED = "auth.mfa_verified", "Second factor verified"
     MFA_FAILED = "auth.mfa_failed", "Second factor refused"
     MFA_RESET = "auth.mfa_reset", "Authenticator apps removed (lost device)"
+    # entitlement webhooks: subscriptions and retries (webhooks.services)
+    WEBHOOK_SUBSCRIBED = "webhooks.subscribed", "Webhook endpoint subscribed"
+    WEBHOOK_SUBSCRIPTION_CHANGED = "webhooks.subscription_changed", "Webhook subscription changed"
+    WEBHOOK_RETRIED = "webhooks.retried", "Webhook deliveries retried now"

@@ -17,6 +17,7 @@ from . import personal
 from .actors import ANONYMOUS, client_actor_id, pseudonym_for
 from .choices import EventType
 from .ledger import append
+from .recorded import event_recorded
 
 
 def _target(obj) -> tuple[str, str]:
@@ -42,7 +43,7 @@ def _record(
             k: personal.redact(target_type, v) if k in ("fields", "changes") else v
             for k, v in payload.items()
         }
-    return append(
+    event = append(
         event_type=event_type,
         actor=actor,
         target_type=target_type,
@@ -50,6 +51,9 @@ def _record(
         payload=payload,
         change=change,
     )
+    # Receivers connect per event type (the sender): see audit/recorded.py.
+    event_recorded.send(sender=EventType(event_type), obj=obj, payload=payload, actor=actor)
+    return event
 
 
 def _created(event_type: EventType, *, obj, actor, fields: dict):
@@ -1047,3 +1051,32 @@ def mfa_reset(*, user, actor, devices: int):
     """An administrator removed the person's devices (`manage.py mfa_reset`; actor None: the
     system); they enrol a new one at their next password sign-in."""
     return _record(EventType.MFA_RESET, actor=actor, obj=user, payload={"devices": devices})
+
+
+# --- webhooks ---------------------------------------------------------------------------------
+# The endpoint's address and its events; never the secret (only whether it changed).
+def webhook_subscribed(*, subscription, actor):
+    return _record(
+        EventType.WEBHOOK_SUBSCRIBED,
+        actor=actor,
+        obj=subscription,
+        payload={"url": subscription.url, "events": sorted(subscription.events)},
+    )
+
+
+def webhook_subscription_changed(*, subscription, actor, changes: dict, secret_changed: bool):
+    return _record(
+        EventType.WEBHOOK_SUBSCRIPTION_CHANGED,
+        actor=actor,
+        obj=subscription,
+        payload={"changes": changes, "secret_changed": secret_changed},
+    )
+
+
+def webhook_retried(*, subscription, actor, webhook_ids: list[str]):
+    return _record(
+        EventType.WEBHOOK_RETRIED,
+        actor=actor,
+        obj=subscription,
+        payload={"webhook_ids": sorted(webhook_ids)},
+    )

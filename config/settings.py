@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "tokens",
     "accounts",
     "demo",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -320,7 +321,15 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     },
     # Summaries of bounded events for windows that closed with no later event to flush them.
     "audit-bounded-flush": {"task": "audit.tasks.bounded_flush", "schedule": 60.0},
+    # Webhook retries (exponential backoff) and anything queued while the broker was down.
+    "webhooks-sweep": {"task": "webhooks.tasks.webhooks_sweep", "schedule": 15.0},
 }
+
+# --- Webhooks (webhooks/, docs/webhooks.md) -------------------------------------------------
+# Seconds an endpoint has to answer one delivery (connecting has 3 more); keep it short.
+TESSERA_WEBHOOK_TIMEOUT = env.float("TESSERA_WEBHOOK_TIMEOUT", default=5.0)
+# Hours a delivery is retried (exponential backoff, at most an hour apart) before it is given up.
+TESSERA_WEBHOOK_RETRY_HOURS = env.float("TESSERA_WEBHOOK_RETRY_HOURS", default=24.0)
 
 # --- Caches ---------------------------------------------------------------------------------
 CACHES = {"default": env.cache_url_config(secret_text("CACHE_URL", "locmemcache://tessera"))}
