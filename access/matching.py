@@ -92,10 +92,12 @@ def matches_record(
     return stored
 
 
-def automatic_end_date(access_request: AccessRequest) -> date:
-    """The end an automatic approval gives: the latest a committee may approve
+def automatic_end_date(access_request: AccessRequest, committee=None) -> date:
+    """The end an automatic approval gives: the latest the committee may approve
     (`selectors.request_latest_end`)."""
-    return request_latest_end(access_request, today=timezone.localdate())
+    return request_latest_end(
+        access_request, today=timezone.localdate(), committee_id=getattr(committee, "pk", None)
+    )
 
 
 @dataclass(frozen=True)
@@ -140,7 +142,7 @@ def automatic_decisions(*, access_request: AccessRequest, reviews) -> list[Autom
                 AutomaticDecision(
                     review=review,
                     outcome=DecisionOutcome.APPROVE,
-                    end_date=automatic_end_date(access_request),
+                    end_date=automatic_end_date(access_request, committee),
                     conditions="Automatic approval under the committee's policy: every dataset's consent matches the purpose.",
                 )
             )

@@ -799,25 +799,31 @@ def amendment_pending_of(access_request: AccessRequest) -> AccessRequest | None:
     )
 
 
-def project_last_day(access_request: AccessRequest) -> date | None:
-    """The last day of the project's live grants that ends latest, or None when none is live:
-    an amendment adds datasets and people up to it, never beyond (more time is a renewal's)."""
-    days = [grant_last_day_or_date(g) for g in grants_live_of(access_request)]
+def project_last_day(
+    access_request: AccessRequest, *, committee_id: int | None = None
+) -> date | None:
+    """The last day of the project's live grants that ends latest (of `committee_id`'s datasets,
+    when that committee holds any in the project), or None when none is live: an amendment adds
+    datasets and people up to it, never beyond (more time is a renewal's)."""
+    live = list(grants_live_of(access_request).select_related("dataset"))
+    own = [g for g in live if committee_id is not None and g.dataset.committee_id == committee_id]
+    days = [grant_last_day_or_date(g) for g in (own or live)]
     return max(days) if days else None
 
 
-def request_latest_end(access_request: AccessRequest, *, today: date) -> date:
+def request_latest_end(
+    access_request: AccessRequest, *, today: date, committee_id: int | None = None
+) -> date:
     """The latest end date a committee may approve for this request: the requested duration from
     `today`; for a renewal the months asked for after the grants it extends; for an amendment
-    the project's current end (`project_last_day`)."""
+    the project's current end (`project_last_day`; today when the project has ended, so that
+    no end date is possible)."""
     if access_request.is_renewal:
         latest = renewal_latest_end(access_request)
         if latest is not None:
             return latest
     if access_request.is_amendment and access_request.parent_id:
-        latest = project_last_day(access_request.parent)
-        if latest is not None:
-            return latest
+        return project_last_day(access_request.parent, committee_id=committee_id) or today
     return today + relativedelta(months=access_request.requested_months)
 
 

@@ -93,7 +93,14 @@ def actions(access_request: AccessRequest, user, reviews) -> dict[str, bool]:
             status == RequestStatus.DRAFT
             or (
                 status == RequestStatus.SUBMITTED
-                and (open_reviews or bool(request_services.approvals_standing(access_request)))
+                and (
+                    open_reviews
+                    # A change holds no grant of its own: once decided, nothing is left of it.
+                    or (
+                        not access_request.is_amendment
+                        and bool(request_services.approvals_standing(access_request))
+                    )
+                )
             )
         ),
         "resubmit": applicant and status == RequestStatus.SUBMITTED and returned,

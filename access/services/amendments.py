@@ -46,6 +46,8 @@ REVIEWED_ANSWERS: tuple[str, ...] = tuple(
 )
 # An amendment changes what the project does and who does it, not how long: that is a renewal's.
 FIXED_ANSWERS = ("requested_months",)
+# Answers no approval relied on: an amendment carries them to the project without a review.
+DETAILS = ("title", "lay_summary", "scientific_abstract")
 
 
 def amendment_refusal(access_request: AccessRequest) -> str | None:
@@ -61,8 +63,27 @@ def amendment_refusal(access_request: AccessRequest) -> str | None:
     pending = selectors.amendment_pending_of(access_request)
     if pending is not None:
         return f"A change to this project is already under way: {pending.reference}."
-    if not selectors.grants_live_of(access_request).exists():
+    return project_refusal(access_request)
+
+
+def project_refusal(project: AccessRequest) -> str | None:
+    """Why this project cannot take a change now (when one is opened, submitted or approved),
+    or None: it must hold live grants, every committee must have decided its first request (a
+    change never runs beside a review of the same project), and no renewal may be waiting
+    (a renewal extends the team and datasets as they were when it was asked for)."""
+    if project.status != RequestStatus.SUBMITTED or not selectors.grants_live_of(project).exists():
         return "This project holds no active grants: there is nothing approved to change."
+    if project.reviews.filter(status__in=lifecycle.OPEN_REVIEW_STATES).exists():
+        return (
+            "A committee is still reviewing this project: it can be changed once every "
+            "committee has decided."
+        )
+    renewal = selectors.renewal_pending_of(project)
+    if renewal is not None:
+        return (
+            f"A renewal of this project is waiting for its committees ({renewal.reference}): "
+            "change the project once they have decided."
+        )
     return None
 
 
@@ -75,6 +96,7 @@ class AmendmentChanges:
     members_added: list = field(default_factory=list)
     members_removed: list = field(default_factory=list)
     answers_changed: list[str] = field(default_factory=list)
+    details_changed: list[str] = field(default_factory=list)
     # {committee id: committee}, and for each the reasons it reviews the amendment.
     committees: dict = field(default_factory=dict)
     reasons: dict = field(default_factory=dict)
@@ -87,11 +109,13 @@ class AmendmentChanges:
             or self.members_added
             or self.members_removed
             or self.answers_changed
+            or self.details_changed
         )
 
-    def answer_labels(self) -> list[str]:
+    def answer_labels(self, names=None) -> list[str]:
         return [
-            str(AccessRequest._meta.get_field(name).verbose_name) for name in self.answers_changed
+            str(AccessRequest._meta.get_field(name).verbose_name)
+            for name in (self.answers_changed if names is None else names)
         ]
 
     def lines(self) -> list[str]:
@@ -113,6 +137,12 @@ class AmendmentChanges:
             )
         if self.answers_changed:
             out.append("Changes the answers: " + ", ".join(self.answer_labels()) + ".")
+        if self.details_changed:
+            out.append(
+                "Changes, without a review: "
+                + ", ".join(self.answer_labels(self.details_changed))
+                + "."
+            )
         return out
 
     def review_lines(self) -> list[str]:
@@ -155,6 +185,7 @@ def amendment_changes(amendment: AccessRequest) -> AmendmentChanges:
             (u for pk, u in team.items() if pk not in new_team), key=lambda u: u.get_username()
         ),
         answers_changed=[n for n in REVIEWED_ANSWERS if _answer_differs(amendment, project, n)],
+        details_changed=[n for n in DETAILS if _answer_differs(amendment, project, n)],
     )
     if set(amendment.diseases.values_list("pk", flat=True)) != set(
         project.diseases.values_list("pk", flat=True)
@@ -181,6 +212,20 @@ def amendment_changes(amendment: AccessRequest) -> AmendmentChanges:
     return changes
 
 
+def request_closeouts(amendment: AccessRequest, datasets) -> str:
+    """The close-outs the committees of `datasets` require first, in words, or ""."""
+    requiring = {d.committee_id: d.committee for d in datasets if d.committee.requires_closeout}
+    if not requiring:
+        return ""
+    missing = selectors.closeouts_missing(amendment.applicant_id, requiring, exclude=amendment.pk)
+    return " ".join(
+        f"{requiring[cid].name} requires a close-out of each ended project before it gives "
+        f"access to a new one: file the close-out of "
+        f"{', '.join(f'{r.reference} “{r.title}”' for r in earlier)} first."
+        for cid, earlier in missing.items()
+    )
+
+
 def amendment_summary(amendment: AccessRequest) -> dict[str, list[str]]:
     """What the amendment changes and who reviews it, in words: as submitted once it is
     (`summary_record`), compared with its project as it stands while it is a draft."""
@@ -198,18 +243,35 @@ def summary_record(amendment: AccessRequest, changes: AmendmentChanges) -> None:
 
 
 def submission_problems(amendment: AccessRequest) -> dict[str, str]:
-    """What stops an amendment from being submitted, beyond any request's problems."""
+    """What stops an amendment from being submitted (a draft) or resubmitted (returned), beyond
+    any request's problems."""
     project = amendment.parent
-    if not selectors.grants_live_of(project).exists():
-        return {
-            "changes": f"{project.reference} holds no active grants any more: there is nothing "
-            "approved to change. Withdraw this amendment; start a new request instead."
-        }
-    if amendment_changes(amendment).empty:
+    refusal = project_refusal(project)
+    if refusal:
+        return {"changes": f"{refusal} ({project.reference})"}
+    changes = amendment_changes(amendment)
+    if amendment.status != RequestStatus.DRAFT:
+        # Returned and edited: the change may now concern a committee that has no review of it.
+        reviewing = set(amendment.reviews.values_list("committee_id", flat=True))
+        missing = sorted(c.name for cid, c in changes.committees.items() if cid not in reviewing)
+        if missing:
+            return {
+                "changes": f"As it now stands, this change also concerns {', '.join(missing)}, "
+                "which did not receive it. Undo that part, or withdraw this change and start a "
+                "new one."
+            }
+        return {}
+    if changes.empty:
         return {
             "changes": "This amendment changes nothing yet: add or remove a dataset, change the "
             "team, or change the purpose or the ethics approval."
         }
+    # A committee that requires close-outs before it accepts a new request from the applicant
+    # requires them before it gives a dataset to a changed project too.
+    if changes.datasets_added:
+        due = request_closeouts(amendment, changes.datasets_added)
+        if due:
+            return {"closeouts": due}
     return {}
 
 
@@ -269,11 +331,13 @@ def _carry_acceptances(*, source: AccessRequest, target: AccessRequest, actor_of
 
 def lock_project(amendment: AccessRequest) -> list[Grant]:
     """Before a decision on (or the submission of) an amendment writes anything: the project's
-    row, the amendment's reviews and the project's live grants, locked in that order, and
-    before the first ledger event. The project's row serialises it with a member leaving or
+    reviews and row, the amendment's reviews and the project's live grants, locked in that
+    order (the applicant's order: reviews, request, grants), before the first ledger event. The project's row serialises it with a member leaving or
     being taken off (`team._depart` locks it first), so that either the departure sees the
     grants the amendment made, or the amendment sees the team without them. Returns the grants."""
-    common.lock_request(amendment.parent)
+    common.lock_reviews_of(amendment.parent)
+    # The locked row from here on: `_apply` writes it, and must not write a stale copy back.
+    amendment.parent = common.lock_request(amendment.parent)
     list(
         Review.objects.select_for_update(of=("self",))
         .filter(request_id=amendment.pk)
@@ -295,7 +359,9 @@ def lock_project(amendment: AccessRequest) -> list[Grant]:
 def amendment_settle(*, amendment: AccessRequest, actor, grants: list[Grant]) -> bool:
     """After a committee's decision on an amendment (the caller holds `lock_project`'s locks):
     apply it once every review of it is approved. Returns whether it was applied."""
-    if amendment.applied_at is not None:
+    if amendment.applied_at is not None or not grants:
+        # Applied already; or the project ended meanwhile (`decision_record` refuses approvals
+        # then), and an ended project is given nothing.
         return False
     statuses = list(Review.objects.filter(request_id=amendment.pk).values_list("status", flat=True))
     if not statuses or any(s != ReviewStatus.APPROVED for s in statuses):
@@ -338,11 +404,11 @@ def _apply(*, amendment: AccessRequest, actor, grants: list[Grant]) -> None:
     proposed = set(amendment.datasets.values_list("pk", flat=True))
     # The amendment's answers become the project's first: a grant's validity reads the ethics
     # approval and the agreements accepted from the project's row.
-    for name in changes.answers_changed:
-        if name != "diseases":
-            setattr(project, name, getattr(amendment, name))
+    written = [n for n in (*changes.answers_changed, *changes.details_changed) if n != "diseases"]
+    for name in written:
+        setattr(project, name, getattr(amendment, name))
     project.last_activity_at = timezone.now()
-    project.save()
+    project.save(update_fields=[*written, "last_activity_at", "updated_at"])
     if "diseases" in changes.answers_changed:
         project.diseases.set(amendment.diseases.all())
     project.team_members.set(amendment.team_members.all())
@@ -374,12 +440,28 @@ def _apply(*, amendment: AccessRequest, actor, grants: list[Grant]) -> None:
         grant_services.grant_revoke_locked(grant=grant, actor=actor, reason=reason, notice=notice)
         revoked.append(grant.pk)
     obligations = {m.dataset_id: m.obligations for m in amendment.matches.all()}
+    # New grants go to the people the change adds, on every approved dataset, and to the whole
+    # team on the datasets it adds; never to someone whose grant a committee revoked (they are
+    # on the team still, without a live grant) or whom it has barred.
+    newcomers = {u.pk for u in changes.members_added}
+    added = {d.pk for d in changes.datasets_added}
+    barred = {
+        (bar.committee_id, bar.user_id)
+        for bar in selectors.bars_in_force(
+            committee_ids={d.committee_id for d in amendment.datasets.all()},
+            users=[p.pk for p in people],
+        )
+    }
     created = []
     now = timezone.now()
     for dataset_id, decision in sorted(approvals.items()):
         dataset = next(d for d in decision.approved_datasets.all() if d.pk == dataset_id)
         for person in people:
             if (person.pk, dataset_id) in kept:
+                continue
+            if person.pk not in newcomers and dataset_id not in added:
+                continue
+            if (dataset.committee_id, person.pk) in barred:
                 continue
             grant = Grant.objects.create(
                 user=person,
@@ -402,7 +484,7 @@ def _apply(*, amendment: AccessRequest, actor, grants: list[Grant]) -> None:
         datasets_removed=[d.accession for d in changes.datasets_removed],
         members_added=changes.members_added,
         members_removed=changes.members_removed,
-        answers_changed=changes.answers_changed,
+        answers_changed=changes.answers_changed + changes.details_changed,
         grants_created=created,
         grants_revoked=revoked,
     )

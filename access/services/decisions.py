@@ -26,9 +26,15 @@ from . import notifications as notification_services
 from . import reviews as review_services
 
 
-def latest_end_date(access_request: AccessRequest, *, today: date | None = None) -> date:
-    """The latest end date a committee may approve (`selectors.request_latest_end`)."""
-    return selectors.request_latest_end(access_request, today=today or timezone.localdate())
+def latest_end_date(
+    access_request: AccessRequest, *, today: date | None = None, committee=None
+) -> date:
+    """The latest end date `committee` may approve (`selectors.request_latest_end`)."""
+    return selectors.request_latest_end(
+        access_request,
+        today=today or timezone.localdate(),
+        committee_id=getattr(committee, "pk", None),
+    )
 
 
 @transaction.atomic
@@ -79,8 +85,15 @@ def decision_record(
     if outcome == DecisionOutcome.APPROVE:
         if end_date is None:
             raise Invalid({"end_date": "An approval needs an end date."})
+        if project_grants is not None:
+            refusal = amendment_services.project_refusal(access_request.parent)
+            if refusal or not project_grants:
+                raise TransitionRefused(
+                    f"{refusal or 'The project holds no active grants.'} This change cannot be "
+                    "approved; reject it or close the review."
+                )
         today = timezone.localdate()
-        limit = latest_end_date(access_request, today=today)
+        limit = latest_end_date(access_request, today=today, committee=committee)
         if end_date <= today:
             raise Invalid({"end_date": "The end date must be in the future."})
         if end_date > limit:

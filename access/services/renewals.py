@@ -37,6 +37,12 @@ def renewal_refusal(access_request: AccessRequest) -> str | None:
     pending = selectors.renewal_pending_of(access_request)
     if pending is not None:
         return f"A renewal of this request is already waiting for a decision: {pending.reference}."
+    change = selectors.amendment_pending_of(access_request)
+    if change is not None:
+        return (
+            f"A change to this project is under way ({change.reference}): ask for more time "
+            "once it is decided, or withdraw it."
+        )
     if not selectors.grants_renewable(access_request):
         opens = selectors.renewal_window_opens(access_request)
         if opens is None:

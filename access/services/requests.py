@@ -186,7 +186,15 @@ def request_copy(*, access_request: AccessRequest, actor) -> AccessRequest:
 def approvals_standing(access_request: AccessRequest) -> list[Review]:
     """The reviews whose approval of this request still stands: at least one of the grants it
     created is neither revoked nor expired (active, or waiting for an agreement or an ethics
-    approval). While one stands, `lifecycle.APPROVAL_FIELDS` cannot change."""
+    approval). While one stands, `lifecycle.APPROVAL_FIELDS` cannot change. An amendment's
+    approvals make no grant until every committee has approved (`amendments`): for it, any
+    approval stands."""
+    if access_request.is_amendment:
+        return list(
+            access_request.reviews.filter(status=ReviewStatus.APPROVED)
+            .select_related("committee")
+            .order_by("pk")
+        )
     return list(
         Review.objects.filter(
             request_id=access_request.pk,
@@ -473,7 +481,7 @@ def submission_problems(access_request: AccessRequest) -> dict[str, str]:
     if missing:
         names = ", ".join(sorted(f"{a.title} v{a.version}" for a in missing))
         problems["agreements"] = f"Accept the current access agreement(s): {names}."
-    if access_request.is_amendment and access_request.status == RequestStatus.DRAFT:
+    if access_request.is_amendment:
         problems.update(amendment_services.submission_problems(access_request))
     if access_request.status == RequestStatus.SUBMITTED and committee_reply_missing(access_request):
         problems["reply"] = (

@@ -15,10 +15,12 @@ from django.utils import timezone
 
 from access import selectors
 from access.choices import RequestKind, RequestStatus, ReviewStatus
-from access.lifecycle import TransitionRefused
+from access.lifecycle import AnswersLocked, TransitionRefused
 from access.models import AccessRequest, AgreementAcceptance, Grant
 from access.services import amendments as amendment_services
 from access.services import decisions as decision_services
+from access.services import grants as grant_services
+from access.services import renewals as renewal_services
 from access.services import requests as request_services
 from access.services import team as team_services
 from audit import ledger
@@ -28,7 +30,14 @@ from audit.models import AuditEvent
 from audit.verification import verify_ledger
 from core.exceptions import Forbidden, Invalid
 from tests import factories
-from tests.access_world import accept_all, api, approve_part, join_team, make_draft
+from tests.access_world import (
+    accept_all,
+    api,
+    approve_part,
+    join_team,
+    make_draft,
+    reply_to_committee,
+)
 from tests.tokens.token_support import feed, introspect, storage, token_keys
 from tokens.issue import token_issue
 
@@ -100,7 +109,9 @@ def add_dataset(amendment, dataset):
 def decide(amendment, committee, chair, outcome="approve", **fields):
     review = amendment.reviews.get(committee=committee)
     if outcome == "approve":
-        fields.setdefault("end_date", decision_services.latest_end_date(amendment))
+        fields.setdefault(
+            "end_date", decision_services.latest_end_date(amendment, committee=committee)
+        )
     if outcome == "reject":
         fields.setdefault("reason", "Not for this project.")
     return decision_services.decision_record(review=review, actor=chair, outcome=outcome, **fields)
@@ -555,3 +566,160 @@ def test_the_deciding_committee_revokes_an_amendments_grant_through_the_change(
     assert response.status_code == 200, response.content
     grant.refresh_from_db()
     assert grant.revoked_at is not None
+
+
+# --- found in review: each a way around a committee ---------------------------------------------
+def test_a_returned_change_cannot_grow_to_a_committee_that_did_not_receive_it(
+    both, committee, other_committee, chair, organisation
+):
+    third = factories.dataset(committee=committee, controller=organisation, title="Third")
+    amendment = submit(add_dataset(amend(both), third))
+    assert [r.committee for r in amendment.reviews.all()] == [committee]
+    decide(amendment, committee, chair, outcome="return", questions="Why this one?")
+    # Returned: the applicant now also changes the purpose, which the other committee relies on.
+    change_purpose(amendment)
+    reply_to_committee(amendment)
+    with pytest.raises(Invalid) as refused:
+        request_services.request_resubmit(access_request=amendment, actor=amendment.applicant)
+    assert other_committee.name in refused.value.message_dict["changes"][0]
+    assert amendment.reviews.get().status == ReviewStatus.RETURNED
+
+
+def test_an_approved_part_locks_the_answers_it_approved(
+    both, committee, other_committee, chair, other_chair
+):
+    amendment = submit(change_purpose(amend(both)))
+    decide(amendment, committee, chair)
+    decide(amendment, other_committee, other_chair, outcome="return", questions="Clarify.")
+    with pytest.raises(AnswersLocked):
+        change_purpose(amendment, other_purpose="Something the first committee never saw.")
+    assert "team" in request_services.team_change_refusal(amendment).lower()
+
+
+def test_an_ended_project_is_given_nothing(
+    project, other_dataset, other_agreement, other_committee, other_chair
+):
+    amendment = submit(add_dataset(amend(project), other_dataset))
+    Grant.objects.filter(request=project).update(valid_until=timezone.now() - timedelta(hours=1))
+    with pytest.raises(TransitionRefused, match="no active grants"):
+        decide(
+            amendment,
+            other_committee,
+            other_chair,
+            end_date=timezone.localdate() + timedelta(days=30),
+        )
+    amendment.refresh_from_db()
+    assert amendment.applied_at is None
+    assert not live(project)
+
+
+def test_a_revoked_and_barred_member_is_not_given_access_again(project, committee, chair, teammate):
+    grant = live(project, user=teammate)[0]
+    grant_services.grant_revoke(
+        grant=grant,
+        actor=chair,
+        reason="Misuse",
+        bar_until=timezone.localdate() + timedelta(days=300),
+    )
+    amendment = submit(change_purpose(amend(project)))
+    decide(amendment, committee, chair)
+    amendment.refresh_from_db()
+    assert amendment.applied_at is not None
+    assert not live(project, user=teammate)
+
+
+def test_a_member_whose_grant_was_revoked_gets_no_new_one_from_a_new_dataset_of_that_committee(
+    project, committee, chair, teammate, organisation
+):
+    grant_services.grant_revoke(
+        grant=live(project, user=teammate)[0],
+        actor=chair,
+        reason="Misuse",
+        bar_until=timezone.localdate() + timedelta(days=300),
+    )
+    third = factories.dataset(committee=committee, controller=organisation, title="Third")
+    amendment = submit(add_dataset(amend(project), third))
+    decide(amendment, committee, chair)
+    assert holders(project, third) == {"researcher"}, "the bar holds on the committee's new dataset"
+
+
+def test_no_change_while_a_committee_still_reviews_the_project(
+    researcher, teammate, dataset, other_dataset, agreement, other_agreement, chair
+):
+    draft = make_draft(researcher, [dataset, other_dataset], team=[teammate])
+    accept_all(draft, researcher)
+    accept_all(draft, teammate)
+    half = request_services.request_submit(access_request=draft, actor=researcher)
+    approve_part(half, dataset, chair, days=200)
+    with pytest.raises(TransitionRefused, match="still reviewing this project"):
+        amend(half)
+
+
+def test_a_dataset_added_by_a_change_needs_the_close_outs_its_committee_requires(
+    project, researcher, other_dataset, other_agreement, other_committee, other_chair
+):
+    other_committee.requires_closeout = True
+    other_committee.save()
+    earlier = make_draft(researcher, [other_dataset])
+    accept_all(earlier, researcher)
+    earlier = request_services.request_submit(access_request=earlier, actor=researcher)
+    approve_part(earlier, other_dataset, other_chair, days=30)
+    Grant.objects.filter(request=earlier).update(valid_until=timezone.now() - timedelta(hours=1))
+    amendment = add_dataset(amend(project), other_dataset)
+    accept_all(amendment, researcher)
+    problems = request_services.submission_problems(amendment)
+    assert earlier.reference in problems["closeouts"]
+
+
+def test_a_renewal_and_a_change_never_wait_at_the_same_time(
+    researcher, teammate, dataset, agreement, chair
+):
+    draft = make_draft(researcher, [dataset], team=[teammate])
+    accept_all(draft, researcher)
+    project = request_services.request_submit(access_request=draft, actor=researcher)
+    approve_part(project, dataset, chair, days=30)
+    renewal = renewal_services.renewal_open(
+        access_request=project, actor=researcher, months=6, progress_report="Did things."
+    )
+    with pytest.raises(
+        TransitionRefused, match=f"renewal of this project is waiting.*{renewal.reference}"
+    ):
+        amend(project)
+    request_services.request_withdraw(access_request=renewal, actor=researcher)
+    change = amend(project)
+    with pytest.raises(
+        TransitionRefused, match=f"change to this project is under way \\({change.reference}\\)"
+    ):
+        renewal_services.renewal_open(
+            access_request=project, actor=researcher, months=6, progress_report="Did things."
+        )
+
+
+def test_each_committee_approves_up_to_its_own_datasets_end(
+    both, other_committee, other_chair, chair, committee
+):
+    amendment = submit(change_purpose(amend(both)))
+    # The second committee's grants end at 150 days, the first's at 200.
+    assert decision_services.latest_end_date(amendment, committee=other_committee) == (
+        timezone.localdate() + timedelta(days=150)
+    )
+    with pytest.raises(Invalid):
+        decide(
+            amendment,
+            other_committee,
+            other_chair,
+            end_date=timezone.localdate() + timedelta(days=200),
+        )
+
+
+def test_a_title_change_alone_needs_no_review(project):
+    amendment = amend(project)
+    request_services.request_update(
+        access_request=amendment,
+        actor=project.applicant,
+        data={"title": "TILs and PD-L1 in lung cancer"},
+    )
+    amendment = submit(amendment)
+    assert not amendment.reviews.exists()
+    project.refresh_from_db()
+    assert project.title == "TILs and PD-L1 in lung cancer"

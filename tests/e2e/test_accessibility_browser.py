@@ -181,7 +181,9 @@ def a11y_world(transactional_db, settings, tmp_path):
     approve_part(ended, nsclc, people["chair2"], days=90)
     request_services.request_withdraw(access_request=ended, actor=researcher)
     # A change to the project ending soon, adding a dataset of the other committee (issue 14).
-    amendment = amendment_services.amendment_open(access_request=ending, actor=researcher)
+    changing = submit_request(researcher, [nsclc], title="Lung cancer grading, changing")
+    approve_part(changing, nsclc, people["chair2"], days=120)
+    amendment = amendment_services.amendment_open(access_request=changing, actor=researcher)
     request_services.request_update(
         access_request=amendment, actor=researcher, data={}, datasets=[nsclc, lung]
     )
