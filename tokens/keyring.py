@@ -145,6 +145,29 @@ def signer() -> Signer:
     return loaded
 
 
+def signer_problem() -> str | None:
+    """Why no token could be signed now, or None: the readiness check. Reads the active key as
+    `signer()` does but never makes one (not even in DEBUG, where `signer()` would) and says
+    what is wrong without quoting any key."""
+    with _lock:
+        if _signer is not None and time.monotonic() - _signer[1] < ACTIVE_KEY_CACHE_SECONDS:
+            return None
+    row = SigningKey.objects.filter(state=KeyState.ACTIVE).first()
+    if row is None:
+        return "no active token signing key (run `manage.py keys_rotate`)"
+    try:
+        configured = keys.check_algorithm(settings.TESSERA_TOKEN_ALG)
+    except keys.KeyConfigurationError:
+        return "TESSERA_TOKEN_ALG names no supported algorithm"
+    if row.alg != configured:
+        return f"the active signing key is {row.alg} but TESSERA_TOKEN_ALG is {configured}"
+    try:
+        keys.import_private(_decrypt(row), row.alg)
+    except (ImproperlyConfigured, keys.KeyConfigurationError, ValueError):
+        return "the active signing key does not decrypt with the configured key-encryption key"
+    return None
+
+
 # --- public keys by kid (verification) --------------------------------------------------------
 def public_key_for(kid: str) -> tuple[Any, str] | None:
     """(public key, alg) for a published kid, from the process cache; None if unknown."""
