@@ -1,14 +1,11 @@
+# ruff: noqa: F401, F811  (fixtures are imported from token_support, then used as parameters)
 """`GET /metrics`: Prometheus' exposition, parsed with prometheus_client's own parser; the
 figures on a seeded history against counts made by hand; bounded labels; a constant number of
 queries per scrape; the bearer token and the loopback rule."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -21,8 +18,9 @@ from access.models import AccessRequest, Grant, Notification
 from audit import checkpoints
 from audit.models import AuditEvent
 from tests import factories
-from tests.access_world import approve_part, submit_request
-from tests.tokens.token_support import (  # noqa: F401 (fixtures)
+from tests.access_world import accept_all, approve_part, submit_request
+from tests.test_settings import production_env, python
+from tests.tokens.token_support import (
     grant,
     introspect,
     storage,
@@ -127,8 +125,10 @@ def test_figures_match_a_seeded_history(
     AccessRequest.objects.filter(pk=submitted.pk).update(
         submitted_at=timezone.now() - timedelta(days=31)
     )
-    # Two grants from the approval (researcher, teammate); the teammate's ends in 10 days.
+    # Two grants from the approval (researcher, teammate); the teammate's is active once they
+    # accept the committee's agreement, and ends in 10 days.
     assert Grant.objects.filter(request=submitted).count() == 2
+    accept_all(submitted, teammate)
     Grant.objects.filter(request=submitted, user=teammate).update(
         valid_until=timezone.now() + timedelta(days=10)
     )
@@ -173,15 +173,18 @@ def test_figures_match_a_seeded_history(
     assert value(m, f"{ttd}_bucket", committee=radboud, le="+Inf") == 2
     assert 31 * DAY - 3600 < value(m, f"{ttd}_sum", committee=radboud) < 31 * DAY + 3600
     # Active: researcher and teammate (the suspended holder's grant is not); expiring: teammate.
+    holders = {g.user for g in Grant.objects.filter(dataset=dataset) if g.is_active}
+    assert holders == {researcher, teammate}
     assert value(m, "tessera_grants_active", committee=radboud) == 2
     assert value(m, "tessera_grants_expiring", committee=radboud) == 1
     assert value(m, "tessera_tokens_issued_total") == 2
     assert value(m, "tessera_visas_issued_total") == 1
     introspections = "tessera_token_introspections_total"
     for result in ("active", "malformed"):
-        assert value(m, introspections, result=result) == value(
-            before, introspections, result=result
-        ) + 1
+        assert (
+            value(m, introspections, result=result)
+            == value(before, introspections, result=result) + 1
+        )
     assert value(m, "tessera_outbox_backlog") == unsent.count() >= 1
     assert value(m, "tessera_outbox_failing") == unsent.filter(attempts__gt=0).count() == 1
     assert value(m, "tessera_outbox_oldest_due_seconds") >= 0
@@ -288,19 +291,10 @@ def test_without_a_token_a_forged_forwarded_loopback_address_is_not_believed(set
 def test_the_token_can_be_given_as_a_file(tmp_path):
     secret = tmp_path / "metrics_token"
     secret.write_text(TOKEN + "\n")
-    environ = {
-        k: v for k, v in os.environ.items() if not k.startswith("TESSERA_METRICS_TOKEN")
-    }
-    environ.update(
-        TESSERA_METRICS_TOKEN_FILE=str(secret),
-        DJANGO_SETTINGS_MODULE="config.settings",
-        PYTHONPATH=str(Path(__file__).resolve().parent.parent),
-    )
-    check = (
+    env = production_env(TESSERA_METRICS_TOKEN=None, TESSERA_METRICS_TOKEN_FILE=str(secret))
+    result = python(
         "import django; django.setup(); from django.conf import settings; "
-        f"print(settings.TESSERA_METRICS_TOKEN == {TOKEN!r})"
+        f"print(settings.TESSERA_METRICS_TOKEN == {TOKEN!r})",
+        env=env,
     )
-    result = subprocess.run(
-        [sys.executable, "-c", check], env=environ, capture_output=True, text=True, check=True
-    )
-    assert result.stdout.strip() == "True"
+    assert result.stdout.strip() == "True", result.stderr
