@@ -72,17 +72,28 @@ def logging_config(log_format: str, *, level: str) -> dict[str, Any]:
         if log_format == "json"
         else {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
     )
-    return {
+    config: dict[str, Any] = {
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"tessera": formatter},
         "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "tessera"}},
         "root": {"handlers": ["console"], "level": level},
         "loggers": {
+            # Django's own console handler (DEBUG only) would write a second, plain line for
+            # each of its records: they go to the root's handler alone. (ADMINS is unset, so
+            # its mail_admins handler had nothing to do.)
+            "django": {"handlers": [], "propagate": True},
             "django.db.backends": {"level": "WARNING"},
             # Eager Celery logs every task at INFO; keep the development console readable.
             "celery.app.trace": {"level": "WARNING"},
-            # runserver's own request lines repeat ours, with the query string.
-            "django.server": {"level": "WARNING" if log_format == "json" else level},
         },
     }
+    if log_format == "json":
+        # runserver's own request lines repeat ours, with the query string: only its warnings,
+        # through our handler (its own writes plain text).
+        config["loggers"]["django.server"] = {
+            "handlers": ["console"],
+            "level": "WARNING",
+            "propagate": False,
+        }
+    return config
