@@ -165,6 +165,11 @@ else:
 # The same backends, counted by django-prometheus (connections, queries, errors, durations).
 # The token hot paths' own cursors (core/db.py) go around the wrapper, as they go around Django's.
 DATABASE_ENGINE = DATABASES["default"]["ENGINE"]
+if DATABASE_ENGINE == "django.db.backends.sqlite3":
+    # The test database in memory, as Django makes it for its own SQLite engine: said here
+    # because pytest-django recognises that engine by its name only, and would otherwise name
+    # each xdist worker's database after the file (test_/path/db.sqlite3_gw0).
+    DATABASES["default"].setdefault("TEST", {}).setdefault("NAME", ":memory:")
 DATABASES["default"]["ENGINE"] = {
     "django.db.backends.postgresql": "django_prometheus.db.backends.postgresql",
     "django.db.backends.sqlite3": "django_prometheus.db.backends.sqlite3",
