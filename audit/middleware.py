@@ -7,6 +7,8 @@ import re
 import time
 import uuid
 
+from django.db import DatabaseError
+
 from core import context
 from core.client_address import client_address
 from core.logs import redact
@@ -52,8 +54,7 @@ class RequestLogMiddleware:
         started = time.perf_counter()
         response = self.get_response(request)
         duration_ms = round((time.perf_counter() - started) * 1000, 2)
-        user = getattr(request, "user", None)
-        actor = pseudonym_for(user) if user is not None and user.is_authenticated else ""
+        actor = _actor(request)
         path = logged_path(request)
         request_log.info(
             "%s %s %s",
@@ -69,6 +70,16 @@ class RequestLogMiddleware:
             },
         )
         return response
+
+
+def _actor(request) -> str:
+    """The signed-in person's ledger pseudonym, "" for nobody; "unknown" when the database
+    cannot say (a log line must never turn an answer into a 500)."""
+    user = getattr(request, "user", None)
+    try:
+        return pseudonym_for(user) if user is not None and user.is_authenticated else ""
+    except DatabaseError:
+        return "unknown"
 
 
 def logged_path(request) -> str:

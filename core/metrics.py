@@ -22,6 +22,7 @@ import os
 
 from django.conf import settings
 from django.http import HttpResponse
+from django.views.decorators.http import require_safe
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -94,6 +95,7 @@ def scrape_refusal(request) -> HttpResponse | None:
     return None
 
 
+@require_safe
 def metrics(request):
     """The exposition, for a caller `scrape_refusal` lets through."""
     refusal = scrape_refusal(request)
