@@ -88,7 +88,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # django-prometheus: counts every request (first) and its response (last in the list).
+    # django-prometheus: counts every request first (its After middleware is near the end).
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "core.middleware.ProbeMiddleware",  # /healthz, /readyz and /metrics before sessions and auth
     "django.middleware.security.SecurityMiddleware",
@@ -107,8 +107,9 @@ MIDDLEWARE = [
     "core.middleware.RefusalMiddleware",  # a refusal a view let through: its page and status
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "auditlog.middleware.AuditlogMiddleware",
-    "axes.middleware.AxesMiddleware",  # turns a lockout into the 429 page
+    # Counts responses by view and status; inside it only axes, so a lockout counts as its 429.
     "django_prometheus.middleware.PrometheusAfterMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a lockout into the 429 page
 ]
 
 ROOT_URLCONF = "config.urls"
