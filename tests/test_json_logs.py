@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import logging.config
+import os
 
 import pytest
 from django.test import Client
@@ -18,6 +19,7 @@ from access.models import TeamInvitation
 from access.services import team as team_services
 from core.logs import logging_config, redact
 from tests import factories
+from tests.test_settings import python
 
 PASSWORD = "Correct-Horse-Battery-9"
 BEARER = "s3cr3t-bearer-token-value-0123456789"
@@ -139,3 +141,33 @@ def test_redact_blanks_credentials_tokens_and_addresses():
         "GET /cb?code=[redacted]&state=[redacted]&page=2 Authorization: Bearer [redacted] "
         "[redacted] mail [redacted] password=[redacted]"
     )
+
+
+def _process_env(**overrides: str) -> dict[str, str]:
+    environ = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"LOG_FORMAT", "LOG_LEVEL", "DJANGO_SETTINGS_MODULE", "TESSERA_ENV"}
+    }
+    return {**environ, "DJANGO_SETTINGS_MODULE": "config.settings", **overrides}
+
+
+def test_a_process_started_with_log_format_json_writes_only_json_lines():
+    """The settings' own wiring, in a process of its own: every line on standard error parses,
+    and the request's line is there without its query string."""
+    result = python(
+        "import django; django.setup(); from django.test import Client; "
+        f"Client().get('/no-such-page/?token={BEARER}', HTTP_AUTHORIZATION='Bearer {BEARER}')",
+        env=_process_env(LOG_FORMAT="json"),
+    )
+    assert result.returncode == 0, result.stderr
+    entries = [json.loads(line) for line in result.stderr.splitlines() if line.strip()]
+    (line,) = [e for e in entries if e["logger"] == "tessera.request"]
+    assert (line["method"], line["path"], line["status"]) == ("GET", "/no-such-page/", 404)
+    assert BEARER not in result.stderr
+
+
+def test_an_unknown_log_format_stops_the_process_at_start_up():
+    result = python("import django; django.setup()", env=_process_env(LOG_FORMAT="xml"))
+    assert result.returncode != 0
+    assert "LOG_FORMAT must be plain or json" in result.stderr
