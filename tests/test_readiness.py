@@ -7,9 +7,14 @@ from __future__ import annotations
 import base64
 import json
 import os
+import signal
 import socket
+import subprocess
+import sys
+import time
 
 import pytest
+from django.db import connection, transaction
 from django.test import Client
 from django.utils import timezone
 
@@ -18,6 +23,7 @@ from audit import ledger
 from audit.choices import EventType
 from audit.models import PendingEvent
 from tests.accounts.oidc_support import free_port
+from tests.audit.test_sequencer_crash import ROOT, child_env
 from tests.test_settings import python
 from tests.tokens.token_support import token_keys  # noqa: F401 (autouse fixture)
 from tokens import keyring, keys
@@ -172,3 +178,39 @@ def test_a_database_that_refuses_connections_makes_the_node_unready():
         == ("not checked: the database is unavailable")
     )
     assert "db-password" not in text and "127.0.0.1" not in text
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="needs PostgreSQL (a sequencer process of its own)"
+)
+def test_readiness_follows_a_real_sequencer_process_stopped_in_the_test(settings, transactional_db):
+    settings.AUDIT_SEQUENCING = ledger.BATCHED
+    settings.TESSERA_READY_LEDGER_LAG_SECONDS = 0
+    sequencer = subprocess.Popen(
+        [sys.executable, "manage.py", "audit_sequencer", "--idle", "0.05"],
+        cwd=ROOT,
+        env={**child_env(), "AUDIT_SEQUENCING": "batched"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        with transaction.atomic():
+            ledger.append(event_type=EventType.ADMIN_ACTION, payload={"n": 1})
+        # The running sequencer chains it (it never does otherwise in batched mode).
+        for _ in range(600):
+            if not PendingEvent.objects.exists():
+                break
+            time.sleep(0.05)
+        assert not PendingEvent.objects.exists()
+        status, body = readyz()
+        assert (status, body["ledger"]) == (200, "ok")
+    finally:
+        sequencer.send_signal(signal.SIGTERM)
+        sequencer.wait(timeout=30)
+    with transaction.atomic():
+        ledger.append(event_type=EventType.ADMIN_ACTION, payload={"n": 2})
+    status, body = readyz()
+    assert status == 503
+    assert body["failing"] == ["ledger"]
+    assert "is audit_sequencer running?" in body["ledger"]
