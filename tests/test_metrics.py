@@ -304,3 +304,24 @@ def test_the_token_can_be_given_as_a_file(tmp_path):
 def test_metrics_answer_only_get_and_head():
     assert Client().head("/metrics").status_code == 200
     assert Client(enforce_csrf_checks=False).post("/metrics").status_code == 405
+
+
+def test_under_several_workers_the_scrape_sums_every_workers_counters(tmp_path):
+    """PROMETHEUS_MULTIPROC_DIR (gunicorn with several workers, docs/operations.md): two worker
+    processes count introspections, a third answers the scrape with their sum."""
+    env = production_env(PROMETHEUS_MULTIPROC_DIR=str(tmp_path))
+    count = (
+        "import django; django.setup(); from tokens.metrics import introspection_counted; "
+        "introspection_counted(''); introspection_counted('revoked')"
+    )
+    for _ in range(2):
+        assert python(count, env=env).returncode == 0
+    result = python(
+        "import django; django.setup(); from prometheus_client import generate_latest; "
+        "from core.metrics import process_registry; "
+        "print(generate_latest(process_registry()).decode())",
+        env=env,
+    )
+    families = {f.name: f for f in text_string_to_metric_families(result.stdout)}
+    assert value(families, "tessera_token_introspections_total", result="active") == 2
+    assert value(families, "tessera_token_introspections_total", result="revoked") == 2
