@@ -1,5 +1,8 @@
 from django.apps import AppConfig
 
+from core.health import register_readiness_check
+from core.metrics import register_collector
+
 
 class AccessConfig(AppConfig):
     name = "access"
@@ -20,3 +23,9 @@ class AccessConfig(AppConfig):
         from .portal.cart import catalogue_cart  # noqa: PLC0415 - see above
 
         register_catalogue_cart(catalogue_cart)
+
+        # /metrics and /readyz (core) read this app's figures through what it registers here.
+        from .metrics import AccessCollector, outbox_problem  # noqa: PLC0415 - they import models
+
+        register_collector("access", AccessCollector())
+        register_readiness_check("outbox", outbox_problem)

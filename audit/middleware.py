@@ -1,10 +1,23 @@
+"""The request's context for the ledger (its id, the client's address), and its log line."""
+
 from __future__ import annotations
 
+import logging
 import re
+import time
 import uuid
+
+from django.db import DatabaseError
 
 from core import context
 from core.client_address import client_address
+from core.logs import redact
+
+from .actors import pseudonym_for
+
+request_log = logging.getLogger("tessera.request")
+# Path parts that are secrets: the signed links of invitations and password resets.
+SECRET_PATH_PARTS = ("token", "uidb64")
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -28,3 +41,55 @@ class RequestContextMiddleware:
             context.unbind(token)
         response["X-Request-ID"] = request_id
         return response
+
+
+class RequestLogMiddleware:
+    """One log line per request (LOG_FORMAT=json, core/logs.py): method, path without its query
+    string, status, duration and the person's pseudonym, never their name."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        started = time.perf_counter()
+        response = self.get_response(request)
+        duration_ms = round((time.perf_counter() - started) * 1000, 2)
+        actor = _actor(request)
+        path = logged_path(request)
+        request_log.info(
+            "%s %s %s",
+            request.method,
+            path,
+            response.status_code,
+            extra={
+                "method": request.method,
+                "path": path,
+                "status": response.status_code,
+                "duration_ms": duration_ms,
+                "actor": actor,
+            },
+        )
+        return response
+
+
+def _actor(request) -> str:
+    """The signed-in person's ledger pseudonym, "" for nobody; "unknown" when the database
+    cannot say (a log line must never turn an answer into a 500)."""
+    user = getattr(request, "user", None)
+    try:
+        return pseudonym_for(user) if user is not None and user.is_authenticated else ""
+    except DatabaseError:
+        return "unknown"
+
+
+def logged_path(request) -> str:
+    """The request's path without its query string, its secret parts (`SECRET_PATH_PARTS`)
+    blanked, and anything `core.logs.redact` would blank."""
+    path = request.path
+    match = getattr(request, "resolver_match", None)
+    if match is not None:
+        for name in SECRET_PATH_PARTS:
+            value = match.kwargs.get(name)
+            if value:
+                path = path.replace(str(value), "[redacted]")
+    return redact(path)

@@ -18,6 +18,7 @@ from celery.schedules import crontab
 from csp import constants as csp_constants
 
 from core import scopes as oauth_scopes
+from core.logs import logging_config
 from core.secrets import read_secret, secret_text
 from core.visa_issuers import parse_trusted_issuers
 
@@ -84,10 +85,13 @@ INSTALLED_APPS = [
     "accounts",
     "demo",
     "webhooks",
+    "django_prometheus",
 ]
 
 MIDDLEWARE = [
-    "core.middleware.ProbeMiddleware",  # /healthz and /readyz before sessions and auth
+    # django-prometheus: counts every request first (its After middleware is near the end).
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "core.middleware.ProbeMiddleware",  # /healthz, /readyz and /metrics before sessions and auth
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "audit.middleware.RequestContextMiddleware",
@@ -104,6 +108,8 @@ MIDDLEWARE = [
     "core.middleware.RefusalMiddleware",  # a refusal a view let through: its page and status
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "auditlog.middleware.AuditlogMiddleware",
+    # Counts responses by view and status; inside it only axes, so a lockout counts as its 429.
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
     "axes.middleware.AxesMiddleware",  # last: turns a lockout into the 429 page
 ]
 
@@ -158,6 +164,18 @@ else:
         _options["server_side_binding"] = True
     if env.str("TESSERA_DB_PREPARE_THRESHOLD", default=""):
         _options["prepare_threshold"] = env.int("TESSERA_DB_PREPARE_THRESHOLD")
+# The same backends, counted by django-prometheus (connections, queries, errors, durations).
+# The token hot paths' own cursors (core/db.py) go around the wrapper, as they go around Django's.
+DATABASE_ENGINE = DATABASES["default"]["ENGINE"]
+if DATABASE_ENGINE == "django.db.backends.sqlite3":
+    # The test database in memory, as Django makes it for its own SQLite engine: said here
+    # because pytest-django recognises that engine by its name only, and would otherwise name
+    # each xdist worker's database after the file (test_/path/db.sqlite3_gw0).
+    DATABASES["default"].setdefault("TEST", {}).setdefault("NAME", ":memory:")
+DATABASES["default"]["ENGINE"] = {
+    "django.db.backends.postgresql": "django_prometheus.db.backends.postgresql",
+    "django.db.backends.sqlite3": "django_prometheus.db.backends.sqlite3",
+}.get(DATABASE_ENGINE, DATABASE_ENGINE)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -333,6 +351,18 @@ TESSERA_WEBHOOK_RETRY_HOURS = env.float("TESSERA_WEBHOOK_RETRY_HOURS", default=2
 
 # --- Caches ---------------------------------------------------------------------------------
 CACHES = {"default": env.cache_url_config(secret_text("CACHE_URL", "locmemcache://tessera"))}
+# The same cache backends, counting gets, hits and misses for /metrics (django-prometheus).
+CACHES["default"]["BACKEND"] = {
+    "django.core.cache.backends.locmem.LocMemCache": (
+        "django_prometheus.cache.backends.locmem.LocMemCache"
+    ),
+    "django.core.cache.backends.filebased.FileBasedCache": (
+        "django_prometheus.cache.backends.filebased.FileBasedCache"
+    ),
+    "django.core.cache.backends.redis.RedisCache": (
+        "django_prometheus.cache.backends.redis.NativeRedisCache"
+    ),
+}.get(CACHES["default"]["BACKEND"], CACHES["default"]["BACKEND"])
 # How long the consent decisions of one research purpose stay cached (governance.consent.
 # scope_decisions). Any change they depend on makes a new key, so this only bounds memory.
 TESSERA_CONSENT_CACHE_SECONDS = env.int("TESSERA_CONSENT_CACHE_SECONDS", default=24 * 3600)
@@ -366,7 +396,7 @@ if PRODUCTION:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
     # Load-balancer and orchestrator probes reach the web nodes directly over plain HTTP.
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 
 # --- Sign-in lockout (django-axes) ------------------------------------------------------------
 # Per account and address TESSERA_LOGIN_FAILURES_PER_ACCOUNT failures, per address (any account)
@@ -424,18 +454,31 @@ AUDITLOG_INCLUDE_ALL_MODELS = False
 AUDITLOG_DISABLE_REMOTE_ADDR = True  # the ledger keeps addresses; auditlog rows need not
 
 # --- Logging: structured enough to grep, never a secret or a token ---------------------------
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {
-        "django.db.backends": {"level": "WARNING"},
-        # Eager Celery logs every task at INFO; keep the development console readable.
-        "celery.app.trace": {"level": "WARNING"},
-    },
-}
+# LOG_FORMAT=json: one JSON object per line (python-json-logger, core/logs.py), and one line per
+# request (`tessera.request`: method, path without its query, status, duration, request id and
+# the person's pseudonym). "plain": the text lines below, no request lines.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise environ.ImproperlyConfigured("LOG_FORMAT must be plain or json")
+LOGGING = logging_config(LOG_FORMAT, level=env.str("LOG_LEVEL", default="INFO"))
+if LOG_FORMAT == "json":
+    # After the request id is bound, around everything that can answer (sessions, auth, views).
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("audit.middleware.RequestContextMiddleware") + 1,
+        "audit.middleware.RequestLogMiddleware",
+    )
+
+# --- Operations: /metrics and /readyz (docs/operations.md) -----------------------------------
+# The bearer token Prometheus sends to /metrics. Unset: only loopback clients may scrape.
+TESSERA_METRICS_TOKEN = secret_text("TESSERA_METRICS_TOKEN", "") or ""
+# /readyz answers 503 when one of these is passed: the age (seconds) of the oldest ledger event
+# waiting for the sequencer, the e-mails due in the outbox and not sent, the seconds the broker
+# may take to answer.
+TESSERA_READY_LEDGER_LAG_SECONDS = env.int("TESSERA_READY_LEDGER_LAG_SECONDS", default=120)
+TESSERA_READY_OUTBOX_BACKLOG = env.int("TESSERA_READY_OUTBOX_BACKLOG", default=1000)
+TESSERA_READY_BROKER_TIMEOUT_SECONDS = env.float(
+    "TESSERA_READY_BROKER_TIMEOUT_SECONDS", default=2.0
+)
 
 # --- Tessera --------------------------------------------------------------------------------
 TESSERA = {
@@ -459,8 +502,7 @@ AUDIT_PREVIOUS_PUBLIC_KEYS = [
 AUDIT_SEQUENCING = env.str(
     "AUDIT_SEQUENCING",
     default="batched"
-    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
-    and not CELERY_TASK_ALWAYS_EAGER
+    if DATABASE_ENGINE == "django.db.backends.postgresql" and not CELERY_TASK_ALWAYS_EAGER
     else "inline",
 )
 # Repeatable events a stranger can cause (refused actions, failed logins; audit/bounded.py):

@@ -18,12 +18,16 @@ from core import safejson
 from . import errors
 from .exceptions import ServiceError, refusal
 from .health import healthz, readyz
+from .metrics import metrics
 
-PROBES = {"/healthz": healthz, "/readyz": readyz}
+# /metrics is answered here too: a scrape every few seconds should cost no session or user
+# query, and Prometheus scrapes a node directly, over plain HTTP, like the probes.
+PROBES = {"/healthz": healthz, "/readyz": readyz, "/metrics": metrics}
 
 
 class ProbeMiddleware:
-    """Answers `/healthz` and `/readyz` before sessions, authentication and django-auditlog run.
+    """Answers `/healthz`, `/readyz` and `/metrics` before sessions, authentication and
+    django-auditlog run.
 
     Further down the stack a request carrying a session cookie costs two queries (auditlog asks
     who the user is): liveness would fail whenever the database does, so a load balancer would

@@ -1,5 +1,8 @@
 from django.apps import AppConfig
 
+from core.health import register_readiness_check
+from core.metrics import register_collector
+
 
 class TokensConfig(AppConfig):
     """Signing keys, access tokens, GA4GH visas, revocation, introspection and OAuth clients."""
@@ -12,3 +15,9 @@ class TokensConfig(AppConfig):
         from . import receivers  # noqa: PLC0415 - receivers import models, loaded after this
 
         receivers.connect()
+
+        # /metrics and /readyz (core) read this app's figures through what it registers here.
+        from .metrics import TokensCollector, signing_key_problem  # noqa: PLC0415 - they import models
+
+        register_collector("tokens", TokensCollector())
+        register_readiness_check("signing_key", signing_key_problem)

@@ -38,6 +38,7 @@ from core.scopes import INTROSPECTION
 from . import keyring, keys
 from .choices import TokenKind
 from .issue import ACCESS_TOKEN_TYP, grant_row_state, token_state_query
+from .metrics import introspection_counted
 from .oauth import bearer_checksum, client_for_row, client_token_query
 from .prepared import prepared_pair
 
@@ -119,8 +120,10 @@ def token_introspect(*, bearer: str, token: str, scope: str = INTROSPECTION):
     client_row, state = pair.fetch(checksum, claims.get("jti", ""))
     client = client_for_row(client_row, now)
     if client is None:
+        introspection_counted("unauthenticated")
         return None, None
     if not client.allow_scopes([scope]):
+        introspection_counted("forbidden")
         return client, None
     return client, _introspection_answer(token, client.actor, claims, state, reason, now)
 
@@ -182,6 +185,7 @@ def _introspection_answer(token, client, claims, state, reason, now) -> dict[str
         dataset=state["d_accession"] if state else None,
         sub=claims.get("sub") if state else None,
     )
+    introspection_counted(reason)
     if not active:
         return {"active": False}
     return {

@@ -94,6 +94,12 @@ def _state_fields(prefix: str) -> dict[str, Any]:
     }
 
 
+def grant_state_rows(grants, *fields: str):
+    """Each of `grants` as a `_state_fields` row (for `grant_row_state`) with `fields` too, in
+    one query."""
+    return grants.order_by().values(*fields, **_state_fields(""))
+
+
 def _grant_state_query(grant_id):
     return Grant.objects.filter(pk=grant_id).order_by().values(**_state_fields(""))
 

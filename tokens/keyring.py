@@ -125,14 +125,7 @@ def signer() -> Signer:
                 "the first key and its successor."
             )
         row = keys_bootstrap(actor=None)
-    configured = keys.check_algorithm(settings.TESSERA_TOKEN_ALG)
-    if row.alg != configured:
-        raise ImproperlyConfigured(
-            f"The active signing key {row.kid} is {row.alg} but TESSERA_TOKEN_ALG is "
-            f"{configured}: run `python manage.py keys_rotate --force` twice to switch."
-        )
-    pem = _decrypt(row)
-    loaded = Signer(kid=row.kid, alg=row.alg, private_key=keys.import_private(pem, row.alg))
+    loaded = _loaded(row)
 
     def remember() -> None:
         global _signer
@@ -143,6 +136,35 @@ def signer() -> Signer:
     # not go on signing tokens that no verifier can check. Outside a transaction: at once.
     transaction.on_commit(remember)
     return loaded
+
+
+def _loaded(row: SigningKey) -> Signer:
+    """The active key's row, checked against TESSERA_TOKEN_ALG and decrypted."""
+    configured = keys.check_algorithm(settings.TESSERA_TOKEN_ALG)
+    if row.alg != configured:
+        raise ImproperlyConfigured(
+            f"The active signing key {row.kid} is {row.alg} but TESSERA_TOKEN_ALG is "
+            f"{configured}: run `python manage.py keys_rotate --force` twice to switch."
+        )
+    pem = _decrypt(row)
+    return Signer(kid=row.kid, alg=row.alg, private_key=keys.import_private(pem, row.alg))
+
+
+def signer_problem() -> str | None:
+    """Why no token could be signed now, or None: the readiness check. Loads the active key as
+    `signer()` does (`_loaded`) but never makes one, not even in DEBUG where `signer()` would."""
+    with _lock:
+        if _signer is not None and time.monotonic() - _signer[1] < ACTIVE_KEY_CACHE_SECONDS:
+            return None
+    row = SigningKey.objects.filter(state=KeyState.ACTIVE).first()
+    if row is None:
+        return "no active token signing key (run `manage.py keys_rotate`)"
+    try:
+        _loaded(row)
+    except (ImproperlyConfigured, keys.KeyConfigurationError) as exc:
+        # Their messages name variables, kids and algorithms, never a key (tokens.keys).
+        return str(exc)
+    return None
 
 
 # --- public keys by kid (verification) --------------------------------------------------------
