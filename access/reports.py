@@ -193,37 +193,41 @@ def _in(field: str, period: Period) -> Q:
     return Q(**{f"{field}__gte": period.start, f"{field}__lt": period.end})
 
 
-def _dataset_approved() -> Exists:
-    """Whether the decision row's approval included the row's dataset (one consent match per
-    row; see `_decided_matches`)."""
-    return Exists(
-        Decision.approved_datasets.through.objects.filter(
-            decision_id=OuterRef("pk"), dataset_id=OuterRef("review__request__matches__dataset")
-        )
-    )
-
-
 def _decided_matches(committee: DataAccessCommittee, period: Period) -> QuerySet[Decision]:
     """One row per final decision in the period and consent match of a dataset of the
-    committee (the request's other committees' datasets are theirs to report), with whether
-    the committee approved that dataset (`approved`). The join to the matches is made once
-    and reused by the annotation and the values (a filter in one call)."""
+    committee (the request's other committees' datasets are theirs to report), with the
+    match's `verdict`, `accession`, `engine_version` and `rules`, and whether the committee
+    approved that dataset (`approved`).
+
+    The join to the matches is made once, in one filter() call, and the annotations reuse it;
+    a later filter() on the matches' own fields would join them again (Django's multi-valued
+    relation rule) and pair one match's verdict with another's dataset: filter on the
+    annotations' names instead."""
+    matches = "review__request__matches"
     return (
         Decision.objects.filter(
             _in("decided_at", period),
             review__committee=committee,
             outcome__in=FINAL_OUTCOMES,
-            review__request__matches__dataset__committee=committee,
+            **{f"{matches}__dataset__committee": committee},
         )
-        .annotate(approved=_dataset_approved())
+        .annotate(
+            verdict=F(f"{matches}__decision"),
+            accession=F(f"{matches}__dataset__accession"),
+            engine_version=F(f"{matches}__engine_version"),
+            rules=F(f"{matches}__rules"),
+            approved=Exists(
+                Decision.approved_datasets.through.objects.filter(
+                    decision_id=OuterRef("pk"), dataset_id=OuterRef(f"{matches}__dataset")
+                )
+            ),
+        )
         .order_by()
     )
 
 
 def _disagreeing() -> Q:
-    return Q(approved=True, review__request__matches__decision=Outcome.DENY) | Q(
-        approved=False, review__request__matches__decision=Outcome.APPROVE
-    )
+    return Q(approved=True, verdict=Outcome.DENY) | Q(approved=False, verdict=Outcome.APPROVE)
 
 
 def committee_report(
@@ -270,9 +274,7 @@ def committee_report(
     ]
     matches = _decided_matches(committee, period)
     agreement = {(True, v): 0 for v in Outcome} | {(False, v): 0 for v in Outcome}
-    for row in matches.values("approved", verdict=F("review__request__matches__decision")).annotate(
-        n=Count("pk")
-    ):
+    for row in matches.values("approved", "verdict").annotate(n=Count("pk")):
         agreement[(bool(row["approved"]), row["verdict"])] = row["n"]
     agree = agreement[(True, Outcome.APPROVE)] + agreement[(False, Outcome.DENY)]
     disagree = agreement[(True, Outcome.DENY)] + agreement[(False, Outcome.APPROVE)]
@@ -284,10 +286,10 @@ def committee_report(
             "decided_at",
             "approved",
             "decided_by_id",
-            accession=F("review__request__matches__dataset__accession"),
-            verdict=F("review__request__matches__decision"),
-            engine_version=F("review__request__matches__engine_version"),
-            rules=F("review__request__matches__rules"),
+            "accession",
+            "verdict",
+            "engine_version",
+            "rules",
         )
         .order_by("-decided_at", "review__request_id", "accession")[:DISAGREEMENTS_LISTED]
     )
