@@ -43,7 +43,6 @@ from typing import Any
 from dateutil.relativedelta import relativedelta
 from django.db.models import (
     Count,
-    DateTimeField,
     DurationField,
     Exists,
     ExpressionWrapper,
@@ -52,7 +51,6 @@ from django.db.models import (
     Q,
     QuerySet,
 )
-from django.db.models.functions import TruncMonth
 from django.http import Http404
 from django.utils import timezone
 
@@ -70,7 +68,7 @@ ENDING_SOON_DAYS = 30
 # The disagreements listed in full; their total is always given.
 DISAGREEMENTS_LISTED = 200
 # What `committee_report` costs, whatever the number of requests (tests/access/test_reports.py).
-REPORT_QUERIES = 8
+REPORT_QUERIES = 6
 FINAL_OUTCOMES = (DecisionOutcome.APPROVE, DecisionOutcome.REJECT)
 _EARLIEST = date(1900, 1, 1)
 _LATEST_YEARS_AHEAD = 10
@@ -114,12 +112,14 @@ class Period:
         """The first instant after the period (exclusive)."""
         return timezone.make_aware(datetime.combine(self.last + timedelta(days=1), time.min))
 
-    def months(self) -> list[date]:
-        """The first day of each calendar month the period touches."""
+    def months(self) -> list[tuple[str, Period]]:
+        """Each calendar month the period touches ("YYYY-MM"), as far as it lies in the period."""
         month, months = self.first.replace(day=1), []
         while month <= self.last:
-            months.append(month)
-            month += relativedelta(months=1)
+            following = month + relativedelta(months=1)
+            part = Period(max(month, self.first), min(following - timedelta(days=1), self.last))
+            months.append((month.strftime("%Y-%m"), part))
+            month = following
         return months
 
 
@@ -240,8 +240,16 @@ def committee_report(
     in_period_review = _in("request__submitted_at", period)
     # Open for decision past the service level (lifecycle.review_overdue, as a condition).
     overdue_before = now - timedelta(days=committee.service_level_days)
+    months = period.months()
+    # The months' figures are filtered counts in the same aggregates, not a GROUP BY on a
+    # truncated date: SQLite truncates dates in Python, row by row (3 of 4 tenths of a
+    # second of the report at 20,000 requests).
     reviews = Review.objects.filter(committee=committee).aggregate(
         received=Count("pk", filter=in_period_review),
+        **{
+            f"received_{name}": Count("pk", filter=_in("request__submitted_at", part))
+            for name, part in months
+        },
         withdrawn=Count("pk", filter=Q(status=ReviewStatus.WITHDRAWN) & _in("updated_at", period)),
         open_now=Count("pk", filter=Q(status__in=lifecycle.OPEN_REVIEW_STATES)),
         overdue_now=Count(
@@ -260,6 +268,10 @@ def committee_report(
         reject=Count("pk", filter=Q(outcome=DecisionOutcome.REJECT)),
         return_=Count("pk", filter=Q(outcome=DecisionOutcome.RETURN)),
         automatic=Count("pk", filter=final & Q(decided_by__isnull=True)),
+        **{
+            f"decided_{name}": Count("pk", filter=final & _in("decided_at", part))
+            for name, part in months
+        },
     )
     durations = [
         d.total_seconds() / 86400
@@ -301,10 +313,6 @@ def committee_report(
         valid_from__lte=now,
         valid_until__gt=now,
     ).aggregate(active=Count("pk"), ending_soon=Count("pk", filter=Q(valid_until__lte=soon)))
-    received_by_month = _by_month(
-        Review.objects.filter(in_period_review, committee=committee), "request__submitted_at"
-    )
-    decided_by_month = _by_month(decisions_in_period.filter(final), "decided_at")
     decided = outcomes["approve"] + outcomes["reject"]
     return {
         "committee": {"slug": committee.slug, "name": committee.name},
@@ -344,23 +352,13 @@ def committee_report(
         },
         "by_month": [
             {
-                "month": month.strftime("%Y-%m"),
-                "received": received_by_month.get(month, 0),
-                "decided": decided_by_month.get(month, 0),
+                "month": name,
+                "received": reviews[f"received_{name}"],
+                "decided": outcomes[f"decided_{name}"],
             }
-            for month in period.months()
+            for name, _ in months
         ],
     }
-
-
-def _by_month(queryset: QuerySet, field: str) -> dict[date, int]:
-    rows = (
-        queryset.annotate(month=TruncMonth(field, output_field=DateTimeField()))
-        .values("month")
-        .annotate(n=Count("pk"))
-        .order_by()
-    )
-    return {timezone.localtime(row["month"]).date(): row["n"] for row in rows}
 
 
 def _disagreement(row: dict[str, Any]) -> dict[str, Any]:
