@@ -14,7 +14,7 @@ WIDTH = 640
 HEIGHT = 240
 LEFT = 44  # room for the scale's numbers
 BOTTOM = 36  # room for the categories' names
-TOP = 12
+TOP = 18  # room for the tallest bar's figure
 RIGHT = 8
 GAP = 0.25  # of each category's width, between categories
 
@@ -36,6 +36,15 @@ class Bar:
     height: float
     css: str
     label: str
+    value: str = ""
+
+    @property
+    def value_x(self) -> float:
+        return round(self.x + self.width / 2, 2)
+
+    @property
+    def value_y(self) -> float:
+        return round(self.y - 4, 2)
 
 
 @dataclass(frozen=True)
@@ -123,6 +132,7 @@ def bar_chart(*, key: str, title: str, categories: list[str], series: list[Serie
                     width=round(bar_width, 2),
                     height=round(height, 2),
                     css=s.css,
+                    value=_number(value) if value else "",
                     label=f"{category}, {s.name}: {_number(value)}"
                     if len(series) > 1
                     else f"{category}: {_number(value)}",
