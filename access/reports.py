@@ -35,6 +35,7 @@ The figures, per committee (one committee's part of a request is its `Review`):
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -129,7 +130,7 @@ def _day(query: Mapping[str, Any], name: str, today: date) -> date:
         raise Invalid({name: f"Give the period's {_WHICH[name]} day as {name}=YYYY-MM-DD."})
     text = str(raw).strip()
     try:
-        if len(text) != 10:
+        if not _ISO_DAY.fullmatch(text):
             raise ValueError
         day = date.fromisoformat(text)
     except ValueError:
@@ -141,6 +142,7 @@ def _day(query: Mapping[str, Any], name: str, today: date) -> date:
 
 
 _WHICH = {"from": "first", "to": "last"}
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def report_period(query: Mapping[str, Any], *, today: date | None = None) -> Period:

@@ -37,22 +37,22 @@ class ReportCSVRenderer(BaseRenderer):
 
 
 # --- the schema (drf-spectacular): what the JSON holds --------------------------------------------
-class _CommitteeSerializer(serializers.Serializer):
+class ReportCommitteeSerializer(serializers.Serializer):
     slug = serializers.SlugField()
     name = serializers.CharField()
 
 
-class _PeriodSerializer(serializers.Serializer):
+class ReportPeriodSerializer(serializers.Serializer):
     # "from" is a Python keyword: declared below.
     to = serializers.DateField(help_text="The period's last day (included).")
 
 
-_PeriodSerializer._declared_fields["from"] = serializers.DateField(
+ReportPeriodSerializer._declared_fields["from"] = serializers.DateField(
     help_text="The period's first day (included)."
 )
 
 
-class _RequestsSerializer(serializers.Serializer):
+class ReportRequestsSerializer(serializers.Serializer):
     received = serializers.IntegerField(
         help_text="Submitted in the period (this committee's part)."
     )
@@ -60,7 +60,7 @@ class _RequestsSerializer(serializers.Serializer):
     withdrawn = serializers.IntegerField(help_text="Withdrawn by the applicant in the period.")
 
 
-class _DaysSerializer(serializers.Serializer):
+class ReportDaysSerializer(serializers.Serializer):
     decisions = serializers.IntegerField(help_text="The decisions measured.")
     median = serializers.FloatField(allow_null=True, help_text="Days from submission, median.")
     p90 = serializers.FloatField(
@@ -68,7 +68,7 @@ class _DaysSerializer(serializers.Serializer):
     )
 
 
-class _OutcomesSerializer(serializers.Serializer):
+class ReportOutcomesSerializer(serializers.Serializer):
     approved = serializers.IntegerField()
     rejected = serializers.IntegerField()
     returned = serializers.IntegerField(help_text="Returned for changes (a step, not a decision).")
@@ -77,7 +77,7 @@ class _OutcomesSerializer(serializers.Serializer):
     )
 
 
-class _DisagreementSerializer(serializers.Serializer):
+class ReportDisagreementSerializer(serializers.Serializer):
     request = serializers.CharField(help_text="The request's reference, TSR-AR-…")
     dataset = serializers.CharField(help_text="The dataset's accession.")
     verdict = serializers.ChoiceField(choices=["approve", "deny"])
@@ -89,7 +89,7 @@ class _DisagreementSerializer(serializers.Serializer):
     rules = serializers.CharField(help_text="The consent rules that fired: term: outcome; …")
 
 
-class _AgreementSerializer(serializers.Serializer):
+class ReportAgreementSerializer(serializers.Serializer):
     agreed = serializers.IntegerField(
         help_text="Datasets approved on a verdict approve, or not approved on a verdict deny."
     )
@@ -102,10 +102,10 @@ class _AgreementSerializer(serializers.Serializer):
     disagreements_listed = serializers.IntegerField(
         help_text=f"How many disagreements follow (the latest {reports.DISAGREEMENTS_LISTED})."
     )
-    disagreements = _DisagreementSerializer(many=True)
+    disagreements = ReportDisagreementSerializer(many=True)
 
 
-class _NowSerializer(serializers.Serializer):
+class ReportNowSerializer(serializers.Serializer):
     grants_active = serializers.IntegerField(help_text="Not revoked and within their dates.")
     grants_ending_soon = serializers.IntegerField(
         help_text="Of those, ending within the days below."
@@ -117,22 +117,22 @@ class _NowSerializer(serializers.Serializer):
     )
 
 
-class _MonthSerializer(serializers.Serializer):
+class ReportMonthSerializer(serializers.Serializer):
     month = serializers.CharField(help_text="YYYY-MM")
     received = serializers.IntegerField()
     decided = serializers.IntegerField()
 
 
 class CommitteeReportSerializer(serializers.Serializer):
-    committee = _CommitteeSerializer()
-    period = _PeriodSerializer()
+    committee = ReportCommitteeSerializer()
+    period = ReportPeriodSerializer()
     generated_at = serializers.DateTimeField(help_text='When the figures under "now" were read.')
-    requests = _RequestsSerializer()
-    days_to_decision = _DaysSerializer()
-    outcomes = _OutcomesSerializer()
-    consent_agreement = _AgreementSerializer()
-    now = _NowSerializer()
-    by_month = _MonthSerializer(many=True)
+    requests = ReportRequestsSerializer()
+    days_to_decision = ReportDaysSerializer()
+    outcomes = ReportOutcomesSerializer()
+    consent_agreement = ReportAgreementSerializer()
+    now = ReportNowSerializer()
+    by_month = ReportMonthSerializer(many=True)
 
 
 class CommitteeReportView(APIView):

@@ -231,6 +231,7 @@ def test_a_token_needs_the_reports_scope(committee, chair, scope, status):
         ({"from": "2026-01-01"}, "to", "to=YYYY-MM-DD"),
         ({"from": "2026-13-01", "to": "2026-12-31"}, "from", "is not a date"),
         ({"from": "1/2/2026", "to": "2026-12-31"}, "from", "is not a date"),
+        ({"from": "2026-W01-1", "to": "2026-12-31"}, "from", "is not a date"),
         ({"from": "2026-01-01", "to": "99999-12-31"}, "to", "is not a date"),
         ({"from": "2026-06-01", "to": "2026-01-01"}, "from", "after it ends"),
         ({"from": "2020-01-01", "to": "2025-01-01"}, "to", "at most 5 years"),
