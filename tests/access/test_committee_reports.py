@@ -14,6 +14,7 @@ import pytest
 from django.contrib.auth.models import Group, Permission
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
 from oauth2_provider.models import AccessToken, Application
 
@@ -149,6 +150,30 @@ def test_the_report_costs_the_same_queries_whatever_the_history(history, committ
     _grow(committee, dataset, history["r3"], 300)
     assert report_of(committee)["requests"]["decided"] == 305
     assert count() == small == reports.REPORT_QUERIES
+
+
+@pytest.mark.parametrize("where", ["api json", "api csv", "workspace"])
+def test_the_api_and_the_page_cost_the_same_queries_whatever_the_history(
+    history, client, committee, dataset, chair, where
+):
+    client.force_login(chair)
+    url, query = {
+        "api json": (URL.format(committee.slug), PERIOD),
+        "api csv": (URL.format(committee.slug), {**PERIOD, "format": "csv"}),
+        "workspace": (reverse("admin:committee_report", args=[committee.slug]), PERIOD),
+    }[where]
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(url, query)
+        assert response.status_code == 200
+        assert response["Content-Type"].startswith("text/csv") == (where == "api csv")
+        return len(queries)
+
+    count()  # the session and the site's first-use reads
+    small = count()
+    _grow(committee, dataset, history["r3"], 300)
+    assert count() == small
 
 
 # --- the API: who may read it -------------------------------------------------------------------
