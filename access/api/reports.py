@@ -139,6 +139,8 @@ class CommitteeReportView(APIView):
     renderer_classes = [JSONRenderer, ReportCSVRenderer]
     # A token reads reports with their own scope; the person's role decides which.
     required_scopes = [REPORTS_READ]
+    # A refusal (403/404) is recorded in the ledger, bounded (core/api.py), as the workspace's.
+    refusals_recorded = {"get": "committee.report"}
 
     @extend_schema(
         operation_id="committee_report",

@@ -20,6 +20,8 @@ from oauth2_provider.models import AccessToken, Application
 
 from access import reports
 from access.models import AccessRequest, ConsentMatch, Decision, Grant, Review
+from audit.choices import EventType
+from audit.models import AuditEvent
 from governance import services as gov
 from tests import factories
 from tests.access_world import api
@@ -215,6 +217,13 @@ def test_a_steward_of_another_organisations_datasets_gets_404(committee, other_d
     gov.organisation_steward_add(organisation=leeds, user=person, actor=None)
     assert api(person).get(URL.format(committee.slug), PERIOD).status_code == 404
     assert api(person).get(URL.format(other_dataset.committee.slug), PERIOD).status_code == 200
+
+
+def test_a_refused_reader_is_in_the_ledger(committee, other_chair):
+    assert api(other_chair).get(URL.format(committee.slug), PERIOD).status_code == 404
+    event = AuditEvent.objects.filter(event_type=EventType.ACCESS_REFUSED).latest("seq")
+    assert event.payload["action"] == "committee.report"
+    assert event.payload["status"] == 404
 
 
 def test_nobody_signed_in_is_refused(committee):
