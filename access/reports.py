@@ -68,7 +68,7 @@ MAX_PERIOD_YEARS = 5
 ENDING_SOON_DAYS = 30
 # The disagreements listed in full; their total is always given.
 DISAGREEMENTS_LISTED = 200
-# What `committee_report` costs, whatever the number of requests (tests/access/test_reports.py).
+# What `committee_report` costs, whatever the number of requests (tests/access/test_committee_reports.py).
 REPORT_QUERIES = 6
 FINAL_OUTCOMES = (DecisionOutcome.APPROVE, DecisionOutcome.REJECT)
 _EARLIEST = date(1900, 1, 1)
