@@ -16,6 +16,7 @@ COMMITTEE_REVIEW = "committee:review"
 GRANTS_READ = "grants:read"
 TOKENS_ISSUE = "tokens:issue"
 AUDIT_READ = "audit:read"
+REPORTS_READ = "reports:read"
 INTROSPECTION = "introspection"
 GA4GH_PASSPORT = "ga4gh_passport"
 
@@ -34,6 +35,9 @@ PUBLIC_SCOPES: dict[str, str] = {
     GRANTS_READ: "Read your grants and your committees' grants",
     TOKENS_ISSUE: "Obtain storage access tokens for your active grants",
     AUDIT_READ: "Read the audit ledger (auditors only)",
+    REPORTS_READ: (
+        "Read committee reports (your committees', your datasets' committees', or as an auditor)"
+    ),
 }
 # Scopes only for the applications listed in tokens.ClientScopes (by primary key).
 PRIVILEGED_SCOPES: dict[str, str] = {

@@ -1,8 +1,9 @@
-"""Access requests and grants under /api/v1/."""
+"""Access requests, grants, reviews and committee reports under /api/v1/."""
 
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
+from .reports import CommitteeReportView
 from .views import AccessRequestViewSet, GrantViewSet, InvitationAnswerView, ReviewViewSet
 
 router = DefaultRouter(trailing_slash=True)
@@ -15,6 +16,7 @@ router.register("grants", GrantViewSet, basename="grant")
 router.register("reviews", ReviewViewSet, basename="review")
 
 urlpatterns = [
+    path("committees/<slug:slug>/report", CommitteeReportView.as_view(), name="committee-report"),
     path("invitations/answer/", InvitationAnswerView.as_view(), name="invitation-answer"),
     path("", include(router.urls)),
 ]

@@ -1,14 +1,18 @@
 """The admin site, branded as the committee workspace. Its home page starts with what waits for
 the person (`access.selectors.review_work_for`): the reviews that need their vote or their
 decision, those waiting for the applicant and those overdue, each a link to the queue filtered
-to them. Every app registers its ModelAdmins here, as on the stock `admin.site`."""
+to them. Its committee reports (`report_views`) are at /admin/reports/. Every app registers its
+ModelAdmins here, as on the stock `admin.site`."""
 
 from __future__ import annotations
 
+from functools import partial
+
 from django.contrib import admin
-from django.urls import reverse
+from django.urls import path, reverse
 
 from .. import selectors
+from . import report_views
 
 # The queue's filter values, in the order of the home page's cards (`filters.NeedsMeFilter`).
 HOME_CARDS = [
@@ -24,6 +28,21 @@ class WorkspaceSite(admin.AdminSite):
     site_title = "Tessera committee workspace"
     index_title = "Your committee work"
     index_template = "admin/workspace_index.html"
+
+    def get_urls(self):
+        reports = [
+            path(
+                "reports/",
+                self.admin_view(partial(report_views.report_list_view, site=self)),
+                name="committee_reports",
+            ),
+            path(
+                "reports/<slug:slug>/",
+                self.admin_view(partial(report_views.report_view, site=self)),
+                name="committee_report",
+            ),
+        ]
+        return reports + super().get_urls()
 
     def index(self, request, extra_context=None):
         return super().index(request, {**home_context(request), **(extra_context or {})})

@@ -381,6 +381,11 @@ def workspace_pages(w) -> list[Page]:
         Page("root", "field history", admin("auditlog_logentry_changelist")),
         Page("chair", "bars", admin("access_bar_changelist")),
         Page("chair", "bar", admin("access_bar_change", w["bar"].pk)),
+        Page("chair", "committee reports", admin("committee_reports")),
+        Page("chair", "committee report", admin("committee_report", ds["lung"].committee.slug)),
+        Page("chair", "committee report, bad period", admin("committee_report", ds["lung"].committee.slug, query="?from=2026-06-01&to=2026-01-01"), status=400),
+        Page("steward", "committee report (steward)", admin("committee_report", ds["lung"].committee.slug)),
+        Page("auditor", "committee report (auditor)", admin("committee_report", ds["lung"].committee.slug)),
         Page("root", "admin 404", admin("access_review_change", 999999), status=404),
     ]  # fmt: skip
     return pages
