@@ -9,6 +9,10 @@ class WebhooksConfig(AppConfig):
     verbose_name = "Webhooks"
 
     def ready(self) -> None:
+        from core.metrics import register_collector  # noqa: PLC0415 - see below
+
         from . import receivers  # noqa: PLC0415 - receivers import models, loaded after this
+        from .metrics import WebhooksCollector  # noqa: PLC0415 - it imports models
 
         receivers.connect()
+        register_collector("webhooks", WebhooksCollector())
