@@ -47,6 +47,9 @@ from governance.models import (
     OntologyTerm,
     Organisation,
 )
+from tokens import keyring
+from tokens.choices import KeyState
+from tokens.models import SigningKey
 
 from . import logins
 from .data import (
@@ -405,6 +408,11 @@ def storage_tier(world: World) -> None:
     The last step, so that a grant an earlier step made is reused."""
     if logins.storage_client(actor=world.actor):
         world.made("OAuth client")
+    # The token signing keys (the active one and its published successor), so that the demo is
+    # ready (`/readyz`) before its first token is issued.
+    if not SigningKey.objects.filter(state=KeyState.ACTIVE).exists():
+        keyring.keys_bootstrap(actor=world.actor)
+        world.made("token signing keys")
     if logins.researcher_grant(
         researcher=world.users["researcher"], decider=world.users[FALLBACK_DECIDER]
     ):
