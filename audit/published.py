@@ -83,7 +83,7 @@ def parse(data: bytes, keys: dict[str, object]) -> PublishedCheckpoint:
     (key id -> public key); PublishedCheckpointUnusable otherwise."""
     try:
         fields = json.loads(data)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # RecursionError: nested ten thousand deep
         raise PublishedCheckpointUnusable("not JSON") from None
     if not isinstance(fields, dict):
         raise PublishedCheckpointUnusable("not a JSON object")
@@ -105,9 +105,9 @@ def parse(data: bytes, keys: dict[str, object]) -> PublishedCheckpoint:
     except (binascii.Error, ValueError):
         raise PublishedCheckpointUnusable("signature is not base64") from None
     stated_key = fields.get("key_id")
-    candidates = (
-        [(stated_key, keys[stated_key])] if stated_key in keys else list(keys.items())
-    )
+    if stated_key is not None and not isinstance(stated_key, str):
+        raise PublishedCheckpointUnusable("its key_id is not text")
+    candidates = [(stated_key, keys[stated_key])] if stated_key in keys else list(keys.items())
     for key_id, key in candidates:
         if signing.verify(body.encode("utf-8"), raw_signature, key):
             return PublishedCheckpoint(tree_size, root, issued_at, key_id, body, signature)
@@ -121,7 +121,10 @@ def parse(data: bytes, keys: dict[str, object]) -> PublishedCheckpoint:
 
 def load(source: str, keys: dict[str, object]) -> PublishedCheckpoint:
     """Read and check a published checkpoint from a file path or an http(s) URL."""
-    scheme = urlsplit(source).scheme.lower()
+    try:
+        scheme = urlsplit(source).scheme.lower()
+    except ValueError:
+        raise PublishedCheckpointUnusable(f"{source}: not a path or URL") from None
     data = _fetch(source) if scheme in ("http", "https") else _read(source)
     try:
         return parse(data, keys)
@@ -135,6 +138,8 @@ def _read(path: str) -> bytes:
             data = handle.read(MAX_DOCUMENT_BYTES + 1)
     except OSError as exc:
         raise PublishedCheckpointUnusable(f"{path}: cannot read ({exc.strerror})") from None
+    except ValueError:  # a NUL byte in the path
+        raise PublishedCheckpointUnusable(f"{path!r}: not a path") from None
     if len(data) > MAX_DOCUMENT_BYTES:
         raise PublishedCheckpointUnusable(f"{path}: larger than {MAX_DOCUMENT_BYTES} bytes")
     return data
@@ -143,8 +148,12 @@ def _read(path: str) -> bytes:
 def _fetch(url: str) -> bytes:
     """GET over https (plain http only to a loopback address: the signature proves who wrote
     the document, but not that it is the latest one, which only TLS to a trusted host does)."""
-    parts = urlsplit(url)
-    if parts.scheme.lower() == "http" and not _is_loopback(parts.hostname or ""):
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError:
+        raise PublishedCheckpointUnusable(f"{url}: not a URL") from None
+    if parts.scheme.lower() == "http" and not _is_loopback(host):
         raise PublishedCheckpointUnusable(f"{url}: use https (http only to a loopback address)")
     try:
         with requests.get(url, timeout=URL_TIMEOUT, stream=True, allow_redirects=False) as answer:
@@ -214,4 +223,3 @@ def write_atomically(path: Path, data: bytes) -> None:
         os.fsync(folder)
     finally:
         os.close(folder)
-

@@ -165,7 +165,9 @@ def test_audit_checkpoint_reports_a_copy_it_could_not_write(transactional_db, se
     blocker.write_text("")
     settings.AUDIT_CHECKPOINT_PUBLISH_PATH = str(blocker / "checkpoint.json")
     append(2)
-    with pytest.raises(CommandError, match="signed, but not published to .*not-a-folder/checkpoint.json: "):
+    with pytest.raises(
+        CommandError, match=r"signed, but not published to .*not-a-folder/checkpoint\.json: "
+    ):
         call_command("audit_checkpoint")
     assert Checkpoint.objects.exists()  # the database keeps what it signed
 
@@ -204,9 +206,7 @@ def test_new_events_after_a_restore_show_as_diverged_not_ok(backed_up_then_grown
     append(8, phase="after restore")  # more events than were lost, but other ones
     status, _, err = verify_against(str(publish_path))
     assert status == 1
-    assert (
-        f"diverged: the ledger at size {latest} does not match the published checkpoint" in err
-    )
+    assert f"diverged: the ledger at size {latest} does not match the published checkpoint" in err
 
 
 def test_signing_after_a_restore_is_refused_and_the_evidence_kept(
@@ -269,6 +269,10 @@ def test_an_unsigned_document_is_refused(backed_up_then_grown, publish_path):
     assert "no signed checkpoint body and signature" in unusable(str(forged))
 
 
+def test_a_document_with_a_key_id_that_is_not_text_is_refused(backed_up_then_grown, publish_path):
+    assert "key_id is not text" in unusable(rewritten(publish_path, key_id=["a"]))
+
+
 def test_a_document_signed_by_a_retired_key_still_counts(
     backed_up_then_grown, publish_path, settings
 ):
@@ -297,6 +301,8 @@ def test_a_document_signed_by_a_retired_key_still_counts(
         (b"{not json", "not JSON"),
         (b"[1, 2]", "not a JSON object"),
         (b'{"body": "tessera-audit\\n", "signature": "x"}', "body unreadable"),
+        (b"[" * 50_000 + b"]" * 10_000, "not JSON"),
+        (b"\xff\xfe{}", "not JSON"),
     ],
 )
 def test_bad_input_is_one_clear_line(db, tmp_path, content, expected):
@@ -308,6 +314,19 @@ def test_bad_input_is_one_clear_line(db, tmp_path, content, expected):
 
 def test_plain_http_to_another_host_is_refused(db):
     assert "use https" in unusable("http://witness.example/checkpoint.json")
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("", "cannot read"),
+        ("http://[::1/checkpoint.json", "not a path or URL"),
+        ("https://", "cannot fetch"),
+        ("/tmp/\x00checkpoint.json", "not a path"),
+    ],
+)
+def test_malformed_sources_are_one_clear_line(db, source, expected):
+    assert expected in unusable(source)
 
 
 def test_a_url_nobody_answers_is_one_clear_line(db):

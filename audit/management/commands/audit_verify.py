@@ -27,7 +27,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, against: str | None, **options):
         copy = None
-        if against:
+        if against is not None:
             # Read first: a wrong path should not wait for a pass over the whole ledger.
             try:
                 copy = published.load(against, trusted_public_keys())
