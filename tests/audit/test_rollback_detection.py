@@ -225,6 +225,16 @@ def test_signing_after_a_restore_is_refused_and_the_evidence_kept(
     assert publish_path.read_bytes() == evidence
 
 
+def test_a_witness_copy_of_the_api_answer_serves_as_well(backed_up_then_grown, client, tmp_path):
+    at_backup, latest = backed_up_then_grown
+    saved = tmp_path / "latest-from-api.json"
+    saved.write_bytes(client.get("/api/v1/audit/checkpoints/latest").content)
+    restore_older_backup(at_backup)
+    status, _, err = verify_against(str(saved))
+    assert status == 1
+    assert f"rolled back: events {at_backup}..{latest - 1} are missing" in err
+
+
 # --- documents that cannot be trusted or read -------------------------------------------------
 
 
@@ -322,7 +332,7 @@ def test_plain_http_to_another_host_is_refused(db):
         ("", "cannot read"),
         ("http://[::1/checkpoint.json", "not a path or URL"),
         ("https://", "cannot fetch"),
-        ("/tmp/\x00checkpoint.json", "not a path"),
+        ("witness/\x00checkpoint.json", "not a path"),
     ],
 )
 def test_malformed_sources_are_one_clear_line(db, source, expected):
