@@ -497,6 +497,12 @@ AUDIT_PREVIOUS_PUBLIC_KEYS = [
     for key in (secret_text("AUDIT_PREVIOUS_PUBLIC_KEYS") or "").replace("\n", ",").split(",")
     if key.strip()
 ]
+# Where each signed checkpoint is also written, outside the database, so that `audit_verify
+# --against` notices a restore from an older backup (docs/audit-ledger.md, "Restore from
+# backup"): a file path (on another volume or host mount), rewritten atomically; and optionally
+# a folder that keeps every one. Empty: not published.
+AUDIT_CHECKPOINT_PUBLISH_PATH = env.str("AUDIT_CHECKPOINT_PUBLISH_PATH", default="")
+AUDIT_CHECKPOINT_PUBLISH_HISTORY_DIR = env.str("AUDIT_CHECKPOINT_PUBLISH_HISTORY_DIR", default="")
 # "inline": chain each event in its own transaction (complete at every commit; writers serialise).
 # "batched": queue events, chained by `manage.py audit_sequencer` (see audit/ledger.py).
 AUDIT_SEQUENCING = env.str(

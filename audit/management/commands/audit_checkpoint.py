@@ -1,8 +1,9 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from audit.checkpoints import LedgerBroken, checkpoint_sign
+from audit.checkpoints import LedgerBroken, PublishedCheckpointConflict, checkpoint_sign
 
 
 class Command(BaseCommand):
@@ -18,6 +19,16 @@ class Command(BaseCommand):
             checkpoint = checkpoint_sign(force=force)
         except LedgerBroken as exc:
             raise CommandError(f"not signed: ledger broken at {exc}") from exc
+        except PublishedCheckpointConflict as exc:
+            raise CommandError(
+                f"not signed: {exc} (see 'Restore from backup' in docs/audit-ledger.md)"
+            ) from exc
+        except OSError as exc:
+            # Signed and committed; only the copy outside the database could not be written.
+            raise CommandError(
+                f"signed, but not published to {settings.AUDIT_CHECKPOINT_PUBLISH_PATH}: "
+                f"{exc.strerror or exc}"
+            ) from exc
         if checkpoint is None:
             self.stdout.write("nothing new since the last checkpoint")
         else:
