@@ -398,9 +398,16 @@ def report_rows(report: Mapping[str, Any], prefix: str = "") -> Iterable[tuple[s
             yield name, _text(value)
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection): such a
+# text cell (a committee's or a request's name) gets a leading apostrophe. Numbers are left be.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
     return str(value)

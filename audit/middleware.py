@@ -11,13 +11,12 @@ from django.db import DatabaseError
 
 from core import context
 from core.client_address import client_address
-from core.logs import redact
+from core.logs import path_without_secrets
 
 from .actors import pseudonym_for
 
 request_log = logging.getLogger("tessera.request")
 # Path parts that are secrets: the signed links of invitations and password resets.
-SECRET_PATH_PARTS = ("token", "uidb64")
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -83,13 +82,5 @@ def _actor(request) -> str:
 
 
 def logged_path(request) -> str:
-    """The request's path without its query string, its secret parts (`SECRET_PATH_PARTS`)
-    blanked, and anything `core.logs.redact` would blank."""
-    path = request.path
-    match = getattr(request, "resolver_match", None)
-    if match is not None:
-        for name in SECRET_PATH_PARTS:
-            value = match.kwargs.get(name)
-            if value:
-                path = path.replace(str(value), "[redacted]")
-    return redact(path)
+    """The request's path as logged (`core.logs.path_without_secrets`)."""
+    return path_without_secrets(request)

@@ -316,6 +316,8 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
+# Workers keep Django's LOGGING (LOG_FORMAT=json included) instead of Celery's own handlers.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "notifications-sweep": {"task": "access.tasks.notifications_sweep", "schedule": 60.0},
     "drafts-expire": {"task": "access.tasks.drafts_expire", "schedule": 3600.0},
@@ -346,6 +348,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
 # --- Webhooks (webhooks/, docs/webhooks.md) -------------------------------------------------
 # Seconds an endpoint has to answer one delivery (connecting has 3 more); keep it short.
 TESSERA_WEBHOOK_TIMEOUT = env.float("TESSERA_WEBHOOK_TIMEOUT", default=5.0)
+# Hosts on the private network that may receive webhooks all the same (webhooks/policy.py).
+TESSERA_WEBHOOK_ALLOWED_HOSTS = env.list("TESSERA_WEBHOOK_ALLOWED_HOSTS", default=[])
 # Hours a delivery is retried (exponential backoff, at most an hour apart) before it is given up.
 TESSERA_WEBHOOK_RETRY_HOURS = env.float("TESSERA_WEBHOOK_RETRY_HOURS", default=24.0)
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import unquote
 
 from pythonjsonlogger.json import JsonFormatter
 
@@ -33,6 +34,11 @@ _CREDENTIAL = re.compile(
 )
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
+# Django's signed values (e-mailed links: team and expert invitations): payload:timestamp:signature.
+_SIGNED = re.compile(r"\b[A-Za-z0-9_-]{8,}:[A-Za-z0-9]{4,}:[A-Za-z0-9_-]{20,}")
+# The URL parts that are secrets (an e-mailed link's token, a password reset's user id) or name
+# a person (a username in a team or GA4GH route): blanked in every logged path.
+SECRET_PATH_PARTS = ("token", "uidb64", "username", "user")
 
 
 def redact(text: str) -> str:
@@ -40,8 +46,37 @@ def redact(text: str) -> str:
     replaced by `[redacted]`."""
     text = _BEARER.sub(lambda m: f"{m.group(1)} [redacted]", text)
     text = _JWT.sub("[redacted]", text)
+    text = _SIGNED.sub("[redacted]", text)
     text = _CREDENTIAL.sub(lambda m: f"{m.group(1)}=[redacted]", text)
     return _EMAIL.sub("[redacted]", text)
+
+
+def path_without_secrets(request) -> str:
+    """The request's path without its query string, its secret and personal parts
+    (`SECRET_PATH_PARTS`, as the URL resolver named them) blanked, and anything `redact`
+    would blank."""
+    path = request.path
+    match = getattr(request, "resolver_match", None)
+    if match is not None:
+        secret = {str(match.kwargs[n]) for n in SECRET_PATH_PARTS if match.kwargs.get(n)}
+        if secret:
+            # Whole segments only: a username like "api" must not blank "/api/" too.
+            path = "/".join(
+                "[redacted]" if unquote(part) in secret else part for part in path.split("/")
+            )
+    return redact(path)
+
+
+def _message(record, message_dict) -> str:
+    """The record's message, redacted. Django's own records ("Not Found: /invitations/…/",
+    "Forbidden (CSRF cookie not set.): …") quote the request's raw path: it is replaced by the
+    path with its secret parts blanked first."""
+    text = str(record.message or message_dict.get("message", ""))
+    request = getattr(record, "request", None)
+    path = getattr(request, "path", None)
+    if path and path in text:
+        text = text.replace(path, path_without_secrets(request))
+    return redact(text)
 
 
 class TesseraJsonFormatter(JsonFormatter):
@@ -53,7 +88,7 @@ class TesseraJsonFormatter(JsonFormatter):
         )
         log_data["level"] = record.levelname
         log_data["logger"] = record.name
-        log_data["message"] = redact(str(record.message or message_dict.get("message", "")))
+        log_data["message"] = _message(record, message_dict)
         request_id = getattr(record, "request_id", "") or context.current().request_id
         if request_id:
             log_data["request_id"] = request_id

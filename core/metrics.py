@@ -64,6 +64,9 @@ def exposition() -> bytes:
     return generate_latest(process_registry()) + generate_latest(scrape_registry())
 
 
+FORWARDING_HEADERS = ("X-Forwarded-For", "Forwarded", "X-Real-IP")
+
+
 def _is_loopback(address: str) -> bool:
     try:
         return ipaddress.ip_address(address).is_loopback
@@ -82,10 +85,15 @@ def scrape_refusal(request) -> HttpResponse | None:
     """None if the caller may scrape, else the 401 or 403 to send (see the module)."""
     expected = settings.TESSERA_METRICS_TOKEN
     if not expected:
-        if _is_loopback(client_address(request)):
+        # A request relayed by a proxy on the same host comes from loopback too: one that says
+        # it was forwarded is not a local scraper's, whatever TESSERA_TRUSTED_PROXIES says.
+        forwarded = any(request.headers.get(h) for h in FORWARDING_HEADERS)
+        if _is_loopback(client_address(request)) and not forwarded:
             return None
         return _refused(
-            403, "Metrics are served to loopback clients only until TESSERA_METRICS_TOKEN is set."
+            403,
+            "Metrics are served to loopback clients only (not through a proxy) until "
+            "TESSERA_METRICS_TOKEN is set.",
         )
     scheme, _, given = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not given.strip():

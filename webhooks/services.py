@@ -45,7 +45,9 @@ def subscription_check(*, url: str, events_: Iterable[str], secret: str | None) 
     """The one check of an endpoint, its events and a secret (services, admin form, command):
     the chosen events, sorted, or `Invalid` naming each field's problem."""
     errors: dict[str, str] = {}
-    problem = policy.url_problem(url, debug=settings.DEBUG)
+    problem = policy.url_problem(
+        url, debug=settings.DEBUG, allowed_hosts=settings.TESSERA_WEBHOOK_ALLOWED_HOSTS
+    )
     if problem:
         errors["url"] = problem
     chosen = sorted(set(events_))
@@ -332,7 +334,12 @@ def _attempt(delivery: WebhookDelivery, subscription: WebhookSubscription, *, no
     sent_at = timezone.now()
     body = delivery.body.encode()
     status_code: int | None = None
-    problem = policy.url_problem(subscription.url, debug=settings.DEBUG)
+    # Checked again before each send: a name may resolve elsewhere since it was subscribed.
+    problem = policy.url_problem(
+        subscription.url,
+        debug=settings.DEBUG,
+        allowed_hosts=settings.TESSERA_WEBHOOK_ALLOWED_HOSTS,
+    )
     if problem:
         error = problem
     else:

@@ -319,3 +319,16 @@ def test_a_date_is_read_in_the_sites_time_zone():
     )
     assert period.start == timezone.make_aware(datetime(2026, 3, 1))
     assert period.end == timezone.make_aware(datetime(2026, 4, 1))
+
+
+def test_a_csv_cell_that_a_spreadsheet_would_run_is_neutralised():
+    """CSV injection (found in review): a text that starts like a formula gets an apostrophe;
+    numbers, including negative ones, stay numbers."""
+    rows = dict(
+        reports.report_rows(
+            {"committee": {"name": '=HYPERLINK("https://evil.example","x")'}, "n": -3, "t": "@x"}
+        )
+    )
+    assert rows["committee.name"] == '\'=HYPERLINK("https://evil.example","x")'
+    assert rows["t"] == "'@x"
+    assert rows["n"] == "-3"

@@ -231,3 +231,37 @@ def test_retries_back_off_exponentially_and_stop_after_the_window():
     assert waits[:4] == [5, 10, 20, 40]
     assert max(waits) == policy.LONGEST_WAIT_SECONDS
     assert start + timedelta(hours=24) <= now < start + timedelta(hours=25)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://127.0.0.1:8000/admin/",
+        "https://localhost/hook",
+        "https://[::1]/hook",
+        "https://169.254.169.254/latest/meta-data/",
+        "https://10.0.0.5/hook",
+        "https://192.168.1.20/hook",
+        "https://[fe80::1]/hook",
+    ],
+)
+def test_no_webhooks_to_private_or_local_addresses(settings, url):
+    """Server-side request forgery: a subscription cannot point Tessera at itself, a cloud's
+    metadata service or the private network (found in review)."""
+    settings.DEBUG = False
+    with pytest.raises(Invalid) as refused:
+        services.subscription_check(url=url, events_=["grant.created"], secret=None)
+    assert "public endpoints only" in refused.value.message_dict["url"][0]
+
+
+def test_an_internal_host_may_be_allowed_by_name(settings):
+    settings.DEBUG = False
+    settings.TESSERA_WEBHOOK_ALLOWED_HOSTS = ["10.0.0.5"]
+    assert services.subscription_check(
+        url="https://10.0.0.5/hook", events_=["grant.created"], secret=None
+    ) == ["grant.created"]
+    # A public address needs no exception.
+    settings.TESSERA_WEBHOOK_ALLOWED_HOSTS = []
+    assert services.subscription_check(
+        url="https://93.184.216.34/hook", events_=["grant.created"], secret=None
+    ) == ["grant.created"]
