@@ -25,7 +25,9 @@ The figures, per committee (one committee's part of a request is its `Review`):
 - agreement with the consent verdict, per decided dataset: the committee approved a dataset
   when its decision was an approval that included it; it agreed with a verdict "approve" by
   approving it and with a verdict "deny" by not approving it; a verdict "review" asked a
-  person and is counted apart, by what the committee did;
+  person and is counted apart, by what the committee did. Only decisions people took count:
+  an automatic decision follows the verdict by construction (it would only inflate the rate);
+  they are counted in `outcomes.automatic`;
 - grants in force now: not revoked, within their dates (`GrantStateFilter`'s "current");
   ending soon: of those, the ones whose last instant is within `ENDING_SOON_DAYS`;
 - reviews overdue now: open for decision past the committee's service level
@@ -211,6 +213,7 @@ def _decided_matches(committee: DataAccessCommittee, period: Period) -> QuerySet
             _in("decided_at", period),
             review__committee=committee,
             outcome__in=FINAL_OUTCOMES,
+            decided_by__isnull=False,  # people's decisions only (see the module)
             **{f"{matches}__dataset__committee": committee},
         )
         .annotate(

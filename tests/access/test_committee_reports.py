@@ -332,3 +332,19 @@ def test_a_csv_cell_that_a_spreadsheet_would_run_is_neutralised():
     assert rows["committee.name"] == '\'=HYPERLINK("https://evil.example","x")'
     assert rows["t"] == "'@x"
     assert rows["n"] == "-3"
+
+
+def test_automatic_decisions_are_not_counted_as_agreeing_with_the_verdict(
+    history, committee, dataset
+):
+    """An automatic approval follows the consent verdict by construction: counting it would
+    only inflate the rate (found in review). It is counted under outcomes.automatic."""
+    before = report_of(committee)["consent_agreement"]
+    Decision.objects.filter(review__committee=committee, outcome="approve").update(
+        decided_by=None
+    )
+    after = report_of(committee)
+    assert after["outcomes"]["automatic"] == 3
+    agreement = after["consent_agreement"]
+    assert agreement["agreed"] + agreement["disagreed"] < before["agreed"] + before["disagreed"]
+    assert all(d["committee"] != "approved" for d in agreement["disagreements"])
