@@ -414,6 +414,8 @@ EMAIL_BACKEND = env.str(
     if not PRODUCTION
     else "django.core.mail.backends.smtp.EmailBackend",
 )
+# For EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend (development, tests).
+EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default="")
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")

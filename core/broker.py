@@ -32,7 +32,7 @@ def broker_skipped() -> bool:
 
 def broker_reset() -> None:
     """Try the broker at the next publish (tests; a worker that just reconnected)."""
-    global _skip_until  # noqa: PLW0603 - one flag per process, guarded by _lock
+    global _skip_until
     with _lock:
         _skip_until = 0.0
 
@@ -41,7 +41,7 @@ def enqueue(task, *args) -> bool:
     """Publish `task(*args)`; True when the broker took it. False (logged) when the broker is
     unreachable: the caller's outbox row stays pending and the sweep sends it. Eager mode
     (development, most tests) runs the task here, and its errors are the caller's."""
-    global _skip_until  # noqa: PLW0603 - one flag per process, guarded by _lock
+    global _skip_until
     if task.app.conf.task_always_eager:
         task.apply_async(args)
         return True
