@@ -374,7 +374,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     # Summaries of bounded events for windows that closed with no later event to flush them.
     "audit-bounded-flush": {"task": "audit.tasks.bounded_flush", "schedule": 60.0},
     # Webhook retries (exponential backoff) and anything queued while the broker was down.
-    "webhooks-sweep": {"task": "webhooks.tasks.webhooks_sweep", "schedule": 15.0},
+    "webhooks-sweep": {
+        "task": "webhooks.tasks.webhooks_sweep",
+        "schedule": env.float("TESSERA_WEBHOOK_SWEEP_SECONDS", default=15.0),
+    },
 }
 
 # Fault drills and tests only: seconds a notification's send waits, its row locked, before the

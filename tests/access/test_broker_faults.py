@@ -2,7 +2,8 @@
 
 A private `redis-server` on a free loopback port is the broker, a real `celery -A config worker`
 runs against the test database, and the decision is recorded by a separate process, as a web
-worker would. Mail goes to Django's file backend, so the test counts what actually left.
+worker would. Mail goes to Django's file backend and webhooks to a real receiver process
+(tests/webhooks/receiver.py), so the test counts what actually left.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ from django.utils import timezone
 
 from access.models import Decision, Notification
 from governance.models import LegalBasisArticle, OntologyTerm
+from tests.webhooks.conftest import Receiver, subscribe
+from webhooks.choices import DeliveryStatus
+from webhooks.models import WebhookDelivery
 
 pytestmark = [
     pytest.mark.postgres,
@@ -120,6 +124,16 @@ def outbox(tmp_path):
     path = tmp_path / "mail"
     path.mkdir()
     return path
+
+
+@pytest.fixture
+def receiver(tmp_path, settings):
+    # A plain-HTTP loopback endpoint: allowed while DEBUG is on, as in development (the worker
+    # runs with DEBUG on too).
+    settings.DEBUG = True
+    found = Receiver(tmp_path).start()
+    yield found
+    found.stop()
 
 
 def child_env(redis: Redis, outbox: Path, **extra: str) -> dict[str, str]:
@@ -247,9 +261,16 @@ def wait_until_sent(expected: int) -> list[Notification]:
 
 @pytest.mark.parametrize("fault", ["stopped", "hung"])
 def test_decision_commits_with_redis_down_and_its_mail_is_sent_once_redis_returns(
-    fault, submitted, dataset, chair, redis, outbox, start_worker
+    fault, submitted, dataset, chair, redis, outbox, start_worker, receiver
 ):
-    env = child_env(redis, outbox, TESSERA_NOTIFICATION_SWEEP_SECONDS="1")
+    subscribe(receiver.url)
+    env = child_env(
+        redis,
+        outbox,
+        DEBUG="true",
+        TESSERA_NOTIFICATION_SWEEP_SECONDS="1",
+        TESSERA_WEBHOOK_SWEEP_SECONDS="1",
+    )
     start_worker(env, beat=True)
     people = len(submitted.people())
     if fault == "stopped":
@@ -270,6 +291,10 @@ def test_decision_commits_with_redis_down_and_its_mail_is_sent_once_redis_return
     assert len(pending) == people
     assert all(n.sent_at is None and n.attempts == 0 for n in pending)
     assert mails(outbox) == []
+    hooks = list(WebhookDelivery.objects.order_by("pk"))
+    assert hooks
+    assert all(h.status == DeliveryStatus.PENDING and h.attempts == 0 for h in hooks)
+    assert receiver.received() == []
 
     # The same port again; a restarted one is empty: nothing was published while it was away.
     if fault == "stopped":
@@ -278,9 +303,18 @@ def test_decision_commits_with_redis_down_and_its_mail_is_sent_once_redis_return
         redis.resume()
 
     sent = wait_until_sent(people)
+    deadline = time.monotonic() + WAIT
+    while WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING).exists():
+        assert time.monotonic() < deadline, list(WebhookDelivery.objects.values())
+        time.sleep(0.2)
     time.sleep(3)  # a few more sweeps: none may send again
     assert [n.attempts for n in decided_notifications()] == [1] * people
     assert sorted(mails(outbox)) == sorted(n.subject for n in sent)
+    hooks = list(WebhookDelivery.objects.order_by("pk"))
+    assert [(h.status, h.attempts) for h in hooks] == [(DeliveryStatus.DELIVERED, 1)] * len(hooks)
+    arrived = [r["headers"]["webhook-id"] for r in receiver.received()]
+    assert sorted(arrived) == sorted(set(arrived))
+    assert len(arrived) == len(hooks)
 
 
 def test_worker_killed_mid_send_has_its_task_redelivered_and_the_mail_sent_once(
