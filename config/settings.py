@@ -329,11 +329,6 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_timeout": env.float("CELERY_BROKER_SOCKET_TIMEOUT", default=3.0),
     # Redis: a task taken by a worker that died is delivered again after this many seconds.
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
-    # Connecting for a publish: one more try, then give up (kombu's default retries forever).
-    "max_retries": 1,
-    "interval_start": 0,
-    "interval_step": 0.2,
-    "interval_max": 0.2,
 }
 CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "max_retries": 1,  # one fresh connection after a broken pooled one (a restarted broker)
