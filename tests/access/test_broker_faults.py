@@ -317,6 +317,22 @@ def test_decision_commits_with_redis_down_and_its_mail_is_sent_once_redis_return
     assert len(arrived) == len(hooks)
 
 
+def wait_for_a_send_in_progress() -> None:
+    """A send in progress holds its row locked in an open transaction (the pause before the
+    mail leaves)."""
+    deadline = time.monotonic() + WAIT
+    with connection.cursor() as cursor:
+        while True:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND state = 'idle in transaction' AND pid <> pg_backend_pid()"
+            )
+            if cursor.fetchone()[0]:
+                return
+            assert time.monotonic() < deadline, "no send started"
+            time.sleep(0.05)
+
+
 def test_worker_killed_mid_send_has_its_task_redelivered_and_the_mail_sent_once(
     submitted, dataset, chair, redis, outbox, start_worker
 ):
@@ -328,23 +344,40 @@ def test_worker_killed_mid_send_has_its_task_redelivered_and_the_mail_sent_once(
     result = decide(env, submitted, dataset, chair)
     assert result.returncode == 0, result.stderr
 
-    # A send in progress holds its row locked in an open transaction (the pause before the mail).
-    deadline = time.monotonic() + WAIT
-    with connection.cursor() as cursor:
-        while True:
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-                " AND state = 'idle in transaction' AND pid <> pg_backend_pid()"
-            )
-            if cursor.fetchone()[0]:
-                break
-            assert time.monotonic() < deadline, worker.log.read_text()
-            time.sleep(0.05)
-    os.kill(worker.pool_process(), signal.SIGKILL)
+    wait_for_a_send_in_progress()
+    os.kill(worker.pool_process(), signal.SIGKILL)  # the process running the task, as OOM would
     assert not all(n.sent_at for n in decided_notifications())
     assert mails(outbox) == []
 
     sent = wait_until_sent(people)
     assert "WorkerLostError" in worker.log.read_text()
+    assert [n.attempts for n in sent] == [1] * people
+    assert sorted(mails(outbox)) == sorted(n.subject for n in sent)
+
+
+def test_a_whole_worker_killed_mid_send_has_its_task_taken_up_by_the_next_worker(
+    submitted, dataset, chair, redis, outbox, start_worker
+):
+    # Redis hands an unacknowledged task out again after the visibility timeout (an hour in
+    # production; seconds here). No beat, so no sweep.
+    env = child_env(
+        redis, outbox, TESSERA_NOTIFICATION_SEND_PAUSE="3", CELERY_VISIBILITY_TIMEOUT="5"
+    )
+    worker = start_worker(env, beat=False)
+    people = len(submitted.people())
+
+    result = decide(env, submitted, dataset, chair)
+    assert result.returncode == 0, result.stderr
+
+    wait_for_a_send_in_progress()
+    pool = worker.pool_process()
+    for pid in (worker.process.pid, pool):  # the machine lost its worker: nothing shuts down
+        os.kill(pid, signal.SIGKILL)
+    worker.process.wait(timeout=30)
+    assert not all(n.sent_at for n in decided_notifications())
+    assert mails(outbox) == []
+
+    start_worker(env, beat=False)
+    sent = wait_until_sent(people)
     assert [n.attempts for n in sent] == [1] * people
     assert sorted(mails(outbox)) == sorted(n.subject for n in sent)
