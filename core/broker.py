@@ -30,13 +30,6 @@ def broker_skipped() -> bool:
     return time.monotonic() < _skip_until
 
 
-def broker_reset() -> None:
-    """Try the broker at the next publish (tests; a worker that just reconnected)."""
-    global _skip_until
-    with _lock:
-        _skip_until = 0.0
-
-
 def enqueue(task, *args) -> bool:
     """Publish `task(*args)`; True when the broker took it. False (logged) when the broker is
     unreachable: the caller's outbox row stays pending and the sweep sends it. Eager mode
