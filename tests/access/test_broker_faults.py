@@ -9,6 +9,7 @@ worker would. Mail goes to Django's file backend and webhooks to a real receiver
 from __future__ import annotations
 
 # ruff: noqa: S603, S607  (the tests start this project's own code and a local redis-server)
+import contextlib
 import importlib
 import os
 import signal
@@ -161,8 +162,14 @@ class Worker:
         args += ["-c", "1", "-P", "prefork", "--without-gossip", "--without-mingle"]
         if beat:
             args += ["-B", "-s", str(log.with_suffix(".beat"))]
+        # A session of its own: the teardown ends the pool and an embedded beat with it.
         self.process = subprocess.Popen(
-            args, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT
+            args,
+            cwd=ROOT,
+            env=env,
+            stdout=log.open("w"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         self.wait_for_log("ready.")
 
@@ -181,13 +188,13 @@ class Worker:
         return int(children[0])
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=30)
+        # ProcessLookupError: the test killed the whole group already.
+        with contextlib.suppress(ProcessLookupError, subprocess.TimeoutExpired):
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=30)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)  # whatever is left of the group
+        self.process.wait(timeout=30)
 
 
 @pytest.fixture
