@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from core.broker import enqueue
+
 from .services import grants as grant_services
 from .services import notifications as notification_services
 from .services import requests as request_services
@@ -15,8 +17,17 @@ from .services import reviews as review_services
 from .services import team as team_services
 
 
-@shared_task(bind=True, max_retries=8, default_retry_delay=30, retry_backoff=True, acks_late=True)
+@shared_task(
+    bind=True,
+    max_retries=8,
+    default_retry_delay=30,
+    retry_backoff=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+)
 def notification_send(self, notification_id: int) -> bool:
+    # Idempotent: delivered again after a worker died mid-task, or racing the sweep, it finds
+    # the row sent (or locked by the other sender) and sends nothing.
     sent = notification_services.notification_deliver(notification_id=notification_id)
     if not sent:
         # The outbox row keeps the failure; retry with backoff, and the sweep is the safety net.
@@ -25,8 +36,9 @@ def notification_send(self, notification_id: int) -> bool:
 
 
 def notification_enqueue(sender, *, notification_id: int, **kwargs) -> None:  # noqa: ARG001 - signal receiver
-    """Receiver of `notification_ready` (sent after the commit that queued the notification)."""
-    notification_send.delay(notification_id)
+    """Receiver of `notification_ready` (sent after the commit that queued the notification).
+    With the broker down the row stays pending and `notifications_sweep` sends it."""
+    enqueue(notification_send, notification_id)
 
 
 @shared_task

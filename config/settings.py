@@ -313,13 +313,43 @@ CELERY_TASK_ALWAYS_EAGER = env.bool(
     "CELERY_TASK_ALWAYS_EAGER", default=CELERY_BROKER_URL == "memory://"
 )
 CELERY_TASK_EAGER_PROPAGATES = True
+# A task is acknowledged when it has run, not when it arrives: a worker killed mid-task (SIGKILL,
+# the OOM killer) leaves it to be delivered again, and every task is idempotent (it loads its
+# outbox row under a lock and does nothing when the row is done). One task at a time per process,
+# so a killed process takes no prefetched task with it.
 CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A broker that is down or hung costs a publish a few seconds at most (core/broker.py: the
+# notifications and webhooks wait in their outbox and the sweeps send them later). Workers and
+# beat keep reconnecting for as long as the broker is away.
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=2.0)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": CELERY_BROKER_CONNECTION_TIMEOUT,
+    "socket_timeout": env.float("CELERY_BROKER_SOCKET_TIMEOUT", default=3.0),
+    # Redis: a task taken by a worker that died is delivered again after this many seconds.
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+    # Workers look for such tasks every 10 s (kombu's default looks only every 100 s).
+    "unacked_restore_interval": 10,
+    "unacked_restore_throttle": 1,
+}
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,  # one fresh connection after a broken pooled one (a restarted broker)
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None  # workers never give up on the broker
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
 # Workers keep Django's LOGGING (LOG_FORMAT=json included) instead of Celery's own handlers.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
-    "notifications-sweep": {"task": "access.tasks.notifications_sweep", "schedule": 60.0},
+    # What the outbox still holds: mail that failed, and anything queued while the broker was down.
+    "notifications-sweep": {
+        "task": "access.tasks.notifications_sweep",
+        "schedule": env.float("TESSERA_NOTIFICATION_SWEEP_SECONDS", default=60.0),
+    },
     "drafts-expire": {"task": "access.tasks.drafts_expire", "schedule": 3600.0},
     "grants-expire": {"task": "access.tasks.grants_expire", "schedule": 3600.0},
     "invitations-expire": {"task": "access.tasks.invitations_expire", "schedule": 3600.0},
@@ -342,8 +372,15 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     # Summaries of bounded events for windows that closed with no later event to flush them.
     "audit-bounded-flush": {"task": "audit.tasks.bounded_flush", "schedule": 60.0},
     # Webhook retries (exponential backoff) and anything queued while the broker was down.
-    "webhooks-sweep": {"task": "webhooks.tasks.webhooks_sweep", "schedule": 15.0},
+    "webhooks-sweep": {
+        "task": "webhooks.tasks.webhooks_sweep",
+        "schedule": env.float("TESSERA_WEBHOOK_SWEEP_SECONDS", default=15.0),
+    },
 }
+
+# Fault drills and tests only: seconds a notification's send waits, its row locked, before the
+# mail leaves (a worker can then be killed mid-task). Leave at 0.
+TESSERA_NOTIFICATION_SEND_PAUSE = env.float("TESSERA_NOTIFICATION_SEND_PAUSE", default=0.0)
 
 # --- Webhooks (webhooks/, docs/webhooks.md) -------------------------------------------------
 # Seconds an endpoint has to answer one delivery (connecting has 3 more); keep it short.
@@ -378,6 +415,8 @@ EMAIL_BACKEND = env.str(
     if not PRODUCTION
     else "django.core.mail.backends.smtp.EmailBackend",
 )
+# For EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend (development, tests).
+EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default="")
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -211,6 +212,10 @@ def notification_deliver(*, notification_id: int) -> bool:
         return notification is not None
     if notification.digest:
         return notification_digest_deliver(recipient_id=notification.recipient_id)
+    if settings.TESSERA_NOTIFICATION_SEND_PAUSE:
+        # Fault drills and tests: a send in progress holds its row locked this long, so a worker
+        # can be killed mid-task before the mail leaves.
+        time.sleep(settings.TESSERA_NOTIFICATION_SEND_PAUSE)
     try:
         _send(
             subject=notification.subject,

@@ -34,7 +34,7 @@ def test_nothing_is_lost_when_the_broker_is_down(
     accept_all(draft, researcher)
     with (
         mock.patch.object(
-            tasks.notification_send, "delay", side_effect=OperationalError("broker down")
+            tasks.notification_send, "apply_async", side_effect=OperationalError("broker down")
         ),
         django_capture_on_commit_callbacks(execute=True),
     ):
