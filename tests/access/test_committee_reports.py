@@ -340,9 +340,7 @@ def test_automatic_decisions_are_not_counted_as_agreeing_with_the_verdict(
     """An automatic approval follows the consent verdict by construction: counting it would
     only inflate the rate (found in review). It is counted under outcomes.automatic."""
     before = report_of(committee)["consent_agreement"]
-    Decision.objects.filter(review__committee=committee, outcome="approve").update(
-        decided_by=None
-    )
+    Decision.objects.filter(review__committee=committee, outcome="approve").update(decided_by=None)
     after = report_of(committee)
     assert after["outcomes"]["automatic"] == 3
     agreement = after["consent_agreement"]
