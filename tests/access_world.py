@@ -9,10 +9,13 @@ directories whose tests call `make_draft` directly use it for every test, see th
 
 from __future__ import annotations
 
+import importlib
 from datetime import timedelta
 
 import pytest
+from django.apps import apps
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -21,7 +24,7 @@ from access.services import requests as request_services
 from access.services import reviews as review_services
 from access.services import team as team_services
 from governance import services as gov
-from governance.models import AccessAgreement
+from governance.models import AccessAgreement, LegalBasisArticle, OntologyTerm
 from tests import factories
 
 
@@ -36,6 +39,18 @@ def api(user=None, **defaults) -> APIClient:
 @pytest.fixture
 def temporary_media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "uploads"
+
+
+def reference_data_restore() -> None:
+    """Put back the reference data a transactional test's flush removed (pytest-django empties
+    every table after one): the GDPR articles a data migration loads, and the ontologies
+    conftest loads once per session. Cheap when they are there."""
+    if not LegalBasisArticle.objects.exists():
+        importlib.import_module(
+            "governance.migrations.0001_squashed_0004_pre_restructure"
+        ).seed_articles(apps, None)
+    if not OntologyTerm.objects.filter(ontology="DUO").exists():
+        call_command("load_ontologies", verbosity=0)
 
 
 def publish_agreement(committee, title="Data access agreement", *, text=None, actor=None):

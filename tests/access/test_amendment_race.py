@@ -3,13 +3,10 @@ real concurrent transactions): whichever commits first, the member holds no live
 project afterwards, is on neither team, and every grant the amendment made is accounted for in
 the ledger."""
 
-import importlib
 import threading
 import time
 
 import pytest
-from django.apps import apps
-from django.core.management import call_command
 from django.db import connection
 
 from access import selectors
@@ -21,8 +18,7 @@ from access.services import team as team_services
 from audit import ledger
 from audit.choices import EventType
 from audit.models import AuditEvent
-from governance.models import LegalBasisArticle, OntologyTerm
-from tests.access_world import accept_all, approve_part, make_draft
+from tests.access_world import accept_all, approve_part, make_draft, reference_data_restore
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
@@ -33,12 +29,7 @@ def _postgres_only():
         pytest.skip(
             "row locks under real concurrent transactions are tested on PostgreSQL (CI runs it)"
         )
-    if not LegalBasisArticle.objects.exists():
-        importlib.import_module(
-            "governance.migrations.0001_squashed_0004_pre_restructure"
-        ).seed_articles(apps, None)
-    if not OntologyTerm.objects.filter(ontology="DUO").exists():
-        call_command("load_ontologies", verbosity=0)
+    reference_data_restore()  # what a transactional flush removed
 
 
 @pytest.mark.parametrize("approved_first", [True, False], ids=["approved-first", "removed-first"])

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 # ruff: noqa: S603, S607  (the tests start this project's own code and a local redis-server)
 import contextlib
-import importlib
 import os
 import signal
 import socket
@@ -22,13 +21,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from django.apps import apps
-from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
 from access.models import Decision, Notification
-from governance.models import LegalBasisArticle, OntologyTerm
+from tests.access_world import reference_data_restore
 from tests.webhooks.conftest import Receiver, subscribe
 from webhooks.choices import DeliveryStatus
 from webhooks.models import WebhookDelivery
@@ -47,14 +44,7 @@ WAIT = 120.0  # upper bound of every wait below; a healthy run takes a few secon
 
 @pytest.fixture(autouse=True)
 def _reference_data(transactional_db):
-    # A transactional test's flush empties every table, reference data included: put back
-    # what these tests use (as tests/access/test_renewal_race.py does).
-    if not LegalBasisArticle.objects.exists():
-        importlib.import_module(
-            "governance.migrations.0001_squashed_0004_pre_restructure"
-        ).seed_articles(apps, None)
-    if not OntologyTerm.objects.filter(ontology="DUO").exists():
-        call_command("load_ontologies", verbosity=0)
+    reference_data_restore()  # what a transactional flush removed
 
 
 def free_port() -> int:

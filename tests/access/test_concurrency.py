@@ -1,12 +1,9 @@
 """Concurrent decisions on one review: exactly one wins, the other is refused (PostgreSQL)."""
 
-import importlib
 import threading
 from datetime import timedelta
 
 import pytest
-from django.apps import apps
-from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
@@ -14,8 +11,7 @@ from access.lifecycle import TransitionRefused
 from access.models import Decision, Review
 from access.services import decisions as decision_services
 from access.services import requests as request_services
-from governance.models import LegalBasisArticle, OntologyTerm
-from tests.access_world import accept_all, make_draft
+from tests.access_world import accept_all, make_draft, reference_data_restore
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
@@ -26,14 +22,7 @@ def _postgres_only():
         pytest.skip(
             "row locks under real concurrent transactions are tested on PostgreSQL (CI runs it)"
         )
-    # An earlier transactional test's flush emptied every table, reference data included: put
-    # back what this test uses (it depended on the order the tests ran in before).
-    if not LegalBasisArticle.objects.exists():
-        importlib.import_module(
-            "governance.migrations.0001_squashed_0004_pre_restructure"
-        ).seed_articles(apps, None)
-    if not OntologyTerm.objects.filter(ontology="DUO").exists():
-        call_command("load_ontologies", verbosity=0)
+    reference_data_restore()  # what a transactional flush removed
 
 
 def test_two_concurrent_decisions_one_wins_the_other_is_refused(

@@ -2,14 +2,11 @@
 transactions): either the grant was extended before it ended, and nobody is told it expired, or
 it expired first, stays expired, and the decision says it was not extended."""
 
-import importlib
 import threading
 import time
 from datetime import timedelta
 
 import pytest
-from django.apps import apps
-from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
@@ -21,8 +18,7 @@ from access.services import renewals as renewal_services
 from audit import ledger
 from audit.choices import EventType
 from audit.models import AuditEvent
-from governance.models import LegalBasisArticle, OntologyTerm
-from tests.access_world import approve_part, submit_request
+from tests.access_world import approve_part, reference_data_restore, submit_request
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
@@ -33,14 +29,7 @@ def _postgres_only():
         pytest.skip(
             "row locks under real concurrent transactions are tested on PostgreSQL (CI runs it)"
         )
-    # A transactional test's flush empties every table, reference data included: put back
-    # what these tests use (as tests/tokens/test_token_races.py does).
-    if not LegalBasisArticle.objects.exists():
-        importlib.import_module(
-            "governance.migrations.0001_squashed_0004_pre_restructure"
-        ).seed_articles(apps, None)
-    if not OntologyTerm.objects.filter(ontology="DUO").exists():
-        call_command("load_ontologies", verbosity=0)
+    reference_data_restore()  # what a transactional flush removed
 
 
 @pytest.mark.parametrize("decided_first", [True, False], ids=["decided-first", "expired-first"])

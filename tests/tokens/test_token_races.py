@@ -24,7 +24,7 @@ from access.services import reviews as review_services
 from access.services import team as team_services
 from accounts.services import user_suspend
 from governance import services as gov
-from governance.models import LegalBasisArticle, OntologyTerm
+from tests.access_world import reference_data_restore
 from tokens import keyring
 from tokens.issue import TokenRefused, token_issue
 from tokens.models import IssuedToken, TokenRevocation
@@ -38,14 +38,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 def _postgres_only():
     if connection.vendor != "postgresql":
         pytest.skip("row locks under real concurrent transactions are tested on PostgreSQL")
-    # A transactional test's flush empties every table, reference data included: put back
-    # what these tests use (GDPR articles from a data migration, the ontologies).
-    if not LegalBasisArticle.objects.exists():
-        importlib.import_module(
-            "governance.migrations.0001_squashed_0004_pre_restructure"
-        ).seed_articles(apps, None)
-    if not OntologyTerm.objects.filter(ontology="DUO").exists():
-        call_command("load_ontologies", verbosity=0)
+    reference_data_restore()  # what a transactional flush removed
 
 
 def run(*targets):

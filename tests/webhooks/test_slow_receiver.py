@@ -4,18 +4,14 @@ a second decision meanwhile commits and returns, its webhook queued behind the f
 
 from __future__ import annotations
 
-import importlib
 import threading
 import time
 
 import pytest
-from django.apps import apps
-from django.core.management import call_command
 from django.db import connection
 
 from access.models import Decision, Grant
-from governance.models import LegalBasisArticle, OntologyTerm
-from tests.access_world import approve_part
+from tests.access_world import approve_part, reference_data_restore
 from webhooks.choices import DeliveryStatus
 from webhooks.models import WebhookDelivery
 
@@ -26,14 +22,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture(autouse=True)
 def _reference_data():
-    # A transactional test's flush empties every table, reference data included: put back
-    # what these tests use (as tests/access/test_renewal_race.py does).
-    if not LegalBasisArticle.objects.exists():
-        importlib.import_module(
-            "governance.migrations.0001_squashed_0004_pre_restructure"
-        ).seed_articles(apps, None)
-    if not OntologyTerm.objects.filter(ontology="DUO").exists():
-        call_command("load_ontologies", verbosity=0)
+    reference_data_restore()  # what a transactional flush removed
 
 
 def wait_for(found, what: str, limit: float = 60.0):
