@@ -54,7 +54,7 @@ class RequestLogMiddleware:
         response = self.get_response(request)
         duration_ms = round((time.perf_counter() - started) * 1000, 2)
         actor = _actor(request)
-        path = logged_path(request)
+        path = path_without_secrets(request)
         request_log.info(
             "%s %s %s",
             request.method,
@@ -79,8 +79,3 @@ def _actor(request) -> str:
         return pseudonym_for(user) if user is not None and user.is_authenticated else ""
     except DatabaseError:
         return "unknown"
-
-
-def logged_path(request) -> str:
-    """The request's path as logged (`core.logs.path_without_secrets`)."""
-    return path_without_secrets(request)

@@ -60,7 +60,7 @@ security_log = logging.getLogger("django.security.BadInput")
 
 def wants_json(request) -> bool:
     """The REST API and the OAuth endpoints answer in JSON, the portal and admin in text."""
-    return request.path_info.startswith(("/api/", "/o/", "/.well-known/"))
+    return request.path_info.startswith(errors.JSON_PREFIXES)
 
 
 def bad_request(request, errors: dict[str, list[str]]) -> HttpResponse:

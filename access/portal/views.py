@@ -370,7 +370,7 @@ def _detail_page(
     if problems and "closeouts" in problems:
         closeouts_due = [
             earlier
-            for _, projects in request_services.closeouts_due_before_submission(access_request)
+            for _, projects in closeout_services.closeouts_due(access_request)
             for earlier in projects
         ]
     latest_questions = [r for r in reviews if r.status == ReviewStatus.RETURNED]

@@ -35,7 +35,8 @@ from .. import lifecycle, selectors
 from ..answers import REQUEST_FIELDS
 from ..choices import DecisionOutcome, RequestKind, RequestStatus, ReviewStatus
 from ..lifecycle import TransitionRefused
-from ..models import AccessRequest, AgreementAcceptance, Decision, Grant, Review
+from ..models import AccessRequest, Decision, Grant, Review
+from . import closeouts as closeout_services
 from . import common
 from . import grants as grant_services
 
@@ -212,20 +213,6 @@ def amendment_changes(amendment: AccessRequest) -> AmendmentChanges:
     return changes
 
 
-def request_closeouts(amendment: AccessRequest, datasets) -> str:
-    """The close-outs the committees of `datasets` require first, in words, or ""."""
-    requiring = {d.committee_id: d.committee for d in datasets if d.committee.requires_closeout}
-    if not requiring:
-        return ""
-    missing = selectors.closeouts_missing(amendment.applicant_id, requiring, exclude=amendment.pk)
-    return " ".join(
-        f"{requiring[cid].name} requires a close-out of each ended project before it gives "
-        f"access to a new one: file the close-out of "
-        f"{', '.join(f'{r.reference} “{r.title}”' for r in earlier)} first."
-        for cid, earlier in missing.items()
-    )
-
-
 def amendment_summary(amendment: AccessRequest) -> dict[str, list[str]]:
     """What the amendment changes and who reviews it, in words: as submitted once it is
     (`summary_record`), compared with its project as it stands while it is a draft."""
@@ -269,9 +256,9 @@ def submission_problems(amendment: AccessRequest) -> dict[str, str]:
     # A committee that requires close-outs before it accepts a new request from the applicant
     # requires them before it gives a dataset to a changed project too.
     if changes.datasets_added:
-        due = request_closeouts(amendment, changes.datasets_added)
+        due = closeout_services.closeouts_due(amendment, changes.datasets_added)
         if due:
-            return {"closeouts": due}
+            return {"closeouts": closeout_services.closeouts_due_text(due)}
     return {}
 
 
@@ -299,34 +286,10 @@ def amendment_open(*, access_request: AccessRequest, actor) -> AccessRequest:
     amendment.team_members.set(project.team_members.all())
     events.request_created(access_request=amendment, actor=actor)
     events.amendment_opened(amendment=amendment, actor=actor)
-    _carry_acceptances(source=project, target=amendment, actor_of=lambda a: a.user)
+    common.acceptances_carry(source=project, target=amendment)
     project.last_activity_at = timezone.now()
     project.save(update_fields=["last_activity_at", "updated_at"])
     return amendment
-
-
-def _carry_acceptances(*, source: AccessRequest, target: AccessRequest, actor_of) -> None:
-    """Copy the agreement acceptances of `source` to `target` for the people on `target` who
-    have not accepted that version there (each in the ledger as carried over)."""
-    people = [target.applicant_id, *target.team_members.values_list("pk", flat=True)]
-    have = set(
-        AgreementAcceptance.objects.filter(request=target).values_list("user_id", "agreement_id")
-    )
-    for accepted in (
-        source.acceptances.filter(user__in=people)
-        .select_related("user", "agreement")
-        .order_by("pk")
-    ):
-        if (accepted.user_id, accepted.agreement_id) in have:
-            continue
-        carried = AgreementAcceptance.objects.create(
-            request=target,
-            user=accepted.user,
-            agreement=accepted.agreement,
-            accepted_at=accepted.accepted_at,
-        )
-        have.add((accepted.user_id, accepted.agreement_id))
-        events.agreement_accepted(acceptance=carried, actor=actor_of(accepted), carried_from=source)
 
 
 def lock_project(amendment: AccessRequest) -> list[Grant]:
@@ -412,7 +375,7 @@ def _apply(*, amendment: AccessRequest, actor, grants: list[Grant]) -> None:
     if "diseases" in changes.answers_changed:
         project.diseases.set(amendment.diseases.all())
     project.team_members.set(amendment.team_members.all())
-    _carry_acceptances(source=amendment, target=project, actor_of=lambda a: a.user)
+    common.acceptances_carry(source=amendment, target=project)
     revoked, kept = [], set()
     for grant in grants:
         accession = grant.dataset.accession

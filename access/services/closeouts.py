@@ -80,3 +80,28 @@ def closeout_file(*, access_request: AccessRequest, actor, data: dict[str, Any])
     closeout = CloseOut.objects.create(request=access_request, filed_by=actor, **_clean(data))
     events.closeout_filed(closeout=closeout, actor=actor)
     return closeout
+
+
+def closeouts_due(access_request: AccessRequest, datasets=None) -> list[tuple[Any, list]]:
+    """The committees of `datasets` (the request's, by default) that require close-outs
+    (`requires_closeout`), each with the applicant's earlier projects with it that ended
+    without one: these block a new request's submission, and a change adding their datasets."""
+    if datasets is None:
+        datasets = access_request.datasets.select_related("committee")
+    requiring = {d.committee_id: d.committee for d in datasets if d.committee.requires_closeout}
+    if not requiring:
+        return []
+    missing = selectors.closeouts_missing(
+        access_request.applicant_id, requiring, exclude=access_request.pk
+    )
+    return [(requiring[cid], earlier) for cid, earlier in missing.items()]
+
+
+def closeouts_due_text(due: list[tuple[Any, list]]) -> str:
+    """`closeouts_due` in words, for the submission's problems."""
+    return " ".join(
+        f"{committee.name} requires a close-out of each ended project before it accepts a "
+        f"new request: file the close-out of "
+        f"{', '.join(f'{r.reference} “{r.title}”' for r in earlier)} first."
+        for committee, earlier in due
+    )

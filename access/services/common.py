@@ -9,10 +9,11 @@ from datetime import timedelta
 
 from django.core import signing
 
+from audit import events
 from core.exceptions import Forbidden, NotFound
 
 from .. import lifecycle
-from ..models import AccessRequest, Review
+from ..models import AccessRequest, AgreementAcceptance, Review
 
 REVIEW_PERMS = ("access.view_review", "access.change_review")
 
@@ -44,6 +45,31 @@ def lock_review(review: Review) -> Review:
         .select_related("committee", "request")
         .get(pk=review.pk)
     )
+
+
+def acceptances_carry(*, source: AccessRequest, target: AccessRequest, committee_ids=None) -> None:
+    """Copy the agreement acceptances of `source` (of `committee_ids`' agreements, or all) to
+    `target`, for the people on `target` who have not accepted that version there: a renewal or
+    a change binds the same people by the versions they accepted for the project. Each is in
+    the ledger as carried over, by its person."""
+    people = [target.applicant_id, *target.team_members.values_list("pk", flat=True)]
+    have = set(
+        AgreementAcceptance.objects.filter(request=target).values_list("user_id", "agreement_id")
+    )
+    accepted = source.acceptances.filter(user__in=people)
+    if committee_ids is not None:
+        accepted = accepted.filter(agreement__committee_id__in=committee_ids)
+    for acceptance in accepted.select_related("user", "agreement").order_by("pk"):
+        if (acceptance.user_id, acceptance.agreement_id) in have:
+            continue
+        carried = AgreementAcceptance.objects.create(
+            request=target,
+            user=acceptance.user,
+            agreement=acceptance.agreement,
+            accepted_at=acceptance.accepted_at,
+        )
+        have.add((acceptance.user_id, acceptance.agreement_id))
+        events.agreement_accepted(acceptance=carried, actor=acceptance.user, carried_from=source)
 
 
 def require_applicant(access_request: AccessRequest, actor) -> None:

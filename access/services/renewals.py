@@ -17,7 +17,7 @@ from .. import selectors
 from ..answers import REQUEST_FIELDS
 from ..choices import RequestKind, RequestStatus
 from ..lifecycle import TransitionRefused
-from ..models import MAX_REQUESTED_MONTHS, AccessRequest, AgreementAcceptance, Grant
+from ..models import MAX_REQUESTED_MONTHS, AccessRequest, Grant
 from . import common
 from . import requests as request_services
 
@@ -120,21 +120,7 @@ def renewal_open(
     # The agreement versions accepted for the parent still bind the same people; a version
     # published since must be accepted on the parent first (submission names it).
     committees = {d.committee_id for d in datasets}
-    for accepted in (
-        parent.acceptances.filter(
-            agreement__committee_id__in=committees,
-            user__in=[parent.applicant_id, *parent.team_members.values_list("pk", flat=True)],
-        )
-        .select_related("user", "agreement")
-        .order_by("pk")
-    ):
-        carried = AgreementAcceptance.objects.create(
-            request=renewal,
-            user=accepted.user,
-            agreement=accepted.agreement,
-            accepted_at=accepted.accepted_at,
-        )
-        events.agreement_accepted(acceptance=carried, actor=accepted.user, carried_from=parent)
+    common.acceptances_carry(source=parent, target=renewal, committee_ids=committees)
     problems = request_services.submission_problems(renewal)
     if problems:
         if "agreements" in problems:

@@ -27,12 +27,12 @@ from ..lifecycle import TransitionRefused
 from ..models import AccessRequest, AgreementAcceptance, Grant, Review
 from ..selectors import (
     bars_for_request,
-    closeouts_missing,
     committee_reply_missing,
     request_may_view,
     researcher_status_current,
 )
 from . import amendments as amendment_services
+from . import closeouts as closeout_services
 from . import common
 from . import decisions as decision_services
 from . import grants as grant_services
@@ -398,20 +398,6 @@ def agreements_accept_all(
     ]
 
 
-def closeouts_due_before_submission(
-    access_request: AccessRequest, datasets: Iterable[Dataset] | None = None
-) -> list[tuple[Any, list[AccessRequest]]]:
-    """The committees of the request that require close-outs (`requires_closeout`), each with
-    the applicant's earlier projects with it that ended without one: these block submission."""
-    if datasets is None:
-        datasets = access_request.datasets.select_related("committee")
-    requiring = {d.committee_id: d.committee for d in datasets if d.committee.requires_closeout}
-    if not requiring:
-        return []
-    missing = closeouts_missing(access_request.applicant_id, requiring, exclude=access_request.pk)
-    return [(requiring[cid], earlier) for cid, earlier in missing.items()]
-
-
 def submission_problems(access_request: AccessRequest) -> dict[str, str]:
     """What stops a draft from being submitted, or a returned request from being resubmitted
     (then also a reply to the committee, "reply"), by field (shown before the applicant does)."""
@@ -461,17 +447,12 @@ def submission_problems(access_request: AccessRequest) -> dict[str, str]:
     # A new request only: a returned one was accepted for review already, and an amendment
     # continues a project the committees accepted.
     closeouts = (
-        closeouts_due_before_submission(access_request, datasets)
+        closeout_services.closeouts_due(access_request, datasets)
         if access_request.status == RequestStatus.DRAFT and not access_request.is_amendment
         else []
     )
     if closeouts:
-        problems["closeouts"] = " ".join(
-            f"{committee.name} requires a close-out of each ended project before it accepts a "
-            f"new request: file the close-out of "
-            f"{', '.join(f'{r.reference} “{r.title}”' for r in earlier)} first."
-            for committee, earlier in closeouts
-        )
+        problems["closeouts"] = closeout_services.closeouts_due_text(closeouts)
     accepted = set(
         AgreementAcceptance.objects.filter(
             request=access_request, user_id=access_request.applicant_id
