@@ -64,7 +64,10 @@ def on_locked_out(sender, request, username, ip_address, **kwargs):  # noqa: ARG
     # Axes signals again for every attempt made while locked out; one event per account and
     # address per cool-off is the fact worth keeping (the username only as a hash in the cache).
     digest = hashlib.sha256((username or "").encode()).hexdigest()
-    if not cache.add(f"tessera:audit:locked_out:{ip_address}:{digest}", 1, _window_seconds()):
+    # False: recorded already in this cool-off. None: the cache is down (settings.CACHES), and
+    # one event too many is better than none.
+    added = cache.add(f"tessera:audit:locked_out:{ip_address}:{digest}", 1, _window_seconds())
+    if added is False:
         return
     _record_bounded(
         EventType.LOGIN_LOCKED_OUT,

@@ -34,12 +34,12 @@ throughput) and the API throttles are raised so that they do not shape the answe
 
 from __future__ import annotations
 
-# ruff: noqa: S603, S607  (the drill starts this project's own code, redis-server, pg_ctlcluster)
 import argparse
 import base64
 import contextlib
 import http.client
 import json
+import math
 import os
 import secrets
 import signal
@@ -245,7 +245,9 @@ class Watch:
 
     def __init__(self, dsn: str):
         self.dsn = dsn
-        self.samples: list[tuple[float, str, int, int, int]] = []  # at, phase, queued, chained, unsent
+        self.samples: list[
+            tuple[float, str, int, int, int]
+        ] = []  # at, phase, queued, chained, unsent
         self.phase = "warm-up"
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self.run, daemon=True)
@@ -255,7 +257,9 @@ class Watch:
 
         with psycopg.connect(self.dsn, connect_timeout=2, autocommit=True) as conn:
             queued = conn.execute("SELECT count(*) FROM audit_pendingevent").fetchone()[0]
-            chained = conn.execute("SELECT coalesce(max(seq), 0) FROM audit_auditevent").fetchone()[0]
+            chained = conn.execute("SELECT coalesce(max(seq), 0) FROM audit_auditevent").fetchone()[
+                0
+            ]
             unsent = conn.execute(
                 "SELECT count(*) FROM access_notification WHERE sent_at IS NULL AND NOT digest"
             ).fetchone()[0]
@@ -294,7 +298,7 @@ class Fault:
 
 
 # --- the run --------------------------------------------------------------------------------
-def main() -> int:  # noqa: PLR0915 - one linear script: set up, drill, check, report
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--phase-seconds", type=float, default=20.0,
                         help="load after each fault's end (and the baseline's length)")  # fmt: skip
@@ -319,6 +323,7 @@ def main() -> int:  # noqa: PLR0915 - one linear script: set up, drill, check, r
     kek = base64.b64encode(os.urandom(32)).decode()
     os.environ["TESSERA_KEY_ENCRYPTION_KEY"] = kek
     os.environ["AUDIT_SEQUENCING"] = "inline"  # set-up only; the stack runs batched
+    os.environ["EMAIL_BACKEND"] = "django.core.mail.backends.locmem.EmailBackend"  # set-up only
     log(f"drill database {DB}; migrating and loading the ontologies")
     setup_django()
     world = build_world()
@@ -588,7 +593,8 @@ def print_report(load: Load, watch: Watch, phases, args, mail: Path, root: Path)
         f"{os.cpu_count()} CPUs"
     )
     rows = []
-    for name, began, ended in phases:
+    normal_queue = max((s[2] for s in watch.of("baseline")), default=0)
+    for name, _began, ended in phases:
         mine = [a for a in answers if a.phase == name]
         by = defaultdict(Counter)
         for a in mine:
@@ -596,14 +602,21 @@ def print_report(load: Load, watch: Watch, phases, args, mail: Path, root: Path)
         cells = [
             " ".join(f"{s or 'none'}:{n}" for s, n in sorted(by[k].items())) or "-" for k in KINDS
         ]
-        bad = [a.at for a in mine if a.status not in (200, 201) and a.at >= began]
-        recovery = f"{max(bad) - ended:.1f}" if bad and name not in ("baseline", "after") else "-"
         samples = watch.of(name)
         if samples:
             queued = f"{max(s[2] for s in samples):,}"
             chained = f"{samples[-1][3] - samples[0][3]:,}"
         else:
             queued = chained = "?"
+        recovery = "-"
+        if name not in ("baseline", "after"):
+            # From the fault's end: the last answer that was not a success, and the first
+            # sample with the ledger queue back to the baseline's largest.
+            bad = [a.at - ended for a in mine if a.status not in (200, 201)]
+            back = [s[0] - ended for s in samples if s[0] >= ended and s[2] <= normal_queue]
+            if not back:
+                failures.append(f"{name}: the ledger queue did not come back to {normal_queue}")
+            recovery = f"{max([0.0, *bad, back[0] if back else math.inf]):.1f}"
         rows.append([name, *cells, recovery, queued, chained])
         for a in mine:
             if a.status >= 500 and a.status != 503:
@@ -611,7 +624,7 @@ def print_report(load: Load, watch: Watch, phases, args, mail: Path, root: Path)
             elif a.status == 0:
                 failures.append(f"{name}: {a.kind} got no answer: {a.error}")
     print(table(rows, ["phase", *[f"{k} (status:n)" for k in KINDS],
-                       "last error +s", "max queued", "chained"]))  # fmt: skip
+                       "recovered +s", "max queued", "chained"]))  # fmt: skip
 
     # One ledger event per successful answer, matched by the request id the client sent.
     events = Counter(
@@ -636,7 +649,9 @@ def print_report(load: Load, watch: Watch, phases, args, mail: Path, root: Path)
             f"{len(refused):,} refused answers, {extra} with an event"
         )
         if once != len(ok):
-            failures.append(f"{kind}: {len(ok) - once} successful answers without exactly one event")
+            failures.append(
+                f"{kind}: {len(ok) - once} successful answers without exactly one event"
+            )
         if extra:
             failures.append(f"{kind}: {extra} refused answers have a ledger event")
     # Every decision committed has exactly one event, whatever its client saw.

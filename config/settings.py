@@ -18,6 +18,7 @@ from celery.schedules import crontab
 from csp import constants as csp_constants
 
 from core import scopes as oauth_scopes
+from core.caching import cache_config
 from core.logs import logging_config
 from core.secrets import read_secret, secret_text
 from core.visa_issuers import parse_trusted_issuers
@@ -391,19 +392,16 @@ TESSERA_WEBHOOK_ALLOWED_HOSTS = env.list("TESSERA_WEBHOOK_ALLOWED_HOSTS", defaul
 TESSERA_WEBHOOK_RETRY_HOURS = env.float("TESSERA_WEBHOOK_RETRY_HOURS", default=24.0)
 
 # --- Caches ---------------------------------------------------------------------------------
-CACHES = {"default": env.cache_url_config(secret_text("CACHE_URL", "locmemcache://tessera"))}
-# The same cache backends, counting gets, hits and misses for /metrics (django-prometheus).
-CACHES["default"]["BACKEND"] = {
-    "django.core.cache.backends.locmem.LocMemCache": (
-        "django_prometheus.cache.backends.locmem.LocMemCache"
-    ),
-    "django.core.cache.backends.filebased.FileBasedCache": (
-        "django_prometheus.cache.backends.filebased.FileBasedCache"
-    ),
-    "django.core.cache.backends.redis.RedisCache": (
-        "django_prometheus.cache.backends.redis.NativeRedisCache"
-    ),
-}.get(CACHES["default"]["BACKEND"], CACHES["default"]["BACKEND"])
+# Redis (or a local memory) for throttle counts, consent decisions and ledger proofs; a Redis
+# outage slows requests by at most CACHE_TIMEOUT_SECONDS, never fails them (core/caching.py).
+CACHES = {
+    "default": cache_config(
+        secret_text("CACHE_URL", "locmemcache://tessera"),
+        timeout=env.float("CACHE_TIMEOUT_SECONDS", default=0.5),
+    )
+}
+DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+DJANGO_REDIS_LOGGER = "tessera.cache"
 # How long the consent decisions of one research purpose stay cached (governance.consent.
 # scope_decisions). Any change they depend on makes a new key, so this only bounds memory.
 TESSERA_CONSENT_CACHE_SECONDS = env.int("TESSERA_CONSENT_CACHE_SECONDS", default=24 * 3600)

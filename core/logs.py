@@ -14,7 +14,11 @@ addresses, in case a message quotes one.
 
 from __future__ import annotations
 
+import logging
+import math
 import re
+import threading
+import time
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote
@@ -100,6 +104,35 @@ class TesseraJsonFormatter(JsonFormatter):
             log_data["exc_info"] = redact(str(message_dict["exc_info"]))
 
 
+class CacheOutage(logging.Filter):
+    """django-redis logs every cache call it let fail (IGNORE_EXCEPTIONS) with a traceback:
+    during a Redis outage, several per request. This lets one line through per `interval`
+    seconds and process, saying what failed and how many calls failed since the last line."""
+
+    def __init__(self, interval: float = 60.0):
+        super().__init__()
+        self.interval = interval
+        self.last = -math.inf
+        self.failed = 0
+        self.lock = threading.Lock()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        now = time.monotonic()
+        with self.lock:
+            self.failed += 1
+            if now - self.last < self.interval:
+                return False
+            self.last, failed, self.failed = now, self.failed, 0
+        error = record.exc_info[1] if record.exc_info else None
+        cause = getattr(error, "__cause__", None) or error
+        what = type(cause).__name__ if cause is not None else record.getMessage()[:200]
+        record.msg = "cache unreachable (%s): requests go on without it; %d failed calls since the last such line"
+        record.args = (what, failed)
+        record.exc_info = record.exc_text = None
+        record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
 def logging_config(log_format: str, *, level: str) -> dict[str, Any]:
     """The LOGGING setting for `plain` or `json` lines on standard error."""
     formatter = (
@@ -111,6 +144,7 @@ def logging_config(log_format: str, *, level: str) -> dict[str, Any]:
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"tessera": formatter},
+        "filters": {"cache_outage": {"()": "core.logs.CacheOutage"}},
         "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "tessera"}},
         "root": {"handlers": ["console"], "level": level},
         "loggers": {
@@ -121,6 +155,8 @@ def logging_config(log_format: str, *, level: str) -> dict[str, Any]:
             "django.db.backends": {"level": "WARNING"},
             # Eager Celery logs every task at INFO; keep the development console readable.
             "celery.app.trace": {"level": "WARNING"},
+            # django-redis, for each cache call that failed and was let go (settings.CACHES).
+            "tessera.cache": {"filters": ["cache_outage"]},
         },
     }
     if log_format == "json":

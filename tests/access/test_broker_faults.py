@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import textwrap
@@ -26,6 +25,7 @@ from django.utils import timezone
 
 from access.models import Decision, Notification
 from tests.access_world import reference_data_restore
+from tests.redis_server import Redis, redis_server
 from tests.webhooks.conftest import Receiver, subscribe
 from webhooks.choices import DeliveryStatus
 from webhooks.models import WebhookDelivery
@@ -47,67 +47,10 @@ def _reference_data(transactional_db):
     reference_data_restore()  # what a transactional flush removed
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Redis:
-    """A throwaway redis-server on loopback that the test stops and starts again."""
-
-    def __init__(self, workdir: Path):
-        self.port = free_port()
-        self.workdir = workdir
-        self.process: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                *("redis-server", "--port", str(self.port), "--bind", "127.0.0.1"),
-                *("--save", "", "--appendonly", "no", "--dir", str(self.workdir)),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + WAIT
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
-                    s.sendall(b"PING\r\n")
-                    if s.recv(16).startswith(b"+PONG"):
-                        return
-            except OSError:
-                time.sleep(0.05)
-        raise AssertionError("redis-server did not start")
-
-    def pause(self) -> None:
-        """Hung, not gone: connections are accepted and never answered."""
-        self.process.send_signal(signal.SIGSTOP)
-
-    def resume(self) -> None:
-        self.process.send_signal(signal.SIGCONT)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGCONT)
-            self.process.terminate()
-            self.process.wait(timeout=30)
-        self.process = None
-
-
 @pytest.fixture
 def redis(tmp_path):
-    if subprocess.run(["which", "redis-server"], capture_output=True).returncode:
-        pytest.skip("needs the redis-server binary")
-    server = Redis(tmp_path)
-    server.start()
-    yield server
-    server.stop()
+    with redis_server(tmp_path) as server:
+        yield server
 
 
 @pytest.fixture
