@@ -159,7 +159,13 @@ def _fetch(url: str) -> bytes:
         with requests.get(url, timeout=URL_TIMEOUT, stream=True, allow_redirects=False) as answer:
             if answer.status_code != 200:
                 raise PublishedCheckpointUnusable(f"{url}: answered HTTP {answer.status_code}")
-            data = answer.raw.read(MAX_DOCUMENT_BYTES + 1, decode_content=True)
+            # Through iter_content, not answer.raw: a body that breaks off or does not decode
+            # then raises requests' own errors, not urllib3's, and reads as one line below.
+            data = b""
+            for chunk in answer.iter_content(chunk_size=16 * 1024):
+                data += chunk
+                if len(data) > MAX_DOCUMENT_BYTES:
+                    break
     except requests.RequestException as exc:
         raise PublishedCheckpointUnusable(f"{url}: cannot fetch ({type(exc).__name__})") from None
     if len(data) > MAX_DOCUMENT_BYTES:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import orjson
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, connections, transaction
 
 from . import merkle, signing
@@ -75,10 +76,19 @@ def leaf_for(entry_hash_hex: str) -> bytes:
 
 
 def trusted_public_keys() -> dict[str, object]:
-    """key id -> public key: the current signing key plus any retired ones still trusted."""
+    """key id -> public key: the current signing key plus any retired ones still trusted.
+
+    ImproperlyConfigured, in one line naming the variable to fix, when one does not load: an
+    operator checking the ledger needs that, not a ValueError from deep inside."""
     keys = {signing.key_id(): signing.signing_key().public_key}
-    for text in getattr(settings, "AUDIT_PREVIOUS_PUBLIC_KEYS", []):
-        keys[signing.key_id(text)] = signing.load_public_key(text)
+    for number, text in enumerate(getattr(settings, "AUDIT_PREVIOUS_PUBLIC_KEYS", []), start=1):
+        try:
+            keys[signing.key_id(text)] = signing.load_public_key(text)
+        except ValueError as exc:
+            raise ImproperlyConfigured(
+                f"AUDIT_PREVIOUS_PUBLIC_KEYS entry {number} is unusable ({exc}): give each "
+                "retired key as a PEM public key or the base64 of its raw 32 bytes."
+            ) from None
     return keys
 
 

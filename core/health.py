@@ -9,6 +9,11 @@ register theirs in `ready()` (`register_readiness_check`): the ledger sequencer'
 the outbox's backlog (access), the signing key (tokens), as the layers rule asks. A check
 returns None when all is well, or a short sentence for the operator that names no secret (no
 URL, no key, no exception text: an exception is named by its type alone).
+
+Warnings (`register_readiness_warning`) are for what an operator must fix soon but what must not
+take the node out of the load balancer: every node shares it (the token signing key overdue for
+rotation is one), so a 503 would turn a missed cron job into an outage. They are listed under
+`"warnings"` and never change the status.
 """
 
 from __future__ import annotations
@@ -25,11 +30,18 @@ log = logging.getLogger(__name__)
 
 ReadinessCheck = Callable[[], str | None]
 _CHECKS: dict[str, ReadinessCheck] = {}
+_WARNINGS: dict[str, ReadinessCheck] = {}
 
 
 def register_readiness_check(name: str, check: ReadinessCheck) -> None:
     """Add (or replace) the readiness check `name`; run after the database and the broker."""
     _CHECKS[name] = check
+
+
+def register_readiness_warning(name: str, warning: ReadinessCheck) -> None:
+    """Add (or replace) the readiness warning `name`: a sentence when something needs an
+    operator soon, listed without making the node unready (see the module)."""
+    _WARNINGS[name] = warning
 
 
 def healthz(request):  # noqa: ARG001 - Django view signature
@@ -77,14 +89,35 @@ def readiness() -> dict[str, str]:
     return answers
 
 
+def readiness_warnings() -> list[str]:
+    """The registered warnings' sentences; one that fails is logged and left out, since a
+    warning must never decide readiness."""
+    found = []
+    for name, warning in _WARNINGS.items():
+        try:
+            sentence = warning()
+        except Exception as exc:  # any failure: see the docstring
+            log.warning("readiness warning %s failed: %s", name, type(exc).__name__)
+            continue
+        if sentence:
+            found.append(sentence)
+    return found
+
+
 def readyz(request):  # noqa: ARG001 - Django view signature
-    """Readiness: every check passes (200), or 503 naming the ones that fail."""
+    """Readiness: every check passes (200), or 503 naming the ones that fail; either way with
+    the warnings, which never change the status."""
     answers = readiness()
     failing = [
         name
         for name, answer in answers.items()
         if answer != "ok" and not answer.startswith(("not used", "not checked"))
     ]
+    # The warnings read the database too: not worth a wait on one that is already down.
+    warnings = readiness_warnings() if answers["database"] == "ok" else []
     if failing:
-        return JsonResponse({"status": "unavailable", "failing": failing, **answers}, status=503)
-    return JsonResponse({"status": "ok", **answers})
+        return JsonResponse(
+            {"status": "unavailable", "failing": failing, **answers, "warnings": warnings},
+            status=503,
+        )
+    return JsonResponse({"status": "ok", **answers, "warnings": warnings})

@@ -1,10 +1,12 @@
 """`/readyz` checks what a node needs to serve: the database, the broker (when tasks do not run
 eagerly), the ledger's sequencer, the outbox and the signing key. It answers 503 naming each
-failing check, and names no secret while doing so."""
+failing check, and names no secret while doing so. A signing key overdue for rotation is a
+warning in the answer, never a 503."""
 
 from __future__ import annotations
 
 import base64
+import io
 import json
 import os
 import signal
@@ -12,8 +14,10 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import timedelta
 
 import pytest
+from django.core.management import call_command
 from django.db import connection, transaction
 from django.test import Client
 from django.utils import timezone
@@ -27,6 +31,7 @@ from tests.audit.test_sequencer_crash import ROOT, child_env
 from tests.test_settings import python
 from tests.tokens.token_support import token_keys  # noqa: F401 (autouse fixture)
 from tokens import keyring, keys
+from tokens.choices import KeyState
 from tokens.models import SigningKey
 
 CHECKS = ["database", "broker", "ledger", "outbox", "signing_key"]
@@ -54,6 +59,7 @@ def test_ready_names_every_check_and_answers_200():
     assert [name for name in CHECKS if name in body] == CHECKS
     assert body["broker"] == "not used (tasks run eagerly)"
     assert {body[name] for name in CHECKS if name != "broker"} == {"ok"}
+    assert body["warnings"] == []
 
 
 # --- the broker -----------------------------------------------------------------------------
@@ -147,6 +153,56 @@ def test_a_signing_key_that_does_not_decrypt_makes_the_node_unready(settings):
     assert other_kek not in json.dumps(body)
 
 
+def make_active_key_this_old(age: timedelta) -> None:
+    SigningKey.objects.filter(state=KeyState.ACTIVE).update(activated_at=timezone.now() - age)
+
+
+@pytest.mark.django_db
+def test_a_fresh_signing_key_gives_no_warning(settings):
+    settings.TESSERA_KEY_ROTATION_DAYS = 30
+    make_active_key_this_old(timedelta(days=29, hours=23))
+    status, body = readyz()
+    assert status == 200
+    assert body["warnings"] == []
+    assert keyring.rotation_due() is False
+
+
+@pytest.mark.django_db
+def test_a_signing_key_overdue_for_rotation_is_a_warning_and_the_node_stays_ready(settings):
+    # Every node shares the key: a 503 here would take them all out for a missed cron job.
+    settings.TESSERA_KEY_ROTATION_DAYS = 30
+    make_active_key_this_old(timedelta(days=41, hours=5))
+    status, body = readyz()
+    assert status == 200
+    assert body["status"] == "ok"
+    assert body["signing_key"] == "ok"
+    (warning,) = body["warnings"]
+    assert warning.startswith("signing key overdue for rotation (41 days old, rotate every 30)")
+    # The same rule as `keys_rotate --if-due`, which clears the warning by rotating.
+    assert keyring.rotation_due() is True
+    settings.TESSERA_JWKS_MAX_AGE = timedelta(0)  # the next key may sign at once
+    call_command("keys_rotate", "--if-due", stdout=io.StringIO())
+    assert readyz() == (200, {**body, "warnings": []})
+
+
+@pytest.mark.django_db
+def test_an_overdue_key_is_still_a_warning_when_another_check_fails(settings):
+    settings.TESSERA_READY_OUTBOX_BACKLOG = 0
+    make_active_key_this_old(timedelta(days=settings.TESSERA_KEY_ROTATION_DAYS + 1))
+    Notification.objects.create(
+        address="person@example.org",
+        kind="submitted",
+        subject="s",
+        body="b",
+        dedupe_key="readiness-overdue",
+        next_attempt_at=timezone.now(),
+    )
+    status, body = readyz()
+    assert status == 503
+    assert body["failing"] == ["outbox"]
+    assert [w.split(" (")[0] for w in body["warnings"]] == ["signing key overdue for rotation"]
+
+
 # --- the database, in a process of its own ---------------------------------------------------
 def test_a_database_that_refuses_connections_makes_the_node_unready():
     """A Tessera process whose PostgreSQL does not answer (nothing listens on its port): 503
@@ -177,6 +233,7 @@ def test_a_database_that_refuses_connections_makes_the_node_unready():
         == body["signing_key"]
         == ("not checked: the database is unavailable")
     )
+    assert body["warnings"] == []
     assert "db-password" not in text and "127.0.0.1" not in text
 
 

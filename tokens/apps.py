@@ -1,6 +1,6 @@
 from django.apps import AppConfig
 
-from core.health import register_readiness_check
+from core.health import register_readiness_check, register_readiness_warning
 from core.metrics import register_collector
 
 
@@ -17,7 +17,12 @@ class TokensConfig(AppConfig):
         receivers.connect()
 
         # /metrics and /readyz (core) read this app's figures through what it registers here.
-        from .metrics import TokensCollector, signing_key_problem  # noqa: PLC0415 - they import models
+        from .metrics import (  # noqa: PLC0415 - they import models
+            TokensCollector,
+            signing_key_overdue,
+            signing_key_problem,
+        )
 
         register_collector("tokens", TokensCollector())
         register_readiness_check("signing_key", signing_key_problem)
+        register_readiness_warning("signing_key_age", signing_key_overdue)

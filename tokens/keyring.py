@@ -323,13 +323,39 @@ def keys_rotate(*, actor, force: bool = False, now: datetime | None = None) -> R
     return out
 
 
+def active_key_age(now: datetime | None = None) -> timedelta | None:
+    """How long the active key has signed; None when there is none (or it never recorded
+    when it began, which only a manual edit leaves)."""
+    now = now or timezone.now()
+    activated_at = (
+        SigningKey.objects.filter(state=KeyState.ACTIVE)
+        .values_list("activated_at", flat=True)
+        .first()
+    )
+    return None if activated_at is None else now - activated_at
+
+
+def _due(age: timedelta | None) -> bool:
+    return age is None or age >= timedelta(days=settings.TESSERA_KEY_ROTATION_DAYS)
+
+
 def rotation_due(now: datetime | None = None) -> bool:
     """Whether the active key has signed for TESSERA_KEY_ROTATION_DAYS (or there is none)."""
-    now = now or timezone.now()
-    active = SigningKey.objects.filter(state=KeyState.ACTIVE).first()
-    if active is None or active.activated_at is None:
-        return True
-    return now - active.activated_at >= timedelta(days=settings.TESSERA_KEY_ROTATION_DAYS)
+    return _due(active_key_age(now))
+
+
+def rotation_overdue(now: datetime | None = None) -> str | None:
+    """The readiness warning when `keys_rotate --if-due` should have rotated the active key
+    (the rule of `rotation_due`), or None. A warning, not a failure: every node shares the key,
+    so failing readiness over it would take them all out for a missed cron job. No active key
+    at all is the `signing_key` check's failure, not a warning."""
+    age = active_key_age(now)
+    if age is None or not _due(age):
+        return None
+    return (
+        f"signing key overdue for rotation ({age.days} days old, rotate every "
+        f"{settings.TESSERA_KEY_ROTATION_DAYS}): run `manage.py keys_rotate`"
+    )
 
 
 @transaction.atomic

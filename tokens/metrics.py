@@ -144,3 +144,9 @@ def signing_key_problem() -> str | None:
     """Readiness: the active signing key exists, has the configured algorithm and decrypts
     with the configured key-encryption key (without making one, even in DEBUG)."""
     return keyring.signer_problem()
+
+
+def signing_key_overdue() -> str | None:
+    """Readiness warning: the active signing key is past TESSERA_KEY_ROTATION_DAYS (the age
+    `tessera_signing_key_age_seconds` shows and the TesseraSigningKeyTooOld alert watches)."""
+    return keyring.rotation_overdue()

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 # ruff: noqa: S603, S607  (the tests start Python's http.server and PostgreSQL's own tools)
 import base64
+import contextlib
 import json
 import os
 import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -344,6 +346,125 @@ def test_a_url_nobody_answers_is_one_clear_line(db):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     assert "cannot fetch (ConnectionError)" in unusable(f"http://127.0.0.1:{port}/checkpoint.json")
+
+
+@pytest.fixture
+def one_answer_server():
+    """A server on a real socket that answers one request with the bytes it is given, then hangs
+    up: a witness whose answer breaks off or is not what its headers claim."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    answers: list[bytes] = []
+
+    def serve() -> None:
+        with contextlib.suppress(OSError):
+            conn, _ = listener.accept()
+            with conn:
+                conn.recv(65536)
+                conn.sendall(answers[0])
+
+    def start(answer: bytes) -> str:
+        answers.append(answer)
+        threading.Thread(target=serve, daemon=True).start()
+        return f"http://127.0.0.1:{listener.getsockname()[1]}/checkpoint.json"
+
+    yield start
+    listener.close()
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        (
+            b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n{",
+            "cannot fetch (ChunkedEncodingError)",
+        ),
+        (
+            b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 8\r\n\r\nnot gzip",
+            "cannot fetch (ContentDecodingError)",
+        ),
+    ],
+)
+def test_a_url_whose_answer_breaks_off_or_does_not_decode_is_one_clear_line(
+    db, one_answer_server, answer, expected
+):
+    assert expected in unusable(one_answer_server(answer))
+
+
+# --- the keys a check needs ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def audit_keys(settings):
+    """Change the audit key settings in a test; the loaded key is forgotten before and after."""
+    signing.reset_signing_key_cache()
+    yield settings
+    signing.reset_signing_key_cache()
+
+
+def test_no_audit_signing_key_is_one_clear_line_naming_what_to_set(
+    backed_up_then_grown, publish_path, audit_keys
+):
+    audit_keys.AUDIT_SIGNING_KEY = None  # and DEBUG off, as in production: no development key
+    message = unusable(str(publish_path))
+    assert "No audit signing key: set AUDIT_SIGNING_KEY" in message
+    assert "AUDIT_SIGNING_KEY_FILE" in message
+
+
+def test_an_audit_signing_key_that_does_not_load_is_one_clear_line(
+    backed_up_then_grown, publish_path, audit_keys
+):
+    audit_keys.AUDIT_SIGNING_KEY = "c2hvcnQ="  # base64, but of 5 bytes
+    message = unusable(str(publish_path))
+    assert "AUDIT_SIGNING_KEY decodes to 5 bytes" in message
+    assert "c2hvcnQ=" not in message
+
+
+def test_a_previous_public_key_that_does_not_load_is_one_clear_line(
+    backed_up_then_grown, publish_path, audit_keys
+):
+    audit_keys.AUDIT_PREVIOUS_PUBLIC_KEYS = [signing.public_key_raw_b64(), "not-a-key"]
+    message = unusable(str(publish_path))
+    assert "AUDIT_PREVIOUS_PUBLIC_KEYS entry 2" in message
+    assert "not-a-key" not in message
+
+
+def test_verifying_checkpoints_without_a_key_is_one_clear_line_too(
+    backed_up_then_grown, audit_keys
+):
+    audit_keys.AUDIT_SIGNING_KEY = None
+    with pytest.raises(CommandError, match="No audit signing key: set AUDIT_SIGNING_KEY") as caught:
+        call_command("audit_verify")
+    assert caught.value.returncode == 2
+
+
+def test_manage_py_without_a_key_prints_one_line_and_no_traceback(publish_path, tmp_path):
+    """The command as an operator runs it: its own process, DEBUG off, no audit key set."""
+    publish_path.parent.mkdir(parents=True)
+    publish_path.write_bytes(b'{"body": "", "signature": ""}')
+    environ = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("AUDIT_", "DATABASE_URL", "DJANGO_SETTINGS_MODULE"))
+    }
+    environ.update(
+        DEBUG="false",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'empty.sqlite3'}",
+        PYTHONPATH=str(ROOT),
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "audit_verify", "--against", str(publish_path)],
+        cwd=ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("CommandError: ") and "set AUDIT_SIGNING_KEY" in line
 
 
 # --- a URL served by a real HTTP server -------------------------------------------------------

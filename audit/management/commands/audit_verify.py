@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import sys
 
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
 from audit import published
@@ -27,13 +28,20 @@ class Command(BaseCommand):
 
     def handle(self, *args, against: str | None, **options):
         copy = None
-        if against is not None:
-            # Read first: a wrong path should not wait for a pass over the whole ledger.
-            try:
-                copy = published.load(against, trusted_public_keys())
-            except published.PublishedCheckpointUnusable as exc:
-                raise CommandError(f"published checkpoint unusable: {exc}", returncode=2) from None
-        report = verify_ledger()
+        try:
+            if against is not None:
+                # Read first: a wrong path should not wait for a pass over the whole ledger.
+                try:
+                    copy = published.load(against, trusted_public_keys())
+                except published.PublishedCheckpointUnusable as exc:
+                    raise CommandError(
+                        f"published checkpoint unusable: {exc}", returncode=2
+                    ) from None
+            report = verify_ledger()
+        except ImproperlyConfigured as exc:
+            # A missing or unloadable audit key (its message names the variable to set): no
+            # signature can be checked, and the operator needs that line, not a traceback.
+            raise CommandError(f"cannot verify: {exc}", returncode=2) from None
         failed = not report.ok
         (self.stderr if failed else self.stdout).write(report.summary())
         if copy is not None:
