@@ -326,7 +326,8 @@ def main() -> int:
     os.environ["EMAIL_BACKEND"] = "django.core.mail.backends.locmem.EmailBackend"  # set-up only
     log(f"drill database {DB}; migrating and loading the ontologies")
     setup_django()
-    world = build_world()
+    # A decision a second, through six phases and the faults' own time, and some to spare.
+    world = build_world(decisions=int(6 * (args.phase_seconds + args.outage + 12)) + 30)
 
     work = Path(tempfile.mkdtemp(prefix="tessera-drill-"))
     mail = work / "mail"
@@ -505,7 +506,7 @@ def drain(watch: Watch, *, timeout: float) -> float | None:
 
 
 # --- the world ------------------------------------------------------------------------------
-def build_world() -> dict:
+def build_world(*, decisions: int) -> dict:
     """The demo world (seed_demo), then requests the chair decides during the drill, and the
     OAuth tokens the load uses. Returns Load's fields."""
     from django.contrib.auth import get_user_model
@@ -526,9 +527,8 @@ def build_world() -> dict:
     chair = User.objects.get(username=FALLBACK_DECIDER)
     dataset = Dataset.objects.get(title=FALLBACK_REQUEST.datasets[0])
     requests_ = []
-    count = 400
-    log(f"{count} requests for the chair to decide")
-    for n in range(count):
+    log(f"{decisions} requests for the chair to decide")
+    for n in range(decisions):
         applicant = User.objects.create_user(
             f"drill-{n}", f"drill-{n}@example.org", secrets.token_urlsafe(12),
             first_name="Drill", last_name=f"Applicant {n}",

@@ -158,13 +158,21 @@ def make_active_key_this_old(age: timedelta) -> None:
 
 
 @pytest.mark.django_db
-def test_a_fresh_signing_key_gives_no_warning(settings):
+@pytest.mark.parametrize(
+    ("age", "due"),
+    [
+        (timedelta(days=29, hours=23), False),
+        # Due, and the daily `keys_rotate --if-due` has not had its day yet: no warning.
+        (timedelta(days=30, hours=23), True),
+    ],
+)
+def test_a_signing_key_not_overdue_gives_no_warning(settings, age, due):
     settings.TESSERA_KEY_ROTATION_DAYS = 30
-    make_active_key_this_old(timedelta(days=29, hours=23))
+    make_active_key_this_old(age)
     status, body = readyz()
     assert status == 200
     assert body["warnings"] == []
-    assert keyring.rotation_due() is False
+    assert keyring.rotation_due() is due
 
 
 @pytest.mark.django_db

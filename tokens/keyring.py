@@ -345,12 +345,12 @@ def rotation_due(now: datetime | None = None) -> bool:
 
 
 def rotation_overdue(now: datetime | None = None) -> str | None:
-    """The readiness warning when `keys_rotate --if-due` should have rotated the active key
-    (the rule of `rotation_due`), or None. A warning, not a failure: every node shares the key,
-    so failing readiness over it would take them all out for a missed cron job. No active key
-    at all is the `signing_key` check's failure, not a warning."""
+    """The readiness warning when the daily `keys_rotate --if-due` should have rotated the
+    active key by now (a day after `rotation_due`), or None. A warning, not a failure: every
+    node shares the key, so failing readiness over it would take them all out for a missed cron
+    job. No active key at all is the `signing_key` check's failure, not a warning."""
     age = active_key_age(now)
-    if age is None or not _due(age):
+    if age is None or age < timedelta(days=settings.TESSERA_KEY_ROTATION_DAYS + 1):
         return None
     return (
         f"signing key overdue for rotation ({age.days} days old, rotate every "
