@@ -439,16 +439,26 @@ def main() -> int:
             if fault:
                 time.sleep(2)
                 log(f"fault: {name}")
-                fault.inject()
-                time.sleep(fault.hold)
-                fault.restore()
+                try:
+                    fault.inject()
+                    time.sleep(fault.hold)
+                    fault.restore()
+                except (RuntimeError, subprocess.CalledProcessError) as exc:
+                    failures.append(f"{name}: {exc}")
                 ended = time.monotonic()
                 log(f"fault over after {ended - began - 2:.1f} s")
             time.sleep(args.phase_seconds)
             report.append([name, began, ended])
-            if args.restart_postgres and fault is db_fault:
-                # A restart ends every session: the drill's own watch reconnects by itself.
-                pass
+            # What died and stayed dead is a failure; it is started again, as systemd's
+            # Restart=always would, so that the next phases still mean something.
+            for proc in procs.values():
+                if not proc.alive():
+                    code = proc.process.returncode if proc.process else None
+                    failures.append(
+                        f"{name}: {proc.name} exited ({code}) and did not come back by itself "
+                        f"(log: {proc.log}); the drill started it again"
+                    )
+                    proc.start()
         load.phase = watch.phase = "drain"
         load.stop.set()
         log("load stopped; waiting for the ledger and the outbox to drain")

@@ -392,8 +392,9 @@ TESSERA_WEBHOOK_ALLOWED_HOSTS = env.list("TESSERA_WEBHOOK_ALLOWED_HOSTS", defaul
 TESSERA_WEBHOOK_RETRY_HOURS = env.float("TESSERA_WEBHOOK_RETRY_HOURS", default=24.0)
 
 # --- Caches ---------------------------------------------------------------------------------
-# Redis (or a local memory) for throttle counts, consent decisions and ledger proofs; a Redis
-# outage slows requests by at most CACHE_TIMEOUT_SECONDS, never fails them (core/caching.py).
+# Redis (or a local memory) for throttle counts, consent decisions and ledger proofs. A Redis
+# outage never fails a request (core/caching.py): a refused connection costs nothing, a hung
+# Redis costs each cache call up to CACHE_TIMEOUT_SECONDS (two to four calls per API request).
 CACHES = {
     "default": cache_config(
         secret_text("CACHE_URL", "locmemcache://tessera"),

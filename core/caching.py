@@ -29,8 +29,28 @@ def cache_config(url: str, *, timeout: float) -> dict[str, Any]:
     core.logs.CacheOutage thins to one line a minute per process."""
     config = environ.Env.cache_url_config(url)
     if config["BACKEND"] == "django_redis.cache.RedisCache":
-        config.setdefault("OPTIONS", {}).update(
-            IGNORE_EXCEPTIONS=True, SOCKET_CONNECT_TIMEOUT=timeout, SOCKET_TIMEOUT=timeout
-        )
+        options = config.setdefault("OPTIONS", {})
+        options["IGNORE_EXCEPTIONS"] = True
+        options.setdefault("SOCKET_CONNECT_TIMEOUT", timeout)
+        options.setdefault("SOCKET_TIMEOUT", timeout)
     config["BACKEND"] = COUNTED.get(config["BACKEND"], config["BACKEND"])
     return config
+
+
+def cache_unreachable() -> str | None:
+    """Readiness warning: the Redis cache does not answer (down, or a wrong address or
+    password, which IGNORE_EXCEPTIONS would otherwise hide for good). A warning, not a 503:
+    requests go on without the cache, and every node shares it."""
+    from django.core.cache import cache  # noqa: PLC0415 - the configured cache, at call time
+
+    client = getattr(cache, "client", None)
+    if not hasattr(client, "get_client"):  # not django-redis: nothing that can be away
+        return None
+    try:
+        client.get_client(write=True).ping()
+    except Exception as exc:  # any failure is the answer; named by its type alone
+        return (
+            f"cache unreachable ({type(exc).__name__}): requests go on without it and the API "
+            "throttles let every request through"
+        )
+    return None

@@ -125,7 +125,9 @@ class CacheOutage(logging.Filter):
             self.last, failed, self.failed = now, self.failed, 0
         error = record.exc_info[1] if record.exc_info else None
         cause = getattr(error, "__cause__", None) or error
-        what = type(cause).__name__ if cause is not None else record.getMessage()[:200]
+        # django-redis passes the exception; django-prometheus' backend logs its text, which
+        # starts with the kind ("Redis ConnectionError: Error 111 connecting to host:port").
+        what = type(cause).__name__ if cause is not None else record.getMessage().split(":")[0]
         record.msg = "cache unreachable (%s): requests go on without it; %d failed calls since the last such line"
         record.args = (what, failed)
         record.exc_info = record.exc_text = None

@@ -16,7 +16,7 @@ from django.test import Client
 
 from audit.choices import EventType
 from audit.models import AuditEvent
-from core.caching import cache_config
+from core.caching import cache_config, cache_unreachable
 from core.logs import CacheOutage
 from tests.redis_server import redis_server
 
@@ -86,6 +86,24 @@ def test_throttles_count_in_redis_let_requests_through_while_it_is_down_and_coun
     assert catalogue(4) == [200, 200, 200, 429]
 
 
+def test_readiness_warns_while_the_cache_is_unreachable_and_stays_up_for_it(redis):
+    def warnings() -> list[str]:
+        return Client().get("/readyz").json()["warnings"]
+
+    assert cache_unreachable() is None
+    assert not any(w.startswith("cache") for w in warnings())
+
+    redis.stop()
+    assert cache_unreachable() == (
+        "cache unreachable (ConnectionError): requests go on without it and the API throttles "
+        "let every request through"
+    )
+    assert cache_unreachable() in warnings()  # a warning: the status is the other checks'
+
+    redis.start()
+    assert cache_unreachable() is None
+
+
 def test_a_hung_redis_costs_a_request_its_timeout_not_an_error(redis, anon_rate):
     assert catalogue(1) == [200]
     redis.pause()  # connections accepted, never answered
@@ -120,7 +138,7 @@ def test_the_outage_filter_lets_one_line_through_per_interval_with_the_count():
     first = record()
     assert thinning.filter(first)
     assert first.getMessage() == (
-        "cache unreachable (Redis ConnectionError: refused): requests go on without it; "
+        "cache unreachable (Redis ConnectionError): requests go on without it; "
         "1 failed calls since the last such line"
     )
     assert [thinning.filter(record()) for _ in range(4)] == [False] * 4

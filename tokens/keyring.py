@@ -24,6 +24,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from audit import events
@@ -324,15 +325,16 @@ def keys_rotate(*, actor, force: bool = False, now: datetime | None = None) -> R
 
 
 def active_key_age(now: datetime | None = None) -> timedelta | None:
-    """How long the active key has signed; None when there is none (or it never recorded
-    when it began, which only a manual edit leaves)."""
+    """How long the active key has signed (since it was made, if it never recorded when it
+    began, which only a manual edit leaves); None when there is no active key. The one rule of
+    rotation, the readiness warning and `tessera_signing_key_age_seconds`."""
     now = now or timezone.now()
-    activated_at = (
+    since = (
         SigningKey.objects.filter(state=KeyState.ACTIVE)
-        .values_list("activated_at", flat=True)
+        .values_list(Coalesce("activated_at", "created_at"), flat=True)
         .first()
     )
-    return None if activated_at is None else now - activated_at
+    return None if since is None else max(now - since, timedelta(0))
 
 
 def _due(age: timedelta | None) -> bool:

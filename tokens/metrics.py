@@ -28,9 +28,9 @@ from access.lifecycle import grant_inactive_reason
 from access.models import Grant
 
 from . import keyring
-from .choices import KeyState, TokenKind
+from .choices import TokenKind
 from .issue import grant_row_state, grant_state_rows
-from .models import IssuedToken, SigningKey
+from .models import IssuedToken
 
 EXPIRING_DAYS = 30
 
@@ -121,22 +121,17 @@ class TokensCollector:
             value=issued.get(TokenKind.VISA, 0),
         )
 
-        key = (
-            SigningKey.objects.filter(state=KeyState.ACTIVE)
-            .values("created_at", "activated_at")
-            .first()
-        )
-        if key is not None:
-            since = key["activated_at"] or key["created_at"]
+        age = keyring.active_key_age(now)
+        if age is not None:
             yield GaugeMetricFamily(
                 "tessera_signing_key_age_seconds",
                 "Seconds since the active token signing key began to sign.",
-                value=max((now - since).total_seconds(), 0.0),
+                value=age.total_seconds(),
             )
         yield GaugeMetricFamily(
             "tessera_signing_key_active",
             "1 when there is an active token signing key, else 0.",
-            value=int(key is not None),
+            value=int(age is not None),
         )
 
 
