@@ -7,6 +7,7 @@ nothing about time (that would make the test suite flaky on a shared machine).
 from __future__ import annotations
 
 import os
+import socket
 import statistics
 import subprocess
 import sys
@@ -17,6 +18,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on now (for a server the script starts)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def bench_db_name(name: str) -> str:

@@ -29,7 +29,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -44,6 +43,7 @@ from _harness import (
     ROOT,
     db_variant,
     drop_database,
+    free_port,
     git_revision,
     setup_django,
     table,
@@ -53,12 +53,6 @@ from _tokens_world import build, set_kek
 
 DB = "tessera_bench_introspection"
 VENV = Path(sys.executable).parent  # the venv running this script (a worktree may have none)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_ready(port: int, timeout: float = 60.0) -> None:
