@@ -148,10 +148,29 @@ def db_variant() -> str:
     )
 
 
-def git_revision() -> str:
+def production_env(url: str, kek: str) -> dict[str, str]:
+    """The environment of a production-like server on loopback (gunicorn and the processes
+    beside it): TESSERA_ENV=production, DEBUG off, a fresh SECRET_KEY, the batched ledger."""
+    import secrets
+
+    return {
+        **os.environ,
+        "DATABASE_URL": url,
+        "TESSERA_ENV": "production",
+        "DEBUG": "false",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "false",  # plain HTTP on loopback; TLS ends at the proxy
+        "AUDIT_SEQUENCING": "batched",
+        "TESSERA_KEY_ENCRYPTION_KEY": kek,
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+def git_revision(root: Path = ROOT) -> str:
     try:
         return subprocess.check_output(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True
+            ["git", "rev-parse", "--short", "HEAD"], cwd=root, text=True
         ).strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"

@@ -64,6 +64,7 @@ from _harness import (
     drop_database,
     free_port,
     git_revision,
+    production_env,
     setup_django,
     table,
     use_database,
@@ -366,17 +367,9 @@ def drill(args, root: Path) -> int:
     mail.mkdir()
     redis_port, web_port = free_port(), free_port()
     env = {
-        **os.environ,
+        **production_env(url, kek),
         "PYTHONPATH": str(root),
         "DJANGO_SETTINGS_MODULE": "config.settings",
-        "DATABASE_URL": url,
-        "TESSERA_ENV": "production",
-        "DEBUG": "false",
-        "SECRET_KEY": secrets.token_urlsafe(50),
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "SECURE_SSL_REDIRECT": "false",  # plain HTTP on loopback; TLS ends at the proxy
-        "AUDIT_SEQUENCING": "batched",
-        "TESSERA_KEY_ENCRYPTION_KEY": kek,
         # Checkpoints signed every minute, so that the signer's loop meets the faults too.
         "AUDIT_SIGNING_KEY": audit_key,
         "AUDIT_CHECKPOINT_MINUTES": "1",
@@ -392,7 +385,6 @@ def drill(args, root: Path) -> int:
         "TESSERA_THROTTLE_USER": "100000/min",
         "TESSERA_THROTTLE_CLIENT": "100000/min",
         "TESSERA_THROTTLE_TOKENS": "100000/min",
-        "LOG_LEVEL": "WARNING",
         "PYTHONUNBUFFERED": "1",
     }
     python = str(VENV / "python")
@@ -635,7 +627,7 @@ def print_report(load: Load, watch: Watch, phases, args, mail: Path, root: Path)
     print()
     print(
         f"fault drill: gunicorn 4 workers, PostgreSQL, ledger batched + audit_sequencer, Celery "
-        f"worker + beat, Redis broker and cache; rev {git_revision_of(root)}, {os.cpu_count()} "
+        f"worker + beat, Redis broker and cache; rev {git_revision(root)}, {os.cpu_count()} "
         f"CPUs; answers/s over {span:.0f} s: "
         + ", ".join(f"{kind} {rate[kind] / span:.1f}" for kind in KINDS)
     )
@@ -784,17 +776,6 @@ def print_report(load: Load, watch: Watch, phases, args, mail: Path, root: Path)
     for line in lines:
         print(line)
     return failures
-
-
-def git_revision_of(root: Path) -> str:
-    if root == ROOT:
-        return git_revision()
-    try:
-        return subprocess.check_output(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=root, text=True
-        ).strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 if __name__ == "__main__":

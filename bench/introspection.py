@@ -45,6 +45,7 @@ from _harness import (
     drop_database,
     free_port,
     git_revision,
+    production_env,
     setup_django,
     table,
     use_database,
@@ -200,18 +201,7 @@ def main() -> int:
     connections.close_all()
 
     port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "TESSERA_ENV": "production",
-        "DEBUG": "false",
-        "SECRET_KEY": secrets.token_urlsafe(50),
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "SECURE_SSL_REDIRECT": "false",  # plain HTTP on loopback; TLS ends at the proxy
-        "AUDIT_SEQUENCING": "batched",
-        "TESSERA_KEY_ENCRYPTION_KEY": kek,
-        "LOG_LEVEL": "WARNING",
-    }
+    env = production_env(url, kek)
     if args.floor:
         from tokens.oauth import bearer_checksum
 
