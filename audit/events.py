@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.logs import url_without_secrets
+
 from . import personal
 from .actors import ANONYMOUS, client_actor_id, pseudonym_for
 from .choices import EventType
@@ -1054,17 +1056,23 @@ def mfa_reset(*, user, actor, devices: int):
 
 
 # --- webhooks ---------------------------------------------------------------------------------
-# The endpoint's address and its events; never the secret (only whether it changed).
+# The endpoint's address without its secrets (a token in its query string) and its events;
+# never the signing secret (only whether it changed).
 def webhook_subscribed(*, subscription, actor):
     return _record(
         EventType.WEBHOOK_SUBSCRIBED,
         actor=actor,
         obj=subscription,
-        payload={"url": subscription.url, "events": sorted(subscription.events)},
+        payload={
+            "url": url_without_secrets(subscription.url),
+            "events": sorted(subscription.events),
+        },
     )
 
 
 def webhook_subscription_changed(*, subscription, actor, changes: dict, secret_changed: bool):
+    if "url" in changes:
+        changes = {**changes, "url": [url_without_secrets(u) for u in changes["url"]]}
     return _record(
         EventType.WEBHOOK_SUBSCRIPTION_CHANGED,
         actor=actor,

@@ -9,7 +9,8 @@ What a line may carry is a fixed list (`FIELDS`): a record's other attributes ar
 written. Django's own records carry the whole `request` (its query string, its headers), and a
 field added by a library tomorrow could carry anything. Messages and tracebacks pass through
 `redact`, which blanks bearer tokens, credentials in query strings or forms, and e-mail
-addresses, in case a message quotes one.
+addresses, in case a message quotes one. A URL written whole (a webhook endpoint) goes through
+`url_without_secrets`: every query value blanked, whatever its name.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import threading
 import time
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from pythonjsonlogger.json import JsonFormatter
 
@@ -69,6 +70,19 @@ def path_without_secrets(request) -> str:
                 "[redacted]" if unquote(part) in secret else part for part in path.split("/")
             )
     return redact(path)
+
+
+def url_without_secrets(url: str) -> str:
+    """`url` as the ledger and the logs may keep it: scheme, host, port and path (through
+    `redact`), each query value `[redacted]` (names kept), no userinfo and no fragment. Some
+    receivers take a token in the query string (`?token=…`) under any name, so every value goes."""
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    query = "&".join(
+        f"{name}=[redacted]" if sep else "[redacted]"
+        for name, sep, _value in (pair.partition("=") for pair in parts.query.split("&") if pair)
+    )
+    return urlunsplit((parts.scheme, host, redact(parts.path), query, ""))
 
 
 def _message(record, message_dict) -> str:

@@ -3,6 +3,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from core.logs import url_without_secrets
+
 from .choices import DeliveryStatus, WebhookEvent
 
 
@@ -28,7 +30,8 @@ class WebhookSubscription(models.Model):
         ordering = ["pk"]
 
     def __str__(self) -> str:
-        return self.description or self.url
+        # Also the admin's history (`object_repr`) and the delivery log's column: no token.
+        return self.description or url_without_secrets(self.url)
 
     def receives(self, event: str) -> bool:
         return self.active and event in self.events

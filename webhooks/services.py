@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
@@ -26,6 +27,7 @@ from django.utils import timezone
 from audit import events as ledger
 from audit.choices import EventType
 from core.exceptions import Forbidden, Invalid
+from core.logs import url_without_secrets
 
 from . import payloads, policy, signing
 from .choices import DeliveryStatus, WebhookEvent
@@ -361,7 +363,7 @@ def _attempt(delivery: WebhookDelivery, subscription: WebhookSubscription, *, no
             response.close()
             error = "" if 200 <= status_code < 300 else f"HTTP {status_code}"
         except requests.RequestException as exc:
-            error = f"{type(exc).__name__}: {exc}"[:300]
+            error = _failure_text(exc, subscription.url)
     finished = timezone.now()
     common: dict[str, Any] = {
         "attempts": F("attempts") + 1,
@@ -383,6 +385,23 @@ def _attempt(delivery: WebhookDelivery, subscription: WebhookSubscription, *, no
         common.update(status=outcome, **({"next_attempt_at": retry} if retry else {}))
     _outcome_record(delivery.pk, common)
     return outcome
+
+
+def _failure_text(exc: requests.RequestException, url: str) -> str:
+    """The failure as the delivery log keeps it. requests quotes the URL it sent ("Max retries
+    exceeded with url: /in?token=…"), as given or as it re-quoted it: each with its secrets
+    blanked (`url_without_secrets`)."""
+    text = f"{type(exc).__name__}: {exc}"
+    sent = getattr(exc.request, "url", None) or url
+    for full in {url, sent}:
+        safe = url_without_secrets(full)
+        text = text.replace(full, safe).replace(_path_and_query(full), _path_and_query(safe))
+    return text[:300]
+
+
+def _path_and_query(url: str) -> str:
+    parts = urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
 def _outcome_record(delivery_id: int, fields: dict[str, Any]) -> None:

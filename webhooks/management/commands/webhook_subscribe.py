@@ -7,6 +7,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from core.exceptions import Invalid, refusal_text
+from core.logs import url_without_secrets
 from webhooks import services
 from webhooks.choices import WebhookEvent
 
@@ -45,6 +46,8 @@ class Command(BaseCommand):
             )
         except Invalid as exc:
             raise CommandError(refusal_text(exc)) from None
-        self.stdout.write(f"Subscription {subscription.pk}: {subscription.url}")
+        self.stdout.write(
+            f"Subscription {subscription.pk}: {url_without_secrets(subscription.url)}"
+        )
         if secret is None:
             self.stdout.write(f"Secret (shown once, give it to the receiver): {shown}")
